@@ -1,0 +1,211 @@
+"""``hallq``: one command, a subcommand per process.
+
+Each subcommand imports its package only when it runs, so ``hallq server`` never loads
+Kivy and ``hallq kiosk`` never loads the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import DEMO_CONFIG, ConfigError, HallConfig, load_config
+
+DEMO_DB = "sqlite:///hallq-demo.db"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hallq", description="HallQ queue management")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sp = sub.add_parser("server", help="run the queue server")
+    _config_args(sp)
+    sp.add_argument("--host", help="address to listen on (default from config)")
+    sp.add_argument("--port", type=int, help="port to listen on (default from config)")
+    sp.add_argument(
+        "--ignore-hours", action="store_true", help="issue tickets at any hour (demos and testing)"
+    )
+    sp.set_defaults(func=cmd_server)
+
+    dp = sub.add_parser("db", help="database maintenance")
+    dsub = dp.add_subparsers(dest="db_command", required=True)
+    up = dsub.add_parser("upgrade", help="create or migrate the tables to this version")
+    _config_args(up)
+    up.set_defaults(func=cmd_db_upgrade)
+
+    cp = sub.add_parser("check-config", help="validate a hall file and list every problem")
+    cp.add_argument("file", type=Path)
+    cp.set_defaults(func=cmd_check_config)
+
+    ap = sub.add_parser("appointments", help="booked appointments")
+    asub = ap.add_subparsers(dest="appt_command", required=True)
+    load = asub.add_parser(
+        "load", help="load appointments from a CSV file (columns: code,service,start,end,language)"
+    )
+    _config_args(load)
+    load.add_argument("csv", type=Path)
+    load.set_defaults(func=cmd_appointments_load)
+
+    demo = sub.add_parser("demo", help="run the demo hall on SQLite (any hour)")
+    demo.add_argument("--port", type=int, default=8765)
+    demo.add_argument("--db", default=DEMO_DB, help=f"database URL (default {DEMO_DB})")
+    demo.set_defaults(func=cmd_demo)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 2
+
+
+def _config_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="hall file (default: $HALLQ_CONFIG, else the demo hall)",
+    )
+    sp.add_argument(
+        "--db",
+        help="database URL, e.g. sqlite:///hall.db or "
+        "postgresql://user@host/db (default from config; $HALLQ_DB wins over it)",
+    )
+
+
+def _load(args: argparse.Namespace) -> tuple[HallConfig, str]:
+    path = args.config or os.environ.get("HALLQ_CONFIG") or DEMO_CONFIG
+    config = load_config(path)
+    db = args.db or os.environ.get("HALLQ_DB") or config.server.db
+    return config, db
+
+
+def _print_problems(exc: ConfigError) -> None:
+    print(f"{exc.path}: {len(exc.problems)} problem(s)", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        c = load_config(args.file)
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 1
+    print(
+        f"{args.file}: ok — {len(c.areas)} areas, {len(c.queues)} queues, "
+        f"{len(c.services)} services, {len(c.windows)} windows, {len(c.devices)} devices"
+    )
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from .store import db
+
+    _, url = _load(args)
+    engine = db.open_engine(url)
+    db.upgrade(engine)
+    print(f"database at revision {db.current_revision(engine)}")
+    engine.dispose()
+    return 0
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    from .server import run_server
+
+    config, url = _load(args)
+    host = args.host or config.server.host
+    port = args.port if args.port is not None else config.server.port
+    try:
+        asyncio.run(
+            run_server(
+                config,
+                url,
+                host,
+                port,
+                ignore_hours=args.ignore_hours,
+                ready=lambda p: print(f"hallq server ready on {host}:{p}", flush=True),
+            )
+        )
+    except RuntimeError as exc:
+        print(f"hallq server: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"hallq server: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_appointments_load(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from .core.errors import HallError
+    from .store import db
+    from .store.ops import Actor, HallOps
+
+    config, url = _load(args)
+    engine = db.open_engine(url)
+    ops = HallOps(config)
+    actor = Actor("cli", "admin")
+    loaded, problems = 0, []
+    with args.csv.open(encoding="utf-8-sig", newline="") as f:
+        for line, row in enumerate(csv.DictReader(f), start=2):
+            fields: dict[str, Any] = {k: (v or "").strip() for k, v in row.items() if k}
+            try:
+                with engine.begin() as conn:
+                    ops.appointment_create(
+                        conn, actor, {k: v for k, v in fields.items() if v}, dt.datetime.now(dt.UTC)
+                    )
+                loaded += 1
+            except HallError as exc:
+                problems.append(f"{args.csv}:{line}: {exc.message}")
+    engine.dispose()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"{loaded} appointment(s) loaded, {len(problems)} refused")
+    return 1 if problems else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .server import run_server
+    from .store import db
+
+    config = load_config(DEMO_CONFIG)
+    engine = db.open_engine(args.db)
+    db.upgrade(engine)
+    engine.dispose()
+    print(f"HallQ demo hall: {config.name.get('en') or config.name.get('zh')}")
+    print(
+        f"  {len(config.services)} services, {len(config.windows)} windows, "
+        f"database {args.db}; opening hours ignored so it can be tried at any hour"
+    )
+    print(
+        f"  WebSocket: ws://127.0.0.1:{args.port}/   health: http://127.0.0.1:{args.port}/healthz"
+    )
+    print("  tokens: see [[devices]] in queue_server/demo/hall.toml; stop with Ctrl-C")
+    asyncio.run(
+        run_server(
+            config,
+            args.db,
+            "127.0.0.1",
+            args.port,
+            ignore_hours=True,
+            ready=lambda p: print(f"hallq demo ready on port {p}", flush=True),
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,673 @@
+"""The hall configuration: one TOML file describes one hall.
+
+Loading never stops at the first mistake: a hall admin editing a file of 60 services
+wants every problem at once, each with the place it is at (``services[12].queue``), so
+:func:`load_config` collects problems and raises :class:`ConfigError` with all of them.
+The same messages are printed by ``hallq check-config`` and by a server that refuses to
+start, so there is one list to fix.
+
+The file format is documented in ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROLES = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin")
+KNOWN_LANGUAGES = ("zh", "en", "mn")
+SERVICE_KINDS = ("instant", "promised")
+_PREFIX_RE = re.compile(r"^[A-Z]{1,2}$")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_HOURS_RE = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
+
+
+class ConfigError(Exception):
+    """A hall file that cannot be used; ``problems`` holds every problem found."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: {len(problems)} problem(s):\n" + "\n".join(problems))
+
+
+Names = dict[str, str]
+"""Text per language code, e.g. ``{"zh": "户籍办理", "en": "Household registration"}``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    id: str
+    name: Names
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningHours:
+    """Intervals of the service day, in hall-local time, on the given ISO weekdays."""
+
+    intervals: tuple[tuple[dt.time, dt.time], ...]
+    weekdays: frozenset[int]
+
+    def is_open(self, local: dt.datetime) -> bool:
+        if local.isoweekday() not in self.weekdays:
+            return False
+        t = local.time()
+        return any(start <= t < end for start, end in self.intervals)
+
+
+ALWAYS_OPEN = OpeningHours(((dt.time(0, 0), dt.time(23, 59, 59, 999999)),), frozenset(range(1, 8)))
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDef:
+    prefix: str
+    name: Names
+    area: str
+    hours: OpeningHours = ALWAYS_OPEN
+    daily_cap: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDef:
+    id: str
+    name: Names
+    area: str
+    queue: str
+    kind: str = "instant"
+    promised_days: int = 0
+    time_limit_minutes: int = 15
+    daily_cap: int | None = None
+    materials: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    steps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowDef:
+    number: int
+    area: str
+    queues: tuple[str, ...]
+    name: Names = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceToken:
+    """A credential: who signs in with it, in which role, and for clerks which window."""
+
+    name: str
+    role: str
+    token: str
+    window: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    recall_limit: int = 3
+    no_show_rejoin_minutes: int = 30
+    rating_timeout_seconds: int = 120
+    rating_scale: int = 5
+    rolling_cases: int = 20
+    default_service_minutes: float = 8.0
+    max_message_bytes: int = 64 * 1024
+    idempotency_hours: int = 24
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    db: str = "sqlite:///hallq.db"
+    public_url: str = "http://127.0.0.1:8765"
+
+
+@dataclass(frozen=True)
+class HallConfig:
+    name: Names
+    timezone: str
+    languages: tuple[str, ...]
+    areas: tuple[Area, ...]
+    queues: tuple[QueueDef, ...]
+    services: tuple[ServiceDef, ...]
+    windows: tuple[WindowDef, ...]
+    devices: tuple[DeviceToken, ...]
+    rules: Rules = Rules()
+    server: ServerSettings = ServerSettings()
+    source: str = "<memory>"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def queue(self, prefix: str) -> QueueDef | None:
+        return self._by_prefix.get(prefix)
+
+    def service(self, service_id: str) -> ServiceDef | None:
+        return self._by_service.get(service_id)
+
+    def window(self, number: int) -> WindowDef | None:
+        return self._by_window.get(number)
+
+    def token(self, secret: str) -> DeviceToken | None:
+        return self._by_token.get(secret)
+
+    # Look-ups happen on every request, so each table is indexed once, on first use.
+    @functools.cached_property
+    def _by_prefix(self) -> dict[str, QueueDef]:
+        return {q.prefix: q for q in self.queues}
+
+    @functools.cached_property
+    def _by_service(self) -> dict[str, ServiceDef]:
+        return {sv.id: sv for sv in self.services}
+
+    @functools.cached_property
+    def _by_window(self) -> dict[int, WindowDef]:
+        return {w.number: w for w in self.windows}
+
+    @functools.cached_property
+    def _by_token(self) -> dict[str, DeviceToken]:
+        return {d.token: d for d in self.devices}
+
+
+# ---------------------------------------------------------------------------------------
+# Loading and validation
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.items.append(f"{where}: {message}")
+
+
+def load_config(path: str | os.PathLike[str]) -> HallConfig:
+    """Read and validate a hall file; raise :class:`ConfigError` listing every problem."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(p), [f"{p}: file not found"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(p), [f"{p}: not UTF-8 text ({exc.reason})"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(p), [f"{p}: not valid TOML: {exc}"]) from None
+    return parse_config(raw, source=str(p))
+
+
+def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
+    problems = _Problems()
+    hall = _table(raw, "hall", problems, "hall")
+    _check_keys(hall, {"name", "timezone", "languages"}, problems, "hall")
+    languages = tuple(_get(hall, "languages", list, problems, "hall", default=["zh", "en"]))
+    if not languages or len(set(languages)) != len(languages):
+        problems.add("hall.languages", "must list each language once, the main one first")
+        languages = languages or ("zh",)
+    for i, lang in enumerate(languages):
+        if lang not in KNOWN_LANGUAGES:
+            problems.add(
+                f"hall.languages[{i}]",
+                f"unknown language {lang!r}; known: " + ", ".join(KNOWN_LANGUAGES),
+            )
+    name = _names(hall.get("name"), problems, "hall.name", languages)
+    timezone = _get(hall, "timezone", str, problems, "hall", default="Asia/Shanghai")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.add("hall.timezone", f"unknown time zone {timezone!r}")
+
+    rules = _rules(raw.get("rules", {}), problems)
+    server = _server(raw.get("server", {}), problems)
+
+    areas = tuple(_areas(raw, problems, languages))
+    area_ids = {a.id for a in areas}
+    queues = tuple(_queues(raw, problems, languages, area_ids))
+    prefixes = {q.prefix for q in queues}
+    services = tuple(_services(raw, problems, languages, area_ids, prefixes))
+    windows = tuple(_windows(raw, problems, languages, area_ids, prefixes))
+    devices = tuple(_devices(raw, problems, {w.number for w in windows}))
+
+    queue_area = {q.prefix: q.area for q in queues}
+    for i, sv in enumerate(services):
+        if sv.queue in queue_area and sv.area != queue_area[sv.queue]:
+            problems.add(
+                f"services[{i}].area",
+                f"{sv.area!r} differs from the area "
+                f"{queue_area[sv.queue]!r} of its queue {sv.queue!r}",
+            )
+    fed = {s.queue for s in services}
+    for i, q in enumerate(queues):
+        if q.prefix not in fed:
+            problems.add(f"queues[{i}]", f"queue {q.prefix!r} has no service feeding it")
+        if not any(q.prefix in w.queues for w in windows):
+            problems.add(f"queues[{i}]", f"queue {q.prefix!r} is served by no window")
+    for key in raw:
+        if key not in {
+            "hall",
+            "rules",
+            "server",
+            "areas",
+            "queues",
+            "services",
+            "windows",
+            "devices",
+        }:
+            problems.add(key, "unknown section")
+
+    if problems.items:
+        raise ConfigError(source, problems.items)
+    return HallConfig(
+        name=name,
+        timezone=timezone,
+        languages=languages,
+        areas=areas,
+        queues=queues,
+        services=services,
+        windows=windows,
+        devices=devices,
+        rules=rules,
+        server=server,
+        source=source,
+    )
+
+
+def _table(raw: dict[str, Any], key: str, problems: _Problems, where: str) -> dict[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        problems.add(where, "missing section")
+        return {}
+    if not isinstance(value, dict):
+        problems.add(where, "must be a table")
+        return {}
+    return value
+
+
+_MISSING = object()
+
+
+def _get(
+    table: dict[str, Any],
+    key: str,
+    kind: type,
+    problems: _Problems,
+    where: str,
+    default: Any = _MISSING,
+) -> Any:
+    if key not in table:
+        if default is _MISSING:
+            problems.add(f"{where}.{key}", "missing")
+            return kind()
+        return default
+    value = table[key]
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not ok:
+        problems.add(f"{where}.{key}", f"must be {_kind_name(kind)}, got {value!r}")
+        return kind() if default is _MISSING else default
+    return value
+
+
+def _kind_name(kind: type) -> str:
+    return {
+        str: "text",
+        int: "a whole number",
+        float: "a number",
+        list: "a list",
+        dict: "a table",
+        bool: "true or false",
+    }.get(kind, kind.__name__)
+
+
+def _names(value: Any, problems: _Problems, where: str, languages: tuple[str, ...]) -> Names:
+    if isinstance(value, str):
+        return {languages[0] if languages else "zh": value}
+    if not isinstance(value, dict) or not value:
+        problems.add(where, 'must be a table of text per language, e.g. {zh = "…", en = "…"}')
+        return {}
+    out: Names = {}
+    for lang, text in value.items():
+        if lang not in KNOWN_LANGUAGES:
+            problems.add(f"{where}.{lang}", f"unknown language {lang!r}")
+        elif not isinstance(text, str) or not text.strip():
+            problems.add(f"{where}.{lang}", "must be non-empty text")
+        else:
+            out[lang] = text
+    if languages and languages[0] not in value:
+        problems.add(where, f"missing the hall's main language {languages[0]!r}")
+    return out
+
+
+def _text_lists(value: Any, problems: _Problems, where: str) -> dict[str, tuple[str, ...]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.add(where, "must be a table of lists per language")
+        return {}
+    out: dict[str, tuple[str, ...]] = {}
+    for lang, items in value.items():
+        if lang not in KNOWN_LANGUAGES:
+            problems.add(f"{where}.{lang}", f"unknown language {lang!r}")
+        elif not isinstance(items, list) or not all(isinstance(s, str) for s in items):
+            problems.add(f"{where}.{lang}", "must be a list of text")
+        else:
+            out[lang] = tuple(items)
+    return out
+
+
+def _list_of_tables(raw: dict[str, Any], key: str, problems: _Problems) -> list[dict[str, Any]]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        problems.add(key, f"must be an array of tables ([[{key}]])")
+        return []
+    if not value:
+        problems.add(key, "at least one entry is needed")
+    return value
+
+
+def _check_keys(table: dict[str, Any], allowed: set[str], problems: _Problems, where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            problems.add(f"{where}.{key}", "unknown key")
+
+
+def _areas(raw: dict[str, Any], problems: _Problems, langs: tuple[str, ...]) -> list[Area]:
+    out: list[Area] = []
+    seen: set[str] = set()
+    for i, t in enumerate(_list_of_tables(raw, "areas", problems)):
+        where = f"areas[{i}]"
+        _check_keys(t, {"id", "name"}, problems, where)
+        area_id = _get(t, "id", str, problems, where)
+        if area_id and not _ID_RE.match(area_id):
+            problems.add(f"{where}.id", f"{area_id!r} must be lower-case letters, digits, - or _")
+        if area_id in seen:
+            problems.add(f"{where}.id", f"duplicate area {area_id!r}")
+        seen.add(area_id)
+        out.append(Area(area_id, _names(t.get("name"), problems, f"{where}.name", langs)))
+    return out
+
+
+def _hours(value: Any, weekdays: Any, problems: _Problems, where: str) -> OpeningHours:
+    if value is None and weekdays is None:
+        return ALWAYS_OPEN
+    intervals: list[tuple[dt.time, dt.time]] = []
+    if value is not None and (not isinstance(value, list) or not value):
+        problems.add(f"{where}.hours", 'must be a non-empty list like ["08:30-12:00"]')
+        value = None
+    for j, item in enumerate(value or ["00:00-24:00"]):
+        m = _HOURS_RE.match(item) if isinstance(item, str) else None
+        if not m:
+            problems.add(f"{where}.hours[{j}]", f'{item!r} must look like "08:30-12:00"')
+            continue
+        h1, m1, h2, m2 = (int(g) for g in m.groups())
+        if h2 == 24 and m2 == 0:
+            h2, m2 = 23, 59
+            end = dt.time(23, 59, 59, 999999)
+        elif h2 > 23 or m2 > 59:
+            problems.add(f"{where}.hours[{j}]", f"{item!r} has an impossible time")
+            continue
+        else:
+            end = dt.time(h2, m2)
+        if h1 > 23 or m1 > 59:
+            problems.add(f"{where}.hours[{j}]", f"{item!r} has an impossible time")
+            continue
+        start = dt.time(h1, m1)
+        if start >= end:
+            problems.add(f"{where}.hours[{j}]", f"{item!r} ends before it starts")
+            continue
+        intervals.append((start, end))
+    days = weekdays if weekdays is not None else [1, 2, 3, 4, 5, 6, 7]
+    if (
+        not isinstance(days, list)
+        or not days
+        or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 7 for d in days)
+    ):
+        problems.add(f"{where}.weekdays", "must be a list of ISO weekdays 1 (Monday) to 7")
+        days = [1, 2, 3, 4, 5, 6, 7]
+    return OpeningHours(tuple(intervals), frozenset(days))
+
+
+def _cap(t: dict[str, Any], problems: _Problems, where: str) -> int | None:
+    cap = _get(t, "daily_cap", int, problems, where, default=None)
+    if cap is not None and cap < 1:
+        problems.add(f"{where}.daily_cap", "must be at least 1 (leave it out for no cap)")
+    return cap
+
+
+def _queues(
+    raw: dict[str, Any], problems: _Problems, langs: tuple[str, ...], areas: set[str]
+) -> list[QueueDef]:
+    out: list[QueueDef] = []
+    seen: set[str] = set()
+    for i, t in enumerate(_list_of_tables(raw, "queues", problems)):
+        where = f"queues[{i}]"
+        _check_keys(
+            t, {"prefix", "name", "area", "hours", "weekdays", "daily_cap"}, problems, where
+        )
+        prefix = _get(t, "prefix", str, problems, where)
+        if prefix and not _PREFIX_RE.match(prefix):
+            problems.add(f"{where}.prefix", f"{prefix!r} must be one or two capital letters")
+        if prefix in seen:
+            problems.add(f"{where}.prefix", f"duplicate queue prefix {prefix!r}")
+        seen.add(prefix)
+        area = _get(t, "area", str, problems, where)
+        if area and area not in areas:
+            problems.add(f"{where}.area", f"unknown area {area!r}")
+        out.append(
+            QueueDef(
+                prefix=prefix,
+                name=_names(t.get("name"), problems, f"{where}.name", langs),
+                area=area,
+                hours=_hours(t.get("hours"), t.get("weekdays"), problems, where),
+                daily_cap=_cap(t, problems, where),
+            )
+        )
+    return out
+
+
+def _services(
+    raw: dict[str, Any],
+    problems: _Problems,
+    langs: tuple[str, ...],
+    areas: set[str],
+    prefixes: set[str],
+) -> list[ServiceDef]:
+    out: list[ServiceDef] = []
+    seen: set[str] = set()
+    allowed = {
+        "id",
+        "name",
+        "area",
+        "queue",
+        "kind",
+        "promised_days",
+        "time_limit_minutes",
+        "daily_cap",
+        "materials",
+        "steps",
+    }
+    for i, t in enumerate(_list_of_tables(raw, "services", problems)):
+        where = f"services[{i}]"
+        _check_keys(t, allowed, problems, where)
+        sid = _get(t, "id", str, problems, where)
+        if sid and not _ID_RE.match(sid):
+            problems.add(f"{where}.id", f"{sid!r} must be lower-case letters, digits, - or _")
+        if sid in seen:
+            problems.add(f"{where}.id", f"duplicate service {sid!r}")
+        seen.add(sid)
+        area = _get(t, "area", str, problems, where)
+        if area and area not in areas:
+            problems.add(f"{where}.area", f"unknown area {area!r}")
+        queue = _get(t, "queue", str, problems, where)
+        if queue and queue not in prefixes:
+            problems.add(f"{where}.queue", f"unknown queue {queue!r}")
+        kind = _get(t, "kind", str, problems, where, default="instant")
+        if kind not in SERVICE_KINDS:
+            problems.add(f"{where}.kind", f"{kind!r} must be one of {', '.join(SERVICE_KINDS)}")
+        days = _get(t, "promised_days", int, problems, where, default=0)
+        if kind == "promised" and days < 1:
+            problems.add(f"{where}.promised_days", "a promised service needs promised_days >= 1")
+        if kind == "instant" and days:
+            problems.add(f"{where}.promised_days", "only promised services have promised_days")
+        limit = _get(t, "time_limit_minutes", int, problems, where, default=15)
+        if limit < 1:
+            problems.add(f"{where}.time_limit_minutes", "must be at least 1")
+        out.append(
+            ServiceDef(
+                id=sid,
+                name=_names(t.get("name"), problems, f"{where}.name", langs),
+                area=area,
+                queue=queue,
+                kind=kind,
+                promised_days=days,
+                time_limit_minutes=limit,
+                daily_cap=_cap(t, problems, where),
+                materials=_text_lists(t.get("materials"), problems, f"{where}.materials"),
+                steps=_text_lists(t.get("steps"), problems, f"{where}.steps"),
+            )
+        )
+    return out
+
+
+def _windows(
+    raw: dict[str, Any],
+    problems: _Problems,
+    langs: tuple[str, ...],
+    areas: set[str],
+    prefixes: set[str],
+) -> list[WindowDef]:
+    out: list[WindowDef] = []
+    seen: set[int] = set()
+    for i, t in enumerate(_list_of_tables(raw, "windows", problems)):
+        where = f"windows[{i}]"
+        _check_keys(t, {"number", "area", "queues", "name"}, problems, where)
+        number = _get(t, "number", int, problems, where)
+        if number < 1 or number > 9999:
+            problems.add(f"{where}.number", "must be between 1 and 9999")
+        if number in seen:
+            problems.add(f"{where}.number", f"duplicate window {number}")
+        seen.add(number)
+        area = _get(t, "area", str, problems, where)
+        if area and area not in areas:
+            problems.add(f"{where}.area", f"unknown area {area!r}")
+        queues = _get(t, "queues", list, problems, where)
+        if not all(isinstance(q, str) for q in queues):
+            problems.add(f"{where}.queues", "must be a list of queue prefixes")
+            queues = [q for q in queues if isinstance(q, str)]
+        if not queues:
+            problems.add(f"{where}.queues", "a window must serve at least one queue")
+        for j, q in enumerate(queues):
+            if q not in prefixes:
+                problems.add(f"{where}.queues[{j}]", f"unknown queue {q!r}")
+        if len(set(queues)) != len(queues):
+            problems.add(f"{where}.queues", "a queue is listed twice")
+        name = _names(t["name"], problems, f"{where}.name", langs) if "name" in t else {}
+        out.append(WindowDef(number=number, area=area, queues=tuple(queues), name=name))
+    return out
+
+
+def _devices(raw: dict[str, Any], problems: _Problems, windows: set[int]) -> list[DeviceToken]:
+    out: list[DeviceToken] = []
+    seen: set[str] = set()
+    names: set[str] = set()
+    for i, t in enumerate(_list_of_tables(raw, "devices", problems)):
+        where = f"devices[{i}]"
+        _check_keys(t, {"name", "role", "token", "token_env", "window"}, problems, where)
+        name = _get(t, "name", str, problems, where)
+        if name in names:
+            problems.add(f"{where}.name", f"duplicate device name {name!r}")
+        names.add(name)
+        role = _get(t, "role", str, problems, where)
+        if role not in ROLES:
+            problems.add(f"{where}.role", f"{role!r} must be one of {', '.join(ROLES)}")
+        token = _token(t, problems, where)
+        if token in seen:
+            problems.add(f"{where}.token", "the same token is given to two devices")
+        seen.add(token)
+        window = _get(t, "window", int, problems, where, default=None)
+        if role == "clerk" and window is None:
+            problems.add(f"{where}.window", "a clerk token must name its window")
+        if window is not None and window not in windows:
+            problems.add(f"{where}.window", f"unknown window {window}")
+        out.append(DeviceToken(name=name, role=role, token=token, window=window))
+    return out
+
+
+def _token(t: dict[str, Any], problems: _Problems, where: str) -> str:
+    """Tokens come from the file or, better for production, from the environment."""
+    if "token_env" in t:
+        var = t["token_env"]
+        if "token" in t:
+            problems.add(where, "give token or token_env, not both")
+        if not isinstance(var, str) or not var:
+            problems.add(f"{where}.token_env", "must be the name of an environment variable")
+            return f"<unset {where}>"
+        value = os.environ.get(var, "")
+        if not value:
+            problems.add(f"{where}.token_env", f"environment variable {var!r} is not set")
+            return f"<unset {where}>"
+        if len(value) < 8:
+            problems.add(f"{where}.token_env", f"the token in {var} must be at least 8 characters")
+        return value
+    token = _get(t, "token", str, problems, where)
+    if token and len(token) < 8:
+        problems.add(f"{where}.token", "must be at least 8 characters")
+    return token
+
+
+def _rules(value: Any, problems: _Problems) -> Rules:
+    if not isinstance(value, dict):
+        problems.add("rules", "must be a table")
+        return Rules()
+    defaults = Rules()
+    kwargs: dict[str, Any] = {}
+    for key in value:
+        if not hasattr(defaults, key):
+            problems.add(f"rules.{key}", "unknown key")
+    for key, default in (
+        ("recall_limit", 3),
+        ("no_show_rejoin_minutes", 30),
+        ("rating_timeout_seconds", 120),
+        ("rating_scale", 5),
+        ("rolling_cases", 20),
+        ("max_message_bytes", 64 * 1024),
+        ("idempotency_hours", 24),
+    ):
+        kwargs[key] = _get(value, key, int, problems, "rules", default=default)
+        if kwargs[key] < 0:
+            problems.add(f"rules.{key}", "must not be negative")
+    kwargs["default_service_minutes"] = _get(
+        value, "default_service_minutes", float, problems, "rules", default=8.0
+    )
+    if kwargs["rating_scale"] not in (4, 5):
+        problems.add("rules.rating_scale", "must be 4 or 5")
+    if kwargs["rolling_cases"] < 1:
+        problems.add("rules.rolling_cases", "must be at least 1")
+    if kwargs["max_message_bytes"] < 1024:
+        problems.add("rules.max_message_bytes", "must be at least 1024")
+    return Rules(**kwargs)
+
+
+def _server(value: Any, problems: _Problems) -> ServerSettings:
+    if not isinstance(value, dict):
+        problems.add("server", "must be a table")
+        return ServerSettings()
+    _check_keys(value, {"host", "port", "db", "public_url"}, problems, "server")
+    d = ServerSettings()
+    port = _get(value, "port", int, problems, "server", default=d.port)
+    if not 0 <= port <= 65535:
+        problems.add("server.port", "must be between 0 and 65535")
+    return ServerSettings(
+        host=_get(value, "host", str, problems, "server", default=d.host),
+        port=port,
+        db=_get(value, "db", str, problems, "server", default=d.db),
+        public_url=_get(value, "public_url", str, problems, "server", default=d.public_url),
+    )
+
+
+DEMO_CONFIG = Path(__file__).parent / "demo" / "hall.toml"

@@ -1,0 +1,256 @@
+"""The HallQ wire protocol, version 1: one module that server and clients share.
+
+Every message is one JSON object in one WebSocket text frame. A client sends requests::
+
+    {"v": 1, "id": "7", "op": "ticket.issue", "args": {"service": "hukou-move"},
+     "key": "kiosk-1:5b1f..."}
+
+and gets exactly one reply with the same ``id``::
+
+    {"v": 1, "id": "7", "ok": true, "result": {...}}
+    {"v": 1, "id": "7", "ok": false, "error": {"code": "daily_cap", "message": "..."}}
+
+The server pushes events, numbered hall-wide, to subscribed clients::
+
+    {"v": 1, "event": "ticket.called", "seq": 1042, "at": "2026-...Z", "data": {...}}
+
+``docs/protocol.md`` documents every operation and event with examples; this module is
+the single place their names, argument types and permissions live. Imports nothing
+heavy, so a kiosk or display can use it without the server's database.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+VERSION = 1
+
+# Close codes (4000-4999 are the application's own range).
+CLOSE_AUTH_FAILED = 4001
+"""The first message was not a valid ``hello``, or its token is unknown."""
+CLOSE_AUTH_TIMEOUT = 4002
+"""No ``hello`` within the time allowed."""
+CLOSE_SERVER_STOPPING = 1001
+"""The server is shutting down (SIGTERM); reconnect and resume."""
+
+# Error codes of the protocol layer; the hall's rules add their own (see core.errors).
+BAD_JSON = "bad_json"
+BAD_REQUEST = "bad_request"
+UNKNOWN_OP = "unknown_op"
+TOO_LARGE = "too_large"
+FORBIDDEN = "forbidden"
+INTERNAL = "internal"
+UNAVAILABLE = "unavailable"
+TIMEOUT = "timeout"
+
+ROLES = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin", "citizen")
+
+_ANY = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin")
+_WINDOW = ("clerk", "gateway", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class OpSpec:
+    """An operation: who may use it, its arguments, and whether it takes an idempotency key.
+
+    ``args`` maps an argument to ``(types, required)``; deeper checks (a known service,
+    a window this clerk owns) are the hall's rules and happen in the server.
+    """
+
+    roles: tuple[str, ...]
+    args: dict[str, tuple[tuple[type, ...], bool]] = field(default_factory=dict)
+    idempotent: bool = False
+    doc: str = ""
+
+
+_S, _I = (str,), (int,)
+_WIN = {"window": (_I, False)}
+_TICKET_REF = {"label": (_S, False), "ticket_id": (_I, False)}
+
+OPS: dict[str, OpSpec] = {
+    "hello": OpSpec(
+        ROLES,
+        {
+            "token": (_S, False),
+            "ticket": (_S, False),
+            "client": (_S, False),
+            "protocol": (_I, False),
+        },
+        doc="authenticate; must be the first message",
+    ),
+    "hall.info": OpSpec(ROLES, doc="the hall's static description: names, areas, services"),
+    "snapshot": OpSpec(_ANY, doc="the live state now, with the sequence it is current to"),
+    "subscribe": OpSpec(
+        _ANY, {"since": (_I, False)}, doc="receive events; resume after `since` or get a snapshot"
+    ),
+    "ticket.issue": OpSpec(
+        ("kiosk", "admin"),
+        {"service": (_S, True), "language": (_S, False), "priority": (_S, False)},
+        idempotent=True,
+    ),
+    "ticket.status": OpSpec(
+        ROLES, {"token": (_S, False)}, doc="a ticket's live state by its phone-page token"
+    ),
+    "ticket.rejoin": OpSpec(
+        ("kiosk", "clerk", "gateway", "supervisor", "admin"), _TICKET_REF, idempotent=True
+    ),
+    "ticket.cancel": OpSpec(
+        ("kiosk", "clerk", "gateway", "supervisor", "admin"), _TICKET_REF, idempotent=True
+    ),
+    "ticket.transfer": OpSpec(
+        ("clerk", "gateway", "supervisor", "admin"),
+        {**_WIN, **_TICKET_REF, "to_queue": (_S, False), "to_window": (_I, False)},
+        idempotent=True,
+    ),
+    "appointment.create": OpSpec(
+        ("admin",),
+        {
+            "service": (_S, True),
+            "start": (_S, True),
+            "end": (_S, True),
+            "code": (_S, False),
+            "language": (_S, False),
+        },
+        idempotent=True,
+    ),
+    "appointment.checkin": OpSpec(
+        ("kiosk", "admin"), {"code": (_S, True), "language": (_S, False)}, idempotent=True
+    ),
+    "window.open": OpSpec(_WINDOW, {**_WIN, "clerk": (_S, False)}, idempotent=True),
+    "window.pause": OpSpec(_WINDOW, {**_WIN, "reason": (_S, False)}, idempotent=True),
+    "window.resume": OpSpec(_WINDOW, _WIN, idempotent=True),
+    "window.close": OpSpec(_WINDOW, _WIN, idempotent=True),
+    "call.next": OpSpec(_WINDOW, _WIN, idempotent=True),
+    "call.number": OpSpec(_WINDOW, {**_WIN, "label": (_S, True)}, idempotent=True),
+    "call.recall": OpSpec(_WINDOW, _WIN, idempotent=True),
+    "case.start": OpSpec(_WINDOW, _WIN, idempotent=True),
+    "case.finish": OpSpec(_WINDOW, _WIN, idempotent=True),
+    "case.no_show": OpSpec(_WINDOW, _WIN, idempotent=True),
+    "rating.submit": OpSpec(
+        ("gateway", "kiosk", "citizen", "admin"),
+        {"level": (_I, True), "case": (_I, False), **_WIN, **_TICKET_REF},
+        idempotent=True,
+    ),
+    "device.report": OpSpec(
+        ("kiosk", "display", "gateway"),
+        {"device": (_S, False), "part": (_S, False), "state": (_S, True), "detail": (_S, False)},
+    ),
+}
+
+EVENTS: dict[str, str] = {
+    "ticket.issued": "a ticket was taken (data: ticket)",
+    "ticket.called": "a ticket was called to a window (data: ticket + area, case)",
+    "ticket.recalled": "the current ticket of a window was called again",
+    "ticket.started": "the citizen arrived; service started",
+    "ticket.finished": "the case was finished",
+    "ticket.no_show": "nobody came after the recalls",
+    "ticket.rejoined": "a no-show came back and waits again by original time",
+    "ticket.transferred": "sent to another queue or window, keeping its original time",
+    "ticket.cancelled": "withdrawn",
+    "window.changed": "a window opened, paused, resumed, closed or changed ticket",
+    "queue.stats": "a queue's waiting count and estimate changed",
+    "rating.requested": "prompt the window's evaluation device (data: case, window, due)",
+    "rating.recorded": "a case was rated",
+    "rating.dissatisfied": "alert: a dissatisfied rating, for the follow-up list",
+    "rating.not_rated": "the rating time ran out; the case is recorded as not rated",
+    "case.overdue": "red light: a case ran past its service's time limit",
+    "device.state": "a device part changed state (printer paper, keypad online, ...)",
+}
+
+
+class ProtocolError(Exception):
+    """The peer sent something that is not a valid request; answered, never fatal."""
+
+    def __init__(self, code: str, message: str, request_id: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    id: str | int
+    op: str
+    args: dict[str, Any]
+    key: str | None = None
+
+
+def parse_request(text: str | bytes, max_bytes: int) -> Request:
+    """Decode and check one request frame; raise :class:`ProtocolError` with a code."""
+    if len(text) > max_bytes:
+        raise ProtocolError(
+            TOO_LARGE, f"message of {len(text)} bytes is over the {max_bytes} byte limit"
+        )
+    try:
+        msg = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(BAD_JSON, f"not valid JSON: {exc}") from None
+    if not isinstance(msg, dict):
+        raise ProtocolError(BAD_REQUEST, "a request must be a JSON object")
+    rid = msg.get("id")
+    if not isinstance(rid, str | int) or isinstance(rid, bool):
+        raise ProtocolError(BAD_REQUEST, "a request needs an id (text or number)")
+    v = msg.get("v", VERSION)
+    if v != VERSION:
+        raise ProtocolError(
+            BAD_REQUEST,
+            f"protocol version {v!r} is not supported; this server speaks {VERSION}",
+            rid,
+        )
+    op = msg.get("op")
+    if not isinstance(op, str):
+        raise ProtocolError(BAD_REQUEST, "a request needs an op", rid)
+    spec = OPS.get(op)
+    if spec is None:
+        raise ProtocolError(UNKNOWN_OP, f"unknown operation {op!r}", rid)
+    args = msg.get("args", {})
+    if not isinstance(args, dict):
+        raise ProtocolError(BAD_REQUEST, "args must be a JSON object", rid)
+    for name, value in args.items():
+        if name not in spec.args:
+            raise ProtocolError(BAD_REQUEST, f"{op}: unknown argument {name!r}", rid)
+        types, _ = spec.args[name]
+        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+            expected = " or ".join(_TYPE_NAMES[t] for t in types)
+            raise ProtocolError(BAD_REQUEST, f"{op}: {name} must be {expected}", rid)
+    for name, (_, required) in spec.args.items():
+        if required and args.get(name) is None:
+            raise ProtocolError(BAD_REQUEST, f"{op}: {name} is required", rid)
+    key = msg.get("key")
+    if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 128):
+        raise ProtocolError(BAD_REQUEST, "key must be text of 1 to 128 characters", rid)
+    return Request(rid, op, args, key)
+
+
+_TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
+
+
+def request(
+    rid: str | int, op: str, args: dict[str, Any] | None = None, key: str | None = None
+) -> str:
+    msg: dict[str, Any] = {"v": VERSION, "id": rid, "op": op, "args": args or {}}
+    if key is not None:
+        msg["key"] = key
+    return dumps(msg)
+
+
+def ok(rid: Any, result: Any) -> str:
+    return dumps({"v": VERSION, "id": rid, "ok": True, "result": result})
+
+
+def error(rid: Any, code: str, message: str, details: dict[str, Any] | None = None) -> str:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        err["details"] = details
+    return dumps({"v": VERSION, "id": rid, "ok": False, "error": err})
+
+
+def event(seq: int, kind: str, at: str, data: dict[str, Any]) -> str:
+    return dumps({"v": VERSION, "event": kind, "seq": seq, "at": at, "data": data})
+
+
+def dumps(msg: dict[str, Any]) -> str:
+    return json.dumps(msg, ensure_ascii=False, separators=(",", ":"), default=str)

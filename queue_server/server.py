@@ -1,0 +1,507 @@
+"""The queue server: WebSocket protocol in, hall operations on the database, events out.
+
+A thin adapter, as STYLE.md asks: decode a request (``protocol``), check the role, run
+the operation on the database thread (``store``), answer after the commit, and publish
+the committed events to subscribers in sequence order. ``/healthz`` answers plain HTTP
+on the same port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import datetime as dt
+import http
+import json
+import logging
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import websockets
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request as HttpRequest
+from websockets.http11 import Response as HttpResponse
+
+from . import __version__
+from . import protocol as p
+from .config import ALWAYS_OPEN, HallConfig
+from .core.errors import HallError
+from .core.states import WindowOp
+from .store import db as dbm
+from .store import schema as s
+from .store.ops import Actor, HallOps, Outcome
+
+log = logging.getLogger("hallq.server")
+RING_SIZE = 20_000
+HELLO_TIMEOUT_S = 10.0
+MAX_IN_FLIGHT = 64
+SWEEP_INTERVAL_S = 1.0
+
+
+@dataclasses.dataclass(eq=False)
+class Client:
+    """One connection: who it is, and its place in the event stream."""
+
+    ws: ServerConnection
+    actor: Actor | None = None
+    live: bool = False
+    pending: list[tuple[int, str]] | None = None  # events held while a subscribe answers
+    in_flight: asyncio.Semaphore = dataclasses.field(
+        default_factory=lambda: asyncio.Semaphore(MAX_IN_FLIGHT)
+    )
+
+
+class HallServer:
+    def __init__(
+        self,
+        config: HallConfig,
+        db_url: str,
+        *,
+        ignore_hours: bool = False,
+        clock: Callable[[], dt.datetime] | None = None,
+        sweep_interval: float = SWEEP_INTERVAL_S,
+    ) -> None:
+        if ignore_hours:
+            config = dataclasses.replace(
+                config,
+                queues=tuple(dataclasses.replace(q, hours=ALWAYS_OPEN) for q in config.queues),
+            )
+        self.config = config
+        self.ops = HallOps(config)
+        self.engine = dbm.open_engine(db_url)
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.sweep_interval = sweep_interval
+        self.committer: dbm.Committer | None = None
+        self.clients: set[Client] = set()
+        self.ring: collections.deque[tuple[int, str]] = collections.deque(maxlen=RING_SIZE)
+        self.last_seq = 0
+        self.server: Server | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._hall_info = json.loads(p.dumps(hall_info(config)))
+
+    # -- life cycle --------------------------------------------------------------------
+
+    def prepare_database(self) -> None:
+        """Check the schema is current and the windows exist; refuse to run otherwise."""
+        head, current = dbm.head_revision(), dbm.current_revision(self.engine)
+        if current != head:
+            raise RuntimeError(
+                f"database schema is at {current or 'nothing'}, code needs "
+                f"{head}: run `hallq db upgrade`"
+            )
+        dbm.ensure_windows(self.engine, self.config)
+        with self.engine.connect() as conn:
+            self.last_seq = conn.execute(select(func.max(s.events.c.seq))).scalar() or 0
+
+    async def start(self, host: str, port: int) -> Server:
+        self.loop = asyncio.get_running_loop()
+        self.prepare_database()
+        self.committer = dbm.Committer(self.engine, self.clock)
+        max_bytes = self.config.rules.max_message_bytes
+        self.server = await serve(
+            self._handle,
+            host,
+            port,
+            process_request=self._http,
+            # Frames up to 16x the request limit are read so an oversized request gets a
+            # clear error reply; beyond that websockets closes with 1009.
+            max_size=max(max_bytes * 16, 1 << 20),
+            ping_interval=20,
+            ping_timeout=20,
+            server_header=f"hallq/{__version__}",
+        )
+        self._spawn(self._sweeper())
+        log.info("serving hall on %s:%d (seq %d)", host, self.port, self.last_seq)
+        return self.server
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop taking requests, let operations in progress commit, close connections."""
+        for t in list(self._tasks):
+            t.cancel()
+        if self.server is not None:
+            self.server.close(close_connections=True)
+            await self.server.wait_closed()
+        if self.committer is not None:
+            await asyncio.to_thread(self.committer.close)
+            self.committer = None
+        self.engine.dispose()
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- HTTP --------------------------------------------------------------------------
+
+    def _http(self, connection: ServerConnection, request: HttpRequest) -> HttpResponse | None:
+        path = request.path.split("?", 1)[0]
+        if path == "/healthz":
+            body = {
+                "status": "ok",
+                "version": __version__,
+                "seq": self.last_seq,
+                "clients": len(self.clients),
+                "db": "ok" if self.committer else "down",
+            }
+            return _response(http.HTTPStatus.OK, json.dumps(body) + "\n", "application/json")
+        if request.headers.get("Upgrade", "").lower() == "websocket" and path in ("/", "/ws"):
+            return None
+        return _response(http.HTTPStatus.NOT_FOUND, "not found\n", "text/plain")
+
+    # -- connections -------------------------------------------------------------------
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        client = Client(ws)
+        try:
+            if not await self._hello(client):
+                return
+            self.clients.add(client)
+            async for message in ws:
+                await client.in_flight.acquire()
+                self._spawn(self._serve_one(client, message))
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.clients.discard(client)
+
+    async def _hello(self, client: Client) -> bool:
+        try:
+            text = await asyncio.wait_for(client.ws.recv(), HELLO_TIMEOUT_S)
+        except TimeoutError:
+            await client.ws.close(p.CLOSE_AUTH_TIMEOUT, "no hello")
+            return False
+        try:
+            req = p.parse_request(text, self.config.rules.max_message_bytes)
+            if req.op != "hello":
+                raise p.ProtocolError(p.BAD_REQUEST, "the first message must be hello", req.id)
+            actor = await self._authenticate(req.args)
+        except (p.ProtocolError, HallError) as exc:
+            rid = getattr(exc, "request_id", None)
+            code = getattr(exc, "code", p.BAD_REQUEST)
+            await client.ws.send(p.error(rid, code, str(exc)))
+            await client.ws.close(p.CLOSE_AUTH_FAILED, "authentication failed")
+            log.info("authentication refused (%s)", code)
+            return False
+        client.actor = actor
+        await client.ws.send(
+            p.ok(
+                req.id,
+                {
+                    "device": actor.name,
+                    "role": actor.role,
+                    "window": actor.window,
+                    "server": __version__,
+                    "protocol": p.VERSION,
+                    "seq": self.last_seq,
+                    "hall": self.config.name,
+                },
+            )
+        )
+        log.info("%s signed in as %s", actor.name, actor.role)
+        return True
+
+    async def _authenticate(self, args: dict[str, Any]) -> Actor:
+        token, ticket = args.get("token"), args.get("ticket")
+        if isinstance(token, str):
+            dev = self.config.token(token)
+            if dev is None:
+                raise HallError("unknown token", code="unauthorized")
+            return Actor(dev.name, dev.role, dev.window)
+        if isinstance(ticket, str):
+            assert self.committer is not None
+            tid, _ = await self.committer.submit(
+                lambda conn, now: (self.ops.ticket_id_for_token(conn, ticket, now), [])
+            )
+            return Actor(f"ticket-{tid}", "citizen", ticket_id=tid)
+        raise HallError("hello needs a token", code="unauthorized")
+
+    async def _serve_one(self, client: Client, message: str | bytes) -> None:
+        try:
+            reply = await self._dispatch(client, message)
+            await client.ws.send(reply)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            client.in_flight.release()
+
+    async def _dispatch(self, client: Client, message: str | bytes) -> str:
+        rid: Any = None
+        try:
+            req = p.parse_request(message, self.config.rules.max_message_bytes)
+            rid = req.id
+            actor = client.actor
+            assert actor is not None
+            spec = p.OPS[req.op]
+            if actor.role not in spec.roles:
+                raise p.ProtocolError(p.FORBIDDEN, f"a {actor.role} may not use {req.op}", rid)
+            if req.op == "subscribe":
+                return await self._subscribe(client, req)
+            result = await self._run(actor, req)
+            return p.ok(rid, result)
+        except p.ProtocolError as exc:
+            return p.error(
+                exc.request_id if exc.request_id is not None else rid, exc.code, exc.message
+            )
+        except HallError as exc:
+            return p.error(rid, exc.code, exc.message, exc.details or None)
+        except Exception:
+            log.exception("request failed")
+            return p.error(rid, p.INTERNAL, "internal error; the operation was not done")
+
+    # -- operations --------------------------------------------------------------------
+
+    async def _run(self, actor: Actor, req: p.Request) -> Any:
+        if req.op == "hall.info":
+            return self._hall_info
+        if req.op == "hello":
+            raise p.ProtocolError(p.BAD_REQUEST, "already signed in", req.id)
+        assert self.committer is not None
+        work = self._work(actor, req)
+        result, published = await self.committer.submit(work)
+        if published:
+            self._publish(published)
+        return result
+
+    def _work(self, actor: Actor, req: p.Request) -> dbm.Work:
+        """The database-thread half of a request: idempotency, the operation, audit."""
+        ops, args, op = self.ops, req.args, req.op
+        handlers: dict[str, Callable[[Connection, dt.datetime], Any]] = {
+            "snapshot": lambda c, n: self._snapshot(c, n),
+            "ticket.issue": lambda c, n: ops.issue(c, actor, args, n),
+            "ticket.status": lambda c, n: ops.ticket_status(
+                c, self._own_token(actor, args, c, n), n
+            ),
+            "ticket.rejoin": lambda c, n: ops.rejoin(c, actor, args, n),
+            "ticket.cancel": lambda c, n: ops.cancel(c, actor, args, n),
+            "ticket.transfer": lambda c, n: ops.transfer(c, actor, args, n),
+            "appointment.create": lambda c, n: ops.appointment_create(c, actor, args, n),
+            "appointment.checkin": lambda c, n: ops.appointment_checkin(c, actor, args, n),
+            "window.open": lambda c, n: ops.window_op(c, actor, args, n, WindowOp.OPEN),
+            "window.pause": lambda c, n: ops.window_op(c, actor, args, n, WindowOp.PAUSE),
+            "window.resume": lambda c, n: ops.window_op(c, actor, args, n, WindowOp.RESUME),
+            "window.close": lambda c, n: ops.window_op(c, actor, args, n, WindowOp.CLOSE),
+            "call.next": lambda c, n: ops.call_next(c, actor, args, n),
+            "call.number": lambda c, n: ops.call_number(c, actor, args, n),
+            "call.recall": lambda c, n: ops.recall(c, actor, args, n),
+            "case.start": lambda c, n: ops.start(c, actor, args, n),
+            "case.finish": lambda c, n: ops.finish(c, actor, args, n),
+            "case.no_show": lambda c, n: ops.no_show(c, actor, args, n),
+            "rating.submit": lambda c, n: ops.rate(c, actor, args, n),
+            "device.report": lambda c, n: ops.device_report(c, actor, args, n),
+        }
+        handler = handlers[op]
+        key = req.key if p.OPS[op].idempotent else None
+
+        def work(conn: Connection, now: dt.datetime) -> tuple[Any, list[tuple[str, Any]]]:
+            if key is not None:
+                seen = conn.execute(
+                    select(s.idempotency.c.op, s.idempotency.c.reply).where(
+                        s.idempotency.c.actor == actor.name, s.idempotency.c.key == key
+                    )
+                ).first()
+                if seen is not None:
+                    if seen.op != op:
+                        raise HallError(f"key {key!r} was used for {seen.op}", code="key_reused")
+                    return json.loads(seen.reply), []
+            out = handler(conn, now)
+            if isinstance(out, Outcome):
+                reply, events = out.reply, out.events
+            else:
+                reply, events = out, []
+            if key is not None:
+                conn.execute(
+                    s.idempotency.insert().values(
+                        actor=actor.name, key=key, op=op, reply=p.dumps(reply), at=now
+                    )
+                )
+            return reply, events
+
+        return work
+
+    def _own_token(
+        self, actor: Actor, args: dict[str, Any], conn: Connection, now: dt.datetime
+    ) -> str:
+        token = args.get("token")
+        if not isinstance(token, str):
+            raise HallError("ticket.status needs the ticket's token", code="bad_request")
+        if (
+            actor.role == "citizen"
+            and self.ops.ticket_id_for_token(conn, token, now) != actor.ticket_id
+        ):
+            raise HallError("no such ticket today", code="unknown_ticket")
+        return token
+
+    def _snapshot(self, conn: Connection, now: dt.datetime) -> dict[str, Any]:
+        seq = conn.execute(select(func.max(s.events.c.seq))).scalar() or 0
+        return dict(self.ops.snapshot(conn, now), seq=seq)
+
+    # -- events ------------------------------------------------------------------------
+
+    def _publish(self, published: dbm.Published) -> None:
+        """Send committed events to live subscribers, in sequence order, once encoded."""
+        fresh = [
+            (seq, p.event(seq, kind, at.isoformat(), data))
+            for seq, at, kind, data in published
+            if seq > self.last_seq
+        ]
+        if not fresh:
+            return
+        self.last_seq = fresh[-1][0]
+        self.ring.extend(fresh)
+        live = [c.ws for c in self.clients if c.live]
+        for c in self.clients:
+            if c.pending is not None:
+                c.pending.extend(fresh)
+        for _seq, msg in fresh:
+            websockets.broadcast(live, msg)
+
+    async def _subscribe(self, client: Client, req: p.Request) -> str:
+        if client.live or client.pending is not None:
+            raise p.ProtocolError(p.BAD_REQUEST, "already subscribed", req.id)
+        client.pending = []
+        since = req.args.get("since")
+        backlog = None
+        if since is not None:
+            backlog = await self._events_since(since)
+        if backlog is not None:
+            upto = backlog[-1][0] if backlog else since
+            reply = p.ok(req.id, {"mode": "resume", "seq": upto, "replayed": len(backlog)})
+            await client.ws.send(reply)
+            for _seq, msg in backlog:
+                await client.ws.send(msg)
+        else:
+            assert self.committer is not None
+            snap, _ = await self.committer.submit(lambda c, n: (self._snapshot(c, n), []))
+            upto = snap["seq"]
+            await client.ws.send(p.ok(req.id, {"mode": "snapshot", "seq": upto, "snapshot": snap}))
+        for seq, msg in client.pending:
+            if seq > upto:
+                await client.ws.send(msg)
+        client.pending = None
+        client.live = True
+        return p.dumps({"v": p.VERSION, "event": "subscribed", "seq": upto})
+
+    async def _events_since(self, since: int) -> list[tuple[int, str]] | None:
+        """Events after ``since`` if they can all be replayed; None means resnapshot."""
+        if since > self.last_seq:
+            return None  # a sequence from another database (or a reset one)
+        if since == self.last_seq:
+            return []
+        if self.ring and self.ring[0][0] <= since + 1:
+            return [(seq, msg) for seq, msg in self.ring if seq > since]
+        if self.last_seq - since > RING_SIZE:
+            return None
+
+        def read(conn: Connection, _now: dt.datetime) -> tuple[Any, list[Any]]:
+            rows = (
+                conn.execute(
+                    select(s.events).where(s.events.c.seq > since).order_by(s.events.c.seq)
+                )
+                .mappings()
+                .all()
+            )
+            return rows, []
+
+        assert self.committer is not None
+        rows, _ = await self.committer.submit(read)
+        if not rows or rows[0]["seq"] != since + 1:
+            return None  # pruned: there is a gap
+        return [
+            (r["seq"], p.event(r["seq"], r["type"], r["at"].isoformat(), json.loads(r["payload"])))
+            for r in rows
+        ]
+
+    async def _sweeper(self) -> None:
+        """Timers of the hall: ratings that ran out, cases that turned red."""
+        assert self.committer is not None
+        while True:
+            await asyncio.sleep(self.sweep_interval)
+            try:
+                _, published = await self.committer.submit(
+                    lambda c, n: (None, self.ops.expire_ratings(c, n) + self.ops.flag_overdue(c, n))
+                )
+                if published:
+                    self._publish(published)
+            except Exception:
+                log.exception("sweep failed; will retry")
+
+
+def hall_info(config: HallConfig) -> dict[str, Any]:
+    """The static description clients show: names, areas, queues, services, windows."""
+    return {
+        "name": config.name,
+        "languages": list(config.languages),
+        "timezone": config.timezone,
+        "rating_scale": config.rules.rating_scale,
+        "areas": [{"id": a.id, "name": a.name} for a in config.areas],
+        "queues": [
+            {"prefix": q.prefix, "name": q.name, "area": q.area, "daily_cap": q.daily_cap}
+            for q in config.queues
+        ],
+        "services": [
+            {
+                "id": sv.id,
+                "name": sv.name,
+                "area": sv.area,
+                "queue": sv.queue,
+                "kind": sv.kind,
+                "promised_days": sv.promised_days,
+                "time_limit_minutes": sv.time_limit_minutes,
+                "materials": {k: list(v) for k, v in sv.materials.items()},
+                "steps": {k: list(v) for k, v in sv.steps.items()},
+            }
+            for sv in config.services
+        ],
+        "windows": [
+            {"number": w.number, "area": w.area, "queues": list(w.queues), "name": w.name}
+            for w in config.windows
+        ],
+    }
+
+
+def _response(status: http.HTTPStatus, body: str, content_type: str) -> HttpResponse:
+    data = body.encode()
+    headers = Headers(
+        [
+            ("Content-Type", f"{content_type}; charset=utf-8"),
+            ("Content-Length", str(len(data))),
+            ("Cache-Control", "no-store"),
+        ]
+    )
+    return HttpResponse(status.value, status.phrase, headers, data)
+
+
+async def run_server(
+    config: HallConfig,
+    db_url: str,
+    host: str,
+    port: int,
+    ignore_hours: bool = False,
+    ready: Callable[[int], None] | None = None,
+) -> None:
+    """Run until SIGTERM or SIGINT, then stop gracefully."""
+    hall = HallServer(config, db_url, ignore_hours=ignore_hours)
+    await hall.start(host, port)
+    if ready is not None:
+        ready(hall.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping")
+    await hall.stop()

@@ -1,0 +1,206 @@
+"""Opening the database, migrating it, and committing operations in groups.
+
+SQLite (the default, one file per hall) runs in WAL mode with ``synchronous=FULL`` so a
+commit survives a power cut, not only a crashed process. A durable commit costs an
+fsync; to still take thousands of tickets a second, :class:`Committer` runs operations
+on one database thread and commits whatever arrived while the previous commit was
+flushing in one transaction (group commit). Each operation runs inside its own
+SAVEPOINT, so one refused operation never undoes its neighbours; every caller is answered
+only after the commit that holds its change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy.engine import Connection
+
+from ..config import HallConfig
+from ..core.errors import HallError
+from . import schema as s
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_GROUP = 256
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def open_engine(url: str) -> Engine:
+    """An engine with the settings HallQ relies on for this backend."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not the driver, begin transactions, so SAVEPOINT works
+            # and BEGIN IMMEDIATE takes the write lock up front (no upgrade deadlocks).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (what ``hallq db upgrade`` does)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def ensure_windows(engine: Engine, config: HallConfig) -> None:
+    """Every configured window has a row (closed until a clerk signs in)."""
+    with engine.begin() as conn:
+        have = {n for (n,) in conn.execute(select(s.windows.c.number))}
+        missing = [w.number for w in config.windows if w.number not in have]
+        if missing:
+            conn.execute(insert(s.windows), [{"number": n, "status": "closed"} for n in missing])
+
+
+Published = list[tuple[int, dt.datetime, str, dict[str, Any]]]
+"""Events as committed: (seq, at, type, data)."""
+
+Work = Callable[[Connection, dt.datetime], tuple[Any, list[tuple[str, dict[str, Any]]]]]
+
+
+class Committer:
+    """The single database thread: runs operations, commits them in groups.
+
+    ``submit`` hands over a function of (connection, now) that returns a reply and the
+    events it caused. The events are written to the ``events`` table in the same
+    transaction (their ``seq`` is the hall-wide sequence number) and handed back only
+    after the commit, so nothing is ever published that a crash could take back.
+    """
+
+    def __init__(self, engine: Engine, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.engine = engine
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._q: queue.Queue[tuple[Work, Future[Any]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="hallq-db", daemon=True)
+        self._thread.start()
+        self.groups = 0
+        self.ops = 0
+
+    async def submit(self, work: Work) -> tuple[Any, Published]:
+        fut: Future[tuple[Any, Published]] = Future()
+        self._q.put((work, fut))
+        return await asyncio.wrap_future(fut)
+
+    def call(self, work: Work) -> tuple[Any, Published]:
+        """The same as :meth:`submit`, for threads that are not an event loop."""
+        fut: Future[tuple[Any, Published]] = Future()
+        self._q.put((work, fut))
+        return fut.result()
+
+    def close(self) -> None:
+        self._q.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            first = self._q.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < MAX_GROUP:
+                try:
+                    item = self._q.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[tuple[Work, Future[Any]]]) -> None:
+        results: list[tuple[Future[Any], Any, Published | None]] = []
+        try:
+            with self.engine.begin() as conn:
+                for work, fut in batch:
+                    now = self.clock()
+                    sp = conn.begin_nested()
+                    try:
+                        reply, evs = work(conn, now)
+                        published = _write_events(conn, now, evs)
+                        sp.commit()
+                        results.append((fut, reply, published))
+                    except HallError as exc:
+                        sp.rollback()
+                        results.append((fut, exc, None))
+                    except Exception as exc:  # a bug in one operation must not sink the rest
+                        log.exception("operation failed")
+                        sp.rollback()
+                        results.append((fut, exc, None))
+        except Exception as exc:  # the commit itself failed: nobody was acknowledged
+            log.exception("commit of %d operations failed", len(batch))
+            for _work, fut in batch:
+                if not fut.done():
+                    fut.set_exception(exc)
+            return
+        self.groups += 1
+        self.ops += len(batch)
+        for fut, value, published in results:
+            if published is None:
+                fut.set_exception(value)
+            else:
+                fut.set_result((value, published))
+
+
+def _write_events(
+    conn: Connection, now: dt.datetime, evs: list[tuple[str, dict[str, Any]]]
+) -> Published:
+    out: Published = []
+    for kind, data in evs:
+        seq = conn.execute(
+            insert(s.events).values(at=now, type=kind, payload=json.dumps(data, ensure_ascii=False))
+        ).inserted_primary_key[0]
+        out.append((seq, now, kind, data))
+    return out

@@ -1,0 +1,1126 @@
+"""Hall operations against the database: load rows, ask the core, write, record events.
+
+Each public method is one operation of the protocol. It runs inside a transaction the
+caller opened (see :mod:`queue_server.store.db`), raises a
+:class:`~queue_server.core.errors.HallError` to refuse, and returns the reply plus the
+events to publish. Nothing here is visible to clients before the transaction commits.
+
+Rows that decide who gets a ticket are locked (``FOR UPDATE``; ``SKIP LOCKED`` on the
+waiting ticket being called) so two server processes on one PostgreSQL never call one
+ticket to two windows. SQLite has one writer at a time, which gives the same guarantee.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, RowMapping
+
+from ..config import HallConfig, ServiceDef
+from ..core import rules
+from ..core.errors import Forbidden, HallError, NotFound, Refused
+from ..core.states import TicketOp, TicketStatus, WindowOp, WindowStatus, ticket_next, window_next
+from . import schema as s
+
+TOKEN_BYTES = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asks: the device or person behind the token, its role, and a clerk's window."""
+
+    name: str
+    role: str
+    window: int | None = None
+    ticket_id: int | None = None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What an operation produced: the reply and the events to publish after commit."""
+
+    reply: dict[str, Any]
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def iso(t: dt.datetime | None) -> str | None:
+    return t.isoformat() if t is not None else None
+
+
+def ticket_view(row: RowMapping) -> dict[str, Any]:
+    """The public face of a ticket: what displays and clerks see (never the token)."""
+    return {
+        "id": row["id"],
+        "label": rules.ticket_label(row["prefix"], row["number"]),
+        "queue": row["queue"],
+        "service": row["service_id"],
+        "status": row["status"],
+        "priority": row["priority"],
+        "language": row["language"],
+        "issued_at": iso(row["issued_at"]),
+        "window": row["window"],
+        "target_window": row["target_window"],
+        "recalls": row["recalls"],
+        "called_at": iso(row["called_at"]),
+        "started_at": iso(row["started_at"]),
+    }
+
+
+class HallOps:
+    def __init__(self, config: HallConfig) -> None:
+        self.config = config
+        self.tz = config.tz
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def day(self, now: dt.datetime) -> dt.date:
+        return rules.service_day(now, self.tz)
+
+    def _service(self, service_id: Any) -> ServiceDef:
+        service = self.config.service(service_id) if isinstance(service_id, str) else None
+        if service is None:
+            raise NotFound(f"unknown service {service_id!r}", code="unknown_service")
+        return service
+
+    def _window_number(self, actor: Actor, args: dict[str, Any]) -> int:
+        number = args.get("window", actor.window)
+        if not isinstance(number, int) or self.config.window(number) is None:
+            raise NotFound(f"unknown window {number!r}", code="unknown_window")
+        if actor.role == "clerk" and number != actor.window:
+            raise Forbidden(f"this clerk token is for window {actor.window}, not {number}")
+        return number
+
+    def _lock_window(self, conn: Connection, number: int) -> RowMapping:
+        row = (
+            conn.execute(select(s.windows).where(s.windows.c.number == number).with_for_update())
+            .mappings()
+            .first()
+        )
+        if row is None:  # a window added to the config since the tables were filled
+            conn.execute(insert(s.windows).values(number=number, status="closed"))
+            row = (
+                conn.execute(
+                    select(s.windows).where(s.windows.c.number == number).with_for_update()
+                )
+                .mappings()
+                .one()
+            )
+        return row
+
+    def _ticket(self, conn: Connection, ticket_id: int, lock: bool = True) -> RowMapping:
+        q = select(s.tickets).where(s.tickets.c.id == ticket_id)
+        if lock:
+            q = q.with_for_update()
+        row = conn.execute(q).mappings().first()
+        if row is None:
+            raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
+        return row
+
+    def _ticket_by_label(self, conn: Connection, label: Any, now: dt.datetime) -> RowMapping:
+        if not isinstance(label, str):
+            raise Refused("a ticket number like A012 is needed", code="bad_request")
+        try:
+            prefix, number = rules.parse_label(label)
+        except ValueError as exc:
+            raise Refused(str(exc), code="bad_request") from None
+        row = (
+            conn.execute(
+                select(s.tickets)
+                .where(
+                    s.tickets.c.day == self.day(now),
+                    s.tickets.c.prefix == prefix,
+                    s.tickets.c.number == number,
+                )
+                .with_for_update()
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"no ticket {label} today", code="unknown_ticket")
+        return row
+
+    def _find_ticket(self, conn: Connection, args: dict[str, Any], now: dt.datetime) -> RowMapping:
+        if "ticket_id" in args:
+            if not isinstance(args["ticket_id"], int):
+                raise Refused("ticket_id must be a whole number", code="bad_request")
+            return self._ticket(conn, args["ticket_id"])
+        return self._ticket_by_label(conn, args.get("label"), now)
+
+    def _current(self, conn: Connection, win: RowMapping) -> RowMapping:
+        if win["ticket_id"] is None:
+            raise Refused(f"window {win['number']} has no current ticket", code="no_current")
+        return self._ticket(conn, win["ticket_id"])
+
+    def _audit(
+        self,
+        conn: Connection,
+        now: dt.datetime,
+        actor: Actor,
+        op: str,
+        window: int | None = None,
+        ticket_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        conn.execute(
+            insert(s.audit).values(
+                at=now,
+                actor=actor.name,
+                role=actor.role,
+                op=op,
+                window=window,
+                ticket_id=ticket_id,
+                detail=json.dumps(detail, ensure_ascii=False) if detail else None,
+            )
+        )
+
+    def _set_ticket(self, conn: Connection, ticket_id: int, **values: Any) -> RowMapping:
+        conn.execute(update(s.tickets).where(s.tickets.c.id == ticket_id).values(**values))
+        return self._ticket(conn, ticket_id, lock=False)
+
+    def _set_window(self, conn: Connection, number: int, **values: Any) -> RowMapping:
+        conn.execute(update(s.windows).where(s.windows.c.number == number).values(**values))
+        return conn.execute(select(s.windows).where(s.windows.c.number == number)).mappings().one()
+
+    def window_view(self, row: RowMapping, ticket: RowMapping | None = None) -> dict[str, Any]:
+        wdef = self.config.window(row["number"])
+        return {
+            "number": row["number"],
+            "area": wdef.area if wdef else None,
+            "status": row["status"],
+            "clerk": row["clerk"],
+            "ticket": rules.ticket_label(ticket["prefix"], ticket["number"]) if ticket else None,
+            "ticket_status": ticket["status"] if ticket else None,
+            "since": iso(row["since"]),
+            "pause_reason": row["pause_reason"],
+        }
+
+    def _close_case(
+        self, conn: Connection, case_id: int | None, now: dt.datetime, outcome: str, **values: Any
+    ) -> None:
+        if case_id is not None:
+            conn.execute(
+                update(s.cases)
+                .where(s.cases.c.id == case_id)
+                .values(ended_at=now, outcome=outcome, **values)
+            )
+
+    # -- queue figures -----------------------------------------------------------------
+
+    def open_windows_for(self, conn: Connection, prefix: str) -> int:
+        numbers = [w.number for w in self.config.windows if prefix in w.queues]
+        if not numbers:
+            return 0
+        return conn.execute(
+            select(func.count())
+            .select_from(s.windows)
+            .where(s.windows.c.number.in_(numbers), s.windows.c.status == "open")
+        ).scalar_one()
+
+    def service_minutes(self, conn: Connection, prefix: str) -> float:
+        rows = conn.execute(
+            select(s.tickets.c.started_at, s.tickets.c.called_at, s.tickets.c.finished_at)
+            .where(s.tickets.c.queue == prefix, s.tickets.c.finished_at.is_not(None))
+            .order_by(s.tickets.c.finished_at.desc())
+            .limit(self.config.rules.rolling_cases)
+        ).all()
+        durations = [
+            (fin - (start or called)).total_seconds()
+            for start, called, fin in rows
+            if fin is not None and (start or called) is not None
+        ]
+        return rules.rolling_service_minutes(durations, self.config.rules.default_service_minutes)
+
+    def people_ahead(self, conn: Connection, ticket: RowMapping, now: dt.datetime) -> int:
+        """Waiting tickets of the same queue that the call order puts first.
+
+        The queue's own order is the estimate's basis: a window that also serves other
+        queues shares its time, which the rolling service time already absorbs.
+        """
+        t = s.tickets.c
+        cand = rules.Candidate(
+            ticket["id"],
+            ticket["queue"],
+            ticket["sort_at"],
+            ticket["priority"],
+            ticket["appointment_at"],
+        )
+        cls = rules.call_class(cand, now)
+        ahead_cls = self._class_expr(now)
+        return conn.execute(
+            select(func.count())
+            .select_from(s.tickets)
+            .where(
+                t.day == ticket["day"],
+                t.queue == ticket["queue"],
+                t.status == "waiting",
+                t.id != ticket["id"],
+                or_(
+                    ahead_cls < cls,
+                    and_(
+                        ahead_cls == cls,
+                        or_(
+                            t.sort_at < ticket["sort_at"],
+                            and_(t.sort_at == ticket["sort_at"], t.id < ticket["id"]),
+                        ),
+                    ),
+                ),
+            )
+        ).scalar_one()
+
+    def queue_stats(self, conn: Connection, prefix: str, now: dt.datetime) -> dict[str, Any]:
+        t = s.tickets.c
+        waiting, oldest = conn.execute(
+            select(func.count(), func.min(t.sort_at)).where(
+                t.day == self.day(now), t.queue == prefix, t.status == "waiting"
+            )
+        ).one()
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=dt.UTC)
+        minutes = self.service_minutes(conn, prefix)
+        windows_open = self.open_windows_for(conn, prefix)
+        return {
+            "queue": prefix,
+            "waiting": waiting,
+            "longest_wait_s": int((now - oldest).total_seconds()) if oldest else 0,
+            "open_windows": windows_open,
+            "service_minutes": round(minutes, 2),
+            "est_wait_minutes": rules.estimate_wait_minutes(waiting, minutes, windows_open),
+        }
+
+    def _class_expr(self, now: dt.datetime) -> Any:
+        t = s.tickets.c
+        return case(
+            (and_(t.priority.is_not(None), t.priority != rules.APPOINTMENT), 0),
+            (
+                and_(
+                    t.priority == rules.APPOINTMENT,
+                    or_(t.appointment_at.is_(None), t.appointment_at <= now),
+                ),
+                1,
+            ),
+            else_=2,
+        )
+
+    # -- issue -------------------------------------------------------------------------
+
+    def issue(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> Outcome:
+        service = self._service(args.get("service"))
+        language = self._language(args.get("language"))
+        priority = args.get("priority")
+        if priority is not None and priority not in rules.PRIORITY_KINDS:
+            raise Refused(
+                f"unknown priority {priority!r}; one of " + ", ".join(rules.PRIORITY_KINDS),
+                code="bad_request",
+            )
+        return self._issue(
+            conn, actor, service, language, priority, None, None, now, op="ticket.issue"
+        )
+
+    def _language(self, value: Any) -> str:
+        if value is None:
+            return self.config.languages[0]
+        if value not in self.config.languages:
+            raise Refused(
+                f"language {value!r} is not offered here; one of "
+                + ", ".join(self.config.languages),
+                code="bad_request",
+            )
+        return value
+
+    def _issue(
+        self,
+        conn: Connection,
+        actor: Actor,
+        service: ServiceDef,
+        language: str,
+        priority: str | None,
+        appointment: str | None,
+        appointment_at: dt.datetime | None,
+        now: dt.datetime,
+        op: str,
+    ) -> Outcome:
+        queue = self.config.queue(service.queue)
+        assert queue is not None  # the config loader checked every service's queue
+        day = self.day(now)
+        local = now.astimezone(self.tz)
+        # Lock the counter row first: it serialises issue per queue across processes.
+        last = conn.execute(
+            select(s.counters.c.last)
+            .where(s.counters.c.day == day, s.counters.c.queue == queue.prefix)
+            .with_for_update()
+        ).scalar_one_or_none()
+        issued_service = 0
+        if service.daily_cap is not None:
+            issued_service = conn.execute(
+                select(func.count())
+                .select_from(s.tickets)
+                .where(s.tickets.c.day == day, s.tickets.c.service_id == service.id)
+            ).scalar_one()
+        rules.check_issue(service, queue, local, issued_service, last or 0)
+        number = (last or 0) + 1
+        if last is None:
+            conn.execute(insert(s.counters).values(day=day, queue=queue.prefix, last=number))
+        else:
+            conn.execute(
+                update(s.counters)
+                .where(s.counters.c.day == day, s.counters.c.queue == queue.prefix)
+                .values(last=number)
+            )
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        ticket_id = conn.execute(
+            insert(s.tickets).values(
+                day=day,
+                prefix=queue.prefix,
+                queue=queue.prefix,
+                number=number,
+                service_id=service.id,
+                status=TicketStatus.WAITING.value,
+                priority=priority,
+                appointment_code=appointment,
+                appointment_at=appointment_at,
+                language=language,
+                issued_at=now,
+                sort_at=now,
+                recalls=0,
+                transfers=0,
+                token=token,
+            )
+        ).inserted_primary_key[0]
+        row = self._ticket(conn, ticket_id, lock=False)
+        self._audit(
+            conn,
+            now,
+            actor,
+            op,
+            ticket_id=ticket_id,
+            detail={"service": service.id, "priority": priority},
+        )
+        ahead = self.people_ahead(conn, row, now)
+        stats = self.queue_stats(conn, queue.prefix, now)
+        minutes = rules.estimate_wait_minutes(
+            ahead, stats["service_minutes"], stats["open_windows"]
+        )
+        view = ticket_view(row)
+        reply = dict(
+            view,
+            token=token,
+            people_ahead=ahead,
+            est_wait_minutes=minutes,
+            url=f"{self.config.server.public_url.rstrip('/')}/t/{token}",
+        )
+        return Outcome(reply, [("ticket.issued", view), ("queue.stats", stats)])
+
+    # -- appointments ------------------------------------------------------------------
+
+    def appointment_create(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> Outcome:
+        service = self._service(args.get("service"))
+        start, end = _when(args.get("start")), _when(args.get("end"))
+        if start is None or end is None or end <= start:
+            raise Refused(
+                "start and end must be ISO times with a zone, end after start", code="bad_request"
+            )
+        code = args.get("code") or _appointment_code()
+        if not isinstance(code, str) or not code.isalnum() or len(code) > 32:
+            raise Refused(
+                "an appointment code is letters and digits, at most 32", code="bad_request"
+            )
+        exists = conn.execute(
+            select(s.appointments.c.code).where(s.appointments.c.code == code)
+        ).first()
+        if exists:
+            raise Refused(f"appointment code {code} is taken", code="duplicate")
+        language = self._language(args.get("language"))
+        conn.execute(
+            insert(s.appointments).values(
+                code=code,
+                service_id=service.id,
+                start_at=start,
+                end_at=end,
+                language=language,
+                status="booked",
+                created_at=now,
+            )
+        )
+        self._audit(conn, now, actor, "appointment.create", detail={"service": service.id})
+        return Outcome(
+            {
+                "code": code,
+                "service": service.id,
+                "start": iso(start),
+                "end": iso(end),
+                "language": language,
+                "status": "booked",
+            }
+        )
+
+    def appointment_checkin(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> Outcome:
+        code = args.get("code")
+        if not isinstance(code, str) or not code:
+            raise Refused("an appointment code is needed", code="bad_request")
+        appt = (
+            conn.execute(
+                select(s.appointments)
+                .where(s.appointments.c.code == code.strip().upper())
+                .with_for_update()
+            )
+            .mappings()
+            .first()
+        )
+        if appt is None:
+            raise NotFound("no appointment with this code", code="appointment_unknown")
+        rules.check_appointment(appt["status"], appt["start_at"], appt["end_at"], now)
+        service = self._service(appt["service_id"])
+        language = self._language(args.get("language") or appt["language"])
+        out = self._issue(
+            conn,
+            actor,
+            service,
+            language,
+            rules.APPOINTMENT,
+            appt["code"],
+            appt["start_at"],
+            now,
+            op="appointment.checkin",
+        )
+        conn.execute(
+            update(s.appointments)
+            .where(s.appointments.c.code == appt["code"])
+            .values(status="checked_in", ticket_id=out.reply["id"])
+        )
+        return out
+
+    # -- windows -----------------------------------------------------------------------
+
+    def window_op(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime, op: WindowOp
+    ) -> Outcome:
+        number = self._window_number(actor, args)
+        win = self._lock_window(conn, number)
+        new = window_next(WindowStatus(win["status"]), op)
+        values: dict[str, Any] = {"status": new.value, "since": now, "pause_reason": None}
+        if op is WindowOp.OPEN:
+            clerk = args.get("clerk") or actor.name
+            if not isinstance(clerk, str) or len(clerk) > 64:
+                raise Refused("clerk must be an id of at most 64 characters", code="bad_request")
+            values["clerk"] = clerk
+        elif op is WindowOp.PAUSE:
+            reason = args.get("reason")
+            values["pause_reason"] = reason if isinstance(reason, str) else None
+        elif op is WindowOp.CLOSE:
+            if win["ticket_id"] is not None:
+                current = self._ticket(conn, win["ticket_id"], lock=False)
+                if current["status"] in (TicketStatus.CALLED, TicketStatus.SERVING):
+                    raise Refused(
+                        f"finish, transfer or mark no-show "
+                        f"{rules.ticket_label(current['prefix'], current['number'])} "
+                        f"before closing",
+                        code="window_busy",
+                    )
+            values.update(clerk=None, ticket_id=None, case_id=None)
+        row = self._set_window(conn, number, **values)
+        self._audit(
+            conn,
+            now,
+            actor,
+            f"window.{op.value}",
+            window=number,
+            detail={"clerk": values.get("clerk")} if op is WindowOp.OPEN else None,
+        )
+        ticket = (
+            self._ticket(conn, row["ticket_id"], lock=False)
+            if row["ticket_id"] is not None
+            else None
+        )
+        view = self.window_view(row, ticket)
+        events: list[tuple[str, dict[str, Any]]] = [("window.changed", view)]
+        wdef = self.config.window(number)
+        assert wdef is not None
+        events += [("queue.stats", self.queue_stats(conn, q, now)) for q in wdef.queues]
+        return Outcome(view, events)
+
+    # -- calling -----------------------------------------------------------------------
+
+    def _ready_window(
+        self, conn: Connection, actor: Actor, args: dict[str, Any]
+    ) -> tuple[int, RowMapping]:
+        number = self._window_number(actor, args)
+        win = self._lock_window(conn, number)
+        if win["status"] == WindowStatus.CLOSED:
+            raise Refused(f"window {number} is closed; sign in first", code="window_closed")
+        if win["status"] == WindowStatus.PAUSED:
+            raise Refused(f"window {number} is paused", code="window_paused")
+        if win["ticket_id"] is not None:
+            current = self._ticket(conn, win["ticket_id"], lock=False)
+            if current["status"] in (TicketStatus.CALLED, TicketStatus.SERVING):
+                label = rules.ticket_label(current["prefix"], current["number"])
+                raise Refused(
+                    f"window {number} still has {label}: finish, transfer or mark no-show first",
+                    code="window_busy",
+                    ticket=label,
+                )
+        return number, win
+
+    def call_next(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> Outcome:
+        number, win = self._ready_window(conn, actor, args)
+        wdef = self.config.window(number)
+        assert wdef is not None
+        t = s.tickets.c
+        cls = self._class_expr(now)
+        pref = case(*[(t.queue == q, i) for i, q in enumerate(wdef.queues)], else_=0)
+        row = (
+            conn.execute(
+                select(s.tickets)
+                .where(
+                    t.status == "waiting",
+                    t.day == self.day(now),
+                    or_(
+                        t.target_window == number,
+                        and_(t.target_window.is_(None), t.queue.in_(wdef.queues)),
+                    ),
+                )
+                .order_by(cls, case((cls == 2, pref), else_=0), t.sort_at, t.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            self._audit(conn, now, actor, "call.next", window=number, detail={"empty": True})
+            return Outcome({"ticket": None, "window": number})
+        return self._call(conn, actor, number, win, row, now, "call.next")
+
+    def call_number(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> Outcome:
+        number, win = self._ready_window(conn, actor, args)
+        row = self._ticket_by_label(conn, args.get("label"), now)
+        wdef = self.config.window(number)
+        assert wdef is not None
+        if row["status"] != TicketStatus.WAITING:
+            raise Refused(
+                f"{args.get('label')} is {row['status']}, not waiting",
+                code="invalid_state",
+                status=row["status"],
+            )
+        if not rules.eligible(_candidate(row), number, wdef.queues) and actor.role == "clerk":
+            raise Forbidden(f"window {number} does not serve queue {row['queue']}")
+        return self._call(conn, actor, number, win, row, now, "call.number")
+
+    def _call(
+        self,
+        conn: Connection,
+        actor: Actor,
+        number: int,
+        win: RowMapping,
+        row: RowMapping,
+        now: dt.datetime,
+        op: str,
+    ) -> Outcome:
+        new = ticket_next(TicketStatus(row["status"]), TicketOp.CALL)
+        ticket = self._set_ticket(
+            conn,
+            row["id"],
+            status=new.value,
+            window=number,
+            called_at=now,
+            started_at=None,
+            recalls=0,
+            target_window=None,
+        )
+        case_id = conn.execute(
+            insert(s.cases).values(
+                ticket_id=row["id"],
+                window=number,
+                clerk=win["clerk"],
+                service_id=row["service_id"],
+                called_at=now,
+            )
+        ).inserted_primary_key[0]
+        wrow = self._set_window(conn, number, ticket_id=row["id"], case_id=case_id, since=now)
+        self._audit(conn, now, actor, op, window=number, ticket_id=row["id"])
+        view = ticket_view(ticket)
+        return Outcome(
+            {"ticket": view, "window": number, "case": case_id},
+            [
+                ("ticket.called", dict(view, area=self.config.window(number).area, case=case_id)),
+                ("window.changed", self.window_view(wrow, ticket)),
+                ("queue.stats", self.queue_stats(conn, ticket["queue"], now)),
+            ],
+        )
+
+    def recall(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> Outcome:
+        number = self._window_number(actor, args)
+        win = self._lock_window(conn, number)
+        row = self._current(conn, win)
+        new = ticket_next(TicketStatus(row["status"]), TicketOp.RECALL)
+        limit = self.config.rules.recall_limit
+        if row["recalls"] >= limit:
+            raise Refused(f"already recalled {limit} times; mark no-show", code="recall_limit")
+        ticket = self._set_ticket(conn, row["id"], status=new.value, recalls=row["recalls"] + 1)
+        self._audit(conn, now, actor, "call.recall", window=number, ticket_id=row["id"])
+        view = ticket_view(ticket)
+        return Outcome(
+            {"ticket": view, "window": number},
+            [("ticket.recalled", dict(view, area=self.config.window(number).area))],
+        )
+
+    def _case_op(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime, op: TicketOp
+    ) -> tuple[int, RowMapping, RowMapping, TicketStatus]:
+        number = self._window_number(actor, args)
+        win = self._lock_window(conn, number)
+        row = self._current(conn, win)
+        return number, win, row, ticket_next(TicketStatus(row["status"]), op)
+
+    def start(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> Outcome:
+        number, win, row, new = self._case_op(conn, actor, args, now, TicketOp.START)
+        ticket = self._set_ticket(conn, row["id"], status=new.value, started_at=now)
+        conn.execute(update(s.cases).where(s.cases.c.id == win["case_id"]).values(started_at=now))
+        self._audit(conn, now, actor, "case.start", window=number, ticket_id=row["id"])
+        view = ticket_view(ticket)
+        return Outcome(
+            {"ticket": view, "window": number},
+            [("ticket.started", view), ("window.changed", self.window_view(win, ticket))],
+        )
+
+    def finish(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> Outcome:
+        number, win, row, new = self._case_op(conn, actor, args, now, TicketOp.FINISH)
+        started = row["started_at"] or now
+        ticket = self._set_ticket(
+            conn, row["id"], status=new.value, finished_at=now, started_at=started
+        )
+        due = now + dt.timedelta(seconds=self.config.rules.rating_timeout_seconds)
+        self._close_case(
+            conn,
+            win["case_id"],
+            now,
+            "done",
+            rating_state="pending",
+            rating_due=due,
+            started_at=started,
+        )
+        wrow = self._set_window(conn, number, since=now)
+        self._audit(conn, now, actor, "case.finish", window=number, ticket_id=row["id"])
+        view = ticket_view(ticket)
+        prompt = {
+            "case": win["case_id"],
+            "window": number,
+            "label": view["label"],
+            "due": iso(due),
+            "scale": self.config.rules.rating_scale,
+        }
+        return Outcome(
+            {"ticket": view, "window": number, "case": win["case_id"]},
+            [
+                ("ticket.finished", view),
+                ("rating.requested", prompt),
+                ("window.changed", self.window_view(wrow, ticket)),
+                ("queue.stats", self.queue_stats(conn, ticket["queue"], now)),
+            ],
+        )
+
+    def no_show(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> Outcome:
+        number, win, row, new = self._case_op(conn, actor, args, now, TicketOp.NO_SHOW)
+        ticket = self._set_ticket(conn, row["id"], status=new.value, no_show_at=now)
+        self._close_case(conn, win["case_id"], now, "no_show")
+        wrow = self._set_window(conn, number, since=now)
+        self._audit(conn, now, actor, "case.no_show", window=number, ticket_id=row["id"])
+        view = ticket_view(ticket)
+        return Outcome(
+            {"ticket": view, "window": number},
+            [("ticket.no_show", view), ("window.changed", self.window_view(wrow, ticket))],
+        )
+
+    def rejoin(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> Outcome:
+        row = self._find_ticket(conn, args, now)
+        new = ticket_next(TicketStatus(row["status"]), TicketOp.REJOIN)
+        limit = dt.timedelta(minutes=self.config.rules.no_show_rejoin_minutes)
+        if row["no_show_at"] is not None and now - row["no_show_at"] > limit:
+            raise Refused(
+                f"more than {self.config.rules.no_show_rejoin_minutes} minutes since "
+                f"the no-show; take a new ticket",
+                code="rejoin_expired",
+            )
+        ticket = self._set_ticket(conn, row["id"], status=new.value, window=None, no_show_at=None)
+        self._audit(conn, now, actor, "ticket.rejoin", ticket_id=row["id"])
+        view = ticket_view(ticket)
+        return Outcome(
+            {"ticket": view},
+            [("ticket.rejoined", view), ("queue.stats", self.queue_stats(conn, row["queue"], now))],
+        )
+
+    def transfer(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> Outcome:
+        """Send a ticket on without the citizen queueing again: it keeps its original time.
+
+        From a window (the current ticket) or, for supervisors, any waiting ticket by
+        number. The target is a queue (``to_queue``) or one window (``to_window``).
+        """
+        to_queue, to_window = args.get("to_queue"), args.get("to_window")
+        if (to_queue is None) == (to_window is None):
+            raise Refused("give exactly one of to_queue or to_window", code="bad_request")
+        if to_queue is not None and self.config.queue(to_queue) is None:
+            raise NotFound(f"unknown queue {to_queue!r}", code="unknown_queue")
+        target_window = None
+        if to_window is not None:
+            wdef = self.config.window(to_window) if isinstance(to_window, int) else None
+            if wdef is None:
+                raise NotFound(f"unknown window {to_window!r}", code="unknown_window")
+            target_window = wdef.number
+        if "label" in args or "ticket_id" in args:
+            if actor.role == "clerk":
+                raise Forbidden("clerks transfer their current ticket")
+            row, number, win = self._find_ticket(conn, args, now), None, None
+            if row["status"] != TicketStatus.WAITING:
+                raise Refused(
+                    "only a waiting ticket can be redirected by number; the "
+                    "window serving it transfers it",
+                    code="invalid_state",
+                )
+        else:
+            number = self._window_number(actor, args)
+            win = self._lock_window(conn, number)
+            row = self._current(conn, win)
+        new = ticket_next(TicketStatus(row["status"]), TicketOp.TRANSFER)
+        queue = to_queue or row["queue"]
+        ticket = self._set_ticket(
+            conn,
+            row["id"],
+            status=new.value,
+            queue=queue,
+            target_window=target_window,
+            window=None,
+            transfers=row["transfers"] + 1,
+            called_at=None,
+            started_at=None,
+            recalls=0,
+        )
+        events: list[tuple[str, dict[str, Any]]] = []
+        if win is not None and number is not None:
+            self._close_case(conn, win["case_id"], now, "transferred")
+            wrow = self._set_window(conn, number, ticket_id=None, case_id=None, since=now)
+            events.append(("window.changed", self.window_view(wrow)))
+        self._audit(
+            conn,
+            now,
+            actor,
+            "ticket.transfer",
+            window=number,
+            ticket_id=row["id"],
+            detail={"to_queue": to_queue, "to_window": target_window},
+        )
+        view = ticket_view(ticket)
+        events.insert(
+            0, ("ticket.transferred", dict(view, from_queue=row["queue"], from_window=number))
+        )
+        for q in {row["queue"], queue}:
+            events.append(("queue.stats", self.queue_stats(conn, q, now)))
+        return Outcome({"ticket": view}, events)
+
+    def cancel(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> Outcome:
+        row = self._find_ticket(conn, args, now)
+        if actor.role == "clerk" and row["window"] != actor.window:
+            raise Forbidden("a clerk cancels only the ticket at its own window")
+        new = ticket_next(TicketStatus(row["status"]), TicketOp.CANCEL)
+        ticket = self._set_ticket(conn, row["id"], status=new.value, finished_at=now)
+        events: list[tuple[str, dict[str, Any]]] = []
+        if row["window"] is not None and row["status"] == TicketStatus.CALLED:
+            win = self._lock_window(conn, row["window"])
+            if win["ticket_id"] == row["id"]:
+                self._close_case(conn, win["case_id"], now, "cancelled")
+                wrow = self._set_window(
+                    conn, row["window"], ticket_id=None, case_id=None, since=now
+                )
+                events.append(("window.changed", self.window_view(wrow)))
+        self._audit(conn, now, actor, "ticket.cancel", window=row["window"], ticket_id=row["id"])
+        view = ticket_view(ticket)
+        events.insert(0, ("ticket.cancelled", view))
+        events.append(("queue.stats", self.queue_stats(conn, row["queue"], now)))
+        return Outcome({"ticket": view}, events)
+
+    # -- ratings -----------------------------------------------------------------------
+
+    def rate(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> Outcome:
+        """Record the citizen's rating of a finished case, once.
+
+        The gateway names the window (its evaluator rates the window's last case), a
+        kiosk names the ticket number, the phone page is bound to its own ticket.
+        """
+        level = args.get("level")
+        if not isinstance(level, int) or isinstance(level, bool):
+            raise Refused("level must be a whole number", code="bad_request")
+        rules.check_rating(level, self.config.rules.rating_scale)
+        c = s.cases.c
+        if actor.ticket_id is not None:
+            where = and_(c.ticket_id == actor.ticket_id, c.outcome == "done")
+        elif "case" in args:
+            where = c.id == args["case"]
+        elif "window" in args:
+            number = self._window_number(actor, args)
+            where = and_(c.window == number, c.outcome == "done")
+        else:
+            ticket = self._find_ticket(conn, args, now)
+            where = and_(c.ticket_id == ticket["id"], c.outcome == "done")
+        row = (
+            conn.execute(
+                select(s.cases).where(where).order_by(c.ended_at.desc()).limit(1).with_for_update()
+            )
+            .mappings()
+            .first()
+        )
+        if row is None or row["outcome"] != "done":
+            raise NotFound("no finished case to rate", code="nothing_to_rate")
+        if row["rating_state"] == "rated":
+            raise Refused("this case has already been rated", code="already_rated")
+        if row["rating_state"] == "not_rated":
+            raise Refused("the time to rate this case has passed", code="rating_closed")
+        source = {"gateway": "device", "kiosk": "kiosk", "citizen": "phone"}.get(
+            actor.role, actor.role
+        )
+        conn.execute(
+            update(s.cases)
+            .where(c.id == row["id"])
+            .values(rating_state="rated", rating=level, rating_source=source, rated_at=now)
+        )
+        self._audit(
+            conn,
+            now,
+            actor,
+            "rating.submit",
+            window=row["window"],
+            ticket_id=row["ticket_id"],
+            detail={"level": level},
+        )
+        ticket = self._ticket(conn, row["ticket_id"], lock=False)
+        data = {
+            "case": row["id"],
+            "window": row["window"],
+            "level": level,
+            "meaning": rules.NATIONAL_LEVELS[level],
+            "source": source,
+            "label": rules.ticket_label(ticket["prefix"], ticket["number"]),
+            "clerk": row["clerk"],
+            "service": row["service_id"],
+        }
+        events = [("rating.recorded", data)]
+        if rules.is_dissatisfied(level):
+            events.append(("rating.dissatisfied", data))
+        return Outcome(data, events)
+
+    def expire_ratings(
+        self, conn: Connection, now: dt.datetime
+    ) -> list[tuple[str, dict[str, Any]]]:
+        c = s.cases.c
+        rows = conn.execute(
+            select(c.id, c.window)
+            .where(c.rating_state == "pending", c.rating_due <= now)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not rows:
+            return []
+        conn.execute(
+            update(s.cases).where(c.id.in_([r.id for r in rows])).values(rating_state="not_rated")
+        )
+        return [("rating.not_rated", {"case": r.id, "window": r.window}) for r in rows]
+
+    def flag_overdue(self, conn: Connection, now: dt.datetime) -> list[tuple[str, dict[str, Any]]]:
+        """Red light: a case still open past its service's time limit, flagged once."""
+        c = s.cases.c
+        rows = conn.execute(
+            select(c.id, c.window, c.service_id, c.called_at, c.ticket_id).where(
+                c.outcome.is_(None), c.overdue_at.is_(None)
+            )
+        ).all()
+        events = []
+        for r in rows:
+            service = self.config.service(r.service_id)
+            limit = service.time_limit_minutes if service else 15
+            if now - r.called_at > dt.timedelta(minutes=limit):
+                conn.execute(update(s.cases).where(c.id == r.id).values(overdue_at=now))
+                events.append(
+                    (
+                        "case.overdue",
+                        {
+                            "case": r.id,
+                            "window": r.window,
+                            "service": r.service_id,
+                            "limit_minutes": limit,
+                        },
+                    )
+                )
+        return events
+
+    # -- devices -----------------------------------------------------------------------
+
+    def device_report(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> Outcome:
+        part, state = args.get("part", "device"), args.get("state")
+        device = args.get("device") or actor.name
+        if actor.role != "gateway" and device != actor.name:
+            raise Forbidden("a device reports only its own state")
+        for name, value in (("part", part), ("state", state), ("device", device)):
+            if not isinstance(value, str) or not value or len(value) > 32 + 32 * (name == "device"):
+                raise Refused(f"{name} must be short text", code="bad_request")
+        detail = args.get("detail")
+        t = s.device_states.c
+        old = conn.execute(
+            select(t.state).where(t.device == device, t.part == part).with_for_update()
+        ).scalar_one_or_none()
+        values = {"state": state, "detail": detail if isinstance(detail, str) else None, "at": now}
+        if old is None:
+            conn.execute(insert(s.device_states).values(device=device, part=part, **values))
+        else:
+            conn.execute(
+                update(s.device_states).where(t.device == device, t.part == part).values(**values)
+            )
+        data = {
+            "device": device,
+            "part": part,
+            "state": state,
+            "detail": values["detail"],
+            "at": iso(now),
+        }
+        events = [] if old == state else [("device.state", data)]
+        if old != state:
+            self._audit(conn, now, actor, "device.report", detail={"part": part, "state": state})
+        return Outcome(data, events)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def ticket_status(self, conn: Connection, token: str, now: dt.datetime) -> dict[str, Any]:
+        """What the citizen's phone page shows; the token must be today's."""
+        row = conn.execute(select(s.tickets).where(s.tickets.c.token == token)).mappings().first()
+        if row is None or row["day"] != self.day(now):
+            raise NotFound("no such ticket today", code="unknown_ticket")
+        view = ticket_view(row)
+        ahead = self.people_ahead(conn, row, now) if row["status"] == "waiting" else 0
+        stats = self.queue_stats(conn, row["queue"], now)
+        case_row = conn.execute(
+            select(s.cases.c.rating_state)
+            .where(s.cases.c.ticket_id == row["id"], s.cases.c.outcome == "done")
+            .order_by(s.cases.c.id.desc())
+            .limit(1)
+        ).first()
+        return dict(
+            view,
+            people_ahead=ahead,
+            est_wait_minutes=rules.estimate_wait_minutes(
+                ahead, stats["service_minutes"], stats["open_windows"]
+            ),
+            rating_state=case_row[0] if case_row else None,
+        )
+
+    def ticket_id_for_token(self, conn: Connection, token: str, now: dt.datetime) -> int:
+        row = conn.execute(
+            select(s.tickets.c.id, s.tickets.c.day).where(s.tickets.c.token == token)
+        ).first()
+        if row is None or row.day != self.day(now):
+            raise NotFound("no such ticket today", code="unknown_ticket")
+        return row.id
+
+    def snapshot(self, conn: Connection, now: dt.datetime) -> dict[str, Any]:
+        day = self.day(now)
+        wins = conn.execute(select(s.windows).order_by(s.windows.c.number)).mappings().all()
+        ids = [w["ticket_id"] for w in wins if w["ticket_id"] is not None]
+        current = (
+            {
+                r["id"]: r
+                for r in conn.execute(select(s.tickets).where(s.tickets.c.id.in_(ids))).mappings()
+            }
+            if ids
+            else {}
+        )
+        recent = (
+            conn.execute(
+                select(s.tickets)
+                .where(s.tickets.c.day == day, s.tickets.c.called_at.is_not(None))
+                .order_by(s.tickets.c.called_at.desc())
+                .limit(20)
+            )
+            .mappings()
+            .all()
+        )
+        devices = conn.execute(select(s.device_states)).mappings().all()
+        return {
+            "day": day.isoformat(),
+            "windows": [self.window_view(w, current.get(w["ticket_id"])) for w in wins],
+            "queues": [self.queue_stats(conn, q.prefix, now) for q in self.config.queues],
+            "recent_calls": [
+                dict(ticket_view(r), area=_area(self.config, r["window"])) for r in recent
+            ],
+            "devices": [
+                {
+                    "device": d["device"],
+                    "part": d["part"],
+                    "state": d["state"],
+                    "detail": d["detail"],
+                    "at": iso(d["at"]),
+                }
+                for d in devices
+            ],
+        }
+
+
+def _area(config: HallConfig, window: int | None) -> str | None:
+    wdef = config.window(window) if window is not None else None
+    return wdef.area if wdef else None
+
+
+def _candidate(row: RowMapping) -> rules.Candidate:
+    return rules.Candidate(
+        row["id"],
+        row["queue"],
+        row["sort_at"],
+        row["priority"],
+        row["appointment_at"],
+        row["target_window"],
+    )
+
+
+def _when(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else None
+
+
+def _appointment_code() -> str:
+    """Eight digits: typed on the kiosk's number pad or read out over the phone."""
+    return "".join(secrets.choice("0123456789") for _ in range(8))
+
+
+__all__ = ["Actor", "HallError", "HallOps", "Outcome", "ticket_view"]

@@ -1,0 +1,186 @@
+"""The database tables, in SQLAlchemy Core.
+
+One schema for SQLite and PostgreSQL. Times are stored as UTC (naive on SQLite, where
+the driver has no zones) and always come back timezone-aware, so rules never compare a
+local time with a UTC one. Alembic migrations in ``queue_server/store/migrations`` create
+and change these tables; ``metadata`` here is what they are checked against.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("day", Date, nullable=False),
+    # The prefix printed on the ticket (its issuing queue); it never changes, while
+    # ``queue`` follows transfers.
+    Column("prefix", String(4), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("queue", String(4), nullable=False),
+    Column("service_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("priority", String(16)),
+    Column("appointment_code", String(32)),
+    Column("appointment_at", UTCDateTime),
+    Column("language", String(8), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    # The time the ticket's place in line is judged by; transfers keep it.
+    Column("sort_at", UTCDateTime, nullable=False),
+    Column("window", Integer),
+    Column("target_window", Integer),
+    Column("recalls", Integer, nullable=False, default=0),
+    Column("transfers", Integer, nullable=False, default=0),
+    Column("called_at", UTCDateTime),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("no_show_at", UTCDateTime),
+    # Unguessable key of the citizen's phone page; never put in broadcast events.
+    Column("token", String(64), nullable=False, unique=True),
+    UniqueConstraint("day", "prefix", "number", name="uq_ticket_number"),
+)
+Index("ix_tickets_waiting", tickets.c.status, tickets.c.queue, tickets.c.sort_at)
+Index("ix_tickets_day_service", tickets.c.day, tickets.c.service_id)
+Index("ix_tickets_done", tickets.c.queue, tickets.c.finished_at)
+
+counters = Table(
+    "ticket_counters",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("queue", String(4), primary_key=True),
+    Column("last", Integer, nullable=False),
+)
+
+windows = Table(
+    "windows",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("status", String(16), nullable=False),
+    Column("clerk", String(64)),
+    Column("ticket_id", Integer, ForeignKey("tickets.id")),
+    Column("case_id", Integer),
+    Column("since", UTCDateTime),
+    Column("pause_reason", String(64)),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False),
+    Column("window", Integer, nullable=False),
+    Column("clerk", String(64)),
+    Column("service_id", String(64), nullable=False),
+    Column("called_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    # done | no_show | transferred | cancelled; NULL while the case is open.
+    Column("outcome", String(16)),
+    # Rating: pending after a finish, then rated or not_rated; NULL for cases not rated.
+    Column("rating_state", String(16)),
+    Column("rating", Integer),
+    Column("rating_source", String(16)),
+    Column("rated_at", UTCDateTime),
+    Column("rating_due", UTCDateTime),
+    Column("overdue_at", UTCDateTime),
+)
+Index("ix_cases_rating", cases.c.rating_state, cases.c.rating_due)
+Index("ix_cases_ticket", cases.c.ticket_id)
+
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("service_id", String(64), nullable=False),
+    Column("start_at", UTCDateTime, nullable=False),
+    Column("end_at", UTCDateTime, nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("ticket_id", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("op", String(32), nullable=False),
+    Column("window", Integer),
+    Column("ticket_id", Integer),
+    Column("detail", Text),
+)
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("actor", String(64), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("op", String(32), nullable=False),
+    Column("reply", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+device_states = Table(
+    "device_states",
+    metadata,
+    Column("device", String(64), primary_key=True),
+    Column("part", String(32), primary_key=True),
+    Column("state", String(32), nullable=False),
+    Column("detail", Text),
+    Column("at", UTCDateTime, nullable=False),
+)

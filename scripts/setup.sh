@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# One-step set-up on a fresh Debian machine: the Debian packages HallQ needs (installed
+# with apt-get when running as root and missing), a virtual environment in .venv and the
+# project installed into it. Safe to run again: it only installs what is missing.
+#   scripts/setup.sh          run-time needs (the demo hall)
+#   scripts/setup.sh --test   also what the test suite needs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=run
+[ "${1:-}" = "--test" ] && mode=test
+
+# Debian packages: each entry is "command-or-file:package".
+needs=()
+python3 -c 'import ensurepip, venv' 2>/dev/null || needs+=(python3-venv)
+if [ "$mode" = test ]; then
+    for pair in "espeak-ng:espeak-ng" "socat:socat"; do
+        cmd=${pair%%:*}; pkg=${pair#*:}
+        command -v "$cmd" >/dev/null 2>&1 || needs+=("$pkg")
+    done
+fi
+if [ ${#needs[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "setup: installing Debian packages: ${needs[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${needs[@]}" >/dev/null
+    else
+        echo "setup: please install these Debian packages first: ${needs[*]}" >&2
+        exit 1
+    fi
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -U pip >/dev/null
+if [ "$mode" = test ]; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+else
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e .
+fi
+echo "setup: ready ($mode)"

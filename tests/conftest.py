@@ -1,0 +1,64 @@
+"""Shared fixtures: the test hall, real databases, a real server on loopback.
+
+``db_url`` runs a test once on a fresh SQLite file and once on a fresh database in the
+PostgreSQL server named by ``HALLQ_TEST_PG_URL`` (``.ci/run`` sets it and makes sure the
+server runs). Without that variable the PostgreSQL runs are skipped with a reason; with
+it, an unreachable server fails the run rather than passing quietly.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from queue_server.config import HallConfig, load_config
+
+TEST_HALL = Path(__file__).parent / "hall_test.toml"
+PG_URL = os.environ.get("HALLQ_TEST_PG_URL")
+
+
+@pytest.fixture(scope="session")
+def config() -> HallConfig:
+    return load_config(TEST_HALL)
+
+
+def _pg_database() -> Iterator[str]:
+    import psycopg
+
+    assert PG_URL is not None
+    name = f"hallq_t_{uuid.uuid4().hex[:12]}"
+    admin = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin.rsplit("/", 1)[0]
+    try:
+        yield f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hall.db'}"
+        return
+    if PG_URL is None:
+        pytest.skip("HALLQ_TEST_PG_URL is not set (see .ci/run)")
+    yield from _pg_database()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    if PG_URL is None:
+        pytest.skip("HALLQ_TEST_PG_URL is not set (see .ci/run)")
+    yield from _pg_database()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'hall.db'}"
