@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     cp.add_argument("file", type=Path)
     cp.set_defaults(func=cmd_check_config)
 
+    hp = sub.add_parser("hash-pin", help="hash a clerk PIN for [[clerks]] pin_hash")
+    hp.add_argument("--pin", help="the PIN (default: asked for, not echoed)")
+    hp.set_defaults(func=cmd_hash_pin)
+
     ap = sub.add_parser("appointments", help="booked appointments")
     asub = ap.add_subparsers(dest="appt_command", required=True)
     load = asub.add_parser(
@@ -58,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--db", default=DEMO_DB, help=f"database URL (default {DEMO_DB})")
     demo.set_defaults(func=cmd_demo)
 
+    for name, _target, text in _DEVICE_COMMANDS:
+        sub.add_parser(name, help=text, add_help=False)
+
+    argv = sys.argv[1:] if argv is None else argv
+    for name, target, _text in _DEVICE_COMMANDS:
+        if argv[:1] == [name]:  # the device's own parser takes every option
+            return _run_device(name, target, argv[1:])
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -68,6 +79,25 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         _print_problems(exc)
         return 2
+
+
+_DEVICE_COMMANDS = (
+    ("kiosk", "kiosk.cli", "run the citizen kiosk (Kivy)"),
+    ("display", "display.cli", "run a hall or window display (Kivy) and its voice"),
+    ("gateway", "hardware.gateway.cli", "run the hardware gateway for the serial buses"),
+)
+
+
+def _run_device(name: str, module: str, rest: list[str]) -> int:
+    """Import the device's package only now: the server never loads Kivy, and so on."""
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        print(f"hallq: {name} is not available in this install ({exc})", file=sys.stderr)
+        return 1
+    return int(mod.main(rest) or 0)
 
 
 def _config_args(sp: argparse.ArgumentParser) -> None:
@@ -107,6 +137,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"{args.file}: ok — {len(c.areas)} areas, {len(c.queues)} queues, "
         f"{len(c.services)} services, {len(c.windows)} windows, {len(c.devices)} devices"
     )
+    return 0
+
+
+def cmd_hash_pin(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .config import hash_pin
+
+    pin = args.pin or getpass.getpass("PIN: ")
+    if len(pin) < 4 or not pin.isdigit():
+        print("a PIN is at least 4 digits", file=sys.stderr)
+        return 1
+    print(hash_pin(pin))
     return 0
 
 

@@ -84,11 +84,21 @@ class HallClient:
     functions or coroutines.
     """
 
-    def __init__(self, url: str, token: str | None = None, *, ticket: str | None = None,
-                 name: str = "hallq-client", subscribe: bool = False,
-                 on_event: Handler | None = None, on_snapshot: Handler | None = None,
-                 on_state: Handler | None = None, request_timeout: float = 10.0,
-                 backoff_min: float = 0.2, backoff_max: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        ticket: str | None = None,
+        name: str = "hallq-client",
+        subscribe: bool = False,
+        on_event: Handler | None = None,
+        on_snapshot: Handler | None = None,
+        on_state: Handler | None = None,
+        request_timeout: float = 10.0,
+        backoff_min: float = 0.2,
+        backoff_max: float = 5.0,
+    ) -> None:
         self.url = url
         self.token = token
         self.ticket = ticket
@@ -145,8 +155,14 @@ class HallClient:
 
     # -- requests ----------------------------------------------------------------------
 
-    async def request(self, op: str, args: dict[str, Any] | None = None, *,
-                      key: str | None = None, timeout: float | None = None) -> Any:
+    async def request(
+        self,
+        op: str,
+        args: dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
         """Send one request and return its result, or raise :class:`RequestError`.
 
         Operations that take an idempotency key get a fresh one unless ``key`` is given;
@@ -166,8 +182,9 @@ class HallClient:
             # Otherwise it is sent when the connection is (re)established.
             return await asyncio.wait_for(fut, timeout or self.request_timeout)
         except TimeoutError:
-            raise RequestTimeout(f"{op}: no reply within "
-                                 f"{timeout or self.request_timeout:.1f} s") from None
+            raise RequestTimeout(
+                f"{op}: no reply within {timeout or self.request_timeout:.1f} s"
+            ) from None
         finally:
             self._pending.pop(rid, None)
 
@@ -177,8 +194,9 @@ class HallClient:
         delay = self.backoff_min
         while not self._closing:
             try:
-                async with connect(self.url, open_timeout=5, ping_interval=10,
-                                   ping_timeout=10, max_size=16 << 20) as ws:
+                async with connect(
+                    self.url, open_timeout=5, ping_interval=10, ping_timeout=10, max_size=16 << 20
+                ) as ws:
                     self._ws = ws
                     await self._handshake(ws)
                     delay = self.backoff_min
@@ -244,8 +262,11 @@ class HallClient:
                     pend.future.set_result(msg.get("result"))
                 else:
                     err = msg.get("error") or {}
-                    pend.future.set_exception(RequestError(
-                        err.get("code", "unknown"), err.get("message", ""), err.get("details")))
+                    pend.future.set_exception(
+                        RequestError(
+                            err.get("code", "unknown"), err.get("message", ""), err.get("details")
+                        )
+                    )
 
     async def _subscribed(self, msg: dict[str, Any]) -> None:
         if not msg.get("ok"):
@@ -281,4 +302,3 @@ async def _call(handler: Handler | None, *args: Any) -> None:
             await result
     except Exception:
         log.exception("event handler failed")
-

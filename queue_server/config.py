@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import hmac
 import os
 import re
 import tomllib
@@ -107,6 +109,40 @@ class DeviceToken:
 
 
 @dataclass(frozen=True, slots=True)
+class Clerk:
+    """A person who signs in at a window with an id and a PIN (kept only as a hash)."""
+
+    id: str
+    name: str
+    pin_hash: str
+    windows: tuple[int, ...] = ()  # empty: any window
+
+    def may_use(self, window: int) -> bool:
+        return not self.windows or window in self.windows
+
+
+PIN_ITERATIONS = 120_000
+
+
+def hash_pin(pin: str, salt: bytes | None = None, iterations: int = PIN_ITERATIONS) -> str:
+    """A PIN as stored in the hall file: ``pbkdf2-sha256$iterations$salt$hash``."""
+    salt = salt or os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, iterations)
+    return f"pbkdf2-sha256${iterations}${salt.hex()}${digest.hex()}"
+
+
+def check_pin(pin: str, stored: str) -> bool:
+    try:
+        scheme, iterations, salt, digest = stored.split("$")
+        if scheme != "pbkdf2-sha256":
+            return False
+        got = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt), int(iterations))
+    except ValueError:
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
     recall_limit: int = 3
     no_show_rejoin_minutes: int = 30
@@ -136,6 +172,9 @@ class HallConfig:
     services: tuple[ServiceDef, ...]
     windows: tuple[WindowDef, ...]
     devices: tuple[DeviceToken, ...]
+    clerks: tuple[Clerk, ...] = ()
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Device sections (``[gateway]``, ``[kiosk]``, ``[display]``) checked by their packages."""
     rules: Rules = Rules()
     server: ServerSettings = ServerSettings()
     source: str = "<memory>"
@@ -155,6 +194,13 @@ class HallConfig:
 
     def token(self, secret: str) -> DeviceToken | None:
         return self._by_token.get(secret)
+
+    def clerk(self, clerk_id: str) -> Clerk | None:
+        return self._by_clerk.get(clerk_id)
+
+    @functools.cached_property
+    def _by_clerk(self) -> dict[str, Clerk]:
+        return {c.id: c for c in self.clerks}
 
     # Look-ups happen on every request, so each table is indexed once, on first use.
     @functools.cached_property
@@ -231,6 +277,16 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
     services = tuple(_services(raw, problems, languages, area_ids, prefixes))
     windows = tuple(_windows(raw, problems, languages, area_ids, prefixes))
     devices = tuple(_devices(raw, problems, {w.number for w in windows}))
+    clerks = tuple(_clerks(raw, problems, {w.number for w in windows}))
+    sections: dict[str, dict[str, Any]] = {}
+    for name, validator in SECTION_VALIDATORS.items():
+        if name in raw:
+            if not isinstance(raw[name], dict):
+                problems.add(name, "must be a table")
+                continue
+            sections[name] = raw[name]
+            for where, message in _run_validator(validator, raw[name], raw):
+                problems.add(f"{name}.{where}" if where else name, message)
 
     queue_area = {q.prefix: q.area for q in queues}
     for i, sv in enumerate(services):
@@ -256,6 +312,8 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
             "services",
             "windows",
             "devices",
+            "clerks",
+            *SECTION_VALIDATORS,
         }:
             problems.add(key, "unknown section")
 
@@ -270,6 +328,8 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
         services=services,
         windows=windows,
         devices=devices,
+        clerks=clerks,
+        sections=sections,
         rules=rules,
         server=server,
         source=source,
@@ -618,6 +678,62 @@ def _token(t: dict[str, Any], problems: _Problems, where: str) -> str:
     if token and len(token) < 8:
         problems.add(f"{where}.token", "must be at least 8 characters")
     return token
+
+
+def _clerks(raw: dict[str, Any], problems: _Problems, windows: set[int]) -> list[Clerk]:
+    value = raw.get("clerks", [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        problems.add("clerks", "must be an array of tables ([[clerks]])")
+        return []
+    out: list[Clerk] = []
+    seen: set[str] = set()
+    for i, t in enumerate(value):
+        where = f"clerks[{i}]"
+        _check_keys(t, {"id", "name", "pin_hash", "pin_env", "windows"}, problems, where)
+        cid = _get(t, "id", str, problems, where)
+        if cid in seen:
+            problems.add(f"{where}.id", f"duplicate clerk {cid!r}")
+        seen.add(cid)
+        name = _get(t, "name", str, problems, where, default=cid)
+        if "pin_env" in t:
+            pin = os.environ.get(str(t["pin_env"]), "")
+            if not pin:
+                problems.add(
+                    f"{where}.pin_env", f"environment variable {t['pin_env']!r} is not set"
+                )
+            pin_hash = pin if pin.startswith("pbkdf2-sha256$") else hash_pin(pin)
+        else:
+            pin_hash = _get(t, "pin_hash", str, problems, where)
+            if pin_hash and not pin_hash.startswith("pbkdf2-sha256$"):
+                problems.add(f"{where}.pin_hash", "must be made by `hallq hash-pin`")
+        wins = _get(t, "windows", list, problems, where, default=[])
+        for j, w in enumerate(wins):
+            if w not in windows:
+                problems.add(f"{where}.windows[{j}]", f"unknown window {w!r}")
+        out.append(Clerk(cid, name, pin_hash, tuple(w for w in wins if isinstance(w, int))))
+    return out
+
+
+SECTION_VALIDATORS: dict[str, str] = {
+    "gateway": "hardware.gateway.config:validate",
+    "kiosk": "kiosk.config:validate",
+    "display": "display.config:validate",
+}
+"""Device sections of the hall file, each checked by its own package when present."""
+
+
+def _run_validator(
+    target: str, section: dict[str, Any], raw: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """Problems of a device section as (location, message); a missing package is one."""
+    import importlib
+
+    module, _, func = target.partition(":")
+    try:
+        validate = getattr(importlib.import_module(module), func)
+    except (ImportError, AttributeError):
+        return []  # that device is not installed here; its own process will check
+    return list(validate(section, raw))
 
 
 def _rules(value: Any, problems: _Problems) -> Rules:

@@ -75,15 +75,19 @@ OPS: dict[str, OpSpec] = {
         {
             "token": (_S, False),
             "ticket": (_S, False),
+            "clerk": (_S, False),
+            "pin": (_S, False),
+            "window": (_I, False),
             "client": (_S, False),
             "protocol": (_I, False),
         },
-        doc="authenticate; must be the first message",
+        doc="authenticate (device token, clerk id + PIN + window, or a ticket's token); "
+        "must be the first message",
     ),
     "hall.info": OpSpec(ROLES, doc="the hall's static description: names, areas, services"),
     "snapshot": OpSpec(_ANY, doc="the live state now, with the sequence it is current to"),
     "subscribe": OpSpec(
-        _ANY, {"since": (_I, False)}, doc="receive events; resume after `since` or get a snapshot"
+        ROLES, {"since": (_I, False)}, doc="receive events; resume after `since` or get a snapshot"
     ),
     "ticket.issue": OpSpec(
         ("kiosk", "admin"),

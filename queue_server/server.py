@@ -16,8 +16,11 @@ import datetime as dt
 import http
 import json
 import logging
+import re
 import signal
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import websockets
@@ -30,7 +33,7 @@ from websockets.http11 import Response as HttpResponse
 
 from . import __version__
 from . import protocol as p
-from .config import ALWAYS_OPEN, HallConfig
+from .config import ALWAYS_OPEN, HallConfig, check_pin
 from .core.errors import HallError
 from .core.states import WindowOp
 from .store import db as dbm
@@ -39,6 +42,11 @@ from .store.ops import Actor, HallOps, Outcome
 
 log = logging.getLogger("hallq.server")
 RING_SIZE = 20_000
+WEB_DIR = Path(__file__).parent / "web"
+PIN_FAILURES_BEFORE_LOCK = 5
+PIN_LOCK_S = 300
+Ev = tuple[int, str, dict[str, Any], str]
+"""A published event: (seq, type, data, encoded message)."""
 HELLO_TIMEOUT_S = 10.0
 MAX_IN_FLIGHT = 64
 SWEEP_INTERVAL_S = 1.0
@@ -51,7 +59,9 @@ class Client:
     ws: ServerConnection
     actor: Actor | None = None
     live: bool = False
-    pending: list[tuple[int, str]] | None = None  # events held while a subscribe answers
+    pending: list[Ev] | None = None  # events held while a subscribe answers
+    ticket_token: str | None = None  # a citizen's phone page: its own ticket only
+    queue: str | None = None  # the citizen's ticket's current queue
     in_flight: asyncio.Semaphore = dataclasses.field(
         default_factory=lambda: asyncio.Semaphore(MAX_IN_FLIGHT)
     )
@@ -79,7 +89,8 @@ class HallServer:
         self.sweep_interval = sweep_interval
         self.committer: dbm.Committer | None = None
         self.clients: set[Client] = set()
-        self.ring: collections.deque[tuple[int, str]] = collections.deque(maxlen=RING_SIZE)
+        self.ring: collections.deque[Ev] = collections.deque(maxlen=RING_SIZE)
+        self._pin_failures: dict[str, tuple[int, float]] = {}
         self.last_seq = 0
         self.server: Server | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -159,7 +170,7 @@ class HallServer:
             return _response(http.HTTPStatus.OK, json.dumps(body) + "\n", "application/json")
         if request.headers.get("Upgrade", "").lower() == "websocket" and path in ("/", "/ws"):
             return None
-        return _response(http.HTTPStatus.NOT_FOUND, "not found\n", "text/plain")
+        return _static(path)
 
     # -- connections -------------------------------------------------------------------
 
@@ -187,7 +198,7 @@ class HallServer:
             req = p.parse_request(text, self.config.rules.max_message_bytes)
             if req.op != "hello":
                 raise p.ProtocolError(p.BAD_REQUEST, "the first message must be hello", req.id)
-            actor = await self._authenticate(req.args)
+            actor = await self._authenticate(client, req.args)
         except (p.ProtocolError, HallError) as exc:
             rid = getattr(exc, "request_id", None)
             code = getattr(exc, "code", p.BAD_REQUEST)
@@ -213,8 +224,10 @@ class HallServer:
         log.info("%s signed in as %s", actor.name, actor.role)
         return True
 
-    async def _authenticate(self, args: dict[str, Any]) -> Actor:
+    async def _authenticate(self, client: Client, args: dict[str, Any]) -> Actor:
         token, ticket = args.get("token"), args.get("ticket")
+        if isinstance(args.get("clerk"), str):
+            return await self._clerk_sign_in(args)
         if isinstance(token, str):
             dev = self.config.token(token)
             if dev is None:
@@ -222,11 +235,36 @@ class HallServer:
             return Actor(dev.name, dev.role, dev.window)
         if isinstance(ticket, str):
             assert self.committer is not None
-            tid, _ = await self.committer.submit(
-                lambda conn, now: (self.ops.ticket_id_for_token(conn, ticket, now), [])
+            (tid, queue), _ = await self.committer.submit(
+                lambda conn, now: (self.ops.ticket_for_token(conn, ticket, now), [])
             )
+            client.ticket_token, client.queue = ticket, queue
             return Actor(f"ticket-{tid}", "citizen", ticket_id=tid)
         raise HallError("hello needs a token", code="unauthorized")
+
+    async def _clerk_sign_in(self, args: dict[str, Any]) -> Actor:
+        """A clerk's id and PIN at a window; repeated wrong PINs lock the id for a while."""
+        clerk_id, pin, window = args["clerk"], args.get("pin"), args.get("window")
+        failures, until = self._pin_failures.get(clerk_id, (0, 0.0))
+        if until > time.monotonic():
+            raise HallError("too many wrong PINs; try again in a few minutes", code="locked")
+        clerk = self.config.clerk(clerk_id)
+        ok = (
+            clerk is not None
+            and isinstance(pin, str)
+            and await asyncio.to_thread(check_pin, pin, clerk.pin_hash)
+        )
+        if not ok or clerk is None:
+            failures += 1
+            lock = time.monotonic() + PIN_LOCK_S if failures >= PIN_FAILURES_BEFORE_LOCK else 0
+            self._pin_failures[clerk_id] = (0 if lock else failures, lock)
+            raise HallError("wrong clerk id or PIN", code="unauthorized")
+        self._pin_failures.pop(clerk_id, None)
+        if not isinstance(window, int) or self.config.window(window) is None:
+            raise HallError("choose a window to sign in at", code="unknown_window")
+        if not clerk.may_use(window):
+            raise HallError(f"clerk {clerk.id} may not work at window {window}", code="forbidden")
+        return Actor(clerk.id, "clerk", window)
 
     async def _serve_one(self, client: Client, message: str | bytes) -> None:
         try:
@@ -344,16 +382,21 @@ class HallServer:
             raise HallError("no such ticket today", code="unknown_ticket")
         return token
 
-    def _snapshot(self, conn: Connection, now: dt.datetime) -> dict[str, Any]:
+    def _snapshot(
+        self, conn: Connection, now: dt.datetime, client: Client | None = None
+    ) -> dict[str, Any]:
+        """The hall's live state; a citizen's phone page gets its own ticket's instead."""
         seq = conn.execute(select(func.max(s.events.c.seq))).scalar() or 0
+        if client is not None and client.ticket_token is not None:
+            return {"ticket": self.ops.ticket_status(conn, client.ticket_token, now), "seq": seq}
         return dict(self.ops.snapshot(conn, now), seq=seq)
 
     # -- events ------------------------------------------------------------------------
 
     def _publish(self, published: dbm.Published) -> None:
         """Send committed events to live subscribers, in sequence order, once encoded."""
-        fresh = [
-            (seq, p.event(seq, kind, at.isoformat(), data))
+        fresh: list[Ev] = [
+            (seq, kind, data, p.event(seq, kind, at.isoformat(), data))
             for seq, at, kind, data in published
             if seq > self.last_seq
         ]
@@ -361,12 +404,16 @@ class HallServer:
             return
         self.last_seq = fresh[-1][0]
         self.ring.extend(fresh)
-        live = [c.ws for c in self.clients if c.live]
+        live = [c.ws for c in self.clients if c.live and c.ticket_token is None]
+        citizens = [c for c in self.clients if c.live and c.ticket_token is not None]
         for c in self.clients:
             if c.pending is not None:
                 c.pending.extend(fresh)
-        for _seq, msg in fresh:
-            websockets.broadcast(live, msg)
+        for ev in fresh:
+            websockets.broadcast(live, ev[3])
+            for c in citizens:
+                if _visible(c, ev):
+                    websockets.broadcast([c.ws], ev[3])
 
     async def _subscribe(self, client: Client, req: p.Request) -> str:
         if client.live or client.pending is not None:
@@ -378,30 +425,31 @@ class HallServer:
             backlog = await self._events_since(since)
         if backlog is not None:
             upto = backlog[-1][0] if backlog else since
+            backlog = [ev for ev in backlog if _visible(client, ev)]
             reply = p.ok(req.id, {"mode": "resume", "seq": upto, "replayed": len(backlog)})
             await client.ws.send(reply)
-            for _seq, msg in backlog:
-                await client.ws.send(msg)
+            for ev in backlog:
+                await client.ws.send(ev[3])
         else:
             assert self.committer is not None
-            snap, _ = await self.committer.submit(lambda c, n: (self._snapshot(c, n), []))
+            snap, _ = await self.committer.submit(lambda c, n: (self._snapshot(c, n, client), []))
             upto = snap["seq"]
             await client.ws.send(p.ok(req.id, {"mode": "snapshot", "seq": upto, "snapshot": snap}))
-        for seq, msg in client.pending:
-            if seq > upto:
-                await client.ws.send(msg)
+        for ev in client.pending:
+            if ev[0] > upto and _visible(client, ev):
+                await client.ws.send(ev[3])
         client.pending = None
         client.live = True
         return p.dumps({"v": p.VERSION, "event": "subscribed", "seq": upto})
 
-    async def _events_since(self, since: int) -> list[tuple[int, str]] | None:
+    async def _events_since(self, since: int) -> list[Ev] | None:
         """Events after ``since`` if they can all be replayed; None means resnapshot."""
         if since > self.last_seq:
             return None  # a sequence from another database (or a reset one)
         if since == self.last_seq:
             return []
         if self.ring and self.ring[0][0] <= since + 1:
-            return [(seq, msg) for seq, msg in self.ring if seq > since]
+            return [ev for ev in self.ring if ev[0] > since]
         if self.last_seq - since > RING_SIZE:
             return None
 
@@ -419,10 +467,13 @@ class HallServer:
         rows, _ = await self.committer.submit(read)
         if not rows or rows[0]["seq"] != since + 1:
             return None  # pruned: there is a gap
-        return [
-            (r["seq"], p.event(r["seq"], r["type"], r["at"].isoformat(), json.loads(r["payload"])))
-            for r in rows
-        ]
+        out: list[Ev] = []
+        for r in rows:
+            data = json.loads(r["payload"])
+            out.append(
+                (r["seq"], r["type"], data, p.event(r["seq"], r["type"], r["at"].isoformat(), data))
+            )
+        return out
 
     async def _sweeper(self) -> None:
         """Timers of the hall: ratings that ran out, cases that turned red."""
@@ -437,6 +488,60 @@ class HallServer:
                     self._publish(published)
             except Exception:
                 log.exception("sweep failed; will retry")
+
+
+def _visible(client: Client, ev: Ev) -> bool:
+    """Everything for staff devices; for a phone page, its own ticket and its queue."""
+    if client.ticket_token is None:
+        return True
+    actor = client.actor
+    assert actor is not None
+    _seq, kind, data, _msg = ev
+    if kind.startswith("ticket.") and data.get("id") == actor.ticket_id:
+        client.queue = data.get("queue", client.queue)  # follows transfers
+        return True
+    if kind.startswith("rating.") and data.get("ticket_id") == actor.ticket_id:
+        return True
+    return kind == "queue.stats" and data.get("queue") == client.queue
+
+
+_STATIC_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_CONTENT_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".json": "application/json",
+    ".wav": "audio/wav",
+}
+_PAGES = {"/": "index.html", "/clerk": "clerk.html", "/supervisor": "supervisor.html"}
+
+
+def _static(path: str) -> HttpResponse:
+    """The browser pages (clerk console, phone page, supervisor) from ``queue_server/web``.
+
+    Only names in ``_PAGES``, ``/t/<token>`` and plain file names under ``/static/`` are
+    served, so no path can reach outside the folder.
+    """
+    name: str | None = _PAGES.get(path)
+    if name is None and path.startswith("/t/") and _STATIC_NAME.match(path[3:]):
+        name = "ticket.html"
+    if name is None and path.startswith("/static/") and _STATIC_NAME.match(path[8:]):
+        name = "static/" + path[8:]
+    file = WEB_DIR / name if name else None
+    if file is None or not file.is_file():
+        return _response(http.HTTPStatus.NOT_FOUND, "not found\n", "text/plain")
+    ctype = _CONTENT_TYPES.get(file.suffix, "application/octet-stream")
+    resp = _response(http.HTTPStatus.OK, file.read_bytes(), ctype)
+    # The phone page's URL holds the ticket's token: never send it on as a referrer.
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+        "style-src 'self' 'unsafe-inline'"
+    )
+    return resp
 
 
 def hall_info(config: HallConfig) -> dict[str, Any]:
@@ -472,8 +577,8 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
     }
 
 
-def _response(status: http.HTTPStatus, body: str, content_type: str) -> HttpResponse:
-    data = body.encode()
+def _response(status: http.HTTPStatus, body: str | bytes, content_type: str) -> HttpResponse:
+    data = body.encode() if isinstance(body, str) else body
     headers = Headers(
         [
             ("Content-Type", f"{content_type}; charset=utf-8"),

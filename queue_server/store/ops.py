@@ -727,6 +727,7 @@ class HallOps:
             "case": win["case_id"],
             "window": number,
             "label": view["label"],
+            "ticket_id": row["id"],
             "due": iso(due),
             "scale": self.config.rules.rating_scale,
         }
@@ -929,6 +930,7 @@ class HallOps:
             "meaning": rules.NATIONAL_LEVELS[level],
             "source": source,
             "label": rules.ticket_label(ticket["prefix"], ticket["number"]),
+            "ticket_id": row["ticket_id"],
             "clerk": row["clerk"],
             "service": row["service_id"],
         }
@@ -942,7 +944,7 @@ class HallOps:
     ) -> list[tuple[str, dict[str, Any]]]:
         c = s.cases.c
         rows = conn.execute(
-            select(c.id, c.window)
+            select(c.id, c.window, c.ticket_id)
             .where(c.rating_state == "pending", c.rating_due <= now)
             .with_for_update(skip_locked=True)
         ).all()
@@ -951,7 +953,10 @@ class HallOps:
         conn.execute(
             update(s.cases).where(c.id.in_([r.id for r in rows])).values(rating_state="not_rated")
         )
-        return [("rating.not_rated", {"case": r.id, "window": r.window}) for r in rows]
+        return [
+            ("rating.not_rated", {"case": r.id, "window": r.window, "ticket_id": r.ticket_id})
+            for r in rows
+        ]
 
     def flag_overdue(self, conn: Connection, now: dt.datetime) -> list[tuple[str, dict[str, Any]]]:
         """Red light: a case still open past its service's time limit, flagged once."""
@@ -1040,6 +1045,16 @@ class HallOps:
             ),
             rating_state=case_row[0] if case_row else None,
         )
+
+    def ticket_for_token(self, conn: Connection, token: str, now: dt.datetime) -> tuple[int, str]:
+        row = conn.execute(
+            select(s.tickets.c.id, s.tickets.c.day, s.tickets.c.queue).where(
+                s.tickets.c.token == token
+            )
+        ).first()
+        if row is None or row.day != self.day(now):
+            raise NotFound("no such ticket today", code="unknown_ticket")
+        return row.id, row.queue
 
     def ticket_id_for_token(self, conn: Connection, token: str, now: dt.datetime) -> int:
         row = conn.execute(

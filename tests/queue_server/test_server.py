@@ -303,3 +303,107 @@ def test_rating_timeout_is_swept_and_published(config, sqlite_url):
                 assert ev["case"] == done["case"]
 
     run(main())
+
+
+async def _hello(port, **args):
+    ws = await connect(f"ws://127.0.0.1:{port}/")
+    await ws.send(p.request("h", "hello", args))
+    return ws, json.loads(await ws.recv())
+
+
+def test_clerk_signs_in_with_id_and_pin_and_wrong_pins_lock(config, sqlite_url):
+    async def main():
+        async with running_hall(config, sqlite_url, Clock()) as hall:
+            ws, reply = await _hello(hall.port, clerk="c001", pin="1234", window=2)
+            assert reply["ok"] and reply["result"]["role"] == "clerk"
+            assert reply["result"]["window"] == 2 and reply["result"]["device"] == "c001"
+            await ws.send(p.request(1, "window.open", {}))
+            opened = json.loads(await ws.recv())["result"]
+            assert opened["number"] == 2 and opened["clerk"] == "c001"
+            await ws.close()
+            _, reply = await _hello(hall.port, clerk="c003", pin="1234", window=1)
+            assert reply["error"]["code"] == "forbidden"  # c003 works only at window 3
+            for _ in range(5):
+                ws, reply = await _hello(hall.port, clerk="c001", pin="9999", window=1)
+                assert reply["error"]["code"] == "unauthorized"
+            # locked now, even with the right PIN
+            _, reply = await _hello(hall.port, clerk="c001", pin="1234", window=1)
+            assert reply["error"]["code"] == "locked"
+            _, reply = await _hello(hall.port, clerk="nobody", pin="1234", window=1)
+            assert reply["error"]["code"] == "unauthorized"
+
+    run(main())
+
+
+def test_phone_page_sees_only_its_own_ticket(config, sqlite_url):
+    async def main():
+        async with running_hall(config, sqlite_url, Clock()) as hall:
+            async with (
+                connected(hall.port, "kiosk-1-secret") as kiosk,
+                connected(hall.port, "gateway-secret") as gw,
+            ):
+                mine = await kiosk.request("ticket.issue", {"service": "general"})
+                other = await kiosk.request("ticket.issue", {"service": "general"})
+                rec = Recorder()
+                phone = HallClient(
+                    f"ws://127.0.0.1:{hall.port}/", ticket=mine["token"], name="phone", **rec.kw()
+                )
+                await phone.start()
+                await asyncio.wait_for(_until(lambda: rec.snapshots), 5)
+                assert rec.snapshots[0]["ticket"]["label"] == "A001"
+                assert rec.snapshots[0]["ticket"]["status"] == "waiting"
+                await gw.request("window.open", {"window": 1})
+                await gw.request("call.next", {"window": 1})
+                called = await rec.wait_for("ticket.called")
+                assert called["label"] == "A001" and called["window"] == 1
+                await gw.request("case.finish", {"window": 1})
+                await rec.wait_for("rating.requested")
+                await gw.request("call.next", {"window": 1})  # calls A002: not for us
+                await asyncio.sleep(0.3)
+                labels = {d.get("label") for k, _, d in rec.events if k.startswith("ticket.")}
+                assert labels == {"A001"}
+                assert all("token" not in d for _, _, d in rec.events)
+                # own status yes, another ticket's no; rate once
+                with pytest.raises(RequestError) as exc:
+                    await phone.request("ticket.status", {"token": other["token"]})
+                assert exc.value.code == "unknown_ticket"
+                rated = await phone.request("rating.submit", {"level": 5})
+                assert rated["source"] == "phone" and rated["label"] == "A001"
+                with pytest.raises(RequestError) as exc:
+                    await phone.request("rating.submit", {"level": 4})
+                assert exc.value.code == "already_rated"
+                with pytest.raises(RequestError) as exc:
+                    await phone.request("call.next", {"window": 1})
+                assert exc.value.code == "forbidden"
+                await phone.close()
+            # a made-up token is refused at hello
+            _, reply = await _hello(hall.port, ticket="not-a-real-token")
+            assert reply["error"]["code"] == "unknown_ticket"
+
+    run(main())
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../config.py",
+        "/t/../../etc/passwd",
+        "/static/%2e%2e/server.py",
+        "/clerk/../server.py",
+    ],
+)
+def test_web_paths_cannot_leave_the_web_folder(config, sqlite_url, path):
+    async def main():
+        async with running_hall(config, sqlite_url, Clock()) as hall:
+
+            def get():
+                req = urllib.request.Request(f"http://127.0.0.1:{hall.port}{path}")
+                try:
+                    with urllib.request.urlopen(req, timeout=5) as r:
+                        return r.status
+                except urllib.error.HTTPError as e:
+                    return e.code
+
+            assert await asyncio.to_thread(get) == 404
+
+    run(main())

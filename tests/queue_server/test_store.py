@@ -168,6 +168,7 @@ def test_finish_rate_once_dissatisfied_alert_and_timeout(store):
             "case": done["case"],
             "window": 1,
             "label": "A001",
+            "ticket_id": 1,
             "due": (store.clock.now + dt.timedelta(seconds=60)).isoformat(),
             "scale": 5,
         },
