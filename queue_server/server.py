@@ -38,6 +38,7 @@ from .core.errors import HallError
 from .core.states import WindowOp
 from .store import db as dbm
 from .store import schema as s
+from .store import statements as st
 from .store.ops import Actor, HallOps, Outcome
 
 log = logging.getLogger("hallq.server")
@@ -345,11 +346,7 @@ class HallServer:
 
         def work(conn: Connection, now: dt.datetime) -> tuple[Any, list[tuple[str, Any]]]:
             if key is not None:
-                seen = conn.execute(
-                    select(s.idempotency.c.op, s.idempotency.c.reply).where(
-                        s.idempotency.c.actor == actor.name, s.idempotency.c.key == key
-                    )
-                ).first()
+                seen = conn.execute(st.IDEMPOTENCY_GET, {"actor": actor.name, "key": key}).first()
                 if seen is not None:
                     if seen.op != op:
                         raise HallError(f"key {key!r} was used for {seen.op}", code="key_reused")
@@ -361,9 +358,8 @@ class HallServer:
                 reply, events = out, []
             if key is not None:
                 conn.execute(
-                    s.idempotency.insert().values(
-                        actor=actor.name, key=key, op=op, reply=p.dumps(reply), at=now
-                    )
+                    st.IDEMPOTENCY_PUT,
+                    {"actor": actor.name, "key": key, "op": op, "reply": p.dumps(reply), "at": now},
                 )
             return reply, events
 

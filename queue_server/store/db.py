@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from ..config import HallConfig
 from ..core.errors import HallError
 from . import schema as s
+from .statements import EVENT_INSERT
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -200,7 +201,7 @@ def _write_events(
     out: Published = []
     for kind, data in evs:
         seq = conn.execute(
-            insert(s.events).values(at=now, type=kind, payload=json.dumps(data, ensure_ascii=False))
-        ).inserted_primary_key[0]
+            EVENT_INSERT, {"at": now, "type": kind, "payload": json.dumps(data, ensure_ascii=False)}
+        ).scalar_one()
         out.append((seq, now, kind, data))
     return out

@@ -15,10 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from ..config import HallConfig, ServiceDef
@@ -26,8 +27,11 @@ from ..core import rules
 from ..core.errors import Forbidden, HallError, NotFound, Refused
 from ..core.states import TicketOp, TicketStatus, WindowOp, WindowStatus, ticket_next, window_next
 from . import schema as s
+from . import statements as st
 
 TOKEN_BYTES = 16
+CACHE_S = 10.0
+"""How long queue figures shared by many requests are reused (other servers' changes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,12 @@ class HallOps:
     def __init__(self, config: HallConfig) -> None:
         self.config = config
         self.tz = config.tz
+        self._cache: dict[tuple[str, str], tuple[Any, float]] = {}
+        self._next_stmts: dict[int, Any] = {}
+
+    def forget(self, kind: str, prefix: str) -> None:
+        """Drop a cached figure after a change that moves it."""
+        self._cache.pop((kind, prefix), None)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -96,27 +106,15 @@ class HallOps:
         return number
 
     def _lock_window(self, conn: Connection, number: int) -> RowMapping:
-        row = (
-            conn.execute(select(s.windows).where(s.windows.c.number == number).with_for_update())
-            .mappings()
-            .first()
-        )
+        row = conn.execute(st.WINDOW_LOCK, {"n": number}).mappings().first()
         if row is None:  # a window added to the config since the tables were filled
             conn.execute(insert(s.windows).values(number=number, status="closed"))
-            row = (
-                conn.execute(
-                    select(s.windows).where(s.windows.c.number == number).with_for_update()
-                )
-                .mappings()
-                .one()
-            )
+            row = conn.execute(st.WINDOW_LOCK, {"n": number}).mappings().one()
         return row
 
     def _ticket(self, conn: Connection, ticket_id: int, lock: bool = True) -> RowMapping:
-        q = select(s.tickets).where(s.tickets.c.id == ticket_id)
-        if lock:
-            q = q.with_for_update()
-        row = conn.execute(q).mappings().first()
+        q = st.TICKET_LOCK if lock else st.TICKET
+        row = conn.execute(q, {"id": ticket_id}).mappings().first()
         if row is None:
             raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
         return row
@@ -168,24 +166,23 @@ class HallOps:
         detail: dict[str, Any] | None = None,
     ) -> None:
         conn.execute(
-            insert(s.audit).values(
-                at=now,
-                actor=actor.name,
-                role=actor.role,
-                op=op,
-                window=window,
-                ticket_id=ticket_id,
-                detail=json.dumps(detail, ensure_ascii=False) if detail else None,
-            )
+            st.AUDIT_INSERT,
+            {
+                "at": now,
+                "actor": actor.name,
+                "role": actor.role,
+                "op": op,
+                "window": window,
+                "ticket_id": ticket_id,
+                "detail": json.dumps(detail, ensure_ascii=False) if detail else None,
+            },
         )
 
     def _set_ticket(self, conn: Connection, ticket_id: int, **values: Any) -> RowMapping:
-        conn.execute(update(s.tickets).where(s.tickets.c.id == ticket_id).values(**values))
-        return self._ticket(conn, ticket_id, lock=False)
+        return conn.execute(st.TICKET_SET, {"_id": ticket_id, **values}).mappings().one()
 
     def _set_window(self, conn: Connection, number: int, **values: Any) -> RowMapping:
-        conn.execute(update(s.windows).where(s.windows.c.number == number).values(**values))
-        return conn.execute(select(s.windows).where(s.windows.c.number == number)).mappings().one()
+        return conn.execute(st.WINDOW_SET, {"_n": number, **values}).mappings().one()
 
     def window_view(self, row: RowMapping, ticket: RowMapping | None = None) -> dict[str, Any]:
         wdef = self.config.window(row["number"])
@@ -205,14 +202,21 @@ class HallOps:
     ) -> None:
         if case_id is not None:
             conn.execute(
-                update(s.cases)
-                .where(s.cases.c.id == case_id)
-                .values(ended_at=now, outcome=outcome, **values)
+                st.CASE_SET, {"_id": case_id, "ended_at": now, "outcome": outcome, **values}
             )
 
     # -- queue figures -----------------------------------------------------------------
 
     def open_windows_for(self, conn: Connection, prefix: str) -> int:
+        """Windows open for a queue, cached briefly: every issue and call shows it."""
+        hit = self._cache.get(("open", prefix))
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        value = self._open_windows_for(conn, prefix)
+        self._cache[("open", prefix)] = (value, time.monotonic() + CACHE_S)
+        return value
+
+    def _open_windows_for(self, conn: Connection, prefix: str) -> int:
         numbers = [w.number for w in self.config.windows if prefix in w.queues]
         if not numbers:
             return 0
@@ -223,6 +227,15 @@ class HallOps:
         ).scalar_one()
 
     def service_minutes(self, conn: Connection, prefix: str) -> float:
+        """The queue's rolling service time, cached briefly and dropped on each finish."""
+        hit = self._cache.get(("minutes", prefix))
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        value = self._service_minutes(conn, prefix)
+        self._cache[("minutes", prefix)] = (value, time.monotonic() + CACHE_S)
+        return value
+
+    def _service_minutes(self, conn: Connection, prefix: str) -> float:
         rows = conn.execute(
             select(s.tickets.c.started_at, s.tickets.c.called_at, s.tickets.c.finished_at)
             .where(s.tickets.c.queue == prefix, s.tickets.c.finished_at.is_not(None))
@@ -274,11 +287,8 @@ class HallOps:
         ).scalar_one()
 
     def queue_stats(self, conn: Connection, prefix: str, now: dt.datetime) -> dict[str, Any]:
-        t = s.tickets.c
         waiting, oldest = conn.execute(
-            select(func.count(), func.min(t.sort_at)).where(
-                t.day == self.day(now), t.queue == prefix, t.status == "waiting"
-            )
+            st.WAITING_STATS, {"day": self.day(now), "queue": prefix}
         ).one()
         if oldest is not None and oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=dt.UTC)
@@ -305,6 +315,30 @@ class HallOps:
                 1,
             ),
             else_=2,
+        )
+
+    def _next_stmt(self, number: int, queues: tuple[str, ...]) -> Any:
+        """The SQL form of ``rules.call_key`` for one window (built once per window).
+
+        Locked with SKIP LOCKED: a ticket another server is calling right now is passed
+        over rather than waited for, so two servers never take the same ticket.
+        """
+        t = s.tickets.c
+        cls = self._class_expr(bindparam("now", type_=s.UTCDateTime()))
+        pref = case(*[(t.queue == q, i) for i, q in enumerate(queues)], else_=0)
+        return (
+            select(s.tickets)
+            .where(
+                t.status == "waiting",
+                t.day == bindparam("day"),
+                or_(
+                    t.target_window == number,
+                    and_(t.target_window.is_(None), t.queue.in_(queues)),
+                ),
+            )
+            .order_by(cls, case((cls == 2, pref), else_=0), t.sort_at, t.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
         )
 
     # -- issue -------------------------------------------------------------------------
@@ -351,50 +385,41 @@ class HallOps:
         assert queue is not None  # the config loader checked every service's queue
         day = self.day(now)
         local = now.astimezone(self.tz)
-        # Lock the counter row first: it serialises issue per queue across processes.
-        last = conn.execute(
-            select(s.counters.c.last)
-            .where(s.counters.c.day == day, s.counters.c.queue == queue.prefix)
-            .with_for_update()
-        ).scalar_one_or_none()
+        # Taking the number locks the queue's counter row: issue is serialised per queue
+        # across processes, and a refusal below rolls the number back with the savepoint.
+        number = st.next_number(conn, day, queue.prefix)
         issued_service = 0
         if service.daily_cap is not None:
             issued_service = conn.execute(
-                select(func.count())
-                .select_from(s.tickets)
-                .where(s.tickets.c.day == day, s.tickets.c.service_id == service.id)
+                st.SERVICE_ISSUED, {"day": day, "service": service.id}
             ).scalar_one()
-        rules.check_issue(service, queue, local, issued_service, last or 0)
-        number = (last or 0) + 1
-        if last is None:
-            conn.execute(insert(s.counters).values(day=day, queue=queue.prefix, last=number))
-        else:
-            conn.execute(
-                update(s.counters)
-                .where(s.counters.c.day == day, s.counters.c.queue == queue.prefix)
-                .values(last=number)
-            )
+        rules.check_issue(service, queue, local, issued_service, number - 1)
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        ticket_id = conn.execute(
-            insert(s.tickets).values(
-                day=day,
-                prefix=queue.prefix,
-                queue=queue.prefix,
-                number=number,
-                service_id=service.id,
-                status=TicketStatus.WAITING.value,
-                priority=priority,
-                appointment_code=appointment,
-                appointment_at=appointment_at,
-                language=language,
-                issued_at=now,
-                sort_at=now,
-                recalls=0,
-                transfers=0,
-                token=token,
+        row = (
+            conn.execute(
+                st.TICKET_INSERT,
+                {
+                    "day": day,
+                    "prefix": queue.prefix,
+                    "queue": queue.prefix,
+                    "number": number,
+                    "service_id": service.id,
+                    "status": TicketStatus.WAITING.value,
+                    "priority": priority,
+                    "appointment_code": appointment,
+                    "appointment_at": appointment_at,
+                    "language": language,
+                    "issued_at": now,
+                    "sort_at": now,
+                    "recalls": 0,
+                    "transfers": 0,
+                    "token": token,
+                },
             )
-        ).inserted_primary_key[0]
-        row = self._ticket(conn, ticket_id, lock=False)
+            .mappings()
+            .one()
+        )
+        ticket_id = row["id"]
         self._audit(
             conn,
             now,
@@ -403,8 +428,12 @@ class HallOps:
             ticket_id=ticket_id,
             detail={"service": service.id, "priority": priority},
         )
-        ahead = self.people_ahead(conn, row, now)
         stats = self.queue_stats(conn, queue.prefix, now)
+        if priority is None:
+            # A fresh ordinary ticket is last in line: everyone waiting is ahead of it.
+            ahead = stats["waiting"] - 1
+        else:
+            ahead = self.people_ahead(conn, row, now)
         minutes = rules.estimate_wait_minutes(
             ahead, stats["service_minutes"], stats["open_windows"]
         )
@@ -530,6 +559,8 @@ class HallOps:
                     )
             values.update(clerk=None, ticket_id=None, case_id=None)
         row = self._set_window(conn, number, **values)
+        for q in self.config.window(number).queues:  # type: ignore[union-attr]
+            self.forget("open", q)
         self._audit(
             conn,
             now,
@@ -578,27 +609,10 @@ class HallOps:
         number, win = self._ready_window(conn, actor, args)
         wdef = self.config.window(number)
         assert wdef is not None
-        t = s.tickets.c
-        cls = self._class_expr(now)
-        pref = case(*[(t.queue == q, i) for i, q in enumerate(wdef.queues)], else_=0)
-        row = (
-            conn.execute(
-                select(s.tickets)
-                .where(
-                    t.status == "waiting",
-                    t.day == self.day(now),
-                    or_(
-                        t.target_window == number,
-                        and_(t.target_window.is_(None), t.queue.in_(wdef.queues)),
-                    ),
-                )
-                .order_by(cls, case((cls == 2, pref), else_=0), t.sort_at, t.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            .mappings()
-            .first()
-        )
+        stmt = self._next_stmts.get(number)
+        if stmt is None:
+            stmt = self._next_stmts[number] = self._next_stmt(number, wdef.queues)
+        row = conn.execute(stmt, {"now": now, "day": self.day(now)}).mappings().first()
         if row is None:
             self._audit(conn, now, actor, "call.next", window=number, detail={"empty": True})
             return Outcome({"ticket": None, "window": number})
@@ -643,14 +657,15 @@ class HallOps:
             target_window=None,
         )
         case_id = conn.execute(
-            insert(s.cases).values(
-                ticket_id=row["id"],
-                window=number,
-                clerk=win["clerk"],
-                service_id=row["service_id"],
-                called_at=now,
-            )
-        ).inserted_primary_key[0]
+            st.CASE_INSERT,
+            {
+                "ticket_id": row["id"],
+                "window": number,
+                "clerk": win["clerk"],
+                "service_id": row["service_id"],
+                "called_at": now,
+            },
+        ).scalar_one()
         wrow = self._set_window(conn, number, ticket_id=row["id"], case_id=case_id, since=now)
         self._audit(conn, now, actor, op, window=number, ticket_id=row["id"])
         view = ticket_view(ticket)
@@ -710,6 +725,7 @@ class HallOps:
         ticket = self._set_ticket(
             conn, row["id"], status=new.value, finished_at=now, started_at=started
         )
+        self.forget("minutes", ticket["queue"])
         due = now + dt.timedelta(seconds=self.config.rules.rating_timeout_seconds)
         self._close_case(
             conn,
