@@ -51,6 +51,7 @@ Ev = tuple[int, str, dict[str, Any], str]
 HELLO_TIMEOUT_S = 10.0
 MAX_IN_FLIGHT = 64
 SWEEP_INTERVAL_S = 1.0
+PRUNE_INTERVAL_S = 3600.0
 
 
 @dataclasses.dataclass(eq=False)
@@ -472,11 +473,15 @@ class HallServer:
         return out
 
     async def _sweeper(self) -> None:
-        """Timers of the hall: ratings that ran out, cases that turned red."""
+        """Timers of the hall: ratings that ran out, cases that turned red, old rows."""
         assert self.committer is not None
+        next_prune = 0.0
         while True:
             await asyncio.sleep(self.sweep_interval)
             try:
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + PRUNE_INTERVAL_S
+                    await self.committer.submit(lambda c, n: (self.ops.prune(c, n), []))
                 _, published = await self.committer.submit(
                     lambda c, n: (None, self.ops.expire_ratings(c, n) + self.ops.flag_overdue(c, n))
                 )

@@ -42,6 +42,9 @@ class KeyAction(enum.Enum):
     SIGN_OUT = "sign_out"
     CALL_BACK = "call_back"  # call back a ticket put on hold
     SHOW_ADDRESS = "show_address"  # installer asks the keypad to show its bus address
+    # Used by the gateway's key tables (hardware/gateway/keys.py), not by SLZC/JQ above:
+    START = "start"  # the citizen has arrived: start the case
+    RESUME = "resume"  # end a pause explicitly
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from . import statements as st
 
 TOKEN_BYTES = 16
 CACHE_S = 10.0
+EVENT_DAYS = 3
 """How long queue figures shared by many requests are reused (other servers' changes)."""
 
 
@@ -1000,6 +1001,16 @@ class HallOps:
                     )
                 )
         return events
+
+    def prune(self, conn: Connection, now: dt.datetime) -> None:
+        """Forget what no one can need any more: replies to old retries, old events.
+
+        Events are kept for ``EVENT_DAYS`` so a display that was off overnight can still
+        resume; older ones only cost space (the audit table keeps the history).
+        """
+        keep_keys = now - dt.timedelta(hours=self.config.rules.idempotency_hours)
+        conn.execute(s.idempotency.delete().where(s.idempotency.c.at < keep_keys))
+        conn.execute(s.events.delete().where(s.events.c.at < now - dt.timedelta(days=EVENT_DAYS)))
 
     # -- devices -----------------------------------------------------------------------
 

@@ -339,3 +339,22 @@ def test_sql_call_order_matches_the_core(config, sqlite_url):
             assert conn.execute(select(func.count()).select_from(s.cases)).scalar() == 40
     finally:
         st.close()
+
+
+def test_prune_forgets_old_keys_and_events_only(store):
+    from sqlalchemy import insert
+
+    with store.engine.begin() as conn:
+        old = store.clock.now - dt.timedelta(days=4)
+        conn.execute(insert(s.idempotency).values(actor="k", key="old", op="x", reply="{}", at=old))
+        conn.execute(
+            insert(s.idempotency).values(
+                actor="k", key="new", op="x", reply="{}", at=store.clock.now
+            )
+        )
+        conn.execute(insert(s.events).values(at=old, type="x", payload="{}"))
+        conn.execute(insert(s.events).values(at=store.clock.now, type="y", payload="{}"))
+        store.ops.prune(conn, store.clock.now)
+        keys = [r.key for r in conn.execute(select(s.idempotency.c.key))]
+        types = [r.type for r in conn.execute(select(s.events.c.type))]
+    assert keys == ["new"] and types == ["y"]
