@@ -10,13 +10,19 @@ cd "$(dirname "$0")/.."
 mode=run
 [ "${1:-}" = "--test" ] && mode=test
 
-# Debian packages: each entry is "command-or-file:package".
+# Debian packages HallQ uses at run time: GL/EGL for Kivy's windows, a CJK font for
+# Chinese on screens and ticket previews, espeak-ng for offline voice.
+run_pkgs=(libgl1 libgl1-mesa-dri libegl1 libegl-mesa0 libmtdev1 fonts-wqy-microhei espeak-ng)
+# ...and for the tests: a virtual X server for real Kivy windows and clicks, Chromium for
+# the web pages, socat for serial-port experiments.
+test_pkgs=(xvfb xauth xdotool chromium socat)
 needs=()
 python3 -c 'import ensurepip, venv' 2>/dev/null || needs+=(python3-venv)
-if [ "$mode" = test ]; then
-    for pair in "espeak-ng:espeak-ng" "socat:socat"; do
-        cmd=${pair%%:*}; pkg=${pair#*:}
-        command -v "$cmd" >/dev/null 2>&1 || needs+=("$pkg")
+pkgs=("${run_pkgs[@]}")
+[ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
+if command -v dpkg-query >/dev/null 2>&1; then
+    for pkg in "${pkgs[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || needs+=("$pkg")
     done
 fi
 if [ ${#needs[@]} -gt 0 ]; then
