@@ -1,0 +1,159 @@
+"""The hall file: every problem reported at once, with its place."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from queue_server.config import (
+    DEMO_CONFIG,
+    ConfigError,
+    check_pin,
+    hash_pin,
+    load_config,
+    parse_config,
+)
+
+TEST_HALL = Path(__file__).parent.parent / "hall_test.toml"
+
+
+def raw_test_hall() -> dict:
+    return tomllib.loads(TEST_HALL.read_text())
+
+
+def problems_of(raw: dict) -> list[str]:
+    with pytest.raises(ConfigError) as exc:
+        parse_config(raw, "x.toml")
+    return exc.value.problems
+
+
+def test_demo_hall_is_valid_and_shaped_like_the_seeds():
+    c = load_config(DEMO_CONFIG)
+    assert len(c.areas) == 6 and any("党" in a.name["zh"] for a in c.areas)
+    assert 35 <= len(c.windows) <= 45 and 55 <= len(c.services) <= 70
+    assert all(set(sv.name) >= {"zh", "en"} for sv in c.services)
+    assert any(sv.kind == "promised" for sv in c.services)
+
+
+def test_many_problems_are_reported_together_with_locations():
+    raw = raw_test_hall()
+    raw["services"][1]["queue"] = "Z"
+    raw["services"][2]["kind"] = "someday"
+    raw["windows"][0]["queues"] = ["A", "Q"]
+    raw["devices"][0]["role"] = "janitor"
+    raw["queues"][0]["hours"] = ["9-5"]
+    raw["rules"]["rating_scale"] = 7
+    raw["hall"]["colour"] = "blue"
+    got = problems_of(raw)
+    expected = [
+        "services[1].queue: unknown queue 'Z'",
+        "services[2].kind: 'someday' must be one of instant, promised",
+        "windows[0].queues[1]: unknown queue 'Q'",
+        "devices[0].role: 'janitor' must be one of",
+        "queues[0].hours[0]: '9-5' must look like",
+        "rules.rating_scale: must be 4 or 5",
+        "hall.colour: unknown key",
+    ]
+    for e in expected:
+        assert any(p.startswith(e) for p in got), (e, got)
+
+
+def test_duplicates_and_cross_references():
+    raw = raw_test_hall()
+    raw["services"].append(dict(raw["services"][0]))
+    raw["windows"][1]["number"] = 1
+    raw["devices"][5]["window"] = 99
+    raw["services"][0]["area"] = "party"  # its queue A is in civil
+    got = problems_of(raw)
+    assert any("duplicate service 'general'" in p for p in got)
+    assert any("duplicate window 1" in p for p in got)
+    assert any(p.startswith("devices[5].window: unknown window 99") for p in got)
+    assert any(p.startswith("services[0].area") for p in got)
+
+
+def test_type_mistakes_do_not_crash_the_loader():
+    raw = raw_test_hall()
+    raw["windows"][0]["queues"] = [{"x": 1}]
+    raw["queues"][0]["hours"] = "08:30-12:00"
+    raw["queues"][1]["weekdays"] = [True]
+    raw["rules"]["recall_limit"] = "three"
+    got = problems_of(raw)
+    assert any(p.startswith("windows[0].queues") for p in got)
+    assert any(p.startswith("queues[0].hours") for p in got)
+    assert any(p.startswith("queues[1].weekdays") for p in got)
+    assert any(p.startswith("rules.recall_limit: must be a whole number") for p in got)
+
+
+def test_tokens_from_environment(monkeypatch):
+    raw = raw_test_hall()
+    raw["devices"][0] = {"name": "kiosk-1", "role": "kiosk", "token_env": "HALLQ_T_K1"}
+    assert any("HALLQ_T_K1" in p for p in problems_of(raw))
+    monkeypatch.setenv("HALLQ_T_K1", "from-the-environment")
+    c = parse_config(raw)
+    assert c.token("from-the-environment").name == "kiosk-1"
+
+
+def test_lookups_belong_to_their_own_config():
+    a = parse_config(raw_test_hall())
+    raw = raw_test_hall()
+    raw["services"][0]["name"]["zh"] = "改了"
+    b = parse_config(raw)
+    assert a.service("general").name["zh"] != b.service("general").name["zh"]
+
+
+def test_pin_hashes():
+    h = hash_pin("2468")
+    assert check_pin("2468", h) and not check_pin("2469", h)
+    assert not check_pin("2468", "plain-text") and h != hash_pin("2468")
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "queue_server.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+    )
+
+
+def test_check_config_and_server_report_the_same_problems(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(TEST_HALL.read_text().replace('queue = "B"', 'queue = "Z"'))
+    check = run_cli("check-config", str(bad))
+    assert check.returncode == 1
+    assert "services[1].queue: unknown queue 'Z'" in check.stderr
+    server = run_cli("server", "--config", str(bad), "--port", "0")
+    assert server.returncode == 2
+    assert "services[1].queue: unknown queue 'Z'" in server.stderr
+    good = run_cli("check-config", str(TEST_HALL))
+    assert good.returncode == 0 and "3 windows" in good.stdout
+
+
+def test_server_refuses_an_old_schema_and_db_upgrade_fixes_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    refused = run_cli("server", "--config", str(TEST_HALL), "--db", url, "--port", "0")
+    assert refused.returncode == 1 and "hallq db upgrade" in refused.stderr
+    up = run_cli("db", "upgrade", "--config", str(TEST_HALL), "--db", url)
+    assert up.returncode == 0 and "0001" in up.stdout
+
+
+def test_appointments_load_from_csv(tmp_path):
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    run_cli("db", "upgrade", "--config", str(TEST_HALL), "--db", url)
+    csv = tmp_path / "appts.csv"
+    csv.write_text(
+        "code,service,start,end,language\n"
+        "11112222,general,2026-11-24T10:00:00+08:00,2026-11-24T10:30:00+08:00,en\n"
+        "33334444,nope,2026-11-24T10:00:00+08:00,2026-11-24T10:30:00+08:00,zh\n"
+        "55556666,general,2026-11-24T10:30:00+08:00,2026-11-24T10:00:00+08:00,zh\n"
+    )
+    out = run_cli("appointments", "load", "--config", str(TEST_HALL), "--db", url, str(csv))
+    assert out.returncode == 1
+    assert "1 appointment(s) loaded, 2 refused" in out.stdout
+    assert "appts.csv:3: unknown service 'nope'" in out.stderr
+    assert "appts.csv:4:" in out.stderr
