@@ -185,17 +185,18 @@ async def fanout_bench(port: int, displays: int, calls: int) -> dict[str, float]
     for _ in range(calls):
         got: list[float] = []
         done = asyncio.Event()
-        t0 = 0.0
+        start = [0.0]
 
-        def on_event(msg: dict, got: list[float] = got, done: asyncio.Event = done) -> None:
+        def on_event(msg: dict, got: list[float] = got, done: asyncio.Event = done,
+                     start: list[float] = start) -> None:
             if msg["event"] == "ticket.called":
-                got.append(time.perf_counter() - t0)
+                got.append(time.perf_counter() - start[0])
                 if len(got) == displays:
                     done.set()
 
         for c in conns:
             c.on_event = on_event
-        t0 = time.perf_counter()
+        start[0] = time.perf_counter()
         await clerk.req("call.next")
         await asyncio.wait_for(done.wait(), 30)
         all_lat += got
