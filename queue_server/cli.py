@@ -17,8 +17,6 @@ from typing import Any
 
 from .config import DEMO_CONFIG, ConfigError, HallConfig, load_config
 
-DEMO_DB = "sqlite:///hallq-demo.db"
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hallq", description="HallQ queue management")
@@ -57,9 +55,33 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("csv", type=Path)
     load.set_defaults(func=cmd_appointments_load)
 
-    demo = sub.add_parser("demo", help="run the demo hall on SQLite (any hour)")
+    demo = sub.add_parser(
+        "demo",
+        help="run the demo hall: server, emulated devices, gateway, "
+        "and kiosk and display when there is a screen",
+    )
     demo.add_argument("--port", type=int, default=8765)
-    demo.add_argument("--db", default=DEMO_DB, help=f"database URL (default {DEMO_DB})")
+    demo.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("demo-data"),
+        help="folder for the database, logs and printed tickets",
+    )
+    gui = demo.add_mutually_exclusive_group()
+    gui.add_argument(
+        "--gui",
+        dest="gui",
+        action="store_true",
+        default=None,
+        help="start kiosk and display windows (default: when a screen exists)",
+    )
+    gui.add_argument("--no-gui", dest="gui", action="store_false")
+    demo.add_argument(
+        "--simulate",
+        action="store_true",
+        help="citizens take tickets and clerks press keypads by themselves",
+    )
+    demo.add_argument("--fresh", action="store_true", help="start from an empty database")
     demo.set_defaults(func=cmd_demo)
 
     for name, _target, text in _DEVICE_COMMANDS:
@@ -221,33 +243,11 @@ def cmd_appointments_load(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .server import run_server
-    from .store import db
+    from .demo import runner
 
-    config = load_config(DEMO_CONFIG)
-    engine = db.open_engine(args.db)
-    db.upgrade(engine)
-    engine.dispose()
-    print(f"HallQ demo hall: {config.name.get('en') or config.name.get('zh')}")
-    print(
-        f"  {len(config.services)} services, {len(config.windows)} windows, "
-        f"database {args.db}; opening hours ignored so it can be tried at any hour"
-    )
-    print(
-        f"  WebSocket: ws://127.0.0.1:{args.port}/   health: http://127.0.0.1:{args.port}/healthz"
-    )
-    print("  tokens: see [[devices]] in queue_server/demo/hall.toml; stop with Ctrl-C")
-    asyncio.run(
-        run_server(
-            config,
-            args.db,
-            "127.0.0.1",
-            args.port,
-            ignore_hours=True,
-            ready=lambda p: print(f"hallq demo ready on port {p}", flush=True),
-        )
-    )
-    return 0
+    if args.fresh:
+        runner.clean(args.dir)
+    return runner.run(args.dir, args.port, args.gui, args.simulate)
 
 
 if __name__ == "__main__":

@@ -279,14 +279,14 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
     devices = tuple(_devices(raw, problems, {w.number for w in windows}))
     clerks = tuple(_clerks(raw, problems, {w.number for w in windows}))
     sections: dict[str, dict[str, Any]] = {}
-    for name, validator in SECTION_VALIDATORS.items():
-        if name in raw:
-            if not isinstance(raw[name], dict):
-                problems.add(name, "must be a table")
+    for section, validator in SECTION_VALIDATORS.items():
+        if section in raw:
+            if not isinstance(raw[section], dict):
+                problems.add(section, "must be a table")
                 continue
-            sections[name] = raw[name]
-            for where, message in _run_validator(validator, raw[name], raw):
-                problems.add(f"{name}.{where}" if where else name, message)
+            sections[section] = raw[section]
+            for where, message in _run_validator(validator, raw[section], raw):
+                problems.add(f"{section}.{where}" if where else section, message)
 
     queue_area = {q.prefix: q.area for q in queues}
     for i, sv in enumerate(services):

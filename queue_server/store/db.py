@@ -166,6 +166,8 @@ class Committer:
         try:
             with self.engine.begin() as conn:
                 for work, fut in batch:
+                    if not fut.set_running_or_notify_cancel():
+                        continue  # its asker gave up before it ran: nothing to acknowledge
                     now = self.clock()
                     sp = conn.begin_nested()
                     try:
@@ -183,7 +185,7 @@ class Committer:
         except Exception as exc:  # the commit itself failed: nobody was acknowledged
             log.exception("commit of %d operations failed", len(batch))
             for _work, fut in batch:
-                if not fut.done():
+                if fut.running():
                     fut.set_exception(exc)
             return
         self.groups += 1

@@ -146,8 +146,12 @@ def clerk_today(
         )
     ).all()
     done = [r for r in rows if r.outcome == "done"]
+    # Service time runs from "start"; a case finished without one (the store then sets
+    # started_at to the finish) is timed from the call instead of counting as zero.
     durations = [
-        (r.ended_at - (r.started_at or r.called_at)).total_seconds()
+        (
+            r.ended_at - (r.called_at if r.started_at in (None, r.ended_at) else r.started_at)
+        ).total_seconds()
         for r in done
         if r.ended_at is not None
     ]

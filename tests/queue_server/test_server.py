@@ -407,3 +407,19 @@ def test_web_paths_cannot_leave_the_web_folder(config, sqlite_url, path):
             assert await asyncio.to_thread(get) == 404
 
     run(main())
+
+
+def test_a_request_abandoned_by_its_asker_does_not_stop_the_database_thread(config, sqlite_url):
+    async def main():
+        async with running_hall(config, sqlite_url, Clock()) as hall:
+            committer = hall.committer
+            for _ in range(50):  # cancel requests while they are queued or running
+                task = asyncio.ensure_future(committer.submit(lambda c, n: (None, [])))
+                await asyncio.sleep(0)
+                task.cancel()
+            async with connected(hall.port, "kiosk-1-secret") as kiosk:
+                t = await kiosk.request("ticket.issue", {"service": "general"})
+                assert t["label"] == "A001"
+            assert committer._thread.is_alive()
+
+    run(main())

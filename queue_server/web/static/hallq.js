@@ -155,6 +155,7 @@ export class HallConnection {
     }
     this._ws = ws;
     ws.onopen = () => {
+      this._awaitingHello = true;
       const args = { ...this.hello, client: this.name, protocol: 1 };
       ws.send(JSON.stringify({ v: 1, id: "hello", op: "hello", args }));
     };
@@ -190,7 +191,10 @@ export class HallConnection {
     }
     if (msg.event !== undefined) {
       this._event(msg);
-    } else if (msg.id === "hello") {
+    } else if (this._awaitingHello) {
+      // The hello's answer. A refusal by the hall's rules (wrong PIN, wrong window)
+      // comes with "id": null, so it is matched by order, not by id.
+      this._awaitingHello = false;
       this._helloReply(msg);
     } else if (msg.id === "subscribe") {
       if (msg.ok && msg.result.mode === "snapshot") {

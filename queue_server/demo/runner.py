@@ -1,0 +1,316 @@
+"""``hallq demo``: the whole demo hall on one machine, with emulated devices.
+
+Starts, each as it runs in a real hall: the queue server (SQLite, opening hours ignored
+so it can be tried at any hour), a ticket-printer emulator on TCP, an RS-485 bus emulator
+on a pseudo-terminal with keypads, evaluators and LED strips for the first windows, the
+hardware gateway on that bus, and — when there is a screen — the kiosk and the hall
+display. ``--simulate`` adds citizens and clerks: tickets are taken, keypads pressed and
+ratings given, so the screens show a living hall.
+
+Everything the demo writes goes to one folder (``./demo-data`` by default): the database,
+the hall file with its ``[gateway]`` section pointing at the emulated bus, printed
+tickets (text and PNG), and each process's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..config import DEMO_CONFIG, load_config
+
+BUS_WINDOWS = (1, 2, 3, 4)
+"""Windows whose keypad, evaluator and LED strip are emulated on the demo bus."""
+
+
+class Demo:
+    def __init__(self, folder: Path, port: int, gui: bool, simulate: bool) -> None:
+        self.folder = folder
+        self.port = port
+        self.gui = gui
+        self.simulate = simulate
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.config = load_config(DEMO_CONFIG)
+        self.bus: Any = None
+        self.printer: Any = None
+        self.keypads: dict[int, Any] = {}
+        self.evaluators: dict[int, Any] = {}
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/"
+
+    def token(self, name: str) -> str:
+        return next(d.token for d in self.config.devices if d.name == name)
+
+    # -- devices -----------------------------------------------------------------------
+
+    def start_emulators(self) -> None:
+        from hardware.emulators.bus import EmulatedBus
+        from hardware.emulators.printer import PrinterEmulator
+
+        self.printer = PrinterEmulator(self.folder / "tickets")
+        self.printer.serve_tcp("127.0.0.1", 0)
+        self.bus = EmulatedBus(self.folder / "ttyHALL0").start()
+        for w in BUS_WINDOWS:
+            self.keypads[w] = self.bus.keypad(w)
+            self.evaluators[w] = self.bus.evaluator(0x80 | w)
+            self.bus.led_strip(w)
+
+    def write_hall_file(self) -> Path:
+        """The demo hall plus a [gateway] section for the emulated bus."""
+        devices = []
+        for w in BUS_WINDOWS:
+            devices += [
+                f'  {{ address = {w}, kind = "keypad", window = {w} }},',
+                f'  {{ address = {0x80 | w}, kind = "evaluator", window = {w}, scale = 5 }},',
+                f'  {{ address = {w}, kind = "led", window = {w} }},',
+            ]
+        gateway = "\n".join(
+            [
+                "",
+                "# Added by `hallq demo`: the emulated RS-485 bus of windows "
+                + ", ".join(map(str, BUS_WINDOWS))
+                + ".",
+                "[gateway]",
+                f'server = "{self.url}"',
+                f'token = "{self.token("gateway-1")}"',
+                "",
+                "[[gateway.buses]]",
+                'name = "demo-bus"',
+                f'port = "{self.bus.path}"',
+                "devices = [",
+                *devices,
+                "]",
+                "",
+            ]
+        )
+        path = self.folder / "hall.toml"
+        path.write_text(DEMO_CONFIG.read_text(encoding="utf-8") + gateway, encoding="utf-8")
+        return path
+
+    # -- processes ---------------------------------------------------------------------
+
+    def spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> None:
+        log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115 - lives with the process
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "queue_server.cli", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
+                    return
+            if self.procs["server"].poll() is not None:
+                break
+            time.sleep(0.2)
+        log = (self.folder / "server.log").read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"the server did not start:\n{log}")
+
+    def start(self) -> None:
+        from ..store import db
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{self.folder / 'hallq-demo.db'}"
+        engine = db.open_engine(url)
+        db.upgrade(engine)
+        engine.dispose()
+        self.start_emulators()
+        hall = self.write_hall_file()
+        self.spawn(
+            "server",
+            "server",
+            "--config",
+            str(hall),
+            "--db",
+            url,
+            "--port",
+            str(self.port),
+            "--ignore-hours",
+        )
+        self.wait_ready()
+        self.spawn("gateway", "gateway", "--config", str(hall))
+        if self.gui:
+            self.spawn(
+                "kiosk",
+                "kiosk",
+                "--server",
+                self.url,
+                "--name",
+                "kiosk-1",
+                "--printer",
+                f"tcp://127.0.0.1:{self.printer.port}",
+                "--windowed",
+                "--size",
+                "1280x720",
+                env={"HALLQ_KIOSK_TOKEN": self.token("kiosk-1")},
+            )
+            self.spawn(
+                "display",
+                "display",
+                "--server",
+                self.url,
+                "--windowed",
+                "--size",
+                "1280x720",
+                "--speak",
+                env={"HALLQ_DISPLAY_TOKEN": self.token("display-1")},
+            )
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if self.bus is not None:
+            self.bus.stop()
+        if self.printer is not None:
+            self.printer.stop()
+
+    def check(self) -> list[str]:
+        """Processes that stopped on their own, with the tail of their log."""
+        dead = []
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                tail = (self.folder / f"{name}.log").read_text(errors="replace")[-600:]
+                dead.append(f"{name} stopped (exit {proc.returncode}):\n{tail}")
+        return dead
+
+    # -- a living hall -----------------------------------------------------------------
+
+    async def simulate_hall(self, stop: asyncio.Event) -> None:
+        """Citizens take tickets for the bus windows' queues; clerks press their keypads."""
+        from ..client import HallClient, RequestError
+
+        queues = {q for w in BUS_WINDOWS for q in self.config.window(w).queues}  # type: ignore
+        services = [s.id for s in self.config.services if s.queue in queues]
+        kiosk = HallClient(self.url, self.token("kiosk-2"), name="demo-citizens")
+        await kiosk.start()
+        rng = random.Random(2026)
+        await self._wait_for_gateway(kiosk)
+        for w in BUS_WINDOWS:  # clerks sign in on their keypads: their number + FUNCTION
+            self.keypads[w].function(f"{w:03d}")
+            await asyncio.sleep(0.5)
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(RequestError, Exception):
+                    await kiosk.request(
+                        "ticket.issue",
+                        {"service": rng.choice(services), "language": rng.choice(["zh", "en"])},
+                    )
+                w = rng.choice(BUS_WINDOWS)
+                pad = self.keypads[w]
+                pad.call_next()
+                await asyncio.sleep(rng.uniform(2, 4))
+                pad.press(0x0B)  # finish: ask the citizen to rate
+                await asyncio.sleep(1)
+                self.evaluators[w].press(rng.choice([3, 3, 3, 2, 1]))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), rng.uniform(2, 5))
+        finally:
+            await kiosk.close()
+
+    async def _wait_for_gateway(self, client: Any, timeout: float = 20) -> None:
+        """Keys pressed before the gateway has the bus open would be lost."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                snap = await client.request("snapshot")
+                if any(d["part"] == "keypad" and d["state"] == "online" for d in snap["devices"]):
+                    return
+            await asyncio.sleep(0.5)
+
+
+def run(folder: Path, port: int, gui: bool | None, simulate: bool) -> int:
+    if gui is None:
+        gui = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    demo = Demo(folder, port, gui, simulate)
+    try:
+        demo.start()
+    except Exception as exc:
+        demo.stop()
+        print(f"hallq demo: could not start: {exc!r}", file=sys.stderr)
+        return 1
+    try:
+        _introduce(demo, folder, port, gui)
+    except Exception:
+        demo.stop()
+        raise
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        sim = loop.create_task(demo.simulate_hall(stop)) if simulate else None
+        while not stop.is_set():
+            dead = demo.check()
+            if dead:
+                print("\n".join(dead), file=sys.stderr)
+                stop.set()
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1)
+        if sim is not None:
+            await sim
+
+    try:
+        asyncio.run(main())
+    finally:
+        demo.stop()
+    return 0
+
+
+def _introduce(demo: Demo, folder: Path, port: int, gui: bool) -> None:
+    c = demo.config
+    print(
+        f"HallQ demo hall: {c.name.get('en') or c.name.get('zh')} "
+        f"({len(c.services)} services, {len(c.windows)} windows), files in {folder}/"
+    )
+    print(f"  server        {demo.url}   health http://127.0.0.1:{port}/healthz")
+    print(f"  clerk console http://127.0.0.1:{port}/clerk    (clerk c001, PIN 1234)")
+    supervisor = demo.token("supervisor-1")
+    print(f"  supervisor    http://127.0.0.1:{port}/supervisor (token {supervisor})")
+    print(
+        f"  printer       emulated on tcp://127.0.0.1:{demo.printer.port}, "
+        f"tickets in {folder / 'tickets'}/"
+    )
+    print(
+        f"  serial bus    emulated on {demo.bus.path}: keypads, evaluators and LED "
+        f"strips of windows {', '.join(map(str, BUS_WINDOWS))}, driven by `hallq gateway`"
+    )
+    if gui:
+        print("  kiosk and hall display: in their own windows")
+    else:
+        print(
+            "  no screen here: kiosk and hall display not started (run on a desktop, "
+            "or with DISPLAY set)"
+        )
+    print("Stop with Ctrl-C.", flush=True)
+
+
+def clean(folder: Path) -> None:
+    """Remove an old demo folder (database, logs, tickets) for a fresh start."""
+    if folder.exists() and re.search(r"demo", folder.name):
+        shutil.rmtree(folder)
