@@ -196,17 +196,31 @@ class HallServer:
         except TimeoutError:
             await client.ws.close(p.CLOSE_AUTH_TIMEOUT, "no hello")
             return False
+        rid: Any = None
         try:
             req = p.parse_request(text, self.config.rules.max_message_bytes)
+            rid = req.id
             if req.op != "hello":
                 raise p.ProtocolError(p.BAD_REQUEST, "the first message must be hello", req.id)
+            version = req.args.get("protocol", p.VERSION)
+            if version != p.VERSION:
+                raise p.ProtocolError(
+                    p.BAD_REQUEST,
+                    f"protocol {version} is not spoken here; this server speaks {p.VERSION}",
+                    req.id,
+                )
             actor = await self._authenticate(client, req.args)
         except (p.ProtocolError, HallError) as exc:
-            rid = getattr(exc, "request_id", None)
+            rid = getattr(exc, "request_id", None) or rid
             code = getattr(exc, "code", p.BAD_REQUEST)
-            await client.ws.send(p.error(rid, code, str(exc)))
+            await client.ws.send(p.error(rid, code, getattr(exc, "message", str(exc))))
             await client.ws.close(p.CLOSE_AUTH_FAILED, "authentication failed")
             log.info("authentication refused (%s)", code)
+            return False
+        except Exception:
+            log.exception("sign-in failed")
+            await client.ws.send(p.error(rid, p.INTERNAL, "sign-in failed; try again"))
+            await client.ws.close(1011, "internal error")
             return False
         client.actor = actor
         await client.ws.send(
@@ -247,10 +261,12 @@ class HallServer:
     async def _clerk_sign_in(self, args: dict[str, Any]) -> Actor:
         """A clerk's id and PIN at a window; repeated wrong PINs lock the id for a while."""
         clerk_id, pin, window = args["clerk"], args.get("pin"), args.get("window")
+        clerk = self.config.clerk(clerk_id)
+        if clerk is None:  # unknown ids are not counted: nobody can lock a real clerk out
+            raise HallError("wrong clerk id or PIN", code="unauthorized")
         failures, until = self._pin_failures.get(clerk_id, (0, 0.0))
         if until > time.monotonic():
             raise HallError("too many wrong PINs; try again in a few minutes", code="locked")
-        clerk = self.config.clerk(clerk_id)
         ok = (
             clerk is not None
             and isinstance(pin, str)
@@ -370,6 +386,8 @@ class HallServer:
         self, actor: Actor, args: dict[str, Any], conn: Connection, now: dt.datetime
     ) -> str:
         token = args.get("token")
+        if token is None and actor.role == "citizen" and actor.ticket_id is not None:
+            return self.ops.token_of(conn, actor.ticket_id)
         if not isinstance(token, str):
             raise HallError("ticket.status needs the ticket's token", code="bad_request")
         if (

@@ -154,7 +154,11 @@ class HallOps:
     def _current(self, conn: Connection, win: RowMapping) -> RowMapping:
         if win["ticket_id"] is None:
             raise Refused(f"window {win['number']} has no current ticket", code="no_current")
-        return self._ticket(conn, win["ticket_id"])
+        row = self._ticket(conn, win["ticket_id"])
+        if row["window"] != win["number"]:
+            # The ticket has moved on (rejoined and called elsewhere): not ours to act on.
+            raise Refused(f"window {win['number']} has no current ticket", code="no_current")
+        return row
 
     def _audit(
         self,
@@ -459,7 +463,7 @@ class HallOps:
             raise Refused(
                 "start and end must be ISO times with a zone, end after start", code="bad_request"
             )
-        code = args.get("code") or _appointment_code()
+        code = (args.get("code") or _appointment_code()).strip().upper()
         if not isinstance(code, str) or not code.isalnum() or len(code) > 32:
             raise Refused(
                 "an appointment code is letters and digits, at most 32", code="bad_request"
@@ -542,6 +546,8 @@ class HallOps:
         values: dict[str, Any] = {"status": new.value, "since": now, "pause_reason": None}
         if op is WindowOp.OPEN:
             clerk = args.get("clerk") or actor.name
+            if actor.role == "clerk" and self.config.clerk(actor.name) is not None:
+                clerk = actor.name  # signed in with id and PIN: the window is theirs
             if not isinstance(clerk, str) or len(clerk) > 64:
                 raise Refused("clerk must be an id of at most 64 characters", code="bad_request")
             values["clerk"] = clerk
@@ -764,12 +770,13 @@ class HallOps:
         number, win, row, new = self._case_op(conn, actor, args, now, TicketOp.NO_SHOW)
         ticket = self._set_ticket(conn, row["id"], status=new.value, no_show_at=now)
         self._close_case(conn, win["case_id"], now, "no_show")
-        wrow = self._set_window(conn, number, since=now)
+        # The window is free: a no-show that rejoins is called again like any ticket.
+        wrow = self._set_window(conn, number, since=now, ticket_id=None, case_id=None)
         self._audit(conn, now, actor, "case.no_show", window=number, ticket_id=row["id"])
         view = ticket_view(ticket)
         return Outcome(
             {"ticket": view, "window": number},
-            [("ticket.no_show", view), ("window.changed", self.window_view(wrow, ticket))],
+            [("ticket.no_show", view), ("window.changed", self.window_view(wrow))],
         )
 
     def rejoin(
@@ -784,7 +791,15 @@ class HallOps:
                 f"the no-show; take a new ticket",
                 code="rejoin_expired",
             )
-        ticket = self._set_ticket(conn, row["id"], status=new.value, window=None, no_show_at=None)
+        ticket = self._set_ticket(
+            conn,
+            row["id"],
+            status=new.value,
+            window=None,
+            no_show_at=None,
+            called_at=None,
+            recalls=0,
+        )
         self._audit(conn, now, actor, "ticket.rejoin", ticket_id=row["id"])
         view = ticket_view(ticket)
         return Outcome(
@@ -902,6 +917,8 @@ class HallOps:
         if actor.ticket_id is not None:
             where = and_(c.ticket_id == actor.ticket_id, c.outcome == "done")
         elif "case" in args:
+            if actor.role not in ("gateway", "admin"):
+                raise Forbidden("only the window's evaluator (gateway) rates a case by id")
             where = c.id == args["case"]
         elif "window" in args:
             number = self._window_number(actor, args)
@@ -1082,6 +1099,11 @@ class HallOps:
         if row is None or row.day != self.day(now):
             raise NotFound("no such ticket today", code="unknown_ticket")
         return row.id, row.queue
+
+    def token_of(self, conn: Connection, ticket_id: int) -> str:
+        return conn.execute(
+            select(s.tickets.c.token).where(s.tickets.c.id == ticket_id)
+        ).scalar_one()
 
     def ticket_id_for_token(self, conn: Connection, token: str, now: dt.datetime) -> int:
         row = conn.execute(

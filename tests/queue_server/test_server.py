@@ -423,3 +423,18 @@ def test_a_request_abandoned_by_its_asker_does_not_stop_the_database_thread(conf
             assert committer._thread.is_alive()
 
     run(main())
+
+
+def test_refused_hello_answers_its_id_and_checks_the_protocol_version(config, sqlite_url):
+    async def main():
+        async with running_hall(config, sqlite_url, Clock()) as hall:
+            _, reply = await _hello(hall.port, token="kiosk-1-secret", protocol=2)
+            assert reply["id"] == "h" and reply["error"]["code"] == p.BAD_REQUEST
+            _, reply = await _hello(hall.port, clerk="c001", pin="0000", window=1)
+            assert reply["id"] == "h" and reply["error"]["code"] == "unauthorized"
+            # unknown clerk ids are never locked out, so nobody can lock a real clerk out
+            for _ in range(6):
+                _, reply = await _hello(hall.port, clerk="c999", pin="0000", window=1)
+                assert reply["error"]["code"] == "unauthorized"
+
+    run(main())

@@ -117,7 +117,7 @@ def test_recall_limit_no_show_and_rejoin_by_original_time(store):
     store.run(store.ops.recall, GATEWAY, {"window": 1})
     assert store.refused(store.ops.recall, GATEWAY, {"window": 1}).code == "recall_limit"
     store.run(store.ops.no_show, GATEWAY, {"window": 1})
-    assert store.refused(store.ops.start, GATEWAY, {"window": 1}).code == "invalid_state"
+    assert store.refused(store.ops.start, GATEWAY, {"window": 1}).code == "no_current"
     store.clock.advance(minutes=5)
     store.run(store.ops.rejoin, SUPERVISOR, {"label": first["label"]})
     # rejoined by its original time: it goes before A002
@@ -358,3 +358,41 @@ def test_prune_forgets_old_keys_and_events_only(store):
         keys = [r.key for r in conn.execute(select(s.idempotency.c.key))]
         types = [r.type for r in conn.execute(select(s.events.c.type))]
     assert keys == ["new"] and types == ["y"]
+
+
+def test_a_rejoined_ticket_belongs_to_the_window_that_calls_it_again(store):
+    store.open(1)
+    store.open(2)
+    store.issue("general")
+    store.call_next(1)
+    store.run(store.ops.no_show, GATEWAY, {"window": 1})
+    store.run(store.ops.rejoin, SUPERVISOR, {"label": "A001"})
+    assert store.call_next(2)["ticket"]["label"] == "A001"
+    # window 1 is free and cannot act on the ticket window 2 now serves
+    assert store.refused(store.ops.recall, GATEWAY, {"window": 1}).code == "no_current"
+    assert store.refused(store.ops.finish, GATEWAY, {"window": 1}).code == "no_current"
+    assert store.call_next(1)["ticket"] is None
+    store.finish(2)
+
+
+def test_appointment_codes_are_case_insensitive_and_cases_rated_by_id_only_by_devices(store):
+    start = store.clock.now
+    store.run(
+        store.ops.appointment_create,
+        ADMIN,
+        {
+            "service": "general",
+            "code": "low123",
+            "start": start.isoformat(),
+            "end": (start + dt.timedelta(minutes=30)).isoformat(),
+        },
+    )
+    t = store.run(store.ops.appointment_checkin, KIOSK, {"code": "LOW123"})
+    store.open(1)
+    store.call_next(1)
+    done = store.finish(1)
+    assert t["priority"] == "appointment"
+    assert (
+        store.refused(store.ops.rate, KIOSK, {"case": done["case"], "level": 5}).code == "forbidden"
+    )
+    assert store.run(store.ops.rate, GATEWAY, {"case": done["case"], "level": 5})["level"] == 5
