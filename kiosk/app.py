@@ -1,0 +1,272 @@
+"""The Kivy app: draws the model, forwards touches to the model and controller, and runs
+beside the queue-server client on one asyncio loop (``App.async_run``).
+
+Redrawing is driven by the model: any change of what the citizen should see schedules one
+``sync`` for the next frame, which switches screen and lets the screen refill its texts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import NumericProperty
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk import fonts, theme
+from kiosk.controller import KioskController
+from kiosk.model import KioskModel
+from kiosk.printing import PrinterService
+from kiosk.screens.appointment import AppointmentScreen
+from kiosk.screens.common import OfflineNotice, SecondaryButton
+from kiosk.screens.detail import DetailScreen
+from kiosk.screens.home import HomeScreen
+from kiosk.screens.priority import PriorityScreen
+from kiosk.screens.rating import RatingScreen
+from kiosk.screens.services import ServicesScreen
+from kiosk.screens.ticket import TicketScreen
+from kiosk.settings import KioskSettings
+from kiosk.speech import EspeakSpeaker, Speaker
+from queue_server.client import HallClient
+
+log = logging.getLogger("hallq.kiosk")
+
+Builder.load_file(str(Path(__file__).with_suffix(".kv")))
+
+WATCHED = (
+    "screen", "language", "large_text", "hall", "connection", "query", "results", "service",
+    "priority", "pin_entry", "pin_error", "code_entry", "label_entry", "rating_step",
+    "ticket", "print_state", "printer_condition", "error", "busy", "idle_left", "version",
+)
+
+
+class KioskRoot(FloatLayout):
+    pass
+
+
+class KioskApp(App):
+    """``printer`` and ``speaker`` may be given (tests, benchmarks); otherwise they come
+    from the settings. ``register_default_font`` makes the CJK font Kivy's default too,
+    which a kiosk process wants and a shared test process does not."""
+
+    font_scale = NumericProperty(1.0)
+    title = "HallQ kiosk"
+
+    def __init__(
+        self,
+        settings: KioskSettings,
+        *,
+        printer: PrinterService | None = None,
+        speaker: Speaker | None = None,
+        register_default_font: bool = False,
+        **kw: Any,
+    ) -> None:
+        super().__init__(**kw)
+        self.settings = settings
+        self.font_path = fonts.find_cjk_font(settings.font)
+        self.register_default_font = register_default_font
+        self.model = KioskModel(
+            idle_seconds=settings.idle_seconds,
+            ticket_seconds=settings.ticket_seconds,
+            ticket_fail_seconds=settings.ticket_fail_seconds,
+            staff_pin=settings.staff_pin,
+            pin_required=settings.priority_needs_pin,
+            featured=settings.featured,
+        )
+        self.printer = printer or PrinterService(settings.printer, settings.printer_profile)
+        self.speaker: Speaker | None = speaker
+        if speaker is None and settings.read_aloud:
+            espeak = EspeakSpeaker()
+            self.speaker = espeak if espeak.available else None
+        self.client = HallClient(
+            settings.server, settings.token, name=settings.name,
+            request_timeout=settings.request_timeout,
+        )
+        self.controller = KioskController(
+            self.model, self.client, self.printer, settings.request_timeout
+        )
+        self.client.on_state = self.controller.on_state
+        self.overlay: OfflineNotice | None = None
+        self.synced = 0  # number of redraws, for tests and the benchmark
+        self._sync_trigger = Clock.create_trigger(self.sync, 0)
+        self._tick_event: Any = None
+        self._bar_sig: tuple[Any, ...] = ()
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    async def run_with_client(self) -> None:
+        """Run the window and the server connection together until the app stops."""
+        await self.client.start()
+        try:
+            await self.async_run(async_lib="asyncio")
+        finally:
+            await self.controller.close()
+            await self.client.close()
+            self.printer.close()
+
+    def build(self) -> KioskRoot:
+        fonts.register(self.font_path, as_default=self.register_default_font)
+        root = KioskRoot()
+        sm: ScreenManager = root.ids.sm
+        sm.transition = NoTransition()
+        for cls in (HomeScreen, ServicesScreen, DetailScreen, PriorityScreen,
+                    AppointmentScreen, TicketScreen, RatingScreen):
+            sm.add_widget(cls())
+        self.overlay = OfflineNotice()
+        self.model.bind(**{name: self._changed for name in WATCHED})
+        self._changed()
+        return root
+
+    def on_start(self) -> None:
+        Window.clearcolor = theme.BG
+        Window.bind(on_touch_down=self._touched, on_request_close=self._close_requested,
+                    on_keyboard=self._key)
+        if not self.settings.windowed:
+            Window.show_cursor = False
+        self._tick_event = Clock.schedule_interval(self._tick, 0.25)
+        self.sync()
+
+    def on_stop(self) -> None:
+        # The Window outlives the app (tests run several apps in one process).
+        Window.unbind(on_touch_down=self._touched, on_request_close=self._close_requested,
+                      on_keyboard=self._key)
+        Window.show_cursor = True
+        if self._tick_event is not None:
+            self._tick_event.cancel()
+        self._sync_trigger.cancel()
+        self.model.unbind(**{name: self._changed for name in WATCHED})
+
+    def open_settings(self, *args: Any) -> bool:
+        """Kivy opens its settings panel on F1; a citizen must never see it."""
+        return False
+
+    def _close_requested(self, *args: Any, **kw: Any) -> bool:
+        return not self.settings.windowed  # True vetoes the close
+
+    def _key(self, window: Any, key: int, *args: Any) -> bool:  # noqa: ANN401
+        # Esc (27) and F1 (282) are swallowed when locked; Kivy's own handlers never see them.
+        return not self.settings.windowed and key in (27, 282)
+
+    def _touched(self, *args: Any) -> None:
+        self.model.touch(time.monotonic())
+
+    def _tick(self, dt: float) -> None:
+        self.model.tick(time.monotonic())
+
+    # -- drawing -------------------------------------------------------------------------
+
+    def _changed(self, *args: Any) -> None:
+        self._sync_trigger()
+
+    def sync(self, *args: Any) -> None:
+        root = self.root
+        if root is None:
+            return
+        m = self.model
+        self.font_scale = theme.LARGE_SCALE if m.large_text else 1.0
+        sm: ScreenManager = root.ids.sm
+        if m.hall is not None:
+            if sm.current != m.screen:
+                sm.current = m.screen
+            sm.current_screen.update(m)
+        self._update_topbar()
+        self._update_overlay()
+        self.synced += 1
+
+    def _update_topbar(self) -> None:
+        m, ids = self.model, self.root.ids
+        ids.hall_name.text = m.name((m.hall or {}).get("name")) if m.hall else ""
+        ids.countdown.text = m.t("idle_countdown", n=m.idle_left) if m.idle_left else ""
+        bar = ids.bar_buttons
+        sig = (m.screen == "home", m.language, m.large_text, tuple(m.languages))
+        if sig == self._bar_sig:
+            return
+        self._bar_sig = sig
+        bar.clear_widgets()
+        buttons: list[tuple[str, Any, bool]] = []
+        if m.screen != "home":
+            buttons.append((m.t("home"), lambda *_: m.reset(), True))
+        if self.speaker is not None:
+            buttons.append((m.t("read_aloud"), lambda *_: self.read_aloud(), False))
+        buttons.append((m.t("normal_text") if m.large_text else m.t("large_text"),
+                        lambda *_: m.toggle_large_text(), False))
+        for lang in m.languages:
+            if lang != m.language:
+                buttons.append((self._language_name(lang),
+                                lambda *_, lang=lang: m.set_language(lang), False))
+        for text, action, primary in buttons:
+            b = SecondaryButton(text=text, size_hint=(None, 1),
+                                width=max(200, 60 + len(text) * (30 if primary else 28)))
+            b.bind(on_release=action)
+            bar.add_widget(b)
+
+    @staticmethod
+    def _language_name(lang: str) -> str:
+        from kiosk.i18n import tr
+
+        return tr(lang, "language_name")
+
+    def _update_overlay(self) -> None:
+        m, root, overlay = self.model, self.root, self.overlay
+        assert overlay is not None
+        if m.online:
+            if overlay.parent is not None:
+                root.remove_widget(overlay)
+            return
+        if m.connection == "connecting" and m.hall is None:
+            overlay.title, overlay.body = m.t("connecting"), ""
+        else:
+            overlay.title, overlay.body = m.t("offline_title"), m.t("offline_body")
+        if overlay.parent is None:
+            root.add_widget(overlay)
+
+    # -- actions from the screens ---------------------------------------------------------
+
+    def take_ticket(self, priority: str | None = None) -> None:
+        self.controller.spawn(self.controller.take_ticket(priority))
+
+    def choose_priority(self, kind: str) -> None:
+        if self.model.choose_priority(kind):
+            self.take_ticket(kind)
+
+    def pin_key(self, key: str) -> None:
+        m = self.model
+        if key == "del":
+            m.pin_clear()
+        elif key == "ok":
+            if m.priority and m.pin_confirm():
+                self.take_ticket(m.priority)
+        else:
+            m.pin_digit(key)
+
+    def code_key(self, key: str) -> None:
+        m = self.model
+        if key == "del":
+            m.code_delete()
+        elif key == "ok":
+            self.controller.spawn(self.controller.check_in())
+        else:
+            m.code_digit(key)
+
+    def label_key(self, key: str) -> None:
+        m = self.model
+        if key == "del":
+            m.label_delete()
+        elif key == "ok":
+            m.label_entered()
+        else:
+            m.label_key(key)
+
+    def rate(self, level: int) -> None:
+        self.controller.spawn(self.controller.rate(level))
+
+    def read_aloud(self) -> None:
+        if self.speaker is not None:
+            self.speaker.say(self.model.instruction(), self.model.language)

@@ -1,0 +1,175 @@
+"""The kiosk's actions against the queue server and the printer; the screens only call these.
+
+Exactly one ticket per press, even across a dropped connection: the client resends a
+request that was in flight when the link went down with the same idempotency key, and a
+request that timed out keeps its key here, so pressing again asks for *that* ticket
+rather than a second one. A press while a request is under way is ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Coroutine
+from typing import Any
+
+from kiosk.model import KioskModel
+from kiosk.printing import PrinterService, PrintReport, ticket_print
+from queue_server.client import ConnectionState, HallClient, RequestError, RequestTimeout
+
+log = logging.getLogger("hallq.kiosk")
+
+
+class KioskController:
+    def __init__(
+        self,
+        model: KioskModel,
+        client: HallClient,
+        printer: PrinterService,
+        request_timeout: float = 30.0,
+    ) -> None:
+        self.model = model
+        self.client = client
+        self.printer = printer
+        self.request_timeout = request_timeout
+        self.reported: tuple[str, str] | None = None
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self._keys: dict[tuple[str, ...], str] = {}
+        self.print_task: asyncio.Task[Any] | None = None
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        for task in list(self.tasks):
+            try:
+                await task
+            except BaseException:  # noqa: BLE001 - cancelled or already reported
+                pass
+
+    # -- connection ----------------------------------------------------------------------
+
+    def on_state(self, state: ConnectionState) -> None:
+        """Called by the client from inside its handshake: must not wait for a reply."""
+        self.model.connection_changed(state.value)
+        if state is ConnectionState.ONLINE:
+            self.spawn(self._online())
+
+    async def _online(self) -> None:
+        if self.model.hall is None:
+            try:
+                info = await self.client.request("hall.info", timeout=self.request_timeout)
+            except (RequestError, RequestTimeout) as exc:
+                log.warning("hall.info failed: %s", exc)
+                return
+            self.model.set_hall(info)
+        self.reported = None  # the server may have restarted: tell it the printer's state
+        await self.report_printer(await self.printer.status())
+
+    # -- requests ------------------------------------------------------------------------
+
+    async def _ask(self, op: str, args: dict[str, Any], retry_key: tuple[str, ...]) -> Any:
+        """One request with a key kept across presses until it gets a definite answer."""
+        key = self._keys.setdefault(retry_key, f"{self.client.name}:{uuid.uuid4().hex}")
+        self.model.busy = True
+        try:
+            reply = await self.client.request(op, args, key=key, timeout=self.request_timeout)
+        except RequestTimeout:
+            self.model.refused("timeout")
+            raise
+        except RequestError as exc:
+            self._keys.pop(retry_key, None)
+            self.model.refused(exc.code)
+            raise
+        self._keys.pop(retry_key, None)
+        self.model.busy = False
+        return reply
+
+    async def take_ticket(self, priority: str | None = None) -> dict[str, Any] | None:
+        m = self.model
+        if m.busy or not m.service:
+            return None
+        args: dict[str, Any] = {"service": m.service, "language": m.language}
+        if priority:
+            args["priority"] = priority
+        try:
+            reply = await self._ask(
+                "ticket.issue", args, ("issue", m.service, priority or "", m.language)
+            )
+        except (RequestError, RequestTimeout):
+            return None
+        await self._issued(reply)
+        return reply
+
+    async def check_in(self) -> dict[str, Any] | None:
+        m = self.model
+        if m.busy or not m.code_complete:
+            return None
+        code = m.code_entry
+        try:
+            reply = await self._ask(
+                "appointment.checkin", {"code": code, "language": m.language}, ("checkin", code)
+            )
+        except (RequestError, RequestTimeout):
+            m.code_entry = ""
+            return None
+        m.service = str(reply.get("service", ""))
+        await self._issued(reply)
+        return reply
+
+    async def rate(self, level: int) -> bool:
+        m = self.model
+        if m.busy or not m.label_complete:
+            return False
+        label = m.label_entry
+        try:
+            await self._ask("rating.submit", {"label": label, "level": level}, ("rate", label))
+        except (RequestError, RequestTimeout):
+            m.rating_step = "label"
+            m.label_entry = ""
+            return False
+        m.rated()
+        return True
+
+    async def _issued(self, reply: dict[str, Any]) -> None:
+        m = self.model
+        m.ticket_issued(reply, printing=self.printer.enabled)
+        if self.printer.enabled:
+            self.print_task = self.spawn(self._print(reply))
+
+    async def _print(self, reply: dict[str, Any]) -> None:
+        m = self.model
+        service = m.service_info(str(reply.get("service", "")))
+        try:
+            paper = ticket_print(m.hall or {}, service, reply)
+            report = await self.printer.print_ticket(paper)
+        except Exception as exc:  # a ticket must never sit at "printing..." forever
+            log.exception("printing failed")
+            report = PrintReport(False, "not_answering", type(exc).__name__)
+        if m.ticket.get("id") == reply.get("id"):
+            m.printed(report.printed, report.condition)
+        await self.report_printer(report)
+
+    async def report_printer(self, report: PrintReport) -> None:
+        """Tell the server the printer's state when it changed (supervisors see it)."""
+        if report.condition == "none":
+            return
+        state = (report.condition, report.detail)
+        if state == self.reported:
+            return
+        try:
+            await self.client.request(
+                "device.report",
+                {"part": "printer", "state": report.condition, "detail": report.detail[:200]},
+                timeout=self.request_timeout,
+            )
+        except (RequestError, RequestTimeout) as exc:
+            log.warning("printer state not reported: %s", exc)
+            return
+        self.reported = state

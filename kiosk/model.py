@@ -1,0 +1,410 @@
+"""What the kiosk shows, as plain state with no window and no I/O.
+
+The model is a Kivy ``EventDispatcher`` so the ``.kv`` screens can bind to its properties,
+but it never touches a widget, the network or the clock: time is passed in (``touch``,
+``tick``), and the controller feeds it server replies and printer results. So every rule
+here (idle reset, PIN entry, which services a search shows, what the ticket screen says
+when the printer fails) is tested without a window and without waiting.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from kivy.event import EventDispatcher
+from kivy.properties import (
+    BooleanProperty,
+    DictProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    OptionProperty,
+    StringProperty,
+)
+
+from kiosk import i18n
+from kiosk.search import ServiceIndex
+
+SCREENS = ("home", "services", "detail", "priority", "appointment", "ticket", "rating")
+PRIORITY_KINDS = ("elderly", "disabled", "pregnant", "veteran")
+PRINT_STATES = ("idle", "printing", "printed", "failed", "none")
+CODE_LENGTH = 8
+PIN_MAX = 8
+LABEL_MAX = 6
+
+
+class KioskModel(EventDispatcher):
+    """The kiosk's state; methods are the citizen's actions and the outside world's news.
+
+    ``idle_seconds`` sends an untouched kiosk home; on the ticket screen the citizen gets
+    ``ticket_seconds`` to read (``ticket_fail_seconds`` when the ticket did not print, so
+    there is time to photograph the QR code).
+    """
+
+    screen = OptionProperty("home", options=SCREENS)
+    language = StringProperty("zh")
+    large_text = BooleanProperty(False)
+    hall = ObjectProperty(None, allownone=True)
+    connection = StringProperty("connecting")
+    area = StringProperty("")  # "" = every area (search)
+    query = StringProperty("")
+    results = ListProperty([])
+    service = StringProperty("")
+    priority = StringProperty("")
+    pin_entry = StringProperty("")
+    pin_error = BooleanProperty(False)
+    code_entry = StringProperty("")
+    label_entry = StringProperty("")
+    rating_step = OptionProperty("label", options=("label", "level", "thanks"))
+    ticket = DictProperty({})
+    print_state = OptionProperty("idle", options=PRINT_STATES)
+    printer_condition = StringProperty("")
+    error = StringProperty("")  # a refusal code from the server, shown on the screen
+    busy = BooleanProperty(False)
+    idle_left = NumericProperty(0)
+    version = NumericProperty(0)  # bumped when texts must be redrawn (language, hall)
+
+    def __init__(
+        self,
+        *,
+        idle_seconds: float = 60,
+        ticket_seconds: float = 20,
+        ticket_fail_seconds: float = 90,
+        staff_pin: str | None = None,
+        pin_required: bool = True,
+        featured: tuple[str, ...] = (),
+        **kw: Any,
+    ) -> None:
+        super().__init__(**kw)
+        self.idle_seconds = idle_seconds
+        self.ticket_seconds = ticket_seconds
+        self.ticket_fail_seconds = ticket_fail_seconds
+        self.staff_pin = staff_pin
+        self.pin_required = pin_required
+        self.featured = featured
+        self.counts: Counter[str] = Counter()
+        self.index: ServiceIndex | None = None
+        self._last_touch = 0.0
+        self.back_to = "home"
+        self._screen_seen = "home"
+        self._services: dict[str, Mapping[str, Any]] = {}
+
+    # -- the hall ------------------------------------------------------------------------
+
+    def set_hall(self, info: Mapping[str, Any]) -> None:
+        """Take ``hall.info``; the default language is the hall's first one we can show."""
+        self._services = {sv["id"]: sv for sv in info.get("services", [])}
+        self.index = ServiceIndex(info.get("services", []))
+        self.hall = dict(info)
+        if self.language not in self.languages:
+            self.language = self.languages[0]
+        self._refresh_results()
+        self.version += 1
+
+    @property
+    def languages(self) -> list[str]:
+        offered = list((self.hall or {}).get("languages") or ["zh", "en"])
+        shown = [lang for lang in offered if lang in i18n.CATALOGS]
+        return shown or ["zh"]
+
+    @property
+    def online(self) -> bool:
+        return self.connection == "online" and self.hall is not None
+
+    def areas(self) -> list[Mapping[str, Any]]:
+        return list((self.hall or {}).get("areas", []))
+
+    def services_in(self, area: str) -> list[Mapping[str, Any]]:
+        return [sv for sv in self._services.values() if not area or sv.get("area") == area]
+
+    def service_info(self, service_id: str | None = None) -> Mapping[str, Any]:
+        return self._services.get(service_id or self.service, {})
+
+    def most_used(self, n: int = 6) -> list[str]:
+        """Configured favourites first, then what this kiosk issued most, then hall order."""
+        order = [s for s in self.featured if s in self._services]
+        by_count = sorted(self._services, key=lambda s: -self.counts[s])
+        for sid in by_count:
+            if sid not in order:
+                order.append(sid)
+        return order[:n]
+
+    # -- texts ---------------------------------------------------------------------------
+
+    def t(self, key: str, **values: Any) -> str:
+        return i18n.tr(self.language, key, **values)
+
+    def name(self, names: Mapping[str, Any] | None) -> str:
+        return str(i18n.pick(names, self.language))
+
+    def service_name(self, service_id: str | None = None) -> str:
+        return self.name(self.service_info(service_id).get("name"))
+
+    def error_text(self) -> str:
+        return i18n.error_text(self.language, self.error) if self.error else ""
+
+    def print_text(self) -> str:
+        if self.print_state == "printing":
+            return self.t("print_printing")
+        if self.print_state == "printed":
+            return self.t("print_printed")
+        if self.print_state == "none":
+            return self.t("print_none")
+        if self.print_state == "failed":
+            reason = self.t(f"printer_{self.printer_condition or 'not_answering'}")
+            return self.t("print_failed", reason=reason)
+        return ""
+
+    def instruction(self) -> str:
+        """The screen's main instruction, for the read-aloud button."""
+        s = self.screen
+        if not self.online:
+            return self.t("offline_title") + "。" + self.t("offline_body")
+        if s == "home":
+            return self.name((self.hall or {}).get("name")) + "。" + self.t("areas")
+        if s == "services":
+            return self.t("search_hint")
+        if s == "detail":
+            return self.service_name() + "。" + self.t("take_number")
+        if s == "priority":
+            return self.t("pin_prompt") if self.priority else self.t("priority_title")
+        if s == "appointment":
+            return self.t("appointment_title")
+        if s == "ticket":
+            label = self.ticket.get("label", "")
+            return f"{self.t('your_number')} {label}。{self.print_text()}"
+        if s == "rating":
+            if self.rating_step == "level":
+                return self.t("rating_choose", label=self.label_entry)
+            return self.t("rating_thanks") if self.rating_step == "thanks" else self.t(
+                "rating_title"
+            )
+        return ""
+
+    # -- navigation ----------------------------------------------------------------------
+
+    def go(self, screen: str) -> None:
+        self.error = ""
+        self.screen = screen
+
+    def set_language(self, language: str) -> None:
+        if language in i18n.CATALOGS:
+            self.language = language
+            self.version += 1
+
+    def toggle_large_text(self) -> None:
+        self.large_text = not self.large_text
+
+    def open_area(self, area: str) -> None:
+        self.area = area
+        self.query = ""
+        self._refresh_results()
+        self.go("services")
+
+    def open_search(self) -> None:
+        self.open_area("")
+
+    def type_letter(self, letter: str) -> None:
+        if len(self.query) < 12:
+            self.query += letter.lower()
+            self._refresh_results()
+
+    def delete_letter(self) -> None:
+        self.query = self.query[:-1]
+        self._refresh_results()
+
+    def clear_query(self) -> None:
+        self.query = ""
+        self._refresh_results()
+
+    def _refresh_results(self) -> None:
+        if self.index is None:
+            self.results = []
+            return
+        found = self.index.search(self.query)
+        if self.area:
+            found = [s for s in found if self._services[s].get("area") == self.area]
+        self.results = found
+
+    def open_service(self, service_id: str) -> None:
+        if service_id in self._services:
+            self.back_to = self.screen if self.screen in ("home", "services") else "home"
+            self.service = service_id
+            self.priority = ""
+            self.go("detail")
+
+    # -- priority with a staff PIN --------------------------------------------------------
+
+    def open_priority(self) -> None:
+        self.priority = ""
+        self.pin_entry = ""
+        self.pin_error = False
+        self.go("priority")
+
+    def choose_priority(self, kind: str) -> bool:
+        """Pick a reason; True when the ticket may be issued now (no PIN asked)."""
+        if kind not in PRIORITY_KINDS or not self.priority_available:
+            return False
+        self.priority = kind
+        self.pin_entry = ""
+        self.pin_error = False
+        return not self.pin_needed
+
+    @property
+    def pin_needed(self) -> bool:
+        return self.pin_required
+
+    @property
+    def priority_available(self) -> bool:
+        """Without a PIN configured, a PIN-guarded priority cannot be granted at all."""
+        return not self.pin_required or bool(self.staff_pin)
+
+    def pin_digit(self, digit: str) -> None:
+        if digit.isdigit() and len(self.pin_entry) < PIN_MAX:
+            self.pin_entry += digit
+            self.pin_error = False
+
+    def pin_clear(self) -> None:
+        self.pin_entry = ""
+
+    def pin_confirm(self) -> bool:
+        """True when the guide's PIN is right; a wrong one clears the entry and says so."""
+        ok = bool(self.staff_pin) and self.pin_entry == self.staff_pin
+        self.pin_error = not ok
+        self.pin_entry = ""
+        return ok
+
+    # -- appointment code ----------------------------------------------------------------
+
+    def open_appointment(self) -> None:
+        self.code_entry = ""
+        self.go("appointment")
+
+    def code_digit(self, digit: str) -> None:
+        if digit.isdigit() and len(self.code_entry) < CODE_LENGTH:
+            self.code_entry += digit
+            self.error = ""
+
+    def code_delete(self) -> None:
+        self.code_entry = self.code_entry[:-1]
+
+    @property
+    def code_complete(self) -> bool:
+        return len(self.code_entry) == CODE_LENGTH
+
+    # -- rating --------------------------------------------------------------------------
+
+    def open_rating(self) -> None:
+        self.label_entry = ""
+        self.rating_step = "label"
+        self.go("rating")
+
+    def label_key(self, key: str) -> None:
+        """Queue letters then digits, as printed on the ticket (``A012``)."""
+        if len(self.label_entry) >= LABEL_MAX:
+            return
+        if key.isalpha() and (not self.label_entry or self.label_entry[-1].isalpha()):
+            self.label_entry += key.upper()
+        elif key.isdigit() and self.label_entry:
+            self.label_entry += key
+        self.error = ""
+
+    def label_delete(self) -> None:
+        self.label_entry = self.label_entry[:-1]
+
+    @property
+    def label_complete(self) -> bool:
+        prefix = self.label_entry.rstrip("0123456789")
+        digits = self.label_entry[len(prefix):]
+        return 1 <= len(prefix) <= 2 and prefix.isalpha() and bool(digits)
+
+    def rating_levels(self) -> list[int]:
+        """Best first; a four-key hall has no "very dissatisfied"."""
+        scale = int((self.hall or {}).get("rating_scale", 5))
+        return [5, 4, 3, 2] if scale == 4 else [5, 4, 3, 2, 1]
+
+    def label_entered(self) -> None:
+        if self.label_complete:
+            self.rating_step = "level"
+
+    def rated(self) -> None:
+        self.rating_step = "thanks"
+        self.error = ""
+
+    # -- replies -------------------------------------------------------------------------
+
+    def ticket_issued(self, reply: Mapping[str, Any], printing: bool) -> None:
+        self.busy = False
+        self.error = ""
+        self.ticket = dict(reply)
+        if reply.get("service"):
+            self.counts[str(reply["service"])] += 1
+        self.print_state = "printing" if printing else "none"
+        self.go("ticket")
+
+    def refused(self, code: str) -> None:
+        self.busy = False
+        self.error = code
+
+    def printed(self, ok: bool, condition: str) -> None:
+        self.printer_condition = condition
+        if self.print_state == "printing":
+            self.print_state = "printed" if ok else "failed"
+
+    def connection_changed(self, state: str) -> None:
+        self.connection = state
+
+    # -- idle ----------------------------------------------------------------------------
+
+    def touch(self, now: float) -> None:
+        self._last_touch = now
+        self.tick(now)
+
+    def timeout(self) -> float:
+        if self.screen == "ticket":
+            failed = self.print_state in ("failed", "none")
+            return self.ticket_fail_seconds if failed else self.ticket_seconds
+        return self.idle_seconds
+
+    def tick(self, now: float) -> bool:
+        """Update the countdown; True when it ran out and the kiosk went home.
+
+        A screen change counts as activity (the reply that opened the ticket screen), so
+        the ticket is shown for its full time however long the request took."""
+        if self.screen != self._screen_seen:
+            self._screen_seen = self.screen
+            self._last_touch = now
+        if self.screen == "home" or self.busy:
+            self.idle_left = 0
+            if self.busy:
+                self._last_touch = now
+            return False
+        left = self.timeout() - (now - self._last_touch)
+        if left <= 0:
+            self.reset()
+            return True
+        self.idle_left = int(left + 0.999)
+        return False
+
+    def reset(self) -> None:
+        """Back to a fresh home screen for the next citizen: nothing of this one stays."""
+        self.area = ""
+        self.query = ""
+        self.service = ""
+        self.priority = ""
+        self.pin_entry = ""
+        self.pin_error = False
+        self.code_entry = ""
+        self.label_entry = ""
+        self.rating_step = "label"
+        self.ticket = {}
+        self.print_state = "idle"
+        self.error = ""
+        self.idle_left = 0
+        self.large_text = False
+        if self.hall is not None and self.languages:
+            self.language = self.languages[0]
+        self._refresh_results()
+        self.go("home")

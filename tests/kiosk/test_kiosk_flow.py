@@ -1,0 +1,53 @@
+"""End to end under the real window: touches → queue server → printer emulator → screen."""
+
+from __future__ import annotations
+
+from hardware.printer.status import PaperLevel
+
+from .harness import kiosk, run, until
+
+
+def test_take_a_ticket_end_to_end(config, sqlite_url, tmp_path):
+    async def main():
+        async with kiosk(config, sqlite_url, tmp_path) as k:
+            m = k.model
+            assert m.screen == "home"
+            await k.tap_text("民政")
+            await k.wait_screen("services")
+            await k.tap_text("综合咨询")
+            await k.wait_screen("detail")
+            assert "身份证" in k.texts()
+            await k.tap(k.ids().take)
+            await k.wait_screen("ticket")
+            await until(lambda: m.print_state == "printed", 5, "printed")
+            await k.settle()
+            on_screen = k.ids().number.text
+            assert on_screen == "A001"
+            printed = k.printer.tickets
+            assert len(printed) == 1 and on_screen in printed[0].text_lines
+            assert printed[0].qr_payloads == [m.ticket["url"]]
+            assert k.hall.tickets() == [on_screen]
+            assert k.ids().qr.texture is not None
+            assert k.ids().printing.text == "请取走号票"
+            assert k.hall.device_state() == "online"
+
+    run(main())
+
+
+def test_printer_out_of_paper_shows_qr_and_tells_server(config, sqlite_url, tmp_path):
+    async def main():
+        async with kiosk(config, sqlite_url, tmp_path) as k:
+            k.printer.set_state(paper=PaperLevel.OUT)
+            k.model.open_service("general")
+            await k.wait_screen("detail")
+            await k.tap(k.ids().take)
+            await k.wait_screen("ticket")
+            await until(lambda: k.model.print_state == "failed", 5, "print failure")
+            await k.settle()
+            assert k.ids().number.text == "A001"
+            assert "缺纸" in k.ids().printing.text and "二维码" in k.ids().printing.text
+            assert k.printer.tickets == [] and k.printer.lost == []
+            await until(lambda: k.hall.device_state() == "paper_out", 5, "server told")
+            assert k.model.timeout() == k.model.ticket_fail_seconds
+
+    run(main())

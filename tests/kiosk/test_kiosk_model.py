@@ -1,0 +1,224 @@
+"""The kiosk's state, search, settings, printer URLs and lock-down, with no window."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk import i18n, lockdown
+from kiosk.config import validate
+from kiosk.exceptions import FontError, PrinterSetupError, SettingsError
+from kiosk.fonts import find_cjk_font
+from kiosk.model import KioskModel
+from kiosk.printing import PrintReport, normalise_url, ticket_print
+from kiosk.search import ServiceIndex, pinyin_initials
+from kiosk.settings import KioskSettings, from_env, from_file
+
+HALL = {
+    "name": {"zh": "测试大厅", "en": "Test Hall"},
+    "languages": ["zh", "en"],
+    "timezone": "Asia/Shanghai",
+    "rating_scale": 5,
+    "areas": [{"id": "civil", "name": {"zh": "民政", "en": "Civil"}},
+              {"id": "party", "name": {"zh": "党务", "en": "Party"}}],
+    "queues": [{"prefix": "A"}, {"prefix": "C"}],
+    "services": [
+        {"id": "hukou", "name": {"zh": "户籍迁移", "en": "Household registration move"},
+         "area": "civil", "materials": {"zh": ["身份证"], "en": ["ID card"]}},
+        {"id": "fee", "name": {"zh": "党费缴纳", "en": "Party fee"}, "area": "party"},
+        {"id": "transfer", "name": {"zh": "组织关系转接", "en": "Party membership transfer"},
+         "area": "party"},
+    ],
+}
+
+
+def model(**kw):
+    m = KioskModel(staff_pin="2468", **kw)
+    m.set_hall(HALL)
+    m.connection_changed("online")
+    return m
+
+
+def test_search_by_pinyin_initials_full_pinyin_and_english():
+    assert pinyin_initials("户籍迁移") == "hjqy"
+    idx = ServiceIndex(HALL["services"])
+    assert idx.search("hj") == ["hukou"]
+    assert idx.search("hujiqian") == ["hukou"]
+    assert idx.search("party") == ["fee", "transfer"]
+    assert idx.search("zz") == ["transfer"]
+    assert idx.search("xyz") == []
+    assert idx.search("") == ["hukou", "fee", "transfer"]
+
+
+def test_area_then_letters_narrow_the_list():
+    m = model()
+    m.open_area("party")
+    assert m.screen == "services" and m.results == ["fee", "transfer"]
+    m.type_letter("D")
+    m.type_letter("F")
+    assert m.results == ["fee"]
+    m.delete_letter()
+    m.delete_letter()
+    m.type_letter("h")  # 户籍 is in another area
+    assert m.results == []
+    m.clear_query()
+    assert m.results == ["fee", "transfer"]
+
+
+def test_most_used_prefers_featured_then_counts():
+    m = model(featured=("transfer",))
+    assert m.most_used(3) == ["transfer", "hukou", "fee"]
+    m.open_service("fee")
+    m.ticket_issued({"id": 1, "label": "C001", "service": "fee"}, printing=False)
+    assert m.most_used(2) == ["transfer", "fee"]
+
+
+def test_priority_pin_right_wrong_and_missing():
+    m = model()
+    m.open_service("hukou")
+    m.open_priority()
+    assert m.choose_priority("elderly") is False  # a PIN is needed first
+    for d in "1234":
+        m.pin_digit(d)
+    assert m.pin_confirm() is False and m.pin_error and m.pin_entry == ""
+    for d in "2468":
+        m.pin_digit(d)
+    assert m.pin_confirm() is True
+    assert m.choose_priority("nobody") is False
+    open_hall = KioskModel(staff_pin=None, pin_required=False)
+    assert open_hall.choose_priority("veteran") is True
+    locked = KioskModel(staff_pin=None, pin_required=True)
+    assert not locked.priority_available and locked.choose_priority("veteran") is False
+
+
+def test_codes_and_labels_accept_only_what_fits():
+    m = model()
+    m.open_appointment()
+    for d in "1234567890":
+        m.code_digit(d)
+    assert m.code_entry == "12345678" and m.code_complete
+    m.code_digit("x")
+    m.code_delete()
+    assert m.code_entry == "1234567" and not m.code_complete
+    m.open_rating()
+    for key in ("1", "A", "0", "B", "1", "2"):
+        m.label_key(key)
+    assert m.label_entry == "A012" and m.label_complete
+    m.label_entered()
+    assert m.rating_step == "level"
+    assert m.rating_levels() == [5, 4, 3, 2, 1]
+    m.set_hall(dict(HALL, rating_scale=4))
+    assert m.rating_levels() == [5, 4, 3, 2]
+
+
+def test_idle_countdown_and_reset_forget_the_citizen():
+    m = model(idle_seconds=10, ticket_seconds=20, ticket_fail_seconds=90)
+    m.touch(100.0)
+    m.set_language("en")
+    m.toggle_large_text()
+    m.open_area("civil")
+    m.type_letter("h")
+    assert m.tick(100.5) is False and m.idle_left == 10
+    assert m.tick(105.6) is False and m.idle_left == 5
+    m.touch(106.0)
+    assert m.tick(115.0) is False and m.idle_left == 1
+    assert m.tick(116.0) is True
+    assert (m.screen, m.query, m.area, m.language, m.large_text) == (
+        "home", "", "", "zh", False)
+    # The ticket screen waits longer when the ticket did not print.
+    m.open_service("hukou")
+    m.ticket_issued({"id": 1, "label": "A001", "service": "hukou"}, printing=True)
+    m.tick(200.0)
+    m.printed(False, "paper_out")
+    assert m.timeout() == 90 and m.tick(250.0) is False and m.screen == "ticket"
+    assert "缺纸" in m.print_text() and "二维码" in m.print_text()
+    assert m.tick(290.0) is True and m.ticket == {}
+
+
+def test_busy_request_holds_the_screen():
+    m = model(idle_seconds=5)
+    m.open_service("hukou")
+    m.tick(0.0)
+    m.busy = True
+    assert m.tick(60.0) is False and m.screen == "detail"
+
+
+def test_every_catalog_has_every_key_and_refusals_read_plainly():
+    keys = set(i18n.CATALOGS["zh"])
+    for lang, catalog in i18n.CATALOGS.items():
+        assert set(catalog) == keys, lang
+    assert i18n.error_text("en", "daily_cap").startswith("Today's tickets")
+    assert i18n.error_text("en", "something_new") == i18n.tr("en", "err_other")
+    assert i18n.pick({"zh": "甲"}, "en") == "甲"
+
+
+def test_offline_instruction_and_read_aloud_text():
+    m = model()
+    assert "测试大厅" in m.instruction()
+    m.connection_changed("offline")
+    assert not m.online and m.instruction().startswith("取号暂停")
+
+
+def test_settings_file_env_and_hall_section(tmp_path):
+    f = tmp_path / "kiosk.toml"
+    f.write_text('[kiosk]\nidle_seconds = 45\nstaff_pin = "1357"\nfeatured = ["a"]\n',
+                 encoding="utf-8")
+    s = from_file(f)
+    assert (s.idle_seconds, s.staff_pin, s.featured) == (45.0, "1357", ("a",))
+    from_env(s, {"HALLQ_KIOSK_TOKEN": "t0k", "HALLQ_KIOSK_STAFF_PIN": "9999"})
+    assert s.token == "t0k" and s.staff_pin == "9999"
+    assert "t0k" not in repr(s) and "9999" not in repr(s)
+    f.write_text("idle_seconds = 'soon'\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="idle_seconds"):
+        from_file(f)
+    raw = {"services": [{"id": "general"}]}
+    assert list(validate({"featured": ["general"]}, raw)) == []
+    problems = list(validate({"featured": ["nope"], "staff_pin": "12", "colour": 1}, raw))
+    assert {p[0] for p in problems} == {"featured", "staff_pin", "colour"}
+
+
+def test_printer_urls():
+    assert normalise_url("none") is None
+    assert normalise_url("tcp://10.0.0.5:9100") == "tcp://10.0.0.5:9100"
+    assert normalise_url("/var/spool/tickets.bin") == "file:///var/spool/tickets.bin"
+    assert normalise_url("/dev/ttyUSB0") == "/dev/ttyUSB0"
+    with pytest.raises(PrinterSetupError, match="usblp"):
+        normalise_url("usb:0416:5011")
+
+
+def test_paper_ticket_uses_the_ticket_language_and_local_time():
+    reply = {"label": "A007", "language": "en", "people_ahead": 3, "est_wait_minutes": 12,
+             "issued_at": "2026-11-24T02:00:00+00:00", "url": "http://h/t/abc"}
+    paper = ticket_print(HALL, HALL["services"][0], reply)
+    assert (paper.label, paper.service_name, paper.service_name_zh) == (
+        "A007", "Household registration move", "户籍迁移")
+    assert paper.materials == ("ID card",) and paper.issued_at.hour == 10
+    assert paper.qr_url == "http://h/t/abc" and paper.hall_name_en == "Test Hall"
+    assert PrintReport(True, "online").printed
+
+
+def test_fonts_found_or_clear_error(tmp_path):
+    assert find_cjk_font().endswith((".ttc", ".ttf", ".otf"))
+    with pytest.raises(FontError, match="does not exist"):
+        find_cjk_font(str(tmp_path / "missing.ttf"))
+
+
+def test_lockdown_values():
+    locked = lockdown.config_values(True, 1920, 1080)
+    assert locked[("kivy", "exit_on_escape")] == "0"
+    assert locked[("graphics", "fullscreen")] == "auto"
+    assert locked[("graphics", "show_cursor")] == "0"
+    dev = lockdown.config_values(False, 1280, 720)
+    assert dev[("graphics", "fullscreen")] == "0" and dev[("graphics", "width")] == "1280"
+
+
+def test_cli_settings(monkeypatch):
+    from kiosk.cli import settings_from
+    from kiosk.exceptions import KioskError
+
+    s = settings_from(["--server", "ws://h:1/", "--windowed", "--size", "1280x720"],
+                      {"HALLQ_KIOSK_TOKEN": "t", "HALLQ_KIOSK_STAFF_PIN": "2468"})
+    assert (s.server, s.windowed, s.width, s.height, s.token) == (
+        "ws://h:1/", True, 1280, 720, "t")
+    with pytest.raises(KioskError, match="token"):
+        settings_from([], {})
+    assert isinstance(s, KioskSettings)

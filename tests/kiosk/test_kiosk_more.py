@@ -1,0 +1,191 @@
+"""Offline and back, exactly one ticket across a dropped link, appointments, ratings, idle
+reset, language switch and priority with a staff PIN — all through real touches."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from tests.queue_server.harness import T0, Clock, connected
+
+from .harness import CablePuller, Hall, kiosk, run, until
+
+
+def test_server_down_and_back_shows_and_clears_offline_notice(config, sqlite_url, tmp_path):
+    async def main():
+        hall = Hall(config, sqlite_url, Clock())
+        async with kiosk(config, sqlite_url, tmp_path, hall=hall, printer=False) as k:
+            overlay = k.app.overlay
+            assert overlay.parent is None
+            k.model.open_area("civil")
+            await k.wait_screen("services")
+            await hall.stop()
+            await until(lambda: overlay.parent is not None, 5, "offline notice")
+            await k.settle()
+            assert overlay.ids.title.text == "取号暂停"
+            assert "服务台" in overlay.ids.body.text
+            # The notice takes every touch: nothing behind it reacts.
+            await k.tap(overlay)
+            assert k.model.screen == "services"
+            await hall.start()
+            await until(lambda: overlay.parent is None, 10, "notice gone")
+            assert k.model.online
+            await k.tap_text("综合咨询")
+            await k.wait_screen("detail")
+
+    run(main(), 90)
+
+
+def test_touch_just_before_disconnect_gives_exactly_one_ticket(config, sqlite_url, tmp_path):
+    async def main():
+        hall = Hall(config, sqlite_url, Clock())
+        await hall.start()
+        cable = CablePuller(hall.port)
+        await cable.start()
+        async with kiosk(config, sqlite_url, tmp_path, hall=hall,
+                         server_url=lambda _: f"ws://127.0.0.1:{cable.port}/") as k:
+            k.model.open_service("general")
+            await k.wait_screen("detail")
+            cable.deaf = True  # the request reaches the server, the reply is lost
+            await k.tap(k.ids().take)
+            await until(lambda: hall.count() == 1, 5, "ticket committed")
+            cable.cut()
+            await until(lambda: k.app.overlay.parent is not None, 5, "offline notice")
+            assert k.model.screen == "detail" and k.model.busy
+            cable.plug()
+            await k.wait_screen("ticket", 15)
+            await until(lambda: k.model.print_state == "printed", 5, "printed")
+            await k.settle()
+            assert k.ids().number.text == "A001"
+            assert hall.tickets() == ["A001"]
+            assert [t.text_lines.count("A001") for t in k.printer.tickets] == [1]
+        await cable.stop()
+
+    run(main(), 90)
+
+
+def test_appointment_right_and_wrong_code(config, sqlite_url, tmp_path):
+    async def main():
+        hall = Hall(config, sqlite_url, Clock())
+        await hall.start()
+        async with connected(hall.port, "admin-secret") as admin:
+            await admin.request("appointment.create", {
+                "service": "marriage", "code": "12345678",
+                "start": T0.isoformat(), "end": (T0 + dt.timedelta(hours=1)).isoformat()})
+        async with kiosk(config, sqlite_url, tmp_path, hall=hall, printer=False) as k:
+            await k.tap_text("预约签到")
+            await k.wait_screen("appointment")
+            pad = k.ids().pad
+            for d in "99999999":
+                await k.tap_key(pad, d)
+            await k.tap_key(pad, "ok")
+            await until(lambda: k.model.error == "appointment_unknown", 5, "refusal")
+            await k.settle()
+            assert k.ids().error.text == "预约码不存在，请核对后重新输入"
+            assert k.model.screen == "appointment" and hall.count() == 0
+            for d in "12345678":
+                await k.tap_key(pad, d)
+            assert k.model.code_entry == "12345678"
+            await k.tap_key(pad, "ok")
+            await k.wait_screen("ticket")
+            assert k.ids().number.text == "B001"
+            assert k.model.ticket["priority"] == "appointment"
+            assert "优先" in k.ids().service.text
+            assert k.ids().printing.text.startswith("本机不打印号票")
+
+    run(main(), 90)
+
+
+def test_rating_once_then_refused(config, sqlite_url, tmp_path):
+    async def main():
+        hall = Hall(config, sqlite_url, Clock())
+        await hall.start()
+        async with connected(hall.port, "kiosk-1-secret") as kc, \
+                connected(hall.port, "clerk-1-secret") as clerk:
+            await kc.request("ticket.issue", {"service": "general"})
+            await clerk.request("window.open", {"clerk": "c-1"})
+            await clerk.request("call.next")
+            await clerk.request("case.start")
+            await clerk.request("case.finish")
+        async with kiosk(config, sqlite_url, tmp_path, hall=hall, printer=False) as k:
+            for attempt in range(2):
+                await k.tap_text("服务评价")
+                await k.wait_screen("rating")
+                for key in ("A", "0", "0", "1", "ok"):
+                    await k.tap_key(k.ids().pad, key)
+                assert k.model.rating_step == "level"
+                assert k.ids().title.text == "请为号码 A001 的服务评价"
+                await k.tap_text("非常满意")
+                if attempt == 0:
+                    await until(lambda: k.model.rating_step == "thanks", 5, "thanks")
+                    await k.settle()
+                    assert k.ids().title.text == "感谢您的评价！"
+                    await k.tap_text("完成")
+                    await k.wait_screen("home")
+                else:
+                    await until(lambda: k.model.error == "already_rated", 5, "refused")
+                    await k.settle()
+                    assert k.ids().error.text == "该号码的服务已评价过，感谢您"
+
+    run(main(), 90)
+
+
+def test_idle_reset_with_visible_countdown(config, sqlite_url, tmp_path):
+    async def main():
+        async with kiosk(config, sqlite_url, tmp_path, printer=False, idle_seconds=2.0) as k:
+            await k.tap_text("党务")
+            await k.wait_screen("services")
+            await k.tap_key(k.ids().letters, "D")
+            assert k.model.query == "d"
+            await until(lambda: k.root.ids.countdown.text.endswith("秒后返回首页"), 2, "countdown")
+            await k.wait_screen("home", 4)
+            assert k.model.query == "" and k.model.area == ""
+            assert k.root.ids.countdown.text == ""
+
+    run(main(), 60)
+
+
+def test_language_switch_and_search(config, sqlite_url, tmp_path):
+    async def main():
+        async with kiosk(config, sqlite_url, tmp_path, printer=False) as k:
+            await k.tap_text("English")
+            await until(lambda: k.model.language == "en", 2, "english")
+            await k.settle()
+            texts = k.texts()
+            assert "Civil affairs" in texts and "Party affairs" in texts
+            assert "Appointment check-in" in texts and "民政" not in texts
+            await k.tap_text("All services / search")
+            await k.wait_screen("services")
+            for letter in "DF":  # pinyin initials of 党费
+                await k.tap_key(k.ids().letters, letter)
+            await k.settle()
+            assert [row["text"] for row in k.ids().rv.data] == ["Party fee"]
+            await k.tap_text("中文")
+            await k.settle()
+            assert [row["text"] for row in k.ids().rv.data] == ["党费缴纳"]
+
+    run(main(), 60)
+
+
+def test_priority_needs_the_staff_pin(config, sqlite_url, tmp_path):
+    async def main():
+        async with kiosk(config, sqlite_url, tmp_path, printer=False) as k:
+            k.model.open_service("general")
+            await k.wait_screen("detail")
+            await k.tap(k.ids().priority)
+            await k.wait_screen("priority")
+            await k.tap_text("老年人")
+            pad = k.ids().pad
+            for d in "1111":
+                await k.tap_key(pad, d)
+            await k.tap_key(pad, "ok")
+            assert k.model.pin_error and k.hall.count() == 0
+            assert k.ids().pin_prompt.text == "密码不正确，请导办人员重新输入"
+            for d in "2468":
+                await k.tap_key(pad, d)
+            await k.tap_key(pad, "ok")
+            await k.wait_screen("ticket")
+            assert k.model.ticket["priority"] == "elderly"
+            await asyncio.sleep(0)
+
+    run(main(), 60)
