@@ -141,6 +141,16 @@ OPS: dict[str, OpSpec] = {
         ("kiosk", "display", "gateway"),
         {"device": (_S, False), "part": (_S, False), "state": (_S, True), "detail": (_S, False)},
     ),
+    "window.waiting": OpSpec(
+        ("clerk", "supervisor", "admin"),
+        {**_WIN, "limit": (_I, False)},
+        doc="a window's waiting tickets in call order, and its current ticket (read-only)",
+    ),
+    "clerk.today": OpSpec(
+        ("clerk", "supervisor", "admin"),
+        {**_WIN, "clerk": (_S, False)},
+        doc="one clerk's figures for the service day (read-only)",
+    ),
 }
 
 EVENTS: dict[str, str] = {

@@ -37,6 +37,7 @@ from .config import ALWAYS_OPEN, HallConfig, check_pin
 from .core.errors import HallError
 from .core.states import WindowOp
 from .store import db as dbm
+from .store import reports
 from .store import schema as s
 from .store import statements as st
 from .store.ops import Actor, HallOps, Outcome
@@ -357,6 +358,8 @@ class HallServer:
             "case.no_show": lambda c, n: ops.no_show(c, actor, args, n),
             "rating.submit": lambda c, n: ops.rate(c, actor, args, n),
             "device.report": lambda c, n: ops.device_report(c, actor, args, n),
+            "window.waiting": lambda c, n: reports.window_waiting(c, ops, actor, args, n),
+            "clerk.today": lambda c, n: reports.clerk_today(c, ops, actor, args, n),
         }
         handler = handlers[op]
         key = req.key if p.OPS[op].idempotent else None

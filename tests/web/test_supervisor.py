@@ -1,0 +1,63 @@
+"""The supervisor's live view, /supervisor, in real Chromium against a real server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.web.conftest import LiveHall
+
+
+def test_live_queues_and_windows(page: Any, hall: LiveHall) -> None:
+    kiosk = hall.client("kiosk-1-secret")
+    clerk = hall.client("clerk-1-secret")
+    hall.issue(kiosk)
+    page.goto(f"{hall.base}/supervisor")
+    page.fill("#token", "supervisor-secret")
+    page.click("#signin-button")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    waiting_a = page.locator("tr[data-queue='A'] td[data-col='waiting']")
+    expect(waiting_a).to_have_text("1")
+    expect(page.locator(".win")).to_have_count(3)
+    expect(page.locator(".win[data-window='1']")).to_have_attribute("data-status", "closed")
+    # Live, without a reload: a new ticket, a window opening and calling.
+    hall.issue(kiosk)
+    expect(waiting_a).to_have_text("2")
+    hall.request(clerk, "window.open", {"clerk": "c001"})
+    hall.request(clerk, "call.next")
+    win1 = page.locator(".win[data-window='1']")
+    expect(win1).to_have_attribute("data-status", "open")
+    expect(win1).to_have_attribute("data-busy", "called")
+    expect(win1).to_contain_text("Called A001")
+    expect(win1).to_contain_text("c001")
+    expect(waiting_a).to_have_text("1")
+    expect(page.locator("#summary")).to_contain_text("1 waiting · 1 open · 0 paused · 2 closed")
+    # Red light: the case runs past the service's 10 minute limit.
+    hall.clock.advance(minutes=11)
+    expect(win1).to_have_attribute("data-overdue", "1")
+    expect(page.locator("#alerts li[data-kind='case.overdue']")).to_contain_text(
+        "Window 1: case past its 10 min limit"
+    )
+    hall.request(clerk, "case.finish")
+    expect(win1).not_to_have_attribute("data-busy", "called")
+    expect(win1).to_contain_text("Idle")
+    hall.request(clerk, "window.pause", {"reason": "lunch"})
+    expect(win1).to_have_attribute("data-status", "paused")
+    expect(win1).to_contain_text("Paused · lunch")
+    # Filter by area: window 3 is the party area's.
+    page.select_option("#area", "party")
+    expect(page.locator(".win")).to_have_count(1)
+    expect(page.locator(".win[data-window='3']")).to_be_visible()
+
+
+def test_wrong_token_is_refused_and_chinese_labels(page: Any, hall: LiveHall) -> None:
+    page.goto(f"{hall.base}/supervisor")
+    page.fill("#token", "clerk-9-secret")
+    page.click("#signin-button")
+    expect(page.locator("#signin-msg")).to_have_text("Wrong clerk id or PIN")
+    expect(page.locator("#panels")).to_be_hidden()
+    page.goto(f"{hall.base}/supervisor?lang=zh#token=supervisor-secret")
+    expect(page.locator("#panel-queues h2")).to_have_text("队列")
+    expect(page.locator(".win[data-window='1']")).to_contain_text("关闭")
+    assert "token" not in page.url  # the token left the address bar

@@ -1,0 +1,146 @@
+"""The citizen's phone page, /t/<token>, in real Chromium against a real server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.web.conftest import LiveHall, Recorder
+
+
+def phone(browser: Any, locale: str = "en-US") -> Any:
+    ctx = browser.new_context(
+        locale=locale, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    pg = ctx.new_page()
+    pg.set_default_timeout(5000)
+    return pg
+
+
+def test_waiting_then_called_without_reload(page: Any, hall: LiveHall) -> None:
+    kiosk = hall.client("kiosk-1-secret")
+    clerk = hall.client("clerk-1-secret")
+    first = hall.issue(kiosk)
+    mine = hall.issue(kiosk, language="en")
+    page.goto(f"{hall.base}/t/{mine['token']}")
+    expect(page.locator("#number")).to_have_text(mine["label"])
+    expect(page.locator("#service")).to_have_text("General enquiry")
+    expect(page.locator("#status")).to_have_text("Waiting")
+    expect(page.locator("#ahead")).to_have_text("1")
+    # One ahead is within the default 3 places: "almost your turn".
+    expect(page.locator("#near")).to_contain_text("Almost your turn: 1 ahead of you")
+    expect(page.locator("#turn")).to_be_hidden()
+    page.evaluate("() => { window.sameDocument = true; }")
+    hall.request(clerk, "window.open", {"clerk": "c001"})
+    called = hall.request(clerk, "call.next")
+    assert called["ticket"]["label"] == first["label"]
+    expect(page.locator("#ahead")).to_have_text("0")
+    hall.request(clerk, "case.finish")
+    hall.request(clerk, "call.next")
+    expect(page.locator("#turn")).to_be_visible()
+    expect(page.locator("#turn")).to_contain_text("It's your turn!")
+    expect(page.locator("#turn")).to_contain_text("Please go to window 1")
+    expect(page.locator("#status")).to_have_text("Please go to window 1")
+    expect(page.locator("#near")).to_be_hidden()
+    assert page.evaluate("() => window.sameDocument") is True  # no reload happened
+    hall.request(clerk, "case.start")
+    expect(page.locator("#status")).to_have_text("Being served at window 1")
+    expect(page.locator("#turn")).to_be_hidden()
+
+
+def test_rating_once_on_the_phone(page: Any, hall: LiveHall) -> None:
+    kiosk = hall.client("kiosk-1-secret")
+    clerk = hall.client("clerk-1-secret")
+    seen = Recorder()
+    hall.client("display-1-secret", subscribe=True, on_event=seen)
+    mine = hall.issue(kiosk, language="en")
+    page.goto(f"{hall.base}/t/{mine['token']}")
+    expect(page.locator("#status")).to_have_text("Waiting")
+    expect(page.locator("#rate")).to_be_hidden()
+    hall.request(clerk, "window.open", {"clerk": "c001"})
+    hall.request(clerk, "call.next")
+    hall.request(clerk, "case.finish")
+    expect(page.locator("#status")).to_have_text("Finished")
+    expect(page.locator("#rate button")).to_have_count(5)
+    page.click("#rate button[data-level='4']")
+    expect(page.locator("#rate-msg")).to_have_text("Thank you for your rating!")
+    expect(page.locator("#rate")).to_be_hidden()
+    rated = seen.wait_for("rating.recorded", lambda d: d["label"] == mine["label"])
+    assert rated["level"] == 4 and rated["source"] == "phone"
+    # A second rating of the same case is refused by the server, and the page says so.
+    page.evaluate("() => hallq.rate(5)")
+    expect(page.locator("#rate-msg")).to_have_text("This service has already been rated")
+    # After a reload the page does not offer the rating again.
+    page.reload()
+    expect(page.locator("#status")).to_have_text("Finished")
+    expect(page.locator("#rate-msg")).to_have_text("Thank you for your rating!")
+    expect(page.locator("#rate")).to_be_hidden()
+    assert sum(1 for k, _ in seen.events if k == "rating.recorded") == 1
+
+
+def test_rated_on_the_device_is_not_offered_again(page: Any, hall: LiveHall) -> None:
+    kiosk = hall.client("kiosk-1-secret")
+    clerk = hall.client("clerk-1-secret")
+    gateway = hall.client("gateway-secret")
+    mine = hall.issue(kiosk, language="en")
+    hall.request(clerk, "window.open", {"clerk": "c001"})
+    hall.request(clerk, "call.next")
+    page.goto(f"{hall.base}/t/{mine['token']}")
+    expect(page.locator("#turn")).to_be_visible()
+    hall.request(clerk, "case.finish")
+    expect(page.locator("#rate button")).to_have_count(5)
+    hall.request(gateway, "rating.submit", {"window": 1, "level": 5})
+    expect(page.locator("#rate")).to_be_hidden()
+    expect(page.locator("#rate-msg")).to_have_text("Rated on the window's device, thank you!")
+
+
+def test_another_tickets_token_shows_nothing_of_this_one(
+    page: Any, browser: Any, hall: LiveHall
+) -> None:
+    kiosk = hall.client("kiosk-1-secret")
+    clerk = hall.client("clerk-1-secret")
+    other = hall.issue(kiosk, "marriage", language="en")  # B001
+    mine = hall.issue(kiosk)  # A001
+    page.goto(f"{hall.base}/t/{other['token']}")
+    expect(page.locator("#number")).to_have_text(other["label"])
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(str(f))))
+    page.reload()
+    expect(page.locator("#number")).to_have_text(other["label"])
+    hall.request(clerk, "window.open", {"clerk": "c001"})
+    hall.request(clerk, "call.next")  # window 1 prefers queue A: calls A001, not B001
+    hall.request(clerk, "case.finish")
+    # The other ticket's page gets figures of its own queue, never A001 or its token.
+    expect(page.locator("#status")).to_have_text("Waiting")
+    page.wait_for_timeout(500)
+    text = page.locator("body").inner_text()
+    assert mine["label"] not in text
+    assert frames, "the page's WebSocket frames were not observed"
+    assert not any(mine["label"] in f or mine["token"] in f for f in frames)
+    # A made-up token shows only the notice.
+    bad = phone(browser)
+    try:
+        bad.goto(f"{hall.base}/t/{mine['token'][:-2]}xx")
+        expect(bad.locator("#invalid")).to_be_visible()
+        expect(bad.locator("#invalid")).to_have_text(
+            "This ticket is not valid today, or the link is wrong."
+        )
+        expect(bad.locator("#ticket")).to_be_hidden()
+    finally:
+        bad.context.close()
+
+
+def test_chinese_phone_layout_follows_the_tickets_language(browser: Any, hall: LiveHall) -> None:
+    kiosk = hall.client("kiosk-1-secret")
+    mine = hall.issue(kiosk, language="zh")
+    pg = phone(browser, locale="en-US")  # an English phone; the ticket was taken in Chinese
+    try:
+        pg.goto(f"{hall.base}/t/{mine['token']}")
+        expect(pg.locator("#status")).to_have_text("等候中")
+        expect(pg.locator("#service")).to_have_text("综合咨询")
+        assert pg.evaluate("() => document.documentElement.scrollWidth") <= 390
+        pg.click("#lang")
+        expect(pg.locator("#status")).to_have_text("Waiting")
+    finally:
+        pg.context.close()
