@@ -212,14 +212,21 @@ class HallOps:
 
     # -- queue figures -----------------------------------------------------------------
 
-    def open_windows_for(self, conn: Connection, prefix: str) -> int:
-        """Windows open for a queue, cached briefly: every issue and call shows it."""
-        hit = self._cache.get(("open", prefix))
+    def _cached(self, kind: str, prefix: str, compute: Any) -> Any:
+        """Queue figures every issue and call shows, reused for ``CACHE_S`` at most.
+
+        Changes made here drop them at once (:meth:`forget`); changes made by another
+        server process on the same PostgreSQL show within ``CACHE_S``.
+        """
+        hit = self._cache.get((kind, prefix))
         if hit is not None and hit[1] > time.monotonic():
             return hit[0]
-        value = self._open_windows_for(conn, prefix)
-        self._cache[("open", prefix)] = (value, time.monotonic() + CACHE_S)
+        value = compute()
+        self._cache[(kind, prefix)] = (value, time.monotonic() + CACHE_S)
         return value
+
+    def open_windows_for(self, conn: Connection, prefix: str) -> int:
+        return self._cached("open", prefix, lambda: self._open_windows_for(conn, prefix))
 
     def _open_windows_for(self, conn: Connection, prefix: str) -> int:
         numbers = [w.number for w in self.config.windows if prefix in w.queues]
@@ -232,13 +239,7 @@ class HallOps:
         ).scalar_one()
 
     def service_minutes(self, conn: Connection, prefix: str) -> float:
-        """The queue's rolling service time, cached briefly and dropped on each finish."""
-        hit = self._cache.get(("minutes", prefix))
-        if hit is not None and hit[1] > time.monotonic():
-            return hit[0]
-        value = self._service_minutes(conn, prefix)
-        self._cache[("minutes", prefix)] = (value, time.monotonic() + CACHE_S)
-        return value
+        return self._cached("minutes", prefix, lambda: self._service_minutes(conn, prefix))
 
     def _service_minutes(self, conn: Connection, prefix: str) -> float:
         rows = conn.execute(
