@@ -47,6 +47,27 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
+async def frame_times(n: int) -> list[float]:
+    """Milliseconds from asking for a redraw to its flip, ``n`` times: the GL cost."""
+    from kivy.core.window import Window
+
+    out: list[float] = []
+    for _ in range(n):
+        flipped = asyncio.Event()
+
+        def on_flip(*_: object, ev: asyncio.Event = flipped) -> None:
+            ev.set()
+
+        Window.bind(on_flip=on_flip)
+        t0 = time.perf_counter()
+        Window.canvas.ask_update()
+        await asyncio.wait_for(flipped.wait(), 10)
+        out.append((time.perf_counter() - t0) * 1000)
+        Window.unbind(on_flip=on_flip)
+        await asyncio.sleep(0.05)
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -94,6 +115,7 @@ async def bench(args: argparse.Namespace, port: int) -> None:
                 await asyncio.sleep(args.interval)
             elapsed = time.perf_counter() - t_start
             rss_after = rss_mb()
+            frames = await frame_times(30)
     by_kind: dict[str, list[float]] = {}
     for kind, t in app.latencies:
         by_kind.setdefault(kind, []).append(t * 1000)
@@ -107,6 +129,8 @@ async def bench(args: argparse.Namespace, port: int) -> None:
     d = [x * 1000 for x in delays]
     print(f"{'clerk→screen':<18}{len(d):>6}{pct(d, 50):>10.1f}{pct(d, 99):>10.1f}"
           f"{max(d):>10.1f}   (call.next request to flipped frame showing it)")
+    print(f"{'full redraw':<18}{len(frames):>6}{pct(frames, 50):>10.1f}{pct(frames, 99):>10.1f}"
+          f"{max(frames):>10.1f}   (one frame of the whole screen, nothing changed)")
     print(f"RSS of the display process: {rss_before:.1f} MB live, {rss_after:.1f} MB after "
           f"{args.calls} calls; mean of calls {statistics.mean(d):.1f} ms")
 

@@ -1,0 +1,284 @@
+"""The display app: one Kivy window and one queue-server client on one asyncio loop.
+
+Data flow, one way only::
+
+    HallClient ──events/snapshots/state──▶ DisplayState ──changed──▶ redraw next frame
+                                  └──────▶ VoicePlayer (calls, if this display speaks)
+
+The client's callbacks run on the loop between Kivy frames; they update the plain
+:class:`DisplayState` and pull a Kivy trigger, so a burst of events (a replay after a
+reconnect) costs one redraw. Latency is measured from the moment a callback starts to
+the ``on_flip`` of the frame that shows it: that is what a citizen sees.
+
+A display must never look live when it is not: the client's state drives a
+"reconnecting" mark and dims the figures, and the clock keeps ticking so the screen never
+seems frozen. When the server comes back the client resumes the event stream (or takes a
+fresh snapshot) and the mark goes away on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections import deque
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+
+from queue_server.client import ConnectionState, HallClient
+
+from .options import DisplayOptions
+from .state import CALL_EVENTS, DisplayFilter, DisplayState
+
+log = logging.getLogger("hallq.display")
+
+TICK_SECONDS = 0.5
+NOTICE_FPS = 30.0
+
+
+class DisplayApp(App):
+    """A hall display, or with ``options.window`` the display over one window."""
+
+    def __init__(self, options: DisplayOptions, voice: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.options = options
+        self.title = "HallQ display"
+        self.state = DisplayState(
+            filter=DisplayFilter(options.areas, options.window),
+            recent_size=options.recent,
+            highlight_seconds=options.highlight_seconds,
+        )
+        self.voice = voice
+        self.client: HallClient | None = None
+        self.latencies: deque[tuple[str, float]] = deque(maxlen=100_000)
+        """(event kind, seconds) from a change arriving to the flip of the frame showing it."""
+        self.rendered_version = -1
+        """The state version on screen, once its frame has been flipped."""
+        self.error: str | None = None
+        self._pending: list[tuple[str, float]] = []
+        self._drawn: tuple[int, list[tuple[str, float]]] | None = None
+        self._refresh = Clock.create_trigger(self._redraw, 0)
+        self._events: list[Any] = []
+        self._info_task: asyncio.Task[None] | None = None
+        self._held: list[tuple[str, int | None, dict[str, Any] | None]] | None = None
+        self._blink = False
+        self._tz: dt.tzinfo | None = None
+        self.state.listeners.append(self._state_changed)
+
+    # -- Kivy side --------------------------------------------------------------------
+
+    def build(self) -> Any:
+        if self.options.window is not None:
+            from .window_screen import WindowScreen
+
+            screen: Any = WindowScreen()
+        else:
+            from .hall_screen import HallScreen
+
+            screen = HallScreen(portrait=self.options.portrait, recent_slots=self.options.recent)
+        screen.notice = self.options.notice
+        return screen
+
+    def on_start(self) -> None:
+        Window.bind(on_flip=self._flipped)
+        self._events = [
+            Clock.schedule_interval(self._tick, TICK_SECONDS),
+        ]
+        if self.options.notice and self.options.window is None:
+            self._events.append(Clock.schedule_interval(self._scroll, 1 / NOTICE_FPS))
+        self._tick(0)
+        self._refresh()
+
+    def on_stop(self) -> None:
+        Window.unbind(on_flip=self._flipped)
+        for ev in self._events:
+            ev.cancel()
+        self._events = []
+        self._refresh.cancel()
+
+    def open_settings(self, *largs: Any) -> bool:
+        """No Kivy settings panel on a wall screen (F1 would open it)."""
+        return False
+
+    # -- running ----------------------------------------------------------------------
+
+    async def run_async(self) -> None:
+        """Run the window, the client and the voice until the app stops."""
+        self.client = HallClient(
+            self.options.server, self.options.token, name=self.options.name, subscribe=True,
+            on_event=self._on_event, on_snapshot=self._on_snapshot, on_state=self._on_state,
+            backoff_max=self.options.backoff_max,
+        )
+        await self.client.start()
+        if self.voice is not None:
+            self.voice.start()
+        try:
+            await self.async_run(async_lib="asyncio")
+        finally:
+            if self._info_task is not None:
+                self._info_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._info_task
+            await self.client.close()
+            if self.voice is not None:
+                await self.voice.close(drain=False)
+
+    # -- client callbacks -------------------------------------------------------------
+
+    def _on_event(self, kind: str, seq: int | None, data: dict[str, Any] | None) -> None:
+        if self._held is not None:
+            self._held.append((kind, seq, data))
+        received = time.monotonic()
+        self._pending.append((kind, time.perf_counter()))
+        changed = self.state.apply_event(kind, seq, data, now=received)
+        if not changed:
+            self._pending.pop()
+        if changed and kind in CALL_EVENTS and self.voice is not None:
+            self._announce(kind, data or {})
+
+    def _on_snapshot(self, snap: dict[str, Any]) -> None:
+        self._pending.append(("snapshot", time.perf_counter()))
+        self.state.apply_snapshot(snap, now=time.monotonic())
+
+    def _on_state(self, state: ConnectionState) -> None:
+        log.info("connection: %s", state)
+        self.state.set_connection(state.value)
+        if state is ConnectionState.ONLINE:
+            if self._info_task is not None:
+                self._info_task.cancel()
+            self._info_task = asyncio.get_running_loop().create_task(self._resync())
+        if state is ConnectionState.REFUSED:
+            self.error = "the server refused this display's token"
+
+    async def _resync(self) -> None:
+        """After every (re)connect: hall.info once, then a snapshot of our own.
+
+        The client marks itself online before the server has answered its subscribe, so
+        "online" alone does not mean current. The display asks for a snapshot, applies
+        it, then re-applies any event that arrived meanwhile and is newer than it; only
+        then is it live. Events older than the snapshot are ignored by the state.
+        """
+        assert self.client is not None
+        self._held = []
+        try:
+            while self.client.state is ConnectionState.ONLINE:
+                try:
+                    if not self.state.hall_name:
+                        self._apply_info(await self.client.request("hall.info"))
+                    snap = await self.client.request("snapshot")
+                    break
+                except Exception as exc:  # RequestError, RequestTimeout: try again
+                    log.warning("resync failed, retrying: %s", exc)
+                    await asyncio.sleep(1.0)
+            else:
+                return
+            held, self._held = self._held, None
+            self.state.apply_snapshot(snap, now=time.monotonic())
+            for kind, seq, data in held:
+                if seq is not None and seq > snap.get("seq", -1):
+                    self.state.apply_event(kind, seq, data, now=time.monotonic())
+        finally:
+            self._held = None
+
+    def _apply_info(self, info: dict[str, Any]) -> None:
+        problem = check_filter(info, self.options)
+        if problem:
+            self.error = problem
+            log.error("%s", problem)
+        tz = info.get("timezone")
+        with contextlib.suppress(Exception):
+            self._tz = ZoneInfo(tz) if tz else None
+        self.state.apply_hall_info(info)
+        self._tick(0)  # the clock in the hall's timezone at once, not half a second later
+
+    def _announce(self, kind: str, data: dict[str, Any]) -> None:
+        """Hand a call to the voice; a bad call is logged, never allowed to stop the screen."""
+        from .voice.text import CallKind, CallRequest
+
+        try:
+            call = CallRequest(
+                ticket=str(data.get("label", "")),
+                window=int(data["window"]),
+                language=str(data.get("language") or "zh"),
+                kind=CallKind.RECALL if kind == "ticket.recalled" else CallKind.CALL,
+            )
+            self.voice.announce(call)
+        except Exception:
+            log.exception("voice: could not announce %s", data.get("label"))
+
+    # -- drawing ----------------------------------------------------------------------
+
+    def _state_changed(self, why: str) -> None:
+        self._refresh()
+
+    def _redraw(self, *_: Any) -> None:
+        if self.root is None:
+            return
+        now = time.monotonic()
+        if self.options.window is not None:
+            self.root.show(self.state, now, self.options.window)
+        else:
+            self.root.show(self.state, now, self.options.show_satisfaction)
+        if self.error:
+            self.root.connection_text = "● " + self.error
+        pending, self._pending = self._pending, []
+        if self._drawn is not None:
+            pending = self._drawn[1] + pending
+        self._drawn = (self.state.version, pending)
+        self.root.canvas.ask_update()
+
+    def _flipped(self, *_: Any) -> None:
+        drawn = self._drawn
+        if drawn is None:
+            return
+        self._drawn = None
+        t = time.perf_counter()
+        self.latencies.extend((kind, t - t0) for kind, t0 in drawn[1])
+        self.rendered_version = drawn[0]
+
+    def _tick(self, _dt: float) -> None:
+        """Clock, blink and highlight expiry: keeps the screen visibly alive."""
+        root = self.root
+        if root is None:
+            return
+        now = dt.datetime.now(self._tz) if self._tz else dt.datetime.now().astimezone()
+        root.date_text, root.time_text = _clock_texts(now)
+        day = now.date().isoformat()
+        if self.state.day is not None and day > self.state.day:
+            self.state.new_day(day)
+        self._blink = not self._blink
+        root.blink = self._blink
+        # while a highlight may be running, redraw each tick so it ends on time
+        last = max((c.received for c in self.state.calls), default=0.0)
+        if time.monotonic() - last < self.options.highlight_seconds + 2 * TICK_SECONDS:
+            self._refresh()
+
+    def _scroll(self, dt_s: float) -> None:
+        if self.root is not None:
+            self.root.tick(dt_s, self.options.notice_speed)
+
+
+def _clock_texts(now: dt.datetime) -> tuple[str, str]:
+    from .texts import clock_text
+
+    return clock_text(now)
+
+
+def check_filter(info: dict[str, Any], options: DisplayOptions) -> str | None:
+    """A zone or window the hall does not have: said on screen rather than showing nothing."""
+    if options.window is not None:
+        numbers = {w["number"] for w in info.get("windows", [])}
+        if options.window not in numbers:
+            return f"窗口 {options.window} 不存在 / no window {options.window} in this hall"
+    if options.areas:
+        known = {a["id"] for a in info.get("areas", [])}
+        unknown = sorted(set(options.areas) - known)
+        if unknown:
+            return f"未知区域 unknown area: {', '.join(unknown)}"
+    return None

@@ -1,0 +1,145 @@
+"""The words on the screens, in Chinese and English, as pure functions.
+
+Kept apart from the widgets so every wording is tested without a window and one change
+of wording reaches both screens. Chinese comes first on every line: it is the hall's main
+language; English is for visitors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .state import Call, QueueView, WindowView
+
+WEEKDAYS_ZH = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+
+
+def window_zh(number: int) -> str:
+    return f"{number}号窗口"
+
+
+def window_en(number: int) -> str:
+    return f"Window {number}"
+
+
+def call_line(call: Call) -> str:
+    """One row of the recent-calls list: ``A011 → 2号窗口``."""
+    return f"{call.label} → {window_zh(call.window)}"
+
+
+def newest_caption(call: Call | None) -> tuple[str, str]:
+    """Chinese and English lines under the big number of the newest call."""
+    if call is None:
+        return "请留意叫号", "Please watch for your number"
+    if call.recall:
+        return (f"再次呼叫 请到{window_zh(call.window)}",
+                f"Calling again: please go to {window_en(call.window)}")
+    return f"请到{window_zh(call.window)}办理", f"Please go to {window_en(call.window)}"
+
+
+def wait_text(queue: QueueView) -> tuple[str, str]:
+    """Waiting count and estimate, e.g. ``等候 12 人 约 15 分钟``."""
+    if queue.waiting == 0:
+        return "无人等候", "no wait"
+    est = queue.est_wait_minutes
+    zh = f"等候 {queue.waiting} 人"
+    en = f"{queue.waiting} waiting"
+    if est is not None:
+        zh += f"  约 {est} 分钟"
+        en += f", about {est} min"
+    return zh, en
+
+
+def window_tile(window: WindowView) -> tuple[str, str]:
+    """What a window's tile on the hall display says under its number."""
+    if window.status == "closed":
+        return "暂停服务", "Closed"
+    if window.status == "paused":
+        return "暂停", "Paused"
+    if window.ticket and window.ticket_status in ("called", "serving"):
+        return window.ticket, "Now serving" if window.ticket_status == "serving" else "Calling"
+    return "空闲", "Open"
+
+
+def window_screen(window: WindowView | None) -> tuple[str, str, str, str]:
+    """For the display over one window: (mode, big text, Chinese line, English line).
+
+    ``mode`` is one of ``unknown``, ``closed``, ``paused``, ``called``, ``serving``,
+    ``idle``; the screen colours itself by it.
+    """
+    if window is None:
+        return "unknown", "", "正在连接", "Connecting"
+    if window.status == "closed":
+        return "closed", "", "本窗口暂停服务", "This window is closed"
+    if window.status == "paused":
+        zh, en = "暂停服务 请稍候", "Paused, back shortly"
+        if window.pause_reason:
+            zh += f"（{window.pause_reason}）"
+            en += f" ({window.pause_reason})"
+        return "paused", window.ticket if window.ticket_status == "serving" else "", zh, en
+    if window.ticket and window.ticket_status == "called":
+        return "called", window.ticket, f"请 {window.ticket} 号到本窗口办理", \
+            f"Number {window.ticket}, please come to this window"
+    if window.ticket and window.ticket_status == "serving":
+        return "serving", window.ticket, "正在办理", "Now serving"
+    return "idle", "", "请稍候 等待叫号", "Waiting for the next number"
+
+
+def clock_text(now: dt.datetime) -> tuple[str, str]:
+    """Date (with the weekday in Chinese) and time, for the top bar."""
+    return (f"{now.year}年{now.month}月{now.day}日 {WEEKDAYS_ZH[now.weekday()]}",
+            now.strftime("%H:%M:%S"))
+
+
+def satisfaction_text(rate: float | None, rated: int) -> str:
+    if rate is None:
+        return ""
+    return f"今日满意率 {rate * 100:.1f}%  Satisfaction ({rated})"
+
+
+def connection_text(connection: str, live: bool) -> str:
+    """The small mark shown while the display is not live; empty when it is."""
+    if live:
+        return ""
+    if connection == "refused":
+        return "● 认证失败 Token refused"
+    if connection == "connecting":
+        return "● 正在连接 Connecting…"
+    return "● 正在重新连接 Reconnecting…"
+
+
+def text_width_em(text: str) -> float:
+    """Rough width of ``text`` in ems: a Chinese character (or arrow) is one, Latin 0.62."""
+    return sum(1.0 if ord(ch) > 0x7F else 0.62 for ch in text) or 1.0
+
+
+FONT_SIZES = (10, 11, 12, 14, 16, 18, 20, 22, 24, 27, 30, 33, 36, 40, 45, 50, 56, 63, 70,
+              78, 88, 98, 110, 124, 140, 156, 176, 196, 220, 246, 276, 310, 350, 390, 440)
+"""The only font sizes the screens use, about 12 % apart.
+
+Kivy's SDL2 text provider keeps at most 64 opened fonts, one per size and style; every
+other size reopens the font file. With sizes computed freely (fitted to each box) the
+cache thrashed and each new number cost 100-200 ms of reopening a 5 MB .ttc; snapped to
+this ladder, every size stays open."""
+
+
+def snap_size(size: float) -> float:
+    """The largest ladder size not above ``size`` (the smallest one below the ladder)."""
+    best = FONT_SIZES[0]
+    for step in FONT_SIZES:
+        if step > size:
+            break
+        best = step
+    return float(best)
+
+
+def fit_font(text: str, width: float, height: float, cap: float,
+             line_height: float = 0.8) -> float:
+    """The largest ladder font size up to ``cap`` at which one line of ``text`` fits.
+
+    Used by the .kv files for every label: a ticket label must never be cut to "A0…"
+    because a hall named its queues with long prefixes.
+    """
+    if width <= 0 or height <= 0:
+        return snap_size(cap)
+    return snap_size(min(cap, height * line_height, width * 0.95 / text_width_em(text)))

@@ -1,0 +1,51 @@
+"""The window display: the monitor above one window.
+
+Its number and name, the ticket it serves, a flashing highlight while a number has just
+been called to it, and plain "paused" / "closed" states. A view of
+:class:`~display.state.DisplayState` restricted to one window (``--window N``).
+"""
+
+from __future__ import annotations
+
+from kivy.properties import BooleanProperty, StringProperty
+
+from . import texts
+from .state import DisplayState
+from .widgets import Scaled, load_kv
+
+
+class WindowScreen(Scaled):
+    number_text = StringProperty("")
+    number_en = StringProperty("")
+    name_zh = StringProperty("")
+    name_en = StringProperty("")
+    mode = StringProperty("unknown")
+    ticket = StringProperty("")
+    line_zh = StringProperty("")
+    line_en = StringProperty("")
+    connection_text = StringProperty("")
+    time_text = StringProperty("")
+    date_text = StringProperty("")
+    live = BooleanProperty(False)
+    highlight = BooleanProperty(False)
+    blink = BooleanProperty(False)
+    portrait = BooleanProperty(False)
+    notice = StringProperty("")
+
+    def show(self, state: DisplayState, now: float, number: int) -> None:
+        window = state.window(number)
+        self.number_text = texts.window_zh(number)
+        self.number_en = texts.window_en(number)
+        name = state.window_names.get(number, {})
+        self.name_zh = name.get("zh", "")
+        self.name_en = name.get("en", "")
+        self.mode, self.ticket, self.line_zh, self.line_en = texts.window_screen(window)
+        self.live = state.live
+        self.connection_text = texts.connection_text(state.connection, state.live)
+        self.highlight = state.live and state.window_highlighted(number, now)
+
+    def tick(self, dt_s: float, speed: float) -> None:
+        """No moving parts besides the clock and the blink."""
+
+
+load_kv(__file__)

@@ -1,0 +1,130 @@
+"""Wording, font search and command line of the display: pure, no window."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from display import texts
+from display.cli import options_from_args, parser
+from display.fonts import FontNotFound, find_cjk_font
+from display.state import Call, QueueView, WindowView
+
+
+def win(status="open", ticket=None, ticket_status=None, reason=None):
+    return WindowView(3, "civil", {}, status, ticket, ticket_status, reason, "c")
+
+
+def test_newest_caption_in_chinese_and_english():
+    call = Call("A012", 3, "civil", "A", "zh", recall=False)
+    assert texts.newest_caption(call) == ("请到3号窗口办理", "Please go to Window 3")
+    again = Call("A012", 3, "civil", "A", "en", recall=True)
+    zh, en = texts.newest_caption(again)
+    assert "再次呼叫" in zh and "3号窗口" in zh and en.startswith("Calling again")
+    assert texts.call_line(call) == "A012 → 3号窗口"
+
+
+def test_window_display_modes():
+    assert texts.window_screen(None)[0] == "unknown"
+    assert texts.window_screen(win("closed"))[:2] == ("closed", "")
+    mode, big, zh, en = texts.window_screen(win("paused", reason="午休"))
+    assert (mode, big) == ("paused", "") and "午休" in zh and en.startswith("Paused")
+    mode, big, zh, _ = texts.window_screen(win(ticket="A012", ticket_status="called"))
+    assert (mode, big) == ("called", "A012") and "A012" in zh
+    assert texts.window_screen(win(ticket="A012", ticket_status="serving"))[:2] == (
+        "serving", "A012")
+    assert texts.window_screen(win())[0] == "idle"
+
+
+def test_wait_and_tile_and_connection_texts():
+    q = QueueView("A", {}, "civil", 12, 15, 2, 300)
+    assert texts.wait_text(q) == ("等候 12 人  约 15 分钟", "12 waiting, about 15 min")
+    assert texts.wait_text(QueueView("A", {}, None, 0, 0, 0, 0))[0] == "无人等候"
+    assert texts.window_tile(win("closed")) == ("暂停服务", "Closed")
+    assert texts.window_tile(win(ticket="B001", ticket_status="serving"))[0] == "B001"
+    assert texts.connection_text("online", True) == ""
+    assert "Reconnecting" in texts.connection_text("offline", False)
+    assert "refused" in texts.connection_text("refused", False)
+    assert texts.clock_text(dt.datetime(2026, 11, 24, 9, 5, 7)) == (
+        "2026年11月24日 星期二", "09:05:07")
+
+
+def test_fit_font_never_exceeds_the_box_or_the_cap_and_stays_on_the_ladder():
+    assert texts.fit_font("A012", 2000, 400, 230) == 220
+    small = texts.fit_font("A012", 200, 400, 230)
+    assert small * texts.text_width_em("A012") <= 200 and small in texts.FONT_SIZES
+    assert texts.fit_font("3号窗口", 1000, 50, 120) == 40
+    sizes = {texts.fit_font("A012 → 3号窗口", w, h, cap)
+             for w in range(50, 2000, 7) for h in range(10, 400, 5) for cap in (28, 120, 230)}
+    assert len(sizes) < 40  # Kivy keeps 64 fonts open; more would thrash its cache
+
+
+def test_font_search_order_and_clear_errors(tmp_path, monkeypatch):
+    monkeypatch.delenv("HALLQ_FONT", raising=False)
+    font = tmp_path / "cjk.ttf"
+    font.write_bytes(b"\0" * 16)
+    assert find_cjk_font(font).source == "configured"
+    with pytest.raises(FontNotFound, match="does not exist.*fonts-wqy-microhei"):
+        find_cjk_font(tmp_path / "missing.ttf")
+    bad = tmp_path / "font.txt"
+    bad.write_text("x")
+    with pytest.raises(FontNotFound, match="not a .ttf"):
+        find_cjk_font(bad)
+    assert find_cjk_font(None, known=((str(font), 0),), use_fontconfig=False).path == font
+    with pytest.raises(FontNotFound, match="no font for Chinese"):
+        find_cjk_font(None, known=((str(tmp_path / "none.ttc"), 0),), use_fontconfig=False)
+    monkeypatch.setenv("HALLQ_FONT", str(font))
+    assert find_cjk_font(None).path == font
+
+
+def test_this_machine_has_a_cjk_font():
+    """The display tests below render Chinese; say plainly if the font is missing."""
+    assert Path(find_cjk_font().path).is_file()
+
+
+def test_command_line_options(monkeypatch, tmp_path):
+    monkeypatch.setenv("HALLQ_DISPLAY_TOKEN", "tok")
+    notice = tmp_path / "notice.txt"
+    notice.write_text("欢迎\n光临\n", encoding="utf-8")
+    o = options_from_args(parser().parse_args(
+        ["--areas", "civil,party", "--portrait", "--recent", "5", "--windowed",
+         "--notice-file", str(notice), "--speak", "--voice-engine", "espeak"]))
+    assert o.token == "tok" and o.areas == frozenset({"civil", "party"})
+    assert o.portrait and o.recent == 5 and not o.fullscreen and o.speak
+    assert o.notice == "欢迎 光临" and o.voice_engine == "espeak"
+    o = options_from_args(parser().parse_args(["--token", "t2", "--window", "3"]))
+    assert o.token == "t2" and o.window == 3 and o.fullscreen and not o.speak
+    monkeypatch.delenv("HALLQ_DISPLAY_TOKEN")
+    with pytest.raises(ValueError, match="token"):
+        options_from_args(parser().parse_args([]))
+    with pytest.raises(ValueError, match="do not go together"):
+        options_from_args(parser().parse_args(["--token", "t", "--window", "1", "--areas", "a"]))
+    with pytest.raises(ValueError, match="1920x1080"):
+        options_from_args(parser().parse_args(["--token", "t", "--size", "big"]))
+
+
+def test_cli_reports_a_missing_token_without_opening_a_window(monkeypatch, capsys):
+    from display.cli import main
+
+    monkeypatch.delenv("HALLQ_DISPLAY_TOKEN", raising=False)
+    assert main([]) == 2
+    assert "token" in capsys.readouterr().err
+
+
+def test_speaking_display_without_a_sound_player_builds_no_voice_but_says_why(monkeypatch):
+    """``--speak`` on a machine with no audio player: the voice cannot be built; the CLI
+    then runs the screen silent (checked here at the builder) rather than not at all."""
+    import shutil
+
+    from display.cli import build_voice
+    from display.voice.exceptions import VoiceError
+
+    o = options_from_args(parser().parse_args(["--token", "t", "--speak"]))
+    real_which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name in (
+        "pw-play", "paplay", "aplay") else real_which(name, *a, **k))
+    with pytest.raises(VoiceError, match="audio player"):
+        build_voice(o)
+    assert build_voice(options_from_args(parser().parse_args(["--token", "t"]))) is None
