@@ -169,6 +169,9 @@ class HallServer:
                 "seq": self.last_seq,
                 "clients": len(self.clients),
                 "db": "ok" if self.committer else "down",
+                # operations committed and the commits they took (group commit at work)
+                "ops": self.committer.ops if self.committer else 0,
+                "commits": self.committer.groups if self.committer else 0,
             }
             return _response(http.HTTPStatus.OK, json.dumps(body) + "\n", "application/json")
         if request.headers.get("Upgrade", "").lower() == "websocket" and path in ("/", "/ws"):

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from queue_server.client import HallClient, RequestError
@@ -41,6 +42,8 @@ class ServerProcess:
             m = re.search(r"ready on [\d.]+:(\d+)", line)
             if m:
                 self.port = int(m.group(1))
+                # keep draining the log so the server never blocks on a full pipe
+                threading.Thread(target=self.proc.stdout.read, daemon=True).start()
                 break
         else:
             raise AssertionError(f"server did not start (exit {self.proc.wait()})")
