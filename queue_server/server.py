@@ -94,6 +94,9 @@ class HallServer:
         self.clients: set[Client] = set()
         self.ring: collections.deque[Ev] = collections.deque(maxlen=RING_SIZE)
         self._pin_failures: dict[str, tuple[int, float]] = {}
+        # PostgreSQL may be shared by several server processes: follow their events too.
+        self._shared_db = self.engine.dialect.name == "postgresql"
+        self._catching_up = asyncio.Lock()
         self.last_seq = 0
         self.server: Server | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -132,6 +135,8 @@ class HallServer:
             server_header=f"hallq/{__version__}",
         )
         self._spawn(self._sweeper())
+        if self._shared_db:
+            self._spawn(self._listen())
         log.info("serving hall on %s:%d (seq %d)", host, self.port, self.last_seq)
         return self.server
 
@@ -415,7 +420,18 @@ class HallServer:
     # -- events ------------------------------------------------------------------------
 
     def _publish(self, published: dbm.Published) -> None:
-        """Send committed events to live subscribers, in sequence order, once encoded."""
+        """Send committed events to live subscribers, in sequence order, once encoded.
+
+        With other server processes on the same PostgreSQL, events they committed may
+        come before these: a gap in the sequence means "read the database first", so
+        subscribers always get events in order and none is skipped.
+        """
+        if self._shared_db and published and published[0][0] > self.last_seq + 1:
+            self._spawn(self._catch_up())
+            return
+        self._publish_now(published)
+
+    def _publish_now(self, published: dbm.Published) -> None:
         fresh: list[Ev] = [
             (seq, kind, data, p.event(seq, kind, at.isoformat(), data))
             for seq, at, kind, data in published
@@ -495,6 +511,48 @@ class HallServer:
                 (r["seq"], r["type"], data, p.event(r["seq"], r["type"], r["at"].isoformat(), data))
             )
         return out
+
+    async def _catch_up(self) -> None:
+        """Publish every committed event after the last one published, in order."""
+        async with self._catching_up:
+            since = self.last_seq
+
+            def read(conn: Connection, _now: dt.datetime) -> tuple[Any, list[Any]]:
+                rows = (
+                    conn.execute(
+                        select(s.events).where(s.events.c.seq > since).order_by(s.events.c.seq)
+                    )
+                    .mappings()
+                    .all()
+                )
+                return rows, []
+
+            assert self.committer is not None
+            rows, _ = await self.committer.submit(read)
+            self._publish_now(
+                [(r["seq"], r["at"], r["type"], json.loads(r["payload"])) for r in rows]
+            )
+
+    async def _listen(self) -> None:
+        """LISTEN for other server processes' commits (PostgreSQL only), reconnecting."""
+        import psycopg
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        delay = 0.5
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {dbm.NOTIFY_CHANNEL}")
+                    delay = 0.5
+                    await self._catch_up()  # whatever was committed while not listening
+                    async for _note in conn.notifies():
+                        await self._catch_up()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("listening for other servers' events failed (%s); retrying", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
 
     async def _sweeper(self) -> None:
         """Timers of the hall: ratings that ran out, cases that turned red, old rows."""

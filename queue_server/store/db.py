@@ -22,8 +22,9 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy import Engine, create_engine, event, insert, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from ..config import HallConfig
 from ..core.errors import HallError
@@ -162,6 +163,8 @@ class Committer:
                 return
 
     def _commit(self, batch: list[tuple[Work, Future[Any]]]) -> None:
+        # (future, reply or error, events to write, time) in batch order
+        done: list[tuple[Future[Any], Any, list[tuple[str, dict[str, Any]]] | None, Any]] = []
         results: list[tuple[Future[Any], Any, Published | None]] = []
         try:
             with self.engine.begin() as conn:
@@ -169,19 +172,13 @@ class Committer:
                     if not fut.set_running_or_notify_cancel():
                         continue  # its asker gave up before it ran: nothing to acknowledge
                     now = self.clock()
-                    sp = conn.begin_nested()
-                    try:
-                        reply, evs = work(conn, now)
-                        published = _write_events(conn, now, evs)
-                        sp.commit()
-                        results.append((fut, reply, published))
-                    except HallError as exc:
-                        sp.rollback()
-                        results.append((fut, exc, None))
-                    except Exception as exc:  # a bug in one operation must not sink the rest
-                        log.exception("operation failed")
-                        sp.rollback()
-                        results.append((fut, exc, None))
+                    done.append((fut, *_run_one(conn, work, now), now))
+                # Events last, after every row lock of the group is held (see _order_events).
+                if any(evs for _f, _r, evs, _n in done) and _order_events(conn):
+                    conn.execute(text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
+                for fut, value, evs, now in done:
+                    published = None if evs is None else _write_events(conn, now, evs)
+                    results.append((fut, value, published))
         except Exception as exc:  # the commit itself failed: nobody was acknowledged
             log.exception("commit of %d operations failed", len(batch))
             for _work, fut in batch:
@@ -195,6 +192,59 @@ class Committer:
                 fut.set_exception(value)
             else:
                 fut.set_result((value, published))
+
+
+RETRY_SQLSTATES = {"40P01", "40001"}
+"""Deadlock and serialization failure: with several server processes on one PostgreSQL,
+two groups may lock the same windows in opposite orders; the database picks one to fail
+and retrying that operation alone succeeds."""
+
+
+def _run_one(
+    conn: Connection, work: Work, now: dt.datetime
+) -> tuple[Any, list[tuple[str, dict[str, Any]]] | None]:
+    """One operation in its own savepoint: (reply, events), or (error, None)."""
+    for attempt in range(3):
+        sp = conn.begin_nested()
+        try:
+            reply, evs = work(conn, now)
+            sp.commit()
+            return reply, evs
+        except HallError as exc:
+            sp.rollback()
+            return exc, None
+        except DBAPIError as exc:
+            sp.rollback()
+            if getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES and attempt < 2:
+                log.info("operation met a lock conflict with another server; retrying")
+                continue
+            log.exception("operation failed")
+            return exc, None
+        except Exception as exc:  # a bug in one operation must not sink the rest
+            log.exception("operation failed")
+            sp.rollback()
+            return exc, None
+    raise AssertionError("unreachable")
+
+
+EVENTS_LOCK = 0x48414C4C51  # "HALLQ": the advisory lock that orders event commits
+NOTIFY_CHANNEL = "hallq_events"
+
+
+def _order_events(conn: Connection) -> bool:
+    """On PostgreSQL, make event-writing transactions commit in sequence order.
+
+    Several server processes may share one PostgreSQL. A transaction-level advisory
+    lock taken just before a group writes its events makes those groups commit one
+    after another, so sequence order is commit order and a process reading "events
+    after N" never misses one that commits later with a smaller number. It is taken
+    after all of the group's row locks, and its holder takes no more, so it cannot
+    deadlock with them. Returns whether the lock was taken (and others must be woken).
+    """
+    if conn.dialect.name != "postgresql":
+        return False
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENTS_LOCK})
+    return True
 
 
 def _write_events(

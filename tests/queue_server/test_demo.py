@@ -19,9 +19,22 @@ def free_port() -> int:
 def test_demo_runs_a_living_hall_and_stops_on_ctrl_c(tmp_path):
     folder = tmp_path / "demo-data"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "queue_server.cli", "demo", "--no-gui", "--simulate",
-         "--dir", str(folder), "--port", str(free_port())],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "queue_server.cli",
+            "demo",
+            "--no-gui",
+            "--simulate",
+            "--dir",
+            str(folder),
+            "--port",
+            str(free_port()),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     db = folder / "hallq-demo.db"
     try:
         deadline = time.monotonic() + 60
@@ -29,9 +42,13 @@ def test_demo_runs_a_living_hall_and_stops_on_ctrl_c(tmp_path):
         while time.monotonic() < deadline and proc.poll() is None:
             time.sleep(1)
             if db.exists():
-                with sqlite3.connect(db) as conn:
-                    rated = conn.execute(
-                        "SELECT count(*) FROM cases WHERE rating_source = 'device'").fetchone()[0]
+                try:
+                    with sqlite3.connect(db) as conn:
+                        rated = conn.execute(
+                            "SELECT count(*) FROM cases WHERE rating_source = 'device'"
+                        ).fetchone()[0]
+                except sqlite3.OperationalError:  # the demo is still creating its tables
+                    continue
                 if rated >= 1:
                     break
         assert proc.poll() is None, proc.communicate()[0]
