@@ -201,3 +201,32 @@ def test_narrow_window_has_no_horizontal_scroll(browser: Any, hall: LiveHall) ->
         assert box is not None and box["height"] >= 48  # a big button, even when narrow
     finally:
         ctx.close()
+
+
+def test_cancel_takes_two_presses_and_a_no_show_can_rejoin(page: Any, hall: LiveHall) -> None:
+    kiosk = hall.client("kiosk-1-secret")
+    seen = Recorder()
+    hall.client("display-1-secret", subscribe=True, on_event=seen)
+    first = hall.issue(kiosk)
+    second = hall.issue(kiosk)
+    signed_in(page, hall)
+    page.keyboard.press("n")
+    expect(page.locator("#current-label")).to_have_text(first["label"])
+    page.keyboard.press("x")  # the first press only asks for confirmation
+    expect(page.locator("#msg")).to_contain_text("Press Cancel ticket again")
+    assert not any(k == "ticket.cancelled" for k, _ in seen.events)
+    page.click("#act-cancel")
+    gone = seen.wait_for("ticket.cancelled", lambda d: d["label"] == first["label"])
+    assert gone["status"] == "cancelled"
+    expect(page.locator("#msg")).to_contain_text(f"{first['label']} cancelled")
+    # the window is free again: the next one, marked no-show, comes back by its number
+    expect(page.locator("#act-next")).to_be_enabled()
+    page.keyboard.press("n")
+    expect(page.locator("#current-label")).to_have_text(second["label"])
+    page.keyboard.press("m")
+    seen.wait_for("ticket.no_show", lambda d: d["label"] == second["label"])
+    page.fill("#number-input", second["label"].lower())
+    page.click("#act-rejoin")
+    back = seen.wait_for("ticket.rejoined", lambda d: d["label"] == second["label"])
+    assert back["status"] == "waiting"
+    expect(page.locator("#msg")).to_contain_text("back in the queue")

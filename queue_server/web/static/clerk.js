@@ -30,6 +30,7 @@ const S = {
   queuedAction: null, // a shortcut pressed while busy
   retryKeys: {}, // op -> {key, args, until}: a timed-out action retried with its key
   opened: false, // window.open was done after this sign-in
+  confirmCancel: null, // {id, until}: the first press of "cancel ticket"
 };
 
 // -- actions ---------------------------------------------------------------------------
@@ -52,6 +53,8 @@ const ACTIONS = [
     run: noShow },
   { id: "transfer", key: "t", label: "act.transfer", can: () => Boolean(cur()),
     run: openTransfer },
+  { id: "cancel", key: "x", label: "act.cancel", cls: "warn", can: () => cur()?.status === "called",
+    run: cancelCurrent },
   { id: "pause", key: "p", label: () => (S.win.status === "paused" ? "act.resume" : "act.pause"),
     can: () => (open() && !cur()) || S.win.status === "paused", run: pauseResume },
   { id: "number", key: "g", label: "act.number", can: () => open() && !cur(),
@@ -68,8 +71,9 @@ function enabled(a) {
   return S.conn?.online && S.busy === null && a.can();
 }
 
-/** Send one window operation; show its error; remember its key if it timed out. */
-async function send(op, args = {}) {
+/** Send one window operation; show its error; remember its key if it timed out.
+ *  Ticket operations (cancel, rejoin) name the ticket, not the window: `ticketOp`. */
+async function send(op, args = {}, ticketOp = false) {
   if (!S.conn.online) {
     say(t("clerk.refused.offline"), "error");
     return null;
@@ -82,7 +86,8 @@ async function send(op, args = {}) {
   S.busy = op;
   render();
   try {
-    const result = await S.conn.request(op, { window: S.window, ...args }, { key, whenOffline: "refuse" });
+    const full = ticketOp ? args : { window: S.window, ...args };
+    const result = await S.conn.request(op, full, { key, whenOffline: "refuse" });
     delete S.retryKeys[op];
     return result;
   } catch (e) {
@@ -135,6 +140,34 @@ async function noShow() {
   if (!r) return;
   setCurrent(r.ticket);
   say(t("clerk.noshowed", { label: r.ticket.label }), "info");
+}
+
+// Cancelling is final, so it takes two presses within a few seconds.
+const CONFIRM_MS = 4000;
+
+async function cancelCurrent() {
+  const ticket = cur();
+  if (!ticket) return;
+  if (!S.confirmCancel || S.confirmCancel.id !== ticket.id || Date.now() > S.confirmCancel.until) {
+    S.confirmCancel = { id: ticket.id, until: Date.now() + CONFIRM_MS };
+    say(t("clerk.cancel.confirm", { label: ticket.label }), "error");
+    return;
+  }
+  S.confirmCancel = null;
+  const r = await send("ticket.cancel", { ticket_id: ticket.id }, true);
+  if (!r) return;
+  setCurrent(r.ticket);
+  say(t("clerk.cancelled", { label: r.ticket.label }), "info");
+}
+
+/** A citizen marked no-show came back: the typed number rejoins by its original time. */
+async function rejoin() {
+  const label = $("number-input").value.trim().toUpperCase();
+  if (!label || !S.conn?.online || S.busy !== null) return;
+  const r = await send("ticket.rejoin", { label }, true);
+  if (!r) return;
+  $("number-input").value = "";
+  say(t("clerk.rejoined", { label: r.ticket.label }), "info");
 }
 
 async function pauseResume() {
@@ -590,6 +623,7 @@ function setup() {
   }
   $("act-number").append("", el("kbd", { text: "G" }));
   $("number-form").addEventListener("submit", callNumber);
+  $("act-rejoin").addEventListener("click", rejoin);
   $("transfer-to-queue").addEventListener("click", () => {
     const q = $("transfer-queue").value;
     const qd = S.info.queues.find((x) => x.prefix === q);
