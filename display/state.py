@@ -16,8 +16,8 @@ Rules worth knowing:
 * **Newest call.** The most recent ``ticket.called`` or ``ticket.recalled`` that passes
   the filter; it is highlighted for ``highlight_seconds`` from when the display received
   it (a recall highlights again, since the citizen is being called again).
-* **Resync.** A snapshot replaces windows, queues and recent calls outright; nothing
-  from before it is kept except the satisfaction tally, which snapshots do not carry.
+* **Resync.** A snapshot replaces windows, queues, recent calls and the day's
+  satisfaction tally (from the server's per-window ``ratings_today``) outright.
   An event no newer than the last snapshot or event applied is ignored, so a replayed
   backlog arriving after a fresher snapshot cannot roll the screen back.
 * **Connection.** ``live`` is true only while the client is online *and* a snapshot has
@@ -173,6 +173,12 @@ class DisplayState:
             view = self._window_view(w)
             self.windows[view.number] = view
         self.queues = {q["queue"]: self._queue_view(q) for q in snap.get("queues", [])}
+        if "ratings_today" in snap:  # the server's tally for the day, this display's zone
+            self.satisfaction = Satisfaction()
+            for r in snap["ratings_today"]:
+                if self.filter.call_passes(r["window"], self.window_areas.get(r["window"])):
+                    self.satisfaction.rated += r["rated"]
+                    self.satisfaction.satisfied += r["satisfied"]
         self.calls.clear()
         # recent_calls come newest first; keep ours oldest first, newest at the end
         for t in reversed(snap.get("recent_calls", [])):

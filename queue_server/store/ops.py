@@ -929,7 +929,11 @@ class HallOps:
             where = and_(c.ticket_id == ticket["id"], c.outcome == "done")
         row = (
             conn.execute(
-                select(s.cases).where(where).order_by(c.ended_at.desc()).limit(1).with_for_update()
+                select(s.cases)
+                .where(where)
+                .order_by(c.ended_at.desc(), c.id.desc())
+                .limit(1)
+                .with_for_update()
             )
             .mappings()
             .first()
@@ -1137,7 +1141,24 @@ class HallOps:
             .all()
         )
         devices = conn.execute(select(s.device_states)).mappings().all()
+        midnight = dt.datetime.combine(day, dt.time(0), self.tz)
+        c = s.cases.c
+        ratings = conn.execute(
+            select(
+                c.window,
+                func.count(),
+                func.sum(case((c.rating >= 3, 1), else_=0)),
+            )
+            .where(c.rating_state == "rated", c.rated_at >= midnight)
+            .group_by(c.window)
+            .order_by(c.window)
+        ).all()
         return {
+            # Today's ratings per window, so a display shows the day's satisfaction
+            # from its first snapshot, not only from the ratings it happened to see.
+            "ratings_today": [
+                {"window": w, "rated": n, "satisfied": int(ok or 0)} for w, n, ok in ratings
+            ],
             "day": day.isoformat(),
             "windows": [self.window_view(w, current.get(w["ticket_id"])) for w in wins],
             "queues": [self.queue_stats(conn, q.prefix, now) for q in self.config.queues],

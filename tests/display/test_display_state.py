@@ -193,6 +193,19 @@ def test_satisfaction_counts_basically_satisfied_and_better_in_the_zone():
     assert s.satisfaction.rate is None and s.newest is None
 
 
+def test_snapshot_brings_the_days_satisfaction_and_later_ratings_add_to_it():
+    s = make(filter=DisplayFilter(areas=frozenset({"civil"})))
+    today = [{"window": 1, "rated": 3, "satisfied": 3}, {"window": 3, "rated": 5,
+                                                          "satisfied": 0}]
+    s.apply_snapshot(dict(SNAP, seq=50, ratings_today=today))
+    assert s.satisfaction.rated == 3 and s.satisfaction.rate == 1.0  # window 3 is party
+    s.apply_event("rating.recorded", 51, {"window": 2, "level": 1}, now=1.0)
+    assert s.satisfaction.rated == 4 and s.satisfaction.rate == pytest.approx(0.75)
+    # a resync replaces the tally rather than adding to it
+    s.apply_snapshot(dict(SNAP, seq=60, ratings_today=today))
+    assert s.satisfaction.rated == 3
+
+
 def test_events_that_change_nothing_shown_do_not_redraw():
     s = make()
     v = s.version

@@ -194,6 +194,19 @@ def test_finish_rate_once_dissatisfied_alert_and_timeout(store):
     assert sorted(states.values()) == ["not_rated", "rated"]
 
 
+def test_snapshot_carries_todays_ratings_per_window(store):
+    store.open(1)
+    for level in (5, 2):
+        store.issue("general")
+        store.call_next(1)
+        store.finish(1)
+        store.run(store.ops.rate, GATEWAY, {"window": 1, "level": level})
+    snap = store.read(store.ops.snapshot)
+    assert snap["ratings_today"] == [{"window": 1, "rated": 2, "satisfied": 1}]
+    store.clock.advance(days=1)
+    assert store.read(store.ops.snapshot)["ratings_today"] == []
+
+
 def test_rating_outside_scale_is_refused(store):
     store.open(1)
     store.issue("general")
