@@ -66,6 +66,9 @@ def settings_from(argv: list[str], env: dict[str, str] | None = None) -> KioskSe
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # One log through ``logging``: Kivy's own handler would print every line twice and
+    # lower the root level to DEBUG, logging each WebSocket frame.
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     try:
         settings = settings_from(argv)
         from kiosk.fonts import find_cjk_font

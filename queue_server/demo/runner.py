@@ -29,6 +29,9 @@ from typing import Any
 
 from ..config import DEMO_CONFIG, load_config
 
+DEMO_STAFF_PIN = "2468"
+"""The hall guide's PIN that confirms a priority ticket at the demo kiosk."""
+
 BUS_WINDOWS = (1, 2, 3, 4)
 """Windows whose keypad, evaluator and LED strip are emulated on the demo bus."""
 
@@ -160,7 +163,10 @@ class Demo:
                 "--windowed",
                 "--size",
                 "1280x720",
-                env={"HALLQ_KIOSK_TOKEN": self.token("kiosk-1")},
+                env={
+                    "HALLQ_KIOSK_TOKEN": self.token("kiosk-1"),
+                    "HALLQ_KIOSK_STAFF_PIN": DEMO_STAFF_PIN,
+                },
             )
             self.spawn(
                 "display",
@@ -301,7 +307,10 @@ def _introduce(demo: Demo, folder: Path, port: int, gui: bool) -> None:
         f"strips of windows {', '.join(map(str, BUS_WINDOWS))}, driven by `hallq gateway`"
     )
     if gui:
-        print("  kiosk and hall display: in their own windows")
+        print(
+            f"  kiosk and hall display: in their own windows (staff PIN for priority "
+            f"tickets at the kiosk: {DEMO_STAFF_PIN})"
+        )
     else:
         print(
             "  no screen here: kiosk and hall display not started (run on a desktop, "
