@@ -52,6 +52,7 @@ Ev = tuple[int, str, dict[str, Any], str]
 HELLO_TIMEOUT_S = 10.0
 MAX_IN_FLIGHT = 64
 SWEEP_INTERVAL_S = 1.0
+STOP_GRACE_S = 5.0
 PRUNE_INTERVAL_S = 3600.0
 
 
@@ -101,6 +102,7 @@ class HallServer:
         self.server: Server | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._background: set[asyncio.Task[Any]] = set()  # timers and listeners
         self._hall_info = json.loads(p.dumps(hall_info(config)))
 
     # -- life cycle --------------------------------------------------------------------
@@ -134,9 +136,9 @@ class HallServer:
             ping_timeout=20,
             server_header=f"hallq/{__version__}",
         )
-        self._spawn(self._sweeper())
+        self._background.add(self._spawn(self._sweeper()))
         if self._shared_db:
-            self._spawn(self._listen())
+            self._background.add(self._spawn(self._listen()))
         log.info("serving hall on %s:%d (seq %d)", host, self.port, self.last_seq)
         return self.server
 
@@ -146,9 +148,19 @@ class HallServer:
         return self.server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
-        """Stop taking requests, let operations in progress commit, close connections."""
-        for t in list(self._tasks):
+        """Stop taking requests, let those in progress be answered, close connections.
+
+        Timers and listeners stop at once; requests already handed to the database get
+        a few seconds to commit and be answered, so a client is not left guessing about
+        work that was done (it could still retry safely with its idempotency key).
+        """
+        for t in list(self._background):
             t.cancel()
+        requests = [t for t in self._tasks if t not in self._background]
+        if requests:
+            _done, late = await asyncio.wait(requests, timeout=STOP_GRACE_S)
+            for t in late:
+                t.cancel()
         if self.server is not None:
             self.server.close(close_connections=True)
             await self.server.wait_closed()
