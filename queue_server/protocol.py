@@ -146,6 +146,17 @@ OPS: dict[str, OpSpec] = {
         {**_WIN, "limit": (_I, False)},
         doc="a window's waiting tickets in call order, and its current ticket (read-only)",
     ),
+    "followup.list": OpSpec(
+        ("supervisor", "admin"),
+        {"days": (_I, False), "state": (_S, False)},
+        doc="dissatisfied ratings waiting for a call-back (read-only)",
+    ),
+    "followup.done": OpSpec(
+        ("supervisor", "admin"),
+        {"case": (_I, True), "note": (_S, True)},
+        idempotent=True,
+        doc="record that a dissatisfied citizen was called back",
+    ),
     "clerk.today": OpSpec(
         ("clerk", "supervisor", "admin"),
         {**_WIN, "clerk": (_S, False)},
@@ -171,6 +182,7 @@ EVENTS: dict[str, str] = {
     "rating.not_rated": "the rating time ran out; the case is recorded as not rated",
     "case.overdue": "red light: a case ran past its service's time limit",
     "device.state": "a device part changed state (printer paper, keypad online, ...)",
+    "followup.done": "a dissatisfied citizen was called back (case, window, by, at)",
 }
 
 

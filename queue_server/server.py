@@ -380,6 +380,8 @@ class HallServer:
             "device.report": lambda c, n: ops.device_report(c, actor, args, n),
             "window.waiting": lambda c, n: reports.window_waiting(c, ops, actor, args, n),
             "clerk.today": lambda c, n: reports.clerk_today(c, ops, actor, args, n),
+            "followup.list": lambda c, n: reports.followups(c, ops, actor, args, n),
+            "followup.done": lambda c, n: ops.followup_done(c, actor, args, n),
         }
         handler = handlers[op]
         key = req.key if p.OPS[op].idempotent else None

@@ -950,7 +950,14 @@ class HallOps:
         conn.execute(
             update(s.cases)
             .where(c.id == row["id"])
-            .values(rating_state="rated", rating=level, rating_source=source, rated_at=now)
+            .values(
+                rating_state="rated",
+                rating=level,
+                rating_source=source,
+                rated_at=now,
+                # a dissatisfied citizen is called back: the case joins the follow-up list
+                followup_state="open" if rules.is_dissatisfied(level) else None,
+            )
         )
         self._audit(
             conn,
@@ -1033,6 +1040,40 @@ class HallOps:
         keep_keys = now - dt.timedelta(hours=self.config.rules.idempotency_hours)
         conn.execute(s.idempotency.delete().where(s.idempotency.c.at < keep_keys))
         conn.execute(s.events.delete().where(s.events.c.at < now - dt.timedelta(days=EVENT_DAYS)))
+
+    def followup_done(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> Outcome:
+        """Record that a dissatisfied citizen was called back, with what came of it."""
+        c = s.cases.c
+        case_id, note = args.get("case"), args.get("note")
+        if not isinstance(note, str) or not note.strip() or len(note) > 2000:
+            raise Refused(
+                "say what came of the call-back (up to 2000 characters)", code="bad_request"
+            )
+        row = conn.execute(
+            select(c.id, c.window, c.followup_state).where(c.id == case_id).with_for_update()
+        ).first()
+        if row is None:
+            raise NotFound(f"unknown case {case_id!r}", code="unknown_case")
+        if row.followup_state is None:
+            raise Refused("this case is not on the follow-up list", code="not_followup")
+        if row.followup_state == "done":
+            raise Refused("this follow-up is already done", code="already_done")
+        conn.execute(
+            update(s.cases)
+            .where(c.id == row.id)
+            .values(
+                followup_state="done",
+                followup_note=note.strip(),
+                followup_by=actor.name,
+                followup_at=now,
+            )
+        )
+        # The note may hold what the citizen said: it stays in the database, not the audit.
+        self._audit(conn, now, actor, "followup.done", window=row.window)
+        data = {"case": row.id, "window": row.window, "by": actor.name, "at": iso(now)}
+        return Outcome(data, [("followup.done", data)])
 
     # -- devices -----------------------------------------------------------------------
 

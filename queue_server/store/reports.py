@@ -8,6 +8,8 @@ Two operations the browser pages need and the hall operations do not give:
   so a console that reloads can show it again.
 * ``clerk.today`` — one clerk's figures for the service day: cases served, average
   service time, no-shows, transfers, ratings and satisfaction.
+* ``followup.list`` — the follow-up list: dissatisfied ratings waiting for (or given) a
+  call-back, newest first, for supervisors.
 
 Each takes ``(conn, ops, actor, args, now)`` like the hall operations, so the server
 wires it as one more handler in ``_work()`` and it runs on the database thread.
@@ -172,3 +174,51 @@ def clerk_today(
         "dissatisfied": sum(1 for v in levels if rules.is_dissatisfied(v)),
         "satisfaction": round(rate, 4) if rate is not None else None,
     }
+
+
+FOLLOWUP_DAYS = 30
+"""How far back the follow-up list looks by default."""
+
+
+def followups(
+    conn: Connection, ops: HallOps, actor: Actor, args: dict[str, Any], now: dt.datetime
+) -> dict[str, Any]:
+    """Dissatisfied ratings of the last ``days`` days; ``state`` open (default) or all."""
+    days = args.get("days", FOLLOWUP_DAYS)
+    state = args.get("state", "open")
+    if not isinstance(days, int) or not 1 <= days <= 366:
+        raise Refused("days must be between 1 and 366", code="bad_request")
+    if state not in ("open", "done", "all"):
+        raise Refused("state must be open, done or all", code="bad_request")
+    c, t = s.cases.c, s.tickets.c
+    q = (
+        select(s.cases, t.prefix, t.number, t.language)
+        .join(s.tickets, t.id == c.ticket_id)
+        .where(c.followup_state.is_not(None), c.rated_at >= now - dt.timedelta(days=days))
+        .order_by(c.rated_at.desc(), c.id.desc())
+        .limit(500)
+    )
+    if state != "all":
+        q = q.where(c.followup_state == state)
+    items = []
+    for r in conn.execute(q).mappings():
+        service = ops.config.service(r["service_id"])
+        items.append(
+            {
+                "case": r["id"],
+                "label": rules.ticket_label(r["prefix"], r["number"]),
+                "service": r["service_id"],
+                "service_name": service.name if service else {},
+                "window": r["window"],
+                "clerk": r["clerk"],
+                "level": r["rating"],
+                "meaning": rules.NATIONAL_LEVELS.get(r["rating"]),
+                "rated_at": iso(r["rated_at"]),
+                "language": r["language"],
+                "state": r["followup_state"],
+                "note": r["followup_note"],
+                "by": r["followup_by"],
+                "done_at": iso(r["followup_at"]),
+            }
+        )
+    return {"days": days, "state": state, "items": items}

@@ -126,9 +126,15 @@ cases = Table(
     Column("rated_at", UTCDateTime),
     Column("rating_due", UTCDateTime),
     Column("overdue_at", UTCDateTime),
+    # Follow-up of a dissatisfied rating: open until someone records the call-back.
+    Column("followup_state", String(16)),
+    Column("followup_note", Text),
+    Column("followup_by", String(64)),
+    Column("followup_at", UTCDateTime),
 )
 Index("ix_cases_rating", cases.c.rating_state, cases.c.rating_due)
 Index("ix_cases_ticket", cases.c.ticket_id)
+Index("ix_cases_followup", cases.c.followup_state, cases.c.rated_at)
 
 appointments = Table(
     "appointments",

@@ -139,7 +139,7 @@ def test_server_refuses_an_old_schema_and_db_upgrade_fixes_it(tmp_path):
     refused = run_cli("server", "--config", str(TEST_HALL), "--db", url, "--port", "0")
     assert refused.returncode == 1 and "hallq db upgrade" in refused.stderr
     up = run_cli("db", "upgrade", "--config", str(TEST_HALL), "--db", url)
-    assert up.returncode == 0 and "0001" in up.stdout
+    assert up.returncode == 0 and "at revision 0002" in up.stdout
 
 
 def test_appointments_load_from_csv(tmp_path):
@@ -157,3 +157,54 @@ def test_appointments_load_from_csv(tmp_path):
     assert "1 appointment(s) loaded, 2 refused" in out.stdout
     assert "appts.csv:3: unknown service 'nope'" in out.stderr
     assert "appts.csv:4:" in out.stderr
+
+
+def test_migration_from_0001_keeps_data_and_lists_old_dissatisfied_ratings(tmp_path):
+    import datetime as dt
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import insert, select, text
+
+    from queue_server.store import db
+    from queue_server.store import schema as s
+
+    engine = db.open_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    now = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)
+    old_cases = s.cases.c
+    with engine.begin() as conn:  # rows written by version 0001, without the new columns
+        conn.execute(
+            insert(s.tickets).values(
+                day=now.date(),
+                prefix="A",
+                number=1,
+                queue="A",
+                service_id="general",
+                status="done",
+                language="zh",
+                issued_at=now,
+                sort_at=now,
+                recalls=0,
+                transfers=0,
+                token="t1",
+            )
+        )
+        conn.execute(
+            text(
+                'INSERT INTO cases (ticket_id, "window", service_id, called_at, outcome,'
+                " rating_state, rating, rated_at) VALUES (1, 1, 'general', :t, 'done',"
+                " 'rated', 1, :t)"
+            ),
+            {"t": "2026-11-24 02:00:00.000000"},
+        )
+    db.upgrade(engine)
+    assert db.current_revision(engine) == db.head_revision() == "0002"
+    with engine.begin() as conn:
+        row = conn.execute(select(old_cases.rating, old_cases.followup_state)).one()
+    assert tuple(row) == (1, "open")
+    engine.dispose()

@@ -438,3 +438,31 @@ def test_refused_hello_answers_its_id_and_checks_the_protocol_version(config, sq
                 assert reply["error"]["code"] == "unauthorized"
 
     run(main())
+
+
+def test_follow_up_list_is_for_supervisors(config, sqlite_url):
+    async def main():
+        async with running_hall(config, sqlite_url, Clock()) as hall:
+            async with (
+                connected(hall.port, "kiosk-1-secret") as kiosk,
+                connected(hall.port, "gateway-secret") as gw,
+                connected(hall.port, "supervisor-secret") as sup,
+                connected(hall.port, "clerk-1-secret") as clerk,
+            ):
+                await kiosk.request("ticket.issue", {"service": "general"})
+                await gw.request("window.open", {"window": 1})
+                await gw.request("call.next", {"window": 1})
+                done = await gw.request("case.finish", {"window": 1})
+                await gw.request("rating.submit", {"window": 1, "level": 1})
+                listed = await sup.request("followup.list")
+                assert [i["case"] for i in listed["items"]] == [done["case"]]
+                with pytest.raises(RequestError) as exc:
+                    await clerk.request("followup.list")
+                assert exc.value.code == "forbidden"
+                closed = await sup.request(
+                    "followup.done", {"case": done["case"], "note": "called back"}
+                )
+                assert closed["by"] == "supervisor"
+                assert (await sup.request("followup.list"))["items"] == []
+
+    run(main())
