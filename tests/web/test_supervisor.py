@@ -61,3 +61,31 @@ def test_wrong_token_is_refused_and_chinese_labels(page: Any, hall: LiveHall) ->
     expect(page.locator("#panel-queues h2")).to_have_text("队列")
     expect(page.locator(".win[data-window='1']")).to_contain_text("关闭")
     assert "token" not in page.url  # the token left the address bar
+
+
+def test_follow_up_list_takes_a_recorded_call_back(page: Any, hall: LiveHall) -> None:
+    kiosk = hall.client("kiosk-1-secret")
+    gateway = hall.client("gateway-secret")
+    sup = hall.client("supervisor-secret")
+    page.goto(f"{hall.base}/supervisor")
+    page.fill("#token", "supervisor-secret")
+    page.click("#signin-button")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    expect(page.locator("#panel-followups")).to_contain_text("No dissatisfied rating")
+    ticket = hall.issue(kiosk)
+    hall.request(gateway, "window.open", {"window": 1})
+    hall.request(gateway, "call.next", {"window": 1})
+    done = hall.request(gateway, "case.finish", {"window": 1})
+    hall.request(gateway, "rating.submit", {"window": 1, "level": 1})
+    item = page.locator(f"#followups li[data-case='{done['case']}']")
+    expect(item).to_contain_text(ticket["label"])  # live: no reload
+    expect(item).to_contain_text("Very dissatisfied")
+    item.locator("button").click()
+    page.click("#followup-save")  # an empty note is refused on the page
+    expect(page.locator("#followup-msg")).to_contain_text("Say what came of the call-back")
+    page.fill("#followup-note", "Called back: materials explained, citizen satisfied")
+    page.click("#followup-save")
+    expect(page.locator("#followups li")).to_have_count(0)
+    assert hall.request(sup, "followup.list")["items"] == []
+    closed = hall.request(sup, "followup.list", {"state": "done"})["items"][0]
+    assert closed["note"].startswith("Called back") and closed["by"] == "supervisor"

@@ -20,7 +20,7 @@ const IDEMPOTENT = new Set([
   "ticket.issue", "ticket.rejoin", "ticket.cancel", "ticket.transfer",
   "appointment.create", "appointment.checkin", "window.open", "window.pause",
   "window.resume", "window.close", "call.next", "call.number", "call.recall",
-  "case.start", "case.finish", "case.no_show", "rating.submit",
+  "case.start", "case.finish", "case.no_show", "rating.submit", "followup.done",
 ]);
 
 const CLOSE_AUTH_FAILED = 4001;

@@ -19,6 +19,8 @@ const V = {
   overdue: new Map(), // window number -> case id that ran past its limit
   alerts: [], // newest first: {kind, data, at}
   area: "", // the area filter of the windows panel; "" is all
+  followups: [], // open follow-ups (followup.list), newest first
+  followupCase: null, // the follow-up whose dialog is open
 };
 
 // -- the state, from the snapshot and events -------------------------------------------
@@ -46,6 +48,18 @@ function apply(kind, data) {
   } else if (kind === "rating.dissatisfied" || kind === "device.state") {
     addAlert(kind, data);
   }
+  if (kind === "rating.dissatisfied" || kind === "followup.done") loadFollowups();
+}
+
+/** The open follow-ups, asked again whenever one is added or closed (by anyone). */
+async function loadFollowups() {
+  if (!V.conn?.online) return;
+  try {
+    V.followups = (await V.conn.request("followup.list")).items;
+    render();
+  } catch (e) {
+    console.warn("follow-up list unavailable", e);
+  }
 }
 
 function addAlert(kind, data) {
@@ -59,6 +73,7 @@ const PANELS = [
   { id: "queues", title: "sup.queues", render: renderQueues },
   { id: "windows", title: "sup.windows", render: renderWindows, tools: areaFilter },
   { id: "alerts", title: "sup.alerts", render: renderAlerts },
+  { id: "followups", title: "sup.followups", render: renderFollowups },
 ];
 
 function queueName(prefix) {
@@ -137,6 +152,43 @@ function renderAlerts() {
   }))];
 }
 
+function renderFollowups() {
+  if (!V.followups.length) return [el("p", { class: "muted", text: t("sup.fu.none") })];
+  const locale = lang() === "zh" ? "zh-CN" : "en-GB";
+  return [el("ul", { class: "alerts", id: "followups" }, V.followups.map((f) => el("li", { "data-case": String(f.case) },
+    t("sup.fu.item", {
+      time: new Date(f.rated_at).toLocaleString(locale), label: f.label,
+      service: name(f.service_name) || f.service, window: f.window, meaning: t(`level.${f.level}`),
+    }),
+    " ",
+    el("button", { type: "button", class: "small", onclick: () => openFollowup(f) }, t("sup.fu.record")))))];
+}
+
+function openFollowup(f) {
+  V.followupCase = f.case;
+  $("followup-title").textContent = t("sup.fu.title", { label: f.label });
+  $("followup-note").value = "";
+  $("followup-msg").textContent = "";
+  $("followup").showModal();
+}
+
+async function saveFollowup(ev) {
+  if (ev.submitter?.value !== "save") return; // "cancel" just closes the dialog
+  ev.preventDefault();
+  const note = $("followup-note").value.trim();
+  if (!note) {
+    $("followup-msg").textContent = t("sup.fu.empty");
+    return;
+  }
+  try {
+    await V.conn.request("followup.done", { case: V.followupCase, note }, { whenOffline: "refuse" });
+    $("followup").close();
+    await loadFollowups();
+  } catch (e) {
+    $("followup-msg").textContent = errorText(e);
+  }
+}
+
 // -- drawing ---------------------------------------------------------------------------
 
 function render() {
@@ -184,6 +236,7 @@ function signIn(token) {
     onSession: async () => {
       sessionStorage.setItem(TOKEN_KEY, token);
       if (!V.info) V.info = await conn.request("hall.info");
+      loadFollowups();
       $("signin").hidden = true;
       $("panels").hidden = false;
       render();
@@ -208,6 +261,7 @@ function setup() {
     if (V.conn) renderConn(V.conn.state);
     render();
   });
+  $("followup-form").addEventListener("submit", saveFollowup);
   $("signin").addEventListener("submit", (ev) => {
     ev.preventDefault();
     signIn($("token").value.trim());
