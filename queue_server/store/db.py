@@ -121,6 +121,11 @@ class Committer:
     def __init__(self, engine: Engine, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.engine = engine
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        # On PostgreSQL other server processes take the same row locks: two groups of
+        # several operations could each hold a window the other waits for, and retrying
+        # one operation inside its group cannot break that cycle. One operation per
+        # transaction can always be retried; PostgreSQL groups its own commits anyway.
+        self.max_group = 1 if engine.dialect.name == "postgresql" else MAX_GROUP
         self._q: queue.Queue[tuple[Work, Future[Any]] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="hallq-db", daemon=True)
         self._thread.start()
@@ -149,7 +154,7 @@ class Committer:
                 return
             batch = [first]
             stop = False
-            while len(batch) < MAX_GROUP:
+            while len(batch) < self.max_group:
                 try:
                     item = self._q.get_nowait()
                 except queue.Empty:

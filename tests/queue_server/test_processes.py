@@ -38,15 +38,25 @@ class ServerProcess:
             text=True,
         )
         assert self.proc.stdout is not None
+        self.lines: list[str] = []
         for line in self.proc.stdout:
+            self.lines.append(line)
             m = re.search(r"ready on [\d.]+:(\d+)", line)
             if m:
                 self.port = int(m.group(1))
-                # keep draining the log so the server never blocks on a full pipe
-                threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+                # keep reading the log (a full pipe would block the server) for failures
+                threading.Thread(target=self._drain, daemon=True).start()
                 break
         else:
             raise AssertionError(f"server did not start (exit {self.proc.wait()})")
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def log_tail(self, n: int = 60) -> str:
+        return "".join(self.lines[-n:])
 
     @property
     def url(self) -> str:
@@ -124,7 +134,9 @@ def test_two_servers_on_one_postgres_never_call_a_ticket_twice(pg_url):
                     try:
                         r = await gw.request("call.next", {"window": window})
                     except RequestError as exc:
-                        assert exc.code == "window_busy"
+                        assert exc.code == "window_busy", "\n".join(
+                            srv.log_tail() for srv in servers
+                        )
                         await asyncio.sleep(0)
                         continue
                     if r["ticket"] is None:
