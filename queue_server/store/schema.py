@@ -190,3 +190,15 @@ device_states = Table(
     Column("detail", Text),
     Column("at", UTCDateTime, nullable=False),
 )
+
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    # Who was guessed at: ``clerk:<id>`` for a clerk's (or a hall guide's) PIN. Kept in
+    # the database, not in one process's memory, so every server process behind one
+    # PostgreSQL counts the same wrong guesses and honours the same lock.
+    Column("subject", String(96), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", UTCDateTime),
+    Column("at", UTCDateTime, nullable=False),
+)
