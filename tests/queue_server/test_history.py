@@ -1,0 +1,169 @@
+"""Flat cost as history grows: every query of the sweeps and the snapshot uses an index.
+
+A year of a 40-window hall is ~500,000 cases. A query that reads every case runs once a
+second in the overdue sweep, so it must not exist. The queries are not listed here by
+hand: they are captured as each operation runs on a real database and then EXPLAINed
+there, so a new query added to the snapshot later is checked too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+
+from queue_server.store import reports
+from queue_server.store.ops import Actor
+
+from .harness import ADMIN, GATEWAY, Store
+
+HISTORY_TABLES = ("cases", "tickets", "events", "idempotency", "audit")
+PARTIAL_INDEXES = {"ix_cases_open"}
+"""Indexes that hold only live rows: scanning one is scanning today's few, not history."""
+
+
+def _captured(store: Store, run: Any) -> list[tuple[str, Any]]:
+    """The statements (with their parameters) that ``run`` sends to the database."""
+    seen: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if re.match(r"\s*(SELECT|UPDATE|DELETE)", statement, re.I):
+            seen.append((statement, params))
+
+    event.listen(store.engine, "before_cursor_execute", grab)
+    try:
+        with store.engine.begin() as conn:
+            run(conn, store.clock())
+    finally:
+        event.remove(store.engine, "before_cursor_execute", grab)
+    return [(q, p) for q, p in seen if any(t in q for t in HISTORY_TABLES)]
+
+
+def _full_scans(conn: Connection, statement: str, params: Any) -> list[str]:
+    """The history tables this statement reads in full (empty when all use an index)."""
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
+        bad = []
+        for row in rows:
+            m = re.match(r"SCAN (?:TABLE )?(\w+)(?: USING (?:COVERING )?INDEX (\w+))?", row[-1])
+            if m and m.group(1) in HISTORY_TABLES and m.group(2) not in PARTIAL_INDEXES:
+                bad.append(row[-1])
+        return bad
+    # PostgreSQL plans a sequential scan of any small table; forbid it to see what the
+    # planner does when the table is large (it still scans if there is no usable index).
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    (plan,) = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, params).one()
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+    bad = []
+
+    def walk(node: dict[str, Any]) -> None:
+        rel = node.get("Relation Name")
+        if rel in HISTORY_TABLES:
+            kind = node["Node Type"]
+            unbounded = kind == "Seq Scan" or (
+                kind in ("Index Scan", "Index Only Scan", "Bitmap Index Scan")
+                and "Index Cond" not in node
+                and node.get("Index Name") not in PARTIAL_INDEXES
+            )
+            if unbounded:
+                bad.append(f"{kind} on {rel} {node.get('Index Name', '')}")
+        if node.get("Node Type") == "Bitmap Index Scan" and "Index Cond" not in node:
+            if node.get("Index Name") not in PARTIAL_INDEXES:
+                bad.append(f"Bitmap Index Scan {node.get('Index Name')}")
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    return bad
+
+
+def _hall_with_history(config: Any, db_url: str) -> Store:
+    """A hall with a finished case awaiting its rating, a rated one and an open case."""
+    store = Store(config, db_url)
+    for _ in range(4):
+        store.issue()
+    store.open(1)
+    store.call_next(1)
+    store.finish(1)
+    store.run(store.ops.rate, GATEWAY, {"window": 1, "level": 5})
+    store.call_next(1)
+    store.finish(1)
+    store.call_next(1)  # open, and overdue once the clock moves on
+    store.clock.advance(hours=2)
+    return store
+
+
+def _assert_indexed(store: Store, name: str, run: Any) -> list[str]:
+    statements = _captured(store, run)
+    assert statements, f"{name} ran no query on the history tables"
+    problems = []
+    for statement, params in statements:
+        with store.engine.begin() as conn:
+            for scan in _full_scans(conn, statement, params):
+                problems.append(f"{name}: {scan}\n    {' '.join(statement.split())[:300]}")
+    return problems
+
+
+def test_sweeps_snapshot_and_reports_read_no_table_in_full(config, db_url):
+    store = _hall_with_history(config, db_url)
+    ops = store.ops
+    clerk = Actor("clerk-1", "clerk", 1)
+    try:
+        checks = {
+            "sweep check": ops.sweep_due,
+            "overdue sweep": ops.flag_overdue,
+            "rating expiry": ops.expire_ratings,
+            "snapshot": ops.snapshot,
+            "prune": ops.prune,
+            "clerk.today": lambda c, n: reports.clerk_today(c, ops, clerk, {}, n),
+            "followup.list": lambda c, n: reports.followups(c, ops, ADMIN, {}, n),
+            "window.waiting": lambda c, n: reports.window_waiting(c, ops, clerk, {}, n),
+        }
+        problems = [p for name, run in checks.items() for p in _assert_indexed(store, name, run)]
+        assert not problems, "\n".join(problems)
+    finally:
+        store.close()
+
+
+def test_the_check_sees_a_full_scan(config, db_url):
+    """The EXPLAIN reading above can fail: a query on an unindexed column is caught."""
+    store = _hall_with_history(config, db_url)
+    try:
+        from sqlalchemy import select
+
+        from queue_server.store import schema as s
+
+        problems = _assert_indexed(
+            store,
+            "unindexed",
+            lambda c, n: c.execute(select(s.cases.c.id).where(s.cases.c.rating == 5)).all(),
+        )
+        assert problems and "cases" in problems[0]
+    finally:
+        store.close()
+
+
+def test_snapshot_ratings_are_bounded_by_the_day(config, sqlite_url):
+    """Today's ratings are found by their time, not by reading every rated case ever."""
+    store = _hall_with_history(config, sqlite_url)
+    try:
+        statements = _captured(store, store.ops.snapshot)
+        ratings = [q for q, _ in statements if "rated_at" in q]
+        assert ratings
+        with store.engine.begin() as conn:
+            plan = " ".join(
+                r[-1]
+                for r in conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + ratings[0], _p(statements, ratings[0])
+                ).all()
+            )
+        assert re.search(r"rated_at>", plan), plan
+    finally:
+        store.close()
+
+
+def _p(statements: list[tuple[str, Any]], query: str) -> Any:
+    return next(p for q, p in statements if q == query)
