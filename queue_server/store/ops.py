@@ -28,6 +28,7 @@ from ..core.errors import Forbidden, HallError, NotFound, Refused
 from ..core.states import TicketOp, TicketStatus, WindowOp, WindowStatus, ticket_next, window_next
 from . import schema as s
 from . import statements as st
+from .db import on_reader
 
 TOKEN_BYTES = 16
 CACHE_S = 10.0
@@ -224,7 +225,8 @@ class HallOps:
         if hit is not None and hit[1] > time.monotonic():
             return hit[0]
         value = compute()
-        self._cache[(kind, prefix)] = (value, time.monotonic() + CACHE_S)
+        if not on_reader():  # a reader's snapshot may predate a write that just forgot it
+            self._cache[(kind, prefix)] = (value, time.monotonic() + CACHE_S)
         return value
 
     def open_windows_for(self, conn: Connection, prefix: str) -> int:
