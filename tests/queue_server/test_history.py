@@ -167,3 +167,47 @@ def test_snapshot_ratings_are_bounded_by_the_day(config, sqlite_url):
 
 def _p(statements: list[tuple[str, Any]], query: str) -> Any:
     return next(p for q, p in statements if q == query)
+
+
+def test_reads_do_not_wait_for_the_writer(config, db_url):
+    """A snapshot, a waiting list and a phone page's status are answered while the
+    database thread is stuck in a long write (on main they queued behind it)."""
+    import asyncio
+    import threading
+
+    from .harness import Clock, connected, running_hall
+
+    async def main() -> None:
+        async with running_hall(config, db_url, Clock()) as hall:
+            async with (
+                connected(hall.port, "kiosk-1-secret") as kiosk,
+                connected(hall.port, "clerk-1-secret") as clerk,
+                connected(hall.port, "display-1-secret") as display,
+            ):
+                ticket = await kiosk.request("ticket.issue", {"service": "general"})
+                release = threading.Event()
+
+                def long_write(conn: Connection, now: Any) -> tuple[None, list[Any]]:
+                    from queue_server.store import schema as s
+
+                    conn.execute(s.windows.update().values(pause_reason=None))  # write lock
+                    release.wait(30)
+                    return None, []
+
+                assert hall.committer is not None
+                stuck = asyncio.ensure_future(hall.committer.submit(long_write))
+                try:
+                    snap = await display.request("snapshot", timeout=5)
+                    assert snap["queues"][0]["waiting"] == 1
+                    waiting = await clerk.request("window.waiting", timeout=5)
+                    assert [t["label"] for t in waiting["waiting"]] == [ticket["label"]]
+                    status = await kiosk.request(
+                        "ticket.status", {"token": ticket["token"]}, timeout=5
+                    )
+                    assert status["status"] == "waiting"
+                    assert not stuck.done()  # the writer really was busy all along
+                finally:
+                    release.set()
+                    await stuck
+
+    asyncio.run(asyncio.wait_for(main(), 60))
