@@ -300,16 +300,31 @@ def test_chaos_two_servers_sigkills_and_failover_keep_every_invariant(pg_url):
                 asyncio.ensure_future(clerk(g, w)) for g, w in zip(clerks, (1, 2), strict=True)
             ]
 
-            async def blips() -> None:
+            def blip() -> None:
                 # A client that thinks its server went away fails over while its
                 # request may still be running there: both copies meet in the database.
-                while not stop.is_set():
-                    await asyncio.sleep(rng.uniform(0.05, 0.3))
-                    c = rng.choice(kiosks + clerks)
-                    ws = c._ws
-                    c.url = url(1 - ports.index(int(c.url.rsplit(":", 1)[1].strip("/"))))
-                    if ws is not None:
-                        ws.transport.abort()
+                c = rng.choice(kiosks + clerks)
+                ws = c._ws
+                c.url = url(1 - ports.index(int(c.url.rsplit(":", 1)[1].strip("/"))))
+                if ws is not None:
+                    ws.transport.abort()
+
+            async def blips() -> None:
+                # Now and then the database is slow (a long report holds the counters
+                # and windows): requests pile up in flight, and clients fail over then.
+                slow = await psycopg.AsyncConnection.connect(pg_url.replace("+psycopg", ""))
+                try:
+                    while not stop.is_set():
+                        await asyncio.sleep(rng.uniform(0.1, 0.4))
+                        await slow.execute("SELECT 1 FROM ticket_counters FOR UPDATE")
+                        await slow.execute("SELECT 1 FROM windows FOR UPDATE")
+                        await asyncio.sleep(0.05)
+                        for _ in range(2):
+                            blip()
+                        await asyncio.sleep(0.15)
+                        await slow.commit()
+                finally:
+                    await slow.close()
 
             load.append(asyncio.ensure_future(blips()))
             for n in range(kills):
@@ -354,7 +369,7 @@ def test_chaos_two_servers_sigkills_and_failover_keep_every_invariant(pg_url):
                 if srv.proc.poll() is None:
                     srv.terminate()
         assert len(issued) > 20 and len(called) > 10, (len(issued), len(called))
-        assert not [e for e in errors if "internal" in e], errors
+        assert not errors, errors  # no internal, no refusal of its own result
         lost = {tok: lbl for tok, lbl in issued.items() if tickets.get(tok) != lbl}
         assert not lost, lost  # every acknowledged ticket is there, under its number
         assert len(set(issued.values())) == len(issued)  # no number handed out twice
