@@ -299,8 +299,7 @@ def write(report: str, command: str) -> None:
     if start in text:
         text = re.sub(re.escape(start) + ".*?" + re.escape(end), block, text, flags=re.S)
     else:
-        marker = "<!-- server_bench:end -->"
-        text = text.replace(marker, marker + "\n\n" + block, 1)
+        text = text.replace("## Kiosk\n", block + "\n\n## Kiosk\n", 1)
     path.write_text(text)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from queue_server.store import reports
 from queue_server.store.ops import Actor
 
-from .harness import ADMIN, GATEWAY, Store
+from .harness import ADMIN, GATEWAY, KIOSK, Store
 
 HISTORY_TABLES = ("cases", "tickets", "events", "idempotency", "audit")
 PARTIAL_INDEXES = {"ix_cases_open"}
@@ -111,6 +111,9 @@ def test_sweeps_snapshot_and_reports_read_no_table_in_full(config, db_url):
     store = _hall_with_history(config, db_url)
     ops = store.ops
     clerk = Actor("clerk-1", "clerk", 1)
+    waiting = store.issue()
+    store.issue()
+    store.open(2, "c2")
     try:
         checks = {
             "sweep check": ops.sweep_due,
@@ -121,6 +124,9 @@ def test_sweeps_snapshot_and_reports_read_no_table_in_full(config, db_url):
             "clerk.today": lambda c, n: reports.clerk_today(c, ops, clerk, {}, n),
             "followup.list": lambda c, n: reports.followups(c, ops, ADMIN, {}, n),
             "window.waiting": lambda c, n: reports.window_waiting(c, ops, clerk, {}, n),
+            "ticket.status": lambda c, n: ops.ticket_status(c, waiting["token"], n),
+            "ticket.issue": lambda c, n: ops.issue(c, KIOSK, {"service": "general"}, n),
+            "call.next": lambda c, n: ops.call_next(c, GATEWAY, {"window": 2}, n),
         }
         problems = [p for name, run in checks.items() for p in _assert_indexed(store, name, run)]
         assert not problems, "\n".join(problems)
