@@ -90,6 +90,9 @@ class KioskModel(EventDispatcher):
         self.back_to = "home"
         self._screen_seen = "home"
         self._services: dict[str, Mapping[str, Any]] = {}
+        self.visit = 0
+        """Which citizen is at the kiosk: bumped by :meth:`reset`, so whatever belongs to
+        one citizen (a request's retry key) is forgotten when they leave."""
 
     # -- the hall ------------------------------------------------------------------------
 
@@ -390,6 +393,7 @@ class KioskModel(EventDispatcher):
 
     def reset(self) -> None:
         """Back to a fresh home screen for the next citizen: nothing of this one stays."""
+        self.visit += 1
         self.area = ""
         self.query = ""
         self.service = ""
