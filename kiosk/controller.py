@@ -98,13 +98,18 @@ class KioskController:
         self.model.busy = False
         return reply
 
-    async def take_ticket(self, priority: str | None = None) -> dict[str, Any] | None:
+    async def take_ticket(
+        self, priority: str | None = None, staff_pin: str | None = None
+    ) -> dict[str, Any] | None:
         m = self.model
         if m.busy or not m.service:
             return None
         args: dict[str, Any] = {"service": m.service, "language": m.language}
         if priority:
             args["priority"] = priority
+        if priority and staff_pin:
+            # The guide's own credential, checked by the server; never kept here.
+            args.update(staff=m.staff_id or "", staff_pin=staff_pin)
         try:
             reply = await self._ask(
                 "ticket.issue", args, ("issue", m.service, priority or "", m.language)
