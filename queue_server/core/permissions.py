@@ -125,8 +125,9 @@ class Target:
 
     ``window`` the window acted at; ``ticket_window`` where the ticket is or last was;
     ``waits_here`` whether the ticket waits for the actor's window (its queues, or sent
-    to it; None before the ticket is loaded, when only the window is checked); ``ticket_id`` the ticket; ``proved`` whether a kiosk showed the ticket's
-    check code or token; ``subject`` the device or clerk an operation is about.
+    to it; None before the ticket is loaded, when only the window is checked);
+    ``ticket_id`` the ticket; ``proved`` whether a kiosk showed the ticket's check code
+    or token; ``subject`` the device or clerk an operation is about.
     """
 
     window: int | None = None
