@@ -328,17 +328,21 @@ class HallServer:
             rid = req.id
             actor = client.actor
             assert actor is not None
-            permissions.check_role(actor, req.op, req.args)
+            try:
+                permissions.check_role(actor, req.op, req.args)
+                if permissions.needs_staff_confirmation(actor, req.op, req.args):
+                    staff, pin = req.args.get("staff"), req.args.get("staff_pin")
+                    if not isinstance(staff, str) or not isinstance(pin, str):
+                        raise Forbidden(
+                            "a priority ticket needs a hall guide's staff number and PIN",
+                            code="staff_needed",
+                        )
+                    await self._check_staff(staff, pin)
+            except HallError as exc:
+                await self._audit_refusal(actor, req, exc)
+                raise
             if req.op == "subscribe":
                 return await self._subscribe(client, req)
-            if permissions.needs_staff_confirmation(actor, req.op, req.args):
-                staff, pin = req.args.get("staff"), req.args.get("staff_pin")
-                if not isinstance(staff, str) or not isinstance(pin, str):
-                    raise Forbidden(
-                        "a priority ticket needs a hall guide's staff number and PIN",
-                        code="staff_needed",
-                    )
-                await self._check_staff(staff, pin)
             result = await self._run(actor, req)
             return p.ok(rid, result)
         except p.ProtocolError as exc:
@@ -350,6 +354,13 @@ class HallServer:
         except Exception:
             log.exception("request failed")
             return p.error(rid, p.INTERNAL, "internal error; the operation was not done")
+
+    async def _audit_refusal(self, actor: Actor, req: p.Request, exc: HallError) -> None:
+        """A request refused before it reached the database still leaves its audit row."""
+        assert self.committer is not None
+        await self.committer.submit(
+            lambda c, n: (self.ops.audit_refusal(c, n, actor, req.op, req.args, exc), [])
+        )
 
     # -- operations --------------------------------------------------------------------
 
