@@ -217,3 +217,43 @@ def test_reads_do_not_wait_for_the_writer(config, db_url):
                     await stuck
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_a_read_refused_on_a_read_connection_still_leaves_its_audit_row(config, db_url):
+    """Reads run on read-only connections; what their refusals keep is still written."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from queue_server.client import RequestError
+    from queue_server.store import db
+    from queue_server.store import schema as s
+
+    from .harness import Clock, connected, running_hall
+
+    def audit_rows() -> list[tuple[str, str]]:
+        engine = db.open_engine(db_url)
+        try:
+            with engine.connect() as conn:
+                return [
+                    (r.op, r.detail or "")
+                    for r in conn.execute(select(s.audit).order_by(s.audit.c.id))
+                ]
+        finally:
+            engine.dispose()
+
+    async def main() -> None:
+        async with running_hall(config, db_url, Clock()) as hall:
+            async with connected(hall.port, "kiosk-1-secret") as kiosk:
+                before = len(audit_rows())
+                try:
+                    await kiosk.request("ticket.status", {"token": "no-such-token"})
+                except RequestError as exc:
+                    assert exc.code == "unknown_ticket"
+                else:
+                    raise AssertionError("an unknown token was answered")
+                after = audit_rows()
+                assert len(after) == before + 1, after[before:]
+                assert after[-1][0] == "ticket.status"
+
+    asyncio.run(asyncio.wait_for(main(), 60))
