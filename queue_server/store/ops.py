@@ -1134,7 +1134,13 @@ class HallOps:
         c = s.cases.c
         events = []
         for r in self._overdue_rows(conn, now):
-            conn.execute(update(s.cases).where(c.id == r.id).values(overdue_at=now))
+            # Another server process may be flagging the same case right now: only the
+            # one whose update finds it still unflagged announces it.
+            flagged = conn.execute(
+                update(s.cases).where(c.id == r.id, c.overdue_at.is_(None)).values(overdue_at=now)
+            )
+            if flagged.rowcount != 1:
+                continue
             events.append(
                 (
                     "case.overdue",

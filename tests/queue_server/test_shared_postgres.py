@@ -252,3 +252,35 @@ def test_resume_on_a_lagging_process_is_served_from_the_database(pg_url):
         assert len(got) > 3  # the new ticket's events arrived too
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_a_case_is_flagged_overdue_once_when_two_processes_sweep_at_once(config, pg_url):
+    """Both processes' sweepers see the same open case past its limit at the same
+    moment; only one of them announces ``case.overdue``."""
+    from .harness import Store
+
+    store = Store(config, pg_url)
+    try:
+        store.issue()
+        store.open(1)
+        store.call_next(1)
+        store.clock.advance(hours=1)
+        now = store.clock()
+        first = store.engine.connect()
+        tx = first.begin()
+        assert len(store.ops.flag_overdue(first, now)) == 1  # holds the case's row
+        second: list[Any] = []
+
+        def sweep() -> None:
+            with store.engine.begin() as conn:
+                second.extend(store.ops.flag_overdue(conn, now))
+
+        thread = threading.Thread(target=sweep)
+        thread.start()
+        _wait_for_waiters(pg_url, 1)
+        tx.commit()
+        first.close()
+        thread.join(30)
+        assert second == []
+    finally:
+        store.close()
