@@ -28,9 +28,14 @@ log = logging.getLogger("hallq.kiosk.printer")
 
 @dataclass(frozen=True)
 class PrintReport:
+    """``printed`` is True only for a ticket the printer confirmed; ``outcome`` is the
+    driver's word (``printed``, ``not_printed``, ``uncertain``, ``unconfirmed``), empty for
+    a status poll."""
+
     printed: bool
     condition: str  # a hardware.printer.status.Condition value
     detail: str = ""
+    outcome: str = ""
 
 
 def normalise_url(url: str) -> str | None:
@@ -52,8 +57,8 @@ def normalise_url(url: str) -> str | None:
 
 
 class PrinterService:
-    """``url`` as in :func:`normalise_url`; ``status_timeout`` and ``settle`` go to the
-    driver (tests shorten them)."""
+    """``url`` as in :func:`normalise_url`; ``status_timeout`` and ``confirm_margin`` go
+    to the driver (tests shorten them)."""
 
     def __init__(
         self, url: str, profile: str = "80mm-gb18030", **driver: Any
@@ -92,7 +97,8 @@ class PrinterService:
         if not result.printed and condition in (Condition.ONLINE, Condition.PAPER_NEAR_END):
             condition = Condition.NOT_ANSWERING  # sent but lost: treat the printer as suspect
         log.info("ticket print: %s (%s)", result.outcome.value, condition.value)
-        return PrintReport(result.printed, condition.value, result.error or status.detail)
+        return PrintReport(result.printed, condition.value, result.error or status.detail,
+                           result.outcome.value)
 
     def close(self) -> None:
         if self._printer is not None:

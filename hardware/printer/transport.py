@@ -31,6 +31,8 @@ from hardware.exceptions import (
 
 class PrinterTransport(Protocol):
     description: str
+    return_channel: bool  # False: nothing can ever be read back (write-only)
+    bytes_per_second: float  # how fast the link moves a job, for the confirmation wait
 
     def open(self) -> None: ...
     def close(self) -> None: ...
@@ -47,6 +49,8 @@ class TcpTransport:
         self.connect_timeout = connect_timeout
         self.write_timeout = write_timeout
         self.description = f"tcp://{host}:{port}"
+        self.return_channel = True
+        self.bytes_per_second = 1e6
         self._sock: socket.socket | None = None
 
     def open(self) -> None:
@@ -114,6 +118,8 @@ class SerialTransport:
         self.settings = SerialSettings(url, baudrate=baudrate, read_timeout=0.05,
                                        write_timeout=write_timeout)
         self.description = f"serial {url}"
+        self.return_channel = True
+        self.bytes_per_second = baudrate / 10  # 8N1: ten bits a byte
         self._port: serial.SerialBase | None = None
 
     def open(self) -> None:
@@ -166,6 +172,8 @@ class UsbLpTransport:
     def __init__(self, device: str = "/dev/usb/lp0") -> None:
         self.device = device
         self.description = f"usb {device}"
+        self.return_channel = True
+        self.bytes_per_second = 1e5  # what cheap USB heads take in, not the bus speed
         self._fd: int | None = None
 
     def open(self) -> None:
@@ -235,11 +243,14 @@ class UsbLpTransport:
 
 
 class FileTransport:
-    """Append to a file (spool, debugging). Write-only: status is always "not answering"."""
+    """Append to a file (spool, debugging, a one-way device node). Write-only: tickets are
+    sent blind and reported "unconfirmed"; no status query is ever written into it."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.description = f"file {path}"
+        self.return_channel = False
+        self.bytes_per_second = 1e6
 
     def open(self) -> None:
         pass
