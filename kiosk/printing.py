@@ -39,16 +39,13 @@ class PrintReport:
 
 
 def normalise_url(url: str) -> str | None:
-    """``none`` → no printer; a bare file path → ``file://``; ``usb:VID:PID`` is explained
-    (the driver talks to the kernel's usblp node, not to a VID:PID)."""
+    """``none`` → no printer; a bare file path → ``file://``; ``usb:VID:PID`` →
+    ``usb://VID:PID`` (pyusb; ``usb:///dev/usb/lp0`` is the kernel's usblp node)."""
     url = url.strip()
     if url.lower() in ("", "none", "off"):
         return None
     if url.startswith("usb:") and not url.startswith("usb://"):
-        raise PrinterSetupError(
-            f"printer {url!r}: USB printers are opened through the kernel's usblp device; "
-            "use usb:///dev/usb/lp0 (see docs/kiosk.md)"
-        )
+        url = "usb://" + url[len("usb:"):]
     if url.startswith("/") and not url.startswith(("/dev/tty", "/dev/pts")):
         return "file://" + url
     if "://" not in url and not url.startswith("serial:") and Path(url).suffix:

@@ -107,6 +107,7 @@ class PrinterEmulator:
         self._server: socket.socket | None = None
         self._tcp_stop = threading.Event()
         self._conns: list[socket.socket] = []
+        self._acceptor: threading.Thread | None = None
         self._pty: PtyEndpoint | None = None
         self._pty_parser: EscPosParser | None = None
         self.port = 0
@@ -208,6 +209,7 @@ class PrinterEmulator:
                                   name="printer-emu", daemon=True)
         thread.start()
         self._threads.append(thread)
+        self._acceptor = thread
         return self.port
 
     def close_connections(self) -> None:
@@ -221,6 +223,10 @@ class PrinterEmulator:
     def power_off(self) -> None:
         """A network printer switched off: connections closed, nothing listening."""
         self._tcp_stop.set()
+        if self._acceptor is not None:
+            # Until accept() returns the kernel keeps the listening socket open.
+            self._acceptor.join(1)
+            self._acceptor = None
         if self._server is not None:
             self._server.close()
             self._server = None
