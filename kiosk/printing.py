@@ -133,4 +133,6 @@ def ticket_print(
         materials=tuple(str(m) for m in materials),
         language=lang,
         hall_name_en=str(hall_en),
+        service_name_en=str(i18n.pick(names, "en")),
+        materials_en=tuple(str(m) for m in i18n.pick(service.get("materials"), "en") or []),
     )
