@@ -104,6 +104,8 @@ class KioskApp(App):
     async def run_with_client(self) -> None:
         """Run the window and the server connection together until the app stops."""
         await self.client.start()
+        if self.printer.enabled and self.settings.printer_poll_seconds > 0:
+            self.controller.spawn(self.controller.watch_printer(self.settings.printer_poll_seconds))
         try:
             await self.async_run(async_lib="asyncio")
         finally:

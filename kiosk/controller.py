@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from kiosk.model import KioskModel
@@ -155,6 +155,23 @@ class KioskController:
         if m.ticket.get("id") == reply.get("id"):
             m.printed(report.printed, report.condition)
         await self.report_printer(report)
+
+    async def watch_printer(
+        self, interval: float,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        """Poll the idle printer every ``interval`` s and report changes: a printer that
+        runs out of paper at night is on the supervisor's page, not found by the first
+        citizen in the morning. A ticket being printed holds the printer's lock, so a
+        poll never interleaves with a job."""
+        while True:
+            await sleep(interval)
+            try:
+                report = await self.printer.status()
+            except Exception:  # a poll must never end the watch
+                log.exception("printer status poll failed")
+                continue
+            await self.report_printer(report)
 
     async def report_printer(self, report: PrintReport) -> None:
         """Tell the server the printer's state when it changed (supervisors see it)."""

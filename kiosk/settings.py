@@ -23,6 +23,9 @@ class KioskSettings:
     name: str = "kiosk"
     printer: str = "none"
     printer_profile: str = "80mm-gb18030"
+    # Ask the idle printer its state this often (s; 0 = never) and report changes, so
+    # supervisors see paper low or out before a citizen does.
+    printer_poll_seconds: float = 30.0
     staff_pin: str | None = None
     priority_needs_pin: bool = True
     idle_seconds: float = 60.0
@@ -46,6 +49,7 @@ class KioskSettings:
 
 _TYPES: dict[str, type] = {
     "server": str, "token": str, "name": str, "printer": str, "printer_profile": str,
+    "printer_poll_seconds": float,
     "staff_pin": str, "priority_needs_pin": bool, "idle_seconds": float,
     "ticket_seconds": float, "ticket_fail_seconds": float, "font": str, "width": int,
     "height": int, "windowed": bool, "featured": list, "request_timeout": float,
@@ -72,7 +76,7 @@ def check_table(table: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, 
         if key == "staff_pin" and not (value.isdigit() and 4 <= len(value) <= 8):
             problems.append((key, "must be 4 to 8 digits"))
             continue
-        if want is float and value <= 0:
+        if want is float and (value < 0 if key == "printer_poll_seconds" else value <= 0):
             problems.append((key, "must be more than 0"))
             continue
         values[key] = tuple(str(v) for v in value) if want is list else value
