@@ -175,7 +175,8 @@ class TcpTransport:
 
 class SerialTransport:
     def __init__(self, url: str, baudrate: int = 9600, write_timeout: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, device: str = "printer") -> None:
+        self.device = device  # "printer", "ID card reader": for the messages only
         self.backoff = Backoff(clock=clock)
         self.settings = SerialSettings(url, baudrate=baudrate, read_timeout=0.05,
                                        write_timeout=write_timeout)
@@ -202,7 +203,7 @@ class SerialTransport:
         ``OSError`` EIO/ENXIO, ``termios.error`` from flush or attribute calls): all of them
         close the port so the next call opens the device node afresh."""
         self.close()
-        return LinkLost(f"printer on {self.description}: {exc}")
+        return LinkLost(f"{self.device} on {self.description}: {exc}")
 
     def _require(self) -> serial.SerialBase:
         if self._port is None:
@@ -216,7 +217,7 @@ class SerialTransport:
             port.write(data)
             port.flush()
         except serial.SerialTimeoutException as exc:
-            raise DeviceNotAnswering(f"printer on {self.description} blocks writes") from exc
+            raise DeviceNotAnswering(f"{self.device} on {self.description} blocks writes") from exc
         except (serial.SerialException, OSError, termios.error) as exc:
             raise self._lost(exc) from exc
 
