@@ -26,6 +26,10 @@ class KioskSettings:
     # Ask the idle printer its state this often (s; 0 = never) and report changes, so
     # supervisors see paper low or out before a citizen does.
     printer_poll_seconds: float = 30.0
+    scanner: str = "none"  # serial:/dev/ttyACM0?baudrate=9600 or hid:/dev/input/by-id/…
+    scanner_terminator: str = "CR"  # CR, LF, CRLF or TAB
+    id_reader: str = "none"  # the ID card reader's serial port, e.g. /dev/ttyUSB1
+    id_salt: str | None = None  # HALLQ_ID_SALT: the hall's secret for ID number hashes
     staff_pin: str | None = None
     priority_needs_pin: bool = True
     idle_seconds: float = 60.0
@@ -41,7 +45,7 @@ class KioskSettings:
 
     def __repr__(self) -> str:  # never print the secrets
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        for secret in ("token", "staff_pin"):
+        for secret in ("token", "staff_pin", "id_salt"):
             if shown[secret]:
                 shown[secret] = "***"
         return f"KioskSettings({shown})"
@@ -49,7 +53,8 @@ class KioskSettings:
 
 _TYPES: dict[str, type] = {
     "server": str, "token": str, "name": str, "printer": str, "printer_profile": str,
-    "printer_poll_seconds": float,
+    "printer_poll_seconds": float, "scanner": str, "scanner_terminator": str,
+    "id_reader": str,
     "staff_pin": str, "priority_needs_pin": bool, "idle_seconds": float,
     "ticket_seconds": float, "ticket_fail_seconds": float, "font": str, "width": int,
     "height": int, "windowed": bool, "featured": list, "request_timeout": float,
@@ -116,6 +121,8 @@ def from_env(settings: KioskSettings, env: dict[str, str] | None = None) -> Kios
         settings.token = env["HALLQ_KIOSK_TOKEN"]
     if env.get("HALLQ_KIOSK_STAFF_PIN"):
         settings.staff_pin = env["HALLQ_KIOSK_STAFF_PIN"]
+    if env.get("HALLQ_ID_SALT"):
+        settings.id_salt = env["HALLQ_ID_SALT"]
     if env.get("HALLQ_KIOSK_FONT"):
         settings.font = env["HALLQ_KIOSK_FONT"]
     return settings

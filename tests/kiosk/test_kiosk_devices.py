@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from hardware.printer.status import PaperLevel
+import datetime as dt
+import logging
 
-from .harness import kiosk, run, until
+from hardware.emulators.idcard import SAMPLE_SENIOR, IdCardReaderEmulator
+from hardware.emulators.scanner import HidScannerEmulator, SerialScannerEmulator
+from hardware.idcard.protocol import hash_id_number
+from hardware.printer.status import PaperLevel
+from tests.queue_server.harness import T0, Clock, connected
+
+from .harness import Hall, kiosk, run, until
 
 
 def test_idle_printer_state_reaches_the_server_without_a_citizen(config, sqlite_url, tmp_path):
@@ -37,3 +44,85 @@ def test_no_polling_when_switched_off(config, sqlite_url, tmp_path):
             assert k.hall.device_state() == "online"
 
     run(main())
+
+
+# -- scanner and ID card reader driving the real kiosk ------------------------------------
+
+def test_scanning_a_ticket_qr_opens_its_rating(config, sqlite_url, tmp_path):
+    async def main():
+        hall = Hall(config, sqlite_url, Clock())
+        await hall.start()
+        async with connected(hall.port, "kiosk-1-secret") as kc, \
+                connected(hall.port, "clerk-1-secret") as clerk:
+            ticket = await kc.request("ticket.issue", {"service": "general"})
+            await clerk.request("window.open", {"clerk": "c-1"})
+            await clerk.request("call.next")
+            await clerk.request("case.start")
+            await clerk.request("case.finish")
+        scanner = SerialScannerEmulator("CRLF")
+        tty = scanner.serve_pty(tmp_path / "ttyACM0")
+        try:
+            async with kiosk(config, sqlite_url, tmp_path, hall=hall, printer=False,
+                             scanner=tty) as k:
+                await until(lambda: k.hall.device_state("scanner") == "online", 5, "scanner")
+                scanner.scan(ticket["url"])
+                await k.wait_screen("rating")
+                await until(lambda: k.model.rating_step == "level", 5, "level step")
+                await k.settle()
+                assert k.ids().title.text == "请为号码 A001 的服务评价"
+                await k.tap_text("非常满意")
+                await until(lambda: k.model.rating_step == "thanks", 5, "thanks")
+        finally:
+            scanner.stop()
+
+    run(main(), 90)
+
+
+def test_scanning_an_appointment_code_checks_in(config, sqlite_url, tmp_path):
+    async def main():
+        hall = Hall(config, sqlite_url, Clock())
+        await hall.start()
+        async with connected(hall.port, "admin-secret") as admin:
+            await admin.request("appointment.create", {
+                "service": "marriage", "code": "M20261124",
+                "start": T0.isoformat(), "end": (T0 + dt.timedelta(hours=1)).isoformat()})
+        wedge = HidScannerEmulator(tmp_path / "event-kbd")
+        node = wedge.plug()
+        try:
+            async with kiosk(config, sqlite_url, tmp_path, hall=hall, printer=False,
+                             scanner=f"hid:{node}") as k:
+                wedge.scan("m20261124")
+                await k.wait_screen("ticket")
+                assert k.ids().number.text == "B001"
+                assert k.model.ticket["priority"] == "appointment"
+                assert hall.count() == 1
+        finally:
+            wedge.stop()
+
+    run(main(), 90)
+
+
+def test_id_card_read_reaches_the_kiosk_as_hash_and_birth_date_only(
+        config, sqlite_url, tmp_path, caplog):
+    async def main():
+        reader = IdCardReaderEmulator()
+        tty = reader.serve_pty(tmp_path / "ttyUSB-id")
+        try:
+            async with kiosk(config, sqlite_url, tmp_path, printer=False, id_reader=tty,
+                             id_salt="hall-secret-salt-0123") as k:
+                await until(lambda: k.hall.device_state("id_reader") == "online", 5, "reader")
+                reader.place(SAMPLE_SENIOR)
+                card = await until(lambda: k.app.controller.card, 5, "card read")
+                assert card.is_senior(dt.date(2026, 11, 30))
+                assert card.id_hash == hash_id_number(SAMPLE_SENIOR.id_number,
+                                                      b"hall-secret-salt-0123")
+                k.model.go("services")
+                k.model.go("home")  # the next citizen: the card is forgotten
+                assert k.app.controller.card is None
+        finally:
+            reader.stop()
+        for secret in (SAMPLE_SENIOR.name, SAMPLE_SENIOR.id_number, SAMPLE_SENIOR.address):
+            assert secret not in caplog.text
+
+    caplog.set_level(logging.DEBUG)
+    run(main(), 90)
