@@ -54,7 +54,7 @@ class KioskSettings:
 _TYPES: dict[str, type] = {
     "server": str, "token": str, "name": str, "printer": str, "printer_profile": str,
     "printer_poll_seconds": float, "scanner": str, "scanner_terminator": str,
-    "id_reader": str,
+    "id_reader": str, "id_salt": str,
     "staff_pin": str, "priority_needs_pin": bool, "idle_seconds": float,
     "ticket_seconds": float, "ticket_fail_seconds": float, "font": str, "width": int,
     "height": int, "windowed": bool, "featured": list, "request_timeout": float,
