@@ -24,6 +24,8 @@ from kiosk.scanner import Scan
 from queue_server.client import ConnectionState, HallClient, RequestError, RequestTimeout
 
 log = logging.getLogger("hallq.kiosk")
+# A scanned ticket that cannot be rated now, said with the server's own refusal codes.
+SCAN_REFUSALS = {"rated": "already_rated", "not_rated": "rating_closed"}
 
 
 class KioskController:
@@ -193,8 +195,9 @@ class KioskController:
                 m.refused(getattr(exc, "code", "timeout"))
                 return
             m.open_rating()
-            if status.get("rating_state") != "pending":
-                m.refused(f"rating_{status.get('rating_state') or 'not_finished'}")
+            state = status.get("rating_state")
+            if state != "pending":
+                m.refused(SCAN_REFUSALS.get(state, "nothing_to_rate"))
                 return
             m.label_entry = str(status.get("label", ""))
             m.label_entered()

@@ -9,6 +9,7 @@ from hardware.emulators.idcard import SAMPLE_SENIOR, IdCardReaderEmulator
 from hardware.emulators.scanner import HidScannerEmulator, SerialScannerEmulator
 from hardware.idcard.protocol import hash_id_number
 from hardware.printer.status import PaperLevel
+from kiosk.printing import PrinterService
 from tests.queue_server.harness import T0, Clock, connected
 
 from .harness import Hall, kiosk, run, until
@@ -124,4 +125,47 @@ def test_id_card_read_reaches_the_kiosk_as_hash_and_birth_date_only(
             assert secret not in caplog.text
 
     caplog.set_level(logging.DEBUG)
+    run(main(), 90)
+
+
+def test_scanning_a_waiting_ticket_says_there_is_nothing_to_rate(config, sqlite_url, tmp_path):
+    async def main():
+        hall = Hall(config, sqlite_url, Clock())
+        await hall.start()
+        async with connected(hall.port, "kiosk-1-secret") as kc:
+            ticket = await kc.request("ticket.issue", {"service": "general"})
+        scanner = SerialScannerEmulator()
+        tty = scanner.serve_pty(tmp_path / "ttyACM0")
+        try:
+            async with kiosk(config, sqlite_url, tmp_path, hall=hall, printer=False,
+                             scanner=f"serial:{tty}?baudrate=9600") as k:
+                await until(lambda: k.hall.device_state("scanner") == "online", 5, "scanner")
+                scanner.scan(ticket["url"])
+                await until(lambda: k.model.error == "nothing_to_rate", 5, "refusal")
+                await k.settle()
+                assert k.ids().error.text == "该号码还没有办结的服务可评价"
+        finally:
+            scanner.stop()
+
+    run(main(), 90)
+
+
+def test_one_way_printer_keeps_the_ticket_on_screen(config, sqlite_url, tmp_path):
+    """A printer without a return channel prints blind: never "printed", the citizen
+    keeps the number and QR on screen with a message that says why."""
+    async def main():
+        async with kiosk(config, sqlite_url, tmp_path, printer=False) as k:
+            spool = tmp_path / "spool.bin"
+            k.app.controller.printer = PrinterService(str(spool))
+            k.model.open_service("general")
+            await k.wait_screen("detail")
+            await k.tap(k.ids().take)
+            await k.wait_screen("ticket")
+            await until(lambda: k.model.print_state == "failed", 5, "unconfirmed")
+            await k.settle()
+            assert k.ids().number.text == "A001"
+            assert "无法确认是否已出票" in k.ids().printing.text
+            assert b"A001" in spool.read_bytes()
+            assert k.model.timeout() == k.model.ticket_fail_seconds
+
     run(main(), 90)
