@@ -213,16 +213,36 @@ class Request:
     key: str | None = None
 
 
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+"""Whole numbers in requests fit in 32 bits (the database's ids do); others are refused."""
+MAX_DEPTH = 16
+"""Requests are flat objects; anything nested deeper than this is not one of ours."""
+
+
 def parse_request(text: str | bytes, max_bytes: int) -> Request:
-    """Decode and check one request frame; raise :class:`ProtocolError` with a code."""
-    if len(text) > max_bytes:
+    """Decode and check one request frame; raise :class:`ProtocolError` with a code.
+
+    Everything a hostile or broken client can send ends here as a refusal with a code:
+    binary frames, sizes counted in bytes, JSON nested beyond reason, numbers beyond 32
+    bits or not finite, and text that is not valid Unicode (a lone surrogate could be
+    read but never written back: not to the database, not into a reply).
+    """
+    if isinstance(text, bytes | bytearray | memoryview):
+        raise ProtocolError(BAD_REQUEST, "send requests as text frames of JSON, not binary")
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
         raise ProtocolError(
-            TOO_LARGE, f"message of {len(text)} bytes is over the {max_bytes} byte limit"
+            TOO_LARGE, f"message of {size} bytes is over the {max_bytes} byte limit"
         )
     try:
         msg = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        raise ProtocolError(BAD_JSON, "not valid JSON: nested too deeply") from None
+    except ValueError as exc:
         raise ProtocolError(BAD_JSON, f"not valid JSON: {exc}") from None
+    problem = _unusable(msg)
+    if problem is not None:
+        raise ProtocolError(BAD_REQUEST, problem)
     if not isinstance(msg, dict):
         raise ProtocolError(BAD_REQUEST, "a request must be a JSON object")
     rid = msg.get("id")
@@ -261,6 +281,44 @@ def parse_request(text: str | bytes, max_bytes: int) -> Request:
 
 
 _TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
+
+
+def _unusable(msg: Any) -> str | None:
+    """Why a decoded message cannot be used at all, or None; walked without recursion."""
+    stack: list[tuple[Any, int]] = [(msg, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"a request is nested at most {MAX_DEPTH} levels deep"
+        if isinstance(value, str):
+            if not _is_text(value):
+                return "text must be valid Unicode (a lone surrogate is not)"
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            if not INT_MIN <= value <= INT_MAX:
+                return "whole numbers must fit in 32 bits"
+        elif isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                return "numbers must be finite"
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if not _is_text(k):
+                    return "text must be valid Unicode (a lone surrogate is not)"
+                stack.append((v, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return None
+
+
+def _is_text(value: str) -> bool:
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def request(
