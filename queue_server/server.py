@@ -36,9 +36,10 @@ from websockets.http11 import Response as HttpResponse
 
 from . import __version__
 from . import protocol as p
-from .config import ALWAYS_OPEN, Clerk, HallConfig, check_pin, hash_pin
 from .core import permissions
 from .core.errors import Forbidden, HallError
+from .core.hall import ALWAYS_OPEN, Clerk, HallConfig
+from .core.pins import check_pin, hash_pin
 from .core.states import WindowOp
 from .store import db as dbm
 from .store import lockout, reports
