@@ -32,8 +32,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from ..config import HallConfig
 from ..core.errors import HallError
+from ..core.hall import HallConfig
 from . import schema as s
 from .statements import EVENT_INSERT
 
