@@ -664,7 +664,13 @@ class HallServer:
         if not published:
             return
         if self._shared_db and published[0][0] > self.last_seq + 1:
-            await self._catch_up(upto=published[-1][0])
+            try:
+                await self._catch_up(upto=published[-1][0])
+            except Exception:
+                # The operation is committed: its reply must not say otherwise. The
+                # events follow as soon as the database can be read again.
+                log.exception("reading other servers' events failed; will retry")
+                self._spawn(self._catch_up(upto=published[-1][0]))
             return
         self._publish_now(published)
 
@@ -720,9 +726,11 @@ class HallServer:
                     await client.ws.send(ev[3])
         except websockets.ConnectionClosed:
             # The subscriber went away mid-answer: nothing failed, nobody to tell.
-            client.pending = None
             return ""
-        client.pending = None
+        finally:
+            # Whatever happened, stop holding events for it (a failed subscribe may be
+            # sent again; a held list would only grow).
+            client.pending = None
         client.live = True
         return p.dumps({"v": p.VERSION, "event": "subscribed", "seq": upto})
 
