@@ -24,9 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from websockets.asyncio.client import connect
-
 from server_bench import ROOT, Conn, pct, rss_kb  # noqa: E402 (benchmarks/ is on sys.path)
+from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(ROOT))
 
