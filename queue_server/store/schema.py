@@ -85,6 +85,8 @@ tickets = Table(
 Index("ix_tickets_waiting", tickets.c.status, tickets.c.queue, tickets.c.sort_at)
 Index("ix_tickets_day_service", tickets.c.day, tickets.c.service_id)
 Index("ix_tickets_done", tickets.c.queue, tickets.c.finished_at)
+# The display's recent calls (snapshot): today's called tickets, newest first.
+Index("ix_tickets_called", tickets.c.day, tickets.c.called_at)
 
 counters = Table(
     "ticket_counters",
@@ -135,6 +137,17 @@ cases = Table(
 Index("ix_cases_rating", cases.c.rating_state, cases.c.rating_due)
 Index("ix_cases_ticket", cases.c.ticket_id)
 Index("ix_cases_followup", cases.c.followup_state, cases.c.rated_at)
+# The overdue sweep runs every second and looks only at open cases: a partial index holds
+# just those (a few per window), so its cost does not grow with a year of closed cases.
+Index(
+    "ix_cases_open",
+    cases.c.called_at,
+    sqlite_where=cases.c.outcome.is_(None),
+    postgresql_where=cases.c.outcome.is_(None),
+)
+# Today's ratings per window (snapshot) and one clerk's day (clerk.today).
+Index("ix_cases_rated", cases.c.rating_state, cases.c.rated_at)
+Index("ix_cases_clerk", cases.c.clerk, cases.c.called_at)
 
 appointments = Table(
     "appointments",
@@ -180,6 +193,7 @@ idempotency = Table(
     Column("reply", Text, nullable=False),
     Column("at", UTCDateTime, nullable=False),
 )
+Index("ix_idempotency_at", idempotency.c.at)  # the hourly prune
 
 device_states = Table(
     "device_states",
