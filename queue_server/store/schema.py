@@ -216,3 +216,25 @@ sign_in_failures = Table(
     Column("locked_until", UTCDateTime),
     Column("at", UTCDateTime, nullable=False),
 )
+
+notifications = Table(
+    "notifications",
+    metadata,
+    # The alert outbox: written in the same transaction as the event that caused it, so
+    # a crash between the two cannot lose an alert; sent (and retried) by the notifier.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # One alert per (cause, recipient, channel): the receiver's dedup key as well.
+    Column("key", String(160), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("target", String(256), nullable=False),
+    Column("payload", Text, nullable=False),
+    # queued → sent, or → failed (retried at next_at) → dead after the last try
+    Column("state", String(16), nullable=False),
+    Column("tries", Integer, nullable=False, default=0),
+    Column("next_at", UTCDateTime, nullable=False),
+    Column("last_error", String(512)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+)
+Index("ix_notifications_due", notifications.c.state, notifications.c.next_at)
