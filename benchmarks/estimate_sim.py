@@ -1,0 +1,103 @@
+"""Wait estimates on simulated hall days: the old formula against the replay estimator.
+
+    .venv/bin/python benchmarks/estimate_sim.py [--days 3] [--hall demo|town|county]
+
+Each day is simulated by :mod:`queue_server.core.daysim` (the real call order and the
+real estimator); every ticket is given both estimates when it is issued, and its actual
+wait is measured when a window calls it. Prints MAE (minutes and share of the mean wait),
+how often and by how much the figure was too low, per hall, and per hour for the demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from queue_server.config import DEMO_CONFIG, OpeningHours, QueueDef, WindowDef, load_config
+from queue_server.core import daysim
+
+WEEKDAYS = frozenset(range(1, 6))
+DAY_HOURS = OpeningHours(
+    ((dt.time(8, 30), dt.time(12)), (dt.time(13, 30), dt.time(17, 30))), WEEKDAYS
+)
+
+
+def demo_shape() -> daysim.HallShape:
+    cfg = load_config(DEMO_CONFIG)
+    return daysim.HallShape(cfg.queues, cfg.windows, cfg.tz)
+
+
+def synthetic_shape(n_windows: int, n_queues: int) -> daysim.HallShape:
+    """Queues in groups of three sharing windows by preference, like the demo's areas."""
+    prefixes = [
+        chr(ord("A") + i) if i < 26 else f"A{chr(ord('A') + i - 26)}" for i in range(n_queues)
+    ]
+    queues = tuple(QueueDef(p, {"en": p}, "x", DAY_HOURS) for p in prefixes)
+    windows = []
+    for n in range(n_windows):
+        q = n * n_queues // n_windows
+        group = [prefixes[q]]
+        if n % 3 == 2:  # every third window also serves its neighbours
+            group += [prefixes[(q + 1) % n_queues], prefixes[(q - 1) % n_queues]]
+        windows.append(WindowDef(n + 1, "x", tuple(dict.fromkeys(group))))
+    return daysim.HallShape(queues, tuple(windows), ZoneInfo("Asia/Shanghai"))
+
+
+HALLS = {
+    "demo": (demo_shape, daysim.SimParams()),
+    "town": (lambda: synthetic_shape(6, 3), daysim.SimParams(tickets=190, staffed=6)),
+    "county": (lambda: synthetic_shape(140, 30), daysim.SimParams(tickets=4600, staffed=130)),
+}
+
+
+def row(label: str, a: daysim.Accuracy) -> str:
+    return (
+        f"| {label} | {a.n} | {a.mean_wait:.1f} | {a.mae:.1f} | {100 * a.mae_share:.0f} % "
+        f"| {100 * a.too_low:.0f} % | {100 * a.too_low_5:.0f} % "
+        f"| {a.under_median:.1f} | {a.under_p90:.1f} |"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--days", type=int, default=3)
+    ap.add_argument("--hall", choices=[*HALLS, "all"], default="all")
+    ap.add_argument("--hours", action="store_true", help="per-hour table for each hall")
+    args = ap.parse_args()
+    halls = list(HALLS) if args.hall == "all" else [args.hall]
+    print(
+        "| hall, estimate | tickets | mean wait min | MAE min | MAE / mean | too low "
+        "| too low > 5 min | under-by median | under-by p90 |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in halls:
+        make, params = HALLS[name]
+        shape = make()
+        records: list[daysim.Issued] = []
+        t0 = time.perf_counter()
+        for d in range(args.days):
+            records += daysim.DaySim(shape, _with_seed(params, d + 1)).run()
+        spent = time.perf_counter() - t0
+        print(row(f"{name}, old", daysim.accuracy(records, "old")))
+        print(row(f"{name}, new", daysim.accuracy(records, "new")))
+        print(f"<!-- {name}: {args.days} days simulated in {spent:.1f} s -->", file=sys.stderr)
+        if args.hours:
+            for hour, group in daysim.by(records, "hour", shape.tz).items():
+                print(row(f"{name} {hour}, old", daysim.accuracy(group, "old")))
+                print(row(f"{name} {hour}, new", daysim.accuracy(group, "new")))
+
+
+def _with_seed(params: daysim.SimParams, seed: int) -> daysim.SimParams:
+    import dataclasses
+
+    return dataclasses.replace(params, seed=seed)
+
+
+if __name__ == "__main__":
+    main()
