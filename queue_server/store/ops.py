@@ -23,12 +23,14 @@ from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from ..config import HallConfig, ServiceDef
-from ..core import rules
+from ..core import estimate, rules
 from ..core.errors import Forbidden, HallError, NotFound, Refused
 from ..core.states import TicketOp, TicketStatus, WindowOp, WindowStatus, ticket_next, window_next
 from . import schema as s
 from . import statements as st
 
+NEWCOMER_ID = 2**62
+"""Id of the ticket someone would take now, in a queue's figures: after every real one."""
 TOKEN_BYTES = 16
 CACHE_S = 10.0
 EVENT_DAYS = 3
@@ -239,21 +241,107 @@ class HallOps:
         ).scalar_one()
 
     def service_minutes(self, conn: Connection, prefix: str) -> float:
-        return self._cached("minutes", prefix, lambda: self._service_minutes(conn, prefix))
+        return estimate.service_minutes_from_cases(
+            self.case_seconds(conn, prefix), self.config.rules.default_service_minutes
+        )
 
-    def _service_minutes(self, conn: Connection, prefix: str) -> float:
+    def case_seconds(self, conn: Connection, prefix: str) -> tuple[float, ...]:
+        return self._cached("minutes", prefix, lambda: self._case_seconds(conn, prefix))
+
+    def _case_seconds(self, conn: Connection, prefix: str) -> tuple[float, ...]:
+        """Window time of the queue's recent cases, from the call to the end of the case.
+
+        From the call, not from "start": the walk to the window, recalls and no-shows
+        take window time too, and a hall whose keypads never press start still measures
+        real cases instead of staying on the default.
+        """
+        c = s.cases.c
         rows = conn.execute(
-            select(s.tickets.c.started_at, s.tickets.c.called_at, s.tickets.c.finished_at)
-            .where(s.tickets.c.queue == prefix, s.tickets.c.finished_at.is_not(None))
-            .order_by(s.tickets.c.finished_at.desc())
+            select(c.called_at, c.ended_at)
+            .select_from(s.cases.join(s.tickets, s.tickets.c.id == c.ticket_id))
+            .where(s.tickets.c.queue == prefix, c.ended_at.is_not(None))
+            .order_by(c.ended_at.desc())
             .limit(self.config.rules.rolling_cases)
         ).all()
-        durations = [
-            (fin - (start or called)).total_seconds()
-            for start, called, fin in rows
-            if fin is not None and (start or called) is not None
+        return tuple(
+            (end - called).total_seconds() for called, end in rows if called and end is not None
+        )
+
+    def _hall_now(self, conn: Connection, queue: str, now: dt.datetime) -> estimate.HallNow:
+        """What :func:`estimate.estimate_wait` needs for ``queue``: its component only."""
+        wdefs = [estimate.WindowNow(w.number, w.queues, None) for w in self.config.windows]
+        queues, linked = estimate.component(wdefs, queue)
+        numbers = [w.number for w in linked]
+        t = s.tickets.c
+        waiting = [
+            _candidate(r)
+            for r in conn.execute(
+                select(
+                    t.id, t.queue, t.sort_at, t.priority, t.appointment_at, t.target_window
+                ).where(
+                    t.day == self.day(now),
+                    t.status == "waiting",
+                    or_(t.queue.in_(queues), t.target_window.in_(numbers)),
+                )
+            ).mappings()
         ]
-        return rules.rolling_service_minutes(durations, self.config.rules.default_service_minutes)
+        seconds = {q: self.case_seconds(conn, q) for q in queues}
+        default = self.config.rules.default_service_minutes
+        svc = {q: estimate.service_minutes_from_cases(d, default) for q, d in seconds.items()}
+        hours = {q: qd.hours for q in queues if (qd := self.config.queue(q)) is not None}
+        w = s.windows.c
+        rows = conn.execute(
+            select(w.number, w.status, w.since, t.queue, t.called_at, t.status.label("tstatus"))
+            .select_from(s.windows.outerjoin(s.tickets, t.id == w.ticket_id))
+            .where(w.number.in_(numbers))
+        ).all()
+        state = {r.number: r for r in rows}
+        windows = []
+        for wd in linked:
+            r = state.get(wd.number)
+            busy = r is not None and r.tstatus in (TicketStatus.CALLED, TicketStatus.SERVING)
+            starts = [
+                a
+                for q in wd.queues
+                if q in hours
+                for a, _ in estimate.sessions(hours[q], self.tz, now)
+            ]
+            free_at = estimate.window_free_at(
+                status=r.status if r is not None else "closed",
+                now=now,
+                since=r.since if r is not None else None,
+                busy_queue=r.queue if busy else None,
+                busy_called_at=r.called_at if busy else None,
+                service_minutes=svc,
+                default_service_minutes=default,
+                session_starts=starts,
+                recent_s=seconds.get(r.queue, ()) if busy else (),
+            )
+            windows.append(estimate.WindowNow(wd.number, wd.queues, free_at))
+        since = now - dt.timedelta(minutes=estimate.FLOW_WINDOW_MINUTES)
+        counts: dict[str, tuple[int, int]] = {}
+        for q, prio, n in conn.execute(
+            select(t.queue, t.priority.is_not(None), func.count())
+            .where(t.day == self.day(now), t.queue.in_(queues), t.issued_at >= since)
+            .group_by(t.queue, t.priority.is_not(None))
+        ).all():
+            o, p = counts.get(q, (0, 0))
+            counts[q] = (o, p + n) if prio else (o + n, p)
+        return estimate.HallNow(
+            now=now,
+            tz=self.tz,
+            waiting=waiting,
+            windows=windows,
+            service_minutes=svc,
+            hours=hours,
+            flows=estimate.flows_from_counts(counts, hours, self.tz, now),
+            default_service_minutes=default,
+        )
+
+    def estimate_minutes(self, conn: Connection, ticket: rules.Candidate, now: dt.datetime) -> int:
+        """The wait promised to a citizen: the hall's call order played forward."""
+        hall = self._hall_now(conn, ticket.queue, now)
+        return estimate.round_minutes(estimate.estimate_wait(hall, ticket))
 
     def people_ahead(self, conn: Connection, ticket: RowMapping, now: dt.datetime) -> int:
         """Waiting tickets of the same queue that the call order puts first.
@@ -306,7 +394,10 @@ class HallOps:
             "longest_wait_s": int((now - oldest).total_seconds()) if oldest else 0,
             "open_windows": windows_open,
             "service_minutes": round(minutes, 2),
-            "est_wait_minutes": rules.estimate_wait_minutes(waiting, minutes, windows_open),
+            # The wait of someone taking an ordinary ticket now: last in the queue's line.
+            "est_wait_minutes": self.estimate_minutes(
+                conn, rules.Candidate(NEWCOMER_ID, prefix, now), now
+            ),
         }
 
     def _class_expr(self, now: dt.datetime) -> Any:
@@ -440,9 +531,7 @@ class HallOps:
             ahead = stats["waiting"] - 1
         else:
             ahead = self.people_ahead(conn, row, now)
-        minutes = rules.estimate_wait_minutes(
-            ahead, stats["service_minutes"], stats["open_windows"]
-        )
+        minutes = self.estimate_minutes(conn, _candidate(row), now)
         view = ticket_view(row)
         reply = dict(
             view,
@@ -1120,7 +1209,6 @@ class HallOps:
             raise NotFound("no such ticket today", code="unknown_ticket")
         view = ticket_view(row)
         ahead = self.people_ahead(conn, row, now) if row["status"] == "waiting" else 0
-        stats = self.queue_stats(conn, row["queue"], now)
         case_row = conn.execute(
             select(s.cases.c.rating_state)
             .where(s.cases.c.ticket_id == row["id"], s.cases.c.outcome == "done")
@@ -1130,8 +1218,10 @@ class HallOps:
         return dict(
             view,
             people_ahead=ahead,
-            est_wait_minutes=rules.estimate_wait_minutes(
-                ahead, stats["service_minutes"], stats["open_windows"]
+            est_wait_minutes=(
+                self.estimate_minutes(conn, _candidate(row), now)
+                if row["status"] == "waiting"
+                else 0
             ),
             rating_state=case_row[0] if case_row else None,
         )
