@@ -337,7 +337,8 @@ def estimate_wait(hall: HallNow, target: rules.Candidate) -> float:
     for i, q in enumerate(sorted(queues)):
         f = hall.flows.get(q, Flow())
         for is_prio, rate in ((True, f.priority), (False, f.ordinary)):
-            if rate <= 0 or (not is_prio and q == target.queue):
+            # Under one expected arrival in the horizon: none is projected.
+            if rate * FLOW_HORIZON_MINUTES < 0.5 or (not is_prio and q == target.queue):
                 continue
             first = now + dt.timedelta(minutes=0.5 / rate)
             if first < flow_end(q):
