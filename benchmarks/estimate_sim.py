@@ -56,11 +56,12 @@ HALLS = {
 }
 
 
-def row(label: str, a: daysim.Accuracy) -> str:
+def row(label: str, a: daysim.Accuracy, new: bool) -> str:
+    cover = f"{100 * a.covered:.0f} %" if new else "-"
     return (
         f"| {label} | {a.n} | {a.mean_wait:.1f} | {a.mae:.1f} | {100 * a.mae_share:.0f} % "
         f"| {100 * a.too_low:.0f} % | {100 * a.too_low_5:.0f} % "
-        f"| {a.under_median:.1f} | {a.under_p90:.1f} |"
+        f"| {a.under_median:.1f} | {a.under_p90:.1f} | {cover} |"
     )
 
 
@@ -73,9 +74,9 @@ def main() -> None:
     halls = list(HALLS) if args.hall == "all" else [args.hall]
     print(
         "| hall, estimate | tickets | mean wait min | MAE min | MAE / mean | too low "
-        "| too low > 5 min | under-by median | under-by p90 |"
+        "| too low > 5 min | under-by median | under-by p90 | 80 % range covers |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name in halls:
         make, params = HALLS[name]
         shape = make()
@@ -84,13 +85,13 @@ def main() -> None:
         for d in range(args.days):
             records += daysim.DaySim(shape, _with_seed(params, d + 1)).run()
         spent = time.perf_counter() - t0
-        print(row(f"{name}, old", daysim.accuracy(records, "old")))
-        print(row(f"{name}, new", daysim.accuracy(records, "new")))
+        print(row(f"{name}, old", daysim.accuracy(records, "old"), False))
+        print(row(f"{name}, new", daysim.accuracy(records, "new"), True))
         print(f"<!-- {name}: {args.days} days simulated in {spent:.1f} s -->", file=sys.stderr)
         if args.hours:
             for hour, group in daysim.by(records, "hour", shape.tz).items():
-                print(row(f"{name} {hour}, old", daysim.accuracy(group, "old")))
-                print(row(f"{name} {hour}, new", daysim.accuracy(group, "new")))
+                print(row(f"{name} {hour}, old", daysim.accuracy(group, "old"), False))
+                print(row(f"{name} {hour}, new", daysim.accuracy(group, "new"), True))
 
 
 def _with_seed(params: daysim.SimParams, seed: int) -> daysim.SimParams:

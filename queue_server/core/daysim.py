@@ -75,6 +75,8 @@ class Issued:
     issued_at: dt.datetime
     old: int
     new: int
+    low: int = 0
+    high: int = 0
     called_at: dt.datetime | None = None
 
     @property
@@ -248,8 +250,11 @@ class DaySim:
 
     def _arrive(self, t: dt.datetime, c: rules.Candidate) -> None:
         self.waiting[c.id] = c
-        old, new = self.estimates(t, c)
-        self.records[c.id] = Issued(c.id, c.queue, c.priority, t, old, new)
+        new = estimate.estimate(self.hall_now(t), c)
+        old = self.old_estimate(t, c)
+        self.records[c.id] = Issued(
+            c.id, c.queue, c.priority, t, old, new.minutes, new.low, new.high
+        )
         self.hist.issued.append((t, c.queue, c.priority is not None))
         for w in sorted(self.windows.values(), key=lambda w: self.rng.random()):
             if w.idle and rules.eligible(c, w.wdef.number, w.wdef.queues):
@@ -307,9 +312,6 @@ class DaySim:
 
     # -- the two estimates, from what the server knows at ``t`` -------------------------
 
-    def estimates(self, t: dt.datetime, c: rules.Candidate) -> tuple[int, int]:
-        return self.old_estimate(t, c), estimate.round_minutes(self.new_estimate(t, c))
-
     def old_estimate(self, t: dt.datetime, c: rules.Candidate) -> int:
         cls = rules.call_class(c, t)
         ahead = sum(
@@ -353,7 +355,13 @@ class DaySim:
             o, p = counts.get(q, (0, 0))
             counts[q] = (o, p + 1) if prio else (o + 1, p)
         flows = estimate.flows_from_counts(counts, self.hours, self.shape.tz, t)
+        cv = {
+            q: v
+            for q, d in self.hist.new_durations.items()
+            if (v := estimate.spread_from_cases(d)) is not None
+        }
         return estimate.HallNow(
+            service_cv=cv,
             now=t,
             tz=self.shape.tz,
             waiting=list(self.waiting.values()),
@@ -390,6 +398,8 @@ class Accuracy:
     too_low_5: float
     under_median: float
     under_p90: float
+    covered: float = 0.0
+    """Share of actual waits inside the range given (the new estimate only)."""
 
     @property
     def mae_share(self) -> float:
@@ -413,6 +423,7 @@ def accuracy(records: Sequence[Issued], which: str) -> Accuracy:
         too_low_5=sum(1 for u in under if u > 5) / n,
         under_median=statistics.median(under) if under else 0.0,
         under_p90=under[min(len(under) - 1, int(0.9 * len(under)))] if under else 0.0,
+        covered=sum(1 for r in records if r.low <= round(r.wait) <= r.high) / n,
     )
 
 

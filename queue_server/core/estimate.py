@@ -52,6 +52,13 @@ FLOW_HORIZON_MINUTES = 60.0
 MIN_FLOW_MINUTES = 30.0
 """Arrival rates are never taken over less time than this (see :func:`flows_from_counts`)."""
 MAX_CALLS = 5000
+DEFAULT_CV = 0.7
+"""Case-length variation assumed until a queue has ``MIN_SPREAD_CASES`` cases."""
+MIN_SPREAD_CASES = 5
+RANGE_Z = 1.28
+"""Half-width of a central 80 % range of a normal spread, in standard deviations."""
+MIN_SPREAD = 0.15
+"""The range is never narrower than ±15 %: arrivals and pauses vary too."""
 """Work bound: more simulated calls than this and the remainder is extrapolated."""
 
 
@@ -88,6 +95,8 @@ class HallNow:
     hours: Mapping[str, OpeningHours] = field(default_factory=dict)
     flows: Mapping[str, Flow] = field(default_factory=dict)
     default_service_minutes: float = 8.0
+    service_cv: Mapping[str, float] = field(default_factory=dict)
+    """How much each queue's case lengths vary (for the range); see :func:`spread_from_cases`."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -274,11 +283,63 @@ class _Pool:
             self.ordinary[c.queue].popleft()
 
 
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """The replay's answer: minutes until the call, and how many cases each window that
+    called worked through before it (the spread of the figure shrinks as that grows)."""
+
+    minutes: float
+    rounds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What a citizen is told: about ``minutes``, most likely between ``low`` and ``high``."""
+
+    minutes: int
+    low: int
+    high: int
+
+
 def estimate_wait(hall: HallNow, target: rules.Candidate) -> float:
     """Minutes from ``hall.now`` until a window calls ``target`` (a waiting ticket).
 
     Never below zero; above zero whenever no window can call at once.
     """
+    return replay(hall, target).minutes
+
+
+def estimate(hall: HallNow, target: rules.Candidate) -> Estimate:
+    """The central figure and an 80 % range around it.
+
+    The range comes from how much the queue's case lengths vary (their coefficient of
+    variation, ``hall.service_cv``): the wait is a sum of about ``rounds`` cases per
+    window, so its relative spread is the cases' spread over √rounds, with a floor for
+    what the replay cannot know (arrivals, pauses).
+    """
+    got = replay(hall, target)
+    cv = hall.service_cv.get(target.queue, DEFAULT_CV)
+    rel = max(MIN_SPREAD, RANGE_Z * cv / math.sqrt(max(1.0, got.rounds)))
+    minutes = round_minutes(got.minutes)
+    if got.minutes <= 0:
+        return Estimate(0, 0, 0)
+    low = round(got.minutes * (1 - rel))
+    high = round(got.minutes * (1 + rel))
+    return Estimate(minutes, max(0, min(low, minutes)), max(high, minutes))
+
+
+def spread_from_cases(durations_s: Sequence[float]) -> float | None:
+    """Coefficient of variation of recent case lengths; None with too few to tell."""
+    got = [d for d in durations_s if d > 0]
+    if len(got) < MIN_SPREAD_CASES:
+        return None
+    mean = sum(got) / len(got)
+    var = sum((d - mean) ** 2 for d in got) / (len(got) - 1)
+    return math.sqrt(var) / mean if mean > 0 else None
+
+
+def replay(hall: HallNow, target: rules.Candidate) -> Replay:
+    """Play the call order forward until a window calls ``target``."""
     now = hall.now
     queues, windows = component(hall.windows, target.queue)
     if not any(
@@ -361,7 +422,8 @@ def estimate_wait(hall: HallNow, target: rules.Candidate) -> float:
     ]
     heapq.heapify(ready)
     t = now
-    steps = 0
+    steps = calls = 0
+    callers: set[int] = set()
     while ready and steps < MAX_CALLS:
         steps += 1
         t, _, w = heapq.heappop(ready)
@@ -376,13 +438,17 @@ def estimate_wait(hall: HallNow, target: rules.Candidate) -> float:
                 heapq.heappush(ready, (max(streams[0][0], t), w.number, w))
             continue
         if pick.id == target.id:
-            return max(0.0, (t - now).total_seconds() / 60.0)
+            rounds = calls / max(1, len(callers)) + 1
+            return Replay(max(0.0, (t - now).total_seconds() / 60.0), rounds)
         pool.remove(pick)
+        calls += 1
+        callers.add(w.number)
         heapq.heappush(ready, (t + dt.timedelta(minutes=svc[pick.queue]), w.number, w))
     # Work bound reached: the rest of the target's own line at the serving windows' pace.
     left = sum(1 for c in pool.heads_of(target.queue)) + 1
     serving = max(1, sum(1 for w in windows if target.queue in w.queues))
-    return max(0.0, (t - now).total_seconds() / 60.0) + left * svc[target.queue] / serving
+    spent = max(0.0, (t - now).total_seconds() / 60.0)
+    return Replay(spent + left * svc[target.queue] / serving, calls / serving + left / serving)
 
 
 def round_minutes(minutes: float) -> int:
@@ -393,6 +459,11 @@ def round_minutes(minutes: float) -> int:
 
 
 __all__ = [
+    "Estimate",
+    "Replay",
+    "estimate",
+    "replay",
+    "spread_from_cases",
     "Flow",
     "HallNow",
     "WindowNow",

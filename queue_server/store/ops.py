@@ -327,7 +327,9 @@ class HallOps:
         ).all():
             o, p = counts.get(q, (0, 0))
             counts[q] = (o, p + n) if prio else (o + n, p)
+        cv = {q: v for q, d in seconds.items() if (v := estimate.spread_from_cases(d)) is not None}
         return estimate.HallNow(
+            service_cv=cv,
             now=now,
             tz=self.tz,
             waiting=waiting,
@@ -338,10 +340,11 @@ class HallOps:
             default_service_minutes=default,
         )
 
-    def estimate_minutes(self, conn: Connection, ticket: rules.Candidate, now: dt.datetime) -> int:
+    def estimate(
+        self, conn: Connection, ticket: rules.Candidate, now: dt.datetime
+    ) -> estimate.Estimate:
         """The wait promised to a citizen: the hall's call order played forward."""
-        hall = self._hall_now(conn, ticket.queue, now)
-        return estimate.round_minutes(estimate.estimate_wait(hall, ticket))
+        return estimate.estimate(self._hall_now(conn, ticket.queue, now), ticket)
 
     def people_ahead(self, conn: Connection, ticket: RowMapping, now: dt.datetime) -> int:
         """Waiting tickets of the same queue that the call order puts first.
@@ -395,9 +398,9 @@ class HallOps:
             "open_windows": windows_open,
             "service_minutes": round(minutes, 2),
             # The wait of someone taking an ordinary ticket now: last in the queue's line.
-            "est_wait_minutes": self.estimate_minutes(
+            "est_wait_minutes": self.estimate(
                 conn, rules.Candidate(NEWCOMER_ID, prefix, now), now
-            ),
+            ).minutes,
         }
 
     def _class_expr(self, now: dt.datetime) -> Any:
@@ -531,13 +534,15 @@ class HallOps:
             ahead = stats["waiting"] - 1
         else:
             ahead = self.people_ahead(conn, row, now)
-        minutes = self.estimate_minutes(conn, _candidate(row), now)
+        est = self.estimate(conn, _candidate(row), now)
         view = ticket_view(row)
         reply = dict(
             view,
             token=token,
             people_ahead=ahead,
-            est_wait_minutes=minutes,
+            est_wait_minutes=est.minutes,
+            est_wait_low=est.low,
+            est_wait_high=est.high,
             url=f"{self.config.server.public_url.rstrip('/')}/t/{token}",
         )
         return Outcome(reply, [("ticket.issued", view), ("queue.stats", stats)])
@@ -1209,6 +1214,11 @@ class HallOps:
             raise NotFound("no such ticket today", code="unknown_ticket")
         view = ticket_view(row)
         ahead = self.people_ahead(conn, row, now) if row["status"] == "waiting" else 0
+        est = (
+            self.estimate(conn, _candidate(row), now)
+            if row["status"] == "waiting"
+            else estimate.Estimate(0, 0, 0)
+        )
         case_row = conn.execute(
             select(s.cases.c.rating_state)
             .where(s.cases.c.ticket_id == row["id"], s.cases.c.outcome == "done")
@@ -1218,11 +1228,9 @@ class HallOps:
         return dict(
             view,
             people_ahead=ahead,
-            est_wait_minutes=(
-                self.estimate_minutes(conn, _candidate(row), now)
-                if row["status"] == "waiting"
-                else 0
-            ),
+            est_wait_minutes=est.minutes,
+            est_wait_low=est.low,
+            est_wait_high=est.high,
             rating_state=case_row[0] if case_row else None,
         )
 

@@ -75,6 +75,29 @@ def test_never_below_zero_and_zero_only_when_a_window_calls_at_once(hall: estima
             )
 
 
+@settings(max_examples=100, deadline=None)
+@given(halls(), st.sampled_from(QUEUES))
+def test_the_range_holds_the_central_figure(hall: estimate.HallNow, queue: str) -> None:
+    got = estimate.estimate(hall, newcomer(queue))
+    assert 0 <= got.low <= got.minutes <= got.high
+    assert got.minutes == estimate.round_minutes(estimate.estimate_wait(hall, newcomer(queue)))
+
+
+def test_the_range_narrows_as_more_cases_average_out() -> None:
+    """Relative spread falls with the number of cases each window works through first."""
+    windows = [estimate.WindowNow(1, ("A",), NOW)]
+
+    def spread(ahead: int) -> float:
+        waiting = [
+            rules.Candidate(i + 1, "A", NOW - dt.timedelta(minutes=i + 1)) for i in range(ahead)
+        ]
+        hall = estimate.HallNow(NOW, TZ, waiting, windows, {"A": 10.0}, service_cv={"A": 0.6})
+        got = estimate.estimate(hall, newcomer("A"))
+        return (got.high - got.low) / got.minutes
+
+    assert spread(16) < spread(4) < spread(1)
+
+
 @settings(max_examples=150, deadline=None)
 @given(halls(), st.integers(1, 5))
 def test_more_people_ahead_never_shortens_the_wait(hall: estimate.HallNow, more: int) -> None:
@@ -194,3 +217,4 @@ def test_the_new_estimate_beats_the_old_on_simulated_days() -> None:
     new = daysim.accuracy(records, "new")
     assert new.mae < old.mae
     assert new.too_low < old.too_low
+    assert 0.6 < new.covered < 0.95

@@ -220,5 +220,4 @@ def test_the_kiosk_reply_carries_the_new_estimate_through_a_real_server(
     second = asyncio.run(main())
     assert second["people_ahead"] == 0
     assert second["est_wait_minutes"] == 8  # old: 0
-
-
+    assert second["est_wait_low"] < 8 < second["est_wait_high"]
