@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from queue_server.config import DEMO_CONFIG, OpeningHours, QueueDef, WindowDef, load_config
-from queue_server.core import daysim
+from queue_server.core import daysim, estimate, rules
 
 WEEKDAYS = frozenset(range(1, 6))
 DAY_HOURS = OpeningHours(
@@ -70,7 +70,11 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=3)
     ap.add_argument("--hall", choices=[*HALLS, "all"], default="all")
     ap.add_argument("--hours", action="store_true", help="per-hour table for each hall")
+    ap.add_argument("--cost", action="store_true", help="only time one estimate at 2,000 waiting")
     args = ap.parse_args()
+    if args.cost:
+        cost()
+        return
     halls = list(HALLS) if args.hall == "all" else [args.hall]
     print(
         "| hall, estimate | tickets | mean wait min | MAE min | MAE / mean | too low "
@@ -92,6 +96,32 @@ def main() -> None:
             for hour, group in daysim.by(records, "hour", shape.tz).items():
                 print(row(f"{name} {hour}, old", daysim.accuracy(group, "old"), False))
                 print(row(f"{name} {hour}, new", daysim.accuracy(group, "new"), True))
+
+
+def cost(waiting: int = 2000, windows: int = 36, repeat: int = 30) -> None:
+    """Time of one estimate with ``waiting`` tickets in one group of shared windows."""
+    tz = ZoneInfo("Asia/Shanghai")
+    now = dt.datetime(2026, 11, 24, 9, 0, tzinfo=tz)
+    qs = ("A", "B", "C")
+    wins = [estimate.WindowNow(i + 1, (qs[i % 3], qs[(i + 1) % 3]), now) for i in range(windows)]
+    tickets = [
+        rules.Candidate(i + 1, qs[i % 3], now - dt.timedelta(seconds=waiting - i))
+        for i in range(waiting)
+    ]
+    hall = estimate.HallNow(now, tz, tickets, wins, {q: 8.0 for q in qs})
+    newcomer = rules.Candidate(waiting + 1, "A", now)
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        estimate.estimate(hall, newcomer)
+    new = (time.perf_counter() - t0) / repeat
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        rules.estimate_wait_minutes(waiting // 3, 8.0, windows * 2 // 3)
+    old = (time.perf_counter() - t0) / repeat
+    print(
+        f"estimator cost at {waiting} waiting, {windows} windows: {1000 * new:.2f} ms per "
+        f"estimate (old formula {1e6 * old:.1f} µs; the store's reads come on top of both)"
+    )
 
 
 def _with_seed(params: daysim.SimParams, seed: int) -> daysim.SimParams:

@@ -51,7 +51,7 @@ FLOW_HORIZON_MINUTES = 60.0
 """Arrivals are projected this far ahead at most (see ``flow_end`` in :func:`estimate_wait`)."""
 MIN_FLOW_MINUTES = 30.0
 """Arrival rates are never taken over less time than this (see :func:`flows_from_counts`)."""
-MAX_CALLS = 5000
+MAX_CALLS = 400
 DEFAULT_CV = 0.7
 """Case-length variation assumed until a queue has ``MIN_SPREAD_CASES`` cases."""
 MIN_SPREAD_CASES = 5
@@ -59,7 +59,10 @@ RANGE_Z = 1.28
 """Half-width of a central 80 % range of a normal spread, in standard deviations."""
 MIN_SPREAD = 0.15
 """The range is never narrower than ±15 %: arrivals and pauses vary too."""
-"""Work bound: more simulated calls than this and the remainder is extrapolated."""
+"""Work bound: past this many replayed steps the rest is extrapolated at the pace seen.
+
+A few hundred steps cover every ticket of a busy hall's queue group; only very long
+lines (hundreds ahead in one group of shared windows) are extrapolated."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,13 +267,16 @@ class _Pool:
             out.extend(self.appts.get(q, ()))
         return out
 
-    def heads_of(self, queue: str) -> list[rules.Candidate]:
-        """Every ticket still waiting in ``queue`` (for the work-bound extrapolation)."""
-        return [
-            *self.prio.get(queue, ()),
-            *self.ordinary.get(queue, ()),
-            *self.appts.get(queue, ()),
-        ]
+    def ahead_of(self, target: rules.Candidate) -> int:
+        """Tickets of the target's queue still before it (for the work-bound extrapolation)."""
+        q = target.queue
+        prio, ordinary = self.prio.get(q, deque()), self.ordinary.get(q, deque())
+        appts = len(self.appts.get(q, ()))
+        if target.priority is None and target in ordinary:
+            return len(prio) + appts + ordinary.index(target)
+        if target in prio:
+            return prio.index(target)
+        return len(prio) + appts
 
     def remove(self, c: rules.Candidate) -> None:
         if c.target_window is not None:
@@ -422,7 +428,7 @@ def replay(hall: HallNow, target: rules.Candidate) -> Replay:
     ]
     heapq.heapify(ready)
     t = now
-    steps = calls = 0
+    steps = calls = own_calls = 0
     callers: set[int] = set()
     while ready and steps < MAX_CALLS:
         steps += 1
@@ -442,13 +448,20 @@ def replay(hall: HallNow, target: rules.Candidate) -> Replay:
             return Replay(max(0.0, (t - now).total_seconds() / 60.0), rounds)
         pool.remove(pick)
         calls += 1
+        own_calls += pick.queue == target.queue
         callers.add(w.number)
         heapq.heappush(ready, (t + dt.timedelta(minutes=svc[pick.queue]), w.number, w))
-    # Work bound reached: the rest of the target's own line at the serving windows' pace.
-    left = sum(1 for c in pool.heads_of(target.queue)) + 1
-    serving = max(1, sum(1 for w in windows if target.queue in w.queues))
+    # Work bound reached: the rest of the target's line at the pace the replay has shown
+    # for its queue (or, without any call of it yet, at the serving windows' full pace).
+    left = pool.ahead_of(target) + 1
     spent = max(0.0, (t - now).total_seconds() / 60.0)
-    return Replay(spent + left * svc[target.queue] / serving, calls / serving + left / serving)
+    if own_calls and spent > 0:
+        per_minute = own_calls / spent
+    else:
+        serving = max(1, sum(1 for w in windows if target.queue in w.queues))
+        per_minute = serving / svc[target.queue]
+    width = max(1, len(callers))
+    return Replay(spent + left / per_minute, (calls + left) / width)
 
 
 def round_minutes(minutes: float) -> int:
