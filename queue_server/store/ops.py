@@ -78,12 +78,49 @@ def ticket_view(row: RowMapping) -> dict[str, Any]:
     }
 
 
+_t, _w, _c = s.tickets.c, s.windows.c, s.cases.c
+# The estimate's reads, built once (see statements.py for why).
+_CASE_SECONDS = (
+    select(_c.called_at, _c.ended_at)
+    .select_from(s.cases.join(s.tickets, _t.id == _c.ticket_id))
+    .where(_t.queue == bindparam("queue"), _c.ended_at.is_not(None))
+    .order_by(_c.ended_at.desc())
+    .limit(bindparam("n"))
+)
+_EST_WAITING = select(
+    _t.id, _t.queue, _t.sort_at, _t.priority, _t.appointment_at, _t.target_window
+).where(
+    _t.day == bindparam("day"),
+    _t.status == "waiting",
+    or_(
+        _t.queue.in_(bindparam("queues", expanding=True)),
+        _t.target_window.in_(bindparam("numbers", expanding=True)),
+    ),
+)
+_EST_WINDOWS = (
+    select(_w.number, _w.status, _w.since, _t.queue, _t.called_at, _t.status.label("tstatus"))
+    .select_from(s.windows.outerjoin(s.tickets, _t.id == _w.ticket_id))
+    .where(_w.number.in_(bindparam("numbers", expanding=True)))
+)
+_EST_ISSUED = (
+    select(_t.queue, _t.priority.is_not(None), func.count())
+    .where(
+        _t.day == bindparam("day"),
+        _t.queue.in_(bindparam("queues", expanding=True)),
+        _t.issued_at >= bindparam("since", type_=s.UTCDateTime()),
+    )
+    .group_by(_t.queue, _t.priority.is_not(None))
+)
+
+
 class HallOps:
     def __init__(self, config: HallConfig) -> None:
         self.config = config
         self.tz = config.tz
         self._cache: dict[tuple[str, str], tuple[Any, float]] = {}
         self._next_stmts: dict[int, Any] = {}
+        self._components: dict[str, tuple[list[str], list[estimate.WindowNow]]] = {}
+        self._sessions: dict[tuple[str, dt.date], list[dt.datetime]] = {}
 
     def forget(self, kind: str, prefix: str) -> None:
         """Drop a cached figure after a change that moves it."""
@@ -255,57 +292,57 @@ class HallOps:
         take window time too, and a hall whose keypads never press start still measures
         real cases instead of staying on the default.
         """
-        c = s.cases.c
         rows = conn.execute(
-            select(c.called_at, c.ended_at)
-            .select_from(s.cases.join(s.tickets, s.tickets.c.id == c.ticket_id))
-            .where(s.tickets.c.queue == prefix, c.ended_at.is_not(None))
-            .order_by(c.ended_at.desc())
-            .limit(self.config.rules.rolling_cases)
+            _CASE_SECONDS, {"queue": prefix, "n": self.config.rules.rolling_cases}
         ).all()
         return tuple(
             (end - called).total_seconds() for called, end in rows if called and end is not None
         )
 
+    def _component(self, queue: str) -> tuple[list[str], list[estimate.WindowNow]]:
+        """The queues sharing windows with ``queue``, and those windows (from the config)."""
+        hit = self._components.get(queue)
+        if hit is None:
+            wdefs = [estimate.WindowNow(w.number, w.queues, None) for w in self.config.windows]
+            queues, linked = estimate.component(wdefs, queue)
+            hit = self._components[queue] = (sorted(queues), linked)
+        return hit
+
+    def _session_starts(self, queues: tuple[str, ...], now: dt.datetime) -> list[dt.datetime]:
+        day = self.day(now)
+        out: list[dt.datetime] = []
+        for q in queues:
+            key = (q, day)
+            got = self._sessions.get(key)
+            if got is None:
+                qd = self.config.queue(q)
+                got = [a for a, _ in estimate.sessions(qd.hours, self.tz, now)] if qd else []
+                if len(self._sessions) > 1000:
+                    self._sessions.clear()
+                self._sessions[key] = got
+            out.extend(got)
+        return out
+
     def _hall_now(self, conn: Connection, queue: str, now: dt.datetime) -> estimate.HallNow:
         """What :func:`estimate.estimate_wait` needs for ``queue``: its component only."""
-        wdefs = [estimate.WindowNow(w.number, w.queues, None) for w in self.config.windows]
-        queues, linked = estimate.component(wdefs, queue)
+        queues, linked = self._component(queue)
         numbers = [w.number for w in linked]
-        t = s.tickets.c
+        day = self.day(now)
         waiting = [
-            _candidate(r)
+            rules.Candidate(*r)
             for r in conn.execute(
-                select(
-                    t.id, t.queue, t.sort_at, t.priority, t.appointment_at, t.target_window
-                ).where(
-                    t.day == self.day(now),
-                    t.status == "waiting",
-                    or_(t.queue.in_(queues), t.target_window.in_(numbers)),
-                )
-            ).mappings()
+                _EST_WAITING, {"day": day, "queues": queues, "numbers": numbers}
+            ).all()
         ]
         seconds = {q: self.case_seconds(conn, q) for q in queues}
         default = self.config.rules.default_service_minutes
         svc = {q: estimate.service_minutes_from_cases(d, default) for q, d in seconds.items()}
         hours = {q: qd.hours for q in queues if (qd := self.config.queue(q)) is not None}
-        w = s.windows.c
-        rows = conn.execute(
-            select(w.number, w.status, w.since, t.queue, t.called_at, t.status.label("tstatus"))
-            .select_from(s.windows.outerjoin(s.tickets, t.id == w.ticket_id))
-            .where(w.number.in_(numbers))
-        ).all()
-        state = {r.number: r for r in rows}
+        state = {r.number: r for r in conn.execute(_EST_WINDOWS, {"numbers": numbers}).all()}
         windows = []
         for wd in linked:
             r = state.get(wd.number)
             busy = r is not None and r.tstatus in (TicketStatus.CALLED, TicketStatus.SERVING)
-            starts = [
-                a
-                for q in wd.queues
-                if q in hours
-                for a, _ in estimate.sessions(hours[q], self.tz, now)
-            ]
             free_at = estimate.window_free_at(
                 status=r.status if r is not None else "closed",
                 now=now,
@@ -314,16 +351,14 @@ class HallOps:
                 busy_called_at=r.called_at if busy else None,
                 service_minutes=svc,
                 default_service_minutes=default,
-                session_starts=starts,
+                session_starts=self._session_starts(wd.queues, now),
                 recent_s=seconds.get(r.queue, ()) if busy else (),
             )
             windows.append(estimate.WindowNow(wd.number, wd.queues, free_at))
         since = now - dt.timedelta(minutes=estimate.FLOW_WINDOW_MINUTES)
         counts: dict[str, tuple[int, int]] = {}
         for q, prio, n in conn.execute(
-            select(t.queue, t.priority.is_not(None), func.count())
-            .where(t.day == self.day(now), t.queue.in_(queues), t.issued_at >= since)
-            .group_by(t.queue, t.priority.is_not(None))
+            _EST_ISSUED, {"day": day, "queues": queues, "since": since}
         ).all():
             o, p = counts.get(q, (0, 0))
             counts[q] = (o, p + n) if prio else (o + n, p)
@@ -341,10 +376,17 @@ class HallOps:
         )
 
     def estimate(
-        self, conn: Connection, ticket: rules.Candidate, now: dt.datetime
+        self,
+        conn: Connection,
+        ticket: rules.Candidate,
+        now: dt.datetime,
+        hall: estimate.HallNow | None = None,
     ) -> estimate.Estimate:
-        """The wait promised to a citizen: the hall's call order played forward."""
-        return estimate.estimate(self._hall_now(conn, ticket.queue, now), ticket)
+        """The wait promised to a citizen: the hall's call order played forward.
+
+        ``hall`` is the state already read for this queue in the same operation.
+        """
+        return estimate.estimate(hall or self._hall_now(conn, ticket.queue, now), ticket)
 
     def people_ahead(self, conn: Connection, ticket: RowMapping, now: dt.datetime) -> int:
         """Waiting tickets of the same queue that the call order puts first.
@@ -383,7 +425,13 @@ class HallOps:
             )
         ).scalar_one()
 
-    def queue_stats(self, conn: Connection, prefix: str, now: dt.datetime) -> dict[str, Any]:
+    def queue_stats(
+        self,
+        conn: Connection,
+        prefix: str,
+        now: dt.datetime,
+        hall: estimate.HallNow | None = None,
+    ) -> dict[str, Any]:
         waiting, oldest = conn.execute(
             st.WAITING_STATS, {"day": self.day(now), "queue": prefix}
         ).one()
@@ -399,7 +447,7 @@ class HallOps:
             "service_minutes": round(minutes, 2),
             # The wait of someone taking an ordinary ticket now: last in the queue's line.
             "est_wait_minutes": self.estimate(
-                conn, rules.Candidate(NEWCOMER_ID, prefix, now), now
+                conn, rules.Candidate(NEWCOMER_ID, prefix, now), now, hall
             ).minutes,
         }
 
@@ -528,13 +576,14 @@ class HallOps:
             ticket_id=ticket_id,
             detail={"service": service.id, "priority": priority},
         )
-        stats = self.queue_stats(conn, queue.prefix, now)
+        hall = self._hall_now(conn, queue.prefix, now)  # read once for both figures
+        stats = self.queue_stats(conn, queue.prefix, now, hall)
         if priority is None:
             # A fresh ordinary ticket is last in line: everyone waiting is ahead of it.
             ahead = stats["waiting"] - 1
         else:
             ahead = self.people_ahead(conn, row, now)
-        est = self.estimate(conn, _candidate(row), now)
+        est = self.estimate(conn, _candidate(row), now, hall)
         view = ticket_view(row)
         reply = dict(
             view,
