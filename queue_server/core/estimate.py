@@ -450,7 +450,11 @@ def replay(hall: HallNow, target: rules.Candidate) -> Replay:
         calls += 1
         own_calls += pick.queue == target.queue
         callers.add(w.number)
-        heapq.heappush(ready, (t + dt.timedelta(minutes=svc[pick.queue]), w.number, w))
+        # A ticket sent to a window may belong to a queue outside the component.
+        length = svc.get(pick.queue) or hall.service_minutes.get(
+            pick.queue, hall.default_service_minutes
+        )
+        heapq.heappush(ready, (t + dt.timedelta(minutes=length), w.number, w))
     # Work bound reached: the rest of the target's line at the pace the replay has shown
     # for its queue (or, without any call of it yet, at the serving windows' full pace).
     left = pool.ahead_of(target) + 1

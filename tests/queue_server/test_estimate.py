@@ -15,6 +15,8 @@ from queue_server.core import daysim, estimate, rules
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=TZ)
 QUEUES = ("A", "B", "C")
+OTHER = "D"
+"""A queue no window of these halls serves: tickets sent to a window may be of it."""
 EVERY_DAY = frozenset(range(1, 8))
 DAY = OpeningHours(((dt.time(8, 0), dt.time(18, 0)),), EVERY_DAY)
 
@@ -39,12 +41,14 @@ def halls(draw: st.DrawFn, one_queue: bool = False) -> estimate.HallNow:
         waiting.append(
             rules.Candidate(
                 i + 1,
-                "A" if one_queue else draw(st.sampled_from(QUEUES)),
+                "A" if one_queue else draw(st.sampled_from((*QUEUES, OTHER))),
                 NOW - dt.timedelta(minutes=draw(st.integers(0, 60))),
                 kind,
                 NOW + dt.timedelta(minutes=draw(st.integers(-10, 30)))
                 if kind == rules.APPOINTMENT
                 else None,
+                # Sent to one window, maybe of another queue (a transfer to a window).
+                draw(st.one_of(st.none(), st.none(), st.none(), st.integers(1, 5))),
             )
         )
     rate = st.floats(0, 0.3)
