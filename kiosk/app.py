@@ -76,7 +76,7 @@ class KioskApp(App):
             idle_seconds=settings.idle_seconds,
             ticket_seconds=settings.ticket_seconds,
             ticket_fail_seconds=settings.ticket_fail_seconds,
-            staff_pin=settings.staff_pin,
+            staff_id=settings.staff_id,
             pin_required=settings.priority_needs_pin,
             featured=settings.featured,
         )
@@ -241,8 +241,9 @@ class KioskApp(App):
         if key == "del":
             m.pin_clear()
         elif key == "ok":
-            if m.priority and m.pin_confirm():
-                self.take_ticket(m.priority)
+            pin = m.pin_confirm() if m.priority else None
+            if pin:
+                self.controller.spawn(self.controller.take_ticket(m.priority, staff_pin=pin))
         else:
             m.pin_digit(key)
 

@@ -3,7 +3,10 @@
 Exactly one ticket per press, even across a dropped connection: the client resends a
 request that was in flight when the link went down with the same idempotency key, and a
 request that timed out keeps its key here, so pressing again asks for *that* ticket
-rather than a second one. A press while a request is under way is ignored.
+rather than a second one — until that citizen leaves: the kiosk's reset starts a new
+visit, and a key never outlives the visit it was made in, so the next citizen asking for
+the same service gets a ticket of their own. A press while a request is under way is
+ignored.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class KioskController:
         self.reported: tuple[str, str] | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self._keys: dict[tuple[str, ...], str] = {}
+        self._keys_visit = model.visit
         self.print_task: asyncio.Task[Any] | None = None
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -76,6 +80,9 @@ class KioskController:
 
     async def _ask(self, op: str, args: dict[str, Any], retry_key: tuple[str, ...]) -> Any:
         """One request with a key kept across presses until it gets a definite answer."""
+        if self._keys_visit != self.model.visit:
+            self._keys.clear()  # another citizen: the last one's unanswered keys are not theirs
+            self._keys_visit = self.model.visit
         key = self._keys.setdefault(retry_key, f"{self.client.name}:{uuid.uuid4().hex}")
         self.model.busy = True
         try:
@@ -91,13 +98,18 @@ class KioskController:
         self.model.busy = False
         return reply
 
-    async def take_ticket(self, priority: str | None = None) -> dict[str, Any] | None:
+    async def take_ticket(
+        self, priority: str | None = None, staff_pin: str | None = None
+    ) -> dict[str, Any] | None:
         m = self.model
         if m.busy or not m.service:
             return None
         args: dict[str, Any] = {"service": m.service, "language": m.language}
         if priority:
             args["priority"] = priority
+        if priority and staff_pin:
+            # The guide's own credential, checked by the server; never kept here.
+            args.update(staff=m.staff_id or "", staff_pin=staff_pin)
         try:
             reply = await self._ask(
                 "ticket.issue", args, ("issue", m.service, priority or "", m.language)

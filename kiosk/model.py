@@ -72,7 +72,7 @@ class KioskModel(EventDispatcher):
         idle_seconds: float = 60,
         ticket_seconds: float = 20,
         ticket_fail_seconds: float = 90,
-        staff_pin: str | None = None,
+        staff_id: str | None = None,
         pin_required: bool = True,
         featured: tuple[str, ...] = (),
         **kw: Any,
@@ -81,7 +81,7 @@ class KioskModel(EventDispatcher):
         self.idle_seconds = idle_seconds
         self.ticket_seconds = ticket_seconds
         self.ticket_fail_seconds = ticket_fail_seconds
-        self.staff_pin = staff_pin
+        self.staff_id = staff_id
         self.pin_required = pin_required
         self.featured = featured
         self.counts: Counter[str] = Counter()
@@ -90,6 +90,9 @@ class KioskModel(EventDispatcher):
         self.back_to = "home"
         self._screen_seen = "home"
         self._services: dict[str, Mapping[str, Any]] = {}
+        self.visit = 0
+        """Which citizen is at the kiosk: bumped by :meth:`reset`, so whatever belongs to
+        one citizen (a request's retry key) is forgotten when they leave."""
 
     # -- the hall ------------------------------------------------------------------------
 
@@ -178,8 +181,8 @@ class KioskModel(EventDispatcher):
         if s == "rating":
             if self.rating_step == "level":
                 return self.t("rating_choose", label=self.label_entry)
-            return self.t("rating_thanks") if self.rating_step == "thanks" else self.t(
-                "rating_title"
+            return (
+                self.t("rating_thanks") if self.rating_step == "thanks" else self.t("rating_title")
             )
         return ""
 
@@ -258,8 +261,8 @@ class KioskModel(EventDispatcher):
 
     @property
     def priority_available(self) -> bool:
-        """Without a PIN configured, a PIN-guarded priority cannot be granted at all."""
-        return not self.pin_required or bool(self.staff_pin)
+        """Without a guide on duty, a PIN-guarded priority cannot be granted at all."""
+        return not self.pin_required or bool(self.staff_id)
 
     def pin_digit(self, digit: str) -> None:
         if digit.isdigit() and len(self.pin_entry) < PIN_MAX:
@@ -269,12 +272,12 @@ class KioskModel(EventDispatcher):
     def pin_clear(self) -> None:
         self.pin_entry = ""
 
-    def pin_confirm(self) -> bool:
-        """True when the guide's PIN is right; a wrong one clears the entry and says so."""
-        ok = bool(self.staff_pin) and self.pin_entry == self.staff_pin
-        self.pin_error = not ok
-        self.pin_entry = ""
-        return ok
+    def pin_confirm(self) -> str | None:
+        """The typed PIN, handed on for the server to check (the kiosk keeps no PIN to
+        compare with); the entry is cleared at once. None when nothing was typed."""
+        pin, self.pin_entry = self.pin_entry, ""
+        self.pin_error = not pin
+        return pin or None
 
     # -- appointment code ----------------------------------------------------------------
 
@@ -317,7 +320,7 @@ class KioskModel(EventDispatcher):
     @property
     def label_complete(self) -> bool:
         prefix = self.label_entry.rstrip("0123456789")
-        digits = self.label_entry[len(prefix):]
+        digits = self.label_entry[len(prefix) :]
         return 1 <= len(prefix) <= 2 and prefix.isalpha() and bool(digits)
 
     def rating_levels(self) -> list[int]:
@@ -347,6 +350,8 @@ class KioskModel(EventDispatcher):
     def refused(self, code: str) -> None:
         self.busy = False
         self.error = code
+        if self.screen == "priority" and code in ("unauthorized", "locked", "staff_needed"):
+            self.pin_error = True  # the guide sees at once that the PIN was not accepted
 
     def printed(self, ok: bool, condition: str) -> None:
         self.printer_condition = condition
@@ -390,6 +395,7 @@ class KioskModel(EventDispatcher):
 
     def reset(self) -> None:
         """Back to a fresh home screen for the next citizen: nothing of this one stays."""
+        self.visit += 1
         self.area = ""
         self.query = ""
         self.service = ""

@@ -1,7 +1,7 @@
 """The kiosk's settings: defaults, then a TOML file, then environment, then command line.
 
 Secrets (the device token, the staff PIN) are best given through the environment
-(``HALLQ_KIOSK_TOKEN``, ``HALLQ_KIOSK_STAFF_PIN``) so they stay out of process lists and
+(``HALLQ_KIOSK_TOKEN``, ``HALLQ_KIOSK_STAFF_ID``) so they stay out of process lists and
 shell history; they are never logged.
 """
 
@@ -23,7 +23,10 @@ class KioskSettings:
     name: str = "kiosk"
     printer: str = "none"
     printer_profile: str = "80mm-gb18030"
-    staff_pin: str | None = None
+    staff_id: str | None = None
+    """The hall guide on duty at this kiosk: their id in the hall file's ``[[clerks]]``.
+    They type their own PIN to confirm a priority ticket, and the server checks it (with
+    the clerks' hashing and lock-out); no PIN is kept at the kiosk."""
     priority_needs_pin: bool = True
     idle_seconds: float = 60.0
     ticket_seconds: float = 20.0
@@ -38,7 +41,7 @@ class KioskSettings:
 
     def __repr__(self) -> str:  # never print the secrets
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        for secret in ("token", "staff_pin"):
+        for secret in ("token",):
             if shown[secret]:
                 shown[secret] = "***"
         return f"KioskSettings({shown})"
@@ -46,7 +49,7 @@ class KioskSettings:
 
 _TYPES: dict[str, type] = {
     "server": str, "token": str, "name": str, "printer": str, "printer_profile": str,
-    "staff_pin": str, "priority_needs_pin": bool, "idle_seconds": float,
+    "staff_id": str, "priority_needs_pin": bool, "idle_seconds": float,
     "ticket_seconds": float, "ticket_fail_seconds": float, "font": str, "width": int,
     "height": int, "windowed": bool, "featured": list, "request_timeout": float,
     "read_aloud": bool,
@@ -59,18 +62,17 @@ def check_table(table: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, 
     problems: list[tuple[str, str]] = []
     for key, value in table.items():
         want = _TYPES.get(key)
+        if key == "staff_pin":
+            problems.append((key, "PINs are checked by the server now: set staff_id (the "
+                                  "guide's id in [[clerks]]) and remove staff_pin"))
+            continue
         if want is None:
             problems.append((key, "unknown kiosk setting"))
             continue
         if want is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if key == "staff_pin" and isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
         if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
             problems.append((key, f"must be {_NAMES[want]}"))
-            continue
-        if key == "staff_pin" and not (value.isdigit() and 4 <= len(value) <= 8):
-            problems.append((key, "must be 4 to 8 digits"))
             continue
         if want is float and value <= 0:
             problems.append((key, "must be more than 0"))
@@ -110,8 +112,8 @@ def from_env(settings: KioskSettings, env: dict[str, str] | None = None) -> Kios
     env = dict(os.environ) if env is None else env
     if env.get("HALLQ_KIOSK_TOKEN"):
         settings.token = env["HALLQ_KIOSK_TOKEN"]
-    if env.get("HALLQ_KIOSK_STAFF_PIN"):
-        settings.staff_pin = env["HALLQ_KIOSK_STAFF_PIN"]
+    if env.get("HALLQ_KIOSK_STAFF_ID"):
+        settings.staff_id = env["HALLQ_KIOSK_STAFF_ID"]
     if env.get("HALLQ_KIOSK_FONT"):
         settings.font = env["HALLQ_KIOSK_FONT"]
     return settings

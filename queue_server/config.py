@@ -717,22 +717,29 @@ def _clerks(raw: dict[str, Any], problems: _Problems, windows: set[int]) -> list
 SECTION_VALIDATORS: dict[str, str] = {
     "gateway": "hardware.gateway.config:validate",
     "kiosk": "kiosk.config:validate",
-    "display": "display.config:validate",
 }
-"""Device sections of the hall file, each checked by its own package when present."""
+"""Device sections of the hall file, each checked by its own package when present.
+
+The display reads its settings from its command line, not the hall file: a ``[display]``
+section is an unknown section, never accepted unchecked."""
 
 
 def _run_validator(
     target: str, section: dict[str, Any], raw: dict[str, Any]
 ) -> list[tuple[str, str]]:
-    """Problems of a device section as (location, message); a missing package is one."""
+    """Problems of a device section as (location, message); a missing validator is one.
+
+    Every package ships with the project, so a validator that cannot be imported is a
+    broken install, not a device "not here": saying nothing would let any nonsense
+    through ``check-config``.
+    """
     import importlib
 
     module, _, func = target.partition(":")
     try:
         validate = getattr(importlib.import_module(module), func)
-    except (ImportError, AttributeError):
-        return []  # that device is not installed here; its own process will check
+    except (ImportError, AttributeError) as exc:
+        return [("", f"cannot be checked: {module}.{func} is unavailable ({exc})")]
     return list(validate(section, raw))
 
 

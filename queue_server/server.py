@@ -13,10 +13,12 @@ import collections
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import http
 import json
 import logging
 import re
+import secrets
 import signal
 import time
 from collections.abc import Callable
@@ -33,11 +35,12 @@ from websockets.http11 import Response as HttpResponse
 
 from . import __version__
 from . import protocol as p
-from .config import ALWAYS_OPEN, HallConfig, check_pin
-from .core.errors import HallError
+from .config import ALWAYS_OPEN, Clerk, HallConfig, check_pin, hash_pin
+from .core import permissions
+from .core.errors import Forbidden, HallError
 from .core.states import WindowOp
 from .store import db as dbm
-from .store import reports
+from .store import lockout, reports
 from .store import schema as s
 from .store import statements as st
 from .store.ops import Actor, HallOps, Outcome
@@ -45,8 +48,6 @@ from .store.ops import Actor, HallOps, Outcome
 log = logging.getLogger("hallq.server")
 RING_SIZE = 20_000
 WEB_DIR = Path(__file__).parent / "web"
-PIN_FAILURES_BEFORE_LOCK = 5
-PIN_LOCK_S = 300
 Ev = tuple[int, str, dict[str, Any], str]
 """A published event: (seq, type, data, encoded message)."""
 HELLO_TIMEOUT_S = 10.0
@@ -94,7 +95,6 @@ class HallServer:
         self.committer: dbm.Committer | None = None
         self.clients: set[Client] = set()
         self.ring: collections.deque[Ev] = collections.deque(maxlen=RING_SIZE)
-        self._pin_failures: dict[str, tuple[int, float]] = {}
         # PostgreSQL may be shared by several server processes: follow their events too.
         self._shared_db = self.engine.dialect.name == "postgresql"
         self._catching_up = asyncio.Lock()
@@ -281,29 +281,36 @@ class HallServer:
 
     async def _clerk_sign_in(self, args: dict[str, Any]) -> Actor:
         """A clerk's id and PIN at a window; repeated wrong PINs lock the id for a while."""
-        clerk_id, pin, window = args["clerk"], args.get("pin"), args.get("window")
-        clerk = self.config.clerk(clerk_id)
-        if clerk is None:  # unknown ids are not counted: nobody can lock a real clerk out
-            raise HallError("wrong clerk id or PIN", code="unauthorized")
-        failures, until = self._pin_failures.get(clerk_id, (0, 0.0))
-        if until > time.monotonic():
-            raise HallError("too many wrong PINs; try again in a few minutes", code="locked")
-        ok = (
-            clerk is not None
-            and isinstance(pin, str)
-            and await asyncio.to_thread(check_pin, pin, clerk.pin_hash)
-        )
-        if not ok or clerk is None:
-            failures += 1
-            lock = time.monotonic() + PIN_LOCK_S if failures >= PIN_FAILURES_BEFORE_LOCK else 0
-            self._pin_failures[clerk_id] = (0 if lock else failures, lock)
-            raise HallError("wrong clerk id or PIN", code="unauthorized")
-        self._pin_failures.pop(clerk_id, None)
+        clerk = await self._check_staff(args["clerk"], args.get("pin"))
+        window = args.get("window")
         if not isinstance(window, int) or self.config.window(window) is None:
             raise HallError("choose a window to sign in at", code="unknown_window")
         if not clerk.may_use(window):
             raise HallError(f"clerk {clerk.id} may not work at window {window}", code="forbidden")
         return Actor(clerk.id, "clerk", window)
+
+    async def _check_staff(self, clerk_id: str, pin: Any) -> Clerk:
+        """A staff member's id and PIN, checked with the hall's one lock-out.
+
+        Used for a clerk's sign-in and for a kiosk's priority ticket, so both count the
+        same wrong guesses. Each guess is counted in the database before its PIN is
+        checked: guesses sent at once cannot share one stale count, and every server
+        process honours the same lock. An unknown id costs the same hashing as a known
+        one, so ids cannot be told apart by time; it is not counted, so nobody can
+        lock a real clerk out by mistyping an id.
+        """
+        clerk = self.config.clerk(clerk_id)
+        if clerk is None:
+            await asyncio.to_thread(check_pin, str(pin), _dummy_hash())
+            raise HallError("wrong clerk id or PIN", code="unauthorized")
+        subject = f"clerk:{clerk.id}"
+        assert self.committer is not None
+        await self.committer.submit(lambda c, n: (lockout.reserve(c, subject, n), []))
+        ok = isinstance(pin, str) and await asyncio.to_thread(check_pin, pin, clerk.pin_hash)
+        if not ok:
+            raise HallError("wrong clerk id or PIN", code="unauthorized")
+        await self.committer.submit(lambda c, n: (lockout.succeeded(c, subject), []))
+        return clerk
 
     async def _serve_one(self, client: Client, message: str | bytes) -> None:
         try:
@@ -321,9 +328,19 @@ class HallServer:
             rid = req.id
             actor = client.actor
             assert actor is not None
-            spec = p.OPS[req.op]
-            if actor.role not in spec.roles:
-                raise p.ProtocolError(p.FORBIDDEN, f"a {actor.role} may not use {req.op}", rid)
+            try:
+                permissions.check_role(actor, req.op, req.args)
+                if permissions.needs_staff_confirmation(actor, req.op, req.args):
+                    staff, pin = req.args.get("staff"), req.args.get("staff_pin")
+                    if not isinstance(staff, str) or not isinstance(pin, str):
+                        raise Forbidden(
+                            "a priority ticket needs a hall guide's staff number and PIN",
+                            code="staff_needed",
+                        )
+                    await self._check_staff(staff, pin)
+            except HallError as exc:
+                await self._audit_refusal(actor, req, exc)
+                raise
             if req.op == "subscribe":
                 return await self._subscribe(client, req)
             result = await self._run(actor, req)
@@ -337,6 +354,13 @@ class HallServer:
         except Exception:
             log.exception("request failed")
             return p.error(rid, p.INTERNAL, "internal error; the operation was not done")
+
+    async def _audit_refusal(self, actor: Actor, req: p.Request, exc: HallError) -> None:
+        """A request refused before it reached the database still leaves its audit row."""
+        assert self.committer is not None
+        await self.committer.submit(
+            lambda c, n: (self.ops.audit_refusal(c, n, actor, req.op, req.args, exc), [])
+        )
 
     # -- operations --------------------------------------------------------------------
 
@@ -393,7 +417,12 @@ class HallServer:
                     if seen.op != op:
                         raise HallError(f"key {key!r} was used for {seen.op}", code="key_reused")
                     return json.loads(seen.reply), []
-            out = handler(conn, now)
+            try:
+                out = handler(conn, now)
+            except HallError as exc:
+                # Everything the operation did is rolled back; who tried what is kept.
+                exc.kept.append(lambda c, e=exc: ops.audit_refusal(c, now, actor, op, args, e))
+                raise
             if isinstance(out, Outcome):
                 reply, events = out.reply, out.events
             else:
@@ -415,11 +444,11 @@ class HallServer:
             return self.ops.token_of(conn, actor.ticket_id)
         if not isinstance(token, str):
             raise HallError("ticket.status needs the ticket's token", code="bad_request")
-        if (
-            actor.role == "citizen"
-            and self.ops.ticket_id_for_token(conn, token, now) != actor.ticket_id
-        ):
-            raise HallError("no such ticket today", code="unknown_ticket")
+        tid = self.ops.ticket_id_for_token(conn, token, now)
+        try:
+            permissions.authorize(actor, "ticket.status", permissions.Target(ticket_id=tid))
+        except Forbidden:  # a phone page learns nothing of other tickets, not even that they exist
+            raise HallError("no such ticket today", code="unknown_ticket") from None
         return token
 
     def _snapshot(
@@ -585,6 +614,12 @@ class HallServer:
                     self._publish(published)
             except Exception:
                 log.exception("sweep failed; will retry")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A PIN hash no one knows, to check unknown ids against (same cost as a real one)."""
+    return hash_pin(secrets.token_hex(8))
 
 
 def _visible(client: Client, ev: Ev) -> bool:

@@ -217,6 +217,15 @@ def _run_one(
             return reply, evs
         except HallError as exc:
             sp.rollback()
+            if exc.kept:
+                keep = conn.begin_nested()
+                try:
+                    for write in exc.kept:
+                        write(conn)
+                    keep.commit()
+                except Exception:  # the refusal stands even if its record cannot be kept
+                    log.exception("recording a refusal failed")
+                    keep.rollback()
             return exc, None
         except DBAPIError as exc:
             sp.rollback()

@@ -32,7 +32,7 @@ HALL = {
 
 
 def model(**kw):
-    m = KioskModel(staff_pin="2468", **kw)
+    m = KioskModel(staff_id="c001", **kw)
     m.set_hall(HALL)
     m.connection_changed("online")
     return m
@@ -77,16 +77,17 @@ def test_priority_pin_right_wrong_and_missing():
     m.open_service("hukou")
     m.open_priority()
     assert m.choose_priority("elderly") is False  # a PIN is needed first
+    assert m.pin_confirm() is None and m.pin_error  # nothing typed
     for d in "1234":
         m.pin_digit(d)
-    assert m.pin_confirm() is False and m.pin_error and m.pin_entry == ""
-    for d in "2468":
-        m.pin_digit(d)
-    assert m.pin_confirm() is True
+    # The PIN goes to the server to be checked, and is not kept here.
+    assert m.pin_confirm() == "1234" and not m.pin_error and m.pin_entry == ""
+    m.refused("unauthorized")  # the server said no: the guide sees it
+    assert m.pin_error
     assert m.choose_priority("nobody") is False
-    open_hall = KioskModel(staff_pin=None, pin_required=False)
+    open_hall = KioskModel(staff_id=None, pin_required=False)
     assert open_hall.choose_priority("veteran") is True
-    locked = KioskModel(staff_pin=None, pin_required=True)
+    locked = KioskModel(staff_id=None, pin_required=True)
     assert not locked.priority_available and locked.choose_priority("veteran") is False
 
 
@@ -160,13 +161,13 @@ def test_offline_instruction_and_read_aloud_text():
 
 def test_settings_file_env_and_hall_section(tmp_path):
     f = tmp_path / "kiosk.toml"
-    f.write_text('[kiosk]\nidle_seconds = 45\nstaff_pin = "1357"\nfeatured = ["a"]\n',
+    f.write_text('[kiosk]\nidle_seconds = 45\nstaff_id = "g7"\nfeatured = ["a"]\n',
                  encoding="utf-8")
     s = from_file(f)
-    assert (s.idle_seconds, s.staff_pin, s.featured) == (45.0, "1357", ("a",))
-    from_env(s, {"HALLQ_KIOSK_TOKEN": "t0k", "HALLQ_KIOSK_STAFF_PIN": "9999"})
-    assert s.token == "t0k" and s.staff_pin == "9999"
-    assert "t0k" not in repr(s) and "9999" not in repr(s)
+    assert (s.idle_seconds, s.staff_id, s.featured) == (45.0, "g7", ("a",))
+    from_env(s, {"HALLQ_KIOSK_TOKEN": "t0k", "HALLQ_KIOSK_STAFF_ID": "g9"})
+    assert s.token == "t0k" and s.staff_id == "g9"
+    assert "t0k" not in repr(s)
     f.write_text("idle_seconds = 'soon'\n", encoding="utf-8")
     with pytest.raises(SettingsError, match="idle_seconds"):
         from_file(f)
@@ -216,7 +217,7 @@ def test_cli_settings(monkeypatch):
     from kiosk.exceptions import KioskError
 
     s = settings_from(["--server", "ws://h:1/", "--windowed", "--size", "1280x720"],
-                      {"HALLQ_KIOSK_TOKEN": "t", "HALLQ_KIOSK_STAFF_PIN": "2468"})
+                      {"HALLQ_KIOSK_TOKEN": "t", "HALLQ_KIOSK_STAFF_ID": "c001"})
     assert (s.server, s.windowed, s.width, s.height, s.token) == (
         "ws://h:1/", True, 1280, 720, "t")
     with pytest.raises(KioskError, match="token"):

@@ -31,7 +31,8 @@ def test_sign_in_call_next_reaches_a_display(page: Any, hall: LiveHall) -> None:
     hall.client("display-1-secret", subscribe=True, on_event=seen)
     first = hall.issue(kiosk)  # A001, queue A
     second = hall.issue(kiosk, "marriage")  # B001: window 1 prefers A, so it comes second
-    priority = hall.issue(kiosk, priority="elderly")  # A002 with priority: called first
+    # A002 with priority (confirmed by hall guide c001's PIN): called first
+    priority = hall.issue(kiosk, priority="elderly", staff="c001", staff_pin="1234")
     signed_in(page, hall)
     # The waiting list in the order call.next will take them.
     expect(page.locator("#waiting-list li")).to_have_count(3)
@@ -146,9 +147,11 @@ def test_token_sign_in_pause_and_sign_out(page: Any, hall: LiveHall) -> None:
     page.goto(f"{hall.base}/clerk")
     page.click("#mode-token")
     page.fill("#clerk-token", "clerk-1-secret")
-    page.fill("#clerk-token-id", "c042")
     page.click("#signin-button")
-    expect(page.locator("#who")).to_contain_text("c042 · window 1 · Open")
+    # A terminal's token works as itself (no clerk id can be typed in: the server would
+    # record the cases under someone else).
+    expect(page.locator("#clerk-token-id")).to_have_count(0)
+    expect(page.locator("#who")).to_contain_text("clerk-1 · window 1 · Open")
     page.keyboard.press("p")
     expect(page.locator("#who")).to_contain_text("Paused")
     expect(page.locator("#act-next")).to_be_disabled()

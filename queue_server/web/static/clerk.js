@@ -610,7 +610,9 @@ function setup() {
       const win = parseInt($("clerk-window").value, 10);
       signIn({ clerk, pin: $("clerk-pin").value, window: Number.isFinite(win) ? win : undefined }, clerk);
     } else {
-      signIn({ token: $("clerk-token").value.trim() }, $("clerk-token-id").value.trim() || null);
+      // A terminal's token works as itself: cases are recorded under the token's name,
+      // never under a clerk id typed here (the server refuses that).
+      signIn({ token: $("clerk-token").value.trim() }, null);
     }
   });
   // The action buttons, drawn once; render() only changes their state and labels.
