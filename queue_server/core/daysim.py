@@ -85,6 +85,29 @@ class Issued:
         return (self.called_at - self.issued_at).total_seconds() / 60.0
 
 
+class Observer:
+    """Told of every step of the simulated day, in order (no-ops here).
+
+    The test that replays a simulated day through the real store implements it: each
+    step becomes the same operation on the store, at the same time.
+    """
+
+    def issued(self, t: dt.datetime, c: rules.Candidate, told: estimate.Estimate) -> None:
+        """A ticket was issued and told ``told``."""
+
+    def window(self, t: dt.datetime, number: int, op: str) -> None:
+        """A window changed state: ``open``, ``pause``, ``resume`` or ``close``."""
+
+    def called(self, t: dt.datetime, number: int, c: rules.Candidate) -> None:
+        """A window called ``c``."""
+
+    def started(self, t: dt.datetime, number: int) -> None:
+        """The clerk pressed start."""
+
+    def ended(self, t: dt.datetime, number: int, outcome: str) -> None:
+        """The case ended: ``done`` or ``no_show``."""
+
+
 @dataclass(slots=True)
 class _Window:
     wdef: WindowDef
@@ -94,6 +117,8 @@ class _Window:
     status: str = "closed"
     since: dt.datetime | None = None
     current: tuple[rules.Candidate, dt.datetime] | None = None
+    case: tuple[str, float, float | None] | None = None
+    """The case under way: outcome, window minutes, minutes from start (None: no start)."""
     pauses: deque[tuple[dt.datetime, float]] = field(default_factory=deque)
     idle: bool = False
 
@@ -128,7 +153,14 @@ def old_estimate(
 
 
 class DaySim:
-    def __init__(self, shape: HallShape, params: SimParams, rolling_cases: int = 20) -> None:
+    def __init__(
+        self,
+        shape: HallShape,
+        params: SimParams,
+        rolling_cases: int = 20,
+        observer: Observer | None = None,
+    ) -> None:
+        self.obs = observer or Observer()
         self.shape = shape
         self.p = params
         self.rolling = rolling_cases
@@ -242,6 +274,10 @@ class DaySim:
                 self._arrive(t, self.arrivals[key])
             elif kind == "free":
                 self._free(t, self.windows[key])
+            elif kind == "start":
+                self.obs.started(t, key)
+            elif kind == "end":
+                self._end(t, self.windows[key])
             elif self.windows[key].idle:
                 # A planned pause, or the end of a session, finds the clerk idle: it takes
                 # effect now (a busy clerk takes it after the case, in ``_free``).
@@ -250,12 +286,14 @@ class DaySim:
 
     def _arrive(self, t: dt.datetime, c: rules.Candidate) -> None:
         self.waiting[c.id] = c
+        # Counted among the last hour's tickets, as the store counts the row it inserted.
+        self.hist.issued.append((t, c.queue, c.priority is not None))
         new = estimate.estimate(self.hall_now(t), c)
         old = self.old_estimate(t, c)
         self.records[c.id] = Issued(
             c.id, c.queue, c.priority, t, old, new.minutes, new.low, new.high
         )
-        self.hist.issued.append((t, c.queue, c.priority is not None))
+        self.obs.issued(t, c, new)
         for w in sorted(self.windows.values(), key=lambda w: self.rng.random()):
             if w.idle and rules.eligible(c, w.wdef.number, w.wdef.queues):
                 w.idle = False
@@ -268,20 +306,33 @@ class DaySim:
                 return i
         return None
 
+    def _set(self, t: dt.datetime, w: _Window, status: str) -> None:
+        op = {
+            ("closed", "open"): "open",
+            ("open", "paused"): "pause",
+            ("paused", "open"): "resume",
+        }.get((w.status, status), "close")
+        w.status, w.since = status, t
+        self.obs.window(t, w.wdef.number, op)
+
     def _free(self, t: dt.datetime, w: _Window) -> None:
-        w.current = None
         if self._session_of(w, t) is None:
             later = [a for a, _ in w.spans if a > t]
             if later:  # the break: sign out, back at the next session (planned already)
-                w.status, w.since, w.idle = "closed", t, False
+                w.idle = False
+                if w.status != "closed":
+                    self._set(t, w, "closed")
                 return
         if w.pauses and w.pauses[0][0] <= t and self._session_of(w, t) is not None:
             _, minutes = w.pauses.popleft()
-            w.status, w.since, w.idle = "paused", t, False
+            w.idle = False
+            if w.status == "closed":
+                self._set(t, w, "open")
+            self._set(t, w, "paused")
             self._push(t + dt.timedelta(minutes=minutes), "free", w.wdef.number)
             return
         if w.status != "open":
-            w.status, w.since = "open", t
+            self._set(t, w, "open")
         pick = rules.select_next(self.waiting.values(), w.wdef.number, w.wdef.queues, t)
         if pick is None:
             w.idle = True
@@ -291,21 +342,32 @@ class DaySim:
         self.records[pick.id].called_at = t
         w.current = (pick, t)
         w.since = t
+        self.obs.called(t, w.wdef.number, pick)
         if self.rng.random() < self.p.no_show_share:
-            length = self.p.recall_minutes
-            started = None
+            w.case = ("no_show", self.p.recall_minutes, None)
         else:
             walk = self.rng.expovariate(1 / self.p.walk_minutes)
             mean = self.mean_service[pick.queue]
             sigma = math.sqrt(math.log(1 + self.p.service_cv**2))
             service = self.rng.lognormvariate(math.log(mean) - sigma**2 / 2, sigma)
-            length = walk + service
-            started = walk if w.presses_start else None
-            # What the old estimate read: finish - start, 0 s when start was never pressed.
-            from_start = (service if started is not None else 0.0) * 60
-            self._keep(self.hist.old_durations, pick.queue, from_start)
-        self._keep(self.hist.new_durations, pick.queue, length * 60)
+            w.case = ("done", walk + service, service if w.presses_start else None)
+            if w.presses_start:
+                self._push(t + dt.timedelta(minutes=walk), "start", w.wdef.number)
+        length = w.case[1]
+        self._push(t + dt.timedelta(minutes=length), "end", w.wdef.number)
         self._push(t + dt.timedelta(minutes=length + GAP_MINUTES), "free", w.wdef.number)
+
+    def _end(self, t: dt.datetime, w: _Window) -> None:
+        """The case ends: only now does its length enter what the server knows."""
+        assert w.current is not None and w.case is not None
+        pick, called = w.current
+        outcome, _, from_start = w.case
+        if outcome == "done":
+            # What the old estimate read: finish - start, 0 s when start was never pressed.
+            self._keep(self.hist.old_durations, pick.queue, (from_start or 0.0) * 60)
+        self._keep(self.hist.new_durations, pick.queue, (t - called).total_seconds())
+        w.current = w.case = None
+        self.obs.ended(t, w.wdef.number, outcome)
 
     def _keep(self, store: dict[str, deque[float]], q: str, value: float) -> None:
         store.setdefault(q, deque(maxlen=self.rolling)).append(value)

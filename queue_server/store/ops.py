@@ -963,6 +963,7 @@ class HallOps:
         number, win, row, new = self._case_op(conn, actor, args, now, TicketOp.NO_SHOW)
         ticket = self._set_ticket(conn, row["id"], status=new.value, no_show_at=now)
         self._close_case(conn, win["case_id"], now, "no_show")
+        self.forget("minutes", ticket["queue"])  # a no-show's window time counts too
         # The window is free: a no-show that rejoins is called again like any ticket.
         wrow = self._set_window(conn, number, since=now, ticket_id=None, case_id=None)
         self._audit(conn, now, actor, "case.no_show", window=number, ticket_id=row["id"])

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 from queue_server.config import HallConfig, parse_config
+from queue_server.core import daysim, estimate, rules
+from queue_server.core.states import WindowOp
 
-from .harness import Clock, Store, connected, running_hall
+from .harness import GATEWAY, Clock, Store, connected, running_hall
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -223,3 +225,109 @@ def test_the_kiosk_reply_carries_the_new_estimate_through_a_real_server(
     assert second["people_ahead"] == 0
     assert second["est_wait_minutes"] == 8  # old: 0
     assert second["est_wait_low"] < 8 < second["est_wait_high"]
+
+
+# ---------------------------------------------------------------------------------------
+# A simulated day replayed through the real store: same calls, same estimates.
+
+SIM_HALL = """
+[hall]
+name = { zh = "模拟", en = "Simulated" }
+timezone = "Asia/Shanghai"
+languages = ["zh", "en"]
+
+[[areas]]
+id = "x"
+name = { zh = "甲", en = "X" }
+"""
+for _q in ("A", "B"):
+    SIM_HALL += f"""
+[[queues]]
+prefix = "{_q}"
+name = {{ zh = "{_q}", en = "{_q}" }}
+area = "x"
+hours = ["08:30-12:00", "13:30-17:30"]
+
+[[services]]
+id = "s{_q.lower()}"
+name = {{ zh = "{_q}", en = "{_q}" }}
+area = "x"
+queue = "{_q}"
+"""
+for _n, _qs in ((1, '"A"'), (2, '"A", "B"'), (3, '"B", "A"'), (4, '"B"')):
+    SIM_HALL += f"""
+[[windows]]
+number = {_n}
+area = "x"
+queues = [{_qs}]
+"""
+SIM_HALL += """
+[[devices]]
+name = "kiosk-1"
+role = "kiosk"
+token = "kiosk-1-secret"
+
+[[devices]]
+name = "gateway"
+role = "gateway"
+token = "gateway-secret"
+"""
+
+
+class StoreMirror(daysim.Observer):
+    """Does each step of the simulated day on the store, and compares what comes back."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.ids: dict[int, int] = {}
+        self.told: list[tuple[int, int]] = []
+        self.ranges: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        self.calls = 0
+
+    def _at(self, t: dt.datetime) -> None:
+        self.store.clock.now = t
+
+    def issued(self, t: dt.datetime, c: rules.Candidate, told: estimate.Estimate) -> None:
+        self._at(t)
+        reply = self.store.issue(f"s{c.queue.lower()}", priority=c.priority)
+        self.ids[c.id] = reply["id"]
+        self.told.append((told.minutes, reply["est_wait_minutes"]))
+        self.ranges.append(((told.low, told.high), (reply["est_wait_low"], reply["est_wait_high"])))
+
+    def window(self, t: dt.datetime, number: int, op: str) -> None:
+        self._at(t)
+        self.store.run(self.store.ops.window_op, GATEWAY, {"window": number}, WindowOp(op))
+
+    def called(self, t: dt.datetime, number: int, c: rules.Candidate) -> None:
+        self._at(t)
+        got = self.store.call_next(number)["ticket"]
+        assert got is not None and got["id"] == self.ids[c.id], (t, number, c)
+        self.calls += 1
+
+    def started(self, t: dt.datetime, number: int) -> None:
+        self._at(t)
+        self.store.run(self.store.ops.start, GATEWAY, {"window": number})
+
+    def ended(self, t: dt.datetime, number: int, outcome: str) -> None:
+        self._at(t)
+        fn = self.store.ops.finish if outcome == "done" else self.store.ops.no_show
+        self.store.run(fn, GATEWAY, {"window": number})
+
+
+def test_a_simulated_day_replayed_through_the_store_gives_the_same_calls_and_estimates(
+    sqlite_url: str,
+) -> None:
+    config = parse_config(tomllib.loads(SIM_HALL))
+    shape = daysim.HallShape(config.queues, config.windows, config.tz)
+    params = daysim.SimParams(tickets=90, staffed=None, appointment_share=0.0, seed=5)
+    store = Store(config, sqlite_url, Clock())
+    try:
+        mirror = StoreMirror(store)
+        records = daysim.DaySim(shape, params, observer=mirror).run()
+    finally:
+        store.close()
+    assert mirror.calls == len(records) > 50
+    assert len(mirror.told) == len(records)
+    assert [sim for sim, _ in mirror.told] == [server for _, server in mirror.told]
+    assert [sim for sim, _ in mirror.ranges] == [server for _, server in mirror.ranges]
+    assert any(sim > 0 for sim, _ in mirror.told)
