@@ -80,6 +80,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "printer_offline": "离线",
         "printer_overheated": "过热",
         "printer_unrecoverable_error": "故障",
+        "printer_no_return_channel": "无法确认是否已出票",
         "err_closed": "该事项当前不在办理时间，请在办理时间内取号",
         "err_daily_cap": "该事项今日号源已满，请明天再来或预约",
         "err_unknown_service": "该事项已调整，请选择其他事项",
@@ -169,6 +170,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "printer_offline": "offline",
         "printer_overheated": "overheated",
         "printer_unrecoverable_error": "fault",
+        "printer_no_return_channel": "cannot confirm the ticket was printed",
         "err_closed": "This service is closed now; please come during opening hours",
         "err_daily_cap": "Today's tickets for this service are all taken; please come "
         "tomorrow or book",

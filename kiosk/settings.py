@@ -23,6 +23,13 @@ class KioskSettings:
     name: str = "kiosk"
     printer: str = "none"
     printer_profile: str = "80mm-gb18030"
+    # Ask the idle printer its state this often (s; 0 = never) and report changes, so
+    # supervisors see paper low or out before a citizen does.
+    printer_poll_seconds: float = 30.0
+    scanner: str = "none"  # serial:/dev/ttyACM0?baudrate=9600 or hid:/dev/input/by-id/…
+    scanner_terminator: str = "CR"  # CR, LF, CRLF or TAB
+    id_reader: str = "none"  # the ID card reader's serial port, e.g. /dev/ttyUSB1
+    id_salt: str | None = None  # HALLQ_ID_SALT: the hall's secret for ID number hashes
     staff_id: str | None = None
     """The hall guide on duty at this kiosk: their id in the hall file's ``[[clerks]]``.
     They type their own PIN to confirm a priority ticket, and the server checks it (with
@@ -41,7 +48,7 @@ class KioskSettings:
 
     def __repr__(self) -> str:  # never print the secrets
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        for secret in ("token",):
+        for secret in ("token", "id_salt"):
             if shown[secret]:
                 shown[secret] = "***"
         return f"KioskSettings({shown})"
@@ -49,6 +56,8 @@ class KioskSettings:
 
 _TYPES: dict[str, type] = {
     "server": str, "token": str, "name": str, "printer": str, "printer_profile": str,
+    "printer_poll_seconds": float, "scanner": str, "scanner_terminator": str,
+    "id_reader": str, "id_salt": str,
     "staff_id": str, "priority_needs_pin": bool, "idle_seconds": float,
     "ticket_seconds": float, "ticket_fail_seconds": float, "font": str, "width": int,
     "height": int, "windowed": bool, "featured": list, "request_timeout": float,
@@ -74,7 +83,7 @@ def check_table(table: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, 
         if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
             problems.append((key, f"must be {_NAMES[want]}"))
             continue
-        if want is float and value <= 0:
+        if want is float and (value < 0 if key == "printer_poll_seconds" else value <= 0):
             problems.append((key, "must be more than 0"))
             continue
         values[key] = tuple(str(v) for v in value) if want is list else value
@@ -114,6 +123,8 @@ def from_env(settings: KioskSettings, env: dict[str, str] | None = None) -> Kios
         settings.token = env["HALLQ_KIOSK_TOKEN"]
     if env.get("HALLQ_KIOSK_STAFF_ID"):
         settings.staff_id = env["HALLQ_KIOSK_STAFF_ID"]
+    if env.get("HALLQ_ID_SALT"):
+        settings.id_salt = env["HALLQ_ID_SALT"]
     if env.get("HALLQ_KIOSK_FONT"):
         settings.font = env["HALLQ_KIOSK_FONT"]
     return settings

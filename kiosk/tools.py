@@ -77,7 +77,7 @@ async def demo_kiosk(
     if printer:
         emulator = PrinterEmulator(workdir / "printed")
         port = emulator.serve_tcp()
-        service = PrinterService(f"tcp://127.0.0.1:{port}", status_timeout=0.3, settle=0.05)
+        service = PrinterService(f"tcp://127.0.0.1:{port}", status_timeout=0.3, confirm_margin=1.0)
     token = next(d.token for d in config.devices if d.role == "kiosk")
     name = next(d.name for d in config.devices if d.role == "kiosk")
     opts: dict[str, Any] = dict(server=f"ws://127.0.0.1:{server.port}/", token=token,

@@ -156,10 +156,27 @@ class Rules:
 
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
+    """Where the server listens, and the limits that keep it serving under abuse.
+
+    The limits are per process. A hall's phones share one Wi-Fi address behind NAT, so
+    the per-address limit is generous; a phone-page token needs only a few connections
+    (a phone, a second tab). ``allowed_origins`` lists the web origins whose pages may
+    open a WebSocket (empty: only pages served by this server itself, and clients that
+    send no Origin, such as kiosks and displays). ``tls_cert``/``tls_key`` make it serve
+    https and wss.
+    """
+
     host: str = "127.0.0.1"
     port: int = 8765
     db: str = "sqlite:///hallq.db"
     public_url: str = "http://127.0.0.1:8765"
+    allowed_origins: tuple[str, ...] = ()
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    max_connections: int = 10_000
+    max_connections_per_address: int = 2_000
+    max_connections_per_ticket: int = 4
+    max_hello_bytes: int = 4096
 
 
 @dataclass(frozen=True)
@@ -780,16 +797,50 @@ def _server(value: Any, problems: _Problems) -> ServerSettings:
     if not isinstance(value, dict):
         problems.add("server", "must be a table")
         return ServerSettings()
-    _check_keys(value, {"host", "port", "db", "public_url"}, problems, "server")
+    ints = (
+        "max_connections",
+        "max_connections_per_address",
+        "max_connections_per_ticket",
+        "max_hello_bytes",
+    )
+    _check_keys(
+        value,
+        {"host", "port", "db", "public_url", "allowed_origins", "tls_cert", "tls_key", *ints},
+        problems,
+        "server",
+    )
     d = ServerSettings()
     port = _get(value, "port", int, problems, "server", default=d.port)
     if not 0 <= port <= 65535:
         problems.add("server.port", "must be between 0 and 65535")
+    limits = {}
+    for name in ints:
+        n = _get(value, name, int, problems, "server", default=getattr(d, name))
+        if isinstance(n, int) and n < 1:
+            problems.add(f"server.{name}", "must be at least 1")
+        limits[name] = n
+    if limits["max_hello_bytes"] < 256:
+        problems.add("server.max_hello_bytes", "must be at least 256")
+    origins = _get(value, "allowed_origins", list, problems, "server", default=[])
+    for i, o in enumerate(origins):
+        if not isinstance(o, str) or not re.match(r"^https?://[^/\s]+$", o):
+            problems.add(f"server.allowed_origins[{i}]", "must be like https://hall.example")
+    cert = _get(value, "tls_cert", str, problems, "server", default=None)
+    key = _get(value, "tls_key", str, problems, "server", default=None)
+    if (cert is None) != (key is None):
+        problems.add("server", "give both tls_cert and tls_key, or neither")
+    for name, path in (("tls_cert", cert), ("tls_key", key)):
+        if path is not None and not Path(path).is_file():
+            problems.add(f"server.{name}", f"no such file {path!r}")
     return ServerSettings(
         host=_get(value, "host", str, problems, "server", default=d.host),
         port=port,
         db=_get(value, "db", str, problems, "server", default=d.db),
         public_url=_get(value, "public_url", str, problems, "server", default=d.public_url),
+        allowed_origins=tuple(o for o in origins if isinstance(o, str)),
+        tls_cert=cert,
+        tls_key=key,
+        **limits,
     )
 
 

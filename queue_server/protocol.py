@@ -34,6 +34,8 @@ CLOSE_AUTH_FAILED = 4001
 """The first message was not a valid ``hello``, or its token is unknown."""
 CLOSE_AUTH_TIMEOUT = 4002
 """No ``hello`` within the time allowed."""
+CLOSE_TAKEN_OVER = 4003
+"""Another console signed in to this window and took it over; sign in again to take it back."""
 CLOSE_SERVER_STOPPING = 1001
 """The server is shutting down (SIGTERM); reconnect and resume."""
 
@@ -82,6 +84,7 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
             "window": (_I, False),
             "client": (_S, False),
             "protocol": (_I, False),
+            "take_over": ((bool,), False),
         },
         False,
         "authenticate (device token, clerk id + PIN + window, or a ticket's token); "
@@ -268,7 +271,9 @@ def parse_request(text: str | bytes, max_bytes: int) -> Request:
         if name not in spec.args:
             raise ProtocolError(BAD_REQUEST, f"{op}: unknown argument {name!r}", rid)
         types, _ = spec.args[name]
-        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+        if value is not None and (
+            not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+        ):
             expected = " or ".join(_TYPE_NAMES[t] for t in types)
             raise ProtocolError(BAD_REQUEST, f"{op}: {name} must be {expected}", rid)
     for name, (_, required) in spec.args.items():

@@ -20,6 +20,7 @@ import logging
 import re
 import secrets
 import signal
+import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -103,6 +104,8 @@ class HallServer:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._background: set[asyncio.Task[Any]] = set()  # timers and listeners
+        self._per_address: collections.Counter[str] = collections.Counter()
+        self._static = _static_files()
         self._hall_info = json.loads(p.dumps(hall_info(config)))
 
     # -- life cycle --------------------------------------------------------------------
@@ -123,15 +126,16 @@ class HallServer:
         self.loop = asyncio.get_running_loop()
         self.prepare_database()
         self.committer = dbm.Committer(self.engine, self.clock)
-        max_bytes = self.config.rules.max_message_bytes
+        settings = self.config.server
         self.server = await serve(
             self._handle,
             host,
             port,
             process_request=self._http,
-            # Frames up to 16x the request limit are read so an oversized request gets a
-            # clear error reply; beyond that websockets closes with 1009.
-            max_size=max(max_bytes * 16, 1 << 20),
+            # Before sign-in only a hello is read: a small frame limit, so half-sent big
+            # frames from strangers cost little memory. Raised after hello (_handle).
+            max_size=settings.max_hello_bytes,
+            ssl=_tls_context(settings.tls_cert, settings.tls_key),
             ping_interval=20,
             ping_timeout=20,
             server_header=f"hallq/{__version__}",
@@ -180,28 +184,69 @@ class HallServer:
     def _http(self, connection: ServerConnection, request: HttpRequest) -> HttpResponse | None:
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
-            body = {
-                "status": "ok",
-                "version": __version__,
-                "seq": self.last_seq,
-                "clients": len(self.clients),
-                "db": "ok" if self.committer else "down",
-                # operations committed and the commits they took (group commit at work)
-                "ops": self.committer.ops if self.committer else 0,
-                "commits": self.committer.groups if self.committer else 0,
-            }
-            return _response(http.HTTPStatus.OK, json.dumps(body) + "\n", "application/json")
+            return self._healthz(request)
         if request.headers.get("Upgrade", "").lower() == "websocket" and path in ("/", "/ws"):
+            if not self._origin_allowed(request.headers):
+                log.info("WebSocket refused: origin not allowed")
+                return _response(http.HTTPStatus.FORBIDDEN, "origin not allowed\n", "text/plain")
             return None
-        return _static(path)
+        return _static(path, self._static)
+
+    def _healthz(self, request: HttpRequest) -> HttpResponse:
+        """Up or not for anyone (load balancers); the counters only with a staff token.
+
+        The counts and the event sequence tell an outsider how busy the hall is and
+        when it changes; a supervisor's or admin's token (``Authorization: Bearer``)
+        shows them."""
+        body: dict[str, Any] = {"status": "ok", "db": "ok" if self.committer else "down"}
+        auth = request.headers.get("Authorization", "")
+        dev = self.config.token(auth[7:]) if auth.startswith("Bearer ") else None
+        if dev is not None and dev.role in ("supervisor", "admin"):
+            body.update(
+                version=__version__,
+                seq=self.last_seq,
+                clients=len(self.clients),
+                connections=sum(self._per_address.values()),
+                # operations committed and the commits they took (group commit at work)
+                ops=self.committer.ops if self.committer else 0,
+                commits=self.committer.groups if self.committer else 0,
+            )
+        return _response(http.HTTPStatus.OK, json.dumps(body) + "\n", "application/json")
+
+    def _origin_allowed(self, headers: Headers) -> bool:
+        """A page on another site must not drive a hall PC's browser into our WebSocket.
+
+        Clients that send no Origin (kiosk, display, gateway) are not browsers. A browser
+        page is allowed from this server itself (the Host it asked) or a listed origin.
+        """
+        origin = headers.get("Origin")
+        if origin is None:
+            return True
+        if origin in self.config.server.allowed_origins:
+            return True
+        host = headers.get("Host", "")
+        return origin in (f"http://{host}", f"https://{host}")
 
     # -- connections -------------------------------------------------------------------
 
     async def _handle(self, ws: ServerConnection) -> None:
+        limits = self.config.server
+        address = str(ws.remote_address[0]) if ws.remote_address else "?"
+        if (
+            sum(self._per_address.values()) >= limits.max_connections
+            or self._per_address[address] >= limits.max_connections_per_address
+        ):
+            log.warning("connection refused: too many connections")
+            await ws.close(CLOSE_TRY_LATER, "too many connections; try again later")
+            return
+        self._per_address[address] += 1
         client = Client(ws)
         try:
             if not await self._hello(client):
                 return
+            # Signed in: requests up to 16x the request limit are read, so an oversized
+            # one gets a clear error reply; beyond that websockets closes with 1009.
+            ws.protocol.max_message_size = max(self.config.rules.max_message_bytes * 16, 1 << 20)
             self.clients.add(client)
             async for message in ws:
                 await client.in_flight.acquire()
@@ -210,6 +255,9 @@ class HallServer:
             pass
         finally:
             self.clients.discard(client)
+            self._per_address[address] -= 1
+            if self._per_address[address] <= 0:
+                del self._per_address[address]
 
     async def _hello(self, client: Client) -> bool:
         try:
@@ -217,6 +265,8 @@ class HallServer:
         except TimeoutError:
             await client.ws.close(p.CLOSE_AUTH_TIMEOUT, "no hello")
             return False
+        except websockets.ConnectionClosed:
+            return False  # gone before a word, or a first frame over the hello limit
         rid: Any = None
         try:
             req = p.parse_request(text, self.config.rules.max_message_bytes)
@@ -234,7 +284,8 @@ class HallServer:
         except (p.ProtocolError, HallError) as exc:
             rid = getattr(exc, "request_id", None) or rid
             code = getattr(exc, "code", p.BAD_REQUEST)
-            await client.ws.send(p.error(rid, code, getattr(exc, "message", str(exc))))
+            details = exc.details if isinstance(exc, HallError) else None
+            await client.ws.send(p.error(rid, code, getattr(exc, "message", str(exc)), details))
             await client.ws.close(p.CLOSE_AUTH_FAILED, "authentication failed")
             log.info("authentication refused (%s)", code)
             return False
@@ -264,17 +315,26 @@ class HallServer:
     async def _authenticate(self, client: Client, args: dict[str, Any]) -> Actor:
         token, ticket = args.get("token"), args.get("ticket")
         if isinstance(args.get("clerk"), str):
-            return await self._clerk_sign_in(args)
+            actor = await self._clerk_sign_in(args)
+            await self._claim_window(actor, bool(args.get("take_over")))
+            return actor
         if isinstance(token, str):
             dev = self.config.token(token)
             if dev is None:
                 raise HallError("unknown token", code="unauthorized")
-            return Actor(dev.name, dev.role, dev.window)
+            actor = Actor(dev.name, dev.role, dev.window)
+            if actor.role == "clerk":
+                await self._claim_window(actor, bool(args.get("take_over")))
+            return actor
         if isinstance(ticket, str):
             assert self.committer is not None
             (tid, queue), _ = await self.committer.submit(
                 lambda conn, now: (self.ops.ticket_for_token(conn, ticket, now), [])
             )
+            # A phone page needs a connection or two; a flood on one token is refused.
+            same = sum(1 for c in self.clients if c.ticket_token == ticket)
+            if same >= self.config.server.max_connections_per_ticket:
+                raise HallError("this ticket is open in too many places already", code="too_many")
             client.ticket_token, client.queue = ticket, queue
             return Actor(f"ticket-{tid}", "citizen", ticket_id=tid)
         raise HallError("hello needs a token", code="unauthorized")
@@ -288,6 +348,36 @@ class HallServer:
         if not clerk.may_use(window):
             raise HallError(f"clerk {clerk.id} may not work at window {window}", code="forbidden")
         return Actor(clerk.id, "clerk", window)
+
+    async def _claim_window(self, actor: Actor, take_over: bool) -> None:
+        """One console per window: a second sign-in is refused unless it takes over.
+
+        Taking over signs the first console out, with a close code that says why, so
+        nobody keeps working a window that is no longer theirs. The same identity may
+        hold several connections (a console back after a dropped link before the server
+        saw the old one go, a second tab): it is still the same person at the window.
+        """
+        strangers = [
+            c
+            for c in self.clients
+            if c.actor is not None
+            and c.actor.role == "clerk"
+            and c.actor.window == actor.window
+            and c.actor.name != actor.name
+        ]
+        if strangers and not take_over:
+            who = strangers[0].actor.name if strangers[0].actor else "?"
+            raise HallError(
+                f"window {actor.window} is in use by {who}; sign in again to take it over",
+                code="window_in_use",
+                clerk=who,
+            )
+        for c in strangers:
+            self.clients.discard(c)
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await c.ws.close(p.CLOSE_TAKEN_OVER, f"taken over by {actor.name}"[:100])
+        if strangers:
+            log.info("window %s taken over", actor.window)
 
     async def _check_staff(self, clerk_id: str, pin: Any) -> Clerk:
         """A staff member's id and PIN, checked with the hall's one lock-out.
@@ -637,7 +727,7 @@ def _visible(client: Client, ev: Ev) -> bool:
     return kind == "queue.stats" and data.get("queue") == client.queue
 
 
-_STATIC_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_STATIC_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _CONTENT_TYPES = {
     ".html": "text/html",
     ".js": "text/javascript",
@@ -648,32 +738,64 @@ _CONTENT_TYPES = {
     ".wav": "audio/wav",
 }
 _PAGES = {"/": "index.html", "/clerk": "clerk.html", "/supervisor": "supervisor.html"}
+CLOSE_TRY_LATER = 1013
 
 
-def _static(path: str) -> HttpResponse:
-    """The browser pages (clerk console, phone page, supervisor) from ``queue_server/web``.
+def _static_files() -> dict[str, Path]:
+    """The files the server may send, fixed when it starts: plain files only.
 
-    Only names in ``_PAGES``, ``/t/<token>`` and plain file names under ``/static/`` are
-    served, so no path can reach outside the folder.
+    Nothing is looked up on disk per request, so no path, however long or odd, can
+    reach outside the folder, and a symlink placed in it later is never followed.
     """
+    files: dict[str, Path] = {}
+    for name in {*_PAGES.values(), "ticket.html"}:
+        f = WEB_DIR / name
+        if f.is_file() and not f.is_symlink():
+            files[name] = f
+    static = WEB_DIR / "static"
+    if static.is_dir():
+        for f in static.iterdir():
+            if f.is_file() and not f.is_symlink() and _STATIC_NAME.match(f.name):
+                files["static/" + f.name] = f
+    return files
+
+
+def _static(path: str, files: dict[str, Path]) -> HttpResponse:
+    """The browser pages (clerk console, phone page, supervisor) from ``queue_server/web``."""
     name: str | None = _PAGES.get(path)
     if name is None and path.startswith("/t/") and _STATIC_NAME.match(path[3:]):
         name = "ticket.html"
-    if name is None and path.startswith("/static/") and _STATIC_NAME.match(path[8:]):
+    if name is None and path.startswith("/static/"):
         name = "static/" + path[8:]
-    file = WEB_DIR / name if name else None
-    if file is None or not file.is_file():
+    file = files.get(name) if name else None
+    if file is None:
+        return _response(http.HTTPStatus.NOT_FOUND, "not found\n", "text/plain")
+    try:
+        data = file.read_bytes()
+    except OSError:
         return _response(http.HTTPStatus.NOT_FOUND, "not found\n", "text/plain")
     ctype = _CONTENT_TYPES.get(file.suffix, "application/octet-stream")
-    resp = _response(http.HTTPStatus.OK, file.read_bytes(), ctype)
+    resp = _response(http.HTTPStatus.OK, data, ctype)
     # The phone page's URL holds the ticket's token: never send it on as a referrer.
     resp.headers["Referrer-Policy"] = "no-referrer"
     resp.headers["X-Content-Type-Options"] = "nosniff"
+    # No other site may frame the clerk console or the phone page (clickjacking).
+    resp.headers["X-Frame-Options"] = "DENY"
     resp.headers["Content-Security-Policy"] = (
         "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
-        "style-src 'self' 'unsafe-inline'"
+        "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
     )
     return resp
+
+
+def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    """https and wss from the hall file's certificate and key (None: plain http/ws)."""
+    if cert is None or key is None:
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    return ctx
 
 
 def hall_info(config: HallConfig) -> dict[str, Any]:

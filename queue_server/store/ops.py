@@ -34,6 +34,8 @@ from . import statements as st
 NEWCOMER_ID = 2**62
 """Id of the ticket someone would take now, in a queue's figures: after every real one."""
 TOKEN_BYTES = 16
+DETAIL_MAX = 200
+"""The longest device detail kept ("paper near end", "cover open since 09:12")."""
 _ZERO = dt.timedelta(0)
 CACHE_S = 10.0
 EVENT_DAYS = 3
@@ -738,6 +740,8 @@ class HallOps:
             values["clerk"] = clerk
         elif op is WindowOp.PAUSE:
             reason = args.get("reason")
+            if isinstance(reason, str) and len(reason) > 64:
+                raise Refused("reason must be at most 64 characters", code="bad_request")
             values["pause_reason"] = reason if isinstance(reason, str) else None
         elif op is WindowOp.CLOSE:
             if win["ticket_id"] is not None:
@@ -1031,6 +1035,17 @@ class HallOps:
             if wdef is None:
                 raise NotFound(f"unknown window {to_window!r}", code="unknown_window")
             target_window = wdef.number
+            # A ticket sent to a window that is not serving would wait unseen while the
+            # citizen is told "very soon": refuse, and let the clerk choose another.
+            status = conn.execute(
+                select(s.windows.c.status).where(s.windows.c.number == target_window)
+            ).scalar_one_or_none()
+            if status != WindowStatus.OPEN:
+                raise Refused(
+                    f"window {target_window} is {status or 'closed'}; send the ticket to "
+                    f"an open window or to its queue",
+                    code="window_closed" if status != WindowStatus.PAUSED else "window_paused",
+                )
         if "label" in args or "ticket_id" in args:
             row, number, win = self._find_ticket(conn, args, now), None, None
             authorize(
@@ -1314,6 +1329,9 @@ class HallOps:
             if not isinstance(value, str) or not value or len(value) > 32 + 32 * (name == "device"):
                 raise Refused(f"{name} must be short text", code="bad_request")
         detail = args.get("detail")
+        if isinstance(detail, str) and len(detail) > DETAIL_MAX:
+            # Kept in the database, in every event and snapshot: short, or not at all.
+            raise Refused(f"detail must be at most {DETAIL_MAX} characters", code="bad_request")
         t = s.device_states.c
         old = conn.execute(
             select(t.state).where(t.device == device, t.part == part).with_for_update()

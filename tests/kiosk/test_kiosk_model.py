@@ -9,7 +9,7 @@ from kiosk.config import validate
 from kiosk.exceptions import FontError, PrinterSetupError, SettingsError
 from kiosk.fonts import find_cjk_font
 from kiosk.model import KioskModel
-from kiosk.printing import PrintReport, normalise_url, ticket_print
+from kiosk.printing import PrinterService, PrintReport, normalise_url, ticket_print
 from kiosk.search import ServiceIndex, pinyin_initials
 from kiosk.settings import KioskSettings, from_env, from_file
 
@@ -182,8 +182,9 @@ def test_printer_urls():
     assert normalise_url("tcp://10.0.0.5:9100") == "tcp://10.0.0.5:9100"
     assert normalise_url("/var/spool/tickets.bin") == "file:///var/spool/tickets.bin"
     assert normalise_url("/dev/ttyUSB0") == "/dev/ttyUSB0"
-    with pytest.raises(PrinterSetupError, match="usblp"):
-        normalise_url("usb:0416:5011")
+    assert normalise_url("usb:0416:5011") == "usb://0416:5011"  # pyusb by vendor:product
+    with pytest.raises(PrinterSetupError, match="VID:PID"):
+        PrinterService("usb://printer:1")
 
 
 def test_paper_ticket_uses_the_ticket_language_and_local_time():

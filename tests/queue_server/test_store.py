@@ -145,11 +145,14 @@ def test_transfer_keeps_original_time_and_target_window(store):
     store.run(store.ops.transfer, GATEWAY, {"window": 3, "to_queue": "A"})
     assert store.call_next(1)["ticket"]["label"] == t1["label"]
     store.finish(1)
-    # transfer to a window: only that window may call it
+    # transfer to a window: refused while it is closed (the ticket would wait unseen)...
     store.call_next(1)
+    refused = store.refused(store.ops.transfer, GATEWAY, {"window": 1, "to_window": 2})
+    assert refused.code == "window_closed"
+    # ...and once it is open, only that window may call it
+    store.open(2)
     store.run(store.ops.transfer, GATEWAY, {"window": 1, "to_window": 2})
     assert store.call_next(1)["ticket"] is None
-    store.open(2)
     assert store.call_next(2)["ticket"]["label"] == "A001"
     kinds = [k for k, _ in store.events]
     assert kinds.count("ticket.transferred") == 2

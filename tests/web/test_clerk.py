@@ -90,6 +90,8 @@ def test_transfer_to_another_window(page: Any, hall: LiveHall) -> None:
     seen = Recorder()
     hall.client("display-1-secret", subscribe=True, on_event=seen)
     ticket = hall.issue(kiosk)
+    # A transfer to a closed window is refused (the ticket would wait unseen): open it.
+    hall.request(hall.client("gateway-secret"), "window.open", {"window": 2, "clerk": "c-2"})
     signed_in(page, hall)
     page.click("#act-next")
     expect(page.locator("#current-label")).to_have_text(ticket["label"])
@@ -233,3 +235,31 @@ def test_cancel_takes_two_presses_and_a_no_show_can_rejoin(page: Any, hall: Live
     back = seen.wait_for("ticket.rejoined", lambda d: d["label"] == second["label"])
     assert back["status"] == "waiting"
     expect(page.locator("#msg")).to_contain_text("back in the queue")
+
+
+def test_a_second_console_takes_a_window_over_only_when_the_clerk_says_so(
+    page: Any, browser: Any, hall: LiveHall
+) -> None:
+    signed_in(page, hall)  # c001 at window 1
+    ctx = browser.new_context(locale="en-US", viewport={"width": 1100, "height": 800})
+    other = ctx.new_page()
+    other.set_default_timeout(5000)
+    try:
+        answers = iter([False, True])
+        other.on("dialog", lambda d: d.accept() if next(answers) else d.dismiss())
+        other.goto(f"{hall.base}/clerk")
+        other.click("#mode-token")
+        other.fill("#clerk-token", "clerk-1-secret")
+        other.click("#signin-button")
+        # Declined: nothing changes, the first console keeps the window.
+        expect(other.locator("#signin-msg")).to_have_text("Someone is signed in at this window")
+        expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+        other.click("#signin-button")  # this time the clerk says yes
+        expect(other.locator("#who")).to_contain_text("clerk-1 · window 1")
+        # The first console is told, and signed out.
+        expect(page.locator("#signin-msg")).to_have_text(
+            "Another console took over this window; you are signed out"
+        )
+        expect(page.locator("#console")).to_be_hidden()
+    finally:
+        ctx.close()

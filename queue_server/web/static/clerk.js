@@ -554,6 +554,14 @@ function signIn(hello, clerkName) {
       if (state === State.REFUSED) {
         conn.close();
         renderConn(State.REFUSED);
+        if (detail && detail.code === "window_in_use" && !hello.take_over) {
+          // Someone else works this window: take it over only if the clerk says so.
+          const who = (detail.details && detail.details.clerk) || "";
+          if (globalThis.confirm(t("clerk.takeover", { clerk: who }))) {
+            signIn({ ...hello, take_over: true }, clerkName);
+            return;
+          }
+        }
         sessionStorage.removeItem("hallq.clerk.token");
         showSignIn(errorText(detail));
       } else if (state === State.OFFLINE && conn.pendingCount) {

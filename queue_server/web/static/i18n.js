@@ -180,6 +180,9 @@ const STRINGS = {
 
     "err.unauthorized": "工号或密码错误",
     "err.locked": "密码错误次数过多，请几分钟后再试",
+    "err.window_in_use": "该窗口已有人登录",
+    "err.taken_over": "另一台终端已接管本窗口，您已退出",
+    "clerk.takeover": "该窗口正由 {clerk} 使用。接管后对方将被退出。确定接管吗？",
     "err.forbidden": "无权进行此操作",
     "err.unknown_window": "没有这个窗口",
     "err.window_busy": "当前号码尚未处理完毕",
@@ -375,6 +378,9 @@ const STRINGS = {
 
     "err.unauthorized": "Wrong clerk id or PIN",
     "err.locked": "Too many wrong PINs; try again in a few minutes",
+    "err.window_in_use": "Someone is signed in at this window",
+    "err.taken_over": "Another console took over this window; you are signed out",
+    "clerk.takeover": "This window is in use by {clerk}. Taking it over signs them out. Take over?",
     "err.forbidden": "Not allowed",
     "err.unknown_window": "No such window",
     "err.window_busy": "The current ticket is not dealt with yet",
