@@ -519,6 +519,18 @@ class HallOps:
             .with_for_update(skip_locked=True)
         )
 
+    def all_queue_stats(self, conn: Connection, now: dt.datetime) -> list[dict[str, Any]]:
+        """Every queue's figures, reading the hall once per group of queues sharing windows."""
+        halls: dict[tuple[str, ...], estimate.HallNow] = {}
+        out = []
+        for q in self.config.queues:
+            key = tuple(self._component(q.prefix)[0])
+            hall = halls.get(key)
+            if hall is None:
+                hall = halls[key] = self._hall_now(conn, q.prefix, now)
+            out.append(self.queue_stats(conn, q.prefix, now, hall))
+        return out
+
     # -- issue -------------------------------------------------------------------------
 
     def issue(
@@ -1452,7 +1464,7 @@ class HallOps:
             ],
             "day": day.isoformat(),
             "windows": [self.window_view(w, current.get(w["ticket_id"])) for w in wins],
-            "queues": [self.queue_stats(conn, q.prefix, now) for q in self.config.queues],
+            "queues": self.all_queue_stats(conn, now),
             "recent_calls": [
                 dict(ticket_view(r), area=_area(self.config, r["window"])) for r in recent
             ],
