@@ -195,6 +195,7 @@ EVENTS: dict[str, str] = {
     "case.overdue": "red light: a case ran past its service's time limit",
     "device.state": "a device part changed state (printer paper, keypad online, ...)",
     "followup.done": "a dissatisfied citizen was called back (case, window, by, at)",
+    "signin.locked": "alert: wrong PINs locked a clerk id or an address (kind, who, until)",
 }
 
 

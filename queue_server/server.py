@@ -36,9 +36,10 @@ from websockets.http11 import Response as HttpResponse
 
 from . import __version__
 from . import protocol as p
-from .config import ALWAYS_OPEN, Clerk, HallConfig, check_pin, hash_pin
 from .core import permissions
 from .core.errors import Forbidden, HallError
+from .core.hall import ALWAYS_OPEN, Clerk, HallConfig
+from .core.pins import check_pin, hash_pin
 from .core.states import WindowOp
 from .store import db as dbm
 from .store import lockout, reports
@@ -55,7 +56,27 @@ HELLO_TIMEOUT_S = 10.0
 MAX_IN_FLIGHT = 64
 SWEEP_INTERVAL_S = 1.0
 STOP_GRACE_S = 5.0
+ADDRESS_GUESSES = 20
+ADDRESS_LOCK_S = 900
 PRUNE_INTERVAL_S = 3600.0
+
+
+class TokenBucket:
+    """``burst`` requests at once, then ``rate`` a second: a phone page's allowance."""
+
+    def __init__(self, burst: int, rate: float) -> None:
+        self.burst, self.rate = burst, rate
+        self.tokens: float = float(burst)
+        self.at: float | None = None
+
+    def take(self, now: float) -> bool:
+        if self.at is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
 
 
 @dataclasses.dataclass(eq=False)
@@ -68,6 +89,8 @@ class Client:
     pending: list[Ev] | None = None  # events held while a subscribe answers
     ticket_token: str | None = None  # a citizen's phone page: its own ticket only
     queue: str | None = None  # the citizen's ticket's current queue
+    address: str = "?"
+    reads: TokenBucket = dataclasses.field(default_factory=lambda: TokenBucket(5, 1.0))
     in_flight: asyncio.Semaphore = dataclasses.field(
         default_factory=lambda: asyncio.Semaphore(MAX_IN_FLIGHT)
     )
@@ -240,7 +263,7 @@ class HallServer:
             await ws.close(CLOSE_TRY_LATER, "too many connections; try again later")
             return
         self._per_address[address] += 1
-        client = Client(ws)
+        client = Client(ws, address=address)
         try:
             if not await self._hello(client):
                 return
@@ -315,7 +338,7 @@ class HallServer:
     async def _authenticate(self, client: Client, args: dict[str, Any]) -> Actor:
         token, ticket = args.get("token"), args.get("ticket")
         if isinstance(args.get("clerk"), str):
-            actor = await self._clerk_sign_in(args)
+            actor = await self._clerk_sign_in(args, client.address)
             await self._claim_window(actor, bool(args.get("take_over")))
             return actor
         if isinstance(token, str):
@@ -339,9 +362,9 @@ class HallServer:
             return Actor(f"ticket-{tid}", "citizen", ticket_id=tid)
         raise HallError("hello needs a token", code="unauthorized")
 
-    async def _clerk_sign_in(self, args: dict[str, Any]) -> Actor:
+    async def _clerk_sign_in(self, args: dict[str, Any], address: str) -> Actor:
         """A clerk's id and PIN at a window; repeated wrong PINs lock the id for a while."""
-        clerk = await self._check_staff(args["clerk"], args.get("pin"))
+        clerk = await self._check_staff(args["clerk"], args.get("pin"), address)
         window = args.get("window")
         if not isinstance(window, int) or self.config.window(window) is None:
             raise HallError("choose a window to sign in at", code="unknown_window")
@@ -379,27 +402,57 @@ class HallServer:
         if strangers:
             log.info("window %s taken over", actor.window)
 
-    async def _check_staff(self, clerk_id: str, pin: Any) -> Clerk:
+    async def _check_staff(self, clerk_id: str, pin: Any, address: str) -> Clerk:
         """A staff member's id and PIN, checked with the hall's one lock-out.
 
         Used for a clerk's sign-in and for a kiosk's priority ticket, so both count the
         same wrong guesses. Each guess is counted in the database before its PIN is
         checked: guesses sent at once cannot share one stale count, and every server
-        process honours the same lock. An unknown id costs the same hashing as a known
-        one, so ids cannot be told apart by time; it is not counted, so nobody can
-        lock a real clerk out by mistyping an id.
+        process honours the same lock. Guesses are counted per clerk id (5, then five
+        minutes' lock) and per source address (20, then fifteen minutes), so trying
+        one PIN on many ids is stopped too. An unknown id costs the same hashing as a
+        known one, so ids cannot be told apart by time; it counts only against the
+        address, so nobody can lock a real clerk out by mistyping an id. Locks are
+        published (``signin.locked``) for supervisors.
         """
         clerk = self.config.clerk(clerk_id)
+        subjects = [f"addr:{address}"] + ([f"clerk:{clerk.id}"] if clerk is not None else [])
+        assert self.committer is not None
+
+        def reserve(conn: Connection, now: dt.datetime) -> tuple[None, list[Any]]:
+            events = []
+            for subject in subjects:
+                kind, _, who = subject.partition(":")
+                until = lockout.reserve(
+                    conn,
+                    subject,
+                    now,
+                    limit=ADDRESS_GUESSES if kind == "addr" else lockout.GUESSES_BEFORE_LOCK,
+                    lock_for=dt.timedelta(
+                        seconds=ADDRESS_LOCK_S if kind == "addr" else lockout.LOCK_S
+                    ),
+                )
+                if until is not None:
+                    data = {"kind": kind, "who": who, "until": until.isoformat()}
+                    events.append(("signin.locked", data))
+            return None, events
+
+        _, published = await self.committer.submit(reserve)
+        if published:
+            self._publish(published)
         if clerk is None:
             await asyncio.to_thread(check_pin, str(pin), _dummy_hash())
             raise HallError("wrong clerk id or PIN", code="unauthorized")
-        subject = f"clerk:{clerk.id}"
-        assert self.committer is not None
-        await self.committer.submit(lambda c, n: (lockout.reserve(c, subject, n), []))
         ok = isinstance(pin, str) and await asyncio.to_thread(check_pin, pin, clerk.pin_hash)
         if not ok:
             raise HallError("wrong clerk id or PIN", code="unauthorized")
-        await self.committer.submit(lambda c, n: (lockout.succeeded(c, subject), []))
+
+        def clear(conn: Connection, _now: dt.datetime) -> tuple[None, list[Any]]:
+            for subject in subjects:
+                lockout.succeeded(conn, subject)
+            return None, []
+
+        await self.committer.submit(clear)
         return clerk
 
     async def _serve_one(self, client: Client, message: str | bytes) -> None:
@@ -427,7 +480,12 @@ class HallServer:
                             "a priority ticket needs a hall guide's staff number and PIN",
                             code="staff_needed",
                         )
-                    await self._check_staff(staff, pin)
+                    await self._check_staff(staff, pin, client.address)
+                if actor.role == "citizen" and not client.reads.take(time.monotonic()):
+                    # A phone page has events; polling it in a loop only loads the hall.
+                    raise HallError(
+                        "too many requests from this page; wait a moment", code="rate_limited"
+                    )
             except HallError as exc:
                 await self._audit_refusal(actor, req, exc)
                 raise

@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from ..config import OpeningHours, QueueDef, WindowDef
 from . import estimate, rules
+from .hall import OpeningHours, QueueDef, WindowDef
 
 GAP_MINUTES = 0.2
 """A clerk's pause between finishing a case and pressing "call next"."""

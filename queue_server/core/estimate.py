@@ -31,8 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from ..config import OpeningHours
 from . import rules
+from .hall import OpeningHours
 
 MIN_RESIDUAL_SHARE = 0.25
 """A case already past its expected length is expected to last this share of one more."""

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from ..config import OpeningHours, QueueDef, ServiceDef
 from .errors import Refused
+from .hall import OpeningHours, QueueDef, ServiceDef
 
 PRIORITY_KINDS = ("elderly", "disabled", "pregnant", "veteran")
 """Reasons a kiosk may mark a ticket for priority service (after staff confirm)."""

@@ -26,8 +26,8 @@ from sqlalchemy import Engine, create_engine, event, insert, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from ..config import HallConfig
 from ..core.errors import HallError
+from ..core.hall import HallConfig
 from . import schema as s
 from .statements import EVENT_INSERT
 

@@ -33,11 +33,12 @@ def reserve(
     limit: int = GUESSES_BEFORE_LOCK,
     lock_for: dt.timedelta = dt.timedelta(seconds=LOCK_S),
     message: str = "too many wrong PINs; try again in a few minutes",
-) -> None:
+) -> dt.datetime | None:
     """Count one guess for ``subject``, or refuse with ``locked`` when it is locked.
 
     The guess stays counted unless :func:`succeeded` clears it; the ``limit``-th guess
-    in a row without a success locks the subject for ``lock_for``.
+    in a row without a success locks the subject for ``lock_for``. Returns the lock's
+    end when this guess set it (supervisors are told), else None.
     """
     row = conn.execute(
         select(_t.failures, _t.locked_until).where(_t.subject == subject).with_for_update()
@@ -54,6 +55,7 @@ def reserve(
         conn.execute(insert(s.sign_in_failures).values(subject=subject, **values))
     else:
         conn.execute(update(s.sign_in_failures).where(_t.subject == subject).values(**values))
+    return locked_until
 
 
 def check(conn: Connection, subject: str, now: dt.datetime, message: str) -> None:

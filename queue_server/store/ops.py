@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
-from ..config import HallConfig, ServiceDef
 from ..core import estimate, rules
 from ..core.errors import HallError, NotFound, Refused
+from ..core.hall import HallConfig, ServiceDef
 from ..core.permissions import Actor, Target, authorize
 from ..core.states import TicketOp, TicketStatus, WindowOp, WindowStatus, ticket_next, window_next
 from . import callorder, lockout

@@ -222,3 +222,19 @@ def test_a_section_that_cannot_be_checked_is_a_problem(monkeypatch):
     raw = raw_test_hall()
     raw["kiosk"] = {"idle_seconds": 30}
     assert any(p.startswith("kiosk") and "cannot be checked" in p for p in problems_of(raw))
+
+
+def test_hash_pin_asks_for_six_digits_unless_told_otherwise():
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "queue_server.cli", "hash-pin", *args],
+            capture_output=True,
+            text=True,
+        )
+
+    short = run("--pin", "1234")
+    assert short.returncode == 1 and "at least 6 digits" in short.stderr
+    ok = run("--pin", "123456")
+    assert ok.returncode == 0 and check_pin("123456", ok.stdout.strip())
+    kept = run("--pin", "1234", "--digits", "4")
+    assert kept.returncode == 0 and check_pin("1234", kept.stdout.strip())

@@ -15,6 +15,7 @@ import json
 from websockets.asyncio.client import connect
 
 from queue_server import protocol as p
+from queue_server.client import HallClient
 
 from .harness import Clock, connected, running_hall
 
@@ -102,5 +103,59 @@ def test_kiosk_priority_needs_a_staff_pin_checked_by_the_server(config, db_url):
             assert ok["priority"] == "elderly"
             # An admin console is staff already; no confirmation asked.
             assert (await admin.request("ticket.issue", ask))["priority"] == "elderly"
+
+    asyncio.run(main())
+
+
+def test_guesses_spread_over_many_ids_lock_the_address_and_supervisors_are_told(config, sqlite_url):
+    async def main() -> None:
+        async with running_hall(config, sqlite_url, Clock()) as hall:
+            seen: list[tuple[str, dict]] = []
+            async with connected(
+                hall.port,
+                "supervisor-secret",
+                subscribe=True,
+                on_event=lambda kind, seq, data: seen.append((kind, data)),
+            ):
+                for n in range(20):  # one PIN tried on twenty ids, none of them real
+                    code = await _hello(hall.port, clerk=f"x{n:03d}", pin="1234", window=1)
+                    assert code == "unauthorized"
+                assert await _hello(hall.port, clerk="c001", pin="1234", window=1) == "locked"
+                for _ in range(50):
+                    if any(k == "signin.locked" for k, _ in seen):
+                        break
+                    await asyncio.sleep(0.05)
+                locked = [d for k, d in seen if k == "signin.locked"]
+                assert locked and locked[0]["kind"] == "addr" and locked[0]["who"] == "127.0.0.1"
+
+    asyncio.run(main())
+
+
+def test_a_phone_page_polling_in_a_loop_is_slowed_and_clerks_are_not(config, sqlite_url):
+    import time
+
+    async def main() -> None:
+        async with (
+            running_hall(config, sqlite_url, Clock()) as hall,
+            connected(hall.port, "kiosk-1-secret") as kiosk,
+            connected(hall.port, "gateway-secret") as gw,
+        ):
+            t = await kiosk.request("ticket.issue", {"service": "general"})
+            phone = HallClient(f"ws://127.0.0.1:{hall.port}/", ticket=t["token"], name="phone")
+            async with phone:
+                started = time.monotonic()
+                answered = refused = 0
+                for _ in range(40):
+                    try:
+                        await phone.request("ticket.status", {})
+                        answered += 1
+                    except Exception as exc:
+                        assert getattr(exc, "code", None) == "rate_limited"
+                        refused += 1
+                elapsed = time.monotonic() - started
+                # 5 at once, then one a second: bounded by the time it actually took.
+                assert answered <= 5 + int(elapsed) + 1 and refused > 0
+                await gw.request("window.open", {"window": 1, "clerk": "c-1"})
+                assert (await gw.request("call.next", {"window": 1}))["ticket"]["id"] == t["id"]
 
     asyncio.run(main())
