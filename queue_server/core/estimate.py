@@ -346,15 +346,35 @@ def spread_from_cases(durations_s: Sequence[float]) -> float | None:
 
 def replay(hall: HallNow, target: rules.Candidate) -> Replay:
     """Play the call order forward until a window calls ``target``."""
+    return replay_many(hall, [target])[0]
+
+
+def replay_many(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Replay]:
+    """One replay for several tickets of one group of queues sharing windows.
+
+    A target that is not among the waiting tickets (someone who would take a ticket now)
+    is a ghost: when a window picks it, its time is noted and the window picks again at
+    once, so ghosts never delay anyone and each gets what a replay of its own would give.
+    Used for every queue's figure in a snapshot.
+    """
     now = hall.now
-    queues, windows = component(hall.windows, target.queue)
-    if not any(
-        w.free_at is not None and rules.eligible(target, w.number, w.queues) for w in windows
-    ):
-        # No window will call this ticket today as things stand: assume one opens now,
-        # so the citizen gets a figure (not a blank) that falls once windows open.
-        number = target.target_window if target.target_window is not None else -1
-        windows = [*windows, WindowNow(number, (target.queue,), now)]
+    queues: set[str] = set()
+    windows: list[WindowNow] = []
+    for target in targets:
+        if target.queue not in queues:
+            more, linked = component(hall.windows, target.queue)
+            queues |= more
+            windows += [w for w in linked if w not in windows]
+    phantoms: dict[int, int] = {}
+    for i, target in enumerate(targets):
+        if not any(
+            w.free_at is not None and rules.eligible(target, w.number, w.queues) for w in windows
+        ):
+            # No window will call this ticket today as things stand: assume one opens
+            # now, so the citizen gets a figure (not a blank) that falls as windows open.
+            number = target.target_window if target.target_window is not None else -1 - i
+            windows = [*windows, WindowNow(number, (target.queue,), now)]
+            phantoms[target.id] = number
     svc = {q: hall.service_minutes.get(q, hall.default_service_minutes) for q in queues}
     qsessions = {q: sessions(hall.hours[q], hall.tz, now) for q in queues if q in hall.hours}
     wspans: dict[int, list[tuple[dt.datetime, dt.datetime]] | None] = {}
@@ -393,19 +413,22 @@ def replay(hall: HallNow, target: rules.Candidate) -> Replay:
         if c.queue in queues or c.target_window is not None:
             pool.add(c)
             seen.add(c.id)
-    if target.id not in seen:
-        pool.add(target)
+    ghosts = {t.id for t in targets if t.id not in seen}
+    for target in targets:
+        if target.id in ghosts:
+            pool.add(target)
     pool.sort()
+    found: dict[int, Replay] = {}
 
-    # Expected arrivals that can come before the target: priority tickets of the
-    # component (they overtake), ordinary tickets of the other queues (a shared window
-    # may prefer them). Arrivals stop while their queue is closed.
+    # Expected arrivals that can come before a target: priority tickets (they overtake)
+    # and ordinary tickets (a shared window may prefer their queue; in a target's own
+    # queue they come after it and never go first). Arrivals stop while a queue is closed.
     streams: list[tuple[dt.datetime, int, str, bool, float]] = []
     for i, q in enumerate(sorted(queues)):
         f = hall.flows.get(q, Flow())
         for is_prio, rate in ((True, f.priority), (False, f.ordinary)):
             # Under one expected arrival in the horizon: none is projected.
-            if rate * FLOW_HORIZON_MINUTES < 0.5 or (not is_prio and q == target.queue):
+            if rate * FLOW_HORIZON_MINUTES < 0.5:
                 continue
             first = now + dt.timedelta(minutes=0.5 / rate)
             if first < flow_end(q):
@@ -428,9 +451,17 @@ def replay(hall: HallNow, target: rules.Candidate) -> Replay:
     ]
     heapq.heapify(ready)
     t = now
-    steps = calls = own_calls = 0
-    callers: set[int] = set()
-    while ready and steps < MAX_CALLS:
+    steps = 0
+    own_calls: dict[str, int] = {}
+    calls_by: dict[int, int] = {}
+    # The windows whose calls come before each target (its own group of queues).
+    # (Another target's assumed window serves only a queue no real window serves, so it
+    # changes nobody's call time; it is left out of the count for everyone else.)
+    others = {c.id: set(phantoms.values()) - {phantoms.get(c.id)} for c in targets}
+    reach = {
+        c.id: {w.number for w in component(windows, c.queue)[1]} - others[c.id] for c in targets
+    }
+    while ready and steps < MAX_CALLS and len(found) < len(targets):
         steps += 1
         t, _, w = heapq.heappop(ready)
         tt = callable_at(w, t)
@@ -443,29 +474,53 @@ def replay(hall: HallNow, target: rules.Candidate) -> Replay:
             if streams:  # idle until the next expected arrival
                 heapq.heappush(ready, (max(streams[0][0], t), w.number, w))
             continue
-        if pick.id == target.id:
-            rounds = calls / max(1, len(callers)) + 1
-            return Replay(max(0.0, (t - now).total_seconds() / 60.0), rounds)
-        pool.remove(pick)
-        calls += 1
-        own_calls += pick.queue == target.queue
-        callers.add(w.number)
+        if pick.id in reach:
+            mine = [calls_by[n] for n in reach[pick.id] if n in calls_by]
+            rounds = sum(mine) / max(1, len(mine)) + 1
+            found[pick.id] = Replay(max(0.0, (t - now).total_seconds() / 60.0), rounds)
+            pool.remove(pick)
+            if pick.id in ghosts:
+                heapq.heappush(ready, (t, w.number, w))  # calls again at once
+                continue
+        else:
+            pool.remove(pick)
+        calls_by[w.number] = calls_by.get(w.number, 0) + 1
+        own_calls[pick.queue] = own_calls.get(pick.queue, 0) + 1
         # A ticket sent to a window may belong to a queue outside the component.
         length = svc.get(pick.queue) or hall.service_minutes.get(
             pick.queue, hall.default_service_minutes
         )
         heapq.heappush(ready, (t + dt.timedelta(minutes=length), w.number, w))
-    # Work bound reached: the rest of the target's line at the pace the replay has shown
-    # for its queue (or, without any call of it yet, at the serving windows' full pace).
+    return [
+        found.get(c.id)
+        or _extrapolate(c, pool, t, now, own_calls, calls_by, reach[c.id], windows, svc)
+        for c in targets
+    ]
+
+
+def _extrapolate(
+    target: rules.Candidate,
+    pool: _Pool,
+    t: dt.datetime,
+    now: dt.datetime,
+    own_calls: Mapping[str, int],
+    calls_by: Mapping[int, int],
+    reach: set[int],
+    windows: Sequence[WindowNow],
+    svc: Mapping[str, float],
+) -> Replay:
+    """Work bound reached: the rest of the target's line at the pace the replay has shown
+    for its queue (or, without any call of it yet, at the serving windows' full pace)."""
     left = pool.ahead_of(target) + 1
     spent = max(0.0, (t - now).total_seconds() / 60.0)
-    if own_calls and spent > 0:
-        per_minute = own_calls / spent
+    own = own_calls.get(target.queue, 0)
+    if own and spent > 0:
+        per_minute = own / spent
     else:
         serving = max(1, sum(1 for w in windows if target.queue in w.queues))
         per_minute = serving / svc[target.queue]
-    width = max(1, len(callers))
-    return Replay(spent + left / per_minute, (calls + left) / width)
+    mine = [calls_by[n] for n in reach if n in calls_by]
+    return Replay(spent + left / per_minute, (sum(mine) + left) / max(1, len(mine)))
 
 
 def round_minutes(minutes: float) -> int:
@@ -480,6 +535,7 @@ __all__ = [
     "Replay",
     "estimate",
     "replay",
+    "replay_many",
     "spread_from_cases",
     "Flow",
     "HallNow",

@@ -103,6 +103,16 @@ def test_the_range_narrows_as_more_cases_average_out() -> None:
 
 
 @settings(max_examples=150, deadline=None)
+@given(halls())
+def test_one_replay_for_all_queues_gives_what_a_replay_each_gives(hall: estimate.HallNow) -> None:
+    """The snapshot's shortcut: newcomers of every queue replayed together as ghosts."""
+    newcomers = [newcomer(q, 10_000 + i) for i, q in enumerate(QUEUES)]
+    together = estimate.replay_many(hall, newcomers)
+    alone = [estimate.replay(hall, c) for c in newcomers]
+    assert together == alone
+
+
+@settings(max_examples=150, deadline=None)
 @given(halls(), st.integers(1, 5))
 def test_more_people_ahead_never_shortens_the_wait(hall: estimate.HallNow, more: int) -> None:
     target = newcomer("A")
