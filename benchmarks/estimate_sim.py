@@ -70,10 +70,15 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=3)
     ap.add_argument("--hall", choices=[*HALLS, "all"], default="all")
     ap.add_argument("--hours", action="store_true", help="per-hour table for each hall")
-    ap.add_argument("--cost", action="store_true", help="only time one estimate at 2,000 waiting")
+    ap.add_argument(
+        "--cost",
+        action="store_true",
+        help="only the costs: one estimate at 2,000 waiting, issue and snapshot on the store",
+    )
     args = ap.parse_args()
     if args.cost:
         cost()
+        store_cost()
         return
     halls = list(HALLS) if args.hall == "all" else [args.hall]
     print(
@@ -122,6 +127,64 @@ def cost(waiting: int = 2000, windows: int = 36, repeat: int = 30) -> None:
         f"estimator cost at {waiting} waiting, {windows} windows: {1000 * new:.2f} ms per "
         f"estimate (old formula {1e6 * old:.1f} µs; the store's reads come on top of both)"
     )
+
+
+def store_cost(tickets: int = 300, rounds: int = 2) -> None:
+    """Issue and snapshot on the real store (SQLite file, demo hall), with and without
+    the replay: the baseline has the estimate switched off in the same run."""
+    import tempfile
+
+    from queue_server.core.states import WindowOp
+    from queue_server.store import db
+    from queue_server.store.ops import Actor, HallOps
+
+    cfg = load_config(DEMO_CONFIG)
+    kiosk, gateway = Actor("kiosk-1", "kiosk"), Actor("gateway", "gateway")
+    now = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)  # 10:00 in the hall
+
+    def run(ops: HallOps) -> tuple[float, float]:
+        engine = db.open_engine(f"sqlite:///{tempfile.mkdtemp()}/hall.db")
+        db.upgrade(engine)
+        db.ensure_windows(engine, cfg)
+        with engine.begin() as conn:
+            for w in range(1, 37):
+                ops.window_op(conn, gateway, {"window": w, "clerk": "c"}, now, WindowOp.OPEN)
+        services = [x.id for x in cfg.services]
+        t0 = time.perf_counter()
+        for i in range(tickets):
+            with engine.begin() as conn:
+                ops.issue(conn, kiosk, {"service": services[i % len(services)]}, now)
+        issue = (time.perf_counter() - t0) / tickets
+        with engine.begin() as conn:
+            for w in range(1, 37):
+                ops.call_next(conn, gateway, {"window": w}, now)
+        t0 = time.perf_counter()
+        for _ in range(30):
+            with engine.begin() as conn:
+                ops.snapshot(conn, now)
+        snap = (time.perf_counter() - t0) / 30
+        engine.dispose()
+        return issue, snap
+
+    class Off(HallOps):
+        """The same operations with the estimate switched off (the baseline)."""
+
+        def _hall_now(self, conn, queue, now):  # type: ignore[no-untyped-def]
+            return None
+
+        def estimate(self, conn, ticket, now, hall=None):  # type: ignore[no-untyped-def]
+            return estimate.Estimate(0, 0, 0)
+
+        def all_queue_stats(self, conn, now):  # type: ignore[no-untyped-def]
+            return [self.queue_stats(conn, q.prefix, now, est_minutes=0) for q in cfg.queues]
+
+    for _ in range(rounds):
+        (i0, s0), (i1, s1) = run(Off(cfg)), run(HallOps(cfg))
+        print(
+            f"store, demo hall, 36 windows open, {tickets} tickets: issue {1000 * i0:.2f} -> "
+            f"{1000 * i1:.2f} ms (x{i1 / i0:.1f}); snapshot {1000 * s0:.1f} -> "
+            f"{1000 * s1:.1f} ms (x{s1 / s0:.1f})"
+        )
 
 
 def _with_seed(params: daysim.SimParams, seed: int) -> daysim.SimParams:

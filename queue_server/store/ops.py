@@ -480,6 +480,7 @@ class HallOps:
         prefix: str,
         now: dt.datetime,
         hall: estimate.HallNow | None = None,
+        est_minutes: int | None = None,
     ) -> dict[str, Any]:
         waiting, oldest = conn.execute(
             st.WAITING_STATS, {"day": self.day(now), "queue": prefix}
@@ -495,9 +496,13 @@ class HallOps:
             "open_windows": windows_open,
             "service_minutes": round(minutes, 2),
             # The wait of someone taking an ordinary ticket now: last in the queue's line.
-            "est_wait_minutes": self.estimate(
-                conn, rules.Candidate(NEWCOMER_ID, prefix, now), now, hall
-            ).minutes,
+            "est_wait_minutes": (
+                est_minutes
+                if est_minutes is not None
+                else self.estimate(
+                    conn, rules.Candidate(NEWCOMER_ID, prefix, now), now, hall
+                ).minutes
+            ),
         }
 
     def _next_stmt(self, number: int, queues: tuple[str, ...]) -> Any:
@@ -520,16 +525,20 @@ class HallOps:
         )
 
     def all_queue_stats(self, conn: Connection, now: dt.datetime) -> list[dict[str, Any]]:
-        """Every queue's figures, reading the hall once per group of queues sharing windows."""
-        halls: dict[tuple[str, ...], estimate.HallNow] = {}
-        out = []
+        """Every queue's figures: one read and one replay per group of queues sharing windows."""
+        groups: dict[tuple[str, ...], list[str]] = {}
         for q in self.config.queues:
-            key = tuple(self._component(q.prefix)[0])
-            hall = halls.get(key)
-            if hall is None:
-                hall = halls[key] = self._hall_now(conn, q.prefix, now)
-            out.append(self.queue_stats(conn, q.prefix, now, hall))
-        return out
+            groups.setdefault(tuple(self._component(q.prefix)[0]), []).append(q.prefix)
+        minutes: dict[str, int] = {}
+        for prefixes in groups.values():
+            hall = self._hall_now(conn, prefixes[0], now)
+            newcomers = [rules.Candidate(NEWCOMER_ID + i, q, now) for i, q in enumerate(prefixes)]
+            for q, got in zip(prefixes, estimate.replay_many(hall, newcomers), strict=True):
+                minutes[q] = estimate.round_minutes(got.minutes)
+        return [
+            self.queue_stats(conn, q.prefix, now, est_minutes=minutes[q.prefix])
+            for q in self.config.queues
+        ]
 
     # -- issue -------------------------------------------------------------------------
 

@@ -331,3 +331,19 @@ def test_a_simulated_day_replayed_through_the_store_gives_the_same_calls_and_est
     assert [sim for sim, _ in mirror.told] == [server for _, server in mirror.told]
     assert [sim for sim, _ in mirror.ranges] == [server for _, server in mirror.ranges]
     assert any(sim > 0 for sim, _ in mirror.told)
+
+
+def test_the_snapshot_figures_are_each_queues_own(store: Store) -> None:
+    """The snapshot replays each group of queues once; the figures are those of a replay
+    per queue, as every queue.stats event gives them."""
+    for w in (1, 2, 4):
+        store.open(w)
+    for service in ("sa", "sb", "sb", "sa", "sn", "sn", "sb"):
+        store.issue(service)
+    store.call_next(2)
+    store.call_next(4)
+    snap = store.read(store.ops.snapshot)
+    each = {q.prefix: store.read(store.ops.queue_stats, q.prefix) for q in store.config.queues}
+    got = {q["queue"]: q["est_wait_minutes"] for q in snap["queues"]}
+    assert got == {q: stats["est_wait_minutes"] for q, stats in each.items()}
+    assert all(v > 0 for v in got.values())
