@@ -41,6 +41,8 @@ from .core.errors import Forbidden, HallError
 from .core.hall import ALWAYS_OPEN, Clerk, HallConfig
 from .core.pins import check_pin, hash_pin
 from .core.states import WindowOp
+from .notify import outbox
+from .notify.sender import Notifier
 from .store import db as dbm
 from .store import lockout, reports
 from .store import schema as s
@@ -55,7 +57,7 @@ Ev = tuple[int, str, dict[str, Any], str]
 """A published event: (seq, type, data, encoded message)."""
 HELLO_TIMEOUT_S = 10.0
 READ_OPS = frozenset(
-    {"snapshot", "ticket.status", "window.waiting", "clerk.today", "followup.list"}
+    {"snapshot", "ticket.status", "window.waiting", "clerk.today", "followup.list", "alert.list"}
 )
 """Operations that change nothing: served by the readers, beside the writer."""
 MAX_IN_FLIGHT = 64
@@ -129,6 +131,7 @@ class HallServer:
         self.db_url = db_url
         self.committer: dbm.Committer | None = None
         self.reader: dbm.Reader | None = None
+        self.notifier: Notifier | None = None
         self.clients: set[Client] = set()
         # PostgreSQL may be shared by several server processes: follow their events too.
         self._shared_db = self.engine.dialect.name == "postgresql"
@@ -161,6 +164,13 @@ class HallServer:
         self.prepare_database()
         self.committer = dbm.Committer(self.engine, self.clock)
         self.reader = dbm.Reader(self.db_url, self.clock)
+        if self.config.notify.alerts:
+            notify = self.config.notify
+            self.committer.on_events = lambda conn, now, published: self._queue_alerts(
+                conn, now, notify, published
+            )
+            self.notifier = Notifier(self.committer, notify)
+            self._background.add(self._spawn(self.notifier.run()))
         settings = self.config.server
         self.server = await serve(
             self._handle,
@@ -216,6 +226,15 @@ class HallServer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def _queue_alerts(
+        self, conn: Connection, now: dt.datetime, notify: Any, published: dbm.Published
+    ) -> None:
+        """On the database thread, in the events' transaction: the alerts they cause."""
+        if outbox.enqueue(conn, now, notify, published) and self.loop is not None:
+            notifier = self.notifier
+            if notifier is not None:
+                self.loop.call_soon_threadsafe(notifier.wake.set)  # send them now
 
     # -- HTTP --------------------------------------------------------------------------
 
@@ -597,6 +616,7 @@ class HallServer:
             "clerk.today": lambda c, n: reports.clerk_today(c, ops, actor, args, n),
             "followup.list": lambda c, n: reports.followups(c, ops, actor, args, n),
             "followup.done": lambda c, n: ops.followup_done(c, actor, args, n),
+            "alert.list": lambda c, n: {"alerts": outbox.recent(c, _limit(args))},
         }
         handler = handlers[op]
         key = req.key if p.OPS[op].idempotent else None
@@ -844,6 +864,13 @@ class HallServer:
 def _dummy_hash() -> str:
     """A PIN hash no one knows, to check unknown ids against (same cost as a real one)."""
     return hash_pin(secrets.token_hex(8))
+
+
+def _limit(args: dict[str, Any]) -> int:
+    limit = args.get("limit", 100)
+    if not isinstance(limit, int) or not 1 <= limit <= 500:
+        raise HallError("limit must be a whole number from 1 to 500", code="bad_request")
+    return limit
 
 
 def _visible(client: Client, ev: Ev) -> bool:
