@@ -238,3 +238,12 @@ def test_hash_pin_asks_for_six_digits_unless_told_otherwise():
     assert ok.returncode == 0 and check_pin("123456", ok.stdout.strip())
     kept = run("--pin", "1234", "--digits", "4")
     assert kept.returncode == 0 and check_pin("1234", kept.stdout.strip())
+
+
+def test_only_a_kiosk_declares_an_id_card_reader():
+    raw = raw_test_hall()
+    raw["devices"][1]["id_reader"] = True  # the display
+    raw["devices"][0]["id_reader"] = "yes"  # the kiosk, not a boolean
+    problems = problems_of(raw)
+    assert any(p.startswith("devices[1].id_reader") for p in problems)
+    assert any(p.startswith("devices[0].id_reader") for p in problems)
