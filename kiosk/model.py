@@ -32,6 +32,9 @@ PRIORITY_KINDS = ("elderly", "disabled", "pregnant", "veteran")
 PRINT_STATES = ("idle", "printing", "printed", "failed", "none")
 CODE_LENGTH = 8
 PIN_MAX = 8
+PIN_MIN = 4
+STAFF_MAX = 12
+CHECK_LENGTH = 4
 LABEL_MAX = 6
 
 
@@ -53,11 +56,14 @@ class KioskModel(EventDispatcher):
     results = ListProperty([])
     service = StringProperty("")
     priority = StringProperty("")
+    staff_entry = StringProperty("")  # the hall guide's staff number (工号)
+    pin_step = OptionProperty("staff", options=("staff", "pin"))
     pin_entry = StringProperty("")
     pin_error = BooleanProperty(False)
     code_entry = StringProperty("")
     label_entry = StringProperty("")
-    rating_step = OptionProperty("label", options=("label", "level", "thanks"))
+    check_entry = StringProperty("")  # the check code printed on the ticket
+    rating_step = OptionProperty("label", options=("label", "check", "level", "thanks"))
     ticket = DictProperty({})
     print_state = OptionProperty("idle", options=PRINT_STATES)
     printer_condition = StringProperty("")
@@ -143,7 +149,32 @@ class KioskModel(EventDispatcher):
         return self.name(self.service_info(service_id).get("name"))
 
     def error_text(self) -> str:
-        return i18n.error_text(self.language, self.error) if self.error else ""
+        return i18n.error_text(self.language, self.error, self.screen) if self.error else ""
+
+    def people_ahead(self, n: int) -> str:
+        return i18n.count(self.language, "people_ahead", int(n))
+
+    def where_to_go(self, service_id: str | None = None) -> str:
+        """Area and the windows that serve the service's queue ("windows 3–7"), from the
+        hall's own description; "" when the hall file does not say."""
+        info = self.service_info(service_id)
+        hall = self.hall or {}
+        parts: list[str] = []
+        area = next((a for a in hall.get("areas", []) if a["id"] == info.get("area")), None)
+        if area is not None:
+            parts.append(self.name(area.get("name")))
+            for key in ("floor", "location"):
+                if area.get(key):
+                    parts.append(self.name(area[key]))
+        numbers = sorted(
+            int(w["number"]) for w in hall.get("windows", [])
+            if info.get("queue") in (w.get("queues") or [])
+        )
+        if len(numbers) == 1:
+            parts.append(self.t("window_one", n=numbers[0]))
+        elif numbers:
+            parts.append(self.t("windows_range", first=numbers[0], last=numbers[-1]))
+        return self.t("go_to", where=" · ".join(parts)) if parts else ""
 
     def print_text(self) -> str:
         if self.print_state == "printing":
@@ -235,21 +266,26 @@ class KioskModel(EventDispatcher):
             self.priority = ""
             self.go("detail")
 
-    # -- priority with a staff PIN --------------------------------------------------------
+    # -- priority, confirmed by a hall guide --------------------------------------------
 
     def open_priority(self) -> None:
         self.priority = ""
-        self.pin_entry = ""
-        self.pin_error = False
+        self._clear_staff()
         self.go("priority")
 
+    def _clear_staff(self) -> None:
+        self.staff_entry = ""
+        self.pin_entry = ""
+        self.pin_step = "staff"
+        self.pin_error = False
+
     def choose_priority(self, kind: str) -> bool:
-        """Pick a reason; True when the ticket may be issued now (no PIN asked)."""
+        """Pick a reason; True when the ticket may be issued now (no guide asked)."""
         if kind not in PRIORITY_KINDS or not self.priority_available:
             return False
         self.priority = kind
-        self.pin_entry = ""
-        self.pin_error = False
+        self._clear_staff()
+        self.error = ""
         return not self.pin_needed
 
     @property
@@ -258,23 +294,44 @@ class KioskModel(EventDispatcher):
 
     @property
     def priority_available(self) -> bool:
-        """Without a PIN configured, a PIN-guarded priority cannot be granted at all."""
-        return not self.pin_required or bool(self.staff_pin)
+        """The server checks the guide's staff number and PIN; the kiosk only asks."""
+        return True
 
     def pin_digit(self, digit: str) -> None:
-        if digit.isdigit() and len(self.pin_entry) < PIN_MAX:
+        if not digit.isdigit():
+            return
+        if self.pin_step == "staff" and len(self.staff_entry) < STAFF_MAX:
+            self.staff_entry += digit
+        elif self.pin_step == "pin" and len(self.pin_entry) < PIN_MAX:
             self.pin_entry += digit
-            self.pin_error = False
+        self.pin_error = False
+        self.error = ""
 
     def pin_clear(self) -> None:
-        self.pin_entry = ""
+        if self.pin_step == "pin" and not self.pin_entry:
+            self.pin_step = "staff"
+        elif self.pin_step == "pin":
+            self.pin_entry = ""
+        else:
+            self.staff_entry = ""
 
     def pin_confirm(self) -> bool:
-        """True when the guide's PIN is right; a wrong one clears the entry and says so."""
-        ok = bool(self.staff_pin) and self.pin_entry == self.staff_pin
-        self.pin_error = not ok
-        self.pin_entry = ""
-        return ok
+        """OK on the pad: the staff number first, then the PIN; True when both are in and
+        the request may go to the server (which says yes or no)."""
+        if self.pin_step == "staff":
+            if self.staff_entry:
+                self.pin_step = "pin"
+            return False
+        if len(self.pin_entry) < PIN_MIN:
+            self.pin_error = True
+            return False
+        return True
+
+    def staff_args(self) -> dict[str, str]:
+        """What ``ticket.issue`` carries for a priority ticket (``staff``, ``staff_pin``)."""
+        if not self.priority or not self.staff_entry or not self.pin_entry:
+            return {}
+        return {"staff": self.staff_entry, "staff_pin": self.pin_entry}
 
     # -- appointment code ----------------------------------------------------------------
 
@@ -298,8 +355,17 @@ class KioskModel(EventDispatcher):
 
     def open_rating(self) -> None:
         self.label_entry = ""
+        self.check_entry = ""
         self.rating_step = "label"
         self.go("rating")
+
+    def prefixes(self) -> list[str]:
+        """Every queue's prefix, for the rating pad (a hall may have a dozen queues)."""
+        seen: list[str] = []
+        for q in (self.hall or {}).get("queues", []):
+            if q.get("prefix") and q["prefix"] not in seen:
+                seen.append(q["prefix"])
+        return seen
 
     def label_key(self, key: str) -> None:
         """Queue letters then digits, as printed on the ticket (``A012``)."""
@@ -326,8 +392,32 @@ class KioskModel(EventDispatcher):
         return [5, 4, 3, 2] if scale == 4 else [5, 4, 3, 2, 1]
 
     def label_entered(self) -> None:
+        """The number, then the check code printed on the ticket: proof the case is the
+        citizen's own (the numbers of others are on the hall display)."""
         if self.label_complete:
+            self.error = ""
+            self.check_entry = ""
+            self.rating_step = "check"
+
+    def check_key(self, key: str) -> None:
+        if key.isdigit() and len(self.check_entry) < CHECK_LENGTH:
+            self.check_entry += key
+            self.error = ""
+
+    def check_delete(self) -> None:
+        if self.check_entry:
+            self.check_entry = self.check_entry[:-1]
+        else:
+            self.rating_step = "label"
+
+    def check_entered(self) -> None:
+        if len(self.check_entry) == CHECK_LENGTH:
+            self.error = ""
             self.rating_step = "level"
+
+    def rating_args(self) -> dict[str, str]:
+        """The proof ``rating.submit`` carries: the number and its check code."""
+        return {"label": self.label_entry, "check": self.check_entry}
 
     def rated(self) -> None:
         self.rating_step = "thanks"
@@ -338,6 +428,7 @@ class KioskModel(EventDispatcher):
     def ticket_issued(self, reply: Mapping[str, Any], printing: bool) -> None:
         self.busy = False
         self.error = ""
+        self._clear_staff()  # the guide's PIN is not kept past its one use
         self.ticket = dict(reply)
         if reply.get("service"):
             self.counts[str(reply["service"])] += 1
@@ -345,8 +436,17 @@ class KioskModel(EventDispatcher):
         self.go("ticket")
 
     def refused(self, code: str) -> None:
+        """A refusal is shown where the citizen looks, and what it refused is asked again:
+        a wrong guide sign-in goes back to the staff number, a wrong check code to it."""
         self.busy = False
         self.error = code
+        if self.screen == "priority":
+            self._clear_staff()
+        if self.screen == "rating" and code in ("unauthorized", "bad_check", "wrong_check"):
+            self.check_entry = ""
+            self.rating_step = "check"
+        elif self.screen == "rating" and code in ("unknown_ticket", "nothing_to_rate"):
+            self.rating_step = "label"
 
     def printed(self, ok: bool, condition: str) -> None:
         self.printer_condition = condition
@@ -394,10 +494,10 @@ class KioskModel(EventDispatcher):
         self.query = ""
         self.service = ""
         self.priority = ""
-        self.pin_entry = ""
-        self.pin_error = False
+        self._clear_staff()
         self.code_entry = ""
         self.label_entry = ""
+        self.check_entry = ""
         self.rating_step = "label"
         self.ticket = {}
         self.print_state = "idle"
