@@ -22,8 +22,10 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk import fonts, theme
 from kiosk.controller import KioskController
+from kiosk.idreader import IdReaderService
 from kiosk.model import KioskModel
 from kiosk.printing import PrinterService
+from kiosk.scanner import ScannerService
 from kiosk.screens.appointment import AppointmentScreen
 from kiosk.screens.common import OfflineNotice, SecondaryButton, discard_children, fit_width
 from kiosk.screens.detail import DetailScreen
@@ -84,11 +86,13 @@ class KioskApp(App):
             idle_seconds=settings.idle_seconds,
             ticket_seconds=settings.ticket_seconds,
             ticket_fail_seconds=settings.ticket_fail_seconds,
-            staff_pin=settings.staff_pin,
+            staff_id=settings.staff_id,
             pin_required=settings.priority_needs_pin,
             featured=settings.featured,
         )
         self.printer = printer or PrinterService(settings.printer, settings.printer_profile)
+        self.scanner = ScannerService(settings.scanner, settings.scanner_terminator)
+        self.id_reader = IdReaderService(settings.id_reader, settings.id_salt)
         self.speaker: Speaker | None = speaker
         if speaker is None and settings.read_aloud:
             espeak = EspeakSpeaker()
@@ -112,9 +116,16 @@ class KioskApp(App):
     async def run_with_client(self) -> None:
         """Run the window and the server connection together until the app stops."""
         await self.client.start()
+        if self.printer.enabled and self.settings.printer_poll_seconds > 0:
+            self.controller.spawn(self.controller.watch_printer(self.settings.printer_poll_seconds))
+        c = self.controller
+        self.scanner.start(c.scanned, lambda up, detail: c.report_part("scanner", up, detail))
+        self.id_reader.start(c.id_card, lambda up, detail: c.report_part("id_reader", up, detail))
         try:
             await self.async_run(async_lib="asyncio")
         finally:
+            self.scanner.close()
+            self.id_reader.close()
             await self.controller.close()
             await self.client.close()
             self.printer.close()
@@ -284,8 +295,9 @@ class KioskApp(App):
         if key == "del":
             m.pin_clear()
         elif key == "ok":
-            if m.priority and m.pin_confirm():
-                self.take_ticket(m.priority)
+            pin = m.pin_confirm() if m.priority else None
+            if pin:
+                self.controller.spawn(self.controller.take_ticket(m.priority, staff_pin=pin))
         else:
             m.pin_digit(key)
 

@@ -2,7 +2,7 @@
 
 Kivy reads its configuration when the window is created, so this module sets the
 environment and the lock-down before it imports the app. Secrets come from the
-environment (``HALLQ_KIOSK_TOKEN``, ``HALLQ_KIOSK_STAFF_PIN``) or the settings file.
+environment (``HALLQ_KIOSK_TOKEN``, ``HALLQ_KIOSK_STAFF_ID``) or the settings file.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ def settings_from(argv: list[str], env: dict[str, str] | None = None) -> KioskSe
         settings.width, settings.height = w, h
     if not settings.token:
         raise KioskError("no kiosk token: set HALLQ_KIOSK_TOKEN or give --token")
-    if settings.priority_needs_pin and not settings.staff_pin:
-        log.warning("no staff PIN set (HALLQ_KIOSK_STAFF_PIN): priority tickets are off")
+    if settings.priority_needs_pin and not settings.staff_id:
+        log.warning("no hall guide set (HALLQ_KIOSK_STAFF_ID): priority tickets are off")
     return settings
 
 

@@ -3,7 +3,10 @@
 Exactly one ticket per press, even across a dropped connection: the client resends a
 request that was in flight when the link went down with the same idempotency key, and a
 request that timed out keeps its key here, so pressing again asks for *that* ticket
-rather than a second one. A press while a request is under way is ignored.
+rather than a second one — until that citizen leaves: the kiosk's reset starts a new
+visit, and a key never outlives the visit it was made in, so the next citizen asking for
+the same service gets a ticket of their own. A press while a request is under way is
+ignored.
 """
 
 from __future__ import annotations
@@ -11,14 +14,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from hardware.idcard.protocol import CardReading
 from kiosk.model import KioskModel
 from kiosk.printing import PrinterService, PrintReport, ticket_print
+from kiosk.scanner import Scan
 from queue_server.client import ConnectionState, HallClient, RequestError, RequestTimeout
 
 log = logging.getLogger("hallq.kiosk")
+# A scanned ticket that cannot be rated now, said with the server's own refusal codes.
+SCAN_REFUSALS = {"rated": "already_rated", "not_rated": "rating_closed"}
 
 
 class KioskController:
@@ -36,7 +43,11 @@ class KioskController:
         self.reported: tuple[str, str] | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self._keys: dict[tuple[str, ...], str] = {}
+        self._keys_visit = model.visit
         self.print_task: asyncio.Task[Any] | None = None
+        self.card: CardReading | None = None
+        # A card read belongs to one citizen: forgotten when the kiosk goes home.
+        model.bind(screen=lambda _model, screen: self._forget_card(screen))
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
@@ -76,6 +87,9 @@ class KioskController:
 
     async def _ask(self, op: str, args: dict[str, Any], retry_key: tuple[str, ...]) -> Any:
         """One request with a key kept across presses until it gets a definite answer."""
+        if self._keys_visit != self.model.visit:
+            self._keys.clear()  # another citizen: the last one's unanswered keys are not theirs
+            self._keys_visit = self.model.visit
         key = self._keys.setdefault(retry_key, f"{self.client.name}:{uuid.uuid4().hex}")
         self.model.busy = True
         try:
@@ -91,13 +105,18 @@ class KioskController:
         self.model.busy = False
         return reply
 
-    async def take_ticket(self, priority: str | None = None) -> dict[str, Any] | None:
+    async def take_ticket(
+        self, priority: str | None = None, staff_pin: str | None = None
+    ) -> dict[str, Any] | None:
         m = self.model
         if m.busy or not m.service:
             return None
         args: dict[str, Any] = {"service": m.service, "language": m.language}
         if priority:
             args["priority"] = priority
+        if priority and staff_pin:
+            # The guide's own credential, checked by the server; never kept here.
+            args.update(staff=m.staff_id or "", staff_pin=staff_pin)
         try:
             reply = await self._ask(
                 "ticket.issue", args, ("issue", m.service, priority or "", m.language)
@@ -107,11 +126,12 @@ class KioskController:
         await self._issued(reply)
         return reply
 
-    async def check_in(self) -> dict[str, Any] | None:
+    async def check_in(self, scanned: str | None = None) -> dict[str, Any] | None:
+        """The typed code, or ``scanned`` (a code read by the scanner)."""
         m = self.model
-        if m.busy or not m.code_complete:
+        if m.busy or not (scanned or m.code_complete):
             return None
-        code = m.code_entry
+        code = scanned or m.code_entry
         try:
             reply = await self._ask(
                 "appointment.checkin", {"code": code, "language": m.language}, ("checkin", code)
@@ -128,12 +148,11 @@ class KioskController:
         if m.busy or not m.label_complete:
             return False
         label = m.label_entry
+        args = {"label": label, "level": level, **m.rating_proof()}
         try:
-            await self._ask("rating.submit", {"label": label, "level": level}, ("rate", label))
+            await self._ask("rating.submit", args, ("rate", label))
         except (RequestError, RequestTimeout):
-            m.rating_step = "label"
-            m.label_entry = ""
-            return False
+            return False  # the model shows the refusal and asks again for what it refused
         m.rated()
         return True
 
@@ -155,6 +174,70 @@ class KioskController:
         if m.ticket.get("id") == reply.get("id"):
             m.printed(report.printed, report.condition)
         await self.report_printer(report)
+
+    # -- scanner and ID card reader ------------------------------------------------------
+
+    async def scanned(self, scan: Scan) -> None:
+        """A ticket's QR opens its rating (when it may be rated); an appointment code is
+        checked in, as if typed."""
+        m = self.model
+        if m.busy or not m.online:
+            return
+        if scan.kind == "appointment":
+            m.open_appointment()
+            await self.check_in(scan.value)
+        elif scan.kind == "ticket":
+            try:
+                status = await self.client.request(
+                    "ticket.status", {"token": scan.value}, timeout=self.request_timeout)
+            except (RequestError, RequestTimeout) as exc:
+                m.refused(getattr(exc, "code", "timeout"))
+                return
+            m.open_rating()
+            state = status.get("rating_state")
+            if state != "pending":
+                m.refused(SCAN_REFUSALS.get(state, "nothing_to_rate"))
+                return
+            m.label_entry = str(status.get("label", ""))
+            m.rating_token = scan.value  # the scanned QR is the proof: no check code asked
+            m.label_entered()
+
+    async def id_card(self, reading: CardReading) -> None:
+        """Keep the card read for this citizen's session (hash, birth date, validity
+        only). The server side that uses it — senior priority from a kiosk with a reader,
+        the daily cap per person, check-in by ID card — is not built yet."""
+        self.card = reading
+
+    def _forget_card(self, screen: str) -> None:
+        if screen == "home":
+            self.card = None
+
+    async def report_part(self, part: str, up: bool, detail: str) -> None:
+        """Scanner / ID reader presence, as ``device.report`` (state online/offline)."""
+        try:
+            await self.client.request(
+                "device.report",
+                {"part": part, "state": "online" if up else "offline", "detail": detail[:200]},
+                timeout=self.request_timeout)
+        except (RequestError, RequestTimeout) as exc:
+            log.warning("%s state not reported: %s", part, exc)
+
+    async def watch_printer(
+        self, interval: float,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        """Poll the idle printer every ``interval`` s and report changes: a printer that
+        runs out of paper at night is on the supervisor's page, not found by the first
+        citizen in the morning. A ticket being printed holds the printer's lock, so a
+        poll never interleaves with a job."""
+        while True:
+            await sleep(interval)
+            try:
+                report = await self.printer.status()
+            except Exception:  # a poll must never end the watch
+                log.exception("printer status poll failed")
+                continue
+            await self.report_printer(report)
 
     async def report_printer(self, report: PrintReport) -> None:
         """Tell the server the printer's state when it changed (supervisors see it)."""

@@ -26,6 +26,10 @@ CATALOGS: dict[str, dict[str, str]] = {
         "check_mark": "评价校验码 {check}",
         "err_rating_unauthorized": "校验码与号码不符，请核对号票",
         "err_rating_bad_request": "请输入号码和号票上的校验码",
+        "err_rating_wrong_check": "校验码与号码不符，请核对号票",
+        "err_rating_forbidden": "请输入号票上的校验码或扫描号票二维码",
+        "err_rating_locked": "校验码错误次数过多，请到服务台评价",
+        "err_priority_staff_needed": "请导办人员输入工号和密码",
         "go_to": "请到 {where}",
         "windows_range": "{first}–{last} 号窗口",
         "window_one": "{n} 号窗口",
@@ -97,6 +101,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "printer_offline": "离线",
         "printer_overheated": "过热",
         "printer_unrecoverable_error": "故障",
+        "printer_no_return_channel": "无法确认是否已出票",
         "err_closed": "该事项当前不在办理时间，请在办理时间内取号",
         "err_daily_cap": "该事项今日号源已满，请明天再来或预约",
         "err_unknown_service": "该事项已调整，请选择其他事项",
@@ -132,6 +137,11 @@ CATALOGS: dict[str, dict[str, str]] = {
         "err_rating_unauthorized": "The check code does not match this number; "
         "please check your ticket",
         "err_rating_bad_request": "Enter the number and the check code from your ticket",
+        "err_rating_wrong_check": "The check code does not match this number; "
+        "please check your ticket",
+        "err_rating_forbidden": "Enter the check code from your ticket or scan its QR code",
+        "err_rating_locked": "Too many wrong check codes: please rate at the front desk",
+        "err_priority_staff_needed": "A hall guide enters a staff number and PIN",
         "go_to": "Go to: {where}",
         "windows_range": "windows {first}–{last}",
         "window_one": "window {n}",
@@ -207,6 +217,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "printer_offline": "offline",
         "printer_overheated": "overheated",
         "printer_unrecoverable_error": "fault",
+        "printer_no_return_channel": "cannot confirm the ticket was printed",
         "err_closed": "This service is closed now; please come during opening hours",
         "err_daily_cap": "Today's tickets for this service are all taken; please come "
         "tomorrow or book",

@@ -63,6 +63,7 @@ class KioskModel(EventDispatcher):
     code_entry = StringProperty("")
     label_entry = StringProperty("")
     check_entry = StringProperty("")  # the check code printed on the ticket
+    rating_token = StringProperty("")  # the ticket's token, read from its QR code
     rating_step = OptionProperty("label", options=("label", "check", "level", "thanks"))
     ticket = DictProperty({})
     print_state = OptionProperty("idle", options=PRINT_STATES)
@@ -78,7 +79,7 @@ class KioskModel(EventDispatcher):
         idle_seconds: float = 60,
         ticket_seconds: float = 20,
         ticket_fail_seconds: float = 90,
-        staff_pin: str | None = None,
+        staff_id: str | None = None,
         pin_required: bool = True,
         featured: tuple[str, ...] = (),
         **kw: Any,
@@ -87,7 +88,7 @@ class KioskModel(EventDispatcher):
         self.idle_seconds = idle_seconds
         self.ticket_seconds = ticket_seconds
         self.ticket_fail_seconds = ticket_fail_seconds
-        self.staff_pin = staff_pin
+        self.default_staff = staff_id  # a guide on duty at this kiosk, if configured
         self.pin_required = pin_required
         self.featured = featured
         self.counts: Counter[str] = Counter()
@@ -96,6 +97,9 @@ class KioskModel(EventDispatcher):
         self.back_to = "home"
         self._screen_seen = "home"
         self._services: dict[str, Mapping[str, Any]] = {}
+        self.visit = 0
+        """Which citizen is at the kiosk: bumped by :meth:`reset`, so whatever belongs to
+        one citizen (a request's retry key) is forgotten when they leave."""
 
     # -- the hall ------------------------------------------------------------------------
 
@@ -209,8 +213,8 @@ class KioskModel(EventDispatcher):
         if s == "rating":
             if self.rating_step == "level":
                 return self.t("rating_choose", label=self.label_entry)
-            return self.t("rating_thanks") if self.rating_step == "thanks" else self.t(
-                "rating_title"
+            return (
+                self.t("rating_thanks") if self.rating_step == "thanks" else self.t("rating_title")
             )
         return ""
 
@@ -274,7 +278,7 @@ class KioskModel(EventDispatcher):
         self.go("priority")
 
     def _clear_staff(self) -> None:
-        self.staff_entry = ""
+        self.staff_entry = self.default_staff or ""
         self.pin_entry = ""
         self.pin_step = "staff"
         self.pin_error = False
@@ -315,23 +319,24 @@ class KioskModel(EventDispatcher):
         else:
             self.staff_entry = ""
 
-    def pin_confirm(self) -> bool:
-        """OK on the pad: the staff number first, then the PIN; True when both are in and
-        the request may go to the server (which says yes or no)."""
+    def pin_confirm(self) -> str | None:
+        """OK on the pad: the staff number first, then the PIN. Returns the typed PIN,
+        handed on for the server to check with :attr:`staff_id` (the kiosk keeps no PIN to
+        compare with), and clears the entry at once; None while something is missing."""
         if self.pin_step == "staff":
             if self.staff_entry:
                 self.pin_step = "pin"
-            return False
-        if len(self.pin_entry) < PIN_MIN:
+            return None
+        pin, self.pin_entry = self.pin_entry, ""
+        if len(pin) < PIN_MIN:
             self.pin_error = True
-            return False
-        return True
+            return None
+        return pin
 
-    def staff_args(self) -> dict[str, str]:
-        """What ``ticket.issue`` carries for a priority ticket (``staff``, ``staff_pin``)."""
-        if not self.priority or not self.staff_entry or not self.pin_entry:
-            return {}
-        return {"staff": self.staff_entry, "staff_pin": self.pin_entry}
+    @property
+    def staff_id(self) -> str:
+        """The guide who confirms: the staff number typed now, else the kiosk's own."""
+        return self.staff_entry or (self.default_staff or "")
 
     # -- appointment code ----------------------------------------------------------------
 
@@ -356,6 +361,7 @@ class KioskModel(EventDispatcher):
     def open_rating(self) -> None:
         self.label_entry = ""
         self.check_entry = ""
+        self.rating_token = ""
         self.rating_step = "label"
         self.go("rating")
 
@@ -383,7 +389,7 @@ class KioskModel(EventDispatcher):
     @property
     def label_complete(self) -> bool:
         prefix = self.label_entry.rstrip("0123456789")
-        digits = self.label_entry[len(prefix):]
+        digits = self.label_entry[len(prefix) :]
         return 1 <= len(prefix) <= 2 and prefix.isalpha() and bool(digits)
 
     def rating_levels(self) -> list[int]:
@@ -397,7 +403,7 @@ class KioskModel(EventDispatcher):
         if self.label_complete:
             self.error = ""
             self.check_entry = ""
-            self.rating_step = "check"
+            self.rating_step = "level" if self.rating_token else "check"
 
     def check_key(self, key: str) -> None:
         if key.isdigit() and len(self.check_entry) < CHECK_LENGTH:
@@ -415,9 +421,12 @@ class KioskModel(EventDispatcher):
             self.error = ""
             self.rating_step = "level"
 
-    def rating_args(self) -> dict[str, str]:
-        """The proof ``rating.submit`` carries: the number and its check code."""
-        return {"label": self.label_entry, "check": self.check_entry}
+    def rating_proof(self) -> dict[str, str]:
+        """The proof ``rating.submit`` carries that the case is this citizen's: the
+        ticket's token from its scanned QR code, else the check code typed from it."""
+        if self.rating_token:
+            return {"token": self.rating_token}
+        return {"check": self.check_entry} if self.check_entry else {}
 
     def rated(self) -> None:
         self.rating_step = "thanks"
@@ -442,11 +451,13 @@ class KioskModel(EventDispatcher):
         self.error = code
         if self.screen == "priority":
             self._clear_staff()
-        if self.screen == "rating" and code in ("unauthorized", "bad_check", "wrong_check"):
+            self.pin_error = code in ("unauthorized", "locked", "staff_needed")
+        if self.screen == "rating" and code in ("unauthorized", "wrong_check", "locked"):
             self.check_entry = ""
             self.rating_step = "check"
         elif self.screen == "rating" and code in ("unknown_ticket", "nothing_to_rate"):
             self.rating_step = "label"
+            self.rating_token = ""
 
     def printed(self, ok: bool, condition: str) -> None:
         self.printer_condition = condition
@@ -490,6 +501,7 @@ class KioskModel(EventDispatcher):
 
     def reset(self) -> None:
         """Back to a fresh home screen for the next citizen: nothing of this one stays."""
+        self.visit += 1
         self.area = ""
         self.query = ""
         self.service = ""
@@ -498,6 +510,7 @@ class KioskModel(EventDispatcher):
         self.code_entry = ""
         self.label_entry = ""
         self.check_entry = ""
+        self.rating_token = ""
         self.rating_step = "label"
         self.ticket = {}
         self.print_state = "idle"

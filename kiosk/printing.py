@@ -28,22 +28,24 @@ log = logging.getLogger("hallq.kiosk.printer")
 
 @dataclass(frozen=True)
 class PrintReport:
+    """``printed`` is True only for a ticket the printer confirmed; ``outcome`` is the
+    driver's word (``printed``, ``not_printed``, ``uncertain``, ``unconfirmed``), empty for
+    a status poll."""
+
     printed: bool
     condition: str  # a hardware.printer.status.Condition value
     detail: str = ""
+    outcome: str = ""
 
 
 def normalise_url(url: str) -> str | None:
-    """``none`` → no printer; a bare file path → ``file://``; ``usb:VID:PID`` is explained
-    (the driver talks to the kernel's usblp node, not to a VID:PID)."""
+    """``none`` → no printer; a bare file path → ``file://``; ``usb:VID:PID`` →
+    ``usb://VID:PID`` (pyusb; ``usb:///dev/usb/lp0`` is the kernel's usblp node)."""
     url = url.strip()
     if url.lower() in ("", "none", "off"):
         return None
     if url.startswith("usb:") and not url.startswith("usb://"):
-        raise PrinterSetupError(
-            f"printer {url!r}: USB printers are opened through the kernel's usblp device; "
-            "use usb:///dev/usb/lp0 (see docs/kiosk.md)"
-        )
+        url = "usb://" + url[len("usb:"):]
     if url.startswith("/") and not url.startswith(("/dev/tty", "/dev/pts")):
         return "file://" + url
     if "://" not in url and not url.startswith("serial:") and Path(url).suffix:
@@ -52,8 +54,8 @@ def normalise_url(url: str) -> str | None:
 
 
 class PrinterService:
-    """``url`` as in :func:`normalise_url`; ``status_timeout`` and ``settle`` go to the
-    driver (tests shorten them)."""
+    """``url`` as in :func:`normalise_url`; ``status_timeout`` and ``confirm_margin`` go
+    to the driver (tests shorten them)."""
 
     def __init__(
         self, url: str, profile: str = "80mm-gb18030", **driver: Any
@@ -92,7 +94,8 @@ class PrinterService:
         if not result.printed and condition in (Condition.ONLINE, Condition.PAPER_NEAR_END):
             condition = Condition.NOT_ANSWERING  # sent but lost: treat the printer as suspect
         log.info("ticket print: %s (%s)", result.outcome.value, condition.value)
-        return PrintReport(result.printed, condition.value, result.error or status.detail)
+        return PrintReport(result.printed, condition.value, result.error or status.detail,
+                           result.outcome.value)
 
     def close(self) -> None:
         if self._printer is not None:
@@ -130,4 +133,6 @@ def ticket_print(
         materials=tuple(str(m) for m in materials),
         language=lang,
         hall_name_en=str(hall_en),
+        service_name_en=str(i18n.pick(names, "en")),
+        materials_en=tuple(str(m) for m in i18n.pick(service.get("materials"), "en") or []),
     )

@@ -1,7 +1,7 @@
 """The kiosk's settings: defaults, then a TOML file, then environment, then command line.
 
 Secrets (the device token, the staff PIN) are best given through the environment
-(``HALLQ_KIOSK_TOKEN``, ``HALLQ_KIOSK_STAFF_PIN``) so they stay out of process lists and
+(``HALLQ_KIOSK_TOKEN``, ``HALLQ_KIOSK_STAFF_ID``) so they stay out of process lists and
 shell history; they are never logged.
 """
 
@@ -23,7 +23,17 @@ class KioskSettings:
     name: str = "kiosk"
     printer: str = "none"
     printer_profile: str = "80mm-gb18030"
-    staff_pin: str | None = None
+    # Ask the idle printer its state this often (s; 0 = never) and report changes, so
+    # supervisors see paper low or out before a citizen does.
+    printer_poll_seconds: float = 30.0
+    scanner: str = "none"  # serial:/dev/ttyACM0?baudrate=9600 or hid:/dev/input/by-id/…
+    scanner_terminator: str = "CR"  # CR, LF, CRLF or TAB
+    id_reader: str = "none"  # the ID card reader's serial port, e.g. /dev/ttyUSB1
+    id_salt: str | None = None  # HALLQ_ID_SALT: the hall's secret for ID number hashes
+    staff_id: str | None = None
+    """The hall guide on duty at this kiosk: their id in the hall file's ``[[clerks]]``.
+    They type their own PIN to confirm a priority ticket, and the server checks it (with
+    the clerks' hashing and lock-out); no PIN is kept at the kiosk."""
     priority_needs_pin: bool = True
     idle_seconds: float = 60.0
     ticket_seconds: float = 20.0
@@ -38,7 +48,7 @@ class KioskSettings:
 
     def __repr__(self) -> str:  # never print the secrets
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        for secret in ("token", "staff_pin"):
+        for secret in ("token", "id_salt"):
             if shown[secret]:
                 shown[secret] = "***"
         return f"KioskSettings({shown})"
@@ -46,7 +56,9 @@ class KioskSettings:
 
 _TYPES: dict[str, type] = {
     "server": str, "token": str, "name": str, "printer": str, "printer_profile": str,
-    "staff_pin": str, "priority_needs_pin": bool, "idle_seconds": float,
+    "printer_poll_seconds": float, "scanner": str, "scanner_terminator": str,
+    "id_reader": str, "id_salt": str,
+    "staff_id": str, "priority_needs_pin": bool, "idle_seconds": float,
     "ticket_seconds": float, "ticket_fail_seconds": float, "font": str, "width": int,
     "height": int, "windowed": bool, "featured": list, "request_timeout": float,
     "read_aloud": bool,
@@ -59,20 +71,19 @@ def check_table(table: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, 
     problems: list[tuple[str, str]] = []
     for key, value in table.items():
         want = _TYPES.get(key)
+        if key == "staff_pin":
+            problems.append((key, "PINs are checked by the server now: set staff_id (the "
+                                  "guide's id in [[clerks]]) and remove staff_pin"))
+            continue
         if want is None:
             problems.append((key, "unknown kiosk setting"))
             continue
         if want is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if key == "staff_pin" and isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
         if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
             problems.append((key, f"must be {_NAMES[want]}"))
             continue
-        if key == "staff_pin" and not (value.isdigit() and 4 <= len(value) <= 8):
-            problems.append((key, "must be 4 to 8 digits"))
-            continue
-        if want is float and value <= 0:
+        if want is float and (value < 0 if key == "printer_poll_seconds" else value <= 0):
             problems.append((key, "must be more than 0"))
             continue
         values[key] = tuple(str(v) for v in value) if want is list else value
@@ -110,8 +121,10 @@ def from_env(settings: KioskSettings, env: dict[str, str] | None = None) -> Kios
     env = dict(os.environ) if env is None else env
     if env.get("HALLQ_KIOSK_TOKEN"):
         settings.token = env["HALLQ_KIOSK_TOKEN"]
-    if env.get("HALLQ_KIOSK_STAFF_PIN"):
-        settings.staff_pin = env["HALLQ_KIOSK_STAFF_PIN"]
+    if env.get("HALLQ_KIOSK_STAFF_ID"):
+        settings.staff_id = env["HALLQ_KIOSK_STAFF_ID"]
+    if env.get("HALLQ_ID_SALT"):
+        settings.id_salt = env["HALLQ_ID_SALT"]
     if env.get("HALLQ_KIOSK_FONT"):
         settings.font = env["HALLQ_KIOSK_FONT"]
     return settings

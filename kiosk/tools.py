@@ -77,11 +77,11 @@ async def demo_kiosk(
     if printer:
         emulator = PrinterEmulator(workdir / "printed")
         port = emulator.serve_tcp()
-        service = PrinterService(f"tcp://127.0.0.1:{port}", status_timeout=0.3, settle=0.05)
+        service = PrinterService(f"tcp://127.0.0.1:{port}", status_timeout=0.3, confirm_margin=1.0)
     token = next(d.token for d in config.devices if d.role == "kiosk")
     name = next(d.name for d in config.devices if d.role == "kiosk")
     opts: dict[str, Any] = dict(server=f"ws://127.0.0.1:{server.port}/", token=token,
-                                name=name, windowed=True, staff_pin="2468",
+                                name=name, windowed=True, staff_id="c001",
                                 idle_seconds=600)
     opts.update(settings)
     app = KioskApp(KioskSettings(**opts), printer=service, speaker=RecordingSpeaker())

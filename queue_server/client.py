@@ -206,6 +206,15 @@ class HallClient:
                 await self._set_state(ConnectionState.REFUSED)
                 return
             except (OSError, websockets.WebSocketException, TimeoutError) as exc:
+                if (
+                    isinstance(exc, websockets.ConnectionClosed)
+                    and exc.rcvd is not None
+                    and exc.rcvd.code == p.CLOSE_TAKEN_OVER
+                ):
+                    # Another clerk took this window over: coming back would take it back.
+                    log.warning("%s: signed out (%s)", self.name, exc.rcvd.reason)
+                    await self._set_state(ConnectionState.REFUSED)
+                    return
                 log.debug("%s: connection failed: %s", self.name, exc)
             finally:
                 self._ws = None

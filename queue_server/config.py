@@ -12,20 +12,52 @@ The file format is documented in ``docs/configuration.md``.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import hashlib
-import hmac
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-ROLES = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin")
-KNOWN_LANGUAGES = ("zh", "en", "mn")
-SERVICE_KINDS = ("instant", "promised")
+from .core.hall import (  # the hall model lives in the core; this module only reads TOML
+    ALWAYS_OPEN,
+    KNOWN_LANGUAGES,
+    ROLES,
+    SERVICE_KINDS,
+    Area,
+    Clerk,
+    DeviceToken,
+    HallConfig,
+    Names,
+    OpeningHours,
+    QueueDef,
+    Rules,
+    ServerSettings,
+    ServiceDef,
+    WindowDef,
+)
+from .core.pins import check_pin, hash_pin
+
+__all__ = [  # what readers of a hall file use; the model's home is core/hall.py
+    "ALWAYS_OPEN",
+    "DEMO_CONFIG",
+    "Area",
+    "Clerk",
+    "ConfigError",
+    "DeviceToken",
+    "HallConfig",
+    "OpeningHours",
+    "QueueDef",
+    "Rules",
+    "ServerSettings",
+    "ServiceDef",
+    "WindowDef",
+    "check_pin",
+    "hash_pin",
+    "load_config",
+    "parse_config",
+]
+
 _PREFIX_RE = re.compile(r"^[A-Z]{1,2}$")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _HOURS_RE = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
@@ -38,186 +70,6 @@ class ConfigError(Exception):
         self.path = path
         self.problems = problems
         super().__init__(f"{path}: {len(problems)} problem(s):\n" + "\n".join(problems))
-
-
-Names = dict[str, str]
-"""Text per language code, e.g. ``{"zh": "户籍办理", "en": "Household registration"}``."""
-
-
-@dataclass(frozen=True, slots=True)
-class Area:
-    id: str
-    name: Names
-
-
-@dataclass(frozen=True, slots=True)
-class OpeningHours:
-    """Intervals of the service day, in hall-local time, on the given ISO weekdays."""
-
-    intervals: tuple[tuple[dt.time, dt.time], ...]
-    weekdays: frozenset[int]
-
-    def is_open(self, local: dt.datetime) -> bool:
-        if local.isoweekday() not in self.weekdays:
-            return False
-        t = local.time()
-        return any(start <= t < end for start, end in self.intervals)
-
-
-ALWAYS_OPEN = OpeningHours(((dt.time(0, 0), dt.time(23, 59, 59, 999999)),), frozenset(range(1, 8)))
-
-
-@dataclass(frozen=True, slots=True)
-class QueueDef:
-    prefix: str
-    name: Names
-    area: str
-    hours: OpeningHours = ALWAYS_OPEN
-    daily_cap: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceDef:
-    id: str
-    name: Names
-    area: str
-    queue: str
-    kind: str = "instant"
-    promised_days: int = 0
-    time_limit_minutes: int = 15
-    daily_cap: int | None = None
-    materials: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    steps: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class WindowDef:
-    number: int
-    area: str
-    queues: tuple[str, ...]
-    name: Names = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceToken:
-    """A credential: who signs in with it, in which role, and for clerks which window."""
-
-    name: str
-    role: str
-    token: str
-    window: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Clerk:
-    """A person who signs in at a window with an id and a PIN (kept only as a hash)."""
-
-    id: str
-    name: str
-    pin_hash: str
-    windows: tuple[int, ...] = ()  # empty: any window
-
-    def may_use(self, window: int) -> bool:
-        return not self.windows or window in self.windows
-
-
-PIN_ITERATIONS = 120_000
-
-
-def hash_pin(pin: str, salt: bytes | None = None, iterations: int = PIN_ITERATIONS) -> str:
-    """A PIN as stored in the hall file: ``pbkdf2-sha256$iterations$salt$hash``."""
-    salt = salt or os.urandom(16)
-    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, iterations)
-    return f"pbkdf2-sha256${iterations}${salt.hex()}${digest.hex()}"
-
-
-def check_pin(pin: str, stored: str) -> bool:
-    try:
-        scheme, iterations, salt, digest = stored.split("$")
-        if scheme != "pbkdf2-sha256":
-            return False
-        got = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt), int(iterations))
-    except ValueError:
-        return False
-    return hmac.compare_digest(got.hex(), digest)
-
-
-@dataclass(frozen=True, slots=True)
-class Rules:
-    recall_limit: int = 3
-    no_show_rejoin_minutes: int = 30
-    rating_timeout_seconds: int = 120
-    rating_scale: int = 5
-    rolling_cases: int = 20
-    default_service_minutes: float = 8.0
-    max_message_bytes: int = 64 * 1024
-    idempotency_hours: int = 24
-
-
-@dataclass(frozen=True, slots=True)
-class ServerSettings:
-    host: str = "127.0.0.1"
-    port: int = 8765
-    db: str = "sqlite:///hallq.db"
-    public_url: str = "http://127.0.0.1:8765"
-
-
-@dataclass(frozen=True)
-class HallConfig:
-    name: Names
-    timezone: str
-    languages: tuple[str, ...]
-    areas: tuple[Area, ...]
-    queues: tuple[QueueDef, ...]
-    services: tuple[ServiceDef, ...]
-    windows: tuple[WindowDef, ...]
-    devices: tuple[DeviceToken, ...]
-    clerks: tuple[Clerk, ...] = ()
-    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Device sections (``[gateway]``, ``[kiosk]``, ``[display]``) checked by their packages."""
-    rules: Rules = Rules()
-    server: ServerSettings = ServerSettings()
-    source: str = "<memory>"
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def queue(self, prefix: str) -> QueueDef | None:
-        return self._by_prefix.get(prefix)
-
-    def service(self, service_id: str) -> ServiceDef | None:
-        return self._by_service.get(service_id)
-
-    def window(self, number: int) -> WindowDef | None:
-        return self._by_window.get(number)
-
-    def token(self, secret: str) -> DeviceToken | None:
-        return self._by_token.get(secret)
-
-    def clerk(self, clerk_id: str) -> Clerk | None:
-        return self._by_clerk.get(clerk_id)
-
-    @functools.cached_property
-    def _by_clerk(self) -> dict[str, Clerk]:
-        return {c.id: c for c in self.clerks}
-
-    # Look-ups happen on every request, so each table is indexed once, on first use.
-    @functools.cached_property
-    def _by_prefix(self) -> dict[str, QueueDef]:
-        return {q.prefix: q for q in self.queues}
-
-    @functools.cached_property
-    def _by_service(self) -> dict[str, ServiceDef]:
-        return {sv.id: sv for sv in self.services}
-
-    @functools.cached_property
-    def _by_window(self) -> dict[int, WindowDef]:
-        return {w.number: w for w in self.windows}
-
-    @functools.cached_property
-    def _by_token(self) -> dict[str, DeviceToken]:
-        return {d.token: d for d in self.devices}
 
 
 # ---------------------------------------------------------------------------------------
@@ -717,22 +569,29 @@ def _clerks(raw: dict[str, Any], problems: _Problems, windows: set[int]) -> list
 SECTION_VALIDATORS: dict[str, str] = {
     "gateway": "hardware.gateway.config:validate",
     "kiosk": "kiosk.config:validate",
-    "display": "display.config:validate",
 }
-"""Device sections of the hall file, each checked by its own package when present."""
+"""Device sections of the hall file, each checked by its own package when present.
+
+The display reads its settings from its command line, not the hall file: a ``[display]``
+section is an unknown section, never accepted unchecked."""
 
 
 def _run_validator(
     target: str, section: dict[str, Any], raw: dict[str, Any]
 ) -> list[tuple[str, str]]:
-    """Problems of a device section as (location, message); a missing package is one."""
+    """Problems of a device section as (location, message); a missing validator is one.
+
+    Every package ships with the project, so a validator that cannot be imported is a
+    broken install, not a device "not here": saying nothing would let any nonsense
+    through ``check-config``.
+    """
     import importlib
 
     module, _, func = target.partition(":")
     try:
         validate = getattr(importlib.import_module(module), func)
-    except (ImportError, AttributeError):
-        return []  # that device is not installed here; its own process will check
+    except (ImportError, AttributeError) as exc:
+        return [("", f"cannot be checked: {module}.{func} is unavailable ({exc})")]
     return list(validate(section, raw))
 
 
@@ -773,16 +632,50 @@ def _server(value: Any, problems: _Problems) -> ServerSettings:
     if not isinstance(value, dict):
         problems.add("server", "must be a table")
         return ServerSettings()
-    _check_keys(value, {"host", "port", "db", "public_url"}, problems, "server")
+    ints = (
+        "max_connections",
+        "max_connections_per_address",
+        "max_connections_per_ticket",
+        "max_hello_bytes",
+    )
+    _check_keys(
+        value,
+        {"host", "port", "db", "public_url", "allowed_origins", "tls_cert", "tls_key", *ints},
+        problems,
+        "server",
+    )
     d = ServerSettings()
     port = _get(value, "port", int, problems, "server", default=d.port)
     if not 0 <= port <= 65535:
         problems.add("server.port", "must be between 0 and 65535")
+    limits = {}
+    for name in ints:
+        n = _get(value, name, int, problems, "server", default=getattr(d, name))
+        if isinstance(n, int) and n < 1:
+            problems.add(f"server.{name}", "must be at least 1")
+        limits[name] = n
+    if limits["max_hello_bytes"] < 256:
+        problems.add("server.max_hello_bytes", "must be at least 256")
+    origins = _get(value, "allowed_origins", list, problems, "server", default=[])
+    for i, o in enumerate(origins):
+        if not isinstance(o, str) or not re.match(r"^https?://[^/\s]+$", o):
+            problems.add(f"server.allowed_origins[{i}]", "must be like https://hall.example")
+    cert = _get(value, "tls_cert", str, problems, "server", default=None)
+    key = _get(value, "tls_key", str, problems, "server", default=None)
+    if (cert is None) != (key is None):
+        problems.add("server", "give both tls_cert and tls_key, or neither")
+    for name, path in (("tls_cert", cert), ("tls_key", key)):
+        if path is not None and not Path(path).is_file():
+            problems.add(f"server.{name}", f"no such file {path!r}")
     return ServerSettings(
         host=_get(value, "host", str, problems, "server", default=d.host),
         port=port,
         db=_get(value, "db", str, problems, "server", default=d.db),
         public_url=_get(value, "public_url", str, problems, "server", default=d.public_url),
+        allowed_origins=tuple(o for o in origins if isinstance(o, str)),
+        tls_cert=cert,
+        tls_key=key,
+        **limits,
     )
 
 

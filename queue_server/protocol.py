@@ -25,6 +25,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .core import permissions
+
 VERSION = 1
 
 # Close codes (4000-4999 are the application's own range).
@@ -32,6 +34,8 @@ CLOSE_AUTH_FAILED = 4001
 """The first message was not a valid ``hello``, or its token is unknown."""
 CLOSE_AUTH_TIMEOUT = 4002
 """No ``hello`` within the time allowed."""
+CLOSE_TAKEN_OVER = 4003
+"""Another console signed in to this window and took it over; sign in again to take it back."""
 CLOSE_SERVER_STOPPING = 1001
 """The server is shutting down (SIGTERM); reconnect and resume."""
 
@@ -45,10 +49,7 @@ INTERNAL = "internal"
 UNAVAILABLE = "unavailable"
 TIMEOUT = "timeout"
 
-ROLES = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin", "citizen")
-
-_ANY = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin")
-_WINDOW = ("clerk", "gateway", "admin")
+ROLES = permissions.ROLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,8 @@ class OpSpec:
     """An operation: who may use it, its arguments, and whether it takes an idempotency key.
 
     ``args`` maps an argument to ``(types, required)``; deeper checks (a known service,
-    a window this clerk owns) are the hall's rules and happen in the server.
+    a window this clerk owns) are the hall's rules and happen in the server. ``roles``
+    come from the permission table (``core/permissions.py``), never written here.
     """
 
     roles: tuple[str, ...]
@@ -68,10 +70,12 @@ class OpSpec:
 _S, _I = (str,), (int,)
 _WIN = {"window": (_I, False)}
 _TICKET_REF = {"label": (_S, False), "ticket_id": (_I, False)}
+_PROOF = {"check": (_S, False), "token": (_S, False)}
+"""What shows a kiosk's citizen holds a ticket: the check code printed on it, or its
+token (the QR code)."""
 
-OPS: dict[str, OpSpec] = {
-    "hello": OpSpec(
-        ROLES,
+_SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = {
+    "hello": (
         {
             "token": (_S, False),
             "ticket": (_S, False),
@@ -80,36 +84,39 @@ OPS: dict[str, OpSpec] = {
             "window": (_I, False),
             "client": (_S, False),
             "protocol": (_I, False),
+            "take_over": ((bool,), False),
         },
-        doc="authenticate (device token, clerk id + PIN + window, or a ticket's token); "
+        False,
+        "authenticate (device token, clerk id + PIN + window, or a ticket's token); "
         "must be the first message",
     ),
-    "hall.info": OpSpec(ROLES, doc="the hall's static description: names, areas, services"),
-    "snapshot": OpSpec(_ANY, doc="the live state now, with the sequence it is current to"),
-    "subscribe": OpSpec(
-        ROLES, {"since": (_I, False)}, doc="receive events; resume after `since` or get a snapshot"
+    "hall.info": ({}, False, "the hall's static description: names, areas, services"),
+    "snapshot": ({}, False, "the live state now, with the sequence it is current to"),
+    "subscribe": (
+        {"since": (_I, False)},
+        False,
+        "receive events; resume after `since` or get a snapshot",
     ),
-    "ticket.issue": OpSpec(
-        ("kiosk", "admin"),
-        {"service": (_S, True), "language": (_S, False), "priority": (_S, False)},
-        idempotent=True,
+    "ticket.issue": (
+        {
+            "service": (_S, True),
+            "language": (_S, False),
+            "priority": (_S, False),
+            "staff": (_S, False),
+            "staff_pin": (_S, False),
+        },
+        True,
+        "take a number; a kiosk's priority ticket needs `staff` and `staff_pin`",
     ),
-    "ticket.status": OpSpec(
-        ROLES, {"token": (_S, False)}, doc="a ticket's live state by its phone-page token"
-    ),
-    "ticket.rejoin": OpSpec(
-        ("kiosk", "clerk", "gateway", "supervisor", "admin"), _TICKET_REF, idempotent=True
-    ),
-    "ticket.cancel": OpSpec(
-        ("kiosk", "clerk", "gateway", "supervisor", "admin"), _TICKET_REF, idempotent=True
-    ),
-    "ticket.transfer": OpSpec(
-        ("clerk", "gateway", "supervisor", "admin"),
+    "ticket.status": ({"token": (_S, False)}, False, "a ticket's live state by its token"),
+    "ticket.rejoin": ({**_TICKET_REF, **_PROOF}, True, ""),
+    "ticket.cancel": ({**_TICKET_REF, **_PROOF}, True, ""),
+    "ticket.transfer": (
         {**_WIN, **_TICKET_REF, "to_queue": (_S, False), "to_window": (_I, False)},
-        idempotent=True,
+        True,
+        "",
     ),
-    "appointment.create": OpSpec(
-        ("admin",),
+    "appointment.create": (
         {
             "service": (_S, True),
             "start": (_S, True),
@@ -117,52 +124,57 @@ OPS: dict[str, OpSpec] = {
             "code": (_S, False),
             "language": (_S, False),
         },
-        idempotent=True,
+        True,
+        "",
     ),
-    "appointment.checkin": OpSpec(
-        ("kiosk", "admin"), {"code": (_S, True), "language": (_S, False)}, idempotent=True
+    "appointment.checkin": ({"code": (_S, True), "language": (_S, False)}, True, ""),
+    "window.open": ({**_WIN, "clerk": (_S, False)}, True, ""),
+    "window.pause": ({**_WIN, "reason": (_S, False)}, True, ""),
+    "window.resume": (_WIN, True, ""),
+    "window.close": (_WIN, True, ""),
+    "call.next": (_WIN, True, ""),
+    "call.number": ({**_WIN, "label": (_S, True)}, True, ""),
+    "call.recall": (_WIN, True, ""),
+    "case.start": (_WIN, True, ""),
+    "case.finish": (_WIN, True, ""),
+    "case.no_show": (_WIN, True, ""),
+    "rating.submit": (
+        {"level": (_I, True), "case": (_I, False), **_WIN, **_TICKET_REF, **_PROOF},
+        True,
+        "",
     ),
-    "window.open": OpSpec(_WINDOW, {**_WIN, "clerk": (_S, False)}, idempotent=True),
-    "window.pause": OpSpec(_WINDOW, {**_WIN, "reason": (_S, False)}, idempotent=True),
-    "window.resume": OpSpec(_WINDOW, _WIN, idempotent=True),
-    "window.close": OpSpec(_WINDOW, _WIN, idempotent=True),
-    "call.next": OpSpec(_WINDOW, _WIN, idempotent=True),
-    "call.number": OpSpec(_WINDOW, {**_WIN, "label": (_S, True)}, idempotent=True),
-    "call.recall": OpSpec(_WINDOW, _WIN, idempotent=True),
-    "case.start": OpSpec(_WINDOW, _WIN, idempotent=True),
-    "case.finish": OpSpec(_WINDOW, _WIN, idempotent=True),
-    "case.no_show": OpSpec(_WINDOW, _WIN, idempotent=True),
-    "rating.submit": OpSpec(
-        ("gateway", "kiosk", "citizen", "admin"),
-        {"level": (_I, True), "case": (_I, False), **_WIN, **_TICKET_REF},
-        idempotent=True,
-    ),
-    "device.report": OpSpec(
-        ("kiosk", "display", "gateway"),
+    "device.report": (
         {"device": (_S, False), "part": (_S, False), "state": (_S, True), "detail": (_S, False)},
+        False,
+        "",
     ),
-    "window.waiting": OpSpec(
-        ("clerk", "supervisor", "admin"),
+    "window.waiting": (
         {**_WIN, "limit": (_I, False)},
-        doc="a window's waiting tickets in call order, and its current ticket (read-only)",
+        False,
+        "a window's waiting tickets in call order, and its current ticket (read-only)",
     ),
-    "followup.list": OpSpec(
-        ("supervisor", "admin"),
+    "followup.list": (
         {"days": (_I, False), "state": (_S, False)},
-        doc="dissatisfied ratings waiting for a call-back (read-only)",
+        False,
+        "dissatisfied ratings waiting for a call-back (read-only)",
     ),
-    "followup.done": OpSpec(
-        ("supervisor", "admin"),
+    "followup.done": (
         {"case": (_I, True), "note": (_S, True)},
-        idempotent=True,
-        doc="record that a dissatisfied citizen was called back",
+        True,
+        "record that a dissatisfied citizen was called back",
     ),
-    "clerk.today": OpSpec(
-        ("clerk", "supervisor", "admin"),
+    "clerk.today": (
         {**_WIN, "clerk": (_S, False)},
-        doc="one clerk's figures for the service day (read-only)",
+        False,
+        "one clerk's figures for the service day (read-only)",
     ),
 }
+
+OPS: dict[str, OpSpec] = {
+    op: OpSpec(permissions.roles_for(op), args, idempotent, doc)
+    for op, (args, idempotent, doc) in _SPECS.items()
+}
+assert set(OPS) == set(permissions.TABLE), "every operation needs a row in the permission table"
 
 EVENTS: dict[str, str] = {
     "ticket.issued": "a ticket was taken (data: ticket)",
@@ -183,6 +195,7 @@ EVENTS: dict[str, str] = {
     "case.overdue": "red light: a case ran past its service's time limit",
     "device.state": "a device part changed state (printer paper, keypad online, ...)",
     "followup.done": "a dissatisfied citizen was called back (case, window, by, at)",
+    "signin.locked": "alert: wrong PINs locked a clerk id or an address (kind, who, until)",
 }
 
 
@@ -204,16 +217,36 @@ class Request:
     key: str | None = None
 
 
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+"""Whole numbers in requests fit in 32 bits (the database's ids do); others are refused."""
+MAX_DEPTH = 16
+"""Requests are flat objects; anything nested deeper than this is not one of ours."""
+
+
 def parse_request(text: str | bytes, max_bytes: int) -> Request:
-    """Decode and check one request frame; raise :class:`ProtocolError` with a code."""
-    if len(text) > max_bytes:
+    """Decode and check one request frame; raise :class:`ProtocolError` with a code.
+
+    Everything a hostile or broken client can send ends here as a refusal with a code:
+    binary frames, sizes counted in bytes, JSON nested beyond reason, numbers beyond 32
+    bits or not finite, and text that is not valid Unicode (a lone surrogate could be
+    read but never written back: not to the database, not into a reply).
+    """
+    if isinstance(text, bytes | bytearray | memoryview):
+        raise ProtocolError(BAD_REQUEST, "send requests as text frames of JSON, not binary")
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
         raise ProtocolError(
-            TOO_LARGE, f"message of {len(text)} bytes is over the {max_bytes} byte limit"
+            TOO_LARGE, f"message of {size} bytes is over the {max_bytes} byte limit"
         )
     try:
         msg = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        raise ProtocolError(BAD_JSON, "not valid JSON: nested too deeply") from None
+    except ValueError as exc:
         raise ProtocolError(BAD_JSON, f"not valid JSON: {exc}") from None
+    problem = _unusable(msg)
+    if problem is not None:
+        raise ProtocolError(BAD_REQUEST, problem)
     if not isinstance(msg, dict):
         raise ProtocolError(BAD_REQUEST, "a request must be a JSON object")
     rid = msg.get("id")
@@ -239,7 +272,9 @@ def parse_request(text: str | bytes, max_bytes: int) -> Request:
         if name not in spec.args:
             raise ProtocolError(BAD_REQUEST, f"{op}: unknown argument {name!r}", rid)
         types, _ = spec.args[name]
-        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+        if value is not None and (
+            not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+        ):
             expected = " or ".join(_TYPE_NAMES[t] for t in types)
             raise ProtocolError(BAD_REQUEST, f"{op}: {name} must be {expected}", rid)
     for name, (_, required) in spec.args.items():
@@ -252,6 +287,44 @@ def parse_request(text: str | bytes, max_bytes: int) -> Request:
 
 
 _TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
+
+
+def _unusable(msg: Any) -> str | None:
+    """Why a decoded message cannot be used at all, or None; walked without recursion."""
+    stack: list[tuple[Any, int]] = [(msg, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"a request is nested at most {MAX_DEPTH} levels deep"
+        if isinstance(value, str):
+            if not _is_text(value):
+                return "text must be valid Unicode (a lone surrogate is not)"
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            if not INT_MIN <= value <= INT_MAX:
+                return "whole numbers must fit in 32 bits"
+        elif isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                return "numbers must be finite"
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if not _is_text(k):
+                    return "text must be valid Unicode (a lone surrogate is not)"
+                stack.append((v, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return None
+
+
+def _is_text(value: str) -> bool:
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def request(

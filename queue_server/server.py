@@ -13,11 +13,14 @@ import collections
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import http
 import json
 import logging
 import re
+import secrets
 import signal
+import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,11 +36,13 @@ from websockets.http11 import Response as HttpResponse
 
 from . import __version__
 from . import protocol as p
-from .config import ALWAYS_OPEN, HallConfig, check_pin
-from .core.errors import HallError
+from .core import permissions
+from .core.errors import Forbidden, HallError
+from .core.hall import ALWAYS_OPEN, Clerk, HallConfig
+from .core.pins import check_pin, hash_pin
 from .core.states import WindowOp
 from .store import db as dbm
-from .store import reports
+from .store import lockout, reports
 from .store import schema as s
 from .store import statements as st
 from .store.ops import Actor, HallOps, Outcome
@@ -45,15 +50,33 @@ from .store.ops import Actor, HallOps, Outcome
 log = logging.getLogger("hallq.server")
 RING_SIZE = 20_000
 WEB_DIR = Path(__file__).parent / "web"
-PIN_FAILURES_BEFORE_LOCK = 5
-PIN_LOCK_S = 300
 Ev = tuple[int, str, dict[str, Any], str]
 """A published event: (seq, type, data, encoded message)."""
 HELLO_TIMEOUT_S = 10.0
 MAX_IN_FLIGHT = 64
 SWEEP_INTERVAL_S = 1.0
 STOP_GRACE_S = 5.0
+ADDRESS_GUESSES = 20
+ADDRESS_LOCK_S = 900
 PRUNE_INTERVAL_S = 3600.0
+
+
+class TokenBucket:
+    """``burst`` requests at once, then ``rate`` a second: a phone page's allowance."""
+
+    def __init__(self, burst: int, rate: float) -> None:
+        self.burst, self.rate = burst, rate
+        self.tokens: float = float(burst)
+        self.at: float | None = None
+
+    def take(self, now: float) -> bool:
+        if self.at is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
 
 
 @dataclasses.dataclass(eq=False)
@@ -66,6 +89,8 @@ class Client:
     pending: list[Ev] | None = None  # events held while a subscribe answers
     ticket_token: str | None = None  # a citizen's phone page: its own ticket only
     queue: str | None = None  # the citizen's ticket's current queue
+    address: str = "?"
+    reads: TokenBucket = dataclasses.field(default_factory=lambda: TokenBucket(5, 1.0))
     in_flight: asyncio.Semaphore = dataclasses.field(
         default_factory=lambda: asyncio.Semaphore(MAX_IN_FLIGHT)
     )
@@ -94,7 +119,6 @@ class HallServer:
         self.committer: dbm.Committer | None = None
         self.clients: set[Client] = set()
         self.ring: collections.deque[Ev] = collections.deque(maxlen=RING_SIZE)
-        self._pin_failures: dict[str, tuple[int, float]] = {}
         # PostgreSQL may be shared by several server processes: follow their events too.
         self._shared_db = self.engine.dialect.name == "postgresql"
         self._catching_up = asyncio.Lock()
@@ -103,6 +127,8 @@ class HallServer:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._background: set[asyncio.Task[Any]] = set()  # timers and listeners
+        self._per_address: collections.Counter[str] = collections.Counter()
+        self._static = _static_files()
         self._hall_info = json.loads(p.dumps(hall_info(config)))
 
     # -- life cycle --------------------------------------------------------------------
@@ -123,15 +149,16 @@ class HallServer:
         self.loop = asyncio.get_running_loop()
         self.prepare_database()
         self.committer = dbm.Committer(self.engine, self.clock)
-        max_bytes = self.config.rules.max_message_bytes
+        settings = self.config.server
         self.server = await serve(
             self._handle,
             host,
             port,
             process_request=self._http,
-            # Frames up to 16x the request limit are read so an oversized request gets a
-            # clear error reply; beyond that websockets closes with 1009.
-            max_size=max(max_bytes * 16, 1 << 20),
+            # Before sign-in only a hello is read: a small frame limit, so half-sent big
+            # frames from strangers cost little memory. Raised after hello (_handle).
+            max_size=settings.max_hello_bytes,
+            ssl=_tls_context(settings.tls_cert, settings.tls_key),
             ping_interval=20,
             ping_timeout=20,
             server_header=f"hallq/{__version__}",
@@ -180,28 +207,69 @@ class HallServer:
     def _http(self, connection: ServerConnection, request: HttpRequest) -> HttpResponse | None:
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
-            body = {
-                "status": "ok",
-                "version": __version__,
-                "seq": self.last_seq,
-                "clients": len(self.clients),
-                "db": "ok" if self.committer else "down",
-                # operations committed and the commits they took (group commit at work)
-                "ops": self.committer.ops if self.committer else 0,
-                "commits": self.committer.groups if self.committer else 0,
-            }
-            return _response(http.HTTPStatus.OK, json.dumps(body) + "\n", "application/json")
+            return self._healthz(request)
         if request.headers.get("Upgrade", "").lower() == "websocket" and path in ("/", "/ws"):
+            if not self._origin_allowed(request.headers):
+                log.info("WebSocket refused: origin not allowed")
+                return _response(http.HTTPStatus.FORBIDDEN, "origin not allowed\n", "text/plain")
             return None
-        return _static(path)
+        return _static(path, self._static)
+
+    def _healthz(self, request: HttpRequest) -> HttpResponse:
+        """Up or not for anyone (load balancers); the counters only with a staff token.
+
+        The counts and the event sequence tell an outsider how busy the hall is and
+        when it changes; a supervisor's or admin's token (``Authorization: Bearer``)
+        shows them."""
+        body: dict[str, Any] = {"status": "ok", "db": "ok" if self.committer else "down"}
+        auth = request.headers.get("Authorization", "")
+        dev = self.config.token(auth[7:]) if auth.startswith("Bearer ") else None
+        if dev is not None and dev.role in ("supervisor", "admin"):
+            body.update(
+                version=__version__,
+                seq=self.last_seq,
+                clients=len(self.clients),
+                connections=sum(self._per_address.values()),
+                # operations committed and the commits they took (group commit at work)
+                ops=self.committer.ops if self.committer else 0,
+                commits=self.committer.groups if self.committer else 0,
+            )
+        return _response(http.HTTPStatus.OK, json.dumps(body) + "\n", "application/json")
+
+    def _origin_allowed(self, headers: Headers) -> bool:
+        """A page on another site must not drive a hall PC's browser into our WebSocket.
+
+        Clients that send no Origin (kiosk, display, gateway) are not browsers. A browser
+        page is allowed from this server itself (the Host it asked) or a listed origin.
+        """
+        origin = headers.get("Origin")
+        if origin is None:
+            return True
+        if origin in self.config.server.allowed_origins:
+            return True
+        host = headers.get("Host", "")
+        return origin in (f"http://{host}", f"https://{host}")
 
     # -- connections -------------------------------------------------------------------
 
     async def _handle(self, ws: ServerConnection) -> None:
-        client = Client(ws)
+        limits = self.config.server
+        address = str(ws.remote_address[0]) if ws.remote_address else "?"
+        if (
+            sum(self._per_address.values()) >= limits.max_connections
+            or self._per_address[address] >= limits.max_connections_per_address
+        ):
+            log.warning("connection refused: too many connections")
+            await ws.close(CLOSE_TRY_LATER, "too many connections; try again later")
+            return
+        self._per_address[address] += 1
+        client = Client(ws, address=address)
         try:
             if not await self._hello(client):
                 return
+            # Signed in: requests up to 16x the request limit are read, so an oversized
+            # one gets a clear error reply; beyond that websockets closes with 1009.
+            ws.protocol.max_message_size = max(self.config.rules.max_message_bytes * 16, 1 << 20)
             self.clients.add(client)
             async for message in ws:
                 await client.in_flight.acquire()
@@ -210,6 +278,9 @@ class HallServer:
             pass
         finally:
             self.clients.discard(client)
+            self._per_address[address] -= 1
+            if self._per_address[address] <= 0:
+                del self._per_address[address]
 
     async def _hello(self, client: Client) -> bool:
         try:
@@ -217,6 +288,8 @@ class HallServer:
         except TimeoutError:
             await client.ws.close(p.CLOSE_AUTH_TIMEOUT, "no hello")
             return False
+        except websockets.ConnectionClosed:
+            return False  # gone before a word, or a first frame over the hello limit
         rid: Any = None
         try:
             req = p.parse_request(text, self.config.rules.max_message_bytes)
@@ -234,7 +307,8 @@ class HallServer:
         except (p.ProtocolError, HallError) as exc:
             rid = getattr(exc, "request_id", None) or rid
             code = getattr(exc, "code", p.BAD_REQUEST)
-            await client.ws.send(p.error(rid, code, getattr(exc, "message", str(exc))))
+            details = exc.details if isinstance(exc, HallError) else None
+            await client.ws.send(p.error(rid, code, getattr(exc, "message", str(exc)), details))
             await client.ws.close(p.CLOSE_AUTH_FAILED, "authentication failed")
             log.info("authentication refused (%s)", code)
             return False
@@ -264,46 +338,122 @@ class HallServer:
     async def _authenticate(self, client: Client, args: dict[str, Any]) -> Actor:
         token, ticket = args.get("token"), args.get("ticket")
         if isinstance(args.get("clerk"), str):
-            return await self._clerk_sign_in(args)
+            actor = await self._clerk_sign_in(args, client.address)
+            await self._claim_window(actor, bool(args.get("take_over")))
+            return actor
         if isinstance(token, str):
             dev = self.config.token(token)
             if dev is None:
                 raise HallError("unknown token", code="unauthorized")
-            return Actor(dev.name, dev.role, dev.window)
+            actor = Actor(dev.name, dev.role, dev.window)
+            if actor.role == "clerk":
+                await self._claim_window(actor, bool(args.get("take_over")))
+            return actor
         if isinstance(ticket, str):
             assert self.committer is not None
             (tid, queue), _ = await self.committer.submit(
                 lambda conn, now: (self.ops.ticket_for_token(conn, ticket, now), [])
             )
+            # A phone page needs a connection or two; a flood on one token is refused.
+            same = sum(1 for c in self.clients if c.ticket_token == ticket)
+            if same >= self.config.server.max_connections_per_ticket:
+                raise HallError("this ticket is open in too many places already", code="too_many")
             client.ticket_token, client.queue = ticket, queue
             return Actor(f"ticket-{tid}", "citizen", ticket_id=tid)
         raise HallError("hello needs a token", code="unauthorized")
 
-    async def _clerk_sign_in(self, args: dict[str, Any]) -> Actor:
+    async def _clerk_sign_in(self, args: dict[str, Any], address: str) -> Actor:
         """A clerk's id and PIN at a window; repeated wrong PINs lock the id for a while."""
-        clerk_id, pin, window = args["clerk"], args.get("pin"), args.get("window")
-        clerk = self.config.clerk(clerk_id)
-        if clerk is None:  # unknown ids are not counted: nobody can lock a real clerk out
-            raise HallError("wrong clerk id or PIN", code="unauthorized")
-        failures, until = self._pin_failures.get(clerk_id, (0, 0.0))
-        if until > time.monotonic():
-            raise HallError("too many wrong PINs; try again in a few minutes", code="locked")
-        ok = (
-            clerk is not None
-            and isinstance(pin, str)
-            and await asyncio.to_thread(check_pin, pin, clerk.pin_hash)
-        )
-        if not ok or clerk is None:
-            failures += 1
-            lock = time.monotonic() + PIN_LOCK_S if failures >= PIN_FAILURES_BEFORE_LOCK else 0
-            self._pin_failures[clerk_id] = (0 if lock else failures, lock)
-            raise HallError("wrong clerk id or PIN", code="unauthorized")
-        self._pin_failures.pop(clerk_id, None)
+        clerk = await self._check_staff(args["clerk"], args.get("pin"), address)
+        window = args.get("window")
         if not isinstance(window, int) or self.config.window(window) is None:
             raise HallError("choose a window to sign in at", code="unknown_window")
         if not clerk.may_use(window):
             raise HallError(f"clerk {clerk.id} may not work at window {window}", code="forbidden")
         return Actor(clerk.id, "clerk", window)
+
+    async def _claim_window(self, actor: Actor, take_over: bool) -> None:
+        """One console per window: a second sign-in is refused unless it takes over.
+
+        Taking over signs the first console out, with a close code that says why, so
+        nobody keeps working a window that is no longer theirs. The same identity may
+        hold several connections (a console back after a dropped link before the server
+        saw the old one go, a second tab): it is still the same person at the window.
+        """
+        strangers = [
+            c
+            for c in self.clients
+            if c.actor is not None
+            and c.actor.role == "clerk"
+            and c.actor.window == actor.window
+            and c.actor.name != actor.name
+        ]
+        if strangers and not take_over:
+            who = strangers[0].actor.name if strangers[0].actor else "?"
+            raise HallError(
+                f"window {actor.window} is in use by {who}; sign in again to take it over",
+                code="window_in_use",
+                clerk=who,
+            )
+        for c in strangers:
+            self.clients.discard(c)
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await c.ws.close(p.CLOSE_TAKEN_OVER, f"taken over by {actor.name}"[:100])
+        if strangers:
+            log.info("window %s taken over", actor.window)
+
+    async def _check_staff(self, clerk_id: str, pin: Any, address: str) -> Clerk:
+        """A staff member's id and PIN, checked with the hall's one lock-out.
+
+        Used for a clerk's sign-in and for a kiosk's priority ticket, so both count the
+        same wrong guesses. Each guess is counted in the database before its PIN is
+        checked: guesses sent at once cannot share one stale count, and every server
+        process honours the same lock. Guesses are counted per clerk id (5, then five
+        minutes' lock) and per source address (20, then fifteen minutes), so trying
+        one PIN on many ids is stopped too. An unknown id costs the same hashing as a
+        known one, so ids cannot be told apart by time; it counts only against the
+        address, so nobody can lock a real clerk out by mistyping an id. Locks are
+        published (``signin.locked``) for supervisors.
+        """
+        clerk = self.config.clerk(clerk_id)
+        subjects = [f"addr:{address}"] + ([f"clerk:{clerk.id}"] if clerk is not None else [])
+        assert self.committer is not None
+
+        def reserve(conn: Connection, now: dt.datetime) -> tuple[None, list[Any]]:
+            events = []
+            for subject in subjects:
+                kind, _, who = subject.partition(":")
+                until = lockout.reserve(
+                    conn,
+                    subject,
+                    now,
+                    limit=ADDRESS_GUESSES if kind == "addr" else lockout.GUESSES_BEFORE_LOCK,
+                    lock_for=dt.timedelta(
+                        seconds=ADDRESS_LOCK_S if kind == "addr" else lockout.LOCK_S
+                    ),
+                )
+                if until is not None:
+                    data = {"kind": kind, "who": who, "until": until.isoformat()}
+                    events.append(("signin.locked", data))
+            return None, events
+
+        _, published = await self.committer.submit(reserve)
+        if published:
+            self._publish(published)
+        if clerk is None:
+            await asyncio.to_thread(check_pin, str(pin), _dummy_hash())
+            raise HallError("wrong clerk id or PIN", code="unauthorized")
+        ok = isinstance(pin, str) and await asyncio.to_thread(check_pin, pin, clerk.pin_hash)
+        if not ok:
+            raise HallError("wrong clerk id or PIN", code="unauthorized")
+
+        def clear(conn: Connection, _now: dt.datetime) -> tuple[None, list[Any]]:
+            for subject in subjects:
+                lockout.succeeded(conn, subject)
+            return None, []
+
+        await self.committer.submit(clear)
+        return clerk
 
     async def _serve_one(self, client: Client, message: str | bytes) -> None:
         try:
@@ -321,9 +471,24 @@ class HallServer:
             rid = req.id
             actor = client.actor
             assert actor is not None
-            spec = p.OPS[req.op]
-            if actor.role not in spec.roles:
-                raise p.ProtocolError(p.FORBIDDEN, f"a {actor.role} may not use {req.op}", rid)
+            try:
+                permissions.check_role(actor, req.op, req.args)
+                if permissions.needs_staff_confirmation(actor, req.op, req.args):
+                    staff, pin = req.args.get("staff"), req.args.get("staff_pin")
+                    if not isinstance(staff, str) or not isinstance(pin, str):
+                        raise Forbidden(
+                            "a priority ticket needs a hall guide's staff number and PIN",
+                            code="staff_needed",
+                        )
+                    await self._check_staff(staff, pin, client.address)
+                if actor.role == "citizen" and not client.reads.take(time.monotonic()):
+                    # A phone page has events; polling it in a loop only loads the hall.
+                    raise HallError(
+                        "too many requests from this page; wait a moment", code="rate_limited"
+                    )
+            except HallError as exc:
+                await self._audit_refusal(actor, req, exc)
+                raise
             if req.op == "subscribe":
                 return await self._subscribe(client, req)
             result = await self._run(actor, req)
@@ -337,6 +502,13 @@ class HallServer:
         except Exception:
             log.exception("request failed")
             return p.error(rid, p.INTERNAL, "internal error; the operation was not done")
+
+    async def _audit_refusal(self, actor: Actor, req: p.Request, exc: HallError) -> None:
+        """A request refused before it reached the database still leaves its audit row."""
+        assert self.committer is not None
+        await self.committer.submit(
+            lambda c, n: (self.ops.audit_refusal(c, n, actor, req.op, req.args, exc), [])
+        )
 
     # -- operations --------------------------------------------------------------------
 
@@ -393,7 +565,12 @@ class HallServer:
                     if seen.op != op:
                         raise HallError(f"key {key!r} was used for {seen.op}", code="key_reused")
                     return json.loads(seen.reply), []
-            out = handler(conn, now)
+            try:
+                out = handler(conn, now)
+            except HallError as exc:
+                # Everything the operation did is rolled back; who tried what is kept.
+                exc.kept.append(lambda c, e=exc: ops.audit_refusal(c, now, actor, op, args, e))
+                raise
             if isinstance(out, Outcome):
                 reply, events = out.reply, out.events
             else:
@@ -415,11 +592,11 @@ class HallServer:
             return self.ops.token_of(conn, actor.ticket_id)
         if not isinstance(token, str):
             raise HallError("ticket.status needs the ticket's token", code="bad_request")
-        if (
-            actor.role == "citizen"
-            and self.ops.ticket_id_for_token(conn, token, now) != actor.ticket_id
-        ):
-            raise HallError("no such ticket today", code="unknown_ticket")
+        tid = self.ops.ticket_id_for_token(conn, token, now)
+        try:
+            permissions.authorize(actor, "ticket.status", permissions.Target(ticket_id=tid))
+        except Forbidden:  # a phone page learns nothing of other tickets, not even that they exist
+            raise HallError("no such ticket today", code="unknown_ticket") from None
         return token
 
     def _snapshot(
@@ -587,6 +764,12 @@ class HallServer:
                 log.exception("sweep failed; will retry")
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A PIN hash no one knows, to check unknown ids against (same cost as a real one)."""
+    return hash_pin(secrets.token_hex(8))
+
+
 def _visible(client: Client, ev: Ev) -> bool:
     """Everything for staff devices; for a phone page, its own ticket and its queue."""
     if client.ticket_token is None:
@@ -602,7 +785,7 @@ def _visible(client: Client, ev: Ev) -> bool:
     return kind == "queue.stats" and data.get("queue") == client.queue
 
 
-_STATIC_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_STATIC_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _CONTENT_TYPES = {
     ".html": "text/html",
     ".js": "text/javascript",
@@ -613,32 +796,64 @@ _CONTENT_TYPES = {
     ".wav": "audio/wav",
 }
 _PAGES = {"/": "index.html", "/clerk": "clerk.html", "/supervisor": "supervisor.html"}
+CLOSE_TRY_LATER = 1013
 
 
-def _static(path: str) -> HttpResponse:
-    """The browser pages (clerk console, phone page, supervisor) from ``queue_server/web``.
+def _static_files() -> dict[str, Path]:
+    """The files the server may send, fixed when it starts: plain files only.
 
-    Only names in ``_PAGES``, ``/t/<token>`` and plain file names under ``/static/`` are
-    served, so no path can reach outside the folder.
+    Nothing is looked up on disk per request, so no path, however long or odd, can
+    reach outside the folder, and a symlink placed in it later is never followed.
     """
+    files: dict[str, Path] = {}
+    for name in {*_PAGES.values(), "ticket.html"}:
+        f = WEB_DIR / name
+        if f.is_file() and not f.is_symlink():
+            files[name] = f
+    static = WEB_DIR / "static"
+    if static.is_dir():
+        for f in static.iterdir():
+            if f.is_file() and not f.is_symlink() and _STATIC_NAME.match(f.name):
+                files["static/" + f.name] = f
+    return files
+
+
+def _static(path: str, files: dict[str, Path]) -> HttpResponse:
+    """The browser pages (clerk console, phone page, supervisor) from ``queue_server/web``."""
     name: str | None = _PAGES.get(path)
     if name is None and path.startswith("/t/") and _STATIC_NAME.match(path[3:]):
         name = "ticket.html"
-    if name is None and path.startswith("/static/") and _STATIC_NAME.match(path[8:]):
+    if name is None and path.startswith("/static/"):
         name = "static/" + path[8:]
-    file = WEB_DIR / name if name else None
-    if file is None or not file.is_file():
+    file = files.get(name) if name else None
+    if file is None:
+        return _response(http.HTTPStatus.NOT_FOUND, "not found\n", "text/plain")
+    try:
+        data = file.read_bytes()
+    except OSError:
         return _response(http.HTTPStatus.NOT_FOUND, "not found\n", "text/plain")
     ctype = _CONTENT_TYPES.get(file.suffix, "application/octet-stream")
-    resp = _response(http.HTTPStatus.OK, file.read_bytes(), ctype)
+    resp = _response(http.HTTPStatus.OK, data, ctype)
     # The phone page's URL holds the ticket's token: never send it on as a referrer.
     resp.headers["Referrer-Policy"] = "no-referrer"
     resp.headers["X-Content-Type-Options"] = "nosniff"
+    # No other site may frame the clerk console or the phone page (clickjacking).
+    resp.headers["X-Frame-Options"] = "DENY"
     resp.headers["Content-Security-Policy"] = (
         "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
-        "style-src 'self' 'unsafe-inline'"
+        "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
     )
     return resp
+
+
+def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    """https and wss from the hall file's certificate and key (None: plain http/ws)."""
+    if cert is None or key is None:
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    return ctx
 
 
 def hall_info(config: HallConfig) -> dict[str, Any]:

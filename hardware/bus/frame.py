@@ -15,6 +15,10 @@ Resync rules (documented byte by byte in docs/hardware.md):
 - any failure (length bytes differ, body longer than the variant allows, wrong end byte,
   bad checksum) drops one byte, the false start, and hunts again from the next byte, so a
   real frame hidden behind a false header is still found;
+- a header whose frame cannot complete is false too: when a complete valid frame starts
+  inside it, or when the line goes quiet (:meth:`FrameDecoder.flush`), its start byte is
+  dropped and the rest hunted again, so a collision followed by a short frame and silence
+  loses nothing but the collision;
 - the buffer is bounded by the largest frame the variant allows, so a flood of garbage
   costs memory proportional to one frame.
 """
@@ -180,12 +184,22 @@ class FrameDecoder:
         return events
 
     def flush(self) -> list[Event]:
-        """Abandon a partial frame, e.g. after the line has been quiet too long."""
+        """The line has been quiet too long: the frame being waited for will not complete.
+
+        Only its false start byte is dropped (``TRUNCATED``) and the rest is hunted again,
+        as often as needed, so a valid frame behind a false header (a collision such as
+        ``FF 68 09 09 68``) is still delivered; only bytes that belong to no frame go."""
         events: list[Event] = []
+        while self._buffer:
+            start_at = self._buffer.find(self.variant.start)
+            if start_at < 0:  # a partial preamble and nothing else
+                self._flush_garbage(events)
+                self._drop(events, DropReason.TRUNCATED, bytes(self._buffer))
+                self._buffer.clear()
+                break
+            self._reject_start(events, DropReason.TRUNCATED, start_at)
+            self._parse(events)
         self._flush_garbage(events)
-        if self._buffer:
-            self._drop(events, DropReason.TRUNCATED, bytes(self._buffer))
-            self._buffer.clear()
         return events
 
     # -- internals -------------------------------------------------------------------
@@ -240,6 +254,11 @@ class FrameDecoder:
                 continue
             total = start_at + 4 + length + 2
             if len(buf) < total:
+                if self._frame_inside(start_at + 1):
+                    # A complete valid frame starts inside the one announced: the header
+                    # was false (a collision); waiting for it would lose the real one.
+                    self._reject_start(events, DropReason.TRUNCATED, start_at)
+                    continue
                 return
             body = bytes(buf[start_at + 4 : start_at + 4 + length])
             checksum, end = buf[total - 2], buf[total - 1]
@@ -256,6 +275,21 @@ class FrameDecoder:
             self.stats.bytes_framed += total
             self.stats.frames += 1
             events.append(Frame(body[0], body[1], body[2:]))
+
+
+    def _frame_inside(self, first: int) -> bool:
+        """Whether a complete, valid frame starts at or after ``first`` in the buffer."""
+        v, buf = self.variant, self._buffer
+        j = buf.find(v.start, first)
+        while j >= 0 and j + 4 <= len(buf):
+            length = buf[j + 1]
+            end = j + 4 + length + 2
+            if (buf[j + 2] == length and buf[j + 3] == v.start and 2 <= length <= v.max_body
+                    and end <= len(buf) and buf[end - 1] == v.end
+                    and buf[end - 2] == v.checksum(bytes(buf[j + 4 : end - 2])) & 0xFF):
+                return True
+            j = buf.find(v.start, j + 1)
+        return False
 
 
 def _partial_suffix(buf: bytearray, preamble: bytes) -> int:

@@ -100,6 +100,14 @@ FIXED: dict[bytes, int] = {
 }
 
 
+def gs_r_answer(paper_sensor: int | None) -> int:
+    """``GS r 1``'s byte from a ``DLE EOT 4`` byte: near end in bits 0-1, paper end in
+    bits 2-3, bit 4 always 0 (so it can never be mistaken for a ``DLE EOT`` answer, whose
+    bit 4 is always 1)."""
+    value = paper_sensor or 0
+    return (0x03 if value & 0x0C else 0) | (0x0C if value & 0x60 else 0)
+
+
 THREE_BYTE_PREFIXES = {p[:2] for p in FIXED if len(p) == 3} | {b"\x1dv"}
 
 
@@ -108,6 +116,9 @@ class EscPosParser:
 
     ``on_query(n)`` returns the byte to answer (or None for a silent printer); the answer
     goes out through ``reply`` at once, as a real printer answers DLE EOT in real time.
+    ``on_gs_r(n)`` gets ``GS r n``, which a printer answers only once it has processed
+    everything before it; the caller decides when (the emulator's print engine does).
+    Without it ``GS r`` is answered at once from ``on_query(4)``'s paper bits.
     """
 
     def __init__(
@@ -116,8 +127,10 @@ class EscPosParser:
         on_query: Callable[[int], int | None] = lambda n: 0x12,
         reply: Callable[[bytes], object] = lambda data: None,
         max_buffer: int = 4 * 1024 * 1024,
+        on_gs_r: Callable[[int], None] | None = None,
     ) -> None:
         self.on_ticket = on_ticket
+        self.on_gs_r = on_gs_r
         self.on_query = on_query
         self.reply = reply
         self.max_buffer = max_buffer
@@ -127,6 +140,7 @@ class EscPosParser:
         self._reset_style()
         self.ticket = Ticket()
         self._done: Ticket | None = None
+        self._gs_r: int | None = None
         self.queries: list[int] = []
         self._qr_store = b""
         self._qr_module = 3
@@ -156,6 +170,13 @@ class EscPosParser:
                 done.raw = bytes(self._raw)
                 self._raw.clear()
                 self.on_ticket(done)
+            gs_r, self._gs_r = self._gs_r, None
+            if gs_r is not None:
+                # After the ticket it follows, so an engine sees them in stream order.
+                if self.on_gs_r is not None:
+                    self.on_gs_r(gs_r)
+                else:
+                    self.reply(bytes((gs_r_answer(self.on_query(4)),)))
 
     # -- text ----------------------------------------------------------------------------
 
@@ -272,6 +293,8 @@ class EscPosParser:
             self.chinese = False
         elif prefix == b"\x1bd":
             self._flush_line()
+        elif prefix == b"\x1dr":
+            self._gs_r = args[0]
         elif prefix == b"\x10\x04":
             n = args[0]
             self.queries.append(n)

@@ -27,6 +27,7 @@ class PtyEndpoint:
         self.slave_name = ""
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._released = threading.Event()  # the reader no longer holds the old master
         self._thread: threading.Thread | None = None
 
     @property
@@ -82,8 +83,14 @@ class PtyEndpoint:
                     os.close(fd)
 
     def unplug(self) -> None:
-        """The cable is pulled: the host's reads fail and the link path dangles."""
+        """The cable is pulled: the host's reads fail and the link path dangles.
+
+        Returns once the reader thread has left its ``select`` on the old master: until
+        then the kernel keeps the pty alive and the host would not see the hangup yet."""
+        self._released.clear()
         self._unplug()
+        if self._thread is not None and self._thread.is_alive():
+            self._released.wait(1.0)
         if self.link is not None:
             with contextlib.suppress(FileNotFoundError):
                 self.link.unlink()
@@ -113,6 +120,7 @@ class PtyEndpoint:
         while not self._stop.is_set():
             fd = self._master
             if fd is None:
+                self._released.set()
                 self._stop.wait(0.02)
                 continue
             try:

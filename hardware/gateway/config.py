@@ -26,7 +26,7 @@ Example::
     evaluator = "slzc"                  # evaluator command variant
     devices = [
       { address = 0x01, kind = "keypad", window = 1 },
-      { address = 0x81, kind = "evaluator", window = 1, scale = 5 },
+      { address = 0x81, kind = "evaluator", window = 1, scale = 5 },  # or model = "slzc-4key"
       { address = 0x01, kind = "led", window = 1, language = "zh" },
     ]
 
@@ -53,6 +53,14 @@ BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 FRAME_VARIANTS: dict[str, FrameVariant] = {DEFAULT_VARIANT.name: DEFAULT_VARIANT}
 EVALUATOR_VARIANTS: dict[str, ev.EvaluatorVariant] = {ev.SLZC_EVALUATOR.name: ev.SLZC_EVALUATOR}
 LED_LANGUAGES = ("zh", "en")
+# Named evaluator models: how many keys each has. An evaluator's scale must be stated (its
+# ``scale`` or a ``model`` from here), never taken from the hall's rating_scale: a four-key
+# device in a five-level hall would otherwise record its best key ("very good") as 4.
+EVALUATOR_MODELS: dict[str, int] = {
+    "slzc-4key": 4,  # HallQueFront-style: 0 poor, 1 fair, 2 good, 3 very good
+    "generic-4key": 4,
+    "generic-5key": 5,  # the national five levels, very dissatisfied .. very satisfied
+}
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,8 @@ _TOP = {
     "reconnect_max", "health_interval", "startup_grace", "clerk_format", "buses",
 }
 _BUS = {"name", "port", "baud", "rs485", "frame", "keys", "evaluator", "idle_gap", "devices"}
-_DEVICE = {"address", "kind", "window", "name", "scale", "language", "silence_timeout"}
+_DEVICE = {"address", "kind", "window", "name", "scale", "model", "language",
+           "silence_timeout"}
 
 
 class _Checker:
@@ -318,6 +327,36 @@ def _bus(
     )
 
 
+def _scale(c: _Checker, table: Mapping[str, Any], where: str, kind: Any) -> int:
+    """An evaluator's number of keys: ``scale``, or the ``model``'s; required."""
+    for key in ("scale", "model"):
+        if key in table and kind != "evaluator":
+            c.add(_join(where, key), f"only evaluators have a {key}")
+    if kind != "evaluator":
+        return 5
+    scale = table.get("scale")
+    model = table.get("model")
+    from_model = None
+    if model is not None:
+        from_model = EVALUATOR_MODELS.get(model) if isinstance(model, str) else None
+        if from_model is None:
+            c.add(_join(where, "model"),
+                  "unknown evaluator model; known: " + ", ".join(EVALUATOR_MODELS))
+    if scale is None:
+        if model is None:
+            c.add(_join(where, "scale"),
+                  "required for an evaluator: 4 or 5 (keys on the device), or model = one of "
+                  + ", ".join(EVALUATOR_MODELS) + "; it is never taken from the hall's "
+                  "rating_scale")
+        return from_model or 5
+    if scale not in (4, 5) or isinstance(scale, bool):
+        c.add(_join(where, "scale"), "must be 4 or 5 (keys on the evaluator)")
+        return from_model or 5
+    if from_model is not None and from_model != scale:
+        c.add(_join(where, "scale"), f"model {model} has {from_model} keys, not {scale}")
+    return scale
+
+
 def _device(
     c: _Checker,
     table: Mapping[str, Any],
@@ -342,13 +381,8 @@ def _device(
     elif window not in windows:
         c.add(_join(where, "window"), f"no window {window} in [[windows]]")
         ok = False
-    scale = table.get("scale", hall_scale)
-    if "scale" in table and kind != "evaluator":
-        c.add(_join(where, "scale"), "only evaluators have a scale")
-    if scale not in (4, 5) or isinstance(scale, bool):
-        c.add(_join(where, "scale"), "must be 4 or 5 (keys on the evaluator)")
-        scale = 5
-    elif kind == "evaluator" and scale == 5 and hall_scale == 4:
+    scale = _scale(c, table, where, kind)
+    if kind == "evaluator" and scale == 5 and hall_scale == 4:
         c.add(
             _join(where, "scale"),
             "a five-key evaluator cannot rate in a hall with rating_scale = 4 "

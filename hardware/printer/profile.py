@@ -32,6 +32,11 @@ class PrinterProfile:
     has_cutter: bool = True
     code_page: int = 0  # ESC t n for the Latin profile (0 = PC437)
     big_number: int = 4  # GS ! multiplier for the ticket label
+    # False for printers that cannot answer (one-way USB, TX-only serial cable, print
+    # servers that drop the back channel): tickets are sent blind, reported "unconfirmed".
+    return_channel: bool = True
+    # Slowest print speed the hall's heads run at; bounds how long a ticket may take.
+    speed_mm_s: float = 50.0
 
     @property
     def columns(self) -> int:
@@ -49,6 +54,10 @@ PROFILES: dict[str, PrinterProfile] = {
         PrinterProfile("80mm-latin", 576, Charset.LATIN, chinese_mode=False, qr_module=7),
         # Heads without the GS ( k QR command: the QR is sent as a raster image.
         PrinterProfile("58mm-gbk-raster-qr", 384, Charset.GBK, native_qr=False, qr_module=5),
+        # No return channel: printed blind, never counted as printed.
+        PrinterProfile("58mm-gbk-oneway", 384, Charset.GBK, qr_module=5, return_channel=False),
+        PrinterProfile("80mm-gb18030-oneway", 576, Charset.GB18030, qr_module=7,
+                       return_channel=False),
     )
 }
 

@@ -23,6 +23,7 @@ class Condition(enum.Enum):
     """The one thing the kiosk shows; ordered from worst to best in :data:`SEVERITY`."""
 
     NOT_ANSWERING = "not_answering"
+    NO_RETURN_CHANNEL = "no_return_channel"  # a one-way printer: its state cannot be known
     PAPER_OUT = "paper_out"
     COVER_OPEN = "cover_open"
     CUTTER_ERROR = "cutter_error"
@@ -62,10 +63,13 @@ class PrinterStatus:
     auto_recoverable_error: bool = False
     raw: Mapping[int, int | None] = field(default_factory=dict)
     detail: str = ""
+    one_way: bool = False  # the printer has no return channel; nothing was asked
 
     @property
     def conditions(self) -> list[Condition]:
         """Every condition that holds, worst first."""
+        if self.one_way:
+            return [Condition.NO_RETURN_CHANNEL]
         if not self.answering:
             return [Condition.NOT_ANSWERING]
         found = {
@@ -99,6 +103,20 @@ class PrinterStatus:
 
 
 NOT_ANSWERING = PrinterStatus(answering=False)
+ONE_WAY = PrinterStatus(answering=False, one_way=True,
+                        detail="the printer has no return channel: status cannot be asked")
+
+GS_R_PAPER = b"\x1dr\x01"  # GS r 1: paper sensor status, answered after the data before it
+
+
+def is_gs_r_byte(value: int) -> bool:
+    """``GS r 1`` answers have bits 4 and 7 clear, ``DLE EOT`` answers bit 4 set, so a late
+    answer of one kind is never taken for the other."""
+    return value & 0x90 == 0
+
+
+def gs_r_paper_end(value: int) -> bool:
+    return bool(value & 0x0C)
 
 
 def parse_status(answers: Mapping[int, int | None], detail: str = "") -> PrinterStatus:

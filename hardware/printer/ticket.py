@@ -50,7 +50,8 @@ LABELS: dict[str, dict[str, str]] = {
 @dataclass(frozen=True)
 class TicketPrint:
     """What the kiosk asks to print. ``service_name`` is in the ticket's language,
-    ``service_name_zh`` in Chinese; ``hall_name_en`` is used on printers without Chinese."""
+    ``service_name_zh`` in Chinese; ``hall_name_en``, ``service_name_en`` and
+    ``materials_en`` are used on printers without Chinese."""
 
     hall_name: str
     service_name: str
@@ -64,6 +65,8 @@ class TicketPrint:
     footer: str = ""
     language: str = "zh"
     hall_name_en: str = ""
+    service_name_en: str = ""
+    materials_en: tuple[str, ...] = ()
 
 
 @dataclass
@@ -105,7 +108,8 @@ class _Builder:
             self.report.append(f"unprintable characters replaced: {''.join(probe.unprintable)!r}")
         for src, dst in probe.substituted:
             self.report.append(f"substituted {src!r} -> {dst!r}")
-        for line in wrap(text, max(1, self.profile.columns // self.size)):
+        # Substitute first, then wrap by printed width: "€" -> "EUR" is three columns.
+        for line in wrap(probe.text, max(1, self.profile.columns // self.size), charset):
             encoded = encode_text(line, charset)
             self.raw(encoded.data + b"\n")
             # Record what will come out of the printer, substitutions included.
@@ -193,8 +197,10 @@ def render_ticket(
         hall = ticket.hall_name_en
     b.text(hall, optional=True)
 
+    latin = profile.charset is Charset.LATIN
     b.style(align="center", bold=True)
-    b.text(ticket.service_name, optional=True)
+    b.text(ticket.service_name_en if latin and ticket.service_name_en else ticket.service_name,
+           optional=True)
     if ticket.language != "zh" and ticket.service_name_zh != ticket.service_name:
         b.style(align="center")
         b.text(ticket.service_name_zh, optional=True)
@@ -212,11 +218,12 @@ def render_ticket(
     b.style(align="center")
     b.text(labels["scan"])
 
-    if ticket.materials:
+    materials = ticket.materials_en if latin and ticket.materials_en else ticket.materials
+    if materials:
         b.style(align="left", bold=True)
         b.text(labels["materials"])
         b.style(align="left")
-        for number, item in enumerate(ticket.materials, 1):
+        for number, item in enumerate(materials, 1):
             b.text(f"{number}. {item}", optional=True)
 
     if ticket.footer:

@@ -12,6 +12,7 @@ error codes are these), and a message a person can read. Tree::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -24,6 +25,10 @@ class HallError(Exception):
             self.code = code
         self.message = message
         self.details = details
+        self.kept: list[Callable[[Any], None]] = []
+        """Writes that outlive the refusal: run on the connection after the operation's
+        own changes are rolled back (its audit row, a counted wrong guess). Everything
+        else a refused operation did is undone."""
 
 
 class NotFound(HallError):

@@ -7,13 +7,14 @@ a day of the week the queue is closed) without waiting for the clock.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from ..config import OpeningHours, QueueDef, ServiceDef
 from .errors import Refused
+from .hall import OpeningHours, QueueDef, ServiceDef
 
 PRIORITY_KINDS = ("elderly", "disabled", "pregnant", "veteran")
 """Reasons a kiosk may mark a ticket for priority service (after staff confirm)."""
@@ -31,6 +32,17 @@ def service_day(now: dt.datetime, tz: ZoneInfo) -> dt.date:
 def ticket_label(prefix: str, number: int) -> str:
     """``A`` and 12 make ``A012``; past 999 the number simply grows (``A1000``)."""
     return f"{prefix}{number:03d}"
+
+
+def check_code(token: str) -> str:
+    """Four digits printed on the ticket and shown on its phone page, made from its token.
+
+    Ticket numbers are on every hall display; the check code is only on the citizen's
+    own paper and phone, so a kiosk asks for it before letting someone rate or cancel a
+    ticket by number. Derived, not stored: nothing more to keep or leak.
+    """
+    digest = hashlib.sha256(b"hallq-check:" + token.encode()).digest()
+    return f"{int.from_bytes(digest[:4], 'big') % 10000:04d}"
 
 
 def parse_label(label: str) -> tuple[str, int]:
@@ -93,13 +105,18 @@ class Candidate:
     target_window: int | None = None
 
 
+PRIORITY_CLASS, APPOINTMENT_CLASS, ORDINARY_CLASS = 0, 1, 2
+"""The call order's classes, first called first (``store/callorder.py`` is their SQL)."""
+
+
 def call_class(c: Candidate, now: dt.datetime) -> int:
-    """0 priority (elderly, disabled, ...), 1 appointment now due, 2 everyone else."""
+    """Priority (elderly, disabled, ...) first, then an appointment whose slot has come,
+    then everyone else (an appointment checked in early waits as an ordinary ticket)."""
     if c.priority is not None and c.priority != APPOINTMENT:
-        return 0
+        return PRIORITY_CLASS
     if c.priority == APPOINTMENT and (c.appointment_at is None or c.appointment_at <= now):
-        return 1
-    return 2
+        return APPOINTMENT_CLASS
+    return ORDINARY_CLASS
 
 
 def eligible(c: Candidate, window: int, window_queues: Sequence[str]) -> bool:
@@ -112,7 +129,8 @@ def eligible(c: Candidate, window: int, window_queues: Sequence[str]) -> bool:
 def call_key(
     c: Candidate, window_queues: Sequence[str], now: dt.datetime
 ) -> tuple[int, int, dt.datetime, int]:
-    """Sort key of the call order; the store's SQL ORDER BY mirrors it (and is tested to).
+    """Sort key of the call order: THE call order. ``store/callorder.py`` is its only SQL
+    form, checked against it by a property test on both databases.
 
     Priority and due appointments go by original time alone; everyone else by the
     window's queue preference, then original time. The ticket id breaks ties so the
@@ -120,7 +138,7 @@ def call_key(
     """
     cls = call_class(c, now)
     pref = window_queues.index(c.queue) if c.queue in window_queues else 0
-    return (cls, pref if cls == 2 else 0, c.sort_at, c.id)
+    return (cls, pref if cls == ORDINARY_CLASS else 0, c.sort_at, c.id)
 
 
 def select_next(

@@ -29,7 +29,8 @@ from typing import Any
 
 from ..config import DEMO_CONFIG, load_config
 
-DEMO_STAFF_PIN = "2468"
+DEMO_GUIDE = "c001"
+"""The demo kiosk's hall guide: the demo clerk, whose PIN (1234) confirms priority."""
 """The hall guide's PIN that confirms a priority ticket at the demo kiosk."""
 
 BUS_WINDOWS = (1, 2, 3, 4)
@@ -165,7 +166,7 @@ class Demo:
                 "1280x720",
                 env={
                     "HALLQ_KIOSK_TOKEN": self.token("kiosk-1"),
-                    "HALLQ_KIOSK_STAFF_PIN": DEMO_STAFF_PIN,
+                    "HALLQ_KIOSK_STAFF_ID": DEMO_GUIDE,
                 },
             )
             self.spawn(
@@ -308,8 +309,8 @@ def _introduce(demo: Demo, folder: Path, port: int, gui: bool) -> None:
     )
     if gui:
         print(
-            f"  kiosk and hall display: in their own windows (staff PIN for priority "
-            f"tickets at the kiosk: {DEMO_STAFF_PIN})"
+            f"  kiosk and hall display: in their own windows (a priority ticket at the "
+            f"kiosk is confirmed by hall guide {DEMO_GUIDE}'s PIN, 1234)"
         )
     else:
         print(

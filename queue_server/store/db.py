@@ -26,8 +26,8 @@ from sqlalchemy import Engine, create_engine, event, insert, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from ..config import HallConfig
 from ..core.errors import HallError
+from ..core.hall import HallConfig
 from . import schema as s
 from .statements import EVENT_INSERT
 
@@ -217,6 +217,15 @@ def _run_one(
             return reply, evs
         except HallError as exc:
             sp.rollback()
+            if exc.kept:
+                keep = conn.begin_nested()
+                try:
+                    for write in exc.kept:
+                        write(conn)
+                    keep.commit()
+                except Exception:  # the refusal stands even if its record cannot be kept
+                    log.exception("recording a refusal failed")
+                    keep.rollback()
             return exc, None
         except DBAPIError as exc:
             sp.rollback()

@@ -19,30 +19,25 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
-from ..config import HallConfig, ServiceDef
 from ..core import rules
-from ..core.errors import Forbidden, HallError, NotFound, Refused
+from ..core.errors import HallError, NotFound, Refused
+from ..core.hall import HallConfig, ServiceDef
+from ..core.permissions import Actor, Target, authorize
 from ..core.states import TicketOp, TicketStatus, WindowOp, WindowStatus, ticket_next, window_next
+from . import callorder, lockout
 from . import schema as s
 from . import statements as st
 
 TOKEN_BYTES = 16
+DETAIL_MAX = 200
+"""The longest device detail kept ("paper near end", "cover open since 09:12")."""
+_ZERO = dt.timedelta(0)
 CACHE_S = 10.0
 EVENT_DAYS = 3
 """How long queue figures shared by many requests are reused (other servers' changes)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who asks: the device or person behind the token, its role, and a clerk's window."""
-
-    name: str
-    role: str
-    window: int | None = None
-    ticket_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -98,13 +93,57 @@ class HallOps:
             raise NotFound(f"unknown service {service_id!r}", code="unknown_service")
         return service
 
-    def _window_number(self, actor: Actor, args: dict[str, Any]) -> int:
+    def _window_number(self, actor: Actor, args: dict[str, Any], op: str | None = None) -> int:
+        """The window an operation acts at (its argument, or the actor's own window).
+
+        With ``op``, the actor must be allowed to act at it (the permission table's
+        window scope); ops whose scope is about a ticket authorize once it is loaded.
+        """
         number = args.get("window", actor.window)
         if not isinstance(number, int) or self.config.window(number) is None:
             raise NotFound(f"unknown window {number!r}", code="unknown_window")
-        if actor.role == "clerk" and number != actor.window:
-            raise Forbidden(f"this clerk token is for window {actor.window}, not {number}")
+        if op is not None:
+            authorize(actor, op, Target(window=number))
         return number
+
+    def waits_for(self, row: RowMapping, window: int | None) -> bool:
+        """A ticket waits for this window: sent to it, or in one of its queues."""
+        wdef = self.config.window(window) if window is not None else None
+        return wdef is not None and rules.eligible(_candidate(row), wdef.number, wdef.queues)
+
+    def proved(
+        self,
+        conn: Connection,
+        actor: Actor,
+        row: RowMapping,
+        args: dict[str, Any],
+        now: dt.datetime,
+    ) -> bool:
+        """Whether a kiosk showed it holds the ticket: its check code or its QR token.
+
+        Wrong proofs are counted per ticket in the database (kept through the refusal),
+        and after a few the ticket takes none until its day ends, so four digits cannot
+        be found by trying them all.
+        """
+        check, token = args.get("check"), args.get("token")
+        if actor.role != "kiosk" or (check is None and token is None):
+            return False
+        subject = f"proof:{row['id']}"
+        lock_for = dt.datetime.combine(row["day"], dt.time(), self.tz) + dt.timedelta(days=1)
+        lockout.check(
+            conn, subject, now, "too many wrong check codes for this ticket; ask at the desk"
+        )
+        ok = (isinstance(token, str) and secrets.compare_digest(token, row["token"])) or (
+            isinstance(check, str) and secrets.compare_digest(check, rules.check_code(row["token"]))
+        )
+        if ok:
+            lockout.succeeded(conn, subject)
+            return True
+        exc = Refused("the check code does not match this ticket", code="wrong_check")
+        exc.kept.append(
+            lambda c: lockout.reserve(c, subject, now, lock_for=max(lock_for - now, _ZERO))
+        )
+        raise exc
 
     def _lock_window(self, conn: Connection, number: int) -> RowMapping:
         row = conn.execute(st.WINDOW_LOCK, {"n": number}).mappings().first()
@@ -142,6 +181,18 @@ class HallOps:
         )
         if row is None:
             raise NotFound(f"no ticket {label} today", code="unknown_ticket")
+        return row
+
+    def _ticket_by_token(self, conn: Connection, token: Any, now: dt.datetime) -> RowMapping:
+        row = (
+            conn.execute(select(s.tickets).where(s.tickets.c.token == token).with_for_update())
+            .mappings()
+            .first()
+            if isinstance(token, str)
+            else None
+        )
+        if row is None or row["day"] != self.day(now):
+            raise NotFound("no such ticket today", code="unknown_ticket")
         return row
 
     def _find_ticket(self, conn: Connection, args: dict[str, Any], now: dt.datetime) -> RowMapping:
@@ -182,6 +233,20 @@ class HallOps:
                 "detail": json.dumps(detail, ensure_ascii=False) if detail else None,
             },
         )
+
+    def audit_refusal(
+        self,
+        conn: Connection,
+        now: dt.datetime,
+        actor: Actor,
+        op: str,
+        args: dict[str, Any],
+        exc: HallError,
+    ) -> None:
+        """A refused operation leaves one audit row (who tried what, and why not), and
+        nothing else: the PINs, codes and tokens it carried are never written."""
+        window = args.get("window") if isinstance(args.get("window"), int) else actor.window
+        self._audit(conn, now, actor, op, window=window, detail={"refused": exc.code})
 
     def _set_ticket(self, conn: Connection, ticket_id: int, **values: Any) -> RowMapping:
         return conn.execute(st.TICKET_SET, {"_id": ticket_id, **values}).mappings().one()
@@ -262,15 +327,7 @@ class HallOps:
         queues shares its time, which the rolling service time already absorbs.
         """
         t = s.tickets.c
-        cand = rules.Candidate(
-            ticket["id"],
-            ticket["queue"],
-            ticket["sort_at"],
-            ticket["priority"],
-            ticket["appointment_at"],
-        )
-        cls = rules.call_class(cand, now)
-        ahead_cls = self._class_expr(now)
+        queues = (ticket["queue"],)
         return conn.execute(
             select(func.count())
             .select_from(s.tickets)
@@ -278,16 +335,8 @@ class HallOps:
                 t.day == ticket["day"],
                 t.queue == ticket["queue"],
                 t.status == "waiting",
-                t.id != ticket["id"],
-                or_(
-                    ahead_cls < cls,
-                    and_(
-                        ahead_cls == cls,
-                        or_(
-                            t.sort_at < ticket["sort_at"],
-                            and_(t.sort_at == ticket["sort_at"], t.id < ticket["id"]),
-                        ),
-                    ),
+                callorder.before(
+                    callorder.call_key(queues, now), callorder.key_of(ticket, queues, now)
                 ),
             )
         ).scalar_one()
@@ -309,40 +358,21 @@ class HallOps:
             "est_wait_minutes": rules.estimate_wait_minutes(waiting, minutes, windows_open),
         }
 
-    def _class_expr(self, now: dt.datetime) -> Any:
-        t = s.tickets.c
-        return case(
-            (and_(t.priority.is_not(None), t.priority != rules.APPOINTMENT), 0),
-            (
-                and_(
-                    t.priority == rules.APPOINTMENT,
-                    or_(t.appointment_at.is_(None), t.appointment_at <= now),
-                ),
-                1,
-            ),
-            else_=2,
-        )
-
     def _next_stmt(self, number: int, queues: tuple[str, ...]) -> Any:
-        """The SQL form of ``rules.call_key`` for one window (built once per window).
+        """``call.next`` for one window (built once per window) from the call order's SQL.
 
         Locked with SKIP LOCKED: a ticket another server is calling right now is passed
         over rather than waited for, so two servers never take the same ticket.
         """
         t = s.tickets.c
-        cls = self._class_expr(bindparam("now", type_=s.UTCDateTime()))
-        pref = case(*[(t.queue == q, i) for i, q in enumerate(queues)], else_=0)
         return (
             select(s.tickets)
             .where(
                 t.status == "waiting",
                 t.day == bindparam("day"),
-                or_(
-                    t.target_window == number,
-                    and_(t.target_window.is_(None), t.queue.in_(queues)),
-                ),
+                callorder.waits_for(number, queues),
             )
-            .order_by(cls, case((cls == 2, pref), else_=0), t.sort_at, t.id)
+            .order_by(*callorder.call_key(queues, bindparam("now", type_=s.UTCDateTime())))
             .limit(1)
             .with_for_update(skip_locked=True)
         )
@@ -361,7 +391,17 @@ class HallOps:
                 code="bad_request",
             )
         return self._issue(
-            conn, actor, service, language, priority, None, None, now, op="ticket.issue"
+            conn,
+            actor,
+            service,
+            language,
+            priority,
+            None,
+            None,
+            now,
+            op="ticket.issue",
+            # who confirmed a priority ticket at a kiosk (the server checked their PIN)
+            confirmed_by=args.get("staff") if priority is not None else None,
         )
 
     def _language(self, value: Any) -> str:
@@ -386,6 +426,7 @@ class HallOps:
         appointment_at: dt.datetime | None,
         now: dt.datetime,
         op: str,
+        confirmed_by: str | None = None,
     ) -> Outcome:
         queue = self.config.queue(service.queue)
         assert queue is not None  # the config loader checked every service's queue
@@ -432,7 +473,8 @@ class HallOps:
             actor,
             op,
             ticket_id=ticket_id,
-            detail={"service": service.id, "priority": priority},
+            detail={"service": service.id, "priority": priority}
+            | ({"confirmed_by": confirmed_by} if confirmed_by else {}),
         )
         stats = self.queue_stats(conn, queue.prefix, now)
         if priority is None:
@@ -447,6 +489,7 @@ class HallOps:
         reply = dict(
             view,
             token=token,
+            check=rules.check_code(token),
             people_ahead=ahead,
             est_wait_minutes=minutes,
             url=f"{self.config.server.public_url.rstrip('/')}/t/{token}",
@@ -541,19 +584,21 @@ class HallOps:
     def window_op(
         self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime, op: WindowOp
     ) -> Outcome:
-        number = self._window_number(actor, args)
+        number = self._window_number(actor, args, f"window.{op.value}")
         win = self._lock_window(conn, number)
         new = window_next(WindowStatus(win["status"]), op)
         values: dict[str, Any] = {"status": new.value, "since": now, "pause_reason": None}
         if op is WindowOp.OPEN:
+            # Only the gateway and an admin may name the clerk (the permission table's
+            # argument rule); anyone else is recorded as themselves.
             clerk = args.get("clerk") or actor.name
-            if actor.role == "clerk" and self.config.clerk(actor.name) is not None:
-                clerk = actor.name  # signed in with id and PIN: the window is theirs
             if not isinstance(clerk, str) or len(clerk) > 64:
                 raise Refused("clerk must be an id of at most 64 characters", code="bad_request")
             values["clerk"] = clerk
         elif op is WindowOp.PAUSE:
             reason = args.get("reason")
+            if isinstance(reason, str) and len(reason) > 64:
+                raise Refused("reason must be at most 64 characters", code="bad_request")
             values["pause_reason"] = reason if isinstance(reason, str) else None
         elif op is WindowOp.CLOSE:
             if win["ticket_id"] is not None:
@@ -592,10 +637,16 @@ class HallOps:
     # -- calling -----------------------------------------------------------------------
 
     def _ready_window(
-        self, conn: Connection, actor: Actor, args: dict[str, Any]
+        self, conn: Connection, actor: Actor, args: dict[str, Any], op: str
     ) -> tuple[int, RowMapping]:
-        number = self._window_number(actor, args)
+        number = self._window_number(actor, args, op)
         win = self._lock_window(conn, number)
+        self._check_ready(conn, win)
+        return number, win
+
+    def _check_ready(self, conn: Connection, win: RowMapping) -> None:
+        """A window that can call: open, not paused, nobody at it still."""
+        number = win["number"]
         if win["status"] == WindowStatus.CLOSED:
             raise Refused(f"window {number} is closed; sign in first", code="window_closed")
         if win["status"] == WindowStatus.PAUSED:
@@ -609,12 +660,11 @@ class HallOps:
                     code="window_busy",
                     ticket=label,
                 )
-        return number, win
 
     def call_next(
         self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
     ) -> Outcome:
-        number, win = self._ready_window(conn, actor, args)
+        number, win = self._ready_window(conn, actor, args, "call.next")
         wdef = self.config.window(number)
         assert wdef is not None
         stmt = self._next_stmts.get(number)
@@ -629,18 +679,21 @@ class HallOps:
     def call_number(
         self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
     ) -> Outcome:
-        number, win = self._ready_window(conn, actor, args)
+        number = self._window_number(actor, args, "call.number")
+        win = self._lock_window(conn, number)  # the window first, as call.next: no deadlock
         row = self._ticket_by_label(conn, args.get("label"), now)
-        wdef = self.config.window(number)
-        assert wdef is not None
+        # Whose ticket it is comes before the state of either: a clerk learns nothing of
+        # tickets its window does not serve.
+        authorize(
+            actor, "call.number", Target(window=number, waits_here=self.waits_for(row, number))
+        )
+        self._check_ready(conn, win)
         if row["status"] != TicketStatus.WAITING:
             raise Refused(
                 f"{args.get('label')} is {row['status']}, not waiting",
                 code="invalid_state",
                 status=row["status"],
             )
-        if not rules.eligible(_candidate(row), number, wdef.queues) and actor.role == "clerk":
-            raise Forbidden(f"window {number} does not serve queue {row['queue']}")
         return self._call(conn, actor, number, win, row, now, "call.number")
 
     def _call(
@@ -689,7 +742,7 @@ class HallOps:
     def recall(
         self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
     ) -> Outcome:
-        number = self._window_number(actor, args)
+        number = self._window_number(actor, args, "call.recall")
         win = self._lock_window(conn, number)
         row = self._current(conn, win)
         new = ticket_next(TicketStatus(row["status"]), TicketOp.RECALL)
@@ -707,7 +760,7 @@ class HallOps:
     def _case_op(
         self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime, op: TicketOp
     ) -> tuple[int, RowMapping, RowMapping, TicketStatus]:
-        number = self._window_number(actor, args)
+        number = self._window_number(actor, args, f"case.{op.value}")
         win = self._lock_window(conn, number)
         row = self._current(conn, win)
         return number, win, row, ticket_next(TicketStatus(row["status"]), op)
@@ -784,6 +837,17 @@ class HallOps:
         self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
     ) -> Outcome:
         row = self._find_ticket(conn, args, now)
+        authorize(
+            actor,
+            "ticket.rejoin",
+            Target(
+                window=actor.window,
+                # a no-show comes back to the window that called it, or one serving its queue
+                waits_here=self.waits_for(row, actor.window) or row["window"] == actor.window,
+                ticket_id=row["id"],
+                proved=self.proved(conn, actor, row, args, now),
+            ),
+        )
         new = ticket_next(TicketStatus(row["status"]), TicketOp.REJOIN)
         limit = dt.timedelta(minutes=self.config.rules.no_show_rejoin_minutes)
         if row["no_show_at"] is not None and now - row["no_show_at"] > limit:
@@ -827,10 +891,24 @@ class HallOps:
             if wdef is None:
                 raise NotFound(f"unknown window {to_window!r}", code="unknown_window")
             target_window = wdef.number
+            # A ticket sent to a window that is not serving would wait unseen while the
+            # citizen is told "very soon": refuse, and let the clerk choose another.
+            status = conn.execute(
+                select(s.windows.c.status).where(s.windows.c.number == target_window)
+            ).scalar_one_or_none()
+            if status != WindowStatus.OPEN:
+                raise Refused(
+                    f"window {target_window} is {status or 'closed'}; send the ticket to "
+                    f"an open window or to its queue",
+                    code="window_closed" if status != WindowStatus.PAUSED else "window_paused",
+                )
         if "label" in args or "ticket_id" in args:
-            if actor.role == "clerk":
-                raise Forbidden("clerks transfer their current ticket")
             row, number, win = self._find_ticket(conn, args, now), None, None
+            authorize(
+                actor,
+                "ticket.transfer",
+                Target(ticket_window=row["window"], ticket_id=row["id"]),
+            )
             if row["status"] != TicketStatus.WAITING:
                 raise Refused(
                     "only a waiting ticket can be redirected by number; the "
@@ -839,6 +917,7 @@ class HallOps:
                 )
         else:
             number = self._window_number(actor, args)
+            authorize(actor, "ticket.transfer", Target(window=number, ticket_window=number))
             win = self._lock_window(conn, number)
             row = self._current(conn, win)
         new = ticket_next(TicketStatus(row["status"]), TicketOp.TRANSFER)
@@ -881,8 +960,15 @@ class HallOps:
         self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
     ) -> Outcome:
         row = self._find_ticket(conn, args, now)
-        if actor.role == "clerk" and row["window"] != actor.window:
-            raise Forbidden("a clerk cancels only the ticket at its own window")
+        authorize(
+            actor,
+            "ticket.cancel",
+            Target(
+                ticket_window=row["window"],
+                ticket_id=row["id"],
+                proved=self.proved(conn, actor, row, args, now),
+            ),
+        )
         new = ticket_next(TicketStatus(row["status"]), TicketOp.CANCEL)
         ticket = self._set_ticket(conn, row["id"], status=new.value, finished_at=now)
         events: list[tuple[str, dict[str, Any]]] = []
@@ -908,24 +994,34 @@ class HallOps:
         """Record the citizen's rating of a finished case, once.
 
         The gateway names the window (its evaluator rates the window's last case), a
-        kiosk names the ticket number, the phone page is bound to its own ticket.
+        kiosk names the ticket number with its check code (or gives its QR token), the
+        phone page is bound to its own ticket. Who may use which form is the permission
+        table's.
         """
         level = args.get("level")
         if not isinstance(level, int) or isinstance(level, bool):
             raise Refused("level must be a whole number", code="bad_request")
         rules.check_rating(level, self.config.rules.rating_scale)
         c = s.cases.c
+        by_case = False
         if actor.ticket_id is not None:
+            authorize(actor, "rating.submit", Target(ticket_id=actor.ticket_id))
             where = and_(c.ticket_id == actor.ticket_id, c.outcome == "done")
         elif "case" in args:
-            if actor.role not in ("gateway", "admin"):
-                raise Forbidden("only the window's evaluator (gateway) rates a case by id")
-            where = c.id == args["case"]
+            where, by_case = c.id == args["case"], True
         elif "window" in args:
-            number = self._window_number(actor, args)
+            number = self._window_number(actor, args, "rating.submit")
             where = and_(c.window == number, c.outcome == "done")
         else:
-            ticket = self._find_ticket(conn, args, now)
+            if "label" not in args and "ticket_id" not in args and "token" in args:
+                ticket = self._ticket_by_token(conn, args["token"], now)
+            else:
+                ticket = self._find_ticket(conn, args, now)
+            authorize(
+                actor,
+                "rating.submit",
+                Target(ticket_id=ticket["id"], proved=self.proved(conn, actor, ticket, args, now)),
+            )
             where = and_(c.ticket_id == ticket["id"], c.outcome == "done")
         row = (
             conn.execute(
@@ -938,6 +1034,8 @@ class HallOps:
             .mappings()
             .first()
         )
+        if by_case and row is not None:
+            authorize(actor, "rating.submit", Target(window=row["window"]))
         if row is None or row["outcome"] != "done":
             raise NotFound("no finished case to rate", code="nothing_to_rate")
         if row["rating_state"] == "rated":
@@ -1082,12 +1180,14 @@ class HallOps:
     ) -> Outcome:
         part, state = args.get("part", "device"), args.get("state")
         device = args.get("device") or actor.name
-        if actor.role != "gateway" and device != actor.name:
-            raise Forbidden("a device reports only its own state")
+        authorize(actor, "device.report", Target(subject=device))
         for name, value in (("part", part), ("state", state), ("device", device)):
             if not isinstance(value, str) or not value or len(value) > 32 + 32 * (name == "device"):
                 raise Refused(f"{name} must be short text", code="bad_request")
         detail = args.get("detail")
+        if isinstance(detail, str) and len(detail) > DETAIL_MAX:
+            # Kept in the database, in every event and snapshot: short, or not at all.
+            raise Refused(f"detail must be at most {DETAIL_MAX} characters", code="bad_request")
         t = s.device_states.c
         old = conn.execute(
             select(t.state).where(t.device == device, t.part == part).with_for_update()
@@ -1134,6 +1234,8 @@ class HallOps:
                 ahead, stats["service_minutes"], stats["open_windows"]
             ),
             rating_state=case_row[0] if case_row else None,
+            # the phone page shows it: the holder's proof at a kiosk (never broadcast)
+            check=rules.check_code(row["token"]),
         )
 
     def ticket_for_token(self, conn: Connection, token: str, now: dt.datetime) -> tuple[int, str]:

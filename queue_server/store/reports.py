@@ -3,9 +3,9 @@
 Two operations the browser pages need and the hall operations do not give:
 
 * ``window.waiting`` — the tickets a window would call, in the order ``call.next`` would
-  call them (the ORDER BY below mirrors :meth:`HallOps.call_next`, and a test checks the
-  first one is what ``call.next`` then calls), with the window's current ticket in full
-  so a console that reloads can show it again.
+  call them, with the window's current ticket in full
+  so a console that reloads can show it again. The order is built by ``callorder``, like
+  call.next's own.
 * ``clerk.today`` — one clerk's figures for the service day: cases served, average
   service time, no-shows, transfers, ratings and satisfaction.
 * ``followup.list`` — the follow-up list: dissatisfied ratings waiting for (or given) a
@@ -20,11 +20,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
 from ..core import rules
-from ..core.errors import Forbidden, NotFound, Refused
+from ..core.errors import Refused
+from ..core.permissions import Target, authorize
+from . import callorder
 from . import schema as s
 from .ops import Actor, HallOps, iso, ticket_view
 
@@ -32,44 +34,25 @@ WAITING_LIMIT = 50
 """The most tickets a waiting list returns: a clerk needs the next few, not all day."""
 
 
-def _window(ops: HallOps, actor: Actor, args: dict[str, Any]) -> int:
-    """The window asked about; a clerk may only look at its own (as for every window op)."""
-    number = args.get("window", actor.window)
-    if not isinstance(number, int) or ops.config.window(number) is None:
-        raise NotFound(f"unknown window {number!r}", code="unknown_window")
-    if actor.role == "clerk" and number != actor.window:
-        raise Forbidden(f"this clerk is signed in at window {actor.window}, not {number}")
-    return number
-
-
 def window_waiting(
     conn: Connection, ops: HallOps, actor: Actor, args: dict[str, Any], now: dt.datetime
 ) -> dict[str, Any]:
     """The window's waiting list in call order, and its current ticket in full."""
-    number = _window(ops, actor, args)
+    number = ops._window_number(actor, args, "window.waiting")
     limit = args.get("limit", WAITING_LIMIT)
     if not isinstance(limit, int) or not 1 <= limit <= 500:
         raise Refused("limit must be a whole number from 1 to 500", code="bad_request")
     wdef = ops.config.window(number)
     assert wdef is not None
     t = s.tickets.c
-    # The same selection and order as HallOps.call_next, without the row locks.
-    cls = ops._class_expr(now)
-    pref = case(*[(t.queue == q, i) for i, q in enumerate(wdef.queues)], else_=0)
+    # The same selection and order as call.next (one SQL form of the call order), unlocked.
     where = and_(
-        t.status == "waiting",
-        t.day == ops.day(now),
-        or_(
-            t.target_window == number,
-            and_(t.target_window.is_(None), t.queue.in_(wdef.queues)),
-        ),
+        t.status == "waiting", t.day == ops.day(now), callorder.waits_for(number, wdef.queues)
     )
+    key = callorder.call_key(wdef.queues, now)
     rows = (
         conn.execute(
-            select(s.tickets, cls.label("call_class"))
-            .where(where)
-            .order_by(cls, case((cls == 2, pref), else_=0), t.sort_at, t.id)
-            .limit(limit)
+            select(s.tickets, key[0].label("call_class")).where(where).order_by(*key).limit(limit)
         )
         .mappings()
         .all()
@@ -127,14 +110,14 @@ def clerk_today(
     """
     clerk = args.get("clerk")
     if actor.role == "clerk":
-        number = _window(ops, actor, args)
+        # A clerk terminal's own figures are those of whoever works its window.
+        number = ops._window_number(actor, args)
         at_window = conn.execute(
             select(s.windows.c.clerk).where(s.windows.c.number == number)
         ).scalar_one_or_none()
-        own = at_window or actor.name
-        if clerk is not None and clerk != own:
-            raise Forbidden("a clerk sees only its own figures")
-        clerk = own
+        clerk = (at_window or actor.name) if clerk is None else clerk
+        own = {actor.name} | ({at_window} if at_window and number == actor.window else set())
+        authorize(actor, "clerk.today", Target(subject=actor.name if clerk in own else clerk))
     if not isinstance(clerk, str) or not clerk:
         raise Refused("clerk.today needs a clerk id", code="bad_request")
     day = ops.day(now)

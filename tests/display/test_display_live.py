@@ -60,7 +60,7 @@ def test_hall_display_shows_a_clerk_call_within_the_latency_target(config, sqlit
                 assert root.hall_zh and root.ids.newest_label.text == ""
                 for _ in range(4):
                     await kiosk.request("ticket.issue", {"service": "general"})
-                await clerk.request("window.open", {"clerk": "Li"})
+                await clerk.request("window.open", {})
                 # the first call on a fresh window pays one-off costs (glyphs at new sizes,
                 # new widgets); it must still show, but is not the steady-state figure
                 await clerk.request("call.next", {})
@@ -156,7 +156,7 @@ def test_window_display_states_serving_paused_closed(config, sqlite_url):
                 assert root.mode == "closed" and ids.line_zh.text == "本窗口暂停服务"
                 assert ids.number_text.text == "1号窗口"
                 await kiosk.request("ticket.issue", {"service": "general"})
-                await clerk.request("window.open", {"clerk": "Li"})
+                await clerk.request("window.open", {})
                 await shown(app, lambda: root.mode == "idle", "idle")
                 await clerk.request("call.next", {})
                 await shown(app, lambda: root.mode == "called", "called")

@@ -112,10 +112,42 @@ def test_five_key_evaluator_in_a_four_level_hall_is_refused():
     raw["rules"]["rating_scale"] = 4
     _, problems = gc.parse(s, raw)
     assert any("five-key" in m for _, m in problems)
-    del s["buses"][0]["devices"][1]["scale"]  # the default follows the hall: four keys
+    s["buses"][0]["devices"][1]["scale"] = 4
     settings, problems = gc.parse(s, hall_with(s) | {"rules": raw["rules"]})
     assert problems == [] and settings is not None
     assert next(d for _, d in settings.devices() if d.kind == "evaluator").scale == 4
+
+
+def test_evaluator_scale_is_required_never_inherited_from_the_hall():
+    """Measured on main: a four-key device with no ``scale`` in a five-level hall took the
+    hall's 5, so its best key (raw 3, "very good") was recorded as level 4."""
+    s = section()
+    del s["buses"][0]["devices"][1]["scale"]
+    settings, problems = gc.parse(s, hall_with(s))
+    assert settings is None
+    where, message = next(p for p in problems if p[0].endswith("scale"))
+    assert where == "buses[0].devices[1].scale"
+    assert "required for an evaluator" in message and "rating_scale" in message
+
+
+def test_evaluator_scale_from_a_named_model():
+    s = section()
+    device = s["buses"][0]["devices"][1]
+    del device["scale"]
+    device["model"] = "slzc-4key"
+    settings, problems = gc.parse(s, hall_with(s))
+    assert problems == []
+    evaluator = next(d for _, d in settings.devices() if d.kind == "evaluator")
+    assert evaluator.scale == 4
+    device["model"] = "acme-9000"
+    _, problems = gc.parse(s, hall_with(s))
+    assert dict(problems)["buses[0].devices[1].model"].startswith("unknown evaluator model")
+    device["model"], device["scale"] = "slzc-4key", 5
+    _, problems = gc.parse(s, hall_with(s))
+    assert "has 4 keys, not 5" in dict(problems)["buses[0].devices[1].scale"]
+    s["buses"][0]["devices"][0]["model"] = "slzc-4key"
+    _, problems = gc.parse(s, hall_with(s))
+    assert "only evaluators" in dict(problems)["buses[0].devices[0].model"]
 
 
 def test_the_hall_loader_runs_the_gateway_validator():

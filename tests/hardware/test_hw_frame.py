@@ -143,7 +143,10 @@ def test_oversized_length_rejected_without_waiting():
 def test_flush_reports_truncated_partial_frame():
     decoder = FrameDecoder()
     assert decoder.feed(SHOW_012[:6]) == []
-    assert decoder.flush() == [Dropped(DropReason.TRUNCATED, SHOW_012[:6])]
+    events = decoder.flush()
+    assert b"".join(e.data for e in events) == SHOW_012[:6]
+    assert {e.reason for e in events} <= {DropReason.TRUNCATED, DropReason.GARBAGE}
+    assert events[0] == Dropped(DropReason.TRUNCATED, SHOW_012[:2])
 
 
 def test_vendor_variant_is_a_table():
@@ -153,3 +156,78 @@ def test_vendor_variant_is_a_table():
     raw = encode(frame, variant)
     assert raw == bytes([0xAA, 3, 3, 0xAA, 7, 0x11, 2, 7 ^ 0x11 ^ 2, 0x55])
     assert FrameDecoder(variant).feed(b"\x00" + raw)[-1] == frame
+
+
+# -- issue 16: a false header followed by silence must not swallow a valid frame ----------
+
+BEEP = encode(Frame(1, 3))  # 9 bytes
+KEY = encode(Frame(3, 1, bytes([1, 5, 0x0C])))  # 12 bytes: digits 1 5 then CALL
+
+
+@pytest.mark.parametrize("false_length", [0x09, 0x0F, 0x20, 0x3F])
+@pytest.mark.parametrize("frame", [BEEP, KEY, SHOW_012], ids=["beep", "key", "show"])
+def test_false_header_then_silence_still_finds_the_frame(false_length, frame):
+    """A collision leaves ``FF 68 L L 68`` announcing more bytes than follow; the line
+    then goes quiet. Measured on main: the decoder waited for L bytes and the idle-gap
+    flush dropped the real frame with them as truncated."""
+    decoder = FrameDecoder()
+    header = bytes([0xFF, 0x68, false_length, false_length, 0x68])
+    events = decoder.feed(header + frame)
+    events += decoder.flush()
+    assert [e for e in events if isinstance(e, Frame)] == [decode_one(frame)]
+    assert decoder.pending == 0
+    stats = decoder.stats
+    assert stats.bytes_in == stats.bytes_framed + stats.bytes_dropped
+
+
+def test_valid_frame_inside_a_false_header_is_delivered_without_waiting_for_silence():
+    decoder = FrameDecoder()
+    events = decoder.feed(bytes.fromhex("ff 68 30 30 68") + KEY)
+    assert [e for e in events if isinstance(e, Frame)] == [decode_one(KEY)]
+
+
+def _overlapping_valid_frame(garbage: bytes, raw: bytes) -> bool:
+    """True when bytes of the garbage and the start of the real frame together form another
+    valid frame: then no decoder can know which one was meant, and the property excludes
+    it. Checked by brute force with the strict single-frame parser."""
+    stream = garbage + raw
+    for i in range(len(garbage)):
+        if stream[i] != 0x68:
+            continue
+        length = stream[i + 1] if i + 1 < len(stream) else 0
+        end = i + 4 + length + 2
+        if len(garbage) < end <= len(stream):
+            try:
+                decode_one(stream[i:end])
+            except DecodeError:
+                continue
+            return True
+    return False
+
+
+false_headers = st.integers(0, 255).map(lambda n: bytes([0xFF, 0x68, n, n, 0x68]))
+partial_frames = frames.map(encode).flatmap(
+    lambda raw: st.integers(1, len(raw) - 1).map(lambda k: raw[:k]))
+# Garbage as a bus makes it: noise, collisions that look like headers, cut-off frames.
+garbage_bytes = st.lists(
+    st.one_of(st.binary(max_size=8), false_headers, partial_frames, st.just(b"\x68")),
+    max_size=6,
+).map(b"".join)
+
+
+@settings(max_examples=500)
+@given(garbage_bytes, frames, st.data())
+def test_valid_frame_behind_any_garbage_and_silence_is_always_found(garbage, frame, data):
+    raw = encode(frame)
+    if _overlapping_valid_frame(garbage, raw):
+        return
+    stream = garbage + raw
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=4)))
+    decoder = FrameDecoder()
+    events = []
+    for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True):
+        events += decoder.feed(stream[a:b])
+    events += decoder.flush()
+    found = [e for e in events if isinstance(e, Frame)]
+    assert found and found[-1] == frame
+    assert decoder.stats.bytes_in == decoder.stats.bytes_framed + decoder.stats.bytes_dropped

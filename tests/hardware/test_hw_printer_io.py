@@ -46,7 +46,7 @@ def emulator(tmp_path):
 @pytest.fixture
 def printer(emulator):
     p = TicketPrinter(TcpTransport("127.0.0.1", emulator.port, connect_timeout=1),
-                      PROFILES["80mm-gb18030"], status_timeout=0.3, settle=0.05)
+                      PROFILES["80mm-gb18030"], status_timeout=0.3, confirm_margin=1.0)
     yield p
     p.close()
 
@@ -146,7 +146,7 @@ def test_serial_printer_over_pty(tmp_path):
     path = emu.serve_pty(tmp_path / "printer")
     try:
         p = TicketPrinter(SerialTransport(path), PROFILES["58mm-gbk-raster-qr"],
-                          status_timeout=0.3, settle=0.05)
+                          status_timeout=0.3, confirm_margin=1.0)
         emu.set_state(paper=PaperLevel.OUT)
         assert p.status().condition is Condition.PAPER_OUT
         emu.set_state(paper=PaperLevel.OK)

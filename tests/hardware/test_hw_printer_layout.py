@@ -178,3 +178,51 @@ def test_silence_or_noise_is_never_fine():
     assert parse_status({1: 0x12, 2: 0x12, 3: 0x12, 4: None}).condition is Condition.NOT_ANSWERING
     noisy = parse_status({1: 0xFF, 2: 0x12, 3: 0x12, 4: 0x12})
     assert noisy.condition is Condition.NOT_ANSWERING and not noisy.can_print
+
+
+# -- issue 16: layout by printed width, substitution before wrapping ----------------------
+
+def printed_columns(line: str) -> int:
+    """Columns a GBK head in Chinese mode uses: one per byte (ASCII 1 byte, the rest 2).
+    Measured from the bytes, independently of the layout code."""
+    return len(line.encode("gbk"))
+
+
+@pytest.mark.parametrize("profile", ["58mm-gbk", "80mm-gbk"])
+def test_punctuation_printed_full_width_is_counted_full_width(profile):
+    """Measured on main: `— “ ” … é` counted as half width, so lines overflowed."""
+    text = "Bring—“originals”…and café receipts—“copies”…" * 3
+    ticket = TicketPrint(**{**TICKET.__dict__, "materials": (text,)})
+    columns = PROFILES[profile].columns
+    lines = parse(render_ticket(ticket, PROFILES[profile]).data).text_lines
+    material = [line for line in lines if "Bring" in line or "copies" in line]
+    assert material
+    assert all(printed_columns(line) <= columns for line in lines)
+
+
+def test_substitution_happens_before_wrapping():
+    """`€` becomes `EUR` on a GBK head: wrapping first left a 34-column line on 32."""
+    columns = PROFILES["58mm-gbk"].columns
+    text = "x" * (columns - 1) + "€"
+    ticket = TicketPrint(**{**TICKET.__dict__, "materials": (text,)})
+    lines = parse(render_ticket(ticket, PROFILES["58mm-gbk"]).data).text_lines
+    assert all(printed_columns(line) <= columns for line in lines)
+    assert "".join(lines).count("EUR") == 1
+
+
+def test_wrap_measures_in_the_printers_mode():
+    assert display_width("—…é", Charset.GBK) == 6
+    assert display_width("—…é", None) == 3  # Unicode's view: narrow/ambiguous
+    assert display_width("abc", Charset.LATIN) == 3
+    assert wrap("a—b—c", 4, Charset.GBK) == ["a—b", "—c"]
+
+
+def test_latin_printer_prints_a_chinese_ticket_with_english_names():
+    """Measured on main: no service name at all, and the material holding `€` dropped."""
+    ticket = TicketPrint(**{**TICKET.__dict__, "service_name_en": "Business licence",
+                            "materials_en": ("ID card", "Fee €5, one copy")})
+    rendered = render_ticket(ticket, PROFILES["58mm-latin"])
+    lines = parse(rendered.data).text_lines
+    assert "Business licence" in lines
+    assert "1. ID card" in lines and "2. Fee EUR5, one copy" in lines
+    assert all(len(line) <= PROFILES["58mm-latin"].columns for line in lines)

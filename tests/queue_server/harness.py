@@ -41,13 +41,20 @@ class Store:
         db.ensure_windows(self.engine, config)
         self.ops = HallOps(config)
         self.clock = clock or Clock()
+        self.committer = db.Committer(self.engine, self.clock)
         self.events: list[tuple[str, dict[str, Any]]] = []
 
     def run(
         self, fn: Callable[..., Outcome], actor: Actor, args: dict[str, Any], *extra: Any
     ) -> dict[str, Any]:
-        with self.engine.begin() as conn:
-            out = fn(conn, actor, args, self.clock(), *extra)
+        """One operation through the server's own commit path (its savepoint, the
+        rollback of a refusal), so a store test sees exactly what a client would."""
+
+        def work(conn: Any, now: Any) -> tuple[Any, list[Any]]:
+            out = fn(conn, actor, args, now, *extra)
+            return out, []
+
+        out, _ = self.committer.call(work)
         self.events.extend(out.events)
         return out.reply
 
@@ -80,6 +87,7 @@ class Store:
         return self.run(self.ops.finish, GATEWAY, {"window": window})
 
     def close(self) -> None:
+        self.committer.close()
         self.engine.dispose()
 
 

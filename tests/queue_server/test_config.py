@@ -208,3 +208,17 @@ def test_migration_from_0001_keeps_data_and_lists_old_dissatisfied_ratings(tmp_p
         row = conn.execute(select(old_cases.rating, old_cases.followup_state)).one()
     assert tuple(row) == (1, "open")
     engine.dispose()
+
+
+def test_a_section_that_cannot_be_checked_is_a_problem(monkeypatch):
+    """A [display] full of nonsense, or a section whose checker cannot be imported,
+    is reported, never passed quietly."""
+    from queue_server import config as cfg
+
+    raw = raw_test_hall()
+    raw["display"] = {"colour": "purple", "fontsize": -3}
+    assert any(p.startswith("display") for p in problems_of(raw))
+    monkeypatch.setitem(cfg.SECTION_VALIDATORS, "kiosk", "kiosk.no_such_module:validate")
+    raw = raw_test_hall()
+    raw["kiosk"] = {"idle_seconds": 30}
+    assert any(p.startswith("kiosk") and "cannot be checked" in p for p in problems_of(raw))

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from queue_server.config import OpeningHours, QueueDef, ServiceDef
 from queue_server.core import rules
 from queue_server.core.errors import InvalidTransition, Refused
+from queue_server.core.hall import OpeningHours, QueueDef, ServiceDef
 from queue_server.core.states import (
     TICKET_TRANSITIONS,
     WINDOW_TRANSITIONS,

@@ -71,7 +71,7 @@ def test_kiosk_issues_clerk_calls_display_sees_it(config, db_url):
                 assert rec.snapshots[0]["windows"][0]["status"] == "closed"
                 ticket = await kiosk.request("ticket.issue", {"service": "general"})
                 assert ticket["label"] == "A001"
-                await clerk.request("window.open", {"clerk": "c-7"})
+                await clerk.request("window.open")
                 called = await clerk.request("call.next")
                 assert called["ticket"]["label"] == "A001"
                 ev = await rec.wait_for("ticket.called")

@@ -145,11 +145,14 @@ def test_transfer_keeps_original_time_and_target_window(store):
     store.run(store.ops.transfer, GATEWAY, {"window": 3, "to_queue": "A"})
     assert store.call_next(1)["ticket"]["label"] == t1["label"]
     store.finish(1)
-    # transfer to a window: only that window may call it
+    # transfer to a window: refused while it is closed (the ticket would wait unseen)...
     store.call_next(1)
+    refused = store.refused(store.ops.transfer, GATEWAY, {"window": 1, "to_window": 2})
+    assert refused.code == "window_closed"
+    # ...and once it is open, only that window may call it
+    store.open(2)
     store.run(store.ops.transfer, GATEWAY, {"window": 1, "to_window": 2})
     assert store.call_next(1)["ticket"] is None
-    store.open(2)
     assert store.call_next(2)["ticket"]["label"] == "A001"
     kinds = [k for k, _ in store.events]
     assert kinds.count("ticket.transferred") == 2
@@ -157,7 +160,7 @@ def test_transfer_keeps_original_time_and_target_window(store):
 
 def test_finish_rate_once_dissatisfied_alert_and_timeout(store):
     store.open(1)
-    store.issue("general")
+    first = store.issue("general")
     store.call_next(1)
     store.run(store.ops.start, GATEWAY, {"window": 1})
     store.clock.advance(minutes=4)
@@ -176,10 +179,12 @@ def test_finish_rate_once_dissatisfied_alert_and_timeout(store):
     r = store.run(store.ops.rate, GATEWAY, {"window": 1, "level": 2})
     assert r["meaning"] == "dissatisfied" and r["source"] == "device"
     assert any(k == "rating.dissatisfied" for k, _ in store.events)
-    again = store.refused(store.ops.rate, KIOSK, {"label": "A001", "level": 5})
+    again = store.refused(
+        store.ops.rate, KIOSK, {"label": "A001", "check": first["check"], "level": 5}
+    )
     assert again.code == "already_rated"
     # a second case times out and is recorded "not rated"
-    store.issue("general")
+    second = store.issue("general")
     store.call_next(1)
     store.finish(1)
     store.clock.advance(seconds=61)
@@ -187,7 +192,10 @@ def test_finish_rate_once_dissatisfied_alert_and_timeout(store):
         expired = store.ops.expire_ratings(conn, store.clock())
     assert [k for k, _ in expired] == ["rating.not_rated"]
     assert (
-        store.refused(store.ops.rate, KIOSK, {"label": "A002", "level": 5}).code == "rating_closed"
+        store.refused(
+            store.ops.rate, KIOSK, {"label": "A002", "check": second["check"], "level": 5}
+        ).code
+        == "rating_closed"
     )
     with store.engine.begin() as conn:
         states = dict(conn.execute(select(s.cases.c.id, s.cases.c.rating_state)).all())

@@ -142,8 +142,12 @@ def hall(
         live.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test module, not per session: Playwright's sync API keeps an
+    event loop running in the main thread while it is open, and any later test that
+    calls ``asyncio.run`` would fail. Modules of web tests hold only web tests, so in any
+    test order no other test runs while it is open."""
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         pytest.fail("Debian chromium is needed: apt-get install -y chromium fonts-wqy-microhei")
     from playwright.sync_api import sync_playwright

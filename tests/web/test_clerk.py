@@ -31,7 +31,8 @@ def test_sign_in_call_next_reaches_a_display(page: Any, hall: LiveHall) -> None:
     hall.client("display-1-secret", subscribe=True, on_event=seen)
     first = hall.issue(kiosk)  # A001, queue A
     second = hall.issue(kiosk, "marriage")  # B001: window 1 prefers A, so it comes second
-    priority = hall.issue(kiosk, priority="elderly")  # A002 with priority: called first
+    # A002 with priority (confirmed by hall guide c001's PIN): called first
+    priority = hall.issue(kiosk, priority="elderly", staff="c001", staff_pin="1234")
     signed_in(page, hall)
     # The waiting list in the order call.next will take them.
     expect(page.locator("#waiting-list li")).to_have_count(3)
@@ -89,6 +90,8 @@ def test_transfer_to_another_window(page: Any, hall: LiveHall) -> None:
     seen = Recorder()
     hall.client("display-1-secret", subscribe=True, on_event=seen)
     ticket = hall.issue(kiosk)
+    # A transfer to a closed window is refused (the ticket would wait unseen): open it.
+    hall.request(hall.client("gateway-secret"), "window.open", {"window": 2, "clerk": "c-2"})
     signed_in(page, hall)
     page.click("#act-next")
     expect(page.locator("#current-label")).to_have_text(ticket["label"])
@@ -146,9 +149,11 @@ def test_token_sign_in_pause_and_sign_out(page: Any, hall: LiveHall) -> None:
     page.goto(f"{hall.base}/clerk")
     page.click("#mode-token")
     page.fill("#clerk-token", "clerk-1-secret")
-    page.fill("#clerk-token-id", "c042")
     page.click("#signin-button")
-    expect(page.locator("#who")).to_contain_text("c042 · window 1 · Open")
+    # A terminal's token works as itself (no clerk id can be typed in: the server would
+    # record the cases under someone else).
+    expect(page.locator("#clerk-token-id")).to_have_count(0)
+    expect(page.locator("#who")).to_contain_text("clerk-1 · window 1 · Open")
     page.keyboard.press("p")
     expect(page.locator("#who")).to_contain_text("Paused")
     expect(page.locator("#act-next")).to_be_disabled()
@@ -230,3 +235,31 @@ def test_cancel_takes_two_presses_and_a_no_show_can_rejoin(page: Any, hall: Live
     back = seen.wait_for("ticket.rejoined", lambda d: d["label"] == second["label"])
     assert back["status"] == "waiting"
     expect(page.locator("#msg")).to_contain_text("back in the queue")
+
+
+def test_a_second_console_takes_a_window_over_only_when_the_clerk_says_so(
+    page: Any, browser: Any, hall: LiveHall
+) -> None:
+    signed_in(page, hall)  # c001 at window 1
+    ctx = browser.new_context(locale="en-US", viewport={"width": 1100, "height": 800})
+    other = ctx.new_page()
+    other.set_default_timeout(5000)
+    try:
+        answers = iter([False, True])
+        other.on("dialog", lambda d: d.accept() if next(answers) else d.dismiss())
+        other.goto(f"{hall.base}/clerk")
+        other.click("#mode-token")
+        other.fill("#clerk-token", "clerk-1-secret")
+        other.click("#signin-button")
+        # Declined: nothing changes, the first console keeps the window.
+        expect(other.locator("#signin-msg")).to_have_text("Someone is signed in at this window")
+        expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+        other.click("#signin-button")  # this time the clerk says yes
+        expect(other.locator("#who")).to_contain_text("clerk-1 · window 1")
+        # The first console is told, and signed out.
+        expect(page.locator("#signin-msg")).to_have_text(
+            "Another console took over this window; you are signed out"
+        )
+        expect(page.locator("#console")).to_be_hidden()
+    finally:
+        ctx.close()

@@ -32,7 +32,7 @@ def test_waiting_then_called_without_reload(page: Any, hall: LiveHall) -> None:
     expect(page.locator("#near")).to_contain_text("Almost your turn: 1 ahead of you")
     expect(page.locator("#turn")).to_be_hidden()
     page.evaluate("() => { window.sameDocument = true; }")
-    hall.request(clerk, "window.open", {"clerk": "c001"})
+    hall.request(clerk, "window.open")
     called = hall.request(clerk, "call.next")
     assert called["ticket"]["label"] == first["label"]
     expect(page.locator("#ahead")).to_have_text("0")
@@ -58,7 +58,7 @@ def test_rating_once_on_the_phone(page: Any, hall: LiveHall) -> None:
     page.goto(f"{hall.base}/t/{mine['token']}")
     expect(page.locator("#status")).to_have_text("Waiting")
     expect(page.locator("#rate")).to_be_hidden()
-    hall.request(clerk, "window.open", {"clerk": "c001"})
+    hall.request(clerk, "window.open")
     hall.request(clerk, "call.next")
     hall.request(clerk, "case.finish")
     expect(page.locator("#status")).to_have_text("Finished")
@@ -84,7 +84,7 @@ def test_rated_on_the_device_is_not_offered_again(page: Any, hall: LiveHall) -> 
     clerk = hall.client("clerk-1-secret")
     gateway = hall.client("gateway-secret")
     mine = hall.issue(kiosk, language="en")
-    hall.request(clerk, "window.open", {"clerk": "c001"})
+    hall.request(clerk, "window.open")
     hall.request(clerk, "call.next")
     page.goto(f"{hall.base}/t/{mine['token']}")
     expect(page.locator("#turn")).to_be_visible()
@@ -108,7 +108,7 @@ def test_another_tickets_token_shows_nothing_of_this_one(
     page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(str(f))))
     page.reload()
     expect(page.locator("#number")).to_have_text(other["label"])
-    hall.request(clerk, "window.open", {"clerk": "c001"})
+    hall.request(clerk, "window.open")
     hall.request(clerk, "call.next")  # window 1 prefers queue A: calls A001, not B001
     hall.request(clerk, "case.finish")
     # The other ticket's page gets figures of its own queue, never A001 or its token.

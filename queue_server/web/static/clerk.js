@@ -554,6 +554,14 @@ function signIn(hello, clerkName) {
       if (state === State.REFUSED) {
         conn.close();
         renderConn(State.REFUSED);
+        if (detail && detail.code === "window_in_use" && !hello.take_over) {
+          // Someone else works this window: take it over only if the clerk says so.
+          const who = (detail.details && detail.details.clerk) || "";
+          if (globalThis.confirm(t("clerk.takeover", { clerk: who }))) {
+            signIn({ ...hello, take_over: true }, clerkName);
+            return;
+          }
+        }
         sessionStorage.removeItem("hallq.clerk.token");
         showSignIn(errorText(detail));
       } else if (state === State.OFFLINE && conn.pendingCount) {
@@ -610,7 +618,9 @@ function setup() {
       const win = parseInt($("clerk-window").value, 10);
       signIn({ clerk, pin: $("clerk-pin").value, window: Number.isFinite(win) ? win : undefined }, clerk);
     } else {
-      signIn({ token: $("clerk-token").value.trim() }, $("clerk-token-id").value.trim() || null);
+      // A terminal's token works as itself: cases are recorded under the token's name,
+      // never under a clerk id typed here (the server refuses that).
+      signIn({ token: $("clerk-token").value.trim() }, null);
     }
   });
   // The action buttons, drawn once; render() only changes their state and labels.

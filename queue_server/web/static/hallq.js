@@ -25,6 +25,7 @@ const IDEMPOTENT = new Set([
 
 const CLOSE_AUTH_FAILED = 4001;
 const CLOSE_AUTH_TIMEOUT = 4002;
+const CLOSE_TAKEN_OVER = 4003; // another console signed in to this window and took it over
 
 export class RequestError extends Error {
   constructor(code, message, details) {
@@ -163,6 +164,11 @@ export class HallConnection {
     ws.onclose = (ev) => {
       if (this._ws === ws) this._ws = null;
       if (this._closing || this.state === State.REFUSED) return;
+      if (ev.code === CLOSE_TAKEN_OVER) {
+        this.refusal = { code: "taken_over", message: ev.reason };
+        this._setState(State.REFUSED, this.refusal);
+        return;
+      }
       if (ev.code === CLOSE_AUTH_FAILED || ev.code === CLOSE_AUTH_TIMEOUT) {
         this.refusal = this.refusal || { code: "unauthorized", message: ev.reason };
         this._setState(State.REFUSED, this.refusal);

@@ -45,7 +45,7 @@ function apply(kind, data) {
   } else if (kind === "case.overdue") {
     V.overdue.set(data.window, data.case);
     addAlert(kind, data);
-  } else if (kind === "rating.dissatisfied" || kind === "device.state") {
+  } else if (kind === "rating.dissatisfied" || kind === "device.state" || kind === "signin.locked") {
     addAlert(kind, data);
   }
   if (kind === "rating.dissatisfied" || kind === "followup.done") loadFollowups();
@@ -147,6 +147,7 @@ function renderAlerts() {
     let text = "";
     if (kind === "case.overdue") text = t("sup.alert.overdue", { window: data.window, n: data.limit_minutes });
     else if (kind === "rating.dissatisfied") text = t("sup.alert.dissatisfied", { window: data.window, label: data.label, meaning: t(`level.${data.level}`) });
+    else if (kind === "signin.locked") text = t(`sup.alert.locked.${data.kind}`, { who: data.who });
     else text = t("sup.alert.device", { device: data.device, part: data.part, state: data.state });
     return el("li", { "data-kind": kind }, `${at.toLocaleTimeString(lang() === "zh" ? "zh-CN" : "en-GB")} ${text}`);
   }))];

@@ -1,0 +1,194 @@
+"""The hall as the rules see it: areas, queues, services, windows, devices, clerks.
+
+Plain frozen dataclasses, beside the rules that use them (``rules.py``,
+``permissions.py``). ``queue_server/config.py`` only turns a TOML file into these (with
+every problem located); nothing here reads a file or knows TOML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROLES = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin")
+KNOWN_LANGUAGES = ("zh", "en", "mn")
+SERVICE_KINDS = ("instant", "promised")
+
+
+Names = dict[str, str]
+"""Text per language code, e.g. ``{"zh": "户籍办理", "en": "Household registration"}``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    id: str
+    name: Names
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningHours:
+    """Intervals of the service day, in hall-local time, on the given ISO weekdays."""
+
+    intervals: tuple[tuple[dt.time, dt.time], ...]
+    weekdays: frozenset[int]
+
+    def is_open(self, local: dt.datetime) -> bool:
+        if local.isoweekday() not in self.weekdays:
+            return False
+        t = local.time()
+        return any(start <= t < end for start, end in self.intervals)
+
+
+ALWAYS_OPEN = OpeningHours(((dt.time(0, 0), dt.time(23, 59, 59, 999999)),), frozenset(range(1, 8)))
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDef:
+    prefix: str
+    name: Names
+    area: str
+    hours: OpeningHours = ALWAYS_OPEN
+    daily_cap: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDef:
+    id: str
+    name: Names
+    area: str
+    queue: str
+    kind: str = "instant"
+    promised_days: int = 0
+    time_limit_minutes: int = 15
+    daily_cap: int | None = None
+    materials: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    steps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowDef:
+    number: int
+    area: str
+    queues: tuple[str, ...]
+    name: Names = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceToken:
+    """A credential: who signs in with it, in which role, and for clerks which window."""
+
+    name: str
+    role: str
+    token: str
+    window: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Clerk:
+    """A person who signs in at a window with an id and a PIN (kept only as a hash)."""
+
+    id: str
+    name: str
+    pin_hash: str
+    windows: tuple[int, ...] = ()  # empty: any window
+
+    def may_use(self, window: int) -> bool:
+        return not self.windows or window in self.windows
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    recall_limit: int = 3
+    no_show_rejoin_minutes: int = 30
+    rating_timeout_seconds: int = 120
+    rating_scale: int = 5
+    rolling_cases: int = 20
+    default_service_minutes: float = 8.0
+    max_message_bytes: int = 64 * 1024
+    idempotency_hours: int = 24
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """Where the server listens, and the limits that keep it serving under abuse.
+
+    The limits are per process. A hall's phones share one Wi-Fi address behind NAT, so
+    the per-address limit is generous; a phone-page token needs only a few connections
+    (a phone, a second tab). ``allowed_origins`` lists the web origins whose pages may
+    open a WebSocket (empty: only pages served by this server itself, and clients that
+    send no Origin, such as kiosks and displays). ``tls_cert``/``tls_key`` make it serve
+    https and wss.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    db: str = "sqlite:///hallq.db"
+    public_url: str = "http://127.0.0.1:8765"
+    allowed_origins: tuple[str, ...] = ()
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    max_connections: int = 10_000
+    max_connections_per_address: int = 2_000
+    max_connections_per_ticket: int = 4
+    max_hello_bytes: int = 4096
+
+
+@dataclass(frozen=True)
+class HallConfig:
+    name: Names
+    timezone: str
+    languages: tuple[str, ...]
+    areas: tuple[Area, ...]
+    queues: tuple[QueueDef, ...]
+    services: tuple[ServiceDef, ...]
+    windows: tuple[WindowDef, ...]
+    devices: tuple[DeviceToken, ...]
+    clerks: tuple[Clerk, ...] = ()
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Device sections (``[gateway]``, ``[kiosk]``, ``[display]``) checked by their packages."""
+    rules: Rules = Rules()
+    server: ServerSettings = ServerSettings()
+    source: str = "<memory>"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def queue(self, prefix: str) -> QueueDef | None:
+        return self._by_prefix.get(prefix)
+
+    def service(self, service_id: str) -> ServiceDef | None:
+        return self._by_service.get(service_id)
+
+    def window(self, number: int) -> WindowDef | None:
+        return self._by_window.get(number)
+
+    def token(self, secret: str) -> DeviceToken | None:
+        return self._by_token.get(secret)
+
+    def clerk(self, clerk_id: str) -> Clerk | None:
+        return self._by_clerk.get(clerk_id)
+
+    @functools.cached_property
+    def _by_clerk(self) -> dict[str, Clerk]:
+        return {c.id: c for c in self.clerks}
+
+    # Look-ups happen on every request, so each table is indexed once, on first use.
+    @functools.cached_property
+    def _by_prefix(self) -> dict[str, QueueDef]:
+        return {q.prefix: q for q in self.queues}
+
+    @functools.cached_property
+    def _by_service(self) -> dict[str, ServiceDef]:
+        return {sv.id: sv for sv in self.services}
+
+    @functools.cached_property
+    def _by_window(self) -> dict[int, WindowDef]:
+        return {w.number: w for w in self.windows}
+
+    @functools.cached_property
+    def _by_token(self) -> dict[str, DeviceToken]:
+        return {d.token: d for d in self.devices}

@@ -1,0 +1,243 @@
+"""Who may do what, and to which ticket or window: the one permission table of the hall.
+
+Every operation of the protocol is listed in :data:`TABLE` with, for each role that may
+use it, the *scope* of what it may touch. The server checks the role before anything else
+(:func:`scope_of`); the store checks the scope with :func:`authorize` once it has loaded
+the target (a window, a ticket), because only then is it known whose the target is. The
+protocol's role lists (``protocol.OPS``) and the role table in ``docs/protocol.md`` are
+made from this table, so it is written once.
+
+Scopes::
+
+    any           anything in the hall
+    own_window    the window the actor works at: a clerk's own window; a gateway's
+                  windows (every window when its token names none); admin: any
+    window_ticket a ticket at the actor's window (called, serving, or last there)
+    window_queue  a ticket waiting for the actor's window (its queues, or sent to it)
+    own_ticket    the citizen's own ticket: the phone page's bound ticket, or at a kiosk
+                  a ticket whose check code (printed on it) or token (its QR) was shown
+    self          the actor itself: a device's own state, a clerk's own figures
+
+Pure: no I/O, no SQL; the store passes in what it found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .errors import Forbidden
+
+
+class Scope(StrEnum):
+    ANY = "any"
+    OWN_WINDOW = "own_window"
+    WINDOW_TICKET = "window_ticket"
+    WINDOW_QUEUE = "window_queue"
+    OWN_TICKET = "own_ticket"
+    SELF = "self"
+
+
+ROLES = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin", "citizen")
+STAFF = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin")
+
+_A, _W, _WT, _WQ, _OT, _SELF = (
+    Scope.ANY,
+    Scope.OWN_WINDOW,
+    Scope.WINDOW_TICKET,
+    Scope.WINDOW_QUEUE,
+    Scope.OWN_TICKET,
+    Scope.SELF,
+)
+_AT_WINDOW = {"clerk": _W, "gateway": _W, "admin": _A}
+
+TABLE: dict[str, dict[str, Scope]] = {
+    "hello": dict.fromkeys(ROLES, _A),
+    "hall.info": dict.fromkeys(ROLES, _A),
+    "snapshot": dict.fromkeys(STAFF, _A),
+    # A phone page subscribes too; it is sent only its own ticket's events.
+    "subscribe": {**dict.fromkeys(STAFF, _A), "citizen": _OT},
+    "ticket.issue": {"kiosk": _A, "admin": _A},
+    # Staff look a ticket up by its token (the token is the proof); a phone page only its own.
+    "ticket.status": {**dict.fromkeys(STAFF, _A), "citizen": _OT},
+    "ticket.rejoin": {"kiosk": _OT, "clerk": _WQ, "supervisor": _A, "admin": _A},
+    "ticket.cancel": {"kiosk": _OT, "clerk": _WT, "gateway": _WT, "supervisor": _A, "admin": _A},
+    "ticket.transfer": {"clerk": _WT, "gateway": _WT, "supervisor": _A, "admin": _A},
+    "appointment.create": {"admin": _A},
+    "appointment.checkin": {"kiosk": _A, "admin": _A},
+    "window.open": dict(_AT_WINDOW),
+    "window.pause": dict(_AT_WINDOW),
+    "window.resume": dict(_AT_WINDOW),
+    "window.close": dict(_AT_WINDOW),
+    "call.next": dict(_AT_WINDOW),
+    "call.number": {"clerk": _WQ, "gateway": _WQ, "admin": _A},
+    "call.recall": dict(_AT_WINDOW),
+    "case.start": dict(_AT_WINDOW),
+    "case.finish": dict(_AT_WINDOW),
+    "case.no_show": dict(_AT_WINDOW),
+    # The evaluator at a window rates that window's last case; a citizen rates their own.
+    "rating.submit": {"gateway": _W, "kiosk": _OT, "citizen": _OT, "admin": _A},
+    "device.report": {"kiosk": _SELF, "display": _SELF, "gateway": _A},
+    "window.waiting": {"clerk": _W, "supervisor": _A, "admin": _A},
+    "clerk.today": {"clerk": _SELF, "supervisor": _A, "admin": _A},
+    "followup.list": {"supervisor": _A, "admin": _A},
+    "followup.done": {"supervisor": _A, "admin": _A},
+}
+
+ARGUMENT_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
+    # Who is recorded as working a window: a clerk signed in with id and PIN is that
+    # clerk; only the gateway (a keypad sign-in) and an admin may name someone else.
+    ("window.open", "clerk"): ("gateway", "admin"),
+    # Rating "the window's last case" or a case by id is the evaluator's form only.
+    ("rating.submit", "window"): ("gateway", "admin"),
+    ("rating.submit", "case"): ("gateway", "admin"),
+}
+"""Arguments only some of an operation's roles may give."""
+
+ARGUMENT_SELF = {("window.open", "clerk")}
+"""...which the other roles may still give when they name themselves."""
+
+STAFF_CONFIRMED_PRIORITY = ("kiosk",)
+"""Roles whose priority tickets need a staff member's id and PIN checked by the server.
+
+A kiosk stands in public: a priority ticket goes before everyone, so a hall guide
+confirms it with their own credential (same hashing and lock-out as a clerk sign-in).
+An admin console is staff already."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asks: the device or person behind the credential, its role, its window.
+
+    ``window`` is a clerk's window, or the one window of a device token that names one;
+    ``ticket_id`` binds a phone page to its ticket.
+    """
+
+    name: str
+    role: str
+    window: int | None = None
+    ticket_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What an operation touches, as the store found it.
+
+    ``window`` the window acted at; ``ticket_window`` where the ticket is or last was;
+    ``waits_here`` whether the ticket waits for the actor's window (its queues, or sent
+    to it; None before the ticket is loaded, when only the window is checked);
+    ``ticket_id`` the ticket; ``proved`` whether a kiosk showed the ticket's check code
+    or token; ``subject`` the device or clerk an operation is about.
+    """
+
+    window: int | None = None
+    ticket_window: int | None = None
+    waits_here: bool | None = None
+    ticket_id: int | None = None
+    proved: bool = False
+    subject: str | None = None
+
+
+def scope_of(role: str, op: str) -> Scope | None:
+    """The scope a role has for an operation; None when the role may not use it."""
+    return TABLE.get(op, {}).get(role)
+
+
+def roles_for(op: str) -> tuple[str, ...]:
+    return tuple(r for r in ROLES if r in TABLE.get(op, {}))
+
+
+def check_role(actor: Actor, op: str, args: dict[str, object]) -> None:
+    """The check made before anything else: the role, and arguments reserved to some."""
+    if scope_of(actor.role, op) is None:
+        raise Forbidden(f"a {actor.role} may not use {op}")
+    for name, value in args.items():
+        allowed = ARGUMENT_ROLES.get((op, name))
+        if allowed is None or actor.role in allowed:
+            continue
+        if (op, name) in ARGUMENT_SELF and value == actor.name:
+            continue
+        raise Forbidden(f"a {actor.role} may not give {name!r} to {op}")
+
+
+def needs_staff_confirmation(actor: Actor, op: str, args: dict[str, object]) -> bool:
+    return (
+        op == "ticket.issue"
+        and actor.role in STAFF_CONFIRMED_PRIORITY
+        and bool(args.get("priority"))
+    )
+
+
+def may_act_at(actor: Actor, window: int) -> bool:
+    """A window is the actor's own: its clerk's, or one of a gateway's (all without one)."""
+    if actor.role == "admin":
+        return True
+    if actor.role == "gateway" and actor.window is None:
+        return True
+    if actor.role in ("clerk", "gateway"):
+        return actor.window == window
+    return False
+
+
+def authorize(actor: Actor, op: str, target: Target) -> None:
+    """Refuse with ``forbidden`` unless the target is within the actor's scope for ``op``."""
+    scope = scope_of(actor.role, op)
+    if scope is None:
+        raise Forbidden(f"a {actor.role} may not use {op}")
+    if scope is Scope.ANY:
+        return
+    if scope is Scope.OWN_WINDOW:
+        if target.window is None or not may_act_at(actor, target.window):
+            raise Forbidden(
+                f"{actor.name} works at window {actor.window}, not {target.window}"
+                if actor.window is not None
+                else f"{actor.name} may not act at window {target.window}"
+            )
+        return
+    if scope is Scope.WINDOW_TICKET:
+        if target.ticket_window is None or not may_act_at(actor, target.ticket_window):
+            raise Forbidden(f"a {actor.role} acts only on the ticket at its own window")
+        return
+    if scope is Scope.WINDOW_QUEUE:
+        if target.window is None or not may_act_at(actor, target.window):
+            raise Forbidden(f"{actor.name} may not act at window {target.window}")
+        if target.waits_here is False:  # None: the ticket is not loaded yet
+            raise Forbidden(f"window {target.window} does not serve this ticket's queue")
+        return
+    if scope is Scope.OWN_TICKET:
+        own = actor.ticket_id is not None and actor.ticket_id == target.ticket_id
+        if not (own or (actor.role != "citizen" and target.proved)):
+            raise Forbidden("only the ticket's own holder may do this")
+        return
+    if scope is Scope.SELF:
+        if target.subject != actor.name:
+            raise Forbidden(f"a {actor.role} acts only for itself")
+        return
+    raise AssertionError(scope)  # pragma: no cover - every scope is handled above
+
+
+def markdown_table() -> str:
+    """The role table of ``docs/protocol.md``, made from :data:`TABLE`."""
+    head = "| operation | " + " | ".join(ROLES) + " |"
+    rule = "| --- | " + " | ".join(":-:" for _ in ROLES) + " |"
+    rows = [
+        f"| `{op}` | "
+        + " | ".join(_CELL[TABLE[op][r]] if r in TABLE[op] else "" for r in ROLES).rstrip()
+        + " |"
+        for op in TABLE
+    ]
+    return "\n".join([head, rule, *rows])
+
+
+_CELL = {
+    Scope.ANY: "✓",
+    Scope.OWN_WINDOW: "own window",
+    Scope.WINDOW_TICKET: "ticket at own window",
+    Scope.WINDOW_QUEUE: "ticket waiting for own window",
+    Scope.OWN_TICKET: "own ticket",
+    Scope.SELF: "itself",
+}
+
+
+if __name__ == "__main__":  # print the doc's role table: python -m queue_server.core.permissions
+    print(markdown_table())
