@@ -283,5 +283,34 @@ def pick(names: Mapping[str, Any] | None, language: str) -> Any:
     return next(iter(names.values()))
 
 
+def where_to_go(hall: Mapping[str, Any], service: Mapping[str, Any], language: str) -> str:
+    """Area (with its floor and place, when the hall file gives them) and the windows that
+    serve the service's queue ("windows 3–7"); "" when the hall file does not say."""
+    parts: list[str] = []
+    area = next((a for a in hall.get("areas", []) if a.get("id") == service.get("area")), None)
+    if area is not None:
+        parts.append(str(pick(area.get("name"), language)))
+        for key in ("floor", "location"):
+            if area.get(key):
+                parts.append(str(pick(area[key], language)))
+    numbers = sorted(
+        int(w["number"]) for w in hall.get("windows", [])
+        if service.get("queue") in (w.get("queues") or [])
+    )
+    if len(numbers) == 1:
+        parts.append(tr(language, "window_one", n=numbers[0]))
+    elif numbers:
+        parts.append(tr(language, "windows_range", first=numbers[0], last=numbers[-1]))
+    return tr(language, "go_to", where=" · ".join(parts)) if parts else ""
+
+
+def mark(kind: str | None, language: str) -> str:
+    """How a priority or appointment ticket is marked, on screen and on paper."""
+    if not kind:
+        return ""
+    name = tr(language, f"priority_{kind}")
+    return name if kind == "appointment" else f"{tr(language, 'priority_mark')} · {name}"
+
+
 def languages() -> list[str]:
     return list(CATALOGS)

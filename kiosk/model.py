@@ -159,26 +159,7 @@ class KioskModel(EventDispatcher):
         return i18n.count(self.language, "people_ahead", int(n))
 
     def where_to_go(self, service_id: str | None = None) -> str:
-        """Area and the windows that serve the service's queue ("windows 3–7"), from the
-        hall's own description; "" when the hall file does not say."""
-        info = self.service_info(service_id)
-        hall = self.hall or {}
-        parts: list[str] = []
-        area = next((a for a in hall.get("areas", []) if a["id"] == info.get("area")), None)
-        if area is not None:
-            parts.append(self.name(area.get("name")))
-            for key in ("floor", "location"):
-                if area.get(key):
-                    parts.append(self.name(area[key]))
-        numbers = sorted(
-            int(w["number"]) for w in hall.get("windows", [])
-            if info.get("queue") in (w.get("queues") or [])
-        )
-        if len(numbers) == 1:
-            parts.append(self.t("window_one", n=numbers[0]))
-        elif numbers:
-            parts.append(self.t("windows_range", first=numbers[0], last=numbers[-1]))
-        return self.t("go_to", where=" · ".join(parts)) if parts else ""
+        return i18n.where_to_go(self.hall or {}, self.service_info(service_id), self.language)
 
     def print_text(self) -> str:
         if self.print_state == "printing":

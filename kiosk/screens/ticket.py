@@ -15,7 +15,7 @@ from kivy.graphics.texture import Texture
 from kivy.lang import Builder
 from kivy.properties import NumericProperty
 
-from kiosk import theme
+from kiosk import i18n, theme
 from kiosk.screens.common import Page
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
@@ -76,7 +76,7 @@ class TicketScreen(Page):
         ids.number.text = str(t.get("label", ""))
         name = model.service_name(t.get("service"))
         if t.get("priority"):
-            name += f"  ·  {model.t('priority_' + str(t['priority']))}"
+            name += "  ·  " + i18n.mark(str(t["priority"]), model.language)
         ids.service.text = name
         ids.where.text = model.where_to_go(t.get("service"))
         wait = t.get("est_wait_minutes")
