@@ -314,6 +314,8 @@ def states(app: Any) -> Iterator[str]:  # noqa: ANN401 - the KioskApp
     for letter in "zzz":
         m.type_letter(letter)
     yield "services/no-match"
+    queue = m.service_info(longest).get("queue")
+    m.queues_now = {queue: {"queue": queue, "waiting": 137, "est_wait_minutes": 245}}
     m.open_service(longest)
     yield "detail"
     m.refused("closed")

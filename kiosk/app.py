@@ -46,6 +46,7 @@ WATCHED = (
     "screen", "language", "large_text", "hall", "connection", "query", "results", "service",
     "priority", "pin_entry", "pin_error", "code_entry", "label_entry", "rating_step",
     "ticket", "print_state", "printer_condition", "error", "busy", "idle_left", "version",
+    "queues_now",
 )
 
 
@@ -140,6 +141,7 @@ class KioskApp(App):
             sm.add_widget(cls())
         self.overlay = OfflineNotice()
         self.model.bind(**{name: self._changed for name in WATCHED})
+        self.model.bind(screen=self._screen_changed)
         self._changed()
         return root
 
@@ -162,6 +164,7 @@ class KioskApp(App):
             self._tick_event.cancel()
         self._sync_trigger.cancel()
         self.model.unbind(**{name: self._changed for name in WATCHED})
+        self.model.unbind(screen=self._screen_changed)
 
     def open_settings(self, *args: Any) -> bool:
         """Kivy opens its settings panel on F1; a citizen must never see it."""
@@ -188,6 +191,20 @@ class KioskApp(App):
         self.large = self.model.large_text
         self.font_scale = self.ui * (theme.LARGE_SCALE if self.large else 1.0)
         self.target = theme.TARGET * self.ui
+
+    def _screen_changed(self, model: Any, screen: str) -> None:  # noqa: ANN401
+        if screen == "detail" and model.online:
+            self.controller.spawn(self._fetch_queues())
+
+    async def _fetch_queues(self) -> None:
+        """The queues' length and estimate, asked when a service is opened (a kiosk
+        does not follow the live events; one small request per look is enough)."""
+        try:
+            snap = await self.client.request("snapshot", timeout=self.settings.request_timeout)
+        except Exception as exc:  # shown as unknown: taking a number must still work
+            log.info("queue lengths not fetched: %s", exc)
+            return
+        self.model.queues_now = {q["queue"]: q for q in snap.get("queues", [])}
 
     def _touched(self, *args: Any) -> None:
         self.model.touch(time.monotonic())

@@ -66,6 +66,7 @@ class KioskModel(EventDispatcher):
     rating_token = StringProperty("")  # the ticket's token, read from its QR code
     rating_step = OptionProperty("label", options=("label", "check", "level", "thanks"))
     ticket = DictProperty({})
+    queues_now = DictProperty({})  # queue prefix -> {"waiting", "est_wait_minutes"}
     print_state = OptionProperty("idle", options=PRINT_STATES)
     printer_condition = StringProperty("")
     error = StringProperty("")  # a refusal code from the server, shown on the screen
@@ -157,6 +158,17 @@ class KioskModel(EventDispatcher):
 
     def people_ahead(self, n: int) -> str:
         return i18n.count(self.language, "people_ahead", int(n))
+
+    def queue_now(self, service_id: str | None = None) -> str:
+        """How many wait for the service's queue now and about how long: shown before the
+        number is taken, so a citizen can decide to come back later. "" until known."""
+        stats = self.queues_now.get(self.service_info(service_id).get("queue"))
+        if not stats:
+            return ""
+        wait = stats.get("est_wait_minutes")
+        if wait is None:
+            return self.t("queue_now_unknown", n=stats.get("waiting", 0))
+        return self.t("queue_now", n=stats.get("waiting", 0), m=wait)
 
     def where_to_go(self, service_id: str | None = None) -> str:
         return i18n.where_to_go(self.hall or {}, self.service_info(service_id), self.language)

@@ -21,6 +21,7 @@ class DetailScreen(Page):
         info = model.service_info()
         ids.title.text = model.service_name()
         ids.where.text = model.where_to_go()
+        ids.queue.text = model.queue_now()
         if info.get("kind") == "promised":
             kind = model.t("promised", days=info.get("promised_days") or "?")
         else:

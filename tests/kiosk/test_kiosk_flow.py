@@ -85,3 +85,23 @@ def test_paper_and_screen_say_where_to_go_and_mark_priority(config, sqlite_url, 
                     assert ahead in lines and k.ids().ahead.text.startswith(ahead)
 
     run(main())
+
+
+def test_queue_length_and_estimate_shown_before_taking_a_number(config, sqlite_url, tmp_path):
+    """Measured on main: the detail screen says nothing of the queue."""
+
+    async def main():
+        async with kiosk(config, sqlite_url, tmp_path, printer=False) as k:
+            m = k.model
+            for _ in range(3):
+                m.open_service("general")
+                await k.wait_screen("detail")
+                await k.app.controller.take_ticket()
+                await k.wait_screen("ticket")
+                m.reset()
+            m.open_service("general")
+            await k.wait_screen("detail")
+            await until(lambda: k.ids().queue.text.startswith("现在排队 3 人"), 5, "queue")
+            assert "预计等待约" in k.ids().queue.text
+
+    run(main())
