@@ -163,6 +163,11 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         True,
         "record that a dissatisfied citizen was called back",
     ),
+    "alert.list": (
+        {"limit": (_I, False)},
+        False,
+        "the newest alerts and how their delivery went (read-only)",
+    ),
     "clerk.today": (
         {**_WIN, "clerk": (_S, False)},
         False,

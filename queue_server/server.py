@@ -41,6 +41,8 @@ from .core.errors import Forbidden, HallError
 from .core.hall import ALWAYS_OPEN, Clerk, HallConfig
 from .core.pins import check_pin, hash_pin
 from .core.states import WindowOp
+from .notify import outbox
+from .notify.sender import Notifier
 from .store import db as dbm
 from .store import lockout, reports
 from .store import schema as s
@@ -48,14 +50,21 @@ from .store import statements as st
 from .store.ops import Actor, HallOps, Outcome
 
 log = logging.getLogger("hallq.server")
-RING_SIZE = 20_000
+REPLAY_MAX = 20_000
+"""The most events a resume replays; further behind, a snapshot is cheaper."""
 WEB_DIR = Path(__file__).parent / "web"
 Ev = tuple[int, str, dict[str, Any], str]
 """A published event: (seq, type, data, encoded message)."""
 HELLO_TIMEOUT_S = 10.0
+READ_OPS = frozenset(
+    {"snapshot", "ticket.status", "window.waiting", "clerk.today", "followup.list", "alert.list"}
+)
+"""Operations that change nothing: served by the readers, beside the writer."""
 MAX_IN_FLIGHT = 64
 SWEEP_INTERVAL_S = 1.0
 STOP_GRACE_S = 5.0
+CITIZEN_POLLED = ("ticket.status", "hall.info")
+"""What a phone page might ask in a loop; its events keep it current without asking."""
 ADDRESS_GUESSES = 20
 ADDRESS_LOCK_S = 900
 PRUNE_INTERVAL_S = 3600.0
@@ -89,6 +98,9 @@ class Client:
     pending: list[Ev] | None = None  # events held while a subscribe answers
     ticket_token: str | None = None  # a citizen's phone page: its own ticket only
     queue: str | None = None  # the citizen's ticket's current queue
+    # The sequence number the subscribe answer covered: events up to it were in the
+    # snapshot or the replay, so a late catch-up of this process never sends them again.
+    floor: int = 0
     address: str = "?"
     reads: TokenBucket = dataclasses.field(default_factory=lambda: TokenBucket(5, 1.0))
     in_flight: asyncio.Semaphore = dataclasses.field(
@@ -116,9 +128,11 @@ class HallServer:
         self.engine = dbm.open_engine(db_url)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.sweep_interval = sweep_interval
+        self.db_url = db_url
         self.committer: dbm.Committer | None = None
+        self.reader: dbm.Reader | None = None
+        self.notifier: Notifier | None = None
         self.clients: set[Client] = set()
-        self.ring: collections.deque[Ev] = collections.deque(maxlen=RING_SIZE)
         # PostgreSQL may be shared by several server processes: follow their events too.
         self._shared_db = self.engine.dialect.name == "postgresql"
         self._catching_up = asyncio.Lock()
@@ -149,6 +163,14 @@ class HallServer:
         self.loop = asyncio.get_running_loop()
         self.prepare_database()
         self.committer = dbm.Committer(self.engine, self.clock)
+        self.reader = dbm.Reader(self.db_url, self.clock)
+        if self.config.notify.alerts:
+            notify = self.config.notify
+            self.committer.on_events = lambda conn, now, published: self._queue_alerts(
+                conn, now, notify, published
+            )
+            self.notifier = Notifier(self.committer, notify)
+            self._background.add(self._spawn(self.notifier.run()))
         settings = self.config.server
         self.server = await serve(
             self._handle,
@@ -194,6 +216,9 @@ class HallServer:
         if self.committer is not None:
             await asyncio.to_thread(self.committer.close)
             self.committer = None
+        if self.reader is not None:
+            await asyncio.to_thread(self.reader.close)
+            self.reader = None
         self.engine.dispose()
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
@@ -201,6 +226,15 @@ class HallServer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def _queue_alerts(
+        self, conn: Connection, now: dt.datetime, notify: Any, published: dbm.Published
+    ) -> None:
+        """On the database thread, in the events' transaction: the alerts they cause."""
+        if outbox.enqueue(conn, now, notify, published) and self.loop is not None:
+            notifier = self.notifier
+            if notifier is not None:
+                self.loop.call_soon_threadsafe(notifier.wake.set)  # send them now
 
     # -- HTTP --------------------------------------------------------------------------
 
@@ -439,7 +473,7 @@ class HallServer:
 
         _, published = await self.committer.submit(reserve)
         if published:
-            self._publish(published)
+            await self._publish(published)
         if clerk is None:
             await asyncio.to_thread(check_pin, str(pin), _dummy_hash())
             raise HallError("wrong clerk id or PIN", code="unauthorized")
@@ -481,7 +515,11 @@ class HallServer:
                             code="staff_needed",
                         )
                     await self._check_staff(staff, pin, client.address)
-                if actor.role == "citizen" and not client.reads.take(time.monotonic()):
+                if (
+                    actor.role == "citizen"
+                    and req.op in CITIZEN_POLLED
+                    and not client.reads.take(time.monotonic())
+                ):
                     # A phone page has events; polling it in a loop only loads the hall.
                     raise HallError(
                         "too many requests from this page; wait a moment", code="rate_limited"
@@ -517,12 +555,36 @@ class HallServer:
             return self._hall_info
         if req.op == "hello":
             raise p.ProtocolError(p.BAD_REQUEST, "already signed in", req.id)
-        assert self.committer is not None
+        assert self.committer is not None and self.reader is not None
         work = self._work(actor, req)
+        if req.op in READ_OPS:
+            try:
+                result, _ = await self.reader.read(work)
+            except HallError as exc:
+                if exc.kept:  # a refused read still leaves its record: written by the writer
+                    await self._keep(exc)
+                raise
+            return result
         result, published = await self.committer.submit(work)
-        if published:
-            self._publish(published)
+        # The sender's own events go out before its reply (protocol.md §1), on every
+        # process: the reply is sent only when this returns.
+        await self._publish(published)
         return result
+
+    async def _keep(self, exc: HallError) -> None:
+        """Write what a refusal on a read connection keeps (its audit row, a counted
+        wrong guess) on the database thread; the refusal stands even if this fails."""
+        assert self.committer is not None
+
+        def keep(conn: Connection, _now: dt.datetime) -> tuple[None, list[Any]]:
+            for write in exc.kept:
+                write(conn)
+            return None, []
+
+        try:
+            await self.committer.submit(keep)
+        except Exception:
+            log.exception("recording a refusal failed")
 
     def _work(self, actor: Actor, req: p.Request) -> dbm.Work:
         """The database-thread half of a request: idempotency, the operation, audit."""
@@ -554,12 +616,19 @@ class HallServer:
             "clerk.today": lambda c, n: reports.clerk_today(c, ops, actor, args, n),
             "followup.list": lambda c, n: reports.followups(c, ops, actor, args, n),
             "followup.done": lambda c, n: ops.followup_done(c, actor, args, n),
+            "alert.list": lambda c, n: {"alerts": outbox.recent(c, _limit(args))},
         }
         handler = handlers[op]
         key = req.key if p.OPS[op].idempotent else None
 
         def work(conn: Connection, now: dt.datetime) -> tuple[Any, list[tuple[str, Any]]]:
             if key is not None:
+                if conn.dialect.name == "postgresql":
+                    # Claim the key before the operation: a copy of this request on
+                    # another server process waits here until this one commits, then
+                    # finds its reply below instead of doing the operation twice.
+                    claim = json.dumps([actor.name, key])
+                    conn.execute(st.IDEMPOTENCY_CLAIM, {"k": claim})
                 seen = conn.execute(st.IDEMPOTENCY_GET, {"actor": actor.name, "key": key}).first()
                 if seen is not None:
                     if seen.op != op:
@@ -610,15 +679,18 @@ class HallServer:
 
     # -- events ------------------------------------------------------------------------
 
-    def _publish(self, published: dbm.Published) -> None:
+    async def _publish(self, published: dbm.Published) -> None:
         """Send committed events to live subscribers, in sequence order, once encoded.
 
         With other server processes on the same PostgreSQL, events they committed may
-        come before these: a gap in the sequence means "read the database first", so
-        subscribers always get events in order and none is skipped.
+        come before these: a gap in the sequence means "read the database first", and
+        this returns only once these events have gone out, so a reply sent after it
+        always follows its own events.
         """
-        if self._shared_db and published and published[0][0] > self.last_seq + 1:
-            self._spawn(self._catch_up())
+        if not published:
+            return
+        if self._shared_db and published[0][0] > self.last_seq + 1:
+            await self._catch_up(upto=published[-1][0])
             return
         self._publish_now(published)
 
@@ -631,70 +703,81 @@ class HallServer:
         if not fresh:
             return
         self.last_seq = fresh[-1][0]
-        self.ring.extend(fresh)
-        live = [c.ws for c in self.clients if c.live and c.ticket_token is None]
+        staff = [c for c in self.clients if c.live and c.ticket_token is None]
         citizens = [c for c in self.clients if c.live and c.ticket_token is not None]
         for c in self.clients:
             if c.pending is not None:
                 c.pending.extend(fresh)
         for ev in fresh:
-            websockets.broadcast(live, ev[3])
+            websockets.broadcast([c.ws for c in staff if ev[0] > c.floor], ev[3])
             for c in citizens:
-                if _visible(c, ev):
+                if ev[0] > c.floor and _visible(c, ev):
                     websockets.broadcast([c.ws], ev[3])
 
     async def _subscribe(self, client: Client, req: p.Request) -> str:
         if client.live or client.pending is not None:
             raise p.ProtocolError(p.BAD_REQUEST, "already subscribed", req.id)
-        client.pending = []
         since = req.args.get("since")
-        backlog = None
-        if since is not None:
-            backlog = await self._events_since(since)
-        if backlog is not None:
-            upto = backlog[-1][0] if backlog else since
-            backlog = [ev for ev in backlog if _visible(client, ev)]
-            reply = p.ok(req.id, {"mode": "resume", "seq": upto, "replayed": len(backlog)})
-            await client.ws.send(reply)
-            for ev in backlog:
-                await client.ws.send(ev[3])
-        else:
-            assert self.committer is not None
-            snap, _ = await self.committer.submit(lambda c, n: (self._snapshot(c, n, client), []))
-            upto = snap["seq"]
-            await client.ws.send(p.ok(req.id, {"mode": "snapshot", "seq": upto, "snapshot": snap}))
-        for ev in client.pending:
-            if ev[0] > upto and _visible(client, ev):
-                await client.ws.send(ev[3])
+        if since is not None and (
+            not isinstance(since, int) or isinstance(since, bool) or since < 0
+        ):
+            raise p.ProtocolError(p.BAD_REQUEST, "since must be a sequence number", req.id)
+        assert self.reader is not None
+        client.pending = []
+        try:
+            backlog = None if since is None else await self._events_since(since)
+            if backlog is not None:
+                assert since is not None
+                upto = backlog[-1][0] if backlog else since
+                backlog = [ev for ev in backlog if _visible(client, ev)]
+                reply = p.ok(req.id, {"mode": "resume", "seq": upto, "replayed": len(backlog)})
+                await client.ws.send(reply)
+                for ev in backlog:
+                    await client.ws.send(ev[3])
+            else:
+                snap = await self.reader.read(lambda c, n: self._snapshot(c, n, client))
+                upto = snap["seq"]
+                await client.ws.send(
+                    p.ok(req.id, {"mode": "snapshot", "seq": upto, "snapshot": snap})
+                )
+            client.floor = upto
+            for ev in client.pending:
+                if ev[0] > upto and _visible(client, ev):
+                    await client.ws.send(ev[3])
+        except websockets.ConnectionClosed:
+            # The subscriber went away mid-answer: nothing failed, nobody to tell.
+            client.pending = None
+            return ""
         client.pending = None
         client.live = True
         return p.dumps({"v": p.VERSION, "event": "subscribed", "seq": upto})
 
     async def _events_since(self, since: int) -> list[Ev] | None:
-        """Events after ``since`` if they can all be replayed; None means resnapshot."""
-        if since > self.last_seq:
-            return None  # a sequence from another database (or a reset one)
-        if since == self.last_seq:
-            return []
-        if self.ring and self.ring[0][0] <= since + 1:
-            return [ev for ev in self.ring if ev[0] > since]
-        if self.last_seq - since > RING_SIZE:
-            return None
+        """Events after ``since`` from the database, or None: resnapshot instead.
 
-        def read(conn: Connection, _now: dt.datetime) -> tuple[Any, list[Any]]:
-            rows = (
-                conn.execute(
-                    select(s.events).where(s.events.c.seq > since).order_by(s.events.c.seq)
-                )
-                .mappings()
-                .all()
+        Always read from the database, not from what this process has published: on a
+        process that lags behind another one's commits, the database still has them, so
+        a display failing over resumes with nothing missed.
+        """
+        assert self.reader is not None
+
+        def read(conn: Connection, _now: dt.datetime) -> list[Any] | None:
+            e = s.events.c
+            oldest, newest = conn.execute(select(func.min(e.seq), func.max(e.seq))).one()
+            newest = newest or 0
+            if since > newest:
+                return None  # a sequence from another database (or a reset one)
+            if since == newest:
+                return []
+            if since < oldest - 1 or newest - since > REPLAY_MAX:
+                return None  # pruned, or so far behind that a snapshot is cheaper
+            return list(
+                conn.execute(select(s.events).where(e.seq > since).order_by(e.seq)).mappings()
             )
-            return rows, []
 
-        assert self.committer is not None
-        rows, _ = await self.committer.submit(read)
-        if not rows or rows[0]["seq"] != since + 1:
-            return None  # pruned: there is a gap
+        rows = await self.reader.read(read)
+        if rows is None:
+            return None
         out: list[Ev] = []
         for r in rows:
             data = json.loads(r["payload"])
@@ -703,23 +786,25 @@ class HallServer:
             )
         return out
 
-    async def _catch_up(self) -> None:
-        """Publish every committed event after the last one published, in order."""
+    async def _catch_up(self, upto: int | None = None) -> None:
+        """Publish every committed event after the last one published, in order.
+
+        ``upto``: a sequence number known committed; if another catch-up already
+        published it, there is nothing to do.
+        """
         async with self._catching_up:
+            if upto is not None and self.last_seq >= upto:
+                return
             since = self.last_seq
 
-            def read(conn: Connection, _now: dt.datetime) -> tuple[Any, list[Any]]:
-                rows = (
-                    conn.execute(
-                        select(s.events).where(s.events.c.seq > since).order_by(s.events.c.seq)
-                    )
-                    .mappings()
-                    .all()
+            def read(conn: Connection, _now: dt.datetime) -> list[Any]:
+                e = s.events.c
+                return list(
+                    conn.execute(select(s.events).where(e.seq > since).order_by(e.seq)).mappings()
                 )
-                return rows, []
 
-            assert self.committer is not None
-            rows, _ = await self.committer.submit(read)
+            assert self.reader is not None
+            rows = await self.reader.read(read)
             self._publish_now(
                 [(r["seq"], r["at"], r["type"], json.loads(r["payload"])) for r in rows]
             )
@@ -755,11 +840,14 @@ class HallServer:
                 if time.monotonic() >= next_prune:
                     next_prune = time.monotonic() + PRUNE_INTERVAL_S
                     await self.committer.submit(lambda c, n: (self.ops.prune(c, n), []))
+                # Look first on a read connection: an idle second takes no write lock.
+                assert self.reader is not None
+                if not await self.reader.read(self.ops.sweep_due):
+                    continue
                 _, published = await self.committer.submit(
                     lambda c, n: (None, self.ops.expire_ratings(c, n) + self.ops.flag_overdue(c, n))
                 )
-                if published:
-                    self._publish(published)
+                await self._publish(published)
             except Exception:
                 log.exception("sweep failed; will retry")
 
@@ -768,6 +856,13 @@ class HallServer:
 def _dummy_hash() -> str:
     """A PIN hash no one knows, to check unknown ids against (same cost as a real one)."""
     return hash_pin(secrets.token_hex(8))
+
+
+def _limit(args: dict[str, Any]) -> int:
+    limit = args.get("limit", 100)
+    if not isinstance(limit, int) or not 1 <= limit <= 500:
+        raise HallError("limit must be a whole number from 1 to 500", code="bad_request")
+    return limit
 
 
 def _visible(client: Client, ev: Ev) -> bool:

@@ -82,6 +82,7 @@ TABLE: dict[str, dict[str, Scope]] = {
     "clerk.today": {"clerk": _SELF, "supervisor": _A, "admin": _A},
     "followup.list": {"supervisor": _A, "admin": _A},
     "followup.done": {"supervisor": _A, "admin": _A},
+    "alert.list": {"supervisor": _A, "admin": _A},
 }
 
 ARGUMENT_ROLES: dict[tuple[str, str], tuple[str, ...]] = {

@@ -7,6 +7,11 @@ on one database thread and commits whatever arrived while the previous commit wa
 flushing in one transaction (group commit). Each operation runs inside its own
 SAVEPOINT, so one refused operation never undoes its neighbours; every caller is answered
 only after the commit that holds its change.
+
+Reads that change nothing (snapshots, waiting lists, a phone page's status, event
+replays, the sweeper's "anything due?") run on :class:`Reader` instead: their own
+connections, each read one consistent snapshot (a WAL read transaction on SQLite,
+REPEATABLE READ on PostgreSQL), so they never queue behind writes nor hold them up.
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, insert, select, text
+from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -35,10 +41,18 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_GROUP = 256
 MIGRATIONS = Path(__file__).parent / "migrations"
+READERS = 2
+"""Read threads (and connections): reads are short; two keep one slow one from
+holding up the next while leaving the interpreter to the event loop."""
 
 
-def open_engine(url: str) -> Engine:
-    """An engine with the settings HallQ relies on for this backend."""
+def open_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine with the settings HallQ relies on for this backend.
+
+    ``read_only`` gives the readers' engine: on SQLite a deferred BEGIN (a WAL reader
+    that never takes the write lock) and ``query_only``; on PostgreSQL REPEATABLE READ
+    read-only transactions, so every statement of one read sees the same commits.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -52,15 +66,26 @@ def open_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            if read_only:
+                cur.execute("PRAGMA query_only=ON")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if read_only:
+        return create_engine(
+            url,
+            pool_size=READERS,
+            max_overflow=0,
+            pool_pre_ping=True,
+            isolation_level="REPEATABLE READ",
+            execution_options={"postgresql_readonly": True},
+        )
     return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
 
 
@@ -95,12 +120,61 @@ def head_revision() -> str:
 
 
 def ensure_windows(engine: Engine, config: HallConfig) -> None:
-    """Every configured window has a row (closed until a clerk signs in)."""
+    """Every configured window has a row (closed until a clerk signs in).
+
+    Several server processes may start at once on one PostgreSQL: a row another one
+    inserts meanwhile is left alone (ON CONFLICT DO NOTHING), never an error.
+    """
     with engine.begin() as conn:
         have = {n for (n,) in conn.execute(select(s.windows.c.number))}
         missing = [w.number for w in config.windows if w.number not in have]
         if missing:
-            conn.execute(insert(s.windows), [{"number": n, "status": "closed"} for n in missing])
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            conn.execute(
+                dialect.insert(s.windows).on_conflict_do_nothing(index_elements=["number"]),
+                [{"number": n, "status": "closed"} for n in missing],
+            )
+
+
+_thread = threading.local()
+
+
+def on_reader() -> bool:
+    """Whether this thread is one of :class:`Reader`'s (whose snapshot may be older than
+    a write the database thread is about to commit)."""
+    return getattr(_thread, "reader", False)
+
+
+def _mark_reader() -> None:
+    _thread.reader = True
+
+
+class Reader:
+    """Read-only work on its own threads and connections, beside the :class:`Committer`.
+
+    A read never waits for a group commit's fsync nor for the writer's lock, and a long
+    read (a snapshot of a busy hall) never delays a clerk's call. Each read is one
+    transaction: what it returns is one consistent moment of the hall, and it sees every
+    commit acknowledged before it started.
+    """
+
+    def __init__(self, url: str, clock: Callable[[], dt.datetime], workers: int = READERS) -> None:
+        self.engine = open_engine(url, read_only=True)
+        self.clock = clock
+        self._pool = ThreadPoolExecutor(
+            workers, thread_name_prefix="hallq-read", initializer=_mark_reader
+        )
+
+    async def read(self, fn: Callable[[Connection, dt.datetime], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._read, fn)
+
+    def _read(self, fn: Callable[[Connection, dt.datetime], T]) -> T:
+        with self.engine.connect() as conn, conn.begin():
+            return fn(conn, self.clock())
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.engine.dispose()
 
 
 Published = list[tuple[int, dt.datetime, str, dict[str, Any]]]
@@ -131,6 +205,8 @@ class Committer:
         self._thread.start()
         self.groups = 0
         self.ops = 0
+        self.on_events: Callable[[Connection, dt.datetime, Published], None] | None = None
+        """Called with each operation's committed events, inside their transaction."""
 
     async def submit(self, work: Work) -> tuple[Any, Published]:
         fut: Future[tuple[Any, Published]] = Future()
@@ -183,6 +259,9 @@ class Committer:
                     conn.execute(text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
                 for fut, value, evs, now in done:
                     published = None if evs is None else _write_events(conn, now, evs)
+                    if published and self.on_events is not None:
+                        # e.g. the alert outbox: written in the events' own transaction
+                        self.on_events(conn, now, published)
                     results.append((fut, value, published))
         except Exception as exc:  # the commit itself failed: nobody was acknowledged
             log.exception("commit of %d operations failed", len(batch))

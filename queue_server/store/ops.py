@@ -30,6 +30,7 @@ from ..core.states import TicketOp, TicketStatus, WindowOp, WindowStatus, ticket
 from . import callorder, lockout
 from . import schema as s
 from . import statements as st
+from .db import on_reader
 
 TOKEN_BYTES = 16
 DETAIL_MAX = 200
@@ -38,6 +39,8 @@ _ZERO = dt.timedelta(0)
 CACHE_S = 10.0
 EVENT_DAYS = 3
 """How long queue figures shared by many requests are reused (other servers' changes)."""
+DEFAULT_LIMIT_MINUTES = 15
+"""A case's time limit when its service is no longer configured."""
 
 
 @dataclass(slots=True)
@@ -287,7 +290,8 @@ class HallOps:
         if hit is not None and hit[1] > time.monotonic():
             return hit[0]
         value = compute()
-        self._cache[(kind, prefix)] = (value, time.monotonic() + CACHE_S)
+        if not on_reader():  # a reader's snapshot may predate a write that just forgot it
+            self._cache[(kind, prefix)] = (value, time.monotonic() + CACHE_S)
         return value
 
     def open_windows_for(self, conn: Connection, prefix: str) -> int:
@@ -1102,31 +1106,67 @@ class HallOps:
             for r in rows
         ]
 
+    def _overdue_limit(self, service_id: str) -> int:
+        """Minutes a case of this service may stay open before its light turns red."""
+        service = self.config.service(service_id)
+        return service.time_limit_minutes if service else DEFAULT_LIMIT_MINUTES
+
+    def _overdue_rows(self, conn: Connection, now: dt.datetime) -> list[Any]:
+        """Open, not yet flagged cases past their service's limit.
+
+        Reads only the partial index of open cases (a few per window, whatever the
+        history) from the shortest limit back, so the once-a-second sweep costs the same
+        on the first day and after a year.
+        """
+        c = s.cases.c
+        shortest = min(
+            [sv.time_limit_minutes for sv in self.config.services] + [DEFAULT_LIMIT_MINUTES]
+        )
+        rows = conn.execute(
+            select(c.id, c.window, c.service_id, c.called_at, c.ticket_id).where(
+                c.outcome.is_(None),
+                c.called_at < now - dt.timedelta(minutes=shortest),
+                c.overdue_at.is_(None),
+            )
+        ).all()
+        return [
+            r
+            for r in rows
+            if now - r.called_at > dt.timedelta(minutes=self._overdue_limit(r.service_id))
+        ]
+
+    def sweep_due(self, conn: Connection, now: dt.datetime) -> bool:
+        """Whether the sweep has anything to write: read first, so an idle second of the
+        sweeper takes no write lock (two indexed look-ups on a read connection)."""
+        c = s.cases.c
+        expired = conn.execute(
+            select(c.id).where(c.rating_state == "pending", c.rating_due <= now).limit(1)
+        ).first()
+        return expired is not None or bool(self._overdue_rows(conn, now))
+
     def flag_overdue(self, conn: Connection, now: dt.datetime) -> list[tuple[str, dict[str, Any]]]:
         """Red light: a case still open past its service's time limit, flagged once."""
         c = s.cases.c
-        rows = conn.execute(
-            select(c.id, c.window, c.service_id, c.called_at, c.ticket_id).where(
-                c.outcome.is_(None), c.overdue_at.is_(None)
-            )
-        ).all()
         events = []
-        for r in rows:
-            service = self.config.service(r.service_id)
-            limit = service.time_limit_minutes if service else 15
-            if now - r.called_at > dt.timedelta(minutes=limit):
-                conn.execute(update(s.cases).where(c.id == r.id).values(overdue_at=now))
-                events.append(
-                    (
-                        "case.overdue",
-                        {
-                            "case": r.id,
-                            "window": r.window,
-                            "service": r.service_id,
-                            "limit_minutes": limit,
-                        },
-                    )
+        for r in self._overdue_rows(conn, now):
+            # Another server process may be flagging the same case right now: only the
+            # one whose update finds it still unflagged announces it.
+            flagged = conn.execute(
+                update(s.cases).where(c.id == r.id, c.overdue_at.is_(None)).values(overdue_at=now)
+            )
+            if flagged.rowcount != 1:
+                continue
+            events.append(
+                (
+                    "case.overdue",
+                    {
+                        "case": r.id,
+                        "window": r.window,
+                        "service": r.service_id,
+                        "limit_minutes": self._overdue_limit(r.service_id),
+                    },
                 )
+            )
         return events
 
     def prune(self, conn: Connection, now: dt.datetime) -> None:

@@ -85,6 +85,8 @@ tickets = Table(
 Index("ix_tickets_waiting", tickets.c.status, tickets.c.queue, tickets.c.sort_at)
 Index("ix_tickets_day_service", tickets.c.day, tickets.c.service_id)
 Index("ix_tickets_done", tickets.c.queue, tickets.c.finished_at)
+# The display's recent calls (snapshot): today's called tickets, newest first.
+Index("ix_tickets_called", tickets.c.day, tickets.c.called_at)
 
 counters = Table(
     "ticket_counters",
@@ -135,6 +137,17 @@ cases = Table(
 Index("ix_cases_rating", cases.c.rating_state, cases.c.rating_due)
 Index("ix_cases_ticket", cases.c.ticket_id)
 Index("ix_cases_followup", cases.c.followup_state, cases.c.rated_at)
+# The overdue sweep runs every second and looks only at open cases: a partial index holds
+# just those (a few per window), so its cost does not grow with a year of closed cases.
+Index(
+    "ix_cases_open",
+    cases.c.called_at,
+    sqlite_where=cases.c.outcome.is_(None),
+    postgresql_where=cases.c.outcome.is_(None),
+)
+# Today's ratings per window (snapshot) and one clerk's day (clerk.today).
+Index("ix_cases_rated", cases.c.rating_state, cases.c.rated_at)
+Index("ix_cases_clerk", cases.c.clerk, cases.c.called_at)
 
 appointments = Table(
     "appointments",
@@ -180,6 +193,7 @@ idempotency = Table(
     Column("reply", Text, nullable=False),
     Column("at", UTCDateTime, nullable=False),
 )
+Index("ix_idempotency_at", idempotency.c.at)  # the hourly prune
 
 device_states = Table(
     "device_states",
@@ -202,3 +216,25 @@ sign_in_failures = Table(
     Column("locked_until", UTCDateTime),
     Column("at", UTCDateTime, nullable=False),
 )
+
+notifications = Table(
+    "notifications",
+    metadata,
+    # The alert outbox: written in the same transaction as the event that caused it, so
+    # a crash between the two cannot lose an alert; sent (and retried) by the notifier.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # One alert per (cause, recipient, channel): the receiver's dedup key as well.
+    Column("key", String(160), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("target", String(256), nullable=False),
+    Column("payload", Text, nullable=False),
+    # queued → sent, or → failed (retried at next_at) → dead after the last try
+    Column("state", String(16), nullable=False),
+    Column("tries", Integer, nullable=False, default=0),
+    Column("next_at", UTCDateTime, nullable=False),
+    Column("last_error", String(512)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+)
+Index("ix_notifications_due", notifications.c.state, notifications.c.next_at)

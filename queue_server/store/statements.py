@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -39,6 +39,9 @@ IDEMPOTENCY_GET = select(s.idempotency.c.op, s.idempotency.c.reply).where(
     s.idempotency.c.actor == bindparam("actor"), s.idempotency.c.key == bindparam("key")
 )
 IDEMPOTENCY_PUT = insert(s.idempotency)
+# PostgreSQL: a transaction-level lock on (actor, key), taken before the operation, so a
+# copy of the request on another server process waits for the first copy's commit.
+IDEMPOTENCY_CLAIM = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))")
 
 
 def _counter_upsert(dialect: Any) -> Any:

@@ -139,7 +139,7 @@ def test_server_refuses_an_old_schema_and_db_upgrade_fixes_it(tmp_path):
     refused = run_cli("server", "--config", str(TEST_HALL), "--db", url, "--port", "0")
     assert refused.returncode == 1 and "hallq db upgrade" in refused.stderr
     up = run_cli("db", "upgrade", "--config", str(TEST_HALL), "--db", url)
-    assert up.returncode == 0 and "at revision 0003" in up.stdout
+    assert up.returncode == 0 and "at revision 0005" in up.stdout
 
 
 def test_appointments_load_from_csv(tmp_path):
@@ -203,7 +203,7 @@ def test_migration_from_0001_keeps_data_and_lists_old_dissatisfied_ratings(tmp_p
             {"t": "2026-11-24 02:00:00.000000"},
         )
     db.upgrade(engine)
-    assert db.current_revision(engine) == db.head_revision() == "0003"
+    assert db.current_revision(engine) == db.head_revision() == "0005"
     with engine.begin() as conn:
         row = conn.execute(select(old_cases.rating, old_cases.followup_state)).one()
     assert tuple(row) == (1, "open")
@@ -222,3 +222,19 @@ def test_a_section_that_cannot_be_checked_is_a_problem(monkeypatch):
     raw = raw_test_hall()
     raw["kiosk"] = {"idle_seconds": 30}
     assert any(p.startswith("kiosk") and "cannot be checked" in p for p in problems_of(raw))
+
+
+def test_hash_pin_asks_for_six_digits_unless_told_otherwise():
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "queue_server.cli", "hash-pin", *args],
+            capture_output=True,
+            text=True,
+        )
+
+    short = run("--pin", "1234")
+    assert short.returncode == 1 and "at least 6 digits" in short.stderr
+    ok = run("--pin", "123456")
+    assert ok.returncode == 0 and check_pin("123456", ok.stdout.strip())
+    kept = run("--pin", "1234", "--digits", "4")
+    assert kept.returncode == 0 and check_pin("1234", kept.stdout.strip())

@@ -216,3 +216,166 @@ def test_displays_on_one_server_see_calls_made_through_another(pg_url):
                     srv.terminate()
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_chaos_two_servers_sigkills_and_failover_keep_every_invariant(pg_url):
+    """Two processes on one PostgreSQL; kiosks, clerks and a display fail over between
+    them while one or the other is SIGKILLed mid-load. At the end: no acknowledged
+    ticket lost, no number doubled, no ticket called twice, no answer ``internal``, and
+    the display saw every call, each event once and in order."""
+    import random
+
+    import psycopg
+
+    from queue_server.client import RequestTimeout
+
+    _migrate(pg_url)
+    rng = random.Random(9)
+    kills = 4
+
+    async def main() -> None:
+        servers = [ServerProcess(pg_url), ServerProcess(pg_url)]
+        ports = [srv.port for srv in servers]
+        clients: list[HallClient] = []
+        issued: dict[str, str] = {}  # acknowledged tickets: token -> label
+        called: list[str] = []  # acknowledged calls
+        errors: list[str] = []
+        display_seqs: list[int] = []
+        display_calls: list[str] = []
+        stop = asyncio.Event()
+
+        def url(i: int) -> str:
+            return f"ws://127.0.0.1:{ports[i]}/"
+
+        def client(token: str, name: str, i: int, **kw) -> HallClient:
+            c = HallClient(
+                url(i),
+                token,
+                name=name,
+                backoff_min=0.05,
+                backoff_max=0.3,
+                request_timeout=60,
+                **kw,
+            )
+            c.home = i  # type: ignore[attr-defined]
+            clients.append(c)
+            return c
+
+        def on_event(kind: str, seq: int, data: dict) -> None:
+            display_seqs.append(seq)
+            if kind == "ticket.called":
+                display_calls.append(data["label"])
+
+        async def kiosk(c: HallClient) -> None:
+            while not stop.is_set():
+                try:
+                    t = await c.request("ticket.issue", {"service": "general"})
+                except RequestError as exc:
+                    errors.append(f"issue: {exc.code}")
+                    continue
+                issued[t["token"]] = t["label"]
+                await asyncio.sleep(rng.uniform(0, 0.05))
+
+        async def clerk(c: HallClient, window: int) -> None:
+            await c.request("window.open", {"window": window, "clerk": f"c{window}"})
+            while not stop.is_set():
+                try:
+                    r = await c.request("call.next", {"window": window})
+                    if r["ticket"] is None:
+                        await asyncio.sleep(0.05)
+                        continue
+                    called.append(r["ticket"]["label"])
+                    await c.request("case.finish", {"window": window})
+                except RequestError as exc:
+                    errors.append(f"{window}: {exc.code} {exc}")
+
+        try:
+            display = client("display-1-secret", "d", 1, subscribe=True, on_event=on_event)
+            kiosks = [client("kiosk-1-secret", f"k{i}", i % 2) for i in range(3)]
+            clerks = [client("gateway-secret", f"g{w}", w % 2) for w in (1, 2)]
+            for c in clients:
+                await c.start()
+                await c.wait_online(10)
+            load = [asyncio.ensure_future(kiosk(k)) for k in kiosks] + [
+                asyncio.ensure_future(clerk(g, w)) for g, w in zip(clerks, (1, 2), strict=True)
+            ]
+
+            def blip() -> None:
+                # A client that thinks its server went away fails over while its
+                # request may still be running there: both copies meet in the database.
+                c = rng.choice(kiosks + clerks)
+                ws = c._ws
+                c.url = url(1 - ports.index(int(c.url.rsplit(":", 1)[1].strip("/"))))
+                if ws is not None:
+                    ws.transport.abort()
+
+            async def blips() -> None:
+                # Now and then the database is slow (a long report holds the counters
+                # and windows): requests pile up in flight, and clients fail over then.
+                slow = await psycopg.AsyncConnection.connect(pg_url.replace("+psycopg", ""))
+                try:
+                    while not stop.is_set():
+                        await asyncio.sleep(rng.uniform(0.1, 0.4))
+                        await slow.execute("SELECT 1 FROM ticket_counters FOR UPDATE")
+                        await slow.execute("SELECT 1 FROM windows FOR UPDATE")
+                        await asyncio.sleep(0.05)
+                        for _ in range(2):
+                            blip()
+                        await asyncio.sleep(0.15)
+                        await slow.commit()
+                finally:
+                    await slow.close()
+
+            load.append(asyncio.ensure_future(blips()))
+            for n in range(kills):
+                await asyncio.sleep(rng.uniform(1.0, 2.5))
+                victim = n % 2
+                servers[victim].kill()
+                for c in clients:  # the clients of the dead process fail over
+                    if c.url == url(victim):
+                        c.url = url(1 - victim)
+                await asyncio.sleep(rng.uniform(0.2, 1.0))
+                servers[victim] = await asyncio.to_thread(ServerProcess, pg_url, ports[victim])
+                for c in clients:  # and some come back
+                    if c.home == victim and rng.random() < 0.5:  # type: ignore[attr-defined]
+                        c.url = url(victim)
+                        if c._ws is not None:
+                            await c._ws.close()
+            await asyncio.sleep(1.0)
+            stop.set()
+            await asyncio.wait_for(asyncio.gather(*load), 90)
+            with psycopg.connect(pg_url.replace("+psycopg", "")) as conn:
+                tickets = dict(
+                    conn.execute(
+                        "SELECT token, prefix || lpad(number::text, 3, '0') FROM tickets"
+                    ).fetchall()
+                )
+                twice = conn.execute(
+                    "SELECT ticket_id FROM cases GROUP BY ticket_id HAVING count(*) > 1"
+                ).fetchall()
+                (cases,) = conn.execute("SELECT count(*) FROM cases").fetchone()
+                (top,) = conn.execute("SELECT max(seq) FROM events").fetchone()
+            deadline = asyncio.get_running_loop().time() + 20
+            while display.last_seq != top and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.1)
+        except (RequestTimeout, AssertionError):
+            for srv in servers:
+                print(srv.log_tail(100))
+            raise
+        finally:
+            for c in clients:
+                await c.close()
+            for srv in servers:
+                if srv.proc.poll() is None:
+                    srv.terminate()
+        assert len(issued) > 20 and len(called) > 10, (len(issued), len(called))
+        assert not errors, errors  # no internal, no refusal of its own result
+        lost = {tok: lbl for tok, lbl in issued.items() if tickets.get(tok) != lbl}
+        assert not lost, lost  # every acknowledged ticket is there, under its number
+        assert len(set(issued.values())) == len(issued)  # no number handed out twice
+        assert not twice and len(set(called)) == len(called) == cases  # none called twice
+        assert display.last_seq == top
+        assert display_seqs == sorted(set(display_seqs))  # in order, each once
+        assert sorted(display_calls) == sorted(called)  # the display saw every call
+
+    asyncio.run(asyncio.wait_for(main(), 110))
