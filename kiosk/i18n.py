@@ -284,15 +284,13 @@ def pick(names: Mapping[str, Any] | None, language: str) -> Any:
 
 
 def where_to_go(hall: Mapping[str, Any], service: Mapping[str, Any], language: str) -> str:
-    """Area (with its floor and place, when the hall file gives them) and the windows that
-    serve the service's queue ("windows 3–7"); "" when the hall file does not say."""
+    """The service's area and the windows that serve its queue ("windows 3–7"), from
+    ``hall.info``; "" when it does not say. (A floor and a place per area would go here
+    once the hall file and ``hall.info`` carry them.)"""
     parts: list[str] = []
     area = next((a for a in hall.get("areas", []) if a.get("id") == service.get("area")), None)
     if area is not None:
         parts.append(str(pick(area.get("name"), language)))
-        for key in ("floor", "location"):
-            if area.get(key):
-                parts.append(str(pick(area[key], language)))
     numbers = sorted(
         int(w["number"]) for w in hall.get("windows", [])
         if service.get("queue") in (w.get("queues") or [])

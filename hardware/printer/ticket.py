@@ -71,7 +71,7 @@ class TicketPrint:
     hall_name_en: str = ""
     service_name_en: str = ""
     materials_en: tuple[str, ...] = ()
-    #: Where to go ("请到 户籍区 · 2 楼 · 3–7 号窗口"), in the ticket's language.
+    #: Where to go ("请到 户籍区 · 3–7 号窗口"), in the ticket's language.
     where: str = ""
     where_en: str = ""
     #: "优先 · 老年人", "预约": a guide and the clerk see at a glance why this number.

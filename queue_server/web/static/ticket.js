@@ -175,16 +175,13 @@ async function rate(level) {
 
 // -- drawing ---------------------------------------------------------------------------
 
-/** Area (floor, place when the hall file has them) and the windows serving the service's
- * queue: the same rule as the kiosk's screen and paper (kiosk/i18n.py where_to_go). */
+/** The service's area and the windows serving its queue: the same rule as the kiosk's
+ * screen and paper (kiosk/i18n.py where_to_go). */
 function whereToGo(sv) {
   const info = T.info;
   const parts = [];
   const area = info.areas.find((a) => a.id === sv.area);
-  if (area) {
-    parts.push(name(area.name));
-    for (const key of ["floor", "location"]) if (area[key]) parts.push(name(area[key]));
-  }
+  if (area) parts.push(name(area.name));
   const nums = (info.windows || []).filter((w) => (w.queues || []).includes(sv.queue))
     .map((w) => w.number).sort((a, b) => a - b);
   if (nums.length === 1) parts.push(t("ticket.where.window", { n: nums[0] }));
