@@ -155,6 +155,7 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "out": {"clerk": [{"clerk": "someone-else"}, {"window": 2}]},
         },
         "followup.list": {"in": {"*": {}}},
+        "alert.list": {"in": {"*": {}}},
         "followup.done": {"in": {"*": {"case": 1, "note": "called back"}}},
     }
 
