@@ -139,9 +139,12 @@ def text_cut(label: Label) -> str:
     if tw > label.width + 1 or th > label.height + 1:
         return f"texture {tw:.0f}x{th:.0f} larger than the widget {label.width:.0f}x" \
             f"{label.height:.0f}"
+    broken = broken_term(label)
+    if broken:
+        return f"the word {broken!r} is broken across lines"
     size = label.text_size
     opts = dict(label._label.options)
-    opts.update(text=label.text, shorten=False, max_lines=0)
+    opts.update(text=label._label.text or label.text, shorten=False, max_lines=0)
     if size[0] is None:
         return ""
     opts["text_size"] = (size[0], None)
@@ -154,6 +157,26 @@ def text_cut(label: Label) -> str:
     for word in label.text.split():
         if word.isascii() and core.get_extents(word)[0] > width + 1:
             return f"the word {word!r} is broken across lines"
+    return ""
+
+
+def broken_term(label: Label) -> str:
+    """A word of :data:`kiosk.i18n.UNBREAKABLE` that the drawn lines split, or ""."""
+    from kiosk.i18n import UNBREAKABLE
+
+    lines = ["".join(w.text for w in line.words) for line in label._label._cached_lines]
+    if len(lines) < 2:
+        return ""
+    joined, ends, at = "".join(lines), [], 0
+    for line in lines[:-1]:
+        at += len(line)
+        ends.append(at)
+    for term in UNBREAKABLE:
+        start = joined.find(term)
+        while start >= 0:
+            if any(start < end < start + len(term) for end in ends):
+                return term
+            start = joined.find(term, start + 1)
     return ""
 
 

@@ -7,7 +7,7 @@ half-translated catalog still shows something readable rather than a key name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 CATALOGS: dict[str, dict[str, str]] = {
@@ -308,6 +308,74 @@ def mark(kind: str | None, language: str) -> str:
         return ""
     name = tr(language, f"priority_{kind}")
     return name if kind == "appointment" else f"{tr(language, 'priority_mark')} · {name}"
+
+
+#: Chinese words a line must never split (残疾/人 reads as "disabled / person"). Longest
+#: first wins where two overlap. A hall's own names are kept whole by the same rule when
+#: they contain these; anything else breaks between characters, as Chinese may.
+UNBREAKABLE: tuple[str, ...] = (
+    "退役军人", "导办人员", "政务服务", "不动产", "公积金", "残疾人", "老年人",
+    "身份证", "居住证", "营业执照", "预约码", "校验码", "二维码", "服务台",
+    "工作日", "排队号", "号窗口", "军人", "孕妇", "户籍", "出件",
+    "政审", "窗口", "预约", "签到", "取号", "号票", "社保",
+    "医保", "党费", "党员", "事项", "材料", "评价", "满意",
+    "密码", "工号", "分钟", "服务", "办理", "等待", "号码",
+)
+_NO_LINE_START = set("，。、；：？！）」』】》%,.;:?!)")
+_NO_LINE_END = set("（「『【《(")
+
+
+def segments(text: str) -> list[str]:
+    """``text`` cut where a line may break: whole terms of :data:`UNBREAKABLE`, whole
+    Latin words and numbers (with the space after them), single other characters;
+    closing punctuation stays with what precedes it, opening with what follows."""
+    terms = sorted(UNBREAKABLE, key=len, reverse=True)
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isascii() and (ch.isalnum() or ch in "-_/.+:"):
+            j = i
+            while j < n and text[j].isascii() and not text[j].isspace():
+                j += 1
+            while j < n and text[j] == " ":
+                j += 1
+            token = text[i:j]
+        else:
+            token = next((t for t in terms if text.startswith(t, i)), ch)
+            j = i + len(token)
+            while j < n and text[j] == " ":
+                j += 1
+            token = text[i:j]
+        if out and (token[0] in _NO_LINE_START or out[-1][-1] in _NO_LINE_END):
+            out[-1] += token
+        else:
+            out.append(token)
+        i = j
+    return out
+
+
+def wrap(text: str, width: float, measure: Callable[[str], float]) -> str:
+    """``text`` with line breaks where :func:`segments` allows, each line at most
+    ``width`` wide by ``measure``; text that fits, or has no Chinese, is returned as is
+    (Kivy breaks Latin text at spaces itself)."""
+    if width <= 0 or not any("\u3000" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef"
+                             for c in text):
+        return text
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        if measure(paragraph) <= width:
+            lines.append(paragraph)
+            continue
+        line = ""
+        for token in segments(paragraph):
+            if line and measure(line + token.rstrip()) > width:
+                lines.append(line.rstrip())
+                line = token
+            else:
+                line += token
+        lines.append(line.rstrip())
+    return "\n".join(lines)
 
 
 def languages() -> list[str]:

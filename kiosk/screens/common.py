@@ -18,7 +18,7 @@ from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
-from kiosk import theme
+from kiosk import i18n, theme
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
@@ -32,14 +32,30 @@ def discard_children(layout: Widget) -> None:
     layout.clear_widgets()
 
 
-class KLabel(Label):
+class TermWrap:
+    """Lines of Chinese break between words, never inside one (残疾/人): the text Kivy
+    lays out gets its line breaks from :func:`kiosk.i18n.wrap`; ``text`` itself is
+    left as it was set."""
+
+    def texture_update(self, *largs: Any) -> None:
+        label: Any = self
+        width = label.text_size[0]
+        if label.text and width:
+            core = label._label
+            pad = 2 * float(label.padding_x or 0)
+            core.text = i18n.wrap(label.text, width - pad - 1,
+                                  lambda s: core.get_extents(s)[0])
+        super().texture_update(*largs)  # type: ignore[misc]
+
+
+class KLabel(TermWrap, Label):
     """Text on the page background unless ``bg_color`` says otherwise."""
 
     bg_color = ListProperty(theme.BG)
     size_role = StringProperty("body")
 
 
-class KButton(Button):
+class KButton(TermWrap, Button):
     """A flat button: its colour is exactly ``bg_color`` (no grey texture), so the drawn
     contrast is the contrast measured."""
 

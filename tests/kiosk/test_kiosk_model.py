@@ -271,3 +271,19 @@ def test_cli_settings(monkeypatch):
     with pytest.raises(KioskError, match="token"):
         settings_from([], {})
     assert isinstance(s, KioskSettings)
+
+
+def test_chinese_lines_break_between_words_never_inside_one():
+    """Measured on main: 优先办理（老人、残疾/人、孕妇、军人） on the detail screen."""
+    assert "残疾人、" in i18n.segments("老人、残疾人、孕妇")
+    assert i18n.segments("出国（境）政审") == ["出", "国", "（境）", "政审"]
+    assert i18n.segments("A012 号") == ["A012 ", "号"]
+    width = 5  # one "unit" per character: four fit on a line
+
+    def measure(s):
+        return len(s) * 1.2
+
+    wrapped = i18n.wrap("优先办理老人残疾人孕妇", width, measure)
+    assert any("残疾人" in line for line in wrapped.split("\n")), wrapped
+    assert all(measure(line) <= width for line in wrapped.split("\n"))
+    assert i18n.wrap("Short", width, measure) == "Short"  # Latin: Kivy breaks at spaces
