@@ -42,7 +42,7 @@ class TermWrap:
         width = label.text_size[0]
         if label.text and width:
             core = label._label
-            pad = 2 * float(label.padding_x or 0)
+            pad = float(label.padding[0]) + float(label.padding[2])  # left, right
             core.text = i18n.wrap(label.text, width - pad - 1,
                                   lambda s: core.get_extents(s)[0])
         super().texture_update(*largs)  # type: ignore[misc]

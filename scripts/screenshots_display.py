@@ -1,8 +1,9 @@
 """Render the hall and window displays to PNG files, so reviewers can see them.
 
-    .venv/bin/python -m display.screenshots [--out docs/screenshots]
+    .venv/bin/python scripts/screenshots_display.py [--out docs/screenshots]
 
-Runs the demo hall's queue server in this process on a temporary SQLite file, makes it
+In scripts/, not in the display app, because it runs the demo hall's queue server (in
+this process, on a temporary SQLite file). It makes the hall
 busy (tickets, open windows, calls, a paused window, ratings), then starts the real
 display app against it in each layout and saves what the window shows. With no DISPLAY
 it renders offscreen through Mesa (see shared/KIVY.md); screenshots are taken from an
@@ -19,6 +20,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 
 def _kivy_env(width: int, height: int) -> None:
@@ -52,14 +56,13 @@ async def _shoot(app: object, path: Path) -> Path:
 async def render(out: Path, layout: str) -> list[Path]:
     from kivy.core.window import Window
 
+    from display.app import DisplayApp
+    from display.devtools import populate, running_display, until, until_drawn
+    from display.options import DisplayOptions
     from queue_server.config import load_config
     from queue_server.demo import __file__ as demo_init
     from queue_server.server import HallServer
     from queue_server.store import db
-
-    from .app import DisplayApp
-    from .devtools import populate, running_display, until, until_drawn
-    from .options import DisplayOptions
 
     config = load_config(Path(demo_init).parent / "hall.toml")
     tmp = Path(tempfile.mkdtemp(prefix="hallq-shots-db-"))
@@ -125,7 +128,7 @@ async def render(out: Path, layout: str) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m display.screenshots", description=__doc__)
+    p = argparse.ArgumentParser(prog="scripts/screenshots_display.py", description=__doc__)
     p.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     p.add_argument("--layout", choices=["all", "landscape", "portrait"], default="all")
     args = p.parse_args(argv)
@@ -133,13 +136,13 @@ def main(argv: list[str] | None = None) -> int:
         # The window's size is fixed when it opens (an offscreen surface does not grow),
         # so each orientation renders in its own process.
         for layout in ("landscape", "portrait"):
-            code = subprocess.call([sys.executable, "-m", "display.screenshots",
+            code = subprocess.call([sys.executable, __file__,
                                     "--out", str(args.out), "--layout", layout])
             if code:
                 return code
         return 0
     _kivy_env(*((1080, 1920) if args.layout == "portrait" else (1920, 1080)))
-    from .fonts import FontNotFound, find_cjk_font, register_default_font
+    from display.fonts import FontNotFound, find_cjk_font, register_default_font
 
     try:
         register_default_font(find_cjk_font())
