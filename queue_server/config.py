@@ -619,6 +619,7 @@ def _rules(value: Any, problems: _Problems) -> Rules:
         ("rolling_cases", 20),
         ("max_message_bytes", 64 * 1024),
         ("idempotency_hours", 24),
+        ("unattended_minutes", 10),
     ):
         kwargs[key] = _get(value, key, int, problems, "rules", default=default)
         if kwargs[key] < 0:
@@ -686,7 +687,13 @@ def _server(value: Any, problems: _Problems) -> ServerSettings:
     )
 
 
-ALERT_EVENTS = ("rating.dissatisfied", "case.overdue", "casefile.light", "signin.locked")
+ALERT_EVENTS = (
+    "rating.dissatisfied",
+    "case.overdue",
+    "casefile.light",
+    "signin.locked",
+    "queue.unattended",
+)
 """Events an ``[[alerts]]`` rule may be ``on``."""
 CHANNELS = ("email", "sms", "webhook")
 

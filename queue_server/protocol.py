@@ -201,6 +201,7 @@ EVENTS: dict[str, str] = {
     "device.state": "a device part changed state (printer paper, keypad online, ...)",
     "followup.done": "a dissatisfied citizen was called back (case, window, by, at)",
     "signin.locked": "alert: wrong PINs locked a clerk id or an address (kind, who, until)",
+    "queue.unattended": "alert: people wait with no open window for their queue (queue, ...)",
 }
 
 

@@ -186,6 +186,7 @@ class HallServer:
             server_header=f"hallq/{__version__}",
         )
         self._background.add(self._spawn(self._sweeper()))
+        self._background.add(self._spawn(self._watch_queues()))
         if self._shared_db:
             self._background.add(self._spawn(self._listen()))
         log.info("serving hall on %s:%d (seq %d)", host, self.port, self.last_seq)
@@ -690,7 +691,13 @@ class HallServer:
         if not published:
             return
         if self._shared_db and published[0][0] > self.last_seq + 1:
-            await self._catch_up(upto=published[-1][0])
+            try:
+                await self._catch_up(upto=published[-1][0])
+            except Exception:
+                # The operation is committed: its reply must not say otherwise. The
+                # events follow as soon as the database can be read again.
+                log.exception("reading other servers' events failed; will retry")
+                self._spawn(self._catch_up(upto=published[-1][0]))
             return
         self._publish_now(published)
 
@@ -746,9 +753,11 @@ class HallServer:
                     await client.ws.send(ev[3])
         except websockets.ConnectionClosed:
             # The subscriber went away mid-answer: nothing failed, nobody to tell.
-            client.pending = None
             return ""
-        client.pending = None
+        finally:
+            # Whatever happened, stop holding events for it (a failed subscribe may be
+            # sent again; a held list would only grow).
+            client.pending = None
         client.live = True
         return p.dumps({"v": p.VERSION, "event": "subscribed", "seq": upto})
 
@@ -829,6 +838,31 @@ class HallServer:
                 log.warning("listening for other servers' events failed (%s); retrying", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10)
+
+    async def _watch_queues(self) -> None:
+        """People waiting with no open window for their queue: announced once per
+        stretch (per queue and first-waiting ticket), so the duty supervisor is told.
+
+        Read on a read connection; only a new finding takes the writer. The memory of
+        what was announced is per process: after a restart a stretch still going on is
+        announced again, once.
+        """
+        announced: set[tuple[str, int]] = set()
+        while True:
+            await asyncio.sleep(self.sweep_interval * 5)
+            try:
+                assert self.reader is not None and self.committer is not None
+                found = await self.reader.read(self.ops.unattended)
+                new = [q for q in found if (q["queue"], q["oldest"]) not in announced]
+                if not new:
+                    continue
+                _, published = await self.committer.submit(
+                    lambda c, n, new=new: (None, [("queue.unattended", q) for q in new])
+                )
+                announced.update((q["queue"], q["oldest"]) for q in new)
+                await self._publish(published)
+            except Exception:
+                log.exception("watching the queues failed; will retry")
 
     async def _sweeper(self) -> None:
         """Timers of the hall: ratings that ran out, cases that turned red, old rows."""

@@ -52,6 +52,12 @@ def describe(kind: str, data: dict[str, Any]) -> tuple[str, str]:
             f"Case {data.get('number')} ({data.get('service')}) turned {data.get('light')}; "
             f"due {data.get('due')}.",
         )
+    if kind == "queue.unattended":
+        return (
+            f"Queue {data.get('queue')} has no open window",
+            f"Queue {data.get('queue')}: {data.get('waiting')} waiting, the first for "
+            f"{data.get('waited_minutes')} min, and no window serving it is open.",
+        )
     if kind == "signin.locked":
         return (
             "Sign-in locked",

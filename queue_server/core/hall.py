@@ -109,6 +109,8 @@ class Rules:
     default_service_minutes: float = 8.0
     max_message_bytes: int = 64 * 1024
     idempotency_hours: int = 24
+    unattended_minutes: int = 10
+    """People waiting this long with no open window for their queue: ``queue.unattended``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1300,6 +1300,36 @@ class HallOps:
             if now - r.called_at > dt.timedelta(minutes=self._overdue_limit(r.service_id))
         ]
 
+    def unattended(self, conn: Connection, now: dt.datetime) -> list[dict[str, Any]]:
+        """Queues where someone has waited ``unattended_minutes`` and no window serving
+        the queue is open: the duty supervisor must send someone (read-only)."""
+        limit = dt.timedelta(minutes=self.config.rules.unattended_minutes)
+        out = []
+        t = s.tickets.c
+        for q in self.config.queues:
+            oldest = conn.execute(
+                select(t.id, t.sort_at)
+                .where(t.day == self.day(now), t.queue == q.prefix, t.status == "waiting")
+                .order_by(t.sort_at, t.id)
+                .limit(1)
+            ).first()
+            if oldest is None or now - oldest.sort_at < limit:
+                continue
+            if self._open_windows_for(conn, q.prefix) > 0:
+                continue
+            waiting = conn.execute(
+                st.WAITING_STATS, {"day": self.day(now), "queue": q.prefix}
+            ).one()[0]
+            out.append(
+                {
+                    "queue": q.prefix,
+                    "waiting": waiting,
+                    "waited_minutes": int((now - oldest.sort_at).total_seconds() // 60),
+                    "oldest": oldest.id,
+                }
+            )
+        return out
+
     def sweep_due(self, conn: Connection, now: dt.datetime) -> bool:
         """Whether the sweep has anything to write: read first, so an idle second of the
         sweeper takes no write lock (two indexed look-ups on a read connection)."""

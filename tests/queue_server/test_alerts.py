@@ -326,3 +326,34 @@ to = ["duty"]
         hook.close()
     keys = [json.loads(b)["key"] for _, b in hook.posts]
     assert len(set(keys)) == 3  # every alert, once per key at the receiver
+
+
+def test_people_waiting_with_no_open_window_alert_the_duty_supervisor_once(config, sqlite_url):
+    hook = Receiver()
+    try:
+
+        async def main() -> None:
+            clock = Clock()
+            notify = NotifySettings(
+                webhook_url=f"http://127.0.0.1:{hook.port}/hook",
+                recipients=(Recipient("duty", webhook=True),),
+                alerts=(AlertRule("queue.unattended", ("duty",)),),
+            )
+            cfg = dataclasses.replace(config, notify=notify)
+            async with (
+                running_hall(cfg, sqlite_url, clock, sweep_interval=0.05) as hall,
+                connected(hall.port, "kiosk-1-secret") as kiosk,
+            ):
+                await kiosk.request("ticket.issue", {"service": "general"})
+                await asyncio.sleep(0.6)  # nobody has waited 10 minutes yet
+                assert hook.posts == []
+                clock.advance(minutes=11)
+                await _until(lambda: len(hook.posts) == 1)
+                await asyncio.sleep(0.6)  # the same stretch is not announced again
+                assert len(hook.posts) == 1
+                payload = json.loads(hook.posts[0][1])
+                assert payload["kind"] == "queue.unattended" and payload["data"]["queue"] == "A"
+
+        asyncio.run(main())
+    finally:
+        hook.close()
