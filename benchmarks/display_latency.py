@@ -128,7 +128,7 @@ async def bench(args: argparse.Namespace, port: int) -> None:
     mode = "Xvfb (X11)" if os.environ.get("DISPLAY") else "SDL offscreen"
     print(
         f"display latency benchmark: {args.calls} calls over {elapsed:.1f} s, "
-        f"{mode}, Mesa llvmpipe, 1920x1080, notice {'on' if args.notice else 'off'}"
+        f"{mode}, Mesa llvmpipe, {args.size}, notice {'on' if args.notice else 'off'}"
     )
     print(f"{'event kind':<18}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
     for kind in sorted(by_kind):
@@ -155,11 +155,14 @@ def main() -> int:
     p.add_argument("--interval", type=float, default=0.05)
     p.add_argument("--notice", action="store_true", help="scroll a notice line meanwhile")
     p.add_argument("--xvfb", action="store_true", help="render through a private Xvfb")
+    p.add_argument("--size", default="1920x1080", help="window size, e.g. 1280x720")
     args = p.parse_args()
     os.environ["HALLQ_TEST_XVFB"] = "1" if args.xvfb else "0"
     if not args.xvfb:
         os.environ.pop("DISPLAY", None)
     import tests.kivy_env  # noqa: F401  (Kivy's environment, before Kivy is imported)
+
+    os.environ["KCFG_GRAPHICS_WIDTH"], os.environ["KCFG_GRAPHICS_HEIGHT"] = args.size.split("x")
 
     tmp = Path(tempfile.mkdtemp(prefix="hallq-bench-display-"))
     port = free_port()

@@ -68,6 +68,8 @@ def parser() -> argparse.ArgumentParser:
                    help="stay quiet (default: a hall has one speaking display)")
     v.add_argument("--voice-engine", choices=["clips", "espeak"], default="clips")
     v.add_argument("--clips-dir", type=Path, help="the hall's own recorded clips")
+    v.add_argument("--voice-repeat", type=int, default=1, metavar="N",
+                   help="say each call N times (default 1: about 6 s per language)")
     v.add_argument("--voice-output", choices=["device", "wav"], default="device")
     v.add_argument("--wav-dir", type=Path, help="with --voice-output wav: where WAVs go")
     v.add_argument("--audio-command", default=None,
@@ -101,6 +103,8 @@ def options_from_args(args: argparse.Namespace) -> DisplayOptions:
         size = (w, h)
     if args.voice_output == "wav" and args.wav_dir is None:
         raise ValueError("--voice-output wav needs --wav-dir")
+    if not 1 <= args.voice_repeat <= 3:
+        raise ValueError("--voice-repeat must be 1, 2 or 3")
     return DisplayOptions(
         server=args.server, token=token, name=args.name, window=args.window,
         areas=parse_areas(args.areas), portrait=args.portrait, recent=args.recent,
@@ -108,7 +112,7 @@ def options_from_args(args: argparse.Namespace) -> DisplayOptions:
         notice_speed=args.notice_speed, show_satisfaction=not args.no_satisfaction,
         fullscreen=args.fullscreen, size=size, font=args.font, speak=args.speak,
         voice_engine=args.voice_engine, voice_output=args.voice_output,
-        wav_dir=args.wav_dir, clips_dir=args.clips_dir,
+        wav_dir=args.wav_dir, clips_dir=args.clips_dir, voice_repeat=args.voice_repeat,
         audio_command=tuple(args.audio_command.split()) if args.audio_command else None,
     )
 
@@ -137,11 +141,13 @@ def build_voice(options: DisplayOptions) -> object | None:
     if not options.speak:
         return None
     from .voice import VoiceConfig, VoicePlayer
+    from .voice.queue import BacklogPolicy
 
     return VoicePlayer.from_config(VoiceConfig(
         speaks=True, engine=options.voice_engine,  # type: ignore[arg-type]
         clips_dir=options.clips_dir, output=options.voice_output,  # type: ignore[arg-type]
         wav_dir=options.wav_dir, device_command=options.audio_command,
+        backlog=BacklogPolicy(repeats=options.voice_repeat),
     ))
 
 

@@ -35,6 +35,7 @@ class HallScreen(Scaled):
     notice = StringProperty("")
     notice_x = NumericProperty(0.0)
     window_cols = NumericProperty(4)
+    closed_text = StringProperty("")
     recent_slots = NumericProperty(8)
 
     def show(self, state: DisplayState, now: float, show_satisfaction: bool = True) -> None:
@@ -56,7 +57,9 @@ class HallScreen(Scaled):
         u = self.u
         sync_keyed(self.ids.recent, state.recent(), lambda c: (c.label, c.window), CallRow,
                    lambda r, c: _fill_call(r, c, u))
-        windows = state.shown_windows()
+        shown = state.shown_windows()
+        windows = [w for w in shown if w.status != "closed"]
+        self.closed_text = texts.closed_summary([w.number for w in shown if w.status == "closed"])
         self.window_cols = _grid_cols(len(windows), self.portrait)
         sync_children(self.ids.windows, windows, WindowTile,
                       lambda t, w: _fill_tile(t, w, state.window_highlighted(w.number, now), u))

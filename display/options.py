@@ -32,5 +32,6 @@ class DisplayOptions:
     voice_output: str = "device"
     wav_dir: Path | None = None
     clips_dir: Path | None = None
+    voice_repeat: int = 1  # times each call is said (normal mode; a backlog says it once)
     audio_command: tuple[str, ...] | None = None
     backoff_max: float = 5.0

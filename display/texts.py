@@ -50,6 +50,28 @@ def wait_text(queue: QueueView) -> tuple[str, str]:
     return zh, en
 
 
+def number_ranges(numbers: list[int]) -> str:
+    """``[5, 6, 7, 9, 12, 13]`` -> ``"5–7, 9, 12–13"``."""
+    parts: list[str] = []
+    ns = sorted(set(numbers))
+    i = 0
+    while i < len(ns):
+        j = i
+        while j + 1 < len(ns) and ns[j + 1] == ns[j] + 1:
+            j += 1
+        parts.append(str(ns[i]) if i == j else f"{ns[i]}–{ns[j]}")
+        i = j + 1
+    return ", ".join(parts)
+
+
+def closed_summary(numbers: list[int]) -> str:
+    """One line for every closed window: tiles that say "closed" 39 times fill half a hall
+    display and push the open windows' numbers to a size nobody reads from 10 m."""
+    if not numbers:
+        return ""
+    return f"未开放窗口 Closed: {number_ranges(numbers)}"
+
+
 def window_tile(window: WindowView) -> tuple[str, str]:
     """What a window's tile on the hall display says under its number."""
     if window.status == "closed":

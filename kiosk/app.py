@@ -16,7 +16,7 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
-from kivy.properties import NumericProperty
+from kivy.properties import BooleanProperty, NumericProperty
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
@@ -27,7 +27,7 @@ from kiosk.model import KioskModel
 from kiosk.printing import PrinterService
 from kiosk.scanner import ScannerService
 from kiosk.screens.appointment import AppointmentScreen
-from kiosk.screens.common import OfflineNotice, SecondaryButton
+from kiosk.screens.common import OfflineNotice, SecondaryButton, discard_children, fit_width
 from kiosk.screens.detail import DetailScreen
 from kiosk.screens.home import HomeScreen
 from kiosk.screens.priority import PriorityScreen
@@ -46,6 +46,7 @@ WATCHED = (
     "screen", "language", "large_text", "hall", "connection", "query", "results", "service",
     "priority", "pin_entry", "pin_error", "code_entry", "label_entry", "rating_step",
     "ticket", "print_state", "printer_condition", "error", "busy", "idle_left", "version",
+    "queues_now",
 )
 
 
@@ -59,6 +60,14 @@ class KioskApp(App):
     which a kiosk process wants and a shared test process does not."""
 
     font_scale = NumericProperty(1.0)
+    #: pixels per design pixel (1.0 on a 1080-px screen): every size in the ``.kv`` files
+    #: is multiplied by it, so the layout follows the screen, not a constant.
+    ui = NumericProperty(1.0)
+    #: the height of a touch target in this window.
+    target = NumericProperty(theme.TARGET)
+    #: side-by-side layouts (landscape, 5:4 included); stacked ones on portrait screens.
+    wide = BooleanProperty(True)
+    large = BooleanProperty(False)  # large-text mode, drawn
     title = "HallQ kiosk"
 
     def __init__(
@@ -132,13 +141,15 @@ class KioskApp(App):
             sm.add_widget(cls())
         self.overlay = OfflineNotice()
         self.model.bind(**{name: self._changed for name in WATCHED})
+        self.model.bind(screen=self._screen_changed)
         self._changed()
         return root
 
     def on_start(self) -> None:
         Window.clearcolor = theme.BG
         Window.bind(on_touch_down=self._touched, on_request_close=self._close_requested,
-                    on_keyboard=self._key)
+                    on_keyboard=self._key, size=self._resized)
+        self._resized(Window, Window.size)
         if not self.settings.windowed:
             Window.show_cursor = False
         self._tick_event = Clock.schedule_interval(self._tick, 0.25)
@@ -147,12 +158,13 @@ class KioskApp(App):
     def on_stop(self) -> None:
         # The Window outlives the app (tests run several apps in one process).
         Window.unbind(on_touch_down=self._touched, on_request_close=self._close_requested,
-                      on_keyboard=self._key)
+                      on_keyboard=self._key, size=self._resized)
         Window.show_cursor = True
         if self._tick_event is not None:
             self._tick_event.cancel()
         self._sync_trigger.cancel()
         self.model.unbind(**{name: self._changed for name in WATCHED})
+        self.model.unbind(screen=self._screen_changed)
 
     def open_settings(self, *args: Any) -> bool:
         """Kivy opens its settings panel on F1; a citizen must never see it."""
@@ -164,6 +176,35 @@ class KioskApp(App):
     def _key(self, window: Any, key: int, *args: Any) -> bool:  # noqa: ANN401
         # Esc (27) and F1 (282) are swallowed when locked; Kivy's own handlers never see them.
         return not self.settings.windowed and key in (27, 282)
+
+    def _resized(self, window: Any, size: Any) -> None:  # noqa: ANN401
+        """Sizes from the screen: one design pixel is 1/1080 of the shorter side."""
+        from kiosk.accessibility import ui_scale
+
+        self.ui = ui_scale(size)
+        self.wide = size[0] >= size[1] * 1.2
+        self._apply_scale()
+        if self.root is not None:
+            self._place_bar_buttons()
+
+    def _apply_scale(self) -> None:
+        self.large = self.model.large_text
+        self.font_scale = self.ui * (theme.LARGE_SCALE if self.large else 1.0)
+        self.target = theme.TARGET * self.ui
+
+    def _screen_changed(self, model: Any, screen: str) -> None:  # noqa: ANN401
+        if screen == "detail" and model.online:
+            self.controller.spawn(self._fetch_queues())
+
+    async def _fetch_queues(self) -> None:
+        """The queues' length and estimate, asked when a service is opened (a kiosk
+        does not follow the live events; one small request per look is enough)."""
+        try:
+            snap = await self.client.request("snapshot", timeout=self.settings.request_timeout)
+        except Exception as exc:  # shown as unknown: taking a number must still work
+            log.info("queue lengths not fetched: %s", exc)
+            return
+        self.model.queues_now = {q["queue"]: q for q in snap.get("queues", [])}
 
     def _touched(self, *args: Any) -> None:
         self.model.touch(time.monotonic())
@@ -181,7 +222,7 @@ class KioskApp(App):
         if root is None:
             return
         m = self.model
-        self.font_scale = theme.LARGE_SCALE if m.large_text else 1.0
+        self._apply_scale()
         sm: ScreenManager = root.ids.sm
         if m.hall is not None:
             if sm.current != m.screen:
@@ -196,11 +237,11 @@ class KioskApp(App):
         ids.hall_name.text = m.name((m.hall or {}).get("name")) if m.hall else ""
         ids.countdown.text = m.t("idle_countdown", n=m.idle_left) if m.idle_left else ""
         bar = ids.bar_buttons
-        sig = (m.screen == "home", m.language, m.large_text, tuple(m.languages))
+        sig = (m.screen == "home", m.language, m.large_text, tuple(m.languages), self.ui)
         if sig == self._bar_sig:
             return
         self._bar_sig = sig
-        bar.clear_widgets()
+        discard_children(bar)
         buttons: list[tuple[str, Any, bool]] = []
         if m.screen != "home":
             buttons.append((m.t("home"), lambda *_: m.reset(), True))
@@ -212,11 +253,23 @@ class KioskApp(App):
             if lang != m.language:
                 buttons.append((self._language_name(lang),
                                 lambda *_, lang=lang: m.set_language(lang), False))
-        for text, action, primary in buttons:
-            b = SecondaryButton(text=text, size_hint=(None, 1),
-                                width=max(200, 60 + len(text) * (30 if primary else 28)))
+        for text, action, _primary in buttons:
+            b = SecondaryButton(text=text, size_hint=(None, 1), width=fit_width(text))
             b.bind(on_release=action)
             bar.add_widget(b)
+        self._place_bar_buttons()
+
+    def _place_bar_buttons(self, *args: Any) -> None:
+        """The bar's buttons beside the hall's name when they leave it half the bar, else on
+        a row of their own: a portrait kiosk or a long language must not squeeze the name
+        into a column one letter wide."""
+        ids = self.root.ids
+        bar, row, top = ids.bar_buttons, ids.bar_row, ids.topbar
+        beside = bar.minimum_width + 400 * self.ui < Window.width * 0.75
+        parent = row if beside else top
+        if bar.parent is not parent:
+            bar.parent.remove_widget(bar)
+            parent.add_widget(bar)
 
     @staticmethod
     def _language_name(lang: str) -> str:
@@ -231,10 +284,17 @@ class KioskApp(App):
             if overlay.parent is not None:
                 root.remove_widget(overlay)
             return
+        # In every language the hall offers (Chinese and English when the hall is not
+        # known yet): whoever stands there must understand why nothing works.
+        from kiosk.i18n import tr
+
+        langs = m.languages if m.hall is not None else ["zh", "en"]
         if m.connection == "connecting" and m.hall is None:
-            overlay.title, overlay.body = m.t("connecting"), ""
+            overlay.title = "\n".join(tr(lang, "connecting") for lang in langs)
+            overlay.body = ""
         else:
-            overlay.title, overlay.body = m.t("offline_title"), m.t("offline_body")
+            overlay.title = "\n".join(tr(lang, "offline_title") for lang in langs)
+            overlay.body = "\n\n".join(tr(lang, "offline_body") for lang in langs)
         if overlay.parent is None:
             root.add_widget(overlay)
 
@@ -269,7 +329,14 @@ class KioskApp(App):
 
     def label_key(self, key: str) -> None:
         m = self.model
-        if key == "del":
+        if m.rating_step == "check":
+            if key == "del":
+                m.check_delete()
+            elif key == "ok":
+                m.check_entered()
+            else:
+                m.check_key(key)
+        elif key == "del":
             m.label_delete()
         elif key == "ok":
             m.label_entered()

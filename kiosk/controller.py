@@ -148,12 +148,11 @@ class KioskController:
         if m.busy or not m.label_complete:
             return False
         label = m.label_entry
+        args = {"label": label, "level": level, **m.rating_proof()}
         try:
-            await self._ask("rating.submit", {"label": label, "level": level}, ("rate", label))
+            await self._ask("rating.submit", args, ("rate", label))
         except (RequestError, RequestTimeout):
-            m.rating_step = "label"
-            m.label_entry = ""
-            return False
+            return False  # the model shows the refusal and asks again for what it refused
         m.rated()
         return True
 
@@ -200,6 +199,7 @@ class KioskController:
                 m.refused(SCAN_REFUSALS.get(state, "nothing_to_rate"))
                 return
             m.label_entry = str(status.get("label", ""))
+            m.rating_token = scan.value  # the scanned QR is the proof: no check code asked
             m.label_entered()
 
     async def id_card(self, reading: CardReading) -> None:

@@ -7,12 +7,36 @@ half-translated catalog still shows something readable rather than a key name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 CATALOGS: dict[str, dict[str, str]] = {
     "zh": {
         "language_name": "中文",
+        "priority_title": "优先办理：请选择类别",
+        "staff_prompt": "导办人员：请输入工号，按确定",
+        "pin_prompt": "工号 {staff}：请输入密码，按确定",
+        "pin_wrong": "密码至少 4 位，请重新输入",
+        "err_priority_unauthorized": "工号或密码不正确，请导办人员重新输入",
+        "err_priority_locked": "密码错误次数过多，该工号暂时锁定，请找其他导办人员",
+        "err_unauthorized": "验证未通过，请核对后重试",
+        "err_locked": "错误次数过多，请稍后再试或到服务台咨询",
+        "check_title": "请输入号票上的 4 位校验码",
+        "check_hint": "号码 {label}（校验码印在号票上，也显示在手机页面）",
+        "check_mark": "评价校验码 {check}",
+        "err_rating_unauthorized": "校验码与号码不符，请核对号票",
+        "err_rating_bad_request": "请输入号码和号票上的校验码",
+        "err_rating_wrong_check": "校验码与号码不符，请核对号票",
+        "err_rating_forbidden": "请输入号票上的校验码或扫描号票二维码",
+        "err_rating_locked": "校验码错误次数过多，请到服务台评价",
+        "err_priority_staff_needed": "请导办人员输入工号和密码",
+        "go_to": "请到 {where}",
+        "windows_range": "{first}–{last} 号窗口",
+        "window_one": "{n} 号窗口",
+        "queue_now": "现在排队 {n} 人，预计等待约 {m} 分钟",
+        "queue_now_unknown": "现在排队 {n} 人",
+        "people_ahead_0": "您前面没有人，请留意叫号",
+        "rating_hint": "号码印在号票上，例如 A012",
         "large_text": "大字",
         "normal_text": "标准字",
         "read_aloud": "朗读",
@@ -37,14 +61,11 @@ CATALOGS: dict[str, dict[str, str]] = {
         "no_materials": "无需提交材料",
         "take_number": "取号",
         "ask_priority": "优先办理（老人、残疾人、孕妇、军人）",
-        "priority_title": "请选择优先类别",
         "priority_elderly": "老年人",
         "priority_disabled": "残疾人",
         "priority_pregnant": "孕妇",
         "priority_veteran": "军人 / 退役军人",
         "priority_appointment": "预约",
-        "pin_prompt": "请导办人员输入确认密码",
-        "pin_wrong": "密码不正确，请导办人员重新输入",
         "priority_mark": "优先",
         "appointment_title": "请输入预约码（8 位数字）",
         "check_in": "签到取号",
@@ -100,6 +121,35 @@ CATALOGS: dict[str, dict[str, str]] = {
     },
     "en": {
         "language_name": "English",
+        "priority_title": "Priority service: choose the reason",
+        "staff_prompt": "Hall guide: enter your staff number, then OK",
+        "pin_prompt": "Staff {staff}: enter your PIN, then OK",
+        "pin_wrong": "The PIN has at least 4 digits; enter it again",
+        "err_priority_unauthorized": "Staff number or PIN not accepted: the guide may "
+        "try again",
+        "err_priority_locked": "Too many wrong PINs: this staff number is locked for a "
+        "while; ask another guide",
+        "err_unauthorized": "Not accepted; please check and try again",
+        "err_locked": "Too many attempts; please try later or ask at the front desk",
+        "check_title": "Enter the 4-digit check code printed on your ticket",
+        "check_hint": "Ticket {label} (the check code is on the ticket and the phone page)",
+        "check_mark": "Check code for rating: {check}",
+        "err_rating_unauthorized": "The check code does not match this number; "
+        "please check your ticket",
+        "err_rating_bad_request": "Enter the number and the check code from your ticket",
+        "err_rating_wrong_check": "The check code does not match this number; "
+        "please check your ticket",
+        "err_rating_forbidden": "Enter the check code from your ticket or scan its QR code",
+        "err_rating_locked": "Too many wrong check codes: please rate at the front desk",
+        "err_priority_staff_needed": "A hall guide enters a staff number and PIN",
+        "go_to": "Go to: {where}",
+        "windows_range": "windows {first}–{last}",
+        "window_one": "window {n}",
+        "queue_now": "{n} waiting now, about {m} min",
+        "queue_now_unknown": "{n} waiting now",
+        "people_ahead_0": "No one ahead of you: watch for your number",
+        "people_ahead_1": "1 person ahead of you",
+        "rating_hint": "The number is on your ticket, e.g. A012",
         "large_text": "Large text",
         "normal_text": "Normal text",
         "read_aloud": "Read aloud",
@@ -124,14 +174,11 @@ CATALOGS: dict[str, dict[str, str]] = {
         "no_materials": "No documents needed",
         "take_number": "Take a number",
         "ask_priority": "Priority service (elderly, disabled, pregnant, veteran)",
-        "priority_title": "Choose the priority reason",
         "priority_elderly": "Elderly",
         "priority_disabled": "Disabled",
         "priority_pregnant": "Pregnant",
         "priority_veteran": "Veteran",
         "priority_appointment": "Appointment",
-        "pin_prompt": "A hall guide enters the staff PIN to confirm",
-        "pin_wrong": "Wrong PIN: the hall guide may try again",
         "priority_mark": "Priority",
         "appointment_title": "Enter your booking code (8 digits)",
         "check_in": "Check in",
@@ -203,12 +250,24 @@ def tr(language: str, key: str, **values: Any) -> str:
     return key
 
 
-def error_text(language: str, code: str) -> str:
-    """A refusal code from the server, said plainly; unknown codes get a generic line."""
-    key = f"err_{code}"
-    for lang in (language, *FALLBACK):
-        if key in CATALOGS.get(lang, {}):
-            return tr(language, key)
+def count(language: str, key: str, n: int, **values: Any) -> str:
+    """``key`` for the number ``n``: ``key_0`` / ``key_1`` when the language has them
+    ("1 person", not "1 people"), else ``key`` itself."""
+    for variant in (f"{key}_{n}", key):
+        if variant in CATALOGS.get(language, {}):
+            return tr(language, variant, n=n, **values)
+    return tr(language, key, n=n, **values)
+
+
+def error_text(language: str, code: str, where: str = "") -> str:
+    """A refusal code from the server, said plainly; unknown codes get a generic line.
+
+    ``where`` (the screen) picks a more precise text when there is one: ``unauthorized``
+    on the priority screen is the guide's PIN, on the rating screen the check code."""
+    for key in (f"err_{where}_{code}", f"err_{code}"):
+        for lang in (language, *FALLBACK):
+            if key in CATALOGS.get(lang, {}):
+                return tr(language, key)
     return tr(language, "err_other")
 
 
@@ -222,6 +281,101 @@ def pick(names: Mapping[str, Any] | None, language: str) -> Any:
         if lang in names and names[lang]:
             return names[lang]
     return next(iter(names.values()))
+
+
+def where_to_go(hall: Mapping[str, Any], service: Mapping[str, Any], language: str) -> str:
+    """The service's area and the windows that serve its queue ("windows 3–7"), from
+    ``hall.info``; "" when it does not say. (A floor and a place per area would go here
+    once the hall file and ``hall.info`` carry them.)"""
+    parts: list[str] = []
+    area = next((a for a in hall.get("areas", []) if a.get("id") == service.get("area")), None)
+    if area is not None:
+        parts.append(str(pick(area.get("name"), language)))
+    numbers = sorted(
+        int(w["number"]) for w in hall.get("windows", [])
+        if service.get("queue") in (w.get("queues") or [])
+    )
+    if len(numbers) == 1:
+        parts.append(tr(language, "window_one", n=numbers[0]))
+    elif numbers:
+        parts.append(tr(language, "windows_range", first=numbers[0], last=numbers[-1]))
+    return tr(language, "go_to", where=" · ".join(parts)) if parts else ""
+
+
+def mark(kind: str | None, language: str) -> str:
+    """How a priority or appointment ticket is marked, on screen and on paper."""
+    if not kind:
+        return ""
+    name = tr(language, f"priority_{kind}")
+    return name if kind == "appointment" else f"{tr(language, 'priority_mark')} · {name}"
+
+
+#: Chinese words a line must never split (残疾/人 reads as "disabled / person"). Longest
+#: first wins where two overlap. A hall's own names are kept whole by the same rule when
+#: they contain these; anything else breaks between characters, as Chinese may.
+UNBREAKABLE: tuple[str, ...] = (
+    "退役军人", "导办人员", "政务服务", "不动产", "公积金", "残疾人", "老年人",
+    "身份证", "居住证", "营业执照", "预约码", "校验码", "二维码", "服务台",
+    "工作日", "排队号", "号窗口", "军人", "孕妇", "户籍", "出件",
+    "政审", "窗口", "预约", "签到", "取号", "号票", "社保",
+    "医保", "党费", "党员", "事项", "材料", "评价", "满意",
+    "密码", "工号", "分钟", "服务", "办理", "等待", "号码",
+)
+_NO_LINE_START = set("，。、；：？！）」』】》%,.;:?!)")
+_NO_LINE_END = set("（「『【《(")
+
+
+def segments(text: str) -> list[str]:
+    """``text`` cut where a line may break: whole terms of :data:`UNBREAKABLE`, whole
+    Latin words and numbers (with the space after them), single other characters;
+    closing punctuation stays with what precedes it, opening with what follows."""
+    terms = sorted(UNBREAKABLE, key=len, reverse=True)
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isascii() and (ch.isalnum() or ch in "-_/.+:"):
+            j = i
+            while j < n and text[j].isascii() and not text[j].isspace():
+                j += 1
+            while j < n and text[j] == " ":
+                j += 1
+            token = text[i:j]
+        else:
+            token = next((t for t in terms if text.startswith(t, i)), ch)
+            j = i + len(token)
+            while j < n and text[j] == " ":
+                j += 1
+            token = text[i:j]
+        if out and (token[0] in _NO_LINE_START or out[-1][-1] in _NO_LINE_END):
+            out[-1] += token
+        else:
+            out.append(token)
+        i = j
+    return out
+
+
+def wrap(text: str, width: float, measure: Callable[[str], float]) -> str:
+    """``text`` with line breaks where :func:`segments` allows, each line at most
+    ``width`` wide by ``measure``; text that fits, or has no Chinese, is returned as is
+    (Kivy breaks Latin text at spaces itself)."""
+    if width <= 0 or not any("\u3000" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef"
+                             for c in text):
+        return text
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        if measure(paragraph) <= width:
+            lines.append(paragraph)
+            continue
+        line = ""
+        for token in segments(paragraph):
+            if line and measure(line + token.rstrip()) > width:
+                lines.append(line.rstrip())
+                line = token
+            else:
+                line += token
+        lines.append(line.rstrip())
+    return "\n".join(lines)
 
 
 def languages() -> list[str]:

@@ -32,6 +32,9 @@ PRIORITY_KINDS = ("elderly", "disabled", "pregnant", "veteran")
 PRINT_STATES = ("idle", "printing", "printed", "failed", "none")
 CODE_LENGTH = 8
 PIN_MAX = 8
+PIN_MIN = 4
+STAFF_MAX = 12
+CHECK_LENGTH = 4
 LABEL_MAX = 6
 
 
@@ -53,12 +56,17 @@ class KioskModel(EventDispatcher):
     results = ListProperty([])
     service = StringProperty("")
     priority = StringProperty("")
+    staff_entry = StringProperty("")  # the hall guide's staff number (工号)
+    pin_step = OptionProperty("staff", options=("staff", "pin"))
     pin_entry = StringProperty("")
     pin_error = BooleanProperty(False)
     code_entry = StringProperty("")
     label_entry = StringProperty("")
-    rating_step = OptionProperty("label", options=("label", "level", "thanks"))
+    check_entry = StringProperty("")  # the check code printed on the ticket
+    rating_token = StringProperty("")  # the ticket's token, read from its QR code
+    rating_step = OptionProperty("label", options=("label", "check", "level", "thanks"))
     ticket = DictProperty({})
+    queues_now = DictProperty({})  # queue prefix -> {"waiting", "est_wait_minutes"}
     print_state = OptionProperty("idle", options=PRINT_STATES)
     printer_condition = StringProperty("")
     error = StringProperty("")  # a refusal code from the server, shown on the screen
@@ -81,7 +89,7 @@ class KioskModel(EventDispatcher):
         self.idle_seconds = idle_seconds
         self.ticket_seconds = ticket_seconds
         self.ticket_fail_seconds = ticket_fail_seconds
-        self.staff_id = staff_id
+        self.default_staff = staff_id  # a guide on duty at this kiosk, if configured
         self.pin_required = pin_required
         self.featured = featured
         self.counts: Counter[str] = Counter()
@@ -146,7 +154,24 @@ class KioskModel(EventDispatcher):
         return self.name(self.service_info(service_id).get("name"))
 
     def error_text(self) -> str:
-        return i18n.error_text(self.language, self.error) if self.error else ""
+        return i18n.error_text(self.language, self.error, self.screen) if self.error else ""
+
+    def people_ahead(self, n: int) -> str:
+        return i18n.count(self.language, "people_ahead", int(n))
+
+    def queue_now(self, service_id: str | None = None) -> str:
+        """How many wait for the service's queue now and about how long: shown before the
+        number is taken, so a citizen can decide to come back later. "" until known."""
+        stats = self.queues_now.get(self.service_info(service_id).get("queue"))
+        if not stats:
+            return ""
+        wait = stats.get("est_wait_minutes")
+        if wait is None:
+            return self.t("queue_now_unknown", n=stats.get("waiting", 0))
+        return self.t("queue_now", n=stats.get("waiting", 0), m=wait)
+
+    def where_to_go(self, service_id: str | None = None) -> str:
+        return i18n.where_to_go(self.hall or {}, self.service_info(service_id), self.language)
 
     def print_text(self) -> str:
         if self.print_state == "printing":
@@ -238,21 +263,26 @@ class KioskModel(EventDispatcher):
             self.priority = ""
             self.go("detail")
 
-    # -- priority with a staff PIN --------------------------------------------------------
+    # -- priority, confirmed by a hall guide --------------------------------------------
 
     def open_priority(self) -> None:
         self.priority = ""
-        self.pin_entry = ""
-        self.pin_error = False
+        self._clear_staff()
         self.go("priority")
 
+    def _clear_staff(self) -> None:
+        self.staff_entry = self.default_staff or ""
+        self.pin_entry = ""
+        self.pin_step = "staff"
+        self.pin_error = False
+
     def choose_priority(self, kind: str) -> bool:
-        """Pick a reason; True when the ticket may be issued now (no PIN asked)."""
+        """Pick a reason; True when the ticket may be issued now (no guide asked)."""
         if kind not in PRIORITY_KINDS or not self.priority_available:
             return False
         self.priority = kind
-        self.pin_entry = ""
-        self.pin_error = False
+        self._clear_staff()
+        self.error = ""
         return not self.pin_needed
 
     @property
@@ -261,23 +291,45 @@ class KioskModel(EventDispatcher):
 
     @property
     def priority_available(self) -> bool:
-        """Without a guide on duty, a PIN-guarded priority cannot be granted at all."""
-        return not self.pin_required or bool(self.staff_id)
+        """The server checks the guide's staff number and PIN; the kiosk only asks."""
+        return True
 
     def pin_digit(self, digit: str) -> None:
-        if digit.isdigit() and len(self.pin_entry) < PIN_MAX:
+        if not digit.isdigit():
+            return
+        if self.pin_step == "staff" and len(self.staff_entry) < STAFF_MAX:
+            self.staff_entry += digit
+        elif self.pin_step == "pin" and len(self.pin_entry) < PIN_MAX:
             self.pin_entry += digit
-            self.pin_error = False
+        self.pin_error = False
+        self.error = ""
 
     def pin_clear(self) -> None:
-        self.pin_entry = ""
+        if self.pin_step == "pin" and not self.pin_entry:
+            self.pin_step = "staff"
+        elif self.pin_step == "pin":
+            self.pin_entry = ""
+        else:
+            self.staff_entry = ""
 
     def pin_confirm(self) -> str | None:
-        """The typed PIN, handed on for the server to check (the kiosk keeps no PIN to
-        compare with); the entry is cleared at once. None when nothing was typed."""
+        """OK on the pad: the staff number first, then the PIN. Returns the typed PIN,
+        handed on for the server to check with :attr:`staff_id` (the kiosk keeps no PIN to
+        compare with), and clears the entry at once; None while something is missing."""
+        if self.pin_step == "staff":
+            if self.staff_entry:
+                self.pin_step = "pin"
+            return None
         pin, self.pin_entry = self.pin_entry, ""
-        self.pin_error = not pin
-        return pin or None
+        if len(pin) < PIN_MIN:
+            self.pin_error = True
+            return None
+        return pin
+
+    @property
+    def staff_id(self) -> str:
+        """The guide who confirms: the staff number typed now, else the kiosk's own."""
+        return self.staff_entry or (self.default_staff or "")
 
     # -- appointment code ----------------------------------------------------------------
 
@@ -301,8 +353,18 @@ class KioskModel(EventDispatcher):
 
     def open_rating(self) -> None:
         self.label_entry = ""
+        self.check_entry = ""
+        self.rating_token = ""
         self.rating_step = "label"
         self.go("rating")
+
+    def prefixes(self) -> list[str]:
+        """Every queue's prefix, for the rating pad (a hall may have a dozen queues)."""
+        seen: list[str] = []
+        for q in (self.hall or {}).get("queues", []):
+            if q.get("prefix") and q["prefix"] not in seen:
+                seen.append(q["prefix"])
+        return seen
 
     def label_key(self, key: str) -> None:
         """Queue letters then digits, as printed on the ticket (``A012``)."""
@@ -329,8 +391,35 @@ class KioskModel(EventDispatcher):
         return [5, 4, 3, 2] if scale == 4 else [5, 4, 3, 2, 1]
 
     def label_entered(self) -> None:
+        """The number, then the check code printed on the ticket: proof the case is the
+        citizen's own (the numbers of others are on the hall display)."""
         if self.label_complete:
+            self.error = ""
+            self.check_entry = ""
+            self.rating_step = "level" if self.rating_token else "check"
+
+    def check_key(self, key: str) -> None:
+        if key.isdigit() and len(self.check_entry) < CHECK_LENGTH:
+            self.check_entry += key
+            self.error = ""
+
+    def check_delete(self) -> None:
+        if self.check_entry:
+            self.check_entry = self.check_entry[:-1]
+        else:
+            self.rating_step = "label"
+
+    def check_entered(self) -> None:
+        if len(self.check_entry) == CHECK_LENGTH:
+            self.error = ""
             self.rating_step = "level"
+
+    def rating_proof(self) -> dict[str, str]:
+        """The proof ``rating.submit`` carries that the case is this citizen's: the
+        ticket's token from its scanned QR code, else the check code typed from it."""
+        if self.rating_token:
+            return {"token": self.rating_token}
+        return {"check": self.check_entry} if self.check_entry else {}
 
     def rated(self) -> None:
         self.rating_step = "thanks"
@@ -341,6 +430,7 @@ class KioskModel(EventDispatcher):
     def ticket_issued(self, reply: Mapping[str, Any], printing: bool) -> None:
         self.busy = False
         self.error = ""
+        self._clear_staff()  # the guide's PIN is not kept past its one use
         self.ticket = dict(reply)
         if reply.get("service"):
             self.counts[str(reply["service"])] += 1
@@ -348,10 +438,19 @@ class KioskModel(EventDispatcher):
         self.go("ticket")
 
     def refused(self, code: str) -> None:
+        """A refusal is shown where the citizen looks, and what it refused is asked again:
+        a wrong guide sign-in goes back to the staff number, a wrong check code to it."""
         self.busy = False
         self.error = code
-        if self.screen == "priority" and code in ("unauthorized", "locked", "staff_needed"):
-            self.pin_error = True  # the guide sees at once that the PIN was not accepted
+        if self.screen == "priority":
+            self._clear_staff()
+            self.pin_error = code in ("unauthorized", "locked", "staff_needed")
+        if self.screen == "rating" and code in ("unauthorized", "wrong_check", "locked"):
+            self.check_entry = ""
+            self.rating_step = "check"
+        elif self.screen == "rating" and code in ("unknown_ticket", "nothing_to_rate"):
+            self.rating_step = "label"
+            self.rating_token = ""
 
     def printed(self, ok: bool, condition: str) -> None:
         self.printer_condition = condition
@@ -400,10 +499,11 @@ class KioskModel(EventDispatcher):
         self.query = ""
         self.service = ""
         self.priority = ""
-        self.pin_entry = ""
-        self.pin_error = False
+        self._clear_staff()
         self.code_entry = ""
         self.label_entry = ""
+        self.check_entry = ""
+        self.rating_token = ""
         self.rating_step = "label"
         self.ticket = {}
         self.print_state = "idle"

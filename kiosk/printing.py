@@ -135,4 +135,9 @@ def ticket_print(
         hall_name_en=str(hall_en),
         service_name_en=str(i18n.pick(names, "en")),
         materials_en=tuple(str(m) for m in i18n.pick(service.get("materials"), "en") or []),
+        where=i18n.where_to_go(hall, service, lang),
+        where_en=i18n.where_to_go(hall, service, "en"),
+        mark=i18n.mark(reply.get("priority"), lang),
+        mark_en=i18n.mark(reply.get("priority"), "en"),
+        check=str(reply.get("check") or ""),
     )

@@ -2,8 +2,9 @@
 
 Every text colour is paired with the background it is drawn on, and every pair is at
 least 7:1 (WCAG AAA) — :mod:`kiosk.accessibility` measures the live screens. Sizes are in
-pixels of a 1920×1080 panel: touch targets 120 px and up, body text 40 px (52 px in
-large-text mode).
+design pixels: 1/1080 of the screen's shorter side (``KioskApp.ui`` converts), so the
+same layout fits 1280×720 up to 3840×2160, landscape or portrait. Touch targets 130, body
+text 40 (52 in large-text mode).
 """
 
 from __future__ import annotations
@@ -24,9 +25,16 @@ OFFLINE_TEXT: Color = (1, 1, 1, 1)
 
 BODY = 40  # px; the target is >= 36
 TITLE = 56
-NUMBER = 300  # the ticket number
+NUMBER = 260  # the ticket number (made smaller still when the column is narrow)
 CODE = 96  # booking codes, ticket numbers being typed, the offline notice
 SIZES = {"body": BODY, "title": TITLE, "code": CODE, "number": NUMBER}
+#: Large-text mode: body text grows most (it is what people read); titles and codes are
+#: already large, and growing them too would push the page off a 720-px screen.
+LARGE_SIZES = {"body": 52, "title": 62, "code": 104, "number": NUMBER}
 TARGET = 130  # px; the target is >= 120
-TOPBAR = 140
-LARGE_SCALE = 1.3
+LARGE_SCALE = LARGE_SIZES["body"] / BODY
+
+
+def font_size(role: str, large: bool, ui: float) -> float:
+    """The pixel size of a text role in this window (``ui``: see ``KioskApp.ui``)."""
+    return (LARGE_SIZES if large else SIZES)[role] * ui

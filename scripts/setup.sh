@@ -11,8 +11,11 @@ mode=run
 [ "${1:-}" = "--test" ] && mode=test
 
 # Debian packages HallQ uses at run time: GL/EGL for Kivy's windows, a CJK font for
-# Chinese on screens and ticket previews, espeak-ng for offline voice.
-run_pkgs=(libgl1 libgl1-mesa-dri libegl1 libegl-mesa0 libmtdev1 fonts-wqy-microhei espeak-ng)
+# Chinese on screens and ticket previews, espeak-ng for offline voice and alsa-utils for
+# aplay, the player of last resort (display/voice/sinks.py uses pw-play or paplay first
+# when the desktop has them): without a player the hall display is silent.
+run_pkgs=(libgl1 libgl1-mesa-dri libegl1 libegl-mesa0 libmtdev1 fonts-wqy-microhei espeak-ng
+          alsa-utils)
 # ...and for the tests: a virtual X server for real Kivy windows and clicks, Chromium for
 # the web pages, socat for serial-port experiments.
 test_pkgs=(xvfb xauth xdotool chromium socat)

@@ -40,7 +40,7 @@ from .text import CallKind, CallRequest
 
 @dataclass(frozen=True)
 class BacklogPolicy:
-    repeats: int = 2
+    repeats: int = 1  # say it once; a hall that wants the repeat configures it
     brisk_from: int = 3
     batch_from: int = 6
     batch_size: int = 4

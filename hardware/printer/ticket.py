@@ -30,6 +30,7 @@ QUIET_ZONE_MODULES = 4  # ISO/IEC 18004 asks for four modules of white around th
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
         "ahead": "前面还有 {n} 人",
+        "check": "评价校验码 {check}",
         "wait": "预计等待约 {n} 分钟",
         "issued": "取号时间 {t}",
         "scan": "扫码查看排队进度",
@@ -38,6 +39,9 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "en": {
         "ahead": "{n} people ahead of you",
+        "ahead_0": "No one ahead of you",
+        "ahead_1": "1 person ahead of you",
+        "check": "Check code for rating: {check}",
         "wait": "Estimated wait: about {n} min",
         "issued": "Issued {t}",
         "scan": "Scan to follow your turn",
@@ -67,6 +71,14 @@ class TicketPrint:
     hall_name_en: str = ""
     service_name_en: str = ""
     materials_en: tuple[str, ...] = ()
+    #: Where to go ("请到 户籍区 · 3–7 号窗口"), in the ticket's language.
+    where: str = ""
+    where_en: str = ""
+    #: "优先 · 老年人", "预约": a guide and the clerk see at a glance why this number.
+    mark: str = ""
+    mark_en: str = ""
+    #: The 4-digit code that proves the ticket is the holder's when rating at a kiosk.
+    check: str = ""
 
 
 @dataclass
@@ -208,8 +220,18 @@ def render_ticket(
     b.style(align="center", bold=True, size=profile.big_number)
     b.text(ticket.label)
 
+    mark = ticket.mark_en if latin and ticket.mark_en else ticket.mark
+    if mark:
+        b.style(align="center", bold=True)
+        b.text(f"[ {mark} ]")
+    where = ticket.where_en if latin and ticket.where_en else ticket.where
+    if where:
+        b.style(align="center", bold=True)
+        b.text(where)
+
     b.style(align="center")
-    b.text(labels["ahead"].format(n=ticket.people_ahead))
+    ahead = labels.get(f"ahead_{ticket.people_ahead}", labels["ahead"])
+    b.text(ahead.format(n=ticket.people_ahead))
     if ticket.wait_minutes is not None:
         b.text(labels["wait"].format(n=ticket.wait_minutes))
     b.text(labels["issued"].format(t=ticket.issued_at.strftime("%Y-%m-%d %H:%M")))
@@ -217,6 +239,9 @@ def render_ticket(
     b.qr(ticket.qr_url)
     b.style(align="center")
     b.text(labels["scan"])
+    if ticket.check:
+        b.style(align="center", bold=True)
+        b.text(labels["check"].format(check=ticket.check))
 
     materials = ticket.materials_en if latin and ticket.materials_en else ticket.materials
     if materials:

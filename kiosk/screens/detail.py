@@ -8,7 +8,7 @@ from typing import Any
 from kivy.lang import Builder
 
 from kiosk import i18n
-from kiosk.screens.common import KLabel, Page
+from kiosk.screens.common import KLabel, Page, discard_children
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
@@ -20,6 +20,8 @@ class DetailScreen(Page):
         ids = self.ids
         info = model.service_info()
         ids.title.text = model.service_name()
+        ids.where.text = model.where_to_go()
+        ids.queue.text = model.queue_now()
         if info.get("kind") == "promised":
             kind = model.t("promised", days=info.get("promised_days") or "?")
         else:
@@ -46,6 +48,6 @@ class DetailScreen(Page):
 
     @staticmethod
     def _fill(box: Any, items: list[str]) -> None:  # noqa: ANN401
-        box.clear_widgets()
+        discard_children(box)
         for n, item in enumerate(items, 1):
             box.add_widget(KLabel(text=f"{n}. {item}" if len(items) > 1 else item))

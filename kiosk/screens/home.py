@@ -7,7 +7,7 @@ from typing import Any
 
 from kivy.lang import Builder
 
-from kiosk.screens.common import KButton, Page, SecondaryButton
+from kiosk.screens.common import KButton, Page, SecondaryButton, discard_children
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
@@ -25,13 +25,13 @@ class HomeScreen(Page):
         if sig == self._sig:
             return
         self._sig = sig
-        ids.areas.clear_widgets()
+        discard_children(ids.areas)
         for area in model.areas():
-            button = KButton(text=model.name(area["name"]), key=area["id"])
+            button = KButton(text=model.name(area["name"]), key=area["id"], size_hint_y=None)
             button.bind(on_release=lambda b: model.open_area(b.key))
             ids.areas.add_widget(button)
-        ids.used.clear_widgets()
+        discard_children(ids.used)
         for sid in model.most_used(6):
-            button = SecondaryButton(text=model.service_name(sid), key=sid)
+            button = SecondaryButton(text=model.service_name(sid), key=sid, size_hint_y=None)
             button.bind(on_release=lambda b: model.open_service(b.key))
             ids.used.add_widget(button)

@@ -1,5 +1,5 @@
-"""Priority service: the citizen picks a reason, a hall guide confirms with the staff PIN
-(anyone could press the button, so by default a person vouches for it)."""
+"""Priority service: the citizen picks a reason, a hall guide confirms with a staff number
+and PIN that the server checks (anyone could press the button, so a person vouches for it)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from kivy.lang import Builder
 
 from kiosk import theme
 from kiosk.model import PRIORITY_KINDS
-from kiosk.screens.common import KButton, Page, SecondaryButton
+from kiosk.screens.common import KButton, Page, SecondaryButton, discard_children
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
@@ -29,22 +29,35 @@ class PriorityScreen(Page):
         self._sig = sig
         for kind in PRIORITY_KINDS if rebuild else ():
             if kind == PRIORITY_KINDS[0]:
-                ids.kinds.clear_widgets()
+                discard_children(ids.kinds)
             cls = KButton if kind == model.priority else SecondaryButton
-            button = cls(text=model.t(f"priority_{kind}"), key=kind)
+            button = cls(text=model.t(f"priority_{kind}"), key=kind, size_hint_y=None)
             button.bind(on_release=lambda b: App.get_running_app().choose_priority(b.key))
             ids.kinds.add_widget(button)
         show_pin = bool(model.priority) and model.pin_needed
         ids.pin_box.opacity = 1 if show_pin else 0
         ids.pin_box.disabled = not show_pin
-        ids.pin_prompt.text = model.t("pin_wrong") if model.pin_error else model.t("pin_prompt")
-        ids.pin_prompt.color = theme.ERROR_TEXT if model.pin_error else theme.TEXT
-        ids.pin_dots.text = "●" * len(model.pin_entry) or " "
+        # The prompt line is where the guide looks: refusals from the server and a too
+        # short PIN are shown there, in red.
+        if model.error:
+            prompt, bad = model.error_text(), True
+        elif model.busy:
+            prompt, bad = model.t("busy"), False
+        elif model.pin_error:
+            prompt, bad = model.t("pin_wrong"), True
+        elif model.pin_step == "pin":
+            prompt, bad = model.t("pin_prompt", staff=model.staff_entry), False
+        else:
+            prompt, bad = model.t("staff_prompt"), False
+        ids.pin_prompt.text = prompt
+        ids.pin_prompt.color = theme.ERROR_TEXT if bad else theme.TEXT
+        ids.pin_prompt.bold = bad
+        if model.pin_step == "pin":
+            ids.pin_dots.text = "●" * len(model.pin_entry) or "_"
+        else:
+            ids.pin_dots.text = model.staff_entry or "_"
         if rebuild:
             keys = [(d, d) for d in DIGITS]
             keys += [("del", model.t("clear")), ("0", "0"), ("ok", model.t("ok"))]
             ids.pad.set_keys(keys, lambda k: App.get_running_app().pin_key(k))
         ids.back.text = model.t("back")
-        ids.error.text = model.error_text() if model.error else (
-            model.t("busy") if model.busy else ""
-        )

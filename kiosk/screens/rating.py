@@ -1,4 +1,5 @@
-"""Rating at the kiosk: the ticket number, then one of the hall's levels, once."""
+"""Rating at the kiosk: the ticket number, the check code printed on that ticket (so only
+its holder can rate the case), then one of the hall's levels, once."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from kivy.app import App
 from kivy.lang import Builder
 
-from kiosk.screens.common import KButton, Page
+from kiosk.screens.common import KButton, Page, discard_children
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
@@ -27,24 +28,41 @@ class RatingScreen(Page):
         rebuild = sig != self._sig
         self._sig = sig
         if rebuild:
-            ids.levels.clear_widgets()
-            ids.pad.clear_widgets()
+            discard_children(ids.levels)
+            discard_children(ids.pad)
+        app = App.get_running_app()
+        ids.pad.cols = 6
+        typing = step in ("label", "check")
+        ids.pad_actions.opacity = 1 if typing else 0
+        ids.pad_actions.disabled = not typing
+        ids.del_key.text = model.t("delete")
+        ids.ok_key.text = model.t("ok")
         if step == "label":
             ids.title.text = model.t("rating_title")
+            ids.hint.text = model.t("rating_hint")
             ids.label.text = model.label_entry or "_"
-            prefixes = [q["prefix"] for q in (model.hall or {}).get("queues", [])]
-            keys = [(p, p) for p in prefixes[:6]]
-            keys += [(d, d) for d in "123456789"]
-            keys += [("del", model.t("delete")), ("0", "0"), ("ok", model.t("ok"))]
+            keys = [(p, p) for p in model.prefixes()]
+            keys += [(d, d) for d in "1234567890"]
             if rebuild:
-                ids.pad.set_keys(keys, lambda k: App.get_running_app().label_key(k))
+                ids.pad.set_keys(keys, lambda k: app.label_key(k))
+        elif step == "check":
+            ids.title.text = model.t("check_title")
+            ids.hint.text = model.t("check_hint", label=model.label_entry)
+            ids.label.text = " ".join(model.check_entry + "_" * (4 - len(model.check_entry)))
+            ids.pad.cols = 5
+            keys = [(d, d) for d in "1234567890"]
+            if rebuild:
+                ids.pad.set_keys(keys, lambda k: app.label_key(k))
         elif step == "level":
             ids.title.text = model.t("rating_choose", label=model.label_entry)
+            ids.hint.text = ""
             ids.label.text = ""
             for level in model.rating_levels() if rebuild else ():
-                button = KButton(text=model.t(f"level_{level}"), key=str(level))
-                button.bind(on_release=lambda b: App.get_running_app().rate(int(b.key)))
+                button = KButton(text=model.t(f"level_{level}"), key=str(level),
+                                 size_hint_y=None)
+                button.bind(on_release=lambda b: app.rate(int(b.key)))
                 ids.levels.add_widget(button)
         else:
             ids.title.text = model.t("rating_thanks")
+            ids.hint.text = ""
             ids.label.text = ""

@@ -26,6 +26,7 @@ class ServicesScreen(Page):
         area = next((a for a in model.areas() if a["id"] == model.area), None)
         ids.title.text = model.name(area["name"]) if area else model.t("search_all")
         ids.query.text = model.query.upper() if model.query else model.t("search_hint")
+        ids.query.size_role = "title" if model.query else "body"
         ids.query.color = ids.title.color
         ids.empty.text = "" if model.results else model.t("no_match")
         ids.rv.data = [
@@ -34,8 +35,9 @@ class ServicesScreen(Page):
         if self._keys_for != model.language:
             self._keys_for = model.language
             keys = [(c, c) for c in string.ascii_uppercase]
-            keys += [("del", model.t("delete")), ("clear", model.t("clear"))]
             ids.letters.set_keys(keys, lambda k: self._key(model, k), primary=())
+        ids.delete_key.text = model.t("delete")
+        ids.clear_key.text = model.t("clear")
 
     def _key(self, model: Any, key: str) -> None:  # noqa: ANN401
         if key == "del":

@@ -49,6 +49,8 @@ class Demo:
         self.printer: Any = None
         self.keypads: dict[int, Any] = {}
         self.evaluators: dict[int, Any] = {}
+        self.server_args: tuple[str, ...] = ()
+        self.appointment = ""
 
     @property
     def url(self) -> str:
@@ -113,6 +115,22 @@ class Demo:
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
         )
+        # Each process's id beside its log, for a developer (or a test) to find it.
+        (self.folder / f"{name}.pid").write_text(f"{self.procs[name].pid}\n")
+
+    def check_port(self) -> None:
+        """A port already taken is said before anything starts: otherwise another server's
+        /healthz would answer for ours and the demo would talk to the wrong hall."""
+        import socket
+
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", self.port))
+            except OSError as exc:
+                raise RuntimeError(
+                    f"port {self.port} is in use ({exc.strerror}): stop what holds it or "
+                    f"pick another with --port"
+                ) from None
 
     def wait_ready(self, timeout: float = 30) -> None:
         import urllib.request
@@ -121,7 +139,8 @@ class Demo:
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
-                    return
+                    if self.procs["server"].poll() is None:
+                        return
             if self.procs["server"].poll() is not None:
                 break
             time.sleep(0.2)
@@ -131,27 +150,25 @@ class Demo:
     def start(self) -> None:
         from ..store import db
 
+        self.check_port()
         self.folder.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{self.folder / 'hallq-demo.db'}"
+        # Schema migrations say what they do at INFO; the demo's banner comes first.
+        import logging
+
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         engine = db.open_engine(url)
         db.upgrade(engine)
         engine.dispose()
         self.start_emulators()
         hall = self.write_hall_file()
-        self.spawn(
-            "server",
-            "server",
-            "--config",
-            str(hall),
-            "--db",
-            url,
-            "--port",
-            str(self.port),
-            "--ignore-hours",
-        )
+        self.server_args = ("server", "--config", str(hall), "--db", url, "--port",
+                            str(self.port), "--ignore-hours")
+        self.spawn("server", *self.server_args)
         self.wait_ready()
         self.spawn("gateway", "gateway", "--config", str(hall))
         if self.gui:
+            (kx, ky, kw, kh), (dx, dy, dw, dh) = side_by_side(screen_size())
             self.spawn(
                 "kiosk",
                 "kiosk",
@@ -163,10 +180,11 @@ class Demo:
                 f"tcp://127.0.0.1:{self.printer.port}",
                 "--windowed",
                 "--size",
-                "1280x720",
+                f"{kw}x{kh}",
                 env={
                     "HALLQ_KIOSK_TOKEN": self.token("kiosk-1"),
                     "HALLQ_KIOSK_STAFF_ID": DEMO_GUIDE,
+                    **placed(kx, ky),
                 },
             )
             self.spawn(
@@ -176,9 +194,9 @@ class Demo:
                 self.url,
                 "--windowed",
                 "--size",
-                "1280x720",
+                f"{dw}x{dh}",
                 "--speak",
-                env={"HALLQ_DISPLAY_TOKEN": self.token("display-1")},
+                env={"HALLQ_DISPLAY_TOKEN": self.token("display-1"), **placed(dx, dy)},
             )
 
     def stop(self) -> None:
@@ -195,8 +213,25 @@ class Demo:
         if self.printer is not None:
             self.printer.stop()
 
+    def restart_server(self) -> bool:
+        """Start the server again after it stopped: the kiosk, display and gateway stay up
+        and reconnect by themselves, as in a hall. True when it is back."""
+        self.spawn("server", *self.server_args)
+        try:
+            self.wait_ready()
+        except RuntimeError:
+            return False
+        return True
+
     def check(self) -> list[str]:
-        """Processes that stopped on their own, with the tail of their log."""
+        """Processes that stopped on their own, with the tail of their log. A stopped
+        server is started again (once per stop) and is not counted when it comes back."""
+        server = self.procs.get("server")
+        if server is not None and server.poll() is not None and self.server_args:
+            print(f"hallq demo: the server stopped (exit {server.returncode}); starting it "
+                  "again", file=sys.stderr, flush=True)
+            if self.restart_server():
+                print("hallq demo: the server is back", file=sys.stderr, flush=True)
         dead = []
         for name, proc in self.procs.items():
             if proc.poll() is not None:
@@ -216,9 +251,7 @@ class Demo:
         await kiosk.start()
         rng = random.Random(2026)
         await self._wait_for_gateway(kiosk)
-        for w in BUS_WINDOWS:  # clerks sign in on their keypads: their number + FUNCTION
-            self.keypads[w].function(f"{w:03d}")
-            await asyncio.sleep(0.5)
+        await self._sign_in_all(kiosk, stop)
         try:
             while not stop.is_set():
                 with contextlib.suppress(RequestError, Exception):
@@ -232,11 +265,34 @@ class Demo:
                 await asyncio.sleep(rng.uniform(2, 4))
                 pad.press(0x0B)  # finish: ask the citizen to rate
                 await asyncio.sleep(1)
-                self.evaluators[w].press(rng.choice([3, 3, 3, 2, 1]))
+                # Mostly satisfied, as halls report (five keys: 4 very satisfied ... 0 very
+                # dissatisfied), so the follow-up list gets an occasional case, not a flood.
+                level = rng.choices([4, 3, 2, 1, 0], weights=[60, 25, 10, 4, 1])[0]
+                self.evaluators[w].press(level)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), rng.uniform(2, 5))
         finally:
             await kiosk.close()
+
+    async def _sign_in_all(self, client: Any, stop: asyncio.Event, timeout: float = 60) -> None:
+        """Clerks sign in on their keypads (their number + FUNCTION) until every simulated
+        window is open: a key pressed while the gateway reconnects is lost, so a window
+        that stays closed is signed in again rather than left with its queue growing."""
+        deadline = time.monotonic() + timeout
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                snap = await client.request("snapshot")
+                open_now = {w["number"] for w in snap["windows"] if w["status"] != "closed"}
+            except Exception:  # the server restarting: try again
+                open_now = set()
+            closed = [w for w in BUS_WINDOWS if w not in open_now]
+            if not closed:
+                return
+            for w in closed:
+                self.keypads[w].function(f"{w:03d}")
+                await asyncio.sleep(0.3)
+            await asyncio.sleep(1.5)
+        print("hallq demo: some simulated windows did not open", file=sys.stderr)
 
     async def _wait_for_gateway(self, client: Any, timeout: float = 20) -> None:
         """Keys pressed before the gateway has the bus open would be lost."""
@@ -260,10 +316,12 @@ def run(folder: Path, port: int, gui: bool | None, simulate: bool) -> int:
         print(f"hallq demo: could not start: {exc!r}", file=sys.stderr)
         return 1
     try:
+        demo.appointment = _book_appointment(demo)
         _introduce(demo, folder, port, gui)
     except Exception:
         demo.stop()
         raise
+    failed: list[str] = []
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -275,6 +333,7 @@ def run(folder: Path, port: int, gui: bool | None, simulate: bool) -> int:
             dead = demo.check()
             if dead:
                 print("\n".join(dead), file=sys.stderr)
+                failed.extend(dead)
                 stop.set()
                 break
             with contextlib.suppress(TimeoutError):
@@ -286,7 +345,62 @@ def run(folder: Path, port: int, gui: bool | None, simulate: bool) -> int:
         asyncio.run(main())
     finally:
         demo.stop()
-    return 0
+    return 1 if failed else 0
+
+
+def screen_size() -> tuple[int, int]:
+    """The X screen's size (``xdpyinfo``), or 1920×1080 when it cannot be asked."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run(["xdpyinfo"], capture_output=True, text=True, timeout=5).stdout
+        found = re.search(r"dimensions:\s+(\d+)x(\d+)", out)
+        if found:
+            return int(found.group(1)), int(found.group(2))
+    return 1920, 1080
+
+
+def side_by_side(screen: tuple[int, int]) -> tuple[tuple[int, int, int, int], ...]:
+    """Kiosk on the left half, hall display on the right, both 16:9 (x, y, w, h)."""
+    w = max(640, screen[0] // 2)
+    h = min(screen[1], w * 9 // 16)
+    return (0, 0, w, h), (w, 0, w, h)
+
+
+def placed(x: int, y: int) -> dict[str, str]:
+    """Kivy's window position, given through its ``KCFG_`` environment settings."""
+    return {"KCFG_GRAPHICS_POSITION": "custom", "KCFG_GRAPHICS_LEFT": str(x),
+            "KCFG_GRAPHICS_TOP": str(y)}
+
+
+def _book_appointment(demo: Demo) -> str:
+    """One appointment for now, so the banner can give a code to try at the kiosk."""
+    import datetime as dt
+
+    from ..client import HallClient
+
+    async def book() -> str:
+        async with HallClient(demo.url, demo.token("admin-1"), name="demo-banner") as admin:
+            now = dt.datetime.now(dt.UTC)
+            reply = await admin.request("appointment.create", {
+                "service": demo.config.services[0].id,
+                "start": now.isoformat(), "end": (now + dt.timedelta(hours=4)).isoformat(),
+            })
+            return str(reply.get("code", ""))
+
+    try:
+        return asyncio.run(book())
+    except Exception as exc:  # the demo runs without it; the banner says why
+        return f"(none: {exc})"
+
+
+def _voice_line() -> str:
+    from display.voice.sinks import DeviceSink
+
+    try:
+        player = " ".join(DeviceSink.detect())
+    except Exception:
+        return ("  voice         SILENT: no audio player (install alsa-utils, or run "
+                "scripts/setup.sh)")
+    return f"  voice         calls are spoken through `{player}` to the default sound output"
 
 
 def _introduce(demo: Demo, folder: Path, port: int, gui: bool) -> None:
@@ -307,11 +421,14 @@ def _introduce(demo: Demo, folder: Path, port: int, gui: bool) -> None:
         f"  serial bus    emulated on {demo.bus.path}: keypads, evaluators and LED "
         f"strips of windows {', '.join(map(str, BUS_WINDOWS))}, driven by `hallq gateway`"
     )
+    print(f"  appointment   code {demo.appointment}: try it at the kiosk's "
+          "“appointment check-in”")
     if gui:
         print(
-            f"  kiosk and hall display: in their own windows (a priority ticket at the "
-            f"kiosk is confirmed by hall guide {DEMO_GUIDE}'s PIN, 1234)"
+            f"  kiosk and hall display: side by side in their own windows (a priority "
+            f"ticket is confirmed by hall guide {DEMO_GUIDE}, PIN 1234)"
         )
+        print(_voice_line())
     else:
         print(
             "  no screen here: kiosk and hall display not started (run on a desktop, "

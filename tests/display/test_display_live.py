@@ -85,8 +85,9 @@ def test_hall_display_shows_a_clerk_call_within_the_latency_target(config, sqlit
                     "A003", "A002", "A001"]
                 assert root.connection_text == ""
                 tiles = list(reversed(root.ids.windows.children))
-                assert [t.number for t in tiles] == ["1号窗口", "2号窗口", "3号窗口"]
-                assert tiles[1].line == "暂停服务"  # window 2 never opened
+                # Windows 2 and 3 never opened: one line, not a tile each (issue 12).
+                assert [t.number for t in tiles] == ["1号窗口"]
+                assert root.ids.closed_line.text == "未开放窗口 Closed: 2–3"
                 queues = {r.prefix: r.wait_zh for r in root.ids.queues.children}
                 assert queues["A"] == "无人等候"
                 calls = [t for kind, t in app.latencies if kind == "ticket.called"]
@@ -124,7 +125,9 @@ def test_zone_display_shows_only_its_areas(config, sqlite_url):
             app = make_app(hall.port, areas=frozenset({"party"}))
             async with running_display(app):
                 root = app.root
-                assert [t.number for t in root.ids.windows.children] == ["3号窗口"]
+                # The zone's only window is closed: said in one line, no tile.
+                assert [t.number for t in root.ids.windows.children] == []
+                assert root.ids.closed_line.text == "未开放窗口 Closed: 3"
                 await until(lambda: {r.prefix for r in root.ids.queues.children} == {"C"}, 5,
                             "party queues only")
                 await kiosk.request("ticket.issue", {"service": "general"})

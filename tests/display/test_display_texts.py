@@ -128,3 +128,9 @@ def test_speaking_display_without_a_sound_player_builds_no_voice_but_says_why(mo
     with pytest.raises(VoiceError, match="audio player"):
         build_voice(o)
     assert build_voice(options_from_args(parser().parse_args(["--token", "t"]))) is None
+
+
+def test_closed_windows_said_as_ranges():
+    assert texts.number_ranges([9, 5, 6, 7, 12, 13]) == "5–7, 9, 12–13"
+    assert texts.closed_summary(list(range(2, 41))) == "未开放窗口 Closed: 2–40"
+    assert texts.closed_summary([]) == ""

@@ -207,3 +207,31 @@ def test_player_from_config_speaks_into_wav_files(cache: Path, tmp_path: Path) -
     assert path.name == "0001-00001-A7.wav"
     assert Pcm.read_wav(path).rms() > 0.02
     assert "Number A 7, please move to window 140" in player.records[0].text
+
+
+@pytest.mark.parametrize("call, languages", [
+    (CallRequest("A012", 3), 1),
+    (CallRequest("B001", 12, "en"), 2),  # an English ticket: Chinese, then English
+    (CallRequest("B001", 12, "en", CallKind.RECALL), 2),
+])
+def test_a_call_takes_at_most_about_six_seconds_per_language(
+    cache: Path, tmp_path: Path, call: CallRequest, languages: int
+) -> None:
+    """Measured on main: 12 s for one call, 26 s to recall an English ticket (the whole
+    block said twice). The number and window once each and one chime; a hall that wants
+    the repeat configures it."""
+    sink = WatchedSink(tmp_path, pace=0)
+    player = VoicePlayer(clip_engine(None, cache), sink)
+
+    async def scenario() -> None:
+        player.start()
+        player.announce(call)
+        await player.close()
+
+    asyncio.run(scenario())
+    seconds = Pcm.read_wav(sink.files[0]).seconds
+    print(f"{call.ticket} {call.kind.name} {languages} language(s): {seconds:.1f} s")
+    # A recall starts with "calling again" in each language: one phrase more.
+    per_language = 7.5 if call.kind is CallKind.RECALL else 6.5
+    assert seconds <= per_language * languages, seconds
+    assert len(player.records[0].text.split(" / ")) == languages  # each language once

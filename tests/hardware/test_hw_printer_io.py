@@ -65,7 +65,7 @@ def test_print_over_tcp_round_trips_fields_and_files(emulator, printer, tmp_path
     wait_tickets(emulator, 1)
     ticket = emulator.tickets[0]
     assert "B007" in ticket.text_lines and "居住证办理" in ticket.text_lines
-    assert "0 people ahead of you" in ticket.text_lines
+    assert "No one ahead of you" in ticket.text_lines
     assert ticket.qr_payloads == [TICKET.qr_url]
     text = (tmp_path / "out" / "ticket-0001.txt").read_text(encoding="utf-8")
     assert "[QR] https://hall.example/t/9fK2pQ" in text

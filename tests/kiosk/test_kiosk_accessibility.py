@@ -1,29 +1,94 @@
-"""The accessibility targets, measured on the live screens of the demo hall (64 services)."""
+"""The layout check: every kiosk screen and state at five window sizes, in Chinese and
+English, in normal and large text (the demo hall: 64 services, 14 queues); and the check
+itself, shown to catch each kind of fault on a widget tree built to have it."""
 
 from __future__ import annotations
 
-from kiosk.accessibility import CONTRAST, MAX_TAPS, TARGET_PX, TEXT_PX, audit
+import pytest
+from kivy.uix.button import Button
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.label import Label
+
+from kiosk.accessibility import MAX_TAPS, SIZES, Limits, audit, layout_problems
 from kiosk.tools import demo_kiosk
 
 from .harness import run
 
 
-def test_accessibility_targets_on_every_screen(tmp_path, capsys):
+def test_every_screen_fits_every_window(tmp_path, capsys):
     async def main():
         async with demo_kiosk(tmp_path) as k:
             return await audit(k.app, k.settle, k.tap)
 
-    report = run(main(), 120)
+    report = run(main(), 600)
     with capsys.disabled():
         print("\n" + report.text())
-    assert report.window == (1920, 1080)
+    assert report.windows == list(SIZES)
     assert report.services >= 60
     names = {s.name for s in report.screens}
-    assert {"home", "services", "detail", "priority", "appointment", "ticket/failed",
-            "offline", "rating/level/large"} <= names
-    targets = [s.min_target_px for s in report.screens if s.targets]
-    assert len(targets) >= 16 and min(targets) >= TARGET_PX
-    assert min(s.min_text_px for s in report.screens) >= TEXT_PX
-    assert min(s.min_contrast for s in report.screens) >= CONTRAST
+    for size in ("1280x720", "1080x1920"):
+        for state in ("home", "priority/locked", "appointment/too-early", "rating/number",
+                      "rating/level-refused", "ticket/failed", "offline"):
+            assert f"{size}/en/large/{state}" in names
+    assert len(report.screens) == len(SIZES) * 2 * 2 * 20
     assert report.max_taps <= MAX_TAPS
     assert report.problems == []
+
+
+LIMITS = Limits.at((1000, 1000))
+
+
+def _tree(*widgets):
+    root = FloatLayout(size=(1000, 1000), pos=(0, 0))
+    for w in widgets:
+        root.add_widget(w)
+    return root
+
+
+def _label(text, x, y, w=400, h=60, **kw):
+    return Label(text=text, pos=(x, y), size=(w, h), size_hint=(None, None),
+                 font_size=40, color=(0, 0, 0, 1), **kw)
+
+
+def _texture(*labels):
+    for lab in labels:
+        lab.texture_update()
+
+
+@pytest.mark.parametrize("fault, needle", [
+    ("outside", "outside the window"),
+    ("overlap", "texts overlap"),
+    ("under", "under the button"),
+    ("cut", "cut"),
+    ("small", "target"),
+    ("contrast", "contrast"),
+    ("tiny-text", "px (<"),
+])
+def test_the_check_catches_each_fault(fault, needle):
+    a = _label("Hello", 10, 10)
+    b = _label("World", 10, 200)
+    extra = []
+    if fault == "outside":
+        b.pos = (900, 200)
+    elif fault == "overlap":
+        b.pos = (30, 20)
+    elif fault == "under":
+        extra = [Button(text="", pos=(20, 15), size=(300, 140), size_hint=(None, None))]
+    elif fault == "cut":
+        b.text = "a text that needs three or four lines in this narrow label"
+        b.text_size = (200, 60)
+        b.size = (200, 60)
+    elif fault == "small":
+        extra = [Button(text="OK", pos=(600, 600), size=(200, 60), size_hint=(None, None),
+                        font_size=40)]
+    elif fault == "contrast":
+        b.color = (0.6, 0.6, 0.6, 1)
+    elif fault == "tiny-text":
+        b.font_size = 20
+    root = _tree(a, b, *extra)
+    _texture(a, b, *[e for e in extra])
+    clean = layout_problems("t", _tree(_label("Hello", 10, 10), _label("World", 10, 200)),
+                            LIMITS)
+    assert clean == []
+    problems = layout_problems("t", root, LIMITS)
+    assert any(needle in p for p in problems), problems

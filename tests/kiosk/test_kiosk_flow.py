@@ -51,3 +51,57 @@ def test_printer_out_of_paper_shows_qr_and_tells_server(config, sqlite_url, tmp_
             assert k.model.timeout() == k.model.ticket_fail_seconds
 
     run(main())
+
+
+def test_paper_and_screen_say_where_to_go_and_mark_priority(config, sqlite_url, tmp_path):
+    """Measured on main: no where-to-go anywhere, no mark on paper, "1 people ahead"."""
+
+    async def main():
+        async with kiosk(config, sqlite_url, tmp_path) as k:
+            m = k.model
+            m.set_language("en")
+            for n, kind in enumerate(("", "", "elderly")):
+                m.open_service("general")
+                await k.wait_screen("detail")
+                if kind:
+                    m.priority = kind  # confirmed by the guide c001, checked by the server
+                    reply = await k.app.controller.take_ticket(kind, staff_pin="1234")
+                else:
+                    reply = await k.app.controller.take_ticket()
+                await k.wait_screen("ticket")
+                await until(lambda n=n: len(k.printer.tickets) == n + 1, 5, "printed")
+                await k.settle()
+                lines = k.printer.tickets[-1].text_lines
+                where = m.where_to_go("general")
+                assert where.startswith("Go to: ") and "window" in where
+                assert where in lines and k.ids().where.text == where
+                assert f"Check code for rating: {reply['check']}" in lines
+                assert k.ids().check.text == f"Check code for rating: {reply['check']}"
+                if kind:
+                    assert "[ Priority · Elderly ]" in lines
+                else:
+                    assert not any(line.startswith("[ ") for line in lines)
+                    ahead = ["No one ahead of you", "1 person ahead of you"][n]
+                    assert ahead in lines and k.ids().ahead.text.startswith(ahead)
+
+    run(main())
+
+
+def test_queue_length_and_estimate_shown_before_taking_a_number(config, sqlite_url, tmp_path):
+    """Measured on main: the detail screen says nothing of the queue."""
+
+    async def main():
+        async with kiosk(config, sqlite_url, tmp_path, printer=False) as k:
+            m = k.model
+            for _ in range(3):
+                m.open_service("general")
+                await k.wait_screen("detail")
+                await k.app.controller.take_ticket()
+                await k.wait_screen("ticket")
+                m.reset()
+            m.open_service("general")
+            await k.wait_screen("detail")
+            await until(lambda: k.ids().queue.text.startswith("现在排队 3 人"), 5, "queue")
+            assert "预计等待约" in k.ids().queue.text
+
+    run(main())

@@ -72,23 +72,66 @@ def test_most_used_prefers_featured_then_counts():
     assert m.most_used(2) == ["transfer", "fee"]
 
 
-def test_priority_pin_right_wrong_and_missing():
+def test_priority_staff_number_then_pin_and_the_refusals():
     m = model()
     m.open_service("hukou")
     m.open_priority()
-    assert m.choose_priority("elderly") is False  # a PIN is needed first
+    assert m.choose_priority("elderly") is False  # a guide confirms first
+    assert m.pin_step == "staff" and m.staff_entry == "c001"  # the kiosk's guide, prefilled
+    m.pin_clear()
+    for d in "1024":
+        m.pin_digit(d)
+    assert m.staff_entry == "1024" and m.staff_id == "1024"
+    assert m.pin_confirm() is None and m.pin_step == "pin"  # staff number taken, PIN next
     assert m.pin_confirm() is None and m.pin_error  # nothing typed
+    for d in "123":
+        m.pin_digit(d)
+    assert m.pin_confirm() is None and m.pin_error  # too short to send
     for d in "1234":
         m.pin_digit(d)
     # The PIN goes to the server to be checked, and is not kept here.
     assert m.pin_confirm() == "1234" and not m.pin_error and m.pin_entry == ""
-    m.refused("unauthorized")  # the server said no: the guide sees it
-    assert m.pin_error
+    m.refused("unauthorized")  # the server said no: the guide sees it, and starts again
+    assert m.pin_error and m.pin_step == "staff"
+    assert m.error_text() == "工号或密码不正确，请导办人员重新输入"
+    m.refused("locked")
+    assert m.error_text().startswith("密码错误次数过多")
     assert m.choose_priority("nobody") is False
     open_hall = KioskModel(staff_id=None, pin_required=False)
     assert open_hall.choose_priority("veteran") is True
-    locked = KioskModel(staff_id=None, pin_required=True)
-    assert not locked.priority_available and locked.choose_priority("veteran") is False
+
+
+def test_rating_asks_the_check_code_unless_the_qr_was_scanned():
+    m = model()
+    m.open_rating()
+    assert m.prefixes() == [q["prefix"] for q in HALL["queues"]]
+    for key in "A012":
+        m.label_key(key)
+    m.label_entered()
+    assert m.rating_step == "check" and m.rating_proof() == {}
+    for d in "48215":
+        m.check_key(d)
+    assert m.check_entry == "4821"
+    m.check_entered()
+    assert m.rating_step == "level" and m.rating_proof() == {"check": "4821"}
+    m.refused("wrong_check")  # asked again for the code, told why
+    assert m.rating_step == "check" and m.check_entry == ""
+    assert m.error_text() == "校验码与号码不符，请核对号票"
+    m.open_rating()
+    m.rating_token = "tok"
+    m.label_entry = "A012"
+    m.label_entered()
+    assert m.rating_step == "level" and m.rating_proof() == {"token": "tok"}
+
+
+def test_grammar_and_where_to_go():
+    m = model()
+    m.set_language("en")
+    assert [m.people_ahead(n) for n in (0, 1, 2)] == [
+        "No one ahead of you: watch for your number", "1 person ahead of you",
+        "2 people ahead of you"]
+    m.set_language("zh")
+    assert m.people_ahead(1) == "前面还有 1 人"
 
 
 def test_codes_and_labels_accept_only_what_fits():
@@ -105,7 +148,7 @@ def test_codes_and_labels_accept_only_what_fits():
         m.label_key(key)
     assert m.label_entry == "A012" and m.label_complete
     m.label_entered()
-    assert m.rating_step == "level"
+    assert m.rating_step == "check"
     assert m.rating_levels() == [5, 4, 3, 2, 1]
     m.set_hall(dict(HALL, rating_scale=4))
     assert m.rating_levels() == [5, 4, 3, 2]
@@ -144,9 +187,13 @@ def test_busy_request_holds_the_screen():
 
 
 def test_every_catalog_has_every_key_and_refusals_read_plainly():
-    keys = set(i18n.CATALOGS["zh"])
+    def base(catalog):  # count forms ("people_ahead_1") are a language's own
+        return {k for k in catalog if not (k[-1].isdigit() and k.rsplit("_", 1)[0] in catalog
+                                           and not k.startswith("level_"))}
+
+    keys = base(i18n.CATALOGS["zh"])
     for lang, catalog in i18n.CATALOGS.items():
-        assert set(catalog) == keys, lang
+        assert base(catalog) == keys, lang
     assert i18n.error_text("en", "daily_cap").startswith("Today's tickets")
     assert i18n.error_text("en", "something_new") == i18n.tr("en", "err_other")
     assert i18n.pick({"zh": "甲"}, "en") == "甲"
@@ -224,3 +271,19 @@ def test_cli_settings(monkeypatch):
     with pytest.raises(KioskError, match="token"):
         settings_from([], {})
     assert isinstance(s, KioskSettings)
+
+
+def test_chinese_lines_break_between_words_never_inside_one():
+    """Measured on main: 优先办理（老人、残疾/人、孕妇、军人） on the detail screen."""
+    assert "残疾人、" in i18n.segments("老人、残疾人、孕妇")
+    assert i18n.segments("出国（境）政审") == ["出", "国", "（境）", "政审"]
+    assert i18n.segments("A012 号") == ["A012 ", "号"]
+    width = 5  # one "unit" per character: four fit on a line
+
+    def measure(s):
+        return len(s) * 1.2
+
+    wrapped = i18n.wrap("优先办理老人残疾人孕妇", width, measure)
+    assert any("残疾人" in line for line in wrapped.split("\n")), wrapped
+    assert all(measure(line) <= width for line in wrapped.split("\n"))
+    assert i18n.wrap("Short", width, measure) == "Short"  # Latin: Kivy breaks at spaces

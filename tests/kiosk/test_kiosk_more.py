@@ -22,8 +22,9 @@ def test_server_down_and_back_shows_and_clears_offline_notice(config, sqlite_url
             await hall.stop()
             await until(lambda: overlay.parent is not None, 5, "offline notice")
             await k.settle()
-            assert overlay.ids.title.text == "取号暂停"
-            assert "服务台" in overlay.ids.body.text
+            # In both of the hall's languages: a visitor who reads no Chinese knows too.
+            assert overlay.ids.title.text == "取号暂停\nTicket issue is paused"
+            assert "服务台" in overlay.ids.body.text and "front desk" in overlay.ids.body.text
             # The notice takes every touch: nothing behind it reacts.
             await k.tap(overlay)
             assert k.model.screen == "services"
@@ -90,7 +91,8 @@ def test_appointment_right_and_wrong_code(config, sqlite_url, tmp_path):
             await k.wait_screen("ticket")
             assert k.ids().number.text == "B001"
             assert k.model.ticket["priority"] == "appointment"
-            assert "优先" in k.ids().service.text
+            # An appointment, said as one: not "priority" (issue 12).
+            assert "预约" in k.ids().service.text and "优先" not in k.ids().service.text
             assert k.ids().printing.text.startswith("本机不打印号票")
 
     run(main(), 90)
@@ -102,7 +104,7 @@ def test_rating_once_then_refused(config, sqlite_url, tmp_path):
         await hall.start()
         async with connected(hall.port, "kiosk-1-secret") as kc, \
                 connected(hall.port, "clerk-1-secret") as clerk:
-            await kc.request("ticket.issue", {"service": "general"})
+            check = (await kc.request("ticket.issue", {"service": "general"}))["check"]
             await clerk.request("window.open")
             await clerk.request("call.next")
             await clerk.request("case.start")
@@ -111,8 +113,25 @@ def test_rating_once_then_refused(config, sqlite_url, tmp_path):
             for attempt in range(2):
                 await k.tap_text("服务评价")
                 await k.wait_screen("rating")
-                for key in ("A", "0", "0", "1", "ok"):
+                for key in ("A", "0", "0", "1"):
                     await k.tap_key(k.ids().pad, key)
+                await k.tap(k.ids().ok_key)
+                await k.settle()
+                assert k.model.rating_step == "check"
+                if attempt == 0:  # a wrong check code first: refused, and said so
+                    wrong = "1111" if check != "1111" else "2222"
+                    for key in wrong:
+                        await k.tap_key(k.ids().pad, key)
+                    await k.tap(k.ids().ok_key)
+                    await k.tap_text("非常满意")
+                    await until(lambda: k.model.error == "wrong_check", 5, "wrong check")
+                    await k.settle()
+                    assert k.model.rating_step == "check"
+                    assert k.ids().error.text == "校验码与号码不符，请核对号票"
+                for key in check:
+                    await k.tap_key(k.ids().pad, key)
+                await k.tap(k.ids().ok_key)
+                await k.settle()
                 assert k.model.rating_step == "level"
                 assert k.ids().title.text == "请为号码 A001 的服务评价"
                 await k.tap_text("非常满意")
@@ -176,12 +195,20 @@ def test_priority_needs_the_staff_pin(config, sqlite_url, tmp_path):
             await k.wait_screen("priority")
             await k.tap_text("老年人")
             pad = k.ids().pad
+            assert k.ids().pin_prompt.text == "导办人员：请输入工号，按确定"
+            await k.tap_key(pad, "ok")  # the kiosk's guide c001, prefilled
+            assert k.ids().pin_prompt.text == "工号 c001：请输入密码，按确定"
             for d in "1111":
                 await k.tap_key(pad, d)
             await k.tap_key(pad, "ok")
             await until(lambda: k.model.pin_error, 5, "wrong PIN shown")
+            await k.settle()
             assert k.hall.count() == 0
-            assert k.ids().pin_prompt.text == "密码不正确，请导办人员重新输入"
+            # The refusal is on screen, in red, where the guide looks.
+            prompt = k.ids().pin_prompt
+            assert prompt.text == "工号或密码不正确，请导办人员重新输入"
+            assert prompt.get_root_window() is not None and prompt.opacity == 1
+            await k.tap_key(pad, "ok")
             for d in "1234":  # hall guide c001's own PIN, checked by the server
                 await k.tap_key(pad, d)
             await k.tap_key(pad, "ok")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import socket
 import sqlite3
@@ -60,8 +62,75 @@ def test_demo_runs_a_living_hall_and_stops_on_ctrl_c(tmp_path):
             proc.kill()
     assert proc.returncode == 0, out
     assert "clerk console" in out and "PIN 1234" in out
+    code = re.search(r"appointment +code (\w+)", out)
+    assert code is not None, out  # a code to try at the kiosk, booked for now
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM appointments WHERE code = ?",
+                            (code.group(1),)).fetchone()[0] == 1
     with sqlite3.connect(db) as conn:
         ops = dict(conn.execute("SELECT op, count(*) FROM audit GROUP BY op").fetchall())
     assert ops["ticket.issue"] >= 1 and ops["call.next"] >= 1 and ops["window.open"] == 4
     assert ops["case.finish"] >= 1 and ops["rating.submit"] >= 1
     assert (folder / "hall.toml").read_text().count("[gateway]") == 1
+
+
+def _demo(folder, port, *extra):
+    return subprocess.Popen(
+        [sys.executable, "-m", "queue_server.cli", "demo", "--no-gui", "--dir", str(folder),
+         "--port", str(port), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def test_a_busy_port_stops_the_demo_with_the_reason(tmp_path):
+    """Measured on main: the banner printed and the exit status was 0."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _demo(tmp_path / "demo-data", port)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0, out
+    assert f"port {port} is in use" in out
+    assert "clerk console" not in out  # no banner for a hall that is not there
+
+
+def test_the_server_killed_under_the_demo_comes_back_and_the_hall_goes_on(tmp_path):
+    """Measured on main: a stopped server took every other part of the demo down."""
+    folder = tmp_path / "demo-data"
+    proc = _demo(folder, free_port(), "--simulate")
+    db = folder / "hallq-demo.db"
+
+    def rated() -> int:
+        try:
+            with sqlite3.connect(db) as conn:
+                return conn.execute(
+                    "SELECT count(*) FROM cases WHERE rating_state = 'rated'").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+    def wait_for(pred, timeout=90):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None:
+            if pred():
+                return True
+            time.sleep(0.5)
+        return False
+
+    try:
+        assert wait_for(lambda: rated() >= 1), "the simulated hall rated nothing"
+        gateway = int((folder / "gateway.pid").read_text())
+        os.kill(int((folder / "server.pid").read_text()), signal.SIGKILL)
+        before = rated()
+        assert wait_for(lambda: rated() > before), "nothing rated after the restart"
+        assert proc.poll() is None
+        os.kill(gateway, 0)  # still the same gateway process: it reconnected by itself
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "the server is back" in out, out
+    assert proc.returncode == 0, out
+    # Quiet start: the banner is the first thing printed (no migration INFO lines).
+    assert out.startswith("HallQ demo hall"), out[:300]

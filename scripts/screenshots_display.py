@@ -1,0 +1,157 @@
+"""Render the hall and window displays to PNG files, so reviewers can see them.
+
+    .venv/bin/python scripts/screenshots_display.py [--out docs/screenshots]
+
+In scripts/, not in the display app, because it runs the demo hall's queue server (in
+this process, on a temporary SQLite file). It makes the hall
+busy (tickets, open windows, calls, a paused window, ratings), then starts the real
+display app against it in each layout and saves what the window shows. With no DISPLAY
+it renders offscreen through Mesa (see shared/KIVY.md); screenshots are taken from an
+``on_flip`` handler, since from an ordinary clock callback they came out black.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _kivy_env(width: int, height: int) -> None:
+    home = tempfile.mkdtemp(prefix="hallq-shots-")
+    os.environ.update({
+        "KIVY_NO_ARGS": "1", "KIVY_HOME": home, "KIVY_NO_FILELOG": "1",
+        "KCFG_KIVY_LOG_LEVEL": "warning", "KIVY_WINDOW": "sdl2",
+        "KCFG_GRAPHICS_WIDTH": str(width), "KCFG_GRAPHICS_HEIGHT": str(height),
+    })
+    os.environ.setdefault("SDL_VIDEODRIVER", "x11" if os.environ.get("DISPLAY") else "offscreen")
+
+
+async def _shoot(app: object, path: Path) -> Path:
+    """Save the next flipped frame to ``path`` (Kivy appends a counter; we rename)."""
+    from kivy.core.window import Window
+
+    done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def on_flip(*_: object) -> None:
+        Window.unbind(on_flip=on_flip)
+        if not done.done():
+            done.set_result(Window.screenshot(name=str(path.with_suffix("")) + ".png"))
+
+    Window.bind(on_flip=on_flip)
+    Window.canvas.ask_update()
+    written = Path(await asyncio.wait_for(done, 10))
+    written.replace(path)
+    return path
+
+
+async def render(out: Path, layout: str) -> list[Path]:
+    from kivy.core.window import Window
+
+    from display.app import DisplayApp
+    from display.devtools import populate, running_display, until, until_drawn
+    from display.options import DisplayOptions
+    from queue_server.config import load_config
+    from queue_server.demo import __file__ as demo_init
+    from queue_server.server import HallServer
+    from queue_server.store import db
+
+    config = load_config(Path(demo_init).parent / "hall.toml")
+    tmp = Path(tempfile.mkdtemp(prefix="hallq-shots-db-"))
+    url = f"sqlite:///{tmp / 'hall.db'}"
+    engine = db.open_engine(url)
+    db.upgrade(engine)
+    engine.dispose()
+    hall = HallServer(config, url, ignore_hours=True)
+    await hall.start("127.0.0.1", 0)
+    server = f"ws://127.0.0.1:{hall.port}/"
+    area = "social"
+    windows = [w.number for w in config.windows if w.area == area]
+    queues = {q for w in config.windows if w.area == area for q in w.queues}
+    services = [next(s.id for s in config.services if s.queue == q) for q in sorted(queues)]
+    notice = ("温馨提示：请持号等候，听到叫号后前往对应窗口办理；办理完毕请对本次服务进行评价。"
+              "  Please wait for your number to be called, then go to the window shown.")
+    written: list[Path] = []
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        await populate(server, services, windows, tickets=40, paused=(windows[-2],),
+                       serving=tuple(windows[1:3]), ratings=(5, 5, 4, 5, 3, 5, 2, 5))
+        landscape = [
+            ("display-hall-landscape.png", (1920, 1080),
+             DisplayOptions(server=server, token="demo-display-1-token", areas=frozenset({area}),
+                            notice=notice)),
+            ("display-window-called.png", (1920, 1080),
+             DisplayOptions(server=server, token="demo-display-1-token", window=windows[0])),
+            ("display-window-serving.png", (1920, 1080),
+             DisplayOptions(server=server, token="demo-display-1-token", window=windows[1])),
+            ("display-window-paused.png", (1920, 1080),
+             DisplayOptions(server=server, token="demo-display-1-token", window=windows[-2])),
+            ("display-window-closed.png", (1920, 1080),
+             DisplayOptions(server=server, token="demo-display-1-token", window=1)),
+        ]
+        portrait = [("display-hall-portrait.png", (1080, 1920),
+                     DisplayOptions(server=server, token="demo-display-1-token",
+                                    portrait=True, notice=notice, recent=10))]
+        shots = portrait if layout == "portrait" else landscape
+        for name, size, options in shots:
+            assert tuple(Window.size) == size, f"window is {Window.size}, not {size}"
+            app = DisplayApp(options)
+            async with running_display(app):
+                if options.window == windows[0] or options.window is None:
+                    # call one more number so the highlight shows as a citizen sees it
+                    from queue_server.client import HallClient
+
+                    async with HallClient(server, "demo-gateway-1-token", name="shots") as g:
+                        n = windows[0]
+                        await g.request("case.start", {"window": n})
+                        await g.request("case.finish", {"window": n})
+                        await g.request("call.next", {"window": n})
+                    st = app.state
+                    await until(lambda st=st: st.highlighted() or  # type: ignore[misc]
+                                st.window_highlighted(windows[0]), 10, "a highlight")
+                await until_drawn(app)
+                await asyncio.sleep(0.3)
+                written.append(await _shoot(app, out / name))
+                print(f"wrote {out / name} ({size[0]}x{size[1]})")
+    finally:
+        await hall.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="scripts/screenshots_display.py", description=__doc__)
+    p.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    p.add_argument("--layout", choices=["all", "landscape", "portrait"], default="all")
+    args = p.parse_args(argv)
+    if args.layout == "all":
+        # The window's size is fixed when it opens (an offscreen surface does not grow),
+        # so each orientation renders in its own process.
+        for layout in ("landscape", "portrait"):
+            code = subprocess.call([sys.executable, __file__,
+                                    "--out", str(args.out), "--layout", layout])
+            if code:
+                return code
+        return 0
+    _kivy_env(*((1080, 1920) if args.layout == "portrait" else (1920, 1080)))
+    from display.fonts import FontNotFound, find_cjk_font, register_default_font
+
+    try:
+        register_default_font(find_cjk_font())
+    except FontNotFound as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    asyncio.run(render(args.out, args.layout))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""Render every kiosk screen and state to docs/screenshots/ at several window sizes.
+
+    .venv/bin/python scripts/screenshots_kiosk.py [OUTPUT_DIR]
+
+Runs the real app against a throwaway demo hall (a queue server on a temporary SQLite
+file: that is why this lives in scripts/, not in the kiosk). The states are the layout
+check's (``kiosk.accessibility.states``), so what is shown is what is checked. Files are
+named ``kiosk-<W>x<H>-<lang>[-large]-<state>.png``. Screenshots are taken from a
+``Window.on_flip`` handler (from a plain clock callback they came out black, see
+shared/KIVY.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# (window, language, large text): every state in both languages at the common landscape
+# size, and the hardest cases — 720p in large English, a portrait kiosk in Chinese.
+RUNS = (
+    ((1920, 1080), "zh", False),
+    ((1920, 1080), "en", False),
+    ((1280, 720), "en", True),
+    ((1080, 1920), "zh", False),
+    ((1280, 1024), "zh", True),
+)
+
+
+async def capture(path: Path) -> None:
+    from kivy.core.window import Window
+
+    done = asyncio.get_running_loop().create_future()
+
+    def on_flip(*args: object) -> None:
+        Window.unbind(on_flip=on_flip)
+        taken = Window.screenshot(name=str(path.with_suffix("")) + "-.png")  # Kivy adds 0001
+        if not done.done():
+            done.set_result(taken)
+
+    Window.bind(on_flip=on_flip)
+    Window.canvas.ask_update()
+    taken = await asyncio.wait_for(done, 10)
+    os.replace(taken, path)
+
+
+async def shoot(out: Path) -> list[Path]:
+    from kiosk.accessibility import resize, states
+    from kiosk.tools import demo_kiosk
+
+    written: list[Path] = []
+    async with demo_kiosk(Path(tempfile.mkdtemp())) as k:
+        m = k.app.model
+        for size, lang, large in RUNS:
+            await resize(size, k.settle)
+            for state in states(k.app):
+                if m.language != lang:
+                    m.set_language(lang)
+                m.large_text = large
+                await k.settle()
+                await k.settle()
+                await asyncio.sleep(0.15)
+                tag = f"{size[0]}x{size[1]}-{lang}{'-large' if large else ''}"
+                path = out / f"kiosk-{tag}-{state.replace('/', '-')}.png"
+                await capture(path)
+                written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    out = Path(argv[0]) if argv else ROOT / "docs" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(ROOT))
+    import tests.kivy_env  # noqa: F401  (private Xvfb and Kivy environment)
+
+    for old in out.glob("kiosk-*.png"):
+        old.unlink()
+    for path in asyncio.run(shoot(out)):
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
