@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
 
     cp = sub.add_parser("check-config", help="validate a hall file and list every problem")
     cp.add_argument("file", type=Path)
+    cp.add_argument(
+        "--db",
+        help="also check the hall's database (the calendar of this year); default $HALLQ_DB, "
+        "else the file's server.db when that database exists",
+    )
     cp.set_defaults(func=cmd_check_config)
 
     hp = sub.add_parser("hash-pin", help="hash a clerk PIN for [[clerks]] pin_hash")
@@ -60,6 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     _config_args(load)
     load.add_argument("csv", type=Path)
     load.set_defaults(func=cmd_appointments_load)
+
+    calp = sub.add_parser("calendar", help="the working-day calendar (holidays, make-up days)")
+    calsub = calp.add_subparsers(dest="cal_command", required=True)
+    cload = calsub.add_parser(
+        "load", help="load one year's official calendar from a TOML file (docs/supervision.md)"
+    )
+    _config_args(cload)
+    cload.add_argument("file", type=Path)
+    cload.set_defaults(func=cmd_calendar_load)
 
     demo = sub.add_parser(
         "demo",
@@ -165,7 +179,45 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"{args.file}: ok — {len(c.areas)} areas, {len(c.queues)} queues, "
         f"{len(c.services)} services, {len(c.windows)} windows, {len(c.devices)} devices"
     )
+    for warning in _database_warnings(c, args.db or os.environ.get("HALLQ_DB") or c.server.db):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _database_warnings(config: HallConfig, url: str) -> list[str]:
+    """What the hall file cannot show: a year with no working-day calendar loaded."""
+    import datetime as dt
+
+    from .store import db
+
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+        return [f"database {url}: not created yet (hallq db upgrade); no calendar checked"]
+    try:
+        engine = db.open_engine(url)
+        try:
+            return calendar_warnings(engine, config, dt.datetime.now(dt.UTC))
+        finally:
+            engine.dispose()
+    except Exception as exc:  # an unreachable database is reported, not a crash
+        return [f"database {url}: cannot be read ({exc.__class__.__name__})"]
+
+
+def calendar_warnings(engine: Any, config: HallConfig, now: Any) -> list[str]:
+    """Located warnings for the years a hall needs and has not loaded: this one, and in
+    December the next (promised cases accepted then fall due in January)."""
+    from .core.casefile import local_day
+    from .store import workdays
+
+    today = local_day(now, config.tz)
+    with engine.connect() as conn:
+        have = set(workdays.loaded_years(conn))
+    needed = [today.year] + ([today.year + 1] if today.month == 12 else [])
+    return [
+        f"calendar.{year}: no working-day calendar loaded for {year}; due dates of promised "
+        "cases cannot be counted (hallq calendar load FILE)"
+        for year in needed
+        if year not in have
+    ]
 
 
 def cmd_hash_pin(args: argparse.Namespace) -> int:
@@ -249,6 +301,41 @@ def cmd_appointments_load(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     print(f"{loaded} appointment(s) loaded, {len(problems)} refused")
     return 1 if problems else 0
+
+
+def cmd_calendar_load(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import tomllib
+
+    from .core.calendar import CalendarError, parse_year
+    from .store import db, workdays
+
+    try:
+        raw = tomllib.loads(args.file.read_text(encoding="utf-8"))
+        year = parse_year(raw, str(args.file))
+    except FileNotFoundError:
+        print(f"{args.file}: file not found", file=sys.stderr)
+        return 1
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        print(f"{args.file}: not a TOML calendar: {exc}", file=sys.stderr)
+        return 1
+    except CalendarError as exc:
+        print(f"{args.file}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    _, url = _load(args)
+    engine = db.open_engine(url)
+    try:
+        with engine.begin() as conn:
+            workdays.load_year(conn, year, str(args.file), dt.datetime.now(dt.UTC))
+    finally:
+        engine.dispose()
+    print(
+        f"calendar {year.year} loaded: {len(year.holidays)} holiday(s), "
+        f"{len(year.workdays)} make-up working day(s)"
+    )
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
