@@ -188,36 +188,18 @@ def _database_warnings(config: HallConfig, url: str) -> list[str]:
     """What the hall file cannot show: a year with no working-day calendar loaded."""
     import datetime as dt
 
-    from .store import db
+    from .store import db, workdays
 
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
         return [f"database {url}: not created yet (hallq db upgrade); no calendar checked"]
     try:
         engine = db.open_engine(url)
         try:
-            return calendar_warnings(engine, config, dt.datetime.now(dt.UTC))
+            return workdays.calendar_warnings(engine, config, dt.datetime.now(dt.UTC))
         finally:
             engine.dispose()
     except Exception as exc:  # an unreachable database is reported, not a crash
         return [f"database {url}: cannot be read ({exc.__class__.__name__})"]
-
-
-def calendar_warnings(engine: Any, config: HallConfig, now: Any) -> list[str]:
-    """Located warnings for the years a hall needs and has not loaded: this one, and in
-    December the next (promised cases accepted then fall due in January)."""
-    from .core.casefile import local_day
-    from .store import workdays
-
-    today = local_day(now, config.tz)
-    with engine.connect() as conn:
-        have = set(workdays.loaded_years(conn))
-    needed = [today.year] + ([today.year + 1] if today.month == 12 else [])
-    return [
-        f"calendar.{year}: no working-day calendar loaded for {year}; due dates of promised "
-        "cases cannot be counted (hallq calendar load FILE)"
-        for year in needed
-        if year not in have
-    ]
 
 
 def cmd_hash_pin(args: argparse.Namespace) -> int:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.engine import Connection
 
 from ..core.calendar import WorkCalendar, YearCalendar
+from ..core.casefile import local_day
+from ..core.hall import HallConfig
 from . import schema as s
 
 
@@ -50,3 +52,18 @@ def read_calendar(conn: Connection) -> WorkCalendar:
 
 def loaded_years(conn: Connection) -> list[int]:
     return sorted(y for (y,) in conn.execute(select(s.calendar_years.c.year)))
+
+
+def calendar_warnings(engine: Engine, config: HallConfig, now: dt.datetime) -> list[str]:
+    """Located warnings for the years a hall needs and has not loaded: this one, and in
+    December the next (promised cases accepted then fall due in January)."""
+    today = local_day(now, config.tz)
+    with engine.connect() as conn:
+        have = set(loaded_years(conn))
+    needed = [today.year] + ([today.year + 1] if today.month == 12 else [])
+    return [
+        f"calendar.{year}: no working-day calendar loaded for {year}; due dates of promised "
+        "cases cannot be counted (hallq calendar load FILE)"
+        for year in needed
+        if year not in have
+    ]
