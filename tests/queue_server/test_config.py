@@ -294,10 +294,11 @@ def test_a_promised_service_needs_a_department_and_a_head_must_be_a_head():
         cl.pop("department", None)
         cl.pop("roles", None)
     got = problems_of(raw)
-    # Without departments only the promised service is missing one.
+    # Without departments only the promised services are missing one.
     assert [p for p in got if "department" in p] == [
-        "services[1].department: missing: a promised service needs the department whose "
+        f"services[{i}].department: missing: a promised service needs the department whose "
         "back office processes its cases"
+        for i in (1, 4)
     ]
     raw = raw_test_hall()
     raw["departments"][1]["head"]["staff"] = "c001"
