@@ -915,7 +915,12 @@ _CONTENT_TYPES = {
     ".json": "application/json",
     ".wav": "audio/wav",
 }
-_PAGES = {"/": "index.html", "/clerk": "clerk.html", "/supervisor": "supervisor.html"}
+_PAGES = {
+    "/": "index.html",
+    "/clerk": "clerk.html",
+    "/supervisor": "supervisor.html",
+    "/office": "office.html",
+}
 CLOSE_TRY_LATER = 1013
 
 
@@ -995,6 +1000,7 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
                 "area": sv.area,
                 "queue": sv.queue,
                 "kind": sv.kind,
+                "department": sv.department,
                 "promised_days": sv.promised_days,
                 "time_limit_minutes": sv.time_limit_minutes,
                 "materials": {k: list(v) for k, v in sv.materials.items()},
@@ -1006,6 +1012,8 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
             {"number": w.number, "area": w.area, "queues": list(w.queues), "name": w.name}
             for w in config.windows
         ],
+        # Names only: the head's and leader's contacts are staff data, not for every page.
+        "departments": [{"id": d.id, "name": d.name} for d in config.departments],
     }
 
 

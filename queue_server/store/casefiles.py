@@ -26,6 +26,7 @@ from ..core.calendar import CalendarMissing, WorkCalendar
 from ..core.casefile import (
     CLOCK_RUNNING,
     OPEN_STATES,
+    TRANSITIONS,
     CaseOp,
     CaseState,
     Clock,
@@ -40,7 +41,7 @@ from ..core.casefile import (
 )
 from ..core.errors import NotFound, Refused
 from ..core.hall import ServiceDef
-from ..core.permissions import Actor, Target, authorize
+from ..core.permissions import Actor, Target, authorize, scope_of
 from ..core.states import TicketStatus
 from . import schema as s
 from . import workdays
@@ -337,6 +338,17 @@ class CaseFiles:
 
     # -- reads -------------------------------------------------------------------------
 
+    @staticmethod
+    def actions(actor: Actor, state: str) -> list[str]:
+        """What this actor may do to a case in this state: the state table and the
+        permission table together, so a page draws its buttons from neither copy."""
+        return [
+            op.value
+            for op in CaseOp
+            if (CaseState(state), op) in TRANSITIONS
+            and scope_of(actor.role, f"casefile.{op.value}") is not None
+        ]
+
     def get(
         self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
     ) -> dict[str, Any]:
@@ -350,6 +362,7 @@ class CaseFiles:
         ).all()
         today = local_day(now, self.config.tz)
         view = self.view(row, workdays.read_calendar(conn), today)
+        view["actions"] = self.actions(actor, row["state"])
         view["steps"] = [
             {
                 "at": _iso(r.at),
@@ -394,7 +407,7 @@ class CaseFiles:
         today = local_day(now, self.config.tz)
         cal = workdays.read_calendar(conn)
         views = sorted(
-            (self.view(r, cal, today) for r in rows),
+            (dict(self.view(r, cal, today), actions=self.actions(actor, r["state"])) for r in rows),
             key=lambda v: (_LIGHT_ORDER.get(v["light"], 3), v["due_on"] or "9999"),
         )
         counts = {k: sum(1 for v in views if v["light"] == k) for k in ("red", "yellow", "green")}

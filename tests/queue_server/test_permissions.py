@@ -183,15 +183,11 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "casefile.resume": own_dept,
         "casefile.extend": {
             "in": {"*": {**in_civil, "days": 2, "reason": "expert opinion needed"}},
-            "out": {
-                r: [{"number": party, "days": 1, "reason": "x"}] for r in ("approver", "head")
-            },
+            "out": {r: [{"number": party, "days": 1, "reason": "x"}] for r in ("approver", "head")},
         },
         "casefile.refuse": {
             "in": {"*": {**in_civil, "reason": "not our item"}},
-            "out": {
-                r: [{"number": party, "reason": "x"}] for r in ("officer", "approver", "head")
-            },
+            "out": {r: [{"number": party, "reason": "x"}] for r in ("officer", "approver", "head")},
         },
         "casefile.ready": own_dept,
         "casefile.deliver": {"in": {"*": in_civil}},
