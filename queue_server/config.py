@@ -699,7 +699,12 @@ def _casefiles(value: Any, problems: _Problems) -> CaseFileSettings:
     if not isinstance(value, dict):
         problems.add("casefiles", "must be a table")
         return CaseFileSettings()
-    _check_keys(value, {"number_format", "yellow_days", "yellow_share"}, problems, "casefiles")
+    _check_keys(
+        value,
+        {"number_format", "yellow_days", "yellow_share", "early_days"},
+        problems,
+        "casefiles",
+    )
     d = CaseFileSettings()
     fmt = _get(value, "number_format", str, problems, "casefiles", default=d.number_format)
     from .core.casefile import case_number
@@ -724,7 +729,10 @@ def _casefiles(value: Any, problems: _Problems) -> CaseFileSettings:
             problems.add("casefiles", "give yellow_days or yellow_share, not both")
         if not 0 < share < 1:
             problems.add("casefiles.yellow_share", "must be between 0 and 1, e.g. 0.2")
-    return CaseFileSettings(fmt, yellow_days, share)
+    early = _get(value, "early_days", int, problems, "casefiles", default=d.early_days)
+    if early < 1:
+        problems.add("casefiles.early_days", "must be at least 1")
+    return CaseFileSettings(fmt, yellow_days, share, early)
 
 
 SECTION_VALIDATORS: dict[str, str] = {

@@ -199,6 +199,11 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         "a department's open case files, red first (read-only)",
     ),
     "casefile.get": (_CASE, False, "one case file and its steps, by case number (read-only)"),
+    "casefile.figures": (
+        {"from": (_S, False), "to": (_S, False), "by": (_S, False), "department": (_S, False)},
+        False,
+        "on-time and early completion of the case files accepted in a period (read-only)",
+    ),
 }
 
 OPS: dict[str, OpSpec] = {

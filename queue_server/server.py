@@ -64,6 +64,7 @@ READ_OPS = frozenset(
         "followup.list",
         "casefile.list",
         "casefile.get",
+        "casefile.figures",
     }
 )
 """Operations that change nothing: served by the readers, beside the writer."""
@@ -625,6 +626,7 @@ class HallServer:
             "casefile.accept": lambda c, n: Outcome(*ops.casefiles.accept(c, actor, args, n)),
             "casefile.list": lambda c, n: ops.casefiles.list(c, actor, args, n),
             "casefile.get": lambda c, n: ops.casefiles.get(c, actor, args, n),
+            "casefile.figures": lambda c, n: ops.casefiles.figures(c, actor, args, n),
             **{
                 f"casefile.{o.value}": functools.partial(self._casefile_op, actor, args, o)
                 for o in CaseOp

@@ -203,3 +203,19 @@ def light(case: Clock, cal: WorkCalendar, today: dt.date, settings: CaseFileSett
 def local_day(now: dt.datetime, tz: dt.tzinfo) -> dt.date:
     """The hall-local calendar date of an instant (due days end at local midnight)."""
     return now.astimezone(tz).date()
+
+
+def timeliness(
+    cal: WorkCalendar, ready_on: dt.date, due_on: dt.date, settings: CaseFileSettings
+) -> str:
+    """``early``, ``on_time`` or ``late`` for a case ready on ``ready_on`` (hall-local).
+
+    Early means at least ``early_days`` working days to spare: with the default 1, a case
+    due Friday and ready on Thursday is early, ready on Friday only on time. Early cases
+    are on time too (the on-time rate counts both).
+    """
+    if ready_on > due_on:
+        return "late"
+    return (
+        "early" if cal.working_days_between(ready_on, due_on) >= settings.early_days else "on_time"
+    )

@@ -143,6 +143,9 @@ class CaseFileSettings:
     number_format: str = "{year}-{seq:06d}"
     yellow_days: int = 1
     yellow_share: float | None = None
+    early_days: int = 1
+    """A case is *early* when it is ready at least this many working days before its
+    due day ends (提前办结); on time when ready by the end of the due day."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from ..core.casefile import (
     light,
     local_day,
     shift_due,
+    timeliness,
 )
 from ..core.errors import NotFound, Refused
 from ..core.hall import ServiceDef
@@ -413,6 +414,61 @@ class CaseFiles:
         counts = {k: sum(1 for v in views if v["light"] == k) for k in ("red", "yellow", "green")}
         return {"department": dept, "state": state, "counts": counts, "cases": views[:limit]}
 
+    def figures(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> dict[str, Any]:
+        """On-time and early completion (按时办结率, 提前办结率) of the case files accepted
+        in a period, per department, window, clerk or service.
+
+        A case is *finished* when it is ready (办结) or refused; it is on time when that
+        happened by the end of its due day, early with ``early_days`` working days to
+        spare (``core.casefile.timeliness``). Open cases count as overdue once red.
+        """
+        today = local_day(now, self.config.tz)
+        start = _day(args.get("from"), today.replace(day=1), "from")
+        end = _day(args.get("to"), today, "to")
+        if end < start:
+            raise Refused("the period ends before it starts", code="bad_request")
+        by = args.get("by", "department")
+        column = {"department": "department", "window": "window", "clerk": "clerk"}.get(
+            by, "service_id" if by == "service" else None
+        )
+        if column is None:
+            raise Refused("by is department, window, clerk or service", code="bad_request")
+        dept = args.get("department", actor.department)
+        if dept is not None and (not isinstance(dept, str) or self.config.department(dept) is None):
+            raise NotFound(f"unknown department {dept!r}", code="unknown_department")
+        authorize(actor, "casefile.figures", Target(department=dept))
+        c = s.casefiles.c
+        q = select(s.casefiles).where(c.opened_on >= start, c.opened_on <= end)
+        if dept is not None:
+            q = q.where(c.department == dept)
+        rows = conn.execute(q).mappings().all()
+        steps = s.casefile_steps.c
+        suspended = set(
+            conn.execute(
+                select(steps.casefile_id)
+                .join(s.casefiles, s.casefiles.c.id == steps.casefile_id)
+                .where(steps.op == "suspend", c.opened_on >= start, c.opened_on <= end)
+            ).scalars()
+        )
+        cal = workdays.read_calendar(conn)
+        groups: dict[Any, dict[str, int]] = {}
+        total = _figure_row()
+        for r in rows:
+            for g in (groups.setdefault(r[column], _figure_row()), total):
+                _count(g, r, r["id"] in suspended, cal, self.settings, self.config.tz)
+        out = [dict(_rates(g), key=k) for k, g in sorted(groups.items(), key=lambda kv: str(kv[0]))]
+        return {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "by": by,
+            "department": dept,
+            "early_days": self.settings.early_days,
+            "rows": out,
+            "total": _rates(total),
+        }
+
     # -- the lights sweep --------------------------------------------------------------
 
     def _on_the_clock(self, conn: Connection, lock: bool) -> list[RowMapping]:
@@ -485,3 +541,77 @@ def _text(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > TEXT_MAX:
         raise Refused(f"give the {what} as text (up to {TEXT_MAX} characters)", code="bad_request")
     return value.strip()
+
+
+def _day(value: Any, default: dt.date, what: str) -> dt.date:
+    if value is None:
+        return default
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else _bad(what)
+    except ValueError:
+        return _bad(what)
+
+
+def _bad(what: str) -> dt.date:
+    raise Refused(f"{what} must be a date like 2026-11-01", code="bad_request")
+
+
+_FIGURES = (
+    "accepted",
+    "finished",
+    "on_time",
+    "early",
+    "late",
+    "open",
+    "overdue_open",
+    "suspended",
+    "extended",
+    "refused",
+    "unknown",
+)
+
+
+def _figure_row() -> dict[str, int]:
+    return dict.fromkeys(_FIGURES, 0)
+
+
+def _count(
+    g: dict[str, int],
+    r: RowMapping,
+    was_suspended: bool,
+    cal: WorkCalendar,
+    settings: Any,
+    tz: dt.tzinfo,
+) -> None:
+    g["accepted"] += 1
+    g["suspended"] += was_suspended
+    g["extended"] += r["extended_days"] > 0
+    g["refused"] += r["state"] == CaseState.REFUSED.value
+    finished_at = r["ready_at"] or (
+        r["closed_at"] if r["state"] == CaseState.REFUSED.value else None
+    )
+    if finished_at is None:
+        g["open"] += 1
+        g["overdue_open"] += r["light"] == "red"
+        return
+    g["finished"] += 1
+    if r["due_on"] is None:
+        g["unknown"] += 1
+        return
+    try:
+        kind = timeliness(cal, local_day(finished_at, tz), r["due_on"], settings)
+    except CalendarMissing:
+        g["unknown"] += 1
+        return
+    g["late" if kind == "late" else "on_time"] += 1
+    g["early"] += kind == "early"
+
+
+def _rates(g: dict[str, int]) -> dict[str, Any]:
+    """Rates over the finished cases (None when none finished)."""
+    done = g["finished"]
+    return {
+        **g,
+        "on_time_rate": round(g["on_time"] / done, 4) if done else None,
+        "early_rate": round(g["early"] / done, 4) if done else None,
+    }

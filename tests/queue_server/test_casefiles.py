@@ -294,3 +294,71 @@ def test_without_a_calendar_the_case_opens_without_a_due_day_until_one_is_loaded
             assert (lights[0]["light"], lights[0]["due_on"]) == ("green", "2026-11-27")
 
     asyncio.run(main())
+
+
+def test_on_time_and_early_figures(config, db_url):
+    """Five marriage cases accepted Tue 24 Nov 2026, due Fri 27 Nov: ready Thu 26 (early:
+    one working day to spare), ready Fri 27 (on time), ready Sat 28 (late), refused Tue 24
+    (early), one still open and red on Sat 28."""
+    load_calendar(db_url)
+    clock = Clock()
+
+    async def main() -> None:
+        async with (
+            running_hall(config, db_url, clock, sweep_interval=0.02) as hall,
+            connected(hall.port, "kiosk-1-secret") as kiosk,
+            connected(hall.port, "gateway-secret") as gw,
+            connected(hall.port, "supervisor-secret") as sup,
+            office(hall.port, "officer") as officer,
+            office(hall.port, "approver") as approver,
+            office(hall.port, "head") as head,
+        ):
+            await gw.request("window.open", {"window": 2, "clerk": "c-2"})
+            numbers = []
+            for _ in range(5):
+                await kiosk.request("ticket.issue", {"service": "marriage"})
+                await gw.request("call.next", {"window": 2})
+                numbers.append(
+                    (await gw.request("case.finish", {"window": 2}))["casefile"]["number"]
+                )
+            for n in numbers[:3]:
+                await officer.request("casefile.review", {"number": n})
+                await approver.request("casefile.decide", {"number": n})
+            await officer.request("casefile.refuse", {"number": numbers[3], "reason": "不符合条件"})
+            for n, days in zip(numbers[:3], (2, 1, 1), strict=True):
+                clock.advance(days=days)  # Thu 26, Fri 27, Sat 28
+                await officer.request("casefile.ready", {"number": n})
+            for _ in range(100):  # the sweeper turns the open one red on Sat 28
+                fig = await sup.request(
+                    "casefile.figures", {"from": "2026-11-01", "to": "2026-11-30"}
+                )
+                if fig["total"]["overdue_open"]:
+                    break
+                await asyncio.sleep(0.05)
+            total = fig["total"]
+            assert {k: total[k] for k in ("accepted", "finished", "on_time", "early", "late")} == {
+                "accepted": 5,
+                "finished": 4,
+                "on_time": 3,
+                "early": 2,
+                "late": 1,
+            }
+            assert (total["open"], total["overdue_open"], total["refused"]) == (1, 1, 1)
+            assert (total["on_time_rate"], total["early_rate"]) == (0.75, 0.5)
+            assert [r["key"] for r in fig["rows"]] == ["civil"]
+            by_window = await sup.request(
+                "casefile.figures", {"by": "window", "from": "2026-11-24"}
+            )
+            assert [(r["key"], r["accepted"]) for r in by_window["rows"]] == [(2, 5)]
+            by_clerk = await head.request("casefile.figures", {"by": "clerk", "from": "2026-11-24"})
+            assert [(r["key"], r["early"]) for r in by_clerk["rows"]] == [("c-2", 2)]
+            assert await refused(head.request("casefile.figures", {"department": "party"})) == (
+                "forbidden"
+            )
+            assert await refused(sup.request("casefile.figures", {"from": "30 Nov"})) == (
+                "bad_request"
+            )
+            none = await sup.request("casefile.figures", {"from": "2026-10-01", "to": "2026-10-31"})
+            assert none["total"]["accepted"] == 0 and none["total"]["on_time_rate"] is None
+
+    asyncio.run(main())

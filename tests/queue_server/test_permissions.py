@@ -196,6 +196,10 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "out": {r: [{"department": "party"}] for r in ("officer", "approver", "head")},
         },
         "casefile.get": own_dept,
+        "casefile.figures": {
+            "in": {"*": {"department": "civil"}, "head": {}},
+            "out": {"head": [{"department": "party"}]},
+        },
     }
 
 
