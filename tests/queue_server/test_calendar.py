@@ -178,3 +178,16 @@ def test_calendar_load_and_check_config_warning(tmp_path, db_url):
     if this_year == 2026:
         quiet = run_cli("check-config", str(TEST_HALL), "--db", url)
         assert "calendar.2026" not in quiet.stderr
+
+
+def test_the_demo_loads_its_example_calendar_once(tmp_path):
+    from queue_server.demo.runner import _load_demo_calendars
+
+    engine = db.open_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    db.upgrade(engine)
+    for _ in range(2):
+        _load_demo_calendars(engine)
+    with engine.connect() as conn:
+        assert workdays.loaded_years(conn) == [2026]
+        assert workdays.read_calendar(conn).is_working(D(2026, 2, 14))
+    engine.dispose()
