@@ -339,6 +339,17 @@ class CaseFiles:
 
     # -- reads -------------------------------------------------------------------------
 
+    def for_citizen(self, conn: Connection, ticket_id: int) -> dict[str, Any] | None:
+        """What the citizen's phone page shows of their promised case: its number, where
+        it is and when it is due (no light, no staff names)."""
+        c = s.casefiles.c
+        row = conn.execute(
+            select(c.number, c.state, c.due_on).where(c.ticket_id == ticket_id)
+        ).first()
+        if row is None:
+            return None
+        return {"number": row.number, "state": row.state, "due_on": _iso(row.due_on)}
+
     @staticmethod
     def actions(actor: Actor, state: str) -> list[str]:
         """What this actor may do to a case in this state: the state table and the

@@ -1287,6 +1287,7 @@ class HallOps:
                 ahead, stats["service_minutes"], stats["open_windows"]
             ),
             rating_state=case_row[0] if case_row else None,
+            casefile=self.casefiles.for_citizen(conn, row["id"]),
             # the phone page shows it: the holder's proof at a kiosk (never broadcast)
             check=rules.check_code(row["token"]),
         )

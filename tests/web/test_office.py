@@ -104,3 +104,18 @@ def test_wrong_pin_and_a_role_the_person_does_not_hold(page: Any, hall: LiveHall
     page.click("#signin-button")
     expect(page.locator("#signin-msg")).to_have_text("Not allowed")
     expect(page.locator("#office")).to_be_hidden()
+
+
+def test_the_phone_page_shows_the_case_number_and_due_day(page: Any, hall: LiveHall) -> None:
+    _load_calendar(hall)
+    kiosk = hall.client("kiosk-1-secret")
+    gw = hall.client("gateway-secret")
+    mine = hall.issue(kiosk, "marriage", language="en")
+    page.goto(f"{hall.base}/t/{mine['token']}")
+    expect(page.locator("#casefile")).to_be_hidden()
+    hall.request(gw, "window.open", {"window": 2})
+    hall.request(gw, "call.next", {"window": 2})
+    number = hall.request(gw, "case.finish", {"window": 2})["casefile"]["number"]
+    expect(page.locator("#case-number")).to_have_text(number)
+    expect(page.locator("#case-due")).to_have_text("2026-11-27")
+    expect(page.locator("#casefile")).to_contain_text("pick-up window")

@@ -4,6 +4,17 @@
 
 const STRINGS = {
   zh: {
+    "ticket.case.number": "办件编号",
+    "ticket.case.due": "承诺办结日",
+    "ticket.case.nodue": "待定",
+    "ticket.case.accepted": "已受理，后台办理中；请凭办件编号到统一出件窗口领取",
+    "ticket.case.in_review": "审查中",
+    "ticket.case.decided": "已审批",
+    "ticket.case.suspended": "中止：请补齐材料",
+    "ticket.case.ready": "已办结，请到统一出件窗口领取",
+    "ticket.case.delivered": "已领取",
+    "ticket.case.refused": "不予受理或不予许可，请咨询窗口",
+
     "office.title": "后台办件",
     "office.role": "岗位",
     "role.officer": "受理审查（B岗）",
@@ -245,6 +256,17 @@ const STRINGS = {
     "err.internal": "服务器出错，操作未完成",
   },
   en: {
+    "ticket.case.number": "Case number",
+    "ticket.case.due": "Promised by",
+    "ticket.case.nodue": "to be set",
+    "ticket.case.accepted": "Accepted; the back office is processing it. Collect the result at the pick-up window with this case number",
+    "ticket.case.in_review": "In review",
+    "ticket.case.decided": "Decided",
+    "ticket.case.suspended": "Suspended: materials are missing",
+    "ticket.case.ready": "Ready: collect it at the pick-up window",
+    "ticket.case.delivered": "Collected",
+    "ticket.case.refused": "Not accepted or not granted; ask at the window",
+
     "office.title": "Back office",
     "office.role": "Role",
     "role.officer": "Officer (B: accepts, first review)",
