@@ -75,6 +75,20 @@ def main(argv: list[str] | None = None) -> int:
     cload.add_argument("file", type=Path)
     cload.set_defaults(func=cmd_calendar_load)
 
+    rp = sub.add_parser("report", help="reports printed from the hall's database")
+    rsub = rp.add_subparsers(dest="report_command", required=True)
+    rcases = rsub.add_parser(
+        "cases", help="on-time and early completion of promised cases (docs/supervision.md)"
+    )
+    _config_args(rcases)
+    rcases.add_argument("--from", dest="start", help="first acceptance day, YYYY-MM-DD")
+    rcases.add_argument("--to", dest="end", help="last acceptance day, YYYY-MM-DD")
+    rcases.add_argument(
+        "--by", default="department", choices=("department", "window", "clerk", "service")
+    )
+    rcases.add_argument("--department", help="only this department")
+    rcases.set_defaults(func=cmd_report_cases)
+
     demo = sub.add_parser(
         "demo",
         help="run the demo hall: server, emulated devices, gateway, "
@@ -318,6 +332,60 @@ def cmd_calendar_load(args: argparse.Namespace) -> int:
         f"{len(year.workdays)} make-up working day(s)"
     )
     return 0
+
+
+def cmd_report_cases(args: argparse.Namespace) -> int:
+    """The figures of ``casefile.figures`` as a table, for a period."""
+    import datetime as dt
+
+    from .core.errors import HallError
+    from .core.permissions import Actor
+    from .store import db
+    from .store.ops import HallOps
+
+    config, url = _load(args)
+    query = {
+        k: v
+        for k, v in (
+            ("from", args.start),
+            ("to", args.end),
+            ("by", args.by),
+            ("department", args.department),
+        )
+        if v is not None
+    }
+    engine = db.open_engine(url)
+    try:
+        with engine.connect() as conn:
+            fig = HallOps(config).casefiles.figures(
+                conn, Actor("hallq-report", "admin"), query, dt.datetime.now(dt.UTC)
+            )
+    except HallError as exc:
+        print(f"hallq report cases: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    cols = ("accepted", "finished", "on_time", "early", "late", "open", "overdue_open")
+    cols += ("suspended", "extended", "refused")
+    print(f"promised cases accepted {fig['from']} to {fig['to']}, by {fig['by']}")
+    head = [fig["by"], *cols, "on-time %", "early %"]
+    lines = [
+        [str(r["key"]), *(str(r[c]) for c in cols), _pct(r["on_time_rate"]), _pct(r["early_rate"])]
+        for r in [*fig["rows"], dict(fig["total"], key="total")]
+    ]
+    widths = [max(len(x) for x in col) for col in zip(head, *lines, strict=True)]
+    for line in [head, *lines]:
+        print(
+            "  ".join(
+                x.rjust(w) if i else x.ljust(w)
+                for i, (x, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+    return 0
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.1f}"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

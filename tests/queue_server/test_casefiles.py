@@ -22,8 +22,11 @@ from sqlalchemy import select
 
 from queue_server.client import HallClient, RequestError
 from queue_server.core.calendar import parse_year
+from queue_server.core.casefile import CaseOp
+from queue_server.core.permissions import Actor
 from queue_server.store import db, workdays
 from queue_server.store import schema as s
+from queue_server.store.ops import Outcome
 
 from .harness import Clock, connected, running_hall
 from .test_calendar import DEMO_2026
@@ -362,3 +365,85 @@ def test_on_time_and_early_figures(config, db_url):
             assert none["total"]["accepted"] == 0 and none["total"]["on_time_rate"] is None
 
     asyncio.run(main())
+
+
+def test_hallq_report_cases_prints_the_figures(config, tmp_path):
+    from .harness import Store
+    from .test_config import TEST_HALL, run_cli
+
+    url = f"sqlite:///{tmp_path / 'hall.db'}"
+    load_calendar(url)
+    clock = Clock()
+    store = Store(config, url, clock)
+    try:
+        store.open(2)
+        numbers = []
+        for _ in range(2):
+            store.issue("marriage")
+            store.call_next(2)
+            numbers.append(store.finish(2)["casefile"]["number"])
+        officer = Actor("o-civil", "officer", department="civil")
+        approver = Actor("a-civil", "approver", department="civil")
+
+        def step(actor: Actor, op: CaseOp, number: str) -> None:
+            store.run(
+                lambda c, a, args, n: Outcome(*store.ops.casefiles.transition(c, a, args, n, op)),
+                actor,
+                {"number": number},
+            )
+
+        step(officer, CaseOp.REVIEW, numbers[0])
+        step(approver, CaseOp.DECIDE, numbers[0])
+        step(officer, CaseOp.READY, numbers[0])  # the same day: early
+    finally:
+        store.close()
+    out = run_cli(
+        "report",
+        "cases",
+        "--config",
+        str(TEST_HALL),
+        "--db",
+        url,
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "promised cases accepted 2026-11-01 to 2026-11-30, by department"
+    assert lines[1].split() == [
+        "department",
+        "accepted",
+        "finished",
+        "on_time",
+        "early",
+        "late",
+        "open",
+        "overdue_open",
+        "suspended",
+        "extended",
+        "refused",
+        "on-time",
+        "%",
+        "early",
+        "%",
+    ]
+    assert lines[2].split() == [
+        "civil",
+        "2",
+        "1",
+        "1",
+        "1",
+        "0",
+        "1",
+        "0",
+        "0",
+        "0",
+        "0",
+        "100.0",
+        "100.0",
+    ]
+    assert lines[3].split()[0] == "total"
+    bad = run_cli("report", "cases", "--config", str(TEST_HALL), "--db", url, "--from", "nope")
+    assert bad.returncode == 1 and "from must be a date" in bad.stderr
