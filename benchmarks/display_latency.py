@@ -83,13 +83,19 @@ async def bench(args: argparse.Namespace, port: int) -> None:
 
     register_default_font(find_cjk_font())
     url = f"ws://127.0.0.1:{port}/"
-    notice = "温馨提示：请持号等候，听到叫号后前往对应窗口办理。 Please wait for your number." \
-        if args.notice else ""
-    app = DisplayApp(DisplayOptions(server=url, token="display-1-secret", notice=notice,
-                                    show_satisfaction=True))
+    notice = (
+        "温馨提示：请持号等候，听到叫号后前往对应窗口办理。 Please wait for your number."
+        if args.notice
+        else ""
+    )
+    app = DisplayApp(
+        DisplayOptions(server=url, token="display-1-secret", notice=notice, show_satisfaction=True)
+    )
     rss_before = None
-    async with HallClient(url, "kiosk-1-secret", name="bench-kiosk") as kiosk, \
-            HallClient(url, "gateway-secret", name="bench-gateway") as gate:
+    async with (
+        HallClient(url, "kiosk-1-secret", name="bench-kiosk") as kiosk,
+        HallClient(url, "gateway-secret", name="bench-gateway") as gate,
+    ):
         async with running_display(app):
             rss_before = rss_mb()
             windows = [1, 2]
@@ -120,19 +126,27 @@ async def bench(args: argparse.Namespace, port: int) -> None:
     for kind, t in app.latencies:
         by_kind.setdefault(kind, []).append(t * 1000)
     mode = "Xvfb (X11)" if os.environ.get("DISPLAY") else "SDL offscreen"
-    print(f"display latency benchmark: {args.calls} calls over {elapsed:.1f} s, "
-          f"{mode}, Mesa llvmpipe, 1920x1080, notice {'on' if args.notice else 'off'}")
+    print(
+        f"display latency benchmark: {args.calls} calls over {elapsed:.1f} s, "
+        f"{mode}, Mesa llvmpipe, 1920x1080, notice {'on' if args.notice else 'off'}"
+    )
     print(f"{'event kind':<18}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
     for kind in sorted(by_kind):
         v = by_kind[kind]
         print(f"{kind:<18}{len(v):>6}{pct(v, 50):>10.1f}{pct(v, 99):>10.1f}{max(v):>10.1f}")
     d = [x * 1000 for x in delays]
-    print(f"{'clerk→screen':<18}{len(d):>6}{pct(d, 50):>10.1f}{pct(d, 99):>10.1f}"
-          f"{max(d):>10.1f}   (call.next request to flipped frame showing it)")
-    print(f"{'full redraw':<18}{len(frames):>6}{pct(frames, 50):>10.1f}{pct(frames, 99):>10.1f}"
-          f"{max(frames):>10.1f}   (one frame of the whole screen, nothing changed)")
-    print(f"RSS of the display process: {rss_before:.1f} MB live, {rss_after:.1f} MB after "
-          f"{args.calls} calls; mean of calls {statistics.mean(d):.1f} ms")
+    print(
+        f"{'clerk→screen':<18}{len(d):>6}{pct(d, 50):>10.1f}{pct(d, 99):>10.1f}"
+        f"{max(d):>10.1f}   (call.next request to flipped frame showing it)"
+    )
+    print(
+        f"{'full redraw':<18}{len(frames):>6}{pct(frames, 50):>10.1f}{pct(frames, 99):>10.1f}"
+        f"{max(frames):>10.1f}   (one frame of the whole screen, nothing changed)"
+    )
+    print(
+        f"RSS of the display process: {rss_before:.1f} MB live, {rss_after:.1f} MB after "
+        f"{args.calls} calls; mean of calls {statistics.mean(d):.1f} ms"
+    )
 
 
 def main() -> int:
@@ -149,15 +163,34 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="hallq-bench-display-"))
     port = free_port()
-    hallq = [sys.executable, "-c", "import sys; from queue_server.cli import main; "
-             "sys.exit(main(sys.argv[1:]))"]
+    hallq = [
+        sys.executable,
+        "-c",
+        "import sys; from queue_server.cli import main; sys.exit(main(sys.argv[1:]))",
+    ]
     db = f"sqlite:///{tmp / 'hall.db'}"
-    subprocess.run([*hallq, "db", "upgrade", "--db", db, "--config",
-                    str(ROOT / "tests/hall_test.toml")], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [*hallq, "db", "upgrade", "--db", db, "--config", str(ROOT / "tests/hall_test.toml")],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     server = subprocess.Popen(
-        [*hallq, "server", "--config", str(ROOT / "tests/hall_test.toml"), "--db", db,
-         "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            *hallq,
+            "server",
+            "--config",
+            str(ROOT / "tests/hall_test.toml"),
+            "--db",
+            db,
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(200):
             try:

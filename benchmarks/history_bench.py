@@ -34,7 +34,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,19 +58,30 @@ def migrate(code: Path, url: str) -> None:
         cwd=code, check=True, env=dict(os.environ, PYTHONPATH=str(code)))
 
 
-def fill(path: Path, cases: int, per_day: int) -> None:
-    """A year of finished tickets and their cases, up to yesterday, in one transaction."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA synchronous=OFF")
-    conn.execute("BEGIN")
+TICKET_COLS = ("id", "day", "prefix", "number", "queue", "service_id", "status", "language",
+               "issued_at", "sort_at", "window", "called_at", "started_at", "finished_at",
+               "token", "recalls", "transfers")
+CASE_COLS = ("id", "ticket_id", "window", "clerk", "service_id", "called_at", "started_at",
+             "ended_at", "outcome", "rating_state", "rating", "rating_source", "rated_at",
+             "rating_due", "followup_state")
+EVENT_COLS = ("at", "type", "payload")
+
+
+def history(cases: int, per_day: int, stamp: Any) -> Iterator[tuple[list, list, list]]:
+    """A year of finished tickets and their cases, up to yesterday, in batches.
+
+    ``stamp`` turns a UTC datetime into what the database driver takes.
+    """
     rng = random.Random(9)
     today = dt.datetime.now(dt.UTC).replace(hour=1, minute=0, second=0, microsecond=0)
     days = -(-cases // per_day)
-    tickets, rows, events = [], [], []
+    tickets: list = []
+    rows: list = []
+    events: list = []
     tid = 0
     for d in range(days, 0, -1):
         opening = today - dt.timedelta(days=d)
-        day = opening.date().isoformat()
+        day = opening.date()
         for n in range(1, min(per_day, cases - tid) + 1):
             tid += 1
             issued = opening + HOURS * (n / per_day)
@@ -76,12 +89,12 @@ def fill(path: Path, cases: int, per_day: int) -> None:
             started = called + dt.timedelta(seconds=30)
             finished = started + dt.timedelta(minutes=rng.uniform(2, 12))
             window = WINDOWS[n % len(WINDOWS)]
-            at = [x.strftime(FMT) for x in (issued, called, started, finished)]
+            at = [stamp(x) for x in (issued, called, started, finished)]
             tickets.append((tid, day, "A", n, "A", "general", "done", "zh", at[0], at[0],
-                            window, at[1], at[2], at[3], secrets.token_hex(16)))
+                            window, at[1], at[2], at[3], secrets.token_hex(16), 0, 0))
             rated = rng.random() < 0.7
             level = rng.randint(1, 5) if rated else None
-            due = (finished + dt.timedelta(minutes=1)).strftime(FMT)
+            due = stamp(finished + dt.timedelta(minutes=1))
             rows.append((tid, tid, window, f"clerk{window}", "general", at[1], at[2], at[3],
                          "done", "rated" if rated else "not_rated", level,
                          "gateway" if rated else None, at[3] if rated else None, due,
@@ -89,25 +102,45 @@ def fill(path: Path, cases: int, per_day: int) -> None:
             if d <= 3:  # events are kept three days
                 events.append((at[1], "ticket.called", f'{{"id": {tid}}}'))
         if len(tickets) >= 50_000:
-            _flush(conn, tickets, rows, events)
-    _flush(conn, tickets, rows, events)
-    conn.execute("COMMIT")
-    conn.close()
+            yield tickets, rows, events
+            tickets, rows, events = [], [], []
+    yield tickets, rows, events
 
 
-def _flush(conn: sqlite3.Connection, tickets: list, rows: list, events: list) -> None:
-    conn.executemany(
-        "INSERT INTO tickets (id, day, prefix, number, queue, service_id, status, language,"
-        " issued_at, sort_at, \"window\", called_at, started_at, finished_at, token, recalls,"
-        " transfers) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0)", tickets)
-    conn.executemany(
-        "INSERT INTO cases (id, ticket_id, \"window\", clerk, service_id, called_at, started_at,"
-        " ended_at, outcome, rating_state, rating, rating_source, rated_at, rating_due,"
-        " followup_state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-    conn.executemany("INSERT INTO events (at, type, payload) VALUES (?,?,?)", events)
-    tickets.clear()
-    rows.clear()
-    events.clear()
+def _cols(cols: tuple[str, ...]) -> str:
+    return ", ".join(f'"{c}"' for c in cols)
+
+
+def fill(url: str, cases: int, per_day: int) -> None:
+    """Write the history in one transaction (bulk inserts on SQLite, COPY on PostgreSQL)."""
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("BEGIN")
+        for tickets, rows, events in history(cases, per_day, lambda t: t.strftime(FMT)):
+            for table, cols, batch in (("tickets", TICKET_COLS, tickets),
+                                       ("cases", CASE_COLS, rows),
+                                       ("events", EVENT_COLS, events)):
+                marks = ",".join("?" * len(cols))
+                conn.executemany(f"INSERT INTO {table} ({_cols(cols)}) VALUES ({marks})", batch)
+        conn.execute("COMMIT")
+        conn.close()
+        return
+    import psycopg
+
+    naive = lambda t: t.replace(tzinfo=None)  # noqa: E731 - UTC, stored without a zone
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        for tickets, rows, events in history(cases, per_day, naive):
+            for table, cols, batch in (("tickets", TICKET_COLS, tickets),
+                                       ("cases", CASE_COLS, rows),
+                                       ("events", EVENT_COLS, events)):
+                with cur.copy(f"COPY {table} ({_cols(cols)}) FROM STDIN") as copy:
+                    for row in batch:
+                        copy.write_row(row)
+        for table in ("tickets", "cases"):
+            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                        f" (SELECT max(id) FROM {table}))")
+        cur.execute("ANALYZE")
 
 
 class Server:
@@ -139,11 +172,11 @@ async def call_next(clerk: Conn, calls: int) -> list[float]:
     lat = []
     for _ in range(calls):
         s = time.perf_counter()
-        r = await clerk.req("call.next")
+        r = await clerk.req("call.next", {"window": 2})
         lat.append(time.perf_counter() - s)
         if r["ticket"] is None:
             raise RuntimeError("ran out of tickets")
-        await clerk.req("case.finish")
+        await clerk.req("case.finish", {"window": 2})
     return lat
 
 
@@ -160,8 +193,8 @@ async def measure(port: int, calls: int, snaps: int) -> dict[str, float]:
     kiosk = await Conn.open(port, "kiosk-1-secret")
     for _ in range(2 * calls + 20):
         await kiosk.req("ticket.issue", {"service": "general"})
-    clerk = await Conn.open(port, "clerk-2-secret")
-    await clerk.req("window.open", {"clerk": "bench"})
+    clerk = await Conn.open(port, "gateway-secret")  # window 2's keypad
+    await clerk.req("window.open", {"window": 2, "clerk": "bench"})
     display = await Conn.open(port, "display-1-secret")
     await call_next(clerk, 10)  # warm up
     await asyncio.sleep(1.5)  # let the first hourly prune pass
@@ -220,15 +253,48 @@ def sweep_ms(code: Path, url: str) -> float:
     return float(out.split()[-1])
 
 
-def run(code: Path, history: Path, tmp: Path, name: str, calls: int, snaps: int) -> dict:
-    db_path = tmp / f"{name}.db"
-    shutil.copy(history, db_path)
-    url = f"sqlite:///{db_path}"
+class Databases:
+    """Where the history and its copies live: files on SQLite, databases on PostgreSQL."""
+
+    def __init__(self, tmp: Path, pg: str | None) -> None:
+        self.tmp, self.pg = tmp, pg
+        self.made: list[str] = []
+
+    def url(self, name: str) -> str:
+        if self.pg is None:
+            return f"sqlite:///{self.tmp / name}.db"
+        return self.pg.rsplit("/", 1)[0] + f"/hallq_bench_{name}"
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        assert self.pg is not None
+        with psycopg.connect(self.pg, autocommit=True) as conn:
+            conn.execute(sql)
+
+    def create(self, name: str, copy_of: str | None = None) -> str:
+        if self.pg is None:
+            if copy_of is not None:
+                shutil.copy(self.tmp / f"{copy_of}.db", self.tmp / f"{name}.db")
+            return self.url(name)
+        self._admin(f"DROP DATABASE IF EXISTS hallq_bench_{name} WITH (FORCE)")
+        template = f" TEMPLATE hallq_bench_{copy_of}" if copy_of else ""
+        self._admin(f"CREATE DATABASE hallq_bench_{name}{template}")
+        self.made.append(name)
+        return self.url(name)
+
+    def drop_all(self) -> None:
+        for name in self.made:
+            self._admin(f"DROP DATABASE IF EXISTS hallq_bench_{name} WITH (FORCE)")
+
+
+def run(code: Path, dbs: Databases, name: str, calls: int, snaps: int) -> dict:
+    url = dbs.create(name, copy_of="history")
     t0 = time.perf_counter()
     migrate(code, url)
     upgrade_s = time.perf_counter() - t0
     sweep = sweep_ms(code, url)
-    server = Server(code, url, tmp / f"{name}.log")
+    server = Server(code, url, dbs.tmp / f"{name}.log")
     try:
         figures = asyncio.run(measure(server.port, calls, snaps))
     finally:
@@ -248,19 +314,23 @@ def main(args: argparse.Namespace) -> str:
         archive = subprocess.run(["git", "archive", args.before], cwd=ROOT, check=True,
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(before_code)], input=archive, check=True)
-    history = tmp / "history.db"
-    # The history is written under the oldest schema measured; the newer code's own
-    # migrations then upgrade its copy, as `hallq db upgrade` would in a hall.
-    migrate(before_code or ROOT, f"sqlite:///{history}")
-    t0 = time.perf_counter()
-    fill(history, args.cases, args.per_day)
-    fill_s = time.perf_counter() - t0
-    print(f"history: {args.cases} cases in {fill_s:.1f} s", flush=True)
-    results = {}
-    if before_code is not None:
-        results["before"] = run(before_code, history, tmp, "before", args.calls, args.snapshots)
-    results["after"] = run(ROOT, history, tmp, "after", args.calls, args.snapshots)
-    shutil.rmtree(tmp, ignore_errors=True)
+    dbs = Databases(tmp, args.pg)
+    try:
+        history_url = dbs.create("history")
+        # The history is written under the oldest schema measured; the newer code's own
+        # migrations then upgrade its copy, as `hallq db upgrade` would in a hall.
+        migrate(before_code or ROOT, history_url)
+        t0 = time.perf_counter()
+        fill(history_url.replace("+psycopg", ""), args.cases, args.per_day)
+        fill_s = time.perf_counter() - t0
+        print(f"history: {args.cases} cases in {fill_s:.1f} s", flush=True)
+        results = {}
+        if before_code is not None:
+            results["before"] = run(before_code, dbs, "before", args.calls, args.snapshots)
+        results["after"] = run(ROOT, dbs, "after", args.calls, args.snapshots)
+    finally:
+        dbs.drop_all()
+        shutil.rmtree(tmp, ignore_errors=True)
     rows = [
         ("call next, one clerk, p50 ms", "call_p50"),
         ("call next, one clerk, **p99 ms**", "call_p99"),
@@ -284,15 +354,18 @@ def main(args: argparse.Namespace) -> str:
                 ("call-next p99", "call_p99"), ("idle sweep", "sweep_ms"),
                 ("snapshot p50", "snap_p50"), ("call-next p99 beside snapshots", "mixed_p99"))
         ) + f". Upgrading the year of history to the new schema took {a['upgrade_s']:.1f} s."]
-    return (f"History: {args.cases:,} finished cases ({args.per_day} a day), {args.calls} "
-            f"timed calls, {args.snapshots} snapshots.\n\n" + "\n".join(lines))
+    backend = "PostgreSQL" if args.pg else "SQLite"
+    return (f"{backend}. History: {args.cases:,} finished cases ({args.per_day} a day), "
+            f"{args.calls} timed calls, {args.snapshots} snapshots.\n\n" + "\n".join(lines))
 
 
-def write(report: str, command: str) -> None:
+def write(report: str, command: str, pg: bool) -> None:
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text()
-    start, end = "<!-- history_bench:start -->", "<!-- history_bench:end -->"
-    block = (f"{start}\n## A year of history\n\nCommand: `{command}`  \n"
+    tag = "history_bench_pg" if pg else "history_bench"
+    start, end = f"<!-- {tag}:start -->", f"<!-- {tag}:end -->"
+    title = "A year of history on PostgreSQL" if pg else "A year of history"
+    block = (f"{start}\n## {title}\n\nCommand: `{command}`  \n"
              f"Run: {dt.date.today().isoformat()}, {os.cpu_count()} cores "
              f"({platform.machine()}), Python {platform.python_version()}, "
              f"SQLite {sqlite3.sqlite_version}\n\n{report}\n{end}")
@@ -310,11 +383,15 @@ if __name__ == "__main__":
     ap.add_argument("--calls", type=int, default=500)
     ap.add_argument("--snapshots", type=int, default=40)
     ap.add_argument("--before", help="git revision to measure first (e.g. main)")
+    ap.add_argument("--pg", help="a PostgreSQL server's URL (postgresql://user@host/db) to "
+                    "measure there instead of SQLite; scratch databases hallq_bench_* are "
+                    "made beside it and dropped")
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     a = ap.parse_args()
     out = main(a)
     print(out)
     if a.write:
-        cmd = "python benchmarks/history_bench.py" + (f" --before {a.before}" if a.before
-                                                      else "") + " --write"
-        write(out, cmd)
+        cmd = ("python benchmarks/history_bench.py"
+               + (f" --before {a.before}" if a.before else "")
+               + (f" --pg {a.pg}" if a.pg else "") + " --write")
+        write(out, cmd, bool(a.pg))

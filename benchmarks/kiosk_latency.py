@@ -42,8 +42,9 @@ async def main(n: int) -> None:
             flipped = asyncio.Event()
             before = m.ticket.get("id")
 
-            def on_flip(*args: object, before: object = before,
-                        flipped: asyncio.Event = flipped) -> None:
+            def on_flip(
+                *args: object, before: object = before, flipped: asyncio.Event = flipped
+            ) -> None:
                 shown = k.app.root.ids.sm.current == "ticket"
                 if shown and m.ticket.get("id") != before:
                     flipped.set()
@@ -58,10 +59,14 @@ async def main(n: int) -> None:
     times.sort()
     p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"touch to ticket on screen, {n} tickets: p50 {statistics.median(times):.0f} ms, "
-          f"p95 {p95:.0f} ms, max {times[-1]:.0f} ms (target p95 < 300 ms)")
-    print(f"cold start (server up, app created -> online and drawn): {cold:.2f} s "
-          f"(includes the demo server start)")
+    print(
+        f"touch to ticket on screen, {n} tickets: p50 {statistics.median(times):.0f} ms, "
+        f"p95 {p95:.0f} ms, max {times[-1]:.0f} ms (target p95 < 300 ms)"
+    )
+    print(
+        f"cold start (server up, app created -> online and drawn): {cold:.2f} s "
+        f"(includes the demo server start)"
+    )
     print(f"peak RSS of this process (app + demo server): {rss:.0f} MB")
 
 

@@ -59,8 +59,10 @@ def raw_sqlite(path: Path, n: int) -> dict[str, float]:
     for i in range(n):
         s = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO t (label, at, n) VALUES (?, ?, ?)",
-                     (f"A{i:03d}", dt.datetime.now(dt.UTC).isoformat(), i))
+        conn.execute(
+            "INSERT INTO t (label, at, n) VALUES (?, ?, ?)",
+            (f"A{i:03d}", dt.datetime.now(dt.UTC).isoformat(), i),
+        )
         conn.execute("COMMIT")
         lat.append(time.perf_counter() - s)
     elapsed = time.perf_counter() - t0
@@ -77,9 +79,22 @@ class Server:
         # once 64 KiB of "signed in" lines had piled up.
         self.log = Path(tempfile.mkstemp(prefix="hallq-bench-server-", suffix=".log")[1])
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "queue_server.cli", "server", "--config", str(HALL),
-             "--db", url, "--port", "0"],
-            cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "queue_server.cli",
+                "server",
+                "--config",
+                str(HALL),
+                "--db",
+                url,
+                "--port",
+                "0",
+            ],
+            cwd=ROOT,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             m = re.search(r"ready on [\d.]+:(\d+)", self.log.read_text())
@@ -128,8 +143,9 @@ class Conn:
         self.n += 1
         fut = asyncio.get_running_loop().create_future()
         self.waiting[self.n] = fut
-        await self.ws.send(p.request(self.n, op, args or {},
-                                     f"b{id(self)}-{self.n}" if key else None))
+        await self.ws.send(
+            p.request(self.n, op, args or {}, f"b{id(self)}-{self.n}" if key else None)
+        )
         msg = await fut
         if not msg["ok"]:
             raise RuntimeError(msg["error"])
@@ -157,13 +173,12 @@ async def issue_bench(port: int, kiosks: int, per_kiosk: int) -> dict[str, float
     for c in conns:
         await c.close()
     n = kiosks * per_kiosk
-    return {"rate": n / elapsed, "p50": pct(lat, 0.5) * 1e3, "p99": pct(lat, 0.99) * 1e3,
-            "n": n}
+    return {"rate": n / elapsed, "p50": pct(lat, 0.5) * 1e3, "p99": pct(lat, 0.99) * 1e3, "n": n}
 
 
 async def call_bench(port: int, calls: int) -> dict[str, float]:
     clerk = await Conn.open(port, "clerk-2-secret")  # window 2 serves B then A
-    await clerk.req("window.open", {"clerk": "bench"})
+    await clerk.req("window.open")  # a clerk token works as itself
     lat: list[float] = []
     busy = 0.0
     for _ in range(calls):
@@ -182,12 +197,13 @@ async def call_bench(port: int, calls: int) -> dict[str, float]:
 async def fanout_bench(port: int, displays: int, calls: int) -> dict[str, float]:
     conns: list[Conn] = []
     for i in range(0, displays, 100):
-        conns += await asyncio.gather(*(Conn.open(port, "display-1-secret")
-                                        for _ in range(min(100, displays - i))))
+        conns += await asyncio.gather(
+            *(Conn.open(port, "display-1-secret") for _ in range(min(100, displays - i)))
+        )
     for c in conns:
         await c.req("subscribe", key=False)
     clerk = await Conn.open(port, "clerk-1-secret")
-    await clerk.req("window.open", {"clerk": "bench"})
+    await clerk.req("window.open")  # a clerk token works as itself
     all_lat: list[float] = []
     worst: list[float] = []
     for _ in range(calls):
@@ -195,8 +211,9 @@ async def fanout_bench(port: int, displays: int, calls: int) -> dict[str, float]
         done = asyncio.Event()
         start = [0.0]
 
-        def on_raw(raw: str, got: list[float] = got, done: asyncio.Event = done,
-                   start: list[float] = start) -> None:
+        def on_raw(
+            raw: str, got: list[float] = got, done: asyncio.Event = done, start: list[float] = start
+        ) -> None:
             if '"event":"ticket.called"' in raw:
                 got.append(time.perf_counter() - start[0])
                 if len(got) == displays:
@@ -215,8 +232,12 @@ async def fanout_bench(port: int, displays: int, calls: int) -> dict[str, float]
         c.on_raw = None
     for c in [*conns, clerk]:
         await c.close()
-    return {"p50": pct(all_lat, 0.5) * 1e3, "p99": pct(all_lat, 0.99) * 1e3,
-            "last_p50": statistics.median(worst) * 1e3, "last_max": max(worst) * 1e3}
+    return {
+        "p50": pct(all_lat, 0.5) * 1e3,
+        "p99": pct(all_lat, 0.99) * 1e3,
+        "last_p50": statistics.median(worst) * 1e3,
+        "last_max": max(worst) * 1e3,
+    }
 
 
 def rss_kb(pid: int) -> int:
@@ -250,8 +271,7 @@ async def main(args: argparse.Namespace) -> str:
         f"- call → {args.displays} displays ({args.fanout_calls} calls): per display p50 "
         f"{fan['p50']:.1f} ms, **p99 {fan['p99']:.1f} ms**; until the last display has it: "
         f"median {fan['last_p50']:.1f} ms, worst {fan['last_max']:.1f} ms",
-        f"- server RSS after the run with {args.displays} displays connected: "
-        f"{rss / 1024:.0f} MiB",
+        f"- server RSS after the run with {args.displays} displays connected: {rss / 1024:.0f} MiB",
     ]
     return "\n".join(lines)
 
@@ -261,10 +281,12 @@ def write(report: str, command: str) -> None:
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     start, end = "<!-- server_bench:start -->", "<!-- server_bench:end -->"
     cpu = platform.processor() or platform.machine()
-    block = (f"{start}\n## Queue server\n\nCommand: `{command}`  \n"
-             f"Run: {dt.date.today().isoformat()}, {os.cpu_count()} cores ({cpu}), "
-             f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}\n\n"
-             f"{report}\n{end}")
+    block = (
+        f"{start}\n## Queue server\n\nCommand: `{command}`  \n"
+        f"Run: {dt.date.today().isoformat()}, {os.cpu_count()} cores ({cpu}), "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}\n\n"
+        f"{report}\n{end}"
+    )
     if start in text:
         text = re.sub(re.escape(start) + ".*?" + re.escape(end), block, text, flags=re.S)
     else:

@@ -135,6 +135,7 @@ class DisplayApp(App):
         if self._held is not None:
             self._held.append((kind, seq, data))
         received = time.monotonic()
+        self.state.note_server_time(kind, data or {}, dt.datetime.now(dt.UTC))
         self._pending.append((kind, time.perf_counter()))
         changed = self.state.apply_event(kind, seq, data, now=received)
         if not changed:
@@ -249,8 +250,9 @@ class DisplayApp(App):
             return
         now = dt.datetime.now(self._tz) if self._tz else dt.datetime.now().astimezone()
         root.date_text, root.time_text = _clock_texts(now)
-        day = now.date().isoformat()
-        if self.state.day is not None and day > self.state.day:
+        # Midnight comes by the hall's (the server's) clock, learnt from its events.
+        day = self.state.hall_day(dt.datetime.now(dt.UTC), self._tz)
+        if day is not None and self.state.day is not None and day > self.state.day:
             self.state.new_day(day)
         self._blink = not self._blink
         root.blink = self._blink

@@ -27,6 +27,7 @@ Rules worth knowing:
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -138,6 +139,7 @@ class DisplayState:
         self.calls: deque[Call] = deque(maxlen=max(1, self.recent_size) + 1)
         self.satisfaction = Satisfaction()
         self.day: str | None = None
+        self.server_offset: dt.timedelta | None = None
         self.connection: str = "connecting"
         self.synced = False
         """True once a snapshot has been applied since the client last came online."""
@@ -241,6 +243,33 @@ class DisplayState:
         if state != ONLINE:
             self.synced = False
         self._changed("connection")
+
+    def note_server_time(self, kind: str, data: dict[str, Any], wall: dt.datetime) -> None:
+        """Learn how far the server's clock is from ours, from events stamped with it.
+
+        A ticket is called (or issued) at the server's time, so these stamps say what
+        time it is in the hall. The day on the screens follows the hall's clock, not the
+        display PC's: a PC whose clock is off, or a test hall living in another day, must
+        not wipe the calls at its own midnight.
+        """
+        stamp = data.get("called_at") if kind == "ticket.called" else (
+            data.get("issued_at") if kind == "ticket.issued" else None
+        )
+        if not isinstance(stamp, str):
+            return
+        try:
+            server = dt.datetime.fromisoformat(stamp)
+        except ValueError:
+            return
+        if server.tzinfo is not None:
+            self.server_offset = server - wall
+
+    def hall_day(self, wall: dt.datetime, tz: dt.tzinfo | None) -> str | None:
+        """Today in the hall, by the server's clock; None until the server was heard."""
+        if self.server_offset is None:
+            return None
+        now = wall + self.server_offset
+        return (now.astimezone(tz) if tz else now.astimezone()).date().isoformat()
 
     def new_day(self, day: str) -> None:
         """Local midnight: yesterday's calls and ratings leave the screens."""

@@ -25,6 +25,7 @@ from .core.hall import (  # the hall model lives in the core; this module only r
     OFFICE_ROLES,
     ROLES,
     SERVICE_KINDS,
+    AlertRule,
     Area,
     CaseFileSettings,
     Clerk,
@@ -33,8 +34,10 @@ from .core.hall import (  # the hall model lives in the core; this module only r
     DeviceToken,
     HallConfig,
     Names,
+    NotifySettings,
     OpeningHours,
     QueueDef,
+    Recipient,
     Rules,
     ServerSettings,
     ServiceDef,
@@ -132,6 +135,7 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
 
     rules = _rules(raw.get("rules", {}), problems)
     server = _server(raw.get("server", {}), problems)
+    notify = _notify(raw, problems)
 
     areas = tuple(_areas(raw, problems, languages))
     area_ids = {a.id for a in areas}
@@ -182,6 +186,8 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
             "clerks",
             "departments",
             "casefiles",
+            "notify",
+            "alerts",
             *SECTION_VALIDATORS,
         }:
             problems.add(key, "unknown section")
@@ -202,6 +208,7 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
         casefiles=casefiles,
         sections=sections,
         rules=rules,
+        notify=notify,
         server=server,
         source=source,
     )
@@ -781,6 +788,7 @@ def _rules(value: Any, problems: _Problems) -> Rules:
         ("rolling_cases", 20),
         ("max_message_bytes", 64 * 1024),
         ("idempotency_hours", 24),
+        ("unattended_minutes", 10),
     ):
         kwargs[key] = _get(value, key, int, problems, "rules", default=default)
         if kwargs[key] < 0:
@@ -846,6 +854,122 @@ def _server(value: Any, problems: _Problems) -> ServerSettings:
         tls_key=key,
         **limits,
     )
+
+
+ALERT_EVENTS = (
+    "rating.dissatisfied",
+    "case.overdue",
+    "casefile.light",
+    "signin.locked",
+    "queue.unattended",
+)
+"""Events an ``[[alerts]]`` rule may be ``on``."""
+CHANNELS = ("email", "sms", "webhook")
+
+
+def _notify(raw: dict[str, Any], problems: _Problems) -> NotifySettings:
+    """``[notify]`` (transports, ``[[notify.recipients]]``) and the ``[[alerts]]`` rules."""
+    value = raw.get("notify", {})
+    if not isinstance(value, dict):
+        problems.add("notify", "must be a table")
+        value = {}
+    _check_keys(
+        value,
+        {
+            "webhook_url", "webhook_secret_env", "smtp_host", "smtp_port", "smtp_from",
+            "smtp_user", "smtp_password_env", "smtp_starttls", "sms_url", "sms_body",
+            "max_tries", "recipients",
+        },
+        problems,
+        "notify",
+    )  # fmt: skip
+    d = NotifySettings()
+
+    def secret(key: str) -> str | None:
+        var = _get(value, key, str, problems, "notify", default=None)
+        if var is None:
+            return None
+        if not os.environ.get(var):
+            problems.add(f"notify.{key}", f"environment variable {var!r} is not set")
+        return os.environ.get(var) or None
+
+    def url(key: str) -> str | None:
+        u = _get(value, key, str, problems, "notify", default=None)
+        if u is not None and not re.match(r"^https?://[^\s]+$", u):
+            problems.add(f"notify.{key}", "must be an http:// or https:// address")
+        return u
+
+    recipients: list[Recipient] = []
+    rows = value.get("recipients", [])
+    if not isinstance(rows, list):
+        problems.add("notify.recipients", "must be a list of tables ([[notify.recipients]])")
+        rows = []
+    for i, t in enumerate(rows):
+        where = f"notify.recipients[{i}]"
+        if not isinstance(t, dict):
+            problems.add(where, "must be a table")
+            continue
+        _check_keys(t, {"id", "name", "email", "phone", "webhook"}, problems, where)
+        rid = _get(t, "id", str, problems, where)
+        if any(r.id == rid for r in recipients):
+            problems.add(f"{where}.id", f"duplicate recipient {rid!r}")
+        email = _get(t, "email", str, problems, where, default=None)
+        if email is not None and not re.match(r"^[^@\s]+@[^@\s]+$", email):
+            problems.add(f"{where}.email", "must be an e-mail address")
+        phone = _get(t, "phone", str, problems, where, default=None)
+        if phone is not None and not re.match(r"^\+?[0-9]{5,15}$", phone):
+            problems.add(f"{where}.phone", "must be digits, optionally after +")
+        hook = _get(t, "webhook", bool, problems, where, default=False)
+        if email is None and phone is None and not hook:
+            problems.add(where, "give an email, a phone or webhook = true")
+        recipients.append(
+            Recipient(rid, _get(t, "name", str, problems, where, default=""), email, phone, hook)
+        )
+    rules: list[AlertRule] = []
+    for i, t in enumerate(_list_of_tables(raw, "alerts", problems) if "alerts" in raw else []):
+        where = f"alerts[{i}]"
+        _check_keys(t, {"on", "to", "channels"}, problems, where)
+        on = _get(t, "on", str, problems, where)
+        if on not in ALERT_EVENTS:
+            problems.add(f"{where}.on", f"{on!r} must be one of {', '.join(ALERT_EVENTS)}")
+        to = _get(t, "to", list, problems, where)
+        for j, rid in enumerate(to):
+            if not any(r.id == rid for r in recipients):
+                problems.add(f"{where}.to[{j}]", f"unknown recipient {rid!r}")
+        channels = _get(t, "channels", list, problems, where, default=[])
+        for j, ch in enumerate(channels):
+            if ch not in CHANNELS:
+                problems.add(
+                    f"{where}.channels[{j}]", f"{ch!r} must be one of {', '.join(CHANNELS)}"
+                )
+        rules.append(AlertRule(on, tuple(map(str, to)), tuple(map(str, channels))))
+    settings = NotifySettings(
+        webhook_url=url("webhook_url"),
+        webhook_secret=secret("webhook_secret_env"),
+        smtp_host=_get(value, "smtp_host", str, problems, "notify", default=None),
+        smtp_port=_get(value, "smtp_port", int, problems, "notify", default=d.smtp_port),
+        smtp_from=_get(value, "smtp_from", str, problems, "notify", default=d.smtp_from),
+        smtp_user=_get(value, "smtp_user", str, problems, "notify", default=None),
+        smtp_password=secret("smtp_password_env"),
+        smtp_starttls=_get(value, "smtp_starttls", bool, problems, "notify", default=False),
+        sms_url=url("sms_url"),
+        sms_body=_get(value, "sms_body", str, problems, "notify", default=d.sms_body),
+        max_tries=_get(value, "max_tries", int, problems, "notify", default=d.max_tries),
+        recipients=tuple(recipients),
+        alerts=tuple(rules),
+    )
+    for rule_i, rule in enumerate(settings.alerts):
+        for ch in rule.channels:
+            missing = {
+                "email": settings.smtp_host is None,
+                "sms": settings.sms_url is None,
+                "webhook": settings.webhook_url is None,
+            }[ch]
+            if missing:
+                problems.add(f"alerts[{rule_i}].channels", f"{ch} is not set up in [notify]")
+    if settings.max_tries < 1:
+        problems.add("notify.max_tries", "must be at least 1")
+    return settings
 
 
 DEMO_CONFIG = Path(__file__).parent / "demo" / "hall.toml"

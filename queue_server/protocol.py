@@ -166,6 +166,11 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         True,
         "record that a dissatisfied citizen was called back",
     ),
+    "alert.list": (
+        {"limit": (_I, False)},
+        False,
+        "the newest alerts and how their delivery went (read-only)",
+    ),
     "clerk.today": (
         {**_WIN, "clerk": (_S, False)},
         False,
@@ -236,6 +241,7 @@ EVENTS: dict[str, str] = {
     "casefile.changed": "a case file moved (data: case file + op, from, by)",
     "casefile.light": "alert: a case file's light changed on the clock "
     "(data: number, department, service, window, clerk, light, was, due_on, days_left)",
+    "queue.unattended": "alert: people wait with no open window for their queue (queue, ...)",
 }
 
 

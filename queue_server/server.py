@@ -42,6 +42,8 @@ from .core.errors import Forbidden, HallError
 from .core.hall import ALWAYS_OPEN, Clerk, HallConfig
 from .core.pins import check_pin, hash_pin
 from .core.states import WindowOp
+from .notify import outbox
+from .notify.sender import Notifier
 from .store import db as dbm
 from .store import lockout, reports, workdays
 from .store import schema as s
@@ -65,6 +67,7 @@ READ_OPS = frozenset(
         "casefile.list",
         "casefile.get",
         "casefile.figures",
+        "alert.list",
     }
 )
 """Operations that change nothing: served by the readers, beside the writer."""
@@ -142,6 +145,7 @@ class HallServer:
         self.db_url = db_url
         self.committer: dbm.Committer | None = None
         self.reader: dbm.Reader | None = None
+        self.notifier: Notifier | None = None
         self.clients: set[Client] = set()
         # PostgreSQL may be shared by several server processes: follow their events too.
         self._shared_db = self.engine.dialect.name == "postgresql"
@@ -176,6 +180,13 @@ class HallServer:
         self.prepare_database()
         self.committer = dbm.Committer(self.engine, self.clock)
         self.reader = dbm.Reader(self.db_url, self.clock)
+        if self.config.notify.alerts:
+            notify = self.config.notify
+            self.committer.on_events = lambda conn, now, published: self._queue_alerts(
+                conn, now, notify, published
+            )
+            self.notifier = Notifier(self.committer, notify)
+            self._background.add(self._spawn(self.notifier.run()))
         settings = self.config.server
         self.server = await serve(
             self._handle,
@@ -191,6 +202,7 @@ class HallServer:
             server_header=f"hallq/{__version__}",
         )
         self._background.add(self._spawn(self._sweeper()))
+        self._background.add(self._spawn(self._watch_queues()))
         if self._shared_db:
             self._background.add(self._spawn(self._listen()))
         log.info("serving hall on %s:%d (seq %d)", host, self.port, self.last_seq)
@@ -231,6 +243,15 @@ class HallServer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def _queue_alerts(
+        self, conn: Connection, now: dt.datetime, notify: Any, published: dbm.Published
+    ) -> None:
+        """On the database thread, in the events' transaction: the alerts they cause."""
+        if outbox.enqueue(conn, now, notify, published) and self.loop is not None:
+            notifier = self.notifier
+            if notifier is not None:
+                self.loop.call_soon_threadsafe(notifier.wake.set)  # send them now
 
     # -- HTTP --------------------------------------------------------------------------
 
@@ -631,6 +652,7 @@ class HallServer:
                 f"casefile.{o.value}": functools.partial(self._casefile_op, actor, args, o)
                 for o in CaseOp
             },
+            "alert.list": lambda c, n: {"alerts": outbox.recent(c, _limit(args))},
         }
         handler = handlers[op]
         key = req.key if p.OPS[op].idempotent else None
@@ -709,7 +731,13 @@ class HallServer:
         if not published:
             return
         if self._shared_db and published[0][0] > self.last_seq + 1:
-            await self._catch_up(upto=published[-1][0])
+            try:
+                await self._catch_up(upto=published[-1][0])
+            except Exception:
+                # The operation is committed: its reply must not say otherwise. The
+                # events follow as soon as the database can be read again.
+                log.exception("reading other servers' events failed; will retry")
+                self._spawn(self._catch_up(upto=published[-1][0]))
             return
         self._publish_now(published)
 
@@ -765,9 +793,11 @@ class HallServer:
                     await client.ws.send(ev[3])
         except websockets.ConnectionClosed:
             # The subscriber went away mid-answer: nothing failed, nobody to tell.
-            client.pending = None
             return ""
-        client.pending = None
+        finally:
+            # Whatever happened, stop holding events for it (a failed subscribe may be
+            # sent again; a held list would only grow).
+            client.pending = None
         client.live = True
         return p.dumps({"v": p.VERSION, "event": "subscribed", "seq": upto})
 
@@ -849,6 +879,31 @@ class HallServer:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10)
 
+    async def _watch_queues(self) -> None:
+        """People waiting with no open window for their queue: announced once per
+        stretch (per queue and first-waiting ticket), so the duty supervisor is told.
+
+        Read on a read connection; only a new finding takes the writer. The memory of
+        what was announced is per process: after a restart a stretch still going on is
+        announced again, once.
+        """
+        announced: set[tuple[str, int]] = set()
+        while True:
+            await asyncio.sleep(self.sweep_interval * 5)
+            try:
+                assert self.reader is not None and self.committer is not None
+                found = await self.reader.read(self.ops.unattended)
+                new = [q for q in found if (q["queue"], q["oldest"]) not in announced]
+                if not new:
+                    continue
+                _, published = await self.committer.submit(
+                    lambda c, n, new=new: (None, [("queue.unattended", q) for q in new])
+                )
+                announced.update((q["queue"], q["oldest"]) for q in new)
+                await self._publish(published)
+            except Exception:
+                log.exception("watching the queues failed; will retry")
+
     async def _sweeper(self) -> None:
         """Timers of the hall: ratings that ran out, cases that turned red, old rows."""
         assert self.committer is not None
@@ -890,6 +945,13 @@ class HallServer:
 def _dummy_hash() -> str:
     """A PIN hash no one knows, to check unknown ids against (same cost as a real one)."""
     return hash_pin(secrets.token_hex(8))
+
+
+def _limit(args: dict[str, Any]) -> int:
+    limit = args.get("limit", 100)
+    if not isinstance(limit, int) or not 1 <= limit <= 500:
+        raise HallError("limit must be a whole number from 1 to 500", code="bad_request")
+    return limit
 
 
 def _visible(client: Client, ev: Ev) -> bool:

@@ -158,6 +158,8 @@ class Rules:
     default_service_minutes: float = 8.0
     max_message_bytes: int = 64 * 1024
     idempotency_hours: int = 24
+    unattended_minutes: int = 10
+    """People waiting this long with no open window for their queue: ``queue.unattended``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +204,7 @@ class HallConfig:
     """Device sections (``[gateway]``, ``[kiosk]``, ``[display]``) checked by their packages."""
     rules: Rules = Rules()
     server: ServerSettings = ServerSettings()
+    notify: NotifySettings = field(default_factory=lambda: NotifySettings())
     source: str = "<memory>"
 
     @property
@@ -250,3 +253,49 @@ class HallConfig:
     @functools.cached_property
     def _by_token(self) -> dict[str, DeviceToken]:
         return {d.token: d for d in self.devices}
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A member of staff who receives alerts, and where (all optional, at least one).
+
+    Staff contacts, not citizens': alerts never carry a citizen's personal data."""
+
+    id: str
+    name: str = ""
+    email: str | None = None
+    phone: str | None = None
+    webhook: bool = False
+    """Also send this recipient's alerts to the hall's webhook (e.g. a work-chat bot)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRule:
+    """``on`` an event kind, alert ``to`` recipients over ``channels`` (empty: all theirs)."""
+
+    on: str
+    to: tuple[str, ...]
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NotifySettings:
+    """How alerts leave the building: a webhook, an SMTP server, an HTTP SMS gateway."""
+
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "hallq@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    sms_url: str | None = None
+    sms_body: str = '{"phone": "{phone}", "text": "{text}"}'
+    """The gateway's JSON body; ``{phone}`` and ``{text}`` are filled in (JSON-escaped)."""
+    max_tries: int = 8
+    recipients: tuple[Recipient, ...] = ()
+    alerts: tuple[AlertRule, ...] = ()
+
+    def recipient(self, rid: str) -> Recipient | None:
+        return next((r for r in self.recipients if r.id == rid), None)

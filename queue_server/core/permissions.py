@@ -117,6 +117,7 @@ TABLE: dict[str, dict[str, Scope]] = {
     "casefile.list": {**_OFFICE_ALL, "supervisor": _A, "admin": _A},
     "casefile.get": {**_OFFICE_ALL, "clerk": _A, "supervisor": _A, "admin": _A},
     "casefile.figures": {"head": _D, "supervisor": _A, "admin": _A},
+    "alert.list": {"supervisor": _A, "admin": _A},
 }
 
 ARGUMENT_ROLES: dict[tuple[str, str], tuple[str, ...]] = {

@@ -205,6 +205,8 @@ class Committer:
         self._thread.start()
         self.groups = 0
         self.ops = 0
+        self.on_events: Callable[[Connection, dt.datetime, Published], None] | None = None
+        """Called with each operation's committed events, inside their transaction."""
 
     async def submit(self, work: Work) -> tuple[Any, Published]:
         fut: Future[tuple[Any, Published]] = Future()
@@ -257,6 +259,9 @@ class Committer:
                     conn.execute(text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
                 for fut, value, evs, now in done:
                     published = None if evs is None else _write_events(conn, now, evs)
+                    if published and self.on_events is not None:
+                        # e.g. the alert outbox: written in the events' own transaction
+                        self.on_events(conn, now, published)
                     results.append((fut, value, published))
         except Exception as exc:  # the commit itself failed: nobody was acknowledged
             log.exception("commit of %d operations failed", len(batch))

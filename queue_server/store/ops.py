@@ -19,10 +19,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
-from ..core import rules
+from ..core import estimate, rules
 from ..core.errors import HallError, NotFound, Refused
 from ..core.hall import HallConfig, ServiceDef
 from ..core.permissions import Actor, Target, authorize
@@ -32,6 +32,8 @@ from . import schema as s
 from . import statements as st
 from .db import on_reader
 
+NEWCOMER_ID = 2**62
+"""Id of the ticket someone would take now, in a queue's figures: after every real one."""
 TOKEN_BYTES = 16
 DETAIL_MAX = 200
 """The longest device detail kept ("paper near end", "cover open since 09:12")."""
@@ -74,6 +76,41 @@ def ticket_view(row: RowMapping) -> dict[str, Any]:
     }
 
 
+_t, _w, _c = s.tickets.c, s.windows.c, s.cases.c
+# The estimate's reads, built once (see statements.py for why).
+_CASE_SECONDS = (
+    select(_c.called_at, _c.ended_at)
+    .select_from(s.cases.join(s.tickets, _t.id == _c.ticket_id))
+    .where(_t.queue == bindparam("queue"), _c.ended_at.is_not(None))
+    .order_by(_c.ended_at.desc())
+    .limit(bindparam("n"))
+)
+_EST_WAITING = select(
+    _t.id, _t.queue, _t.sort_at, _t.priority, _t.appointment_at, _t.target_window
+).where(
+    _t.day == bindparam("day"),
+    _t.status == "waiting",
+    or_(
+        _t.queue.in_(bindparam("queues", expanding=True)),
+        _t.target_window.in_(bindparam("numbers", expanding=True)),
+    ),
+)
+_EST_WINDOWS = (
+    select(_w.number, _w.status, _w.since, _t.queue, _t.called_at, _t.status.label("tstatus"))
+    .select_from(s.windows.outerjoin(s.tickets, _t.id == _w.ticket_id))
+    .where(_w.number.in_(bindparam("numbers", expanding=True)))
+)
+_EST_ISSUED = (
+    select(_t.queue, _t.priority.is_not(None), func.count())
+    .where(
+        _t.day == bindparam("day"),
+        _t.queue.in_(bindparam("queues", expanding=True)),
+        _t.issued_at >= bindparam("since", type_=s.UTCDateTime()),
+    )
+    .group_by(_t.queue, _t.priority.is_not(None))
+)
+
+
 class HallOps:
     def __init__(self, config: HallConfig) -> None:
         self.config = config
@@ -81,6 +118,8 @@ class HallOps:
         self._cache: dict[tuple[str, str], tuple[Any, float]] = {}
         self._next_stmts: dict[int, Any] = {}
         self.casefiles = casefiles.CaseFiles(self)
+        self._components: dict[str, tuple[list[str], list[estimate.WindowNow]]] = {}
+        self._sessions: dict[tuple[str, dt.date], list[dt.datetime]] = {}
 
     def forget(self, kind: str, prefix: str) -> None:
         """Drop a cached figure after a change that moves it."""
@@ -309,21 +348,115 @@ class HallOps:
         ).scalar_one()
 
     def service_minutes(self, conn: Connection, prefix: str) -> float:
-        return self._cached("minutes", prefix, lambda: self._service_minutes(conn, prefix))
+        return estimate.service_minutes_from_cases(
+            self.case_seconds(conn, prefix), self.config.rules.default_service_minutes
+        )
 
-    def _service_minutes(self, conn: Connection, prefix: str) -> float:
+    def case_seconds(self, conn: Connection, prefix: str) -> tuple[float, ...]:
+        return self._cached("minutes", prefix, lambda: self._case_seconds(conn, prefix))
+
+    def _case_seconds(self, conn: Connection, prefix: str) -> tuple[float, ...]:
+        """Window time of the queue's recent cases, from the call to the end of the case.
+
+        From the call, not from "start": the walk to the window, recalls and no-shows
+        take window time too, and a hall whose keypads never press start still measures
+        real cases instead of staying on the default.
+        """
         rows = conn.execute(
-            select(s.tickets.c.started_at, s.tickets.c.called_at, s.tickets.c.finished_at)
-            .where(s.tickets.c.queue == prefix, s.tickets.c.finished_at.is_not(None))
-            .order_by(s.tickets.c.finished_at.desc())
-            .limit(self.config.rules.rolling_cases)
+            _CASE_SECONDS, {"queue": prefix, "n": self.config.rules.rolling_cases}
         ).all()
-        durations = [
-            (fin - (start or called)).total_seconds()
-            for start, called, fin in rows
-            if fin is not None and (start or called) is not None
+        return tuple(
+            (end - called).total_seconds() for called, end in rows if called and end is not None
+        )
+
+    def _component(self, queue: str) -> tuple[list[str], list[estimate.WindowNow]]:
+        """The queues sharing windows with ``queue``, and those windows (from the config)."""
+        hit = self._components.get(queue)
+        if hit is None:
+            wdefs = [estimate.WindowNow(w.number, w.queues, None) for w in self.config.windows]
+            queues, linked = estimate.component(wdefs, queue)
+            hit = self._components[queue] = (sorted(queues), linked)
+        return hit
+
+    def _session_starts(self, queues: tuple[str, ...], now: dt.datetime) -> list[dt.datetime]:
+        day = self.day(now)
+        out: list[dt.datetime] = []
+        for q in queues:
+            key = (q, day)
+            got = self._sessions.get(key)
+            if got is None:
+                qd = self.config.queue(q)
+                got = [a for a, _ in estimate.sessions(qd.hours, self.tz, now)] if qd else []
+                if len(self._sessions) > 1000:
+                    self._sessions.clear()
+                self._sessions[key] = got
+            out.extend(got)
+        return out
+
+    def _hall_now(self, conn: Connection, queue: str, now: dt.datetime) -> estimate.HallNow:
+        """What :func:`estimate.estimate_wait` needs for ``queue``: its component only."""
+        queues, linked = self._component(queue)
+        numbers = [w.number for w in linked]
+        day = self.day(now)
+        waiting = [
+            rules.Candidate(*r)
+            for r in conn.execute(
+                _EST_WAITING, {"day": day, "queues": queues, "numbers": numbers}
+            ).all()
         ]
-        return rules.rolling_service_minutes(durations, self.config.rules.default_service_minutes)
+        seconds = {q: self.case_seconds(conn, q) for q in queues}
+        default = self.config.rules.default_service_minutes
+        svc = {q: estimate.service_minutes_from_cases(d, default) for q, d in seconds.items()}
+        hours = {q: qd.hours for q in queues if (qd := self.config.queue(q)) is not None}
+        state = {r.number: r for r in conn.execute(_EST_WINDOWS, {"numbers": numbers}).all()}
+        windows = []
+        for wd in linked:
+            r = state.get(wd.number)
+            busy = r is not None and r.tstatus in (TicketStatus.CALLED, TicketStatus.SERVING)
+            free_at = estimate.window_free_at(
+                status=r.status if r is not None else "closed",
+                now=now,
+                since=r.since if r is not None else None,
+                busy_queue=r.queue if busy else None,
+                busy_called_at=r.called_at if busy else None,
+                service_minutes=svc,
+                default_service_minutes=default,
+                session_starts=self._session_starts(wd.queues, now),
+                recent_s=seconds.get(r.queue, ()) if busy else (),
+            )
+            windows.append(estimate.WindowNow(wd.number, wd.queues, free_at))
+        since = now - dt.timedelta(minutes=estimate.FLOW_WINDOW_MINUTES)
+        counts: dict[str, tuple[int, int]] = {}
+        for q, prio, n in conn.execute(
+            _EST_ISSUED, {"day": day, "queues": queues, "since": since}
+        ).all():
+            o, p = counts.get(q, (0, 0))
+            counts[q] = (o, p + n) if prio else (o + n, p)
+        cv = {q: v for q, d in seconds.items() if (v := estimate.spread_from_cases(d)) is not None}
+        return estimate.HallNow(
+            service_cv=cv,
+            now=now,
+            tz=self.tz,
+            waiting=waiting,
+            windows=windows,
+            service_minutes=svc,
+            hours=hours,
+            flows=estimate.flows_from_counts(counts, hours, self.tz, now),
+            default_service_minutes=default,
+        )
+
+    def estimate(
+        self,
+        conn: Connection,
+        ticket: rules.Candidate,
+        now: dt.datetime,
+        hall: estimate.HallNow | None = None,
+    ) -> estimate.Estimate:
+        """The wait promised to a citizen: the hall's call order played forward.
+
+        ``hall`` is the state already read for this queue in the same operation.
+        """
+        return estimate.estimate(hall or self._hall_now(conn, ticket.queue, now), ticket)
 
     def people_ahead(self, conn: Connection, ticket: RowMapping, now: dt.datetime) -> int:
         """Waiting tickets of the same queue that the call order puts first.
@@ -346,7 +479,14 @@ class HallOps:
             )
         ).scalar_one()
 
-    def queue_stats(self, conn: Connection, prefix: str, now: dt.datetime) -> dict[str, Any]:
+    def queue_stats(
+        self,
+        conn: Connection,
+        prefix: str,
+        now: dt.datetime,
+        hall: estimate.HallNow | None = None,
+        est_minutes: int | None = None,
+    ) -> dict[str, Any]:
         waiting, oldest = conn.execute(
             st.WAITING_STATS, {"day": self.day(now), "queue": prefix}
         ).one()
@@ -360,7 +500,14 @@ class HallOps:
             "longest_wait_s": int((now - oldest).total_seconds()) if oldest else 0,
             "open_windows": windows_open,
             "service_minutes": round(minutes, 2),
-            "est_wait_minutes": rules.estimate_wait_minutes(waiting, minutes, windows_open),
+            # The wait of someone taking an ordinary ticket now: last in the queue's line.
+            "est_wait_minutes": (
+                est_minutes
+                if est_minutes is not None
+                else self.estimate(
+                    conn, rules.Candidate(NEWCOMER_ID, prefix, now), now, hall
+                ).minutes
+            ),
         }
 
     def _next_stmt(self, number: int, queues: tuple[str, ...]) -> Any:
@@ -381,6 +528,22 @@ class HallOps:
             .limit(1)
             .with_for_update(skip_locked=True)
         )
+
+    def all_queue_stats(self, conn: Connection, now: dt.datetime) -> list[dict[str, Any]]:
+        """Every queue's figures: one read and one replay per group of queues sharing windows."""
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for q in self.config.queues:
+            groups.setdefault(tuple(self._component(q.prefix)[0]), []).append(q.prefix)
+        minutes: dict[str, int] = {}
+        for prefixes in groups.values():
+            hall = self._hall_now(conn, prefixes[0], now)
+            newcomers = [rules.Candidate(NEWCOMER_ID + i, q, now) for i, q in enumerate(prefixes)]
+            for q, got in zip(prefixes, estimate.replay_many(hall, newcomers), strict=True):
+                minutes[q] = estimate.round_minutes(got.minutes)
+        return [
+            self.queue_stats(conn, q.prefix, now, est_minutes=minutes[q.prefix])
+            for q in self.config.queues
+        ]
 
     # -- issue -------------------------------------------------------------------------
 
@@ -481,22 +644,23 @@ class HallOps:
             detail={"service": service.id, "priority": priority}
             | ({"confirmed_by": confirmed_by} if confirmed_by else {}),
         )
-        stats = self.queue_stats(conn, queue.prefix, now)
+        hall = self._hall_now(conn, queue.prefix, now)  # read once for both figures
+        stats = self.queue_stats(conn, queue.prefix, now, hall)
         if priority is None:
             # A fresh ordinary ticket is last in line: everyone waiting is ahead of it.
             ahead = stats["waiting"] - 1
         else:
             ahead = self.people_ahead(conn, row, now)
-        minutes = rules.estimate_wait_minutes(
-            ahead, stats["service_minutes"], stats["open_windows"]
-        )
+        est = self.estimate(conn, _candidate(row), now, hall)
         view = ticket_view(row)
         reply = dict(
             view,
             token=token,
             check=rules.check_code(token),
             people_ahead=ahead,
-            est_wait_minutes=minutes,
+            est_wait_minutes=est.minutes,
+            est_wait_low=est.low,
+            est_wait_high=est.high,
             url=f"{self.config.server.public_url.rstrip('/')}/t/{token}",
         )
         return Outcome(reply, [("ticket.issued", view), ("queue.stats", stats)])
@@ -841,6 +1005,7 @@ class HallOps:
         number, win, row, new = self._case_op(conn, actor, args, now, TicketOp.NO_SHOW)
         ticket = self._set_ticket(conn, row["id"], status=new.value, no_show_at=now)
         self._close_case(conn, win["case_id"], now, "no_show")
+        self.forget("minutes", ticket["queue"])  # a no-show's window time counts too
         # The window is free: a no-show that rejoins is called again like any ticket.
         wrow = self._set_window(conn, number, since=now, ticket_id=None, case_id=None)
         self._audit(conn, now, actor, "case.no_show", window=number, ticket_id=row["id"])
@@ -1148,6 +1313,36 @@ class HallOps:
             if now - r.called_at > dt.timedelta(minutes=self._overdue_limit(r.service_id))
         ]
 
+    def unattended(self, conn: Connection, now: dt.datetime) -> list[dict[str, Any]]:
+        """Queues where someone has waited ``unattended_minutes`` and no window serving
+        the queue is open: the duty supervisor must send someone (read-only)."""
+        limit = dt.timedelta(minutes=self.config.rules.unattended_minutes)
+        out = []
+        t = s.tickets.c
+        for q in self.config.queues:
+            oldest = conn.execute(
+                select(t.id, t.sort_at)
+                .where(t.day == self.day(now), t.queue == q.prefix, t.status == "waiting")
+                .order_by(t.sort_at, t.id)
+                .limit(1)
+            ).first()
+            if oldest is None or now - oldest.sort_at < limit:
+                continue
+            if self._open_windows_for(conn, q.prefix) > 0:
+                continue
+            waiting = conn.execute(
+                st.WAITING_STATS, {"day": self.day(now), "queue": q.prefix}
+            ).one()[0]
+            out.append(
+                {
+                    "queue": q.prefix,
+                    "waiting": waiting,
+                    "waited_minutes": int((now - oldest.sort_at).total_seconds() // 60),
+                    "oldest": oldest.id,
+                }
+            )
+        return out
+
     def sweep_due(self, conn: Connection, now: dt.datetime) -> bool:
         """Whether the sweep has anything to write: read first, so an idle second of the
         sweeper takes no write lock (two indexed look-ups on a read connection)."""
@@ -1273,7 +1468,11 @@ class HallOps:
             raise NotFound("no such ticket today", code="unknown_ticket")
         view = ticket_view(row)
         ahead = self.people_ahead(conn, row, now) if row["status"] == "waiting" else 0
-        stats = self.queue_stats(conn, row["queue"], now)
+        est = (
+            self.estimate(conn, _candidate(row), now)
+            if row["status"] == "waiting"
+            else estimate.Estimate(0, 0, 0)
+        )
         case_row = conn.execute(
             select(s.cases.c.rating_state)
             .where(s.cases.c.ticket_id == row["id"], s.cases.c.outcome == "done")
@@ -1283,9 +1482,9 @@ class HallOps:
         return dict(
             view,
             people_ahead=ahead,
-            est_wait_minutes=rules.estimate_wait_minutes(
-                ahead, stats["service_minutes"], stats["open_windows"]
-            ),
+            est_wait_minutes=est.minutes,
+            est_wait_low=est.low,
+            est_wait_high=est.high,
             rating_state=case_row[0] if case_row else None,
             casefile=self.casefiles.for_citizen(conn, row["id"]),
             # the phone page shows it: the holder's proof at a kiosk (never broadcast)
@@ -1358,7 +1557,7 @@ class HallOps:
             ],
             "day": day.isoformat(),
             "windows": [self.window_view(w, current.get(w["ticket_id"])) for w in wins],
-            "queues": [self.queue_stats(conn, q.prefix, now) for q in self.config.queues],
+            "queues": self.all_queue_stats(conn, now),
             "recent_calls": [
                 dict(ticket_view(r), area=_area(self.config, r["window"])) for r in recent
             ],

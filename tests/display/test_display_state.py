@@ -229,3 +229,24 @@ def test_parse_areas():
     assert parse_areas("civil, party") == frozenset({"civil", "party"})
     with pytest.raises(ValueError, match="unknown area.*nope"):
         parse_areas("civil,nope", known=["civil", "party"])
+
+
+def test_the_day_turns_by_the_halls_clock_not_the_display_pcs():
+    """A display PC whose clock is days ahead of the server (or a test hall living in
+    another day) must not wipe the calls at its own midnight: the day comes from the
+    times the server stamps on its events."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    state = make()
+    wall = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)  # the PC: six days later
+    assert state.hall_day(wall, tz) is None  # nothing heard from the server yet
+    state.note_server_time("ticket.called", ticket("A003", 1, "civil"), wall)
+    assert state.hall_day(wall, tz) == "2026-11-24"  # 10:00 in the hall, still its day
+    # Fourteen hours later on any clock, it is past midnight in the hall.
+    assert state.hall_day(wall + dt.timedelta(hours=14), tz) == "2026-11-25"
+    # Stamps of other kinds (a transfer carries the ticket's old issue time) teach nothing.
+    state.server_offset = None
+    state.note_server_time("ticket.transferred", ticket("A003", 1, "civil"), wall)
+    assert state.server_offset is None

@@ -299,7 +299,8 @@ def test_server_restart_keys_fail_while_away_then_work(config, sqlite_url, tmp_p
             # Away longer than request_timeout: the keypad shows failure, nothing is lost.
             started = time.monotonic()
             assert not await r.press(pad, pad.call_next)
-            assert 1.8 < time.monotonic() - started < 4.0
+            # Waited for the request timeout, and not much longer (relative, not wall-clock).
+            assert 0.9 * 2.0 < time.monotonic() - started < 5 * 2.0
             assert r.gateway.stats["server_away"] == 1
 
             # Pressed while away, server back within request_timeout: done exactly once.

@@ -101,7 +101,9 @@ def test_silent_printer_is_not_answering_within_timeout(emulator, printer):
     started = time.monotonic()
     status = printer.status()
     assert status.condition is Condition.NOT_ANSWERING
-    assert time.monotonic() - started < 1.0
+    # Bounded by the printer's own status timeout (a hang would take far longer), with
+    # room for a loaded machine: a relative bound, not a race against the wall clock.
+    assert time.monotonic() - started < 10 * printer.status_timeout
     assert printer.print_ticket(TICKET).outcome is PrintOutcome.NOT_PRINTED
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from queue_server.config import HallConfig
 from tests.web.conftest import LiveHall
 
 
@@ -89,3 +90,47 @@ def test_follow_up_list_takes_a_recorded_call_back(page: Any, hall: LiveHall) ->
     assert hall.request(sup, "followup.list")["items"] == []
     closed = hall.request(sup, "followup.list", {"state": "done"})["items"][0]
     assert closed["note"].startswith("Called back") and closed["by"] == "supervisor"
+
+
+def test_alerts_sent_show_with_their_delivery_state(
+    config: HallConfig, sqlite_url: str, browser: Any
+) -> None:
+    """A dissatisfied rating alerts the duty supervisor's webhook; the page says it was
+    delivered (and, while the receiver refuses, that it failed and why)."""
+    import dataclasses
+
+    from queue_server.core.hall import AlertRule, NotifySettings, Recipient
+    from tests.queue_server.test_alerts import Receiver
+
+    hook = Receiver()
+    hook.status = 400
+    notify = NotifySettings(
+        webhook_url=f"http://127.0.0.1:{hook.port}/hook",
+        recipients=(Recipient("duty", webhook=True),),
+        alerts=(AlertRule("rating.dissatisfied", ("duty",)),),
+    )
+    hall = LiveHall(dataclasses.replace(config, notify=notify), sqlite_url).start()
+    ctx = browser.new_context(locale="en-US", viewport={"width": 1100, "height": 800})
+    page = ctx.new_page()
+    page.set_default_timeout(8000)
+    try:
+        page.goto(f"{hall.base}/supervisor")
+        page.fill("#token", "supervisor-secret")
+        page.click("#signin-button")
+        expect(page.locator("#panel-deliveries")).to_contain_text("No alert sent yet")
+        kiosk, gw = hall.client("kiosk-1-secret"), hall.client("gateway-secret")
+        hall.request(gw, "window.open", {"window": 1, "clerk": "c-1"})
+        for level, status in ((1, 400), (2, 200)):
+            hook.status = status
+            hall.issue(kiosk)
+            hall.request(gw, "call.next", {"window": 1})
+            hall.request(gw, "case.finish", {"window": 1})
+            hall.request(gw, "rating.submit", {"window": 1, "level": level})
+            if level == 1:  # refused by the receiver: shown with the reason
+                dead = page.locator("#deliveries li[data-state='dead']")
+                expect(dead).to_contain_text("failed for good (HTTP 400")
+        expect(page.locator("#deliveries li[data-state='sent']")).to_contain_text("delivered")
+    finally:
+        ctx.close()
+        hall.stop()
+        hook.close()

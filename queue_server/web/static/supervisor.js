@@ -20,6 +20,7 @@ const V = {
   alerts: [], // newest first: {kind, data, at}
   area: "", // the area filter of the windows panel; "" is all
   followups: [], // open follow-ups (followup.list), newest first
+  deliveries: [], // alerts sent to people and how their delivery went (alert.list)
   followupCase: null, // the follow-up whose dialog is open
 };
 
@@ -49,6 +50,9 @@ function apply(kind, data) {
     addAlert(kind, data);
   }
   if (kind === "rating.dissatisfied" || kind === "followup.done") loadFollowups();
+  if (["rating.dissatisfied", "case.overdue", "casefile.light", "signin.locked"].includes(kind)) {
+    setTimeout(loadDeliveries, 1000); // give the sender a moment
+  }
 }
 
 /** The open follow-ups, asked again whenever one is added or closed (by anyone). */
@@ -74,7 +78,32 @@ const PANELS = [
   { id: "windows", title: "sup.windows", render: renderWindows, tools: areaFilter },
   { id: "alerts", title: "sup.alerts", render: renderAlerts },
   { id: "followups", title: "sup.followups", render: renderFollowups },
+  { id: "deliveries", title: "sup.deliveries", render: renderDeliveries },
 ];
+
+/** Alerts sent by e-mail, SMS or webhook: asked again after each event that may send
+ * one, and every 10 s while any is still on its way. */
+async function loadDeliveries() {
+  if (!V.conn?.online) return;
+  try {
+    V.deliveries = (await V.conn.request("alert.list", { limit: 20 })).alerts;
+    render();
+  } catch (e) {
+    console.warn("alert list unavailable", e);
+  }
+  clearTimeout(V.deliveryTimer);
+  if (V.deliveries.some((d) => ["queued", "sending", "failed"].includes(d.state))) {
+    V.deliveryTimer = setTimeout(loadDeliveries, 10_000);
+  }
+}
+
+function renderDeliveries() {
+  if (!V.deliveries.length) return [el("p", { class: "muted", text: t("sup.deliveries.none") })];
+  return [el("ul", { class: "alerts", id: "deliveries" }, V.deliveries.map((d) =>
+    el("li", { "data-state": d.state, "data-channel": d.channel },
+      `${d.subject} → ${t(`sup.channel.${d.channel}`)} ${d.to}: ${t(`sup.delivery.${d.state}`)}`
+      + (d.error ? ` (${d.error})` : ""))))];
+}
 
 function queueName(prefix) {
   const q = V.info?.queues.find((x) => x.prefix === prefix);
@@ -238,6 +267,7 @@ function signIn(token) {
       sessionStorage.setItem(TOKEN_KEY, token);
       if (!V.info) V.info = await conn.request("hall.info");
       loadFollowups();
+      loadDeliveries();
       $("signin").hidden = true;
       $("panels").hidden = false;
       render();

@@ -1,0 +1,197 @@
+"""Wait estimates on simulated hall days: the old formula against the replay estimator.
+
+    .venv/bin/python benchmarks/estimate_sim.py [--days 3] [--hall demo|town|county]
+
+Each day is simulated by :mod:`queue_server.core.daysim` (the real call order and the
+real estimator); every ticket is given both estimates when it is issued, and its actual
+wait is measured when a window calls it. Prints MAE (minutes and share of the mean wait),
+how often and by how much the figure was too low, per hall, and per hour for the demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from queue_server.config import DEMO_CONFIG, OpeningHours, QueueDef, WindowDef, load_config
+from queue_server.core import daysim, estimate, rules
+
+WEEKDAYS = frozenset(range(1, 6))
+DAY_HOURS = OpeningHours(
+    ((dt.time(8, 30), dt.time(12)), (dt.time(13, 30), dt.time(17, 30))), WEEKDAYS
+)
+
+
+def demo_shape() -> daysim.HallShape:
+    cfg = load_config(DEMO_CONFIG)
+    return daysim.HallShape(cfg.queues, cfg.windows, cfg.tz)
+
+
+def synthetic_shape(n_windows: int, n_queues: int) -> daysim.HallShape:
+    """Queues in groups of three sharing windows by preference, like the demo's areas."""
+    prefixes = [
+        chr(ord("A") + i) if i < 26 else f"A{chr(ord('A') + i - 26)}" for i in range(n_queues)
+    ]
+    queues = tuple(QueueDef(p, {"en": p}, "x", DAY_HOURS) for p in prefixes)
+    windows = []
+    for n in range(n_windows):
+        q = n * n_queues // n_windows
+        group = [prefixes[q]]
+        if n % 3 == 2:  # every third window also serves its neighbours
+            group += [prefixes[(q + 1) % n_queues], prefixes[(q - 1) % n_queues]]
+        windows.append(WindowDef(n + 1, "x", tuple(dict.fromkeys(group))))
+    return daysim.HallShape(queues, tuple(windows), ZoneInfo("Asia/Shanghai"))
+
+
+HALLS = {
+    "demo": (demo_shape, daysim.SimParams()),
+    "town": (lambda: synthetic_shape(6, 3), daysim.SimParams(tickets=190, staffed=6)),
+    "county": (lambda: synthetic_shape(140, 30), daysim.SimParams(tickets=4600, staffed=130)),
+}
+
+
+def row(label: str, a: daysim.Accuracy, new: bool) -> str:
+    cover = f"{100 * a.covered:.0f} %" if new else "-"
+    return (
+        f"| {label} | {a.n} | {a.mean_wait:.1f} | {a.mae:.1f} | {100 * a.mae_share:.0f} % "
+        f"| {100 * a.too_low:.0f} % | {100 * a.too_low_5:.0f} % "
+        f"| {a.under_median:.1f} | {a.under_p90:.1f} | {cover} |"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--days", type=int, default=3)
+    ap.add_argument("--hall", choices=[*HALLS, "all"], default="all")
+    ap.add_argument("--hours", action="store_true", help="per-hour table for each hall")
+    ap.add_argument(
+        "--cost",
+        action="store_true",
+        help="only the costs: one estimate at 2,000 waiting, issue and snapshot on the store",
+    )
+    args = ap.parse_args()
+    if args.cost:
+        cost()
+        store_cost()
+        return
+    halls = list(HALLS) if args.hall == "all" else [args.hall]
+    print(
+        "| hall, estimate | tickets | mean wait min | MAE min | MAE / mean | too low "
+        "| too low > 5 min | under-by median | under-by p90 | 80 % range covers |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name in halls:
+        make, params = HALLS[name]
+        shape = make()
+        records: list[daysim.Issued] = []
+        t0 = time.perf_counter()
+        for d in range(args.days):
+            records += daysim.DaySim(shape, _with_seed(params, d + 1)).run()
+        spent = time.perf_counter() - t0
+        print(row(f"{name}, old", daysim.accuracy(records, "old"), False))
+        print(row(f"{name}, new", daysim.accuracy(records, "new"), True))
+        print(f"<!-- {name}: {args.days} days simulated in {spent:.1f} s -->", file=sys.stderr)
+        if args.hours:
+            for hour, group in daysim.by(records, "hour", shape.tz).items():
+                print(row(f"{name} {hour}, old", daysim.accuracy(group, "old"), False))
+                print(row(f"{name} {hour}, new", daysim.accuracy(group, "new"), True))
+
+
+def cost(waiting: int = 2000, windows: int = 36, repeat: int = 30) -> None:
+    """Time of one estimate with ``waiting`` tickets in one group of shared windows."""
+    tz = ZoneInfo("Asia/Shanghai")
+    now = dt.datetime(2026, 11, 24, 9, 0, tzinfo=tz)
+    qs = ("A", "B", "C")
+    wins = [estimate.WindowNow(i + 1, (qs[i % 3], qs[(i + 1) % 3]), now) for i in range(windows)]
+    tickets = [
+        rules.Candidate(i + 1, qs[i % 3], now - dt.timedelta(seconds=waiting - i))
+        for i in range(waiting)
+    ]
+    hall = estimate.HallNow(now, tz, tickets, wins, {q: 8.0 for q in qs})
+    newcomer = rules.Candidate(waiting + 1, "A", now)
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        estimate.estimate(hall, newcomer)
+    new = (time.perf_counter() - t0) / repeat
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        rules.estimate_wait_minutes(waiting // 3, 8.0, windows * 2 // 3)
+    old = (time.perf_counter() - t0) / repeat
+    print(
+        f"estimator cost at {waiting} waiting, {windows} windows: {1000 * new:.2f} ms per "
+        f"estimate (old formula {1e6 * old:.1f} µs; the store's reads come on top of both)"
+    )
+
+
+def store_cost(tickets: int = 300, rounds: int = 2) -> None:
+    """Issue and snapshot on the real store (SQLite file, demo hall), with and without
+    the replay: the baseline has the estimate switched off in the same run."""
+    import tempfile
+
+    from queue_server.core.states import WindowOp
+    from queue_server.store import db
+    from queue_server.store.ops import Actor, HallOps
+
+    cfg = load_config(DEMO_CONFIG)
+    kiosk, gateway = Actor("kiosk-1", "kiosk"), Actor("gateway", "gateway")
+    now = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)  # 10:00 in the hall
+
+    def run(ops: HallOps) -> tuple[float, float]:
+        engine = db.open_engine(f"sqlite:///{tempfile.mkdtemp()}/hall.db")
+        db.upgrade(engine)
+        db.ensure_windows(engine, cfg)
+        with engine.begin() as conn:
+            for w in range(1, 37):
+                ops.window_op(conn, gateway, {"window": w, "clerk": "c"}, now, WindowOp.OPEN)
+        services = [x.id for x in cfg.services]
+        t0 = time.perf_counter()
+        for i in range(tickets):
+            with engine.begin() as conn:
+                ops.issue(conn, kiosk, {"service": services[i % len(services)]}, now)
+        issue = (time.perf_counter() - t0) / tickets
+        with engine.begin() as conn:
+            for w in range(1, 37):
+                ops.call_next(conn, gateway, {"window": w}, now)
+        t0 = time.perf_counter()
+        for _ in range(30):
+            with engine.begin() as conn:
+                ops.snapshot(conn, now)
+        snap = (time.perf_counter() - t0) / 30
+        engine.dispose()
+        return issue, snap
+
+    class Off(HallOps):
+        """The same operations with the estimate switched off (the baseline)."""
+
+        def _hall_now(self, conn, queue, now):  # type: ignore[no-untyped-def]
+            return None
+
+        def estimate(self, conn, ticket, now, hall=None):  # type: ignore[no-untyped-def]
+            return estimate.Estimate(0, 0, 0)
+
+        def all_queue_stats(self, conn, now):  # type: ignore[no-untyped-def]
+            return [self.queue_stats(conn, q.prefix, now, est_minutes=0) for q in cfg.queues]
+
+    for _ in range(rounds):
+        (i0, s0), (i1, s1) = run(Off(cfg)), run(HallOps(cfg))
+        print(
+            f"store, demo hall, 36 windows open, {tickets} tickets: issue {1000 * i0:.2f} -> "
+            f"{1000 * i1:.2f} ms (x{i1 / i0:.1f}); snapshot {1000 * s0:.1f} -> "
+            f"{1000 * s1:.1f} ms (x{s1 / s0:.1f})"
+        )
+
+
+def _with_seed(params: daysim.SimParams, seed: int) -> daysim.SimParams:
+    import dataclasses
+
+    return dataclasses.replace(params, seed=seed)
+
+
+if __name__ == "__main__":
+    main()

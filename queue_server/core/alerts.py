@@ -1,0 +1,107 @@
+"""Which event alerts whom, over which channel, with what words: the alert rules.
+
+Pure: an event and the hall's ``[notify]``/``[[alerts]]`` settings in, the alerts to
+send out. Each alert has a key made of the event's sequence number, the recipient and
+the channel, so a receiver that sees it twice (the sender retried after a crash) can
+drop the copy; the same key keeps the outbox from holding it twice.
+
+The words carry no citizen's personal data: windows, ticket numbers, services, staff
+ids, levels and times only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .hall import NotifySettings, Recipient
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    key: str
+    kind: str
+    channel: str
+    target: str
+    subject: str
+    text: str
+    data: dict[str, Any]
+
+
+_LEVELS = {1: "very dissatisfied", 2: "dissatisfied"}
+
+
+def describe(kind: str, data: dict[str, Any]) -> tuple[str, str]:
+    """(subject, text) of an alert, short enough for an SMS."""
+    if kind == "rating.dissatisfied":
+        level = _LEVELS.get(int(data.get("level", 0)), "dissatisfied")
+        return (
+            f"Dissatisfied rating at window {data.get('window')}",
+            f"Window {data.get('window')}: {data.get('label')} ({data.get('service')}) "
+            f"rated {level}; clerk {data.get('clerk') or '-'}. Call back within the day.",
+        )
+    if kind == "case.overdue":
+        return (
+            f"Red light at window {data.get('window')}",
+            f"Window {data.get('window')}: a {data.get('service')} case is past its "
+            f"{data.get('limit_minutes')} minute limit.",
+        )
+    if kind == "casefile.light":
+        return (
+            f"Case {data.get('number')} is {data.get('light')}",
+            f"Case {data.get('number')} ({data.get('service')}) turned {data.get('light')}; "
+            f"due {data.get('due')}.",
+        )
+    if kind == "queue.unattended":
+        return (
+            f"Queue {data.get('queue')} has no open window",
+            f"Queue {data.get('queue')}: {data.get('waiting')} waiting, the first for "
+            f"{data.get('waited_minutes')} min, and no window serving it is open.",
+        )
+    if kind == "signin.locked":
+        return (
+            "Sign-in locked",
+            f"Too many wrong PINs: {data.get('kind')} {data.get('who')} locked until "
+            f"{data.get('until')}.",
+        )
+    return (kind, f"{kind}: {data}")
+
+
+def channels_of(r: Recipient, settings: NotifySettings) -> list[tuple[str, str]]:
+    """Every (channel, target) a recipient can be reached on, as the hall is set up."""
+    out = []
+    if r.email and settings.smtp_host:
+        out.append(("email", r.email))
+    if r.phone and settings.sms_url:
+        out.append(("sms", r.phone))
+    if r.webhook and settings.webhook_url:
+        out.append(("webhook", settings.webhook_url))
+    return out
+
+
+def route(seq: int, kind: str, data: dict[str, Any], settings: NotifySettings) -> list[Alert]:
+    subject, text = describe(kind, data)
+    alerts: dict[str, Alert] = {}
+    for rule in settings.alerts:
+        if rule.on != kind:
+            continue
+        for rid in rule.to:
+            r = settings.recipient(rid)
+            if r is None:
+                continue
+            for channel, target in channels_of(r, settings):
+                if rule.channels and channel not in rule.channels:
+                    continue
+                key = f"{seq}:{rid}:{channel}"
+                alerts[key] = Alert(key, kind, channel, target, subject, text, dict(data))
+    return list(alerts.values())
+
+
+def mask(channel: str, target: str) -> str:
+    """A recipient's address as views show it: enough to recognise, not to copy."""
+    if channel == "sms" and len(target) > 7:
+        return target[:3] + "*" * (len(target) - 7) + target[-4:]
+    if channel == "email" and "@" in target:
+        name, _, domain = target.partition("@")
+        return name[:1] + "***@" + domain
+    return target

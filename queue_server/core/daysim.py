@@ -1,0 +1,497 @@
+"""A hall day, simulated: tickets, windows sharing queues, pauses, a lunch break.
+
+Used by ``benchmarks/estimate_sim.py`` and the tests to measure how well a wait estimate
+predicts the wait citizens then have. The windows call with :func:`rules.select_next`,
+the hall's own call order; each ticket, when issued, is given the old estimate (the
+formula the server used until issue 15) and the new one (:mod:`.estimate`), computed only
+from what the server would know at that moment (its tables), never from the future.
+
+Deterministic for a seed; no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import math
+import random
+import statistics
+from collections import defaultdict, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from . import estimate, rules
+from .hall import OpeningHours, QueueDef, WindowDef
+
+GAP_MINUTES = 0.2
+"""A clerk's pause between finishing a case and pressing "call next"."""
+
+
+@dataclass(frozen=True, slots=True)
+class HallShape:
+    """The parts of a hall file the simulation needs."""
+
+    queues: tuple[QueueDef, ...]
+    windows: tuple[WindowDef, ...]
+    tz: ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class SimParams:
+    """One simulated day's knobs; the defaults are the busy day of issue 15."""
+
+    tickets: int = 1200
+    staffed: int | None = 36
+    """How many windows have a clerk (the first ones); None: all."""
+    priority_share: float = 0.08
+    appointment_share: float = 0.03
+    no_show_share: float = 0.04
+    start_press_share: float = 0.5
+    """Share of windows whose clerk presses "start" (the others go straight to finish)."""
+    walk_minutes: float = 0.8
+    recall_minutes: float = 2.5
+    service_range: tuple[float, float] = (5.0, 13.0)
+    """Per-queue mean service minutes are drawn from this range."""
+    service_cv: float = 0.6
+    pauses_per_session: float = 0.8
+    pause_minutes: tuple[float, float] = (5.0, 15.0)
+    opening_lag: tuple[float, float] = (0.0, 10.0)
+    door_share: float = 0.06
+    """Share of a session's tickets taken in its first minutes (people waiting outside)."""
+    load: float = 1.0
+    """Scales demand against capacity per queue (1: the busy day)."""
+    date: dt.date = dt.date(2026, 11, 24)
+    seed: int = 1
+
+
+@dataclass(slots=True)
+class Issued:
+    """One ticket's record: when it came, what it was told, when it was called."""
+
+    id: int
+    queue: str
+    priority: str | None
+    issued_at: dt.datetime
+    old: int
+    new: int
+    low: int = 0
+    high: int = 0
+    called_at: dt.datetime | None = None
+
+    @property
+    def wait(self) -> float:
+        assert self.called_at is not None
+        return (self.called_at - self.issued_at).total_seconds() / 60.0
+
+
+class Observer:
+    """Told of every step of the simulated day, in order (no-ops here).
+
+    The test that replays a simulated day through the real store implements it: each
+    step becomes the same operation on the store, at the same time.
+    """
+
+    def issued(self, t: dt.datetime, c: rules.Candidate, told: estimate.Estimate) -> None:
+        """A ticket was issued and told ``told``."""
+
+    def window(self, t: dt.datetime, number: int, op: str) -> None:
+        """A window changed state: ``open``, ``pause``, ``resume`` or ``close``."""
+
+    def called(self, t: dt.datetime, number: int, c: rules.Candidate) -> None:
+        """A window called ``c``."""
+
+    def started(self, t: dt.datetime, number: int) -> None:
+        """The clerk pressed start."""
+
+    def ended(self, t: dt.datetime, number: int, outcome: str) -> None:
+        """The case ended: ``done`` or ``no_show``."""
+
+
+@dataclass(slots=True)
+class _Window:
+    wdef: WindowDef
+    staffed: bool
+    presses_start: bool
+    spans: list[tuple[dt.datetime, dt.datetime]]
+    status: str = "closed"
+    since: dt.datetime | None = None
+    current: tuple[rules.Candidate, dt.datetime] | None = None
+    case: tuple[str, float, float | None] | None = None
+    """The case under way: outcome, window minutes, minutes from start (None: no start)."""
+    pauses: deque[tuple[dt.datetime, float]] = field(default_factory=deque)
+    idle: bool = False
+
+
+@dataclass(slots=True)
+class _History:
+    """What the server's tables hold, as the estimators read them."""
+
+    old_durations: dict[str, deque[float]] = field(default_factory=dict)
+    new_durations: dict[str, deque[float]] = field(default_factory=dict)
+    issued: list[tuple[dt.datetime, str, bool]] = field(default_factory=list)
+
+
+def merged(
+    spans: Sequence[tuple[dt.datetime, dt.datetime]],
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    out: list[tuple[dt.datetime, dt.datetime]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def old_estimate(
+    ahead: int, durations_from_start_s: Sequence[float], open_windows: int, default: float
+) -> int:
+    """The server's estimate before issue 15, from what it used to read."""
+    minutes = rules.rolling_service_minutes(durations_from_start_s, default)
+    return rules.estimate_wait_minutes(ahead, minutes, open_windows)
+
+
+class DaySim:
+    def __init__(
+        self,
+        shape: HallShape,
+        params: SimParams,
+        rolling_cases: int = 20,
+        observer: Observer | None = None,
+    ) -> None:
+        self.obs = observer or Observer()
+        self.shape = shape
+        self.p = params
+        self.rolling = rolling_cases
+        self.rng = random.Random(params.seed)
+        self.default_minutes = 8.0
+        noon = dt.datetime.combine(params.date, dt.time(12), shape.tz)
+        self.qspans = {q.prefix: estimate.sessions(q.hours, shape.tz, noon) for q in shape.queues}
+        self.hours: dict[str, OpeningHours] = {q.prefix: q.hours for q in shape.queues}
+        lo, hi = params.service_range
+        self.mean_service = {q.prefix: self.rng.uniform(lo, hi) for q in shape.queues}
+        n_staffed = len(shape.windows) if params.staffed is None else params.staffed
+        self.windows: dict[int, _Window] = {}
+        for i, w in enumerate(shape.windows):
+            spans = merged([s for q in w.queues for s in self.qspans[q]])
+            self.windows[w.number] = _Window(
+                w, i < n_staffed, self.rng.random() < params.start_press_share, spans
+            )
+        self.waiting: dict[int, rules.Candidate] = {}
+        self.records: dict[int, Issued] = {}
+        self.hist = _History()
+        self.events: list[tuple[dt.datetime, int, str, int]] = []
+        self.seq = 0
+        self.arrivals: dict[int, rules.Candidate] = {}
+
+    # -- set-up ------------------------------------------------------------------------
+
+    def _push(self, t: dt.datetime, kind: str, key: int) -> None:
+        self.seq += 1
+        heapq.heappush(self.events, (t, self.seq, kind, key))
+
+    def _demand(self) -> dict[str, float]:
+        """Tickets per queue in proportion to the staffed windows' capacity for it."""
+        shares = (0.75, 0.2, 0.05)
+        weight: dict[str, float] = defaultdict(float)
+        for w in self.windows.values():
+            if not w.staffed:
+                continue
+            qs = w.wdef.queues
+            split = shares[: len(qs)]
+            total = sum(split)
+            for q, s in zip(qs, split, strict=False):
+                weight[q] += s / total / self.mean_service[q]
+        return {q.prefix: weight.get(q.prefix, 0.0) for q in self.shape.queues}
+
+    def _arrival_time(self, q: str) -> dt.datetime | None:
+        spans = self.qspans[q]
+        if not spans:
+            return None
+        lengths = [(b - a).total_seconds() for a, b in spans]
+        a, b = self.rng.choices(spans, weights=lengths)[0]
+        span_min = (b - a).total_seconds() / 60
+        if self.rng.random() < self.p.door_share:
+            offset = self.rng.uniform(0, min(3.0, span_min))
+        else:
+            offset = self.rng.triangular(0, span_min, min(60.0, span_min))
+        t = a + dt.timedelta(minutes=min(offset, span_min - 0.01))
+        return t.replace(microsecond=0)
+
+    def _plan(self) -> None:
+        demand = self._demand()
+        qs = [q for q in demand if demand[q] > 0]
+        total = sum(demand[q] for q in qs)
+        n = round(self.p.tickets * self.p.load)
+        for i in range(1, n + 1):
+            q = self.rng.choices(qs, weights=[demand[q] / total for q in qs])[0]
+            t = self._arrival_time(q)
+            if t is None:
+                continue
+            r = self.rng.random()
+            prio: str | None = None
+            appt_at: dt.datetime | None = None
+            if r < self.p.priority_share:
+                prio = self.rng.choice(rules.PRIORITY_KINDS)
+            elif r < self.p.priority_share + self.p.appointment_share:
+                prio = rules.APPOINTMENT
+                appt_at = t + dt.timedelta(minutes=self.rng.uniform(-5, 25))
+            self.arrivals[i] = rules.Candidate(i, q, t, prio, appt_at)
+            self._push(t, "arrive", i)
+        for w in self.windows.values():
+            if not w.staffed:
+                continue
+            for a, b in w.spans:
+                self._push(
+                    a + dt.timedelta(minutes=self.rng.uniform(*self.p.opening_lag)),
+                    "free",
+                    w.wdef.number,
+                )
+                self._push(b, "close", w.wdef.number)
+                k = self._poisson(self.p.pauses_per_session)
+                for _ in range(k):
+                    at = a + (b - a) * self.rng.random()
+                    w.pauses.append((at, self.rng.uniform(*self.p.pause_minutes)))
+                    self._push(at, "pause", w.wdef.number)
+            w.pauses = deque(sorted(w.pauses))
+
+    def _poisson(self, lam: float) -> int:
+        k, p, limit = 0, 1.0, math.exp(-lam)
+        while True:
+            p *= self.rng.random()
+            if p <= limit:
+                return k
+            k += 1
+
+    # -- the day -----------------------------------------------------------------------
+
+    def run(self) -> list[Issued]:
+        self._plan()
+        while self.events:
+            t, _, kind, key = heapq.heappop(self.events)
+            if kind == "arrive":
+                self._arrive(t, self.arrivals[key])
+            elif kind == "free":
+                self._free(t, self.windows[key])
+            elif kind == "start":
+                self.obs.started(t, key)
+            elif kind == "end":
+                self._end(t, self.windows[key])
+            elif self.windows[key].idle:
+                # A planned pause, or the end of a session, finds the clerk idle: it takes
+                # effect now (a busy clerk takes it after the case, in ``_free``).
+                self._free(t, self.windows[key])
+        return [r for r in self.records.values() if r.called_at is not None]
+
+    def _arrive(self, t: dt.datetime, c: rules.Candidate) -> None:
+        self.waiting[c.id] = c
+        # Counted among the last hour's tickets, as the store counts the row it inserted.
+        self.hist.issued.append((t, c.queue, c.priority is not None))
+        new = estimate.estimate(self.hall_now(t), c)
+        old = self.old_estimate(t, c)
+        self.records[c.id] = Issued(
+            c.id, c.queue, c.priority, t, old, new.minutes, new.low, new.high
+        )
+        self.obs.issued(t, c, new)
+        for w in sorted(self.windows.values(), key=lambda w: self.rng.random()):
+            if w.idle and rules.eligible(c, w.wdef.number, w.wdef.queues):
+                w.idle = False
+                self._free(t, w)
+                break
+
+    def _session_of(self, w: _Window, t: dt.datetime) -> int | None:
+        for i, (a, b) in enumerate(w.spans):
+            if a <= t < b:
+                return i
+        return None
+
+    def _set(self, t: dt.datetime, w: _Window, status: str) -> None:
+        op = {
+            ("closed", "open"): "open",
+            ("open", "paused"): "pause",
+            ("paused", "open"): "resume",
+        }.get((w.status, status), "close")
+        w.status, w.since = status, t
+        self.obs.window(t, w.wdef.number, op)
+
+    def _free(self, t: dt.datetime, w: _Window) -> None:
+        if self._session_of(w, t) is None:
+            later = [a for a, _ in w.spans if a > t]
+            if later:  # the break: sign out, back at the next session (planned already)
+                w.idle = False
+                if w.status != "closed":
+                    self._set(t, w, "closed")
+                return
+        if w.pauses and w.pauses[0][0] <= t and self._session_of(w, t) is not None:
+            _, minutes = w.pauses.popleft()
+            w.idle = False
+            if w.status == "closed":
+                self._set(t, w, "open")
+            self._set(t, w, "paused")
+            self._push(t + dt.timedelta(minutes=minutes), "free", w.wdef.number)
+            return
+        if w.status != "open":
+            self._set(t, w, "open")
+        pick = rules.select_next(self.waiting.values(), w.wdef.number, w.wdef.queues, t)
+        if pick is None:
+            w.idle = True
+            return
+        w.idle = False
+        del self.waiting[pick.id]
+        self.records[pick.id].called_at = t
+        w.current = (pick, t)
+        w.since = t
+        self.obs.called(t, w.wdef.number, pick)
+        if self.rng.random() < self.p.no_show_share:
+            w.case = ("no_show", self.p.recall_minutes, None)
+        else:
+            walk = self.rng.expovariate(1 / self.p.walk_minutes)
+            mean = self.mean_service[pick.queue]
+            sigma = math.sqrt(math.log(1 + self.p.service_cv**2))
+            service = self.rng.lognormvariate(math.log(mean) - sigma**2 / 2, sigma)
+            w.case = ("done", walk + service, service if w.presses_start else None)
+            if w.presses_start:
+                self._push(t + dt.timedelta(minutes=walk), "start", w.wdef.number)
+        length = w.case[1]
+        self._push(t + dt.timedelta(minutes=length), "end", w.wdef.number)
+        self._push(t + dt.timedelta(minutes=length + GAP_MINUTES), "free", w.wdef.number)
+
+    def _end(self, t: dt.datetime, w: _Window) -> None:
+        """The case ends: only now does its length enter what the server knows."""
+        assert w.current is not None and w.case is not None
+        pick, called = w.current
+        outcome, _, from_start = w.case
+        if outcome == "done":
+            # What the old estimate read: finish - start, 0 s when start was never pressed.
+            self._keep(self.hist.old_durations, pick.queue, (from_start or 0.0) * 60)
+        self._keep(self.hist.new_durations, pick.queue, (t - called).total_seconds())
+        w.current = w.case = None
+        self.obs.ended(t, w.wdef.number, outcome)
+
+    def _keep(self, store: dict[str, deque[float]], q: str, value: float) -> None:
+        store.setdefault(q, deque(maxlen=self.rolling)).append(value)
+
+    # -- the two estimates, from what the server knows at ``t`` -------------------------
+
+    def old_estimate(self, t: dt.datetime, c: rules.Candidate) -> int:
+        cls = rules.call_class(c, t)
+        ahead = sum(
+            1
+            for o in self.waiting.values()
+            if o.queue == c.queue
+            and o.id != c.id
+            and (rules.call_class(o, t), o.sort_at, o.id) < (cls, c.sort_at, c.id)
+        )
+        open_windows = sum(
+            1 for w in self.windows.values() if w.status == "open" and c.queue in w.wdef.queues
+        )
+        return old_estimate(
+            ahead, self.hist.old_durations.get(c.queue, ()), open_windows, self.default_minutes
+        )
+
+    def hall_now(self, t: dt.datetime) -> estimate.HallNow:
+        svc = {
+            q.prefix: estimate.service_minutes_from_cases(
+                self.hist.new_durations.get(q.prefix, ()), self.default_minutes
+            )
+            for q in self.shape.queues
+        }
+        windows = []
+        for w in self.windows.values():
+            cur = w.current
+            free_at = estimate.window_free_at(
+                status=w.status,
+                now=t,
+                since=w.since,
+                busy_queue=cur[0].queue if cur else None,
+                busy_called_at=cur[1] if cur else None,
+                service_minutes=svc,
+                default_service_minutes=self.default_minutes,
+                session_starts=[a for a, _ in w.spans],
+                recent_s=self.hist.new_durations.get(cur[0].queue, ()) if cur else (),
+            )
+            windows.append(estimate.WindowNow(w.wdef.number, w.wdef.queues, free_at))
+        counts: dict[str, tuple[int, int]] = {}
+        for _, q, prio in self._recent_issued(t):
+            o, p = counts.get(q, (0, 0))
+            counts[q] = (o, p + 1) if prio else (o + 1, p)
+        flows = estimate.flows_from_counts(counts, self.hours, self.shape.tz, t)
+        cv = {
+            q: v
+            for q, d in self.hist.new_durations.items()
+            if (v := estimate.spread_from_cases(d)) is not None
+        }
+        return estimate.HallNow(
+            service_cv=cv,
+            now=t,
+            tz=self.shape.tz,
+            waiting=list(self.waiting.values()),
+            windows=windows,
+            service_minutes=svc,
+            hours=self.hours,
+            flows=flows,
+            default_service_minutes=self.default_minutes,
+        )
+
+    def _recent_issued(self, t: dt.datetime) -> list[tuple[dt.datetime, str, bool]]:
+        since = t - dt.timedelta(minutes=estimate.FLOW_WINDOW_MINUTES)
+        out = []
+        for rec in reversed(self.hist.issued):
+            if rec[0] < since:
+                break
+            out.append(rec)
+        return out
+
+    def new_estimate(self, t: dt.datetime, c: rules.Candidate) -> float:
+        return estimate.estimate_wait(self.hall_now(t), c)
+
+
+# ---------------------------------------------------------------------------------------
+# Figures
+
+
+@dataclass(frozen=True, slots=True)
+class Accuracy:
+    n: int
+    mean_wait: float
+    mae: float
+    too_low: float
+    too_low_5: float
+    under_median: float
+    under_p90: float
+    covered: float = 0.0
+    """Share of actual waits inside the range given (the new estimate only)."""
+
+    @property
+    def mae_share(self) -> float:
+        return self.mae / self.mean_wait if self.mean_wait else 0.0
+
+
+def accuracy(records: Sequence[Issued], which: str) -> Accuracy:
+    """Mean absolute error and how often (and by how much) the figure was too low."""
+    got = [(getattr(r, which), r.wait) for r in records]
+    if not got:
+        return Accuracy(0, 0, 0, 0, 0, 0, 0)
+    waits = [w for _, w in got]
+    errors = [abs(e - w) for e, w in got]
+    under = sorted(w - e for e, w in got if e < w)
+    n = len(got)
+    return Accuracy(
+        n=n,
+        mean_wait=statistics.fmean(waits),
+        mae=statistics.fmean(errors),
+        too_low=len(under) / n,
+        too_low_5=sum(1 for u in under if u > 5) / n,
+        under_median=statistics.median(under) if under else 0.0,
+        under_p90=under[min(len(under) - 1, int(0.9 * len(under)))] if under else 0.0,
+        covered=sum(1 for r in records if r.low <= round(r.wait) <= r.high) / n,
+    )
+
+
+def by(records: Sequence[Issued], key: str, tz: ZoneInfo) -> Mapping[str, list[Issued]]:
+    groups: dict[str, list[Issued]] = defaultdict(list)
+    for r in records:
+        k = r.queue if key == "queue" else f"{r.issued_at.astimezone(tz):%H}:00"
+        groups[k].append(r)
+    return dict(sorted(groups.items()))

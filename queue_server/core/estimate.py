@@ -1,0 +1,550 @@
+"""Wait estimates made by playing the hall's own call order forward.
+
+The figure a citizen is promised is the time until a window calls their ticket. The old
+formula (people ahead × service time ÷ open windows) missed most of what decides that
+time; this module instead replays what the hall will do next:
+
+* every window that serves the ticket's queue, or a queue sharing a window with it (the
+  *component*), becomes free at its expected time: an idle window now, a busy one when its
+  case is expected to end, a paused one after a typical pause, a window not yet signed in
+  shortly after its session opens;
+* the earliest free window calls the ticket :func:`rules.select_next` picks for it — the
+  same function the store's SQL mirrors — so preferences between shared queues, priority
+  tickets and due appointments take their turn exactly as they will;
+* the tickets expected to arrive meanwhile are added at their expected times: priority
+  tickets that will overtake, and ordinary tickets of queues a shared window prefers;
+* a window does not call during the break between two opening intervals of its queues,
+  and arrivals stop while the queue is closed. After the day's last interval windows go
+  on calling until the tickets already issued are served (no ticket is sent home).
+
+Everything is passed in (the store or the day simulator gathers it), so the same function
+runs in the server, in the tests and in ``benchmarks/estimate_sim.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from . import rules
+from .hall import OpeningHours
+
+MIN_RESIDUAL_SHARE = 0.25
+"""A case already past its expected length is expected to last this share of one more."""
+MIN_RESIDUAL_CASES = 3
+"""Recent cases longer than the current one needed to judge what is left of it."""
+PAUSE_MINUTES = 10.0
+"""How long a paused window is expected to stay paused (measured pauses are 5-15 min)."""
+OPENING_GRACE_MINUTES = 20.0
+"""A closed window counts as opening soon from this long before to this long after the
+start of one of its queues' opening intervals: clerks sign in around the session start."""
+OPENING_LAG_MINUTES = 5.0
+"""How long after the session start a window not yet signed in is expected to call."""
+FLOW_WINDOW_MINUTES = 60.0
+"""Arrival rates are counted over this much recent time."""
+FLOW_HORIZON_MINUTES = 60.0
+"""Arrivals are projected this far ahead at most (see ``flow_end`` in :func:`estimate_wait`)."""
+MIN_FLOW_MINUTES = 30.0
+"""Arrival rates are never taken over less time than this (see :func:`flows_from_counts`)."""
+MAX_CALLS = 400
+DEFAULT_CV = 0.7
+"""Case-length variation assumed until a queue has ``MIN_SPREAD_CASES`` cases."""
+MIN_SPREAD_CASES = 5
+RANGE_Z = 1.28
+"""Half-width of a central 80 % range of a normal spread, in standard deviations."""
+MIN_SPREAD = 0.15
+"""The range is never narrower than ±15 %: arrivals and pauses vary too."""
+"""Work bound: past this many replayed steps the rest is extrapolated at the pace seen.
+
+A few hundred steps cover every ticket of a busy hall's queue group; only very long
+lines (hundreds ahead in one group of shared windows) are extrapolated."""
+
+
+@dataclass(frozen=True, slots=True)
+class WindowNow:
+    """A window as the estimate sees it: which queues it serves and when it next calls.
+
+    ``free_at`` None means the window is not expected to call today (closed, outside
+    the opening grace).
+    """
+
+    number: int
+    queues: tuple[str, ...]
+    free_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """Expected arrivals per minute of one queue while it is open."""
+
+    ordinary: float = 0.0
+    priority: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class HallNow:
+    """Everything the estimate needs to know of the hall at one moment."""
+
+    now: dt.datetime
+    tz: ZoneInfo
+    waiting: Sequence[rules.Candidate]
+    windows: Sequence[WindowNow]
+    service_minutes: Mapping[str, float]
+    hours: Mapping[str, OpeningHours] = field(default_factory=dict)
+    flows: Mapping[str, Flow] = field(default_factory=dict)
+    default_service_minutes: float = 8.0
+    service_cv: Mapping[str, float] = field(default_factory=dict)
+    """How much each queue's case lengths vary (for the range); see :func:`spread_from_cases`."""
+
+
+# ---------------------------------------------------------------------------------------
+# Inputs: turning what the store knows into window free times, service times and flows
+
+
+def sessions(
+    hours: OpeningHours, tz: ZoneInfo, now: dt.datetime
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The opening intervals of ``now``'s hall-local day as aware datetimes, in order."""
+    local = now.astimezone(tz)
+    if local.isoweekday() not in hours.weekdays:
+        return []
+    day = local.date()
+    return sorted(
+        (dt.datetime.combine(day, a, tz), dt.datetime.combine(day, b, tz))
+        for a, b in hours.intervals
+    )
+
+
+def window_free_at(
+    *,
+    status: str,
+    now: dt.datetime,
+    since: dt.datetime | None,
+    busy_queue: str | None,
+    busy_called_at: dt.datetime | None,
+    service_minutes: Mapping[str, float],
+    default_service_minutes: float,
+    session_starts: Sequence[dt.datetime],
+    recent_s: Sequence[float] = (),
+) -> dt.datetime | None:
+    """When a window is expected to call next, from its state (``open``/``paused``/``closed``).
+
+    A busy window frees when what is left of its case is over: judged from ``recent_s``
+    (recent case lengths of its queue, seconds from call to end) when enough of them
+    ran longer, otherwise the mean length less the time spent, and never less than a
+    quarter of a case (never "free now" while a clerk is plainly busy).
+    A closed window counts only near one of its session starts.
+    """
+    if status == "open":
+        if busy_queue is None or busy_called_at is None:
+            return now
+        svc = service_minutes.get(busy_queue, default_service_minutes)
+        elapsed = (now - busy_called_at).total_seconds()
+        longer = [d - elapsed for d in recent_s if d > elapsed]
+        if len(longer) >= MIN_RESIDUAL_CASES:
+            # What is left of a case that has run this long, judged by recent cases that
+            # ran longer: a long case tends to go on, a short one is nearly done.
+            left = sum(longer) / len(longer) / 60.0
+        else:
+            left = max(svc - elapsed / 60.0, svc * MIN_RESIDUAL_SHARE)
+        return now + dt.timedelta(minutes=left)
+    if status == "paused":
+        start = since or now
+        return max(start + dt.timedelta(minutes=PAUSE_MINUTES), now + dt.timedelta(minutes=1))
+    grace = dt.timedelta(minutes=OPENING_GRACE_MINUTES)
+    for s in session_starts:
+        if s - grace <= now <= s + grace:
+            return max(now, s) + dt.timedelta(minutes=OPENING_LAG_MINUTES)
+    return None
+
+
+def service_minutes_from_cases(durations_s: Iterable[float], default_minutes: float) -> float:
+    """Mean window time per call, from call to the end of the case (finish or no-show).
+
+    Measured from the call, so the walk to the window, recalls and no-shows are counted,
+    and a case finished without a start press counts its real length, not 0 s.
+    """
+    got = [d for d in durations_s if d > 0]
+    if not got:
+        return default_minutes
+    return sum(got) / len(got) / 60.0
+
+
+def flows_from_counts(
+    counts: Mapping[str, tuple[int, int]],
+    hours: Mapping[str, OpeningHours],
+    tz: ZoneInfo,
+    now: dt.datetime,
+) -> dict[str, Flow]:
+    """Arrival rates from (ordinary, priority) tickets issued per queue over the last hour.
+
+    Divided by the minutes the queue was open in that hour, but by no fewer than
+    ``MIN_FLOW_MINUTES``: the first tickets of a session (people who waited at the door)
+    are not a rate that lasts.
+    """
+    since = now - dt.timedelta(minutes=FLOW_WINDOW_MINUTES)
+    out: dict[str, Flow] = {}
+    for q, (ordinary, priority) in counts.items():
+        if q in hours:
+            spans = sessions(hours[q], tz, now)
+            open_s = sum(max(0.0, (min(b, now) - max(a, since)).total_seconds()) for a, b in spans)
+        else:
+            open_s = FLOW_WINDOW_MINUTES * 60
+        minutes = max(open_s / 60, MIN_FLOW_MINUTES)
+        out[q] = Flow(ordinary / minutes, priority / minutes)
+    return out
+
+
+def component(windows: Sequence[WindowNow], queue: str) -> tuple[set[str], list[WindowNow]]:
+    """Queues linked to ``queue`` by shared windows, and the windows serving them.
+
+    Only these can change when ``queue``'s tickets are called; the rest of the hall is
+    left out of the replay.
+    """
+    queues = {queue}
+    chosen: dict[int, WindowNow] = {}
+    grew = True
+    while grew:
+        grew = False
+        for w in windows:
+            if w.number not in chosen and queues.intersection(w.queues):
+                chosen[w.number] = w
+                new = set(w.queues) - queues
+                if new:
+                    queues |= new
+                    grew = True
+    return queues, sorted(chosen.values(), key=lambda w: w.number)
+
+
+# ---------------------------------------------------------------------------------------
+# The replay
+
+
+class _Pool:
+    """Waiting tickets kept so that each window's next pick is among a few heads.
+
+    Within one queue every window orders ordinary tickets alike (by original time), and
+    priority tickets alike; so the call order's minimum for a window is always among the
+    heads of its queues' two lines, the appointments (few) and the tickets sent to that
+    window. :func:`rules.select_next` then chooses among those: the rule stays in one place.
+    """
+
+    def __init__(self) -> None:
+        self.prio: dict[str, deque[rules.Candidate]] = {}
+        self.ordinary: dict[str, deque[rules.Candidate]] = {}
+        self.appts: dict[str, list[rules.Candidate]] = {}
+        self.sent: dict[int, list[rules.Candidate]] = {}
+
+    def add(self, c: rules.Candidate) -> None:
+        if c.target_window is not None:
+            self.sent.setdefault(c.target_window, []).append(c)
+        elif c.priority == rules.APPOINTMENT:
+            self.appts.setdefault(c.queue, []).append(c)
+        elif c.priority is not None:
+            self.prio.setdefault(c.queue, deque()).append(c)
+        else:
+            self.ordinary.setdefault(c.queue, deque()).append(c)
+
+    def sort(self) -> None:
+        for lines in (self.prio, self.ordinary):
+            for q, line in lines.items():
+                lines[q] = deque(sorted(line, key=lambda c: (c.sort_at, c.id)))
+
+    def heads(self, w: WindowNow) -> list[rules.Candidate]:
+        out = list(self.sent.get(w.number, ()))
+        for q in w.queues:
+            p = self.prio.get(q)
+            if p:
+                out.append(p[0])
+            o = self.ordinary.get(q)
+            if o:
+                out.append(o[0])
+            out.extend(self.appts.get(q, ()))
+        return out
+
+    def ahead_of(self, target: rules.Candidate) -> int:
+        """Tickets of the target's queue still before it (for the work-bound extrapolation)."""
+        q = target.queue
+        prio, ordinary = self.prio.get(q, deque()), self.ordinary.get(q, deque())
+        appts = len(self.appts.get(q, ()))
+        if target.priority is None and target in ordinary:
+            return len(prio) + appts + ordinary.index(target)
+        if target in prio:
+            return prio.index(target)
+        return len(prio) + appts
+
+    def remove(self, c: rules.Candidate) -> None:
+        if c.target_window is not None:
+            self.sent[c.target_window].remove(c)
+        elif c.priority == rules.APPOINTMENT:
+            self.appts[c.queue].remove(c)
+        elif c.priority is not None:
+            self.prio[c.queue].popleft()
+        else:
+            self.ordinary[c.queue].popleft()
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """The replay's answer: minutes until the call, and how many cases each window that
+    called worked through before it (the spread of the figure shrinks as that grows)."""
+
+    minutes: float
+    rounds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What a citizen is told: about ``minutes``, most likely between ``low`` and ``high``."""
+
+    minutes: int
+    low: int
+    high: int
+
+
+def estimate_wait(hall: HallNow, target: rules.Candidate) -> float:
+    """Minutes from ``hall.now`` until a window calls ``target`` (a waiting ticket).
+
+    Never below zero; above zero whenever no window can call at once.
+    """
+    return replay(hall, target).minutes
+
+
+def estimate(hall: HallNow, target: rules.Candidate) -> Estimate:
+    """The central figure and an 80 % range around it.
+
+    The range comes from how much the queue's case lengths vary (their coefficient of
+    variation, ``hall.service_cv``): the wait is a sum of about ``rounds`` cases per
+    window, so its relative spread is the cases' spread over √rounds, with a floor for
+    what the replay cannot know (arrivals, pauses).
+    """
+    got = replay(hall, target)
+    cv = hall.service_cv.get(target.queue, DEFAULT_CV)
+    rel = max(MIN_SPREAD, RANGE_Z * cv / math.sqrt(max(1.0, got.rounds)))
+    minutes = round_minutes(got.minutes)
+    if got.minutes <= 0:
+        return Estimate(0, 0, 0)
+    low = round(got.minutes * (1 - rel))
+    high = round(got.minutes * (1 + rel))
+    return Estimate(minutes, max(0, min(low, minutes)), max(high, minutes))
+
+
+def spread_from_cases(durations_s: Sequence[float]) -> float | None:
+    """Coefficient of variation of recent case lengths; None with too few to tell."""
+    got = [d for d in durations_s if d > 0]
+    if len(got) < MIN_SPREAD_CASES:
+        return None
+    mean = sum(got) / len(got)
+    var = sum((d - mean) ** 2 for d in got) / (len(got) - 1)
+    return math.sqrt(var) / mean if mean > 0 else None
+
+
+def replay(hall: HallNow, target: rules.Candidate) -> Replay:
+    """Play the call order forward until a window calls ``target``."""
+    return replay_many(hall, [target])[0]
+
+
+def replay_many(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Replay]:
+    """One replay for several tickets of one group of queues sharing windows.
+
+    A target that is not among the waiting tickets (someone who would take a ticket now)
+    is a ghost: when a window picks it, its time is noted and the window picks again at
+    once, so ghosts never delay anyone and each gets what a replay of its own would give.
+    Used for every queue's figure in a snapshot.
+    """
+    now = hall.now
+    queues: set[str] = set()
+    windows: list[WindowNow] = []
+    for target in targets:
+        if target.queue not in queues:
+            more, linked = component(hall.windows, target.queue)
+            queues |= more
+            windows += [w for w in linked if w not in windows]
+    phantoms: dict[int, int] = {}
+    for i, target in enumerate(targets):
+        if not any(
+            w.free_at is not None and rules.eligible(target, w.number, w.queues) for w in windows
+        ):
+            # No window will call this ticket today as things stand: assume one opens
+            # now, so the citizen gets a figure (not a blank) that falls as windows open.
+            number = target.target_window if target.target_window is not None else -1 - i
+            windows = [*windows, WindowNow(number, (target.queue,), now)]
+            phantoms[target.id] = number
+    svc = {q: hall.service_minutes.get(q, hall.default_service_minutes) for q in queues}
+    qsessions = {q: sessions(hall.hours[q], hall.tz, now) for q in queues if q in hall.hours}
+    wspans: dict[int, list[tuple[dt.datetime, dt.datetime]] | None] = {}
+    for w in windows:
+        # A window with an always-open queue, or whose queues are all closed today,
+        # is not held back by opening hours.
+        spans = [s for q in w.queues for s in qsessions.get(q, ())]
+        always = any(q not in qsessions for q in w.queues) or not spans
+        wspans[w.number] = None if always else spans
+
+    def callable_at(w: WindowNow, t: dt.datetime) -> dt.datetime:
+        """Windows do not call in a break; after the last interval they serve who is left."""
+        spans = wspans[w.number]
+        if spans is None or any(a <= t < b for a, b in spans):
+            return t
+        later = [a for a, _ in spans if a > t]
+        # Back from the break a little after the session opens, as clerks sign in.
+        return min(later) + dt.timedelta(minutes=OPENING_LAG_MINUTES) if later else t
+
+    def flow_end(q: str) -> dt.datetime:
+        """Arrivals are projected to the end of the current session, an hour at most.
+
+        Past that the recent rate says little (the peak passes, the afternoon differs).
+        """
+        end = now + dt.timedelta(minutes=FLOW_HORIZON_MINUTES)
+        if q not in qsessions:
+            return end
+        for a, b in qsessions[q]:
+            if a <= now < b:
+                return min(end, b)
+        return now
+
+    pool = _Pool()
+    seen = set()
+    for c in hall.waiting:
+        if c.queue in queues or c.target_window is not None:
+            pool.add(c)
+            seen.add(c.id)
+    ghosts = {t.id for t in targets if t.id not in seen}
+    for target in targets:
+        if target.id in ghosts:
+            pool.add(target)
+    pool.sort()
+    found: dict[int, Replay] = {}
+
+    # Expected arrivals that can come before a target: priority tickets (they overtake)
+    # and ordinary tickets (a shared window may prefer their queue; in a target's own
+    # queue they come after it and never go first). Arrivals stop while a queue is closed.
+    streams: list[tuple[dt.datetime, int, str, bool, float]] = []
+    for i, q in enumerate(sorted(queues)):
+        f = hall.flows.get(q, Flow())
+        for is_prio, rate in ((True, f.priority), (False, f.ordinary)):
+            # Under one expected arrival in the horizon: none is projected.
+            if rate * FLOW_HORIZON_MINUTES < 0.5:
+                continue
+            first = now + dt.timedelta(minutes=0.5 / rate)
+            if first < flow_end(q):
+                streams.append((first, 2 * i + is_prio, q, is_prio, rate))
+    heapq.heapify(streams)
+    virtual_id = -1
+
+    def admit(t: dt.datetime) -> None:
+        nonlocal virtual_id
+        while streams and streams[0][0] <= t:
+            at, s, q, is_prio, rate = heapq.heappop(streams)
+            pool.add(rules.Candidate(virtual_id, q, at, "elderly" if is_prio else None))
+            virtual_id -= 1
+            nxt = at + dt.timedelta(minutes=1 / rate)
+            if nxt < flow_end(q):
+                heapq.heappush(streams, (nxt, s, q, is_prio, rate))
+
+    ready = [
+        (callable_at(w, max(w.free_at, now)), w.number, w) for w in windows if w.free_at is not None
+    ]
+    heapq.heapify(ready)
+    t = now
+    steps = 0
+    own_calls: dict[str, int] = {}
+    calls_by: dict[int, int] = {}
+    # The windows whose calls come before each target (its own group of queues).
+    # (Another target's assumed window serves only a queue no real window serves, so it
+    # changes nobody's call time; it is left out of the count for everyone else.)
+    others = {c.id: set(phantoms.values()) - {phantoms.get(c.id)} for c in targets}
+    reach = {
+        c.id: {w.number for w in component(windows, c.queue)[1]} - others[c.id] for c in targets
+    }
+    while ready and steps < MAX_CALLS and len(found) < len(targets):
+        steps += 1
+        t, _, w = heapq.heappop(ready)
+        tt = callable_at(w, t)
+        if tt > t:
+            heapq.heappush(ready, (tt, w.number, w))
+            continue
+        admit(t)
+        pick = rules.select_next(pool.heads(w), w.number, w.queues, t)
+        if pick is None:
+            if streams:  # idle until the next expected arrival
+                heapq.heappush(ready, (max(streams[0][0], t), w.number, w))
+            continue
+        if pick.id in reach:
+            mine = [calls_by[n] for n in reach[pick.id] if n in calls_by]
+            rounds = sum(mine) / max(1, len(mine)) + 1
+            found[pick.id] = Replay(max(0.0, (t - now).total_seconds() / 60.0), rounds)
+            pool.remove(pick)
+            if pick.id in ghosts:
+                heapq.heappush(ready, (t, w.number, w))  # calls again at once
+                continue
+        else:
+            pool.remove(pick)
+        calls_by[w.number] = calls_by.get(w.number, 0) + 1
+        own_calls[pick.queue] = own_calls.get(pick.queue, 0) + 1
+        # A ticket sent to a window may belong to a queue outside the component.
+        length = svc.get(pick.queue) or hall.service_minutes.get(
+            pick.queue, hall.default_service_minutes
+        )
+        heapq.heappush(ready, (t + dt.timedelta(minutes=length), w.number, w))
+    return [
+        found.get(c.id)
+        or _extrapolate(c, pool, t, now, own_calls, calls_by, reach[c.id], windows, svc)
+        for c in targets
+    ]
+
+
+def _extrapolate(
+    target: rules.Candidate,
+    pool: _Pool,
+    t: dt.datetime,
+    now: dt.datetime,
+    own_calls: Mapping[str, int],
+    calls_by: Mapping[int, int],
+    reach: set[int],
+    windows: Sequence[WindowNow],
+    svc: Mapping[str, float],
+) -> Replay:
+    """Work bound reached: the rest of the target's line at the pace the replay has shown
+    for its queue (or, without any call of it yet, at the serving windows' full pace)."""
+    left = pool.ahead_of(target) + 1
+    spent = max(0.0, (t - now).total_seconds() / 60.0)
+    own = own_calls.get(target.queue, 0)
+    if own and spent > 0:
+        per_minute = own / spent
+    else:
+        serving = max(1, sum(1 for w in windows if target.queue in w.queues))
+        per_minute = serving / svc[target.queue]
+    mine = [calls_by[n] for n in reach if n in calls_by]
+    return Replay(spent + left / per_minute, (sum(mine) + left) / max(1, len(mine)))
+
+
+def round_minutes(minutes: float) -> int:
+    """Whole minutes shown to citizens: rounded, but "0" only when a window calls at once."""
+    if minutes <= 0:
+        return 0
+    return max(1, math.floor(minutes + 0.5))
+
+
+__all__ = [
+    "Estimate",
+    "Replay",
+    "estimate",
+    "replay",
+    "replay_many",
+    "spread_from_cases",
+    "Flow",
+    "HallNow",
+    "WindowNow",
+    "component",
+    "estimate_wait",
+    "flows_from_counts",
+    "round_minutes",
+    "service_minutes_from_cases",
+    "sessions",
+    "window_free_at",
+]
