@@ -224,3 +224,22 @@ class WorkCalendar:
         for year in range(start.year, day.year + 1):
             self._require(dt.date(year, 1, 1))
         return day
+
+    def working_day_back(self, day: dt.date, k: int) -> dt.date:
+        """The ``k``-th working day counting back from ``day`` (``day`` itself counts when
+        it is a working day); k >= 1. A day ``r`` has at least ``k`` working days in
+        (r, day] exactly when ``r`` is before the answer."""
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        target = self._cum[self._index(day)] - k + 1
+        if target < 1:
+            raise CalendarMissing(
+                f"{k} working days before {day} run before the loaded calendar",
+                year=day.year - 1,
+            )
+        i = bisect.bisect_left(self._cum, target)
+        assert self._first is not None
+        found = self._first + dt.timedelta(days=i)
+        for year in range(found.year, day.year + 1):
+            self._require(dt.date(year, 1, 1))
+        return found

@@ -30,7 +30,7 @@ import string
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .calendar import WorkCalendar
+from .calendar import CalendarMissing, WorkCalendar
 from .errors import InvalidTransition
 from .hall import CaseFileSettings
 
@@ -219,3 +219,13 @@ def timeliness(
     return (
         "early" if cal.working_days_between(ready_on, due_on) >= settings.early_days else "on_time"
     )
+
+
+def early_before(cal: WorkCalendar, due_on: dt.date, settings: CaseFileSettings) -> dt.date | None:
+    """The first day on which finishing is no longer early: a case finished before it
+    is early (:func:`timeliness`). Stored beside the due day so reports count early
+    cases in SQL; None when the calendar does not reach back far enough."""
+    try:
+        return cal.working_day_back(due_on, settings.early_days)
+    except CalendarMissing:
+        return None

@@ -18,7 +18,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
@@ -35,10 +35,10 @@ from ..core.casefile import (
     counter_key,
     days_left,
     due_day,
+    early_before,
     light,
     local_day,
     shift_due,
-    timeliness,
 )
 from ..core.errors import NotFound, Refused
 from ..core.hall import ServiceDef
@@ -176,12 +176,15 @@ class CaseFiles:
             "opened_on": today,
             "promised_days": service.promised_days,
             "due_on": due,
+            "early_before": early_before(cal, due, self.settings) if due else None,
             "suspended_on": None,
             "suspended_days": 0,
+            "suspensions": 0,
             "extended_days": 0,
             "light": None,
             "light_at": now,
             "ready_at": None,
+            "finished_on": None,
             "closed_at": None,
             "updated_at": now,
         }
@@ -288,7 +291,9 @@ class CaseFiles:
             detail["note"] = _text(args.get("note"), "note")
         elif op is CaseOp.SUSPEND:
             detail["materials"] = _text(args.get("materials"), "materials")
-            values.update(suspended_from=state.value, suspended_on=today)
+            values.update(
+                suspended_from=state.value, suspended_on=today, suspensions=row["suspensions"] + 1
+            )
         elif op is CaseOp.RESUME:
             values.update(suspended_from=None, suspended_on=None)
             if row["due_on"] is not None and row["suspended_on"] is not None:
@@ -313,13 +318,14 @@ class CaseFiles:
             detail.update(days=days, approver=actor.name)
         elif op is CaseOp.REFUSE:
             detail["reason"] = _text(args.get("reason"), "reason")
-            values["closed_at"] = now
+            values.update(closed_at=now, finished_on=today)
         elif op is CaseOp.READY:
-            values["ready_at"] = now
+            values.update(ready_at=now, finished_on=today)
         elif op is CaseOp.DELIVER:
             values["closed_at"] = now
         if "due_on" in values:
             detail["due_on"] = values["due_on"].isoformat()
+            values["early_before"] = early_before(cal, values["due_on"], self.settings)
         merged = {**dict(row), **values}
         values["light"] = merged["light"] = self._light(merged, cal, today)
         conn.execute(update(s.casefiles).where(s.casefiles.c.id == row["id"]).values(**values))
@@ -451,24 +457,39 @@ class CaseFiles:
             raise NotFound(f"unknown department {dept!r}", code="unknown_department")
         authorize(actor, "casefile.figures", Target(department=dept))
         c = s.casefiles.c
-        q = select(s.casefiles).where(c.opened_on >= start, c.opened_on <= end)
+        fin = c.finished_on.isnot(None)
+
+        def count(cond: Any) -> Any:
+            return func.sum(case((cond, 1), else_=0))
+
+        key = getattr(c, column)
+        q = (
+            select(
+                key,
+                func.count(),
+                count(fin),
+                count(and_(fin, c.finished_on <= c.due_on)),
+                count(and_(fin, c.finished_on < c.early_before)),
+                count(and_(fin, c.finished_on > c.due_on)),
+                count(c.finished_on.is_(None)),
+                count(and_(c.finished_on.is_(None), c.light == "red")),
+                count(c.suspensions > 0),
+                count(c.extended_days > 0),
+                count(c.state == CaseState.REFUSED.value),
+                count(and_(fin, c.due_on.is_(None))),
+            )
+            .where(c.opened_on >= start, c.opened_on <= end)
+            .group_by(key)
+        )
         if dept is not None:
             q = q.where(c.department == dept)
-        rows = conn.execute(q).mappings().all()
-        steps = s.casefile_steps.c
-        suspended = set(
-            conn.execute(
-                select(steps.casefile_id)
-                .join(s.casefiles, s.casefiles.c.id == steps.casefile_id)
-                .where(steps.op == "suspend", c.opened_on >= start, c.opened_on <= end)
-            ).scalars()
-        )
-        cal = workdays.read_calendar(conn)
         groups: dict[Any, dict[str, int]] = {}
         total = _figure_row()
-        for r in rows:
-            for g in (groups.setdefault(r[column], _figure_row()), total):
-                _count(g, r, r["id"] in suspended, cal, self.settings, self.config.tz)
+        for k, *values in conn.execute(q):
+            g = dict(zip(_FIGURES, (int(v or 0) for v in values), strict=True))
+            groups[k] = g
+            for name in _FIGURES:
+                total[name] += g[name]
         out = [dict(_rates(g), key=k) for k, g in sorted(groups.items(), key=lambda kv: str(kv[0]))]
         return {
             "from": start.isoformat(),
@@ -515,6 +536,7 @@ class CaseFiles:
                     values["due_on"] = due_day(cal, row["opened_on"], row["promised_days"])
                 except CalendarMissing:
                     continue
+                values["early_before"] = early_before(cal, values["due_on"], self.settings)
             merged = {**dict(row), **values}
             new = self._light(merged, cal, today)
             if new == row["light"] and not values:
@@ -584,38 +606,6 @@ _FIGURES = (
 
 def _figure_row() -> dict[str, int]:
     return dict.fromkeys(_FIGURES, 0)
-
-
-def _count(
-    g: dict[str, int],
-    r: RowMapping,
-    was_suspended: bool,
-    cal: WorkCalendar,
-    settings: Any,
-    tz: dt.tzinfo,
-) -> None:
-    g["accepted"] += 1
-    g["suspended"] += was_suspended
-    g["extended"] += r["extended_days"] > 0
-    g["refused"] += r["state"] == CaseState.REFUSED.value
-    finished_at = r["ready_at"] or (
-        r["closed_at"] if r["state"] == CaseState.REFUSED.value else None
-    )
-    if finished_at is None:
-        g["open"] += 1
-        g["overdue_open"] += r["light"] == "red"
-        return
-    g["finished"] += 1
-    if r["due_on"] is None:
-        g["unknown"] += 1
-        return
-    try:
-        kind = timeliness(cal, local_day(finished_at, tz), r["due_on"], settings)
-    except CalendarMissing:
-        g["unknown"] += 1
-        return
-    g["late" if kind == "late" else "on_time"] += 1
-    g["early"] += kind == "early"
 
 
 def _rates(g: dict[str, int]) -> dict[str, Any]:

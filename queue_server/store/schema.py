@@ -279,18 +279,23 @@ casefiles = Table(
     Column("promised_days", Integer, nullable=False),  # extensions included
     # NULL while the year has no calendar: the sweeper sets it once one is loaded.
     Column("due_on", Date),
+    # Finished before this day is early (core.casefile.early_before), kept with due_on.
+    Column("early_before", Date),
     Column("suspended_on", Date),
     Column("suspended_days", Integer, nullable=False, default=0),
+    Column("suspensions", Integer, nullable=False, default=0),
     Column("extended_days", Integer, nullable=False, default=0),
     Column("light", String(8)),  # green | yellow | red; NULL without a due day
     Column("light_at", UTCDateTime),
     Column("ready_at", UTCDateTime),  # the clock stops here (办结)
+    Column("finished_on", Date),  # hall-local day it was ready or refused (the figures)
     Column("closed_at", UTCDateTime),  # delivered or refused
     Column("updated_at", UTCDateTime, nullable=False),
 )
 # The lights sweep reads the cases on the clock only; the office lists a department's.
 Index("ix_casefiles_state", casefiles.c.state, casefiles.c.due_on)
 Index("ix_casefiles_department", casefiles.c.department, casefiles.c.state)
+Index("ix_casefiles_opened", casefiles.c.opened_on)  # the figures of a period
 
 casefile_steps = Table(
     "casefile_steps",

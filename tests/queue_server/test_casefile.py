@@ -171,3 +171,22 @@ def test_lights_agree_with_a_day_by_day_count():
         want = Light.RED if day > case.due_on else (Light.YELLOW if left <= 2 else Light.GREEN)
         assert light(case, cal, day, s) == want, day
         day += dt.timedelta(days=1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dates(D(2026, 1, 20), D(2026, 12, 31)),
+    st.dates(D(2026, 1, 1), D(2026, 12, 31)),
+    st.integers(1, 5),
+)
+def test_early_before_agrees_with_timeliness(due, finished, k):
+    """Reports count early cases in SQL with the stored early_before day; it must say
+    what the definition (timeliness) says, for every day and every early_days."""
+    from queue_server.core.casefile import early_before, timeliness
+
+    cfg = CaseFileSettings(early_days=k)
+    cut = early_before(CAL, due, cfg)
+    kind = timeliness(CAL, finished, due, cfg)
+    assert (kind == "early") == (cut is not None and finished < cut)
+    if kind == "early":
+        assert brute_between(finished, due) >= k

@@ -49,12 +49,15 @@ def upgrade() -> None:
         sa.Column("opened_on", sa.Date(), nullable=False),
         sa.Column("promised_days", sa.Integer(), nullable=False),
         sa.Column("due_on", sa.Date(), nullable=True),
+        sa.Column("early_before", sa.Date(), nullable=True),
         sa.Column("suspended_on", sa.Date(), nullable=True),
         sa.Column("suspended_days", sa.Integer(), nullable=False),
+        sa.Column("suspensions", sa.Integer(), nullable=False),
         sa.Column("extended_days", sa.Integer(), nullable=False),
         sa.Column("light", sa.String(length=8), nullable=True),
         sa.Column("light_at", sa.DateTime(), nullable=True),
         sa.Column("ready_at", sa.DateTime(), nullable=True),
+        sa.Column("finished_on", sa.Date(), nullable=True),
         sa.Column("closed_at", sa.DateTime(), nullable=True),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"]),
@@ -64,6 +67,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_casefiles_state", "casefiles", ["state", "due_on"])
     op.create_index("ix_casefiles_department", "casefiles", ["department", "state"])
+    op.create_index("ix_casefiles_opened", "casefiles", ["opened_on"])
     op.create_table(
         "casefile_steps",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -91,6 +95,7 @@ def downgrade() -> None:
     op.drop_table("casefile_counters")
     op.drop_index("ix_casefile_steps_file", table_name="casefile_steps")
     op.drop_table("casefile_steps")
+    op.drop_index("ix_casefiles_opened", table_name="casefiles")
     op.drop_index("ix_casefiles_department", table_name="casefiles")
     op.drop_index("ix_casefiles_state", table_name="casefiles")
     op.drop_table("casefiles")
