@@ -447,3 +447,40 @@ def test_hallq_report_cases_prints_the_figures(config, tmp_path):
     assert lines[3].split()[0] == "total"
     bad = run_cli("report", "cases", "--config", str(TEST_HALL), "--db", url, "--from", "nope")
     assert bad.returncode == 1 and "from must be a date" in bad.stderr
+
+
+def test_two_servers_on_one_postgresql_announce_a_light_once(config, pg_url):
+    """Several server processes share a PostgreSQL hall: both sweep the same cases on
+    the same clock, and each change of light is announced by one of them only."""
+    load_calendar(pg_url)
+    clock = Clock()
+
+    async def main() -> None:
+        async with (
+            running_hall(config, pg_url, clock, sweep_interval=0.01) as one,
+            running_hall(config, pg_url, clock, sweep_interval=0.01) as two,
+            connected(one.port, "kiosk-1-secret") as kiosk,
+            connected(two.port, "gateway-secret") as gw,
+        ):
+            await gw.request("window.open", {"window": 2, "clerk": "c-2"})
+            for _ in range(6):
+                await kiosk.request("ticket.issue", {"service": "marriage"})
+                await gw.request("call.next", {"window": 2})
+                await gw.request("case.finish", {"window": 2})
+            for days in (2, 2):  # Thu 26 Nov: yellow; Sat 28 Nov: red
+                clock.advance(days=days)
+                await asyncio.sleep(0.5)  # many sweeps of both servers
+        engine = db.open_engine(pg_url)
+        with engine.connect() as conn:
+            announced = [
+                json.loads(p)
+                for p in conn.execute(
+                    select(s.events.c.payload).where(s.events.c.type == "casefile.light")
+                ).scalars()
+            ]
+        engine.dispose()
+        assert sorted((a["number"], a["light"]) for a in announced) == sorted(
+            (f"T2026-{i:05d}", light) for i in range(1, 7) for light in ("yellow", "red")
+        )
+
+    asyncio.run(main())
