@@ -119,3 +119,38 @@ def test_the_phone_page_shows_the_case_number_and_due_day(page: Any, hall: LiveH
     expect(page.locator("#case-number")).to_have_text(number)
     expect(page.locator("#case-due")).to_have_text("2026-11-27")
     expect(page.locator("#casefile")).to_contain_text("pick-up window")
+
+
+def test_the_pick_up_window_finds_a_case_by_number_and_hands_it_over(
+    page: Any, hall: LiveHall
+) -> None:
+    _load_calendar(hall)
+    number = _promised_case(hall)
+    page.goto(f"{hall.base}/clerk")
+    page.fill("#clerk-id", "c001")
+    page.fill("#clerk-pin", "1234")
+    page.fill("#clerk-window", "1")
+    page.click("#signin-button")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    page.fill("#pickup-number", number)
+    page.click("#pickup-find")
+    expect(page.locator("#pickup-info")).to_contain_text(
+        f"{number} · Marriage registration · Accepted"
+    )
+    expect(page.locator("#pickup-deliver")).to_be_hidden()  # not ready yet
+    page.fill("#pickup-number", "T2026-99999")
+    page.click("#pickup-find")
+    expect(page.locator("#msg")).to_have_text("No case with this number")
+    # The back office makes it ready; the pick-up window hands it over.
+    office = hall.client(None, staff={"clerk": "o-civil", "pin": "1234"})
+    hall.request(office, "casefile.review", {"number": number})
+    boss = hall.client(None, staff={"clerk": "h-civil", "pin": "1234"})
+    hall.request(boss, "casefile.decide", {"number": number})
+    hall.request(office, "casefile.ready", {"number": number})
+    page.fill("#pickup-number", number)
+    page.click("#pickup-find")
+    expect(page.locator("#pickup-case")).to_have_attribute("data-state", "ready")
+    page.click("#pickup-deliver")
+    expect(page.locator("#pickup-case")).to_have_attribute("data-state", "delivered")
+    expect(page.locator("#msg")).to_have_text(f"{number} handed over")
+    expect(page.locator("#pickup-deliver")).to_be_hidden()

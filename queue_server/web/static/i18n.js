@@ -4,6 +4,12 @@
 
 const STRINGS = {
   zh: {
+    "pickup.title": "统一出件",
+    "pickup.placeholder": "办件编号",
+    "pickup.find": "查找",
+    "pickup.deliver": "确认送达",
+    "pickup.delivered": "{number} 已送达",
+
     "ticket.case.number": "办件编号",
     "ticket.case.due": "承诺办结日",
     "ticket.case.nodue": "待定",
@@ -266,6 +272,12 @@ const STRINGS = {
     "err.internal": "服务器出错，操作未完成",
   },
   en: {
+    "pickup.title": "Pick-up",
+    "pickup.placeholder": "Case number",
+    "pickup.find": "Find",
+    "pickup.deliver": "Hand over",
+    "pickup.delivered": "{number} handed over",
+
     "ticket.case.number": "Case number",
     "ticket.case.due": "Promised by",
     "ticket.case.nodue": "to be set",
