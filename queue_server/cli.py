@@ -366,6 +366,7 @@ def cmd_report_cases(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     cols = ("accepted", "finished", "on_time", "early", "late", "open", "overdue_open")
+    cols += ("yellow_open",)
     cols += ("suspended", "extended", "refused")
     print(f"promised cases accepted {fig['from']} to {fig['to']}, by {fig['by']}")
     head = [fig["by"], *cols, "on-time %", "early %"]

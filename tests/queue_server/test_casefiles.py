@@ -347,6 +347,7 @@ def test_on_time_and_early_figures(config, db_url):
                 "late": 1,
             }
             assert (total["open"], total["overdue_open"], total["refused"]) == (1, 1, 1)
+            assert total["yellow_open"] == 0
             assert (total["on_time_rate"], total["early_rate"]) == (0.75, 0.5)
             assert [r["key"] for r in fig["rows"]] == ["civil"]
             by_window = await sup.request(
@@ -421,6 +422,7 @@ def test_hallq_report_cases_prints_the_figures(config, tmp_path):
         "late",
         "open",
         "overdue_open",
+        "yellow_open",
         "suspended",
         "extended",
         "refused",
@@ -437,6 +439,7 @@ def test_hallq_report_cases_prints_the_figures(config, tmp_path):
         "1",
         "0",
         "1",
+        "0",
         "0",
         "0",
         "0",
