@@ -487,3 +487,23 @@ def test_two_servers_on_one_postgresql_announce_a_light_once(config, pg_url):
         )
 
     asyncio.run(main())
+
+
+def test_a_server_started_without_this_years_calendar_says_so(config, tmp_path, caplog):
+    url = f"sqlite:///{tmp_path / 'hall.db'}"
+
+    async def main() -> None:
+        async with running_hall(config, url, Clock()):
+            pass
+
+    with caplog.at_level("WARNING", logger="hallq.server"):
+        asyncio.run(main())
+    assert any(
+        r.getMessage().startswith("calendar.2026: no working-day calendar loaded for 2026")
+        for r in caplog.records
+    )
+    load_calendar(url)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="hallq.server"):
+        asyncio.run(main())
+    assert not any("calendar.2026" in r.getMessage() for r in caplog.records)
