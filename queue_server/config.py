@@ -529,7 +529,9 @@ def _devices(raw: dict[str, Any], problems: _Problems, windows: set[int]) -> lis
     names: set[str] = set()
     for i, t in enumerate(_list_of_tables(raw, "devices", problems)):
         where = f"devices[{i}]"
-        _check_keys(t, {"name", "role", "token", "token_env", "window"}, problems, where)
+        _check_keys(
+            t, {"name", "role", "token", "token_env", "window", "id_reader"}, problems, where
+        )
         name = _get(t, "name", str, problems, where)
         if name in names:
             problems.add(f"{where}.name", f"duplicate device name {name!r}")
@@ -546,7 +548,10 @@ def _devices(raw: dict[str, Any], problems: _Problems, windows: set[int]) -> lis
             problems.add(f"{where}.window", "a clerk token must name its window")
         if window is not None and window not in windows:
             problems.add(f"{where}.window", f"unknown window {window}")
-        out.append(DeviceToken(name=name, role=role, token=token, window=window))
+        reader = _get(t, "id_reader", bool, problems, where, default=False)
+        if reader and role != "kiosk":
+            problems.add(f"{where}.id_reader", "only a kiosk has an ID card reader")
+        out.append(DeviceToken(name=name, role=role, token=token, window=window, id_reader=reader))
     return out
 
 
@@ -789,6 +794,7 @@ def _rules(value: Any, problems: _Problems) -> Rules:
         ("max_message_bytes", 64 * 1024),
         ("idempotency_hours", 24),
         ("unattended_minutes", 10),
+        ("senior_age", 65),
     ):
         kwargs[key] = _get(value, key, int, problems, "rules", default=default)
         if kwargs[key] < 0:

@@ -107,9 +107,11 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
             "priority": (_S, False),
             "staff": (_S, False),
             "staff_pin": (_S, False),
+            "birth_date": (_S, False),
         },
         True,
-        "take a number; a kiosk's priority ticket needs `staff` and `staff_pin`",
+        "take a number; a kiosk's priority ticket needs `staff` and `staff_pin`, or for a "
+        "senior the `birth_date` from the ID card read by a kiosk that has a reader",
     ),
     "ticket.status": ({"token": (_S, False)}, False, "a ticket's live state by its token"),
     "ticket.rejoin": ({**_TICKET_REF, **_PROOF}, True, ""),

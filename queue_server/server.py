@@ -36,7 +36,7 @@ from websockets.http11 import Response as HttpResponse
 
 from . import __version__
 from . import protocol as p
-from .core import permissions
+from .core import permissions, rules
 from .core.casefile import CaseOp
 from .core.errors import Forbidden, HallError
 from .core.hall import ALWAYS_OPEN, Clerk, HallConfig
@@ -434,6 +434,25 @@ class HallServer:
             raise HallError(f"clerk {clerk.id} may not work at window {window}", code="forbidden")
         return Actor(clerk.id, "clerk", window)
 
+    def _senior_by_card(self, actor: Actor, args: dict[str, Any]) -> bool:
+        """An elderly citizen's card read at a kiosk with a reader: no guide needed.
+
+        The birth date is used for this decision only and is never stored or logged;
+        the audit row records that the ID card confirmed the priority.
+        """
+        device = next((d for d in self.config.devices if d.name == actor.name), None)
+        birth = args.get("birth_date")
+        age = None
+        if isinstance(birth, str):
+            try:
+                today = rules.service_day(self.clock(), self.config.tz)
+                age = rules.age_on(dt.date.fromisoformat(birth), today)
+            except ValueError:
+                raise HallError("birth_date must be YYYY-MM-DD", code="bad_request") from None
+        return permissions.senior_by_card(
+            args, bool(device and device.id_reader), age, self.config.rules.senior_age
+        )
+
     async def _claim_window(self, actor: Actor, take_over: bool) -> None:
         """One console per window: a second sign-in is refused unless it takes over.
 
@@ -535,7 +554,9 @@ class HallServer:
             assert actor is not None
             try:
                 permissions.check_role(actor, req.op, req.args)
-                if permissions.needs_staff_confirmation(actor, req.op, req.args):
+                if permissions.needs_staff_confirmation(
+                    actor, req.op, req.args
+                ) and not self._senior_by_card(actor, req.args):
                     staff, pin = req.args.get("staff"), req.args.get("staff_pin")
                     if not isinstance(staff, str) or not isinstance(pin, str):
                         raise Forbidden(

@@ -208,6 +208,23 @@ def needs_staff_confirmation(actor: Actor, op: str, args: dict[str, object]) -> 
     )
 
 
+SENIOR_BY_ID_CARD = "elderly"
+"""The one priority a kiosk with an ID card reader grants by itself, from the card's
+birth date; every other reason still needs a hall guide's PIN."""
+
+
+def senior_by_card(
+    args: dict[str, object], has_reader: bool, age: int | None, senior_age: int
+) -> bool:
+    """A kiosk's elderly-priority ticket confirmed by the ID card instead of a guide."""
+    return (
+        has_reader
+        and args.get("priority") == SENIOR_BY_ID_CARD
+        and age is not None
+        and age >= senior_age
+    )
+
+
 def may_act_at(actor: Actor, window: int) -> bool:
     """A window is the actor's own: its clerk's, or one of a gateway's (all without one)."""
     if actor.role == "admin":

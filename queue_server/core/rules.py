@@ -57,6 +57,11 @@ def parse_label(label: str) -> tuple[str, int]:
     return prefix, int(digits)
 
 
+def age_on(birth: dt.date, day: dt.date) -> int:
+    """Whole years of age on ``day`` (a 29 February birthday counts on 1 March)."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
 def check_issue(
     service: ServiceDef,
     queue: QueueDef,

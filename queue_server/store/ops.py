@@ -569,7 +569,9 @@ class HallOps:
             now,
             op="ticket.issue",
             # who confirmed a priority ticket at a kiosk (the server checked their PIN)
-            confirmed_by=args.get("staff") if priority is not None else None,
+            confirmed_by=(args.get("staff") or ("id_card" if args.get("birth_date") else None))
+            if priority is not None
+            else None,
         )
 
     def _language(self, value: Any) -> str:

@@ -308,3 +308,12 @@ def test_a_promised_service_needs_a_department_and_a_head_must_be_a_head():
         "departments[1].head.staff: clerk 'c001' needs roles = [\"head\"] and department = 'party'"
     ) in got
     assert "departments[0].head.staff: unknown clerk 'nobody'" in got
+
+
+def test_only_a_kiosk_declares_an_id_card_reader():
+    raw = raw_test_hall()
+    raw["devices"][1]["id_reader"] = True  # the display
+    raw["devices"][0]["id_reader"] = "yes"  # the kiosk, not a boolean
+    problems = problems_of(raw)
+    assert any(p.startswith("devices[1].id_reader") for p in problems)
+    assert any(p.startswith("devices[0].id_reader") for p in problems)

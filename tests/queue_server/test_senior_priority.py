@@ -1,0 +1,85 @@
+"""A senior citizen's ID card, read at a kiosk that has a reader, gives priority unasked.
+
+Only the "elderly" reason, only from a kiosk whose ``[[devices]]`` entry declares
+``id_reader``, only from the configured age (65 by default) on the hall's day; every
+other priority still needs a hall guide's PIN. The birth date decides and is forgotten:
+the audit row says the ID card confirmed it, and nothing stores the date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from sqlalchemy import select
+
+from queue_server.core import rules
+from queue_server.store import db
+from queue_server.store import schema as s
+
+from .harness import T0, Clock, connected, running_hall
+
+
+def _with_reader(config, reader: bool):
+    devices = tuple(
+        dataclasses.replace(d, id_reader=reader) if d.role == "kiosk" else d for d in config.devices
+    )
+    return dataclasses.replace(config, devices=devices)
+
+
+async def _issue(port: int, **args) -> str:
+    async with connected(port, "kiosk-1-secret") as kiosk:
+        try:
+            t = await kiosk.request("ticket.issue", {"service": "general", **args})
+        except Exception as exc:
+            return getattr(exc, "code", "?")
+        return t["priority"] or "none"
+
+
+def test_age_is_counted_in_whole_years():
+    assert rules.age_on(dt_date(1961, 11, 24), dt_date(2026, 11, 24)) == 65
+    assert rules.age_on(dt_date(1961, 11, 25), dt_date(2026, 11, 24)) == 64
+    assert rules.age_on(dt_date(1960, 2, 29), dt_date(2026, 2, 28)) == 65  # not yet 66
+
+
+def dt_date(y: int, m: int, d: int):
+    import datetime as dt
+
+    return dt.date(y, m, d)
+
+
+def test_a_senior_card_at_a_kiosk_with_a_reader_gives_priority(config, db_url):
+    async def main() -> None:
+        # T0 is 2026-11-24 in the hall: born 1961-11-24 is 65 that day.
+        async with running_hall(_with_reader(config, True), db_url, Clock(T0)) as hall:
+            senior, young = "1961-11-24", "1961-11-25"
+            assert await _issue(hall.port, priority="elderly", birth_date=senior) == "elderly"
+            assert await _issue(hall.port, priority="elderly", birth_date=young) == "staff_needed"
+            assert await _issue(hall.port, priority="disabled", birth_date=senior) == (
+                "staff_needed"
+            )
+            assert await _issue(hall.port, priority="elderly", birth_date="24/11/1961") == (
+                "bad_request"
+            )
+        engine = db.open_engine(db_url)
+        with engine.connect() as conn:
+            details = [
+                d
+                for (d,) in conn.execute(
+                    select(s.audit.c.detail).where(s.audit.c.op == "ticket.issue")
+                )
+            ]
+        engine.dispose()
+        assert any('"confirmed_by": "id_card"' in (d or "") for d in details)
+        assert not any("1961" in (d or "") for d in details)  # the birth date is not kept
+
+    asyncio.run(main())
+
+
+def test_a_kiosk_without_a_reader_cannot_claim_a_card(config, sqlite_url):
+    async def main() -> None:
+        async with running_hall(_with_reader(config, False), sqlite_url, Clock(T0)) as hall:
+            got = await _issue(hall.port, priority="elderly", birth_date="1940-01-01")
+            assert got == "staff_needed"
+
+    asyncio.run(main())
