@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
 
     cp = sub.add_parser("check-config", help="validate a hall file and list every problem")
     cp.add_argument("file", type=Path)
+    cp.add_argument(
+        "--db",
+        help="also check the hall's database (the calendar of this year); default $HALLQ_DB, "
+        "else the file's server.db when that database exists",
+    )
     cp.set_defaults(func=cmd_check_config)
 
     hp = sub.add_parser("hash-pin", help="hash a clerk PIN for [[clerks]] pin_hash")
@@ -60,6 +65,29 @@ def main(argv: list[str] | None = None) -> int:
     _config_args(load)
     load.add_argument("csv", type=Path)
     load.set_defaults(func=cmd_appointments_load)
+
+    calp = sub.add_parser("calendar", help="the working-day calendar (holidays, make-up days)")
+    calsub = calp.add_subparsers(dest="cal_command", required=True)
+    cload = calsub.add_parser(
+        "load", help="load one year's official calendar from a TOML file (docs/supervision.md)"
+    )
+    _config_args(cload)
+    cload.add_argument("file", type=Path)
+    cload.set_defaults(func=cmd_calendar_load)
+
+    rp = sub.add_parser("report", help="reports printed from the hall's database")
+    rsub = rp.add_subparsers(dest="report_command", required=True)
+    rcases = rsub.add_parser(
+        "cases", help="on-time and early completion of promised cases (docs/supervision.md)"
+    )
+    _config_args(rcases)
+    rcases.add_argument("--from", dest="start", help="first acceptance day, YYYY-MM-DD")
+    rcases.add_argument("--to", dest="end", help="last acceptance day, YYYY-MM-DD")
+    rcases.add_argument(
+        "--by", default="department", choices=("department", "window", "clerk", "service")
+    )
+    rcases.add_argument("--department", help="only this department")
+    rcases.set_defaults(func=cmd_report_cases)
 
     demo = sub.add_parser(
         "demo",
@@ -165,7 +193,27 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"{args.file}: ok — {len(c.areas)} areas, {len(c.queues)} queues, "
         f"{len(c.services)} services, {len(c.windows)} windows, {len(c.devices)} devices"
     )
+    for warning in _database_warnings(c, args.db or os.environ.get("HALLQ_DB") or c.server.db):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _database_warnings(config: HallConfig, url: str) -> list[str]:
+    """What the hall file cannot show: a year with no working-day calendar loaded."""
+    import datetime as dt
+
+    from .store import db, workdays
+
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+        return [f"database {url}: not created yet (hallq db upgrade); no calendar checked"]
+    try:
+        engine = db.open_engine(url)
+        try:
+            return workdays.calendar_warnings(engine, config, dt.datetime.now(dt.UTC))
+        finally:
+            engine.dispose()
+    except Exception as exc:  # an unreachable database is reported, not a crash
+        return [f"database {url}: cannot be read ({exc.__class__.__name__})"]
 
 
 def cmd_hash_pin(args: argparse.Namespace) -> int:
@@ -249,6 +297,96 @@ def cmd_appointments_load(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     print(f"{loaded} appointment(s) loaded, {len(problems)} refused")
     return 1 if problems else 0
+
+
+def cmd_calendar_load(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import tomllib
+
+    from .core.calendar import CalendarError, parse_year
+    from .store import db, workdays
+
+    try:
+        raw = tomllib.loads(args.file.read_text(encoding="utf-8"))
+        year = parse_year(raw, str(args.file))
+    except FileNotFoundError:
+        print(f"{args.file}: file not found", file=sys.stderr)
+        return 1
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        print(f"{args.file}: not a TOML calendar: {exc}", file=sys.stderr)
+        return 1
+    except CalendarError as exc:
+        print(f"{args.file}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    _, url = _load(args)
+    engine = db.open_engine(url)
+    try:
+        with engine.begin() as conn:
+            workdays.load_year(conn, year, str(args.file), dt.datetime.now(dt.UTC))
+    finally:
+        engine.dispose()
+    print(
+        f"calendar {year.year} loaded: {len(year.holidays)} holiday(s), "
+        f"{len(year.workdays)} make-up working day(s)"
+    )
+    return 0
+
+
+def cmd_report_cases(args: argparse.Namespace) -> int:
+    """The figures of ``casefile.figures`` as a table, for a period."""
+    import datetime as dt
+
+    from .core.errors import HallError
+    from .core.permissions import Actor
+    from .store import db
+    from .store.ops import HallOps
+
+    config, url = _load(args)
+    query = {
+        k: v
+        for k, v in (
+            ("from", args.start),
+            ("to", args.end),
+            ("by", args.by),
+            ("department", args.department),
+        )
+        if v is not None
+    }
+    engine = db.open_engine(url)
+    try:
+        with engine.connect() as conn:
+            fig = HallOps(config).casefiles.figures(
+                conn, Actor("hallq-report", "admin"), query, dt.datetime.now(dt.UTC)
+            )
+    except HallError as exc:
+        print(f"hallq report cases: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    cols = ("accepted", "finished", "on_time", "early", "late", "open", "overdue_open")
+    cols += ("yellow_open",)
+    cols += ("suspended", "extended", "refused")
+    print(f"promised cases accepted {fig['from']} to {fig['to']}, by {fig['by']}")
+    head = [fig["by"], *cols, "on-time %", "early %"]
+    lines = [
+        [str(r["key"]), *(str(r[c]) for c in cols), _pct(r["on_time_rate"]), _pct(r["early_rate"])]
+        for r in [*fig["rows"], dict(fig["total"], key="total")]
+    ]
+    widths = [max(len(x) for x in col) for col in zip(head, *lines, strict=True)]
+    for line in [head, *lines]:
+        print(
+            "  ".join(
+                x.rjust(w) if i else x.ljust(w)
+                for i, (x, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+    return 0
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.1f}"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -90,6 +90,7 @@ class HallClient:
         token: str | None = None,
         *,
         ticket: str | None = None,
+        staff: dict[str, Any] | None = None,
         name: str = "hallq-client",
         subscribe: bool = False,
         on_event: Handler | None = None,
@@ -102,6 +103,7 @@ class HallClient:
         self.url = url
         self.token = token
         self.ticket = ticket
+        self.staff = staff
         self.name = name
         self.subscribe = subscribe
         self.on_event = on_event
@@ -232,6 +234,8 @@ class HallClient:
             hello_args["token"] = self.token
         if self.ticket is not None:
             hello_args["ticket"] = self.ticket
+        if self.staff is not None:  # a person's sign-in: clerk, pin, and window or role
+            hello_args.update(self.staff)
         await ws.send(p.request("hello", "hello", hello_args))
         try:
             reply = json.loads(await asyncio.wait_for(ws.recv(), 10))

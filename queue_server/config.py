@@ -22,11 +22,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .core.hall import (  # the hall model lives in the core; this module only reads TOML
     ALWAYS_OPEN,
     KNOWN_LANGUAGES,
+    OFFICE_ROLES,
     ROLES,
     SERVICE_KINDS,
     AlertRule,
     Area,
+    CaseFileSettings,
     Clerk,
+    Contact,
+    Department,
     DeviceToken,
     HallConfig,
     Names,
@@ -45,7 +49,10 @@ __all__ = [  # what readers of a hall file use; the model's home is core/hall.py
     "ALWAYS_OPEN",
     "DEMO_CONFIG",
     "Area",
+    "CaseFileSettings",
     "Clerk",
+    "Contact",
+    "Department",
     "ConfigError",
     "DeviceToken",
     "HallConfig",
@@ -64,6 +71,10 @@ __all__ = [  # what readers of a hall file use; the model's home is core/hall.py
 _PREFIX_RE = re.compile(r"^[A-Z]{1,2}$")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _HOURS_RE = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
+_PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{4,19}$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CASE_NUMBER_MAX = 50
+"""GB/T 39046-2020 gives the case number (办件编号) up to 50 characters."""
 
 
 class ConfigError(Exception):
@@ -130,10 +141,14 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
     area_ids = {a.id for a in areas}
     queues = tuple(_queues(raw, problems, languages, area_ids))
     prefixes = {q.prefix for q in queues}
-    services = tuple(_services(raw, problems, languages, area_ids, prefixes))
+    departments = tuple(_departments(raw, problems, languages))
+    dept_ids = {d.id for d in departments}
+    services = tuple(_services(raw, problems, languages, area_ids, prefixes, dept_ids))
     windows = tuple(_windows(raw, problems, languages, area_ids, prefixes))
     devices = tuple(_devices(raw, problems, {w.number for w in windows}))
-    clerks = tuple(_clerks(raw, problems, {w.number for w in windows}))
+    clerks = tuple(_clerks(raw, problems, {w.number for w in windows}, dept_ids))
+    _check_heads(departments, clerks, problems)
+    casefiles = _casefiles(raw.get("casefiles", {}), problems)
     sections: dict[str, dict[str, Any]] = {}
     for section, validator in SECTION_VALIDATORS.items():
         if section in raw:
@@ -169,6 +184,8 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
             "windows",
             "devices",
             "clerks",
+            "departments",
+            "casefiles",
             "notify",
             "alerts",
             *SECTION_VALIDATORS,
@@ -187,6 +204,8 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
         windows=windows,
         devices=devices,
         clerks=clerks,
+        departments=departments,
+        casefiles=casefiles,
         sections=sections,
         rules=rules,
         notify=notify,
@@ -395,6 +414,7 @@ def _services(
     langs: tuple[str, ...],
     areas: set[str],
     prefixes: set[str],
+    departments: set[str],
 ) -> list[ServiceDef]:
     out: list[ServiceDef] = []
     seen: set[str] = set()
@@ -404,6 +424,7 @@ def _services(
         "area",
         "queue",
         "kind",
+        "department",
         "promised_days",
         "time_limit_minutes",
         "daily_cap",
@@ -428,6 +449,17 @@ def _services(
         kind = _get(t, "kind", str, problems, where, default="instant")
         if kind not in SERVICE_KINDS:
             problems.add(f"{where}.kind", f"{kind!r} must be one of {', '.join(SERVICE_KINDS)}")
+        dept = _get(t, "department", str, problems, where, default=None)
+        if dept is not None and dept not in departments:
+            problems.add(f"{where}.department", f"unknown department {dept!r}")
+        elif dept is None and (departments or kind == "promised"):
+            problems.add(
+                f"{where}.department",
+                "missing: a promised service needs the department whose back office "
+                "processes its cases"
+                if kind == "promised"
+                else "missing: every service belongs to one of the [[departments]]",
+            )
         days = _get(t, "promised_days", int, problems, where, default=0)
         if kind == "promised" and days < 1:
             problems.add(f"{where}.promised_days", "a promised service needs promised_days >= 1")
@@ -443,6 +475,7 @@ def _services(
                 area=area,
                 queue=queue,
                 kind=kind,
+                department=dept,
                 promised_days=days,
                 time_limit_minutes=limit,
                 daily_cap=_cap(t, problems, where),
@@ -544,7 +577,9 @@ def _token(t: dict[str, Any], problems: _Problems, where: str) -> str:
     return token
 
 
-def _clerks(raw: dict[str, Any], problems: _Problems, windows: set[int]) -> list[Clerk]:
+def _clerks(
+    raw: dict[str, Any], problems: _Problems, windows: set[int], departments: set[str]
+) -> list[Clerk]:
     value = raw.get("clerks", [])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         problems.add("clerks", "must be an array of tables ([[clerks]])")
@@ -553,7 +588,12 @@ def _clerks(raw: dict[str, Any], problems: _Problems, windows: set[int]) -> list
     seen: set[str] = set()
     for i, t in enumerate(value):
         where = f"clerks[{i}]"
-        _check_keys(t, {"id", "name", "pin_hash", "pin_env", "windows"}, problems, where)
+        _check_keys(
+            t,
+            {"id", "name", "pin_hash", "pin_env", "windows", "roles", "department"},
+            problems,
+            where,
+        )
         cid = _get(t, "id", str, problems, where)
         if cid in seen:
             problems.add(f"{where}.id", f"duplicate clerk {cid!r}")
@@ -574,8 +614,137 @@ def _clerks(raw: dict[str, Any], problems: _Problems, windows: set[int]) -> list
         for j, w in enumerate(wins):
             if w not in windows:
                 problems.add(f"{where}.windows[{j}]", f"unknown window {w!r}")
-        out.append(Clerk(cid, name, pin_hash, tuple(w for w in wins if isinstance(w, int))))
+        roles = _get(t, "roles", list, problems, where, default=[])
+        for j, role in enumerate(roles):
+            if role not in OFFICE_ROLES:
+                problems.add(
+                    f"{where}.roles[{j}]", f"{role!r} must be one of {', '.join(OFFICE_ROLES)}"
+                )
+        if len(set(map(str, roles))) != len(roles):
+            problems.add(f"{where}.roles", "a role is listed twice")
+        dept = _get(t, "department", str, problems, where, default=None)
+        if dept is not None and dept not in departments:
+            problems.add(f"{where}.department", f"unknown department {dept!r}")
+        if roles and dept is None:
+            problems.add(f"{where}.department", "back-office roles need the clerk's department")
+        out.append(
+            Clerk(
+                cid,
+                name,
+                pin_hash,
+                tuple(w for w in wins if isinstance(w, int)),
+                roles=tuple(r for r in roles if r in OFFICE_ROLES),
+                department=dept,
+            )
+        )
     return out
+
+
+def _contact(value: Any, problems: _Problems, where: str) -> Contact | None:
+    if not isinstance(value, dict):
+        problems.add(where, 'must be a table like { staff = "d01", phone = "…" }')
+        return None
+    _check_keys(value, {"staff", "phone", "email"}, problems, where)
+    staff = _get(value, "staff", str, problems, where)
+    phone = _get(value, "phone", str, problems, where, default=None)
+    if phone is not None and not _PHONE_RE.match(phone):
+        problems.add(f"{where}.phone", f"{phone!r} is not a phone number")
+    email = _get(value, "email", str, problems, where, default=None)
+    if email is not None and not _EMAIL_RE.match(email):
+        problems.add(f"{where}.email", f"{email!r} is not an e-mail address")
+    return Contact(staff, phone, email)
+
+
+def _departments(
+    raw: dict[str, Any], problems: _Problems, langs: tuple[str, ...]
+) -> list[Department]:
+    """Departments are optional; a hall that has them puts every service in one."""
+    value = raw.get("departments", [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        problems.add("departments", "must be an array of tables ([[departments]])")
+        return []
+    out: list[Department] = []
+    seen: set[str] = set()
+    for i, t in enumerate(value):
+        where = f"departments[{i}]"
+        _check_keys(t, {"id", "name", "head", "leader"}, problems, where)
+        did = _get(t, "id", str, problems, where)
+        if did and not _ID_RE.match(did):
+            problems.add(f"{where}.id", f"{did!r} must be lower-case letters, digits, - or _")
+        if did in seen:
+            problems.add(f"{where}.id", f"duplicate department {did!r}")
+        seen.add(did)
+        if "head" not in t:
+            problems.add(f"{where}.head", "missing: red lights reach the department head")
+        head = _contact(t.get("head", {}), problems, f"{where}.head")
+        leader = _contact(t["leader"], problems, f"{where}.leader") if "leader" in t else None
+        out.append(
+            Department(
+                did,
+                _names(t.get("name"), problems, f"{where}.name", langs),
+                head or Contact(""),
+                leader,
+            )
+        )
+    return out
+
+
+def _check_heads(
+    departments: tuple[Department, ...], clerks: tuple[Clerk, ...], problems: _Problems
+) -> None:
+    """A department's head signs in to its office: a [[clerks]] entry with role head there."""
+    by_id = {c.id: c for c in clerks}
+    for i, d in enumerate(departments):
+        if not d.head.staff:
+            continue
+        clerk = by_id.get(d.head.staff)
+        if clerk is None:
+            problems.add(f"departments[{i}].head.staff", f"unknown clerk {d.head.staff!r}")
+        elif "head" not in clerk.roles or clerk.department != d.id:
+            problems.add(
+                f"departments[{i}].head.staff",
+                f'clerk {clerk.id!r} needs roles = ["head"] and department = {d.id!r}',
+            )
+
+
+def _casefiles(value: Any, problems: _Problems) -> CaseFileSettings:
+    if not isinstance(value, dict):
+        problems.add("casefiles", "must be a table")
+        return CaseFileSettings()
+    _check_keys(
+        value,
+        {"number_format", "yellow_days", "yellow_share", "early_days"},
+        problems,
+        "casefiles",
+    )
+    d = CaseFileSettings()
+    fmt = _get(value, "number_format", str, problems, "casefiles", default=d.number_format)
+    from .core.casefile import case_number
+
+    try:
+        sample = case_number(fmt, dt.date(2026, 12, 31), "department-id", 999_999)
+    except (KeyError, ValueError, IndexError, AttributeError) as exc:
+        problems.add("casefiles.number_format", f"{fmt!r} cannot be used: {exc!r}")
+    else:
+        if "{seq" not in fmt:
+            problems.add("casefiles.number_format", "must contain {seq}, or numbers repeat")
+        if len(sample) > CASE_NUMBER_MAX:
+            problems.add(
+                "casefiles.number_format", f"makes numbers over {CASE_NUMBER_MAX} characters"
+            )
+    yellow_days = _get(value, "yellow_days", int, problems, "casefiles", default=d.yellow_days)
+    if yellow_days < 0:
+        problems.add("casefiles.yellow_days", "must not be negative")
+    share = _get(value, "yellow_share", float, problems, "casefiles", default=None)
+    if share is not None:
+        if "yellow_days" in value:
+            problems.add("casefiles", "give yellow_days or yellow_share, not both")
+        if not 0 < share < 1:
+            problems.add("casefiles.yellow_share", "must be between 0 and 1, e.g. 0.2")
+    early = _get(value, "early_days", int, problems, "casefiles", default=d.early_days)
+    if early < 1:
+        problems.add("casefiles.early_days", "must be at least 1")
+    return CaseFileSettings(fmt, yellow_days, share, early)
 
 
 SECTION_VALIDATORS: dict[str, str] = {

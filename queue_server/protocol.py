@@ -70,6 +70,7 @@ class OpSpec:
 _S, _I = (str,), (int,)
 _WIN = {"window": (_I, False)}
 _TICKET_REF = {"label": (_S, False), "ticket_id": (_I, False)}
+_CASE = {"number": (_S, True)}
 _PROOF = {"check": (_S, False), "token": (_S, False)}
 """What shows a kiosk's citizen holds a ticket: the check code printed on it, or its
 token (the QR code)."""
@@ -82,12 +83,14 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
             "clerk": (_S, False),
             "pin": (_S, False),
             "window": (_I, False),
+            "role": (_S, False),
             "client": (_S, False),
             "protocol": (_I, False),
             "take_over": ((bool,), False),
         },
         False,
-        "authenticate (device token, clerk id + PIN + window, or a ticket's token); "
+        "authenticate (device token, clerk id + PIN + window, back-office staff id + PIN "
+        "+ role, or a ticket's token); "
         "must be the first message",
     ),
     "hall.info": ({}, False, "the hall's static description: names, areas, services"),
@@ -175,6 +178,39 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         False,
         "one clerk's figures for the service day (read-only)",
     ),
+    "casefile.accept": (
+        {**_TICKET_REF, "service": (_S, False)},
+        True,
+        "open the case file of a ticket finished at this window for a promised service "
+        "(finishing one opens it already; this is for a ticket taken for another item)",
+    ),
+    "casefile.review": (_CASE, True, "B takes the accepted case into review"),
+    "casefile.decide": ({**_CASE, "note": (_S, False)}, True, "A decides the reviewed case"),
+    "casefile.suspend": (
+        {**_CASE, "materials": (_S, True)},
+        True,
+        "stop the clock: the citizen must bring the materials listed",
+    ),
+    "casefile.resume": (_CASE, True, "restart the clock; the days waited are given back"),
+    "casefile.extend": (
+        {**_CASE, "days": (_I, True), "reason": (_S, True)},
+        True,
+        "grant more working days, with a reason (A or the head)",
+    ),
+    "casefile.refuse": ({**_CASE, "reason": (_S, True)}, True, "not accepted or not granted"),
+    "casefile.ready": (_CASE, True, "the result waits at the pick-up window"),
+    "casefile.deliver": (_CASE, True, "handed to the citizen at the pick-up window"),
+    "casefile.list": (
+        {"department": (_S, False), "state": (_S, False), "limit": (_I, False)},
+        False,
+        "a department's open case files, red first (read-only)",
+    ),
+    "casefile.get": (_CASE, False, "one case file and its steps, by case number (read-only)"),
+    "casefile.figures": (
+        {"from": (_S, False), "to": (_S, False), "by": (_S, False), "department": (_S, False)},
+        False,
+        "on-time and early completion of the case files accepted in a period (read-only)",
+    ),
 }
 
 OPS: dict[str, OpSpec] = {
@@ -203,6 +239,10 @@ EVENTS: dict[str, str] = {
     "device.state": "a device part changed state (printer paper, keypad online, ...)",
     "followup.done": "a dissatisfied citizen was called back (case, window, by, at)",
     "signin.locked": "alert: wrong PINs locked a clerk id or an address (kind, who, until)",
+    "casefile.opened": "a promised case was accepted at a window (data: case file)",
+    "casefile.changed": "a case file moved (data: case file + op, from, by)",
+    "casefile.light": "alert: a case file's light changed on the clock "
+    "(data: number, department, service, window, clerk, light, was, due_on, days_left)",
     "queue.unattended": "alert: people wait with no open window for their queue (queue, ...)",
 }
 

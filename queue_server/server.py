@@ -37,6 +37,7 @@ from websockets.http11 import Response as HttpResponse
 from . import __version__
 from . import protocol as p
 from .core import permissions, rules
+from .core.casefile import CaseOp
 from .core.errors import Forbidden, HallError
 from .core.hall import ALWAYS_OPEN, Clerk, HallConfig
 from .core.pins import check_pin, hash_pin
@@ -44,7 +45,7 @@ from .core.states import WindowOp
 from .notify import outbox
 from .notify.sender import Notifier
 from .store import db as dbm
-from .store import lockout, reports
+from .store import lockout, reports, workdays
 from .store import schema as s
 from .store import statements as st
 from .store.ops import Actor, HallOps, Outcome
@@ -57,7 +58,17 @@ Ev = tuple[int, str, dict[str, Any], str]
 """A published event: (seq, type, data, encoded message)."""
 HELLO_TIMEOUT_S = 10.0
 READ_OPS = frozenset(
-    {"snapshot", "ticket.status", "window.waiting", "clerk.today", "followup.list", "alert.list"}
+    {
+        "snapshot",
+        "ticket.status",
+        "window.waiting",
+        "clerk.today",
+        "followup.list",
+        "casefile.list",
+        "casefile.get",
+        "casefile.figures",
+        "alert.list",
+    }
 )
 """Operations that change nothing: served by the readers, beside the writer."""
 MAX_IN_FLIGHT = 64
@@ -68,6 +79,9 @@ CITIZEN_POLLED = ("ticket.status", "hall.info")
 ADDRESS_GUESSES = 20
 ADDRESS_LOCK_S = 900
 PRUNE_INTERVAL_S = 3600.0
+LIGHTS_INTERVAL = dt.timedelta(minutes=1)
+"""How often, on the server's clock, case-file lights are looked at (they move with the
+hall-local day, a calendar loaded meanwhile, or another process's change)."""
 
 
 class TokenBucket:
@@ -158,6 +172,8 @@ class HallServer:
         dbm.ensure_windows(self.engine, self.config)
         with self.engine.connect() as conn:
             self.last_seq = conn.execute(select(func.max(s.events.c.seq))).scalar() or 0
+        for warning in workdays.calendar_warnings(self.engine, self.config, self.clock()):
+            log.warning("%s", warning)
 
     async def start(self, host: str, port: int) -> Server:
         self.loop = asyncio.get_running_loop()
@@ -374,7 +390,8 @@ class HallServer:
         token, ticket = args.get("token"), args.get("ticket")
         if isinstance(args.get("clerk"), str):
             actor = await self._clerk_sign_in(args, client.address)
-            await self._claim_window(actor, bool(args.get("take_over")))
+            if actor.role == "clerk":
+                await self._claim_window(actor, bool(args.get("take_over")))
             return actor
         if isinstance(token, str):
             dev = self.config.token(token)
@@ -400,7 +417,17 @@ class HallServer:
     async def _clerk_sign_in(self, args: dict[str, Any], address: str) -> Actor:
         """A clerk's id and PIN at a window; repeated wrong PINs lock the id for a while."""
         clerk = await self._check_staff(args["clerk"], args.get("pin"), address)
-        window = args.get("window")
+        window, role = args.get("window"), args.get("role")
+        if window is None and (role is not None or clerk.roles):
+            # Back-office staff: no window, one of their roles, their department.
+            if role is None and len(clerk.roles) == 1:
+                role = clerk.roles[0]
+            if role not in clerk.roles:
+                raise HallError(
+                    f"{clerk.id} signs in as one of: {', '.join(clerk.roles) or 'a window clerk'}",
+                    code="forbidden",
+                )
+            return Actor(clerk.id, role, department=clerk.department)
         if not isinstance(window, int) or self.config.window(window) is None:
             raise HallError("choose a window to sign in at", code="unknown_window")
         if not clerk.may_use(window):
@@ -638,6 +665,14 @@ class HallServer:
             "clerk.today": lambda c, n: reports.clerk_today(c, ops, actor, args, n),
             "followup.list": lambda c, n: reports.followups(c, ops, actor, args, n),
             "followup.done": lambda c, n: ops.followup_done(c, actor, args, n),
+            "casefile.accept": lambda c, n: Outcome(*ops.casefiles.accept(c, actor, args, n)),
+            "casefile.list": lambda c, n: ops.casefiles.list(c, actor, args, n),
+            "casefile.get": lambda c, n: ops.casefiles.get(c, actor, args, n),
+            "casefile.figures": lambda c, n: ops.casefiles.figures(c, actor, args, n),
+            **{
+                f"casefile.{o.value}": functools.partial(self._casefile_op, actor, args, o)
+                for o in CaseOp
+            },
             "alert.list": lambda c, n: {"alerts": outbox.recent(c, _limit(args))},
         }
         handler = handlers[op]
@@ -674,6 +709,11 @@ class HallServer:
             return reply, events
 
         return work
+
+    def _casefile_op(
+        self, actor: Actor, args: dict[str, Any], op: CaseOp, conn: Connection, now: dt.datetime
+    ) -> Outcome:
+        return Outcome(*self.ops.casefiles.transition(conn, actor, args, now, op))
 
     def _own_token(
         self, actor: Actor, args: dict[str, Any], conn: Connection, now: dt.datetime
@@ -889,6 +929,7 @@ class HallServer:
         """Timers of the hall: ratings that ran out, cases that turned red, old rows."""
         assert self.committer is not None
         next_prune = 0.0
+        next_lights: dt.datetime | None = None  # at once after a start: nothing is missed
         while True:
             await asyncio.sleep(self.sweep_interval)
             try:
@@ -897,6 +938,10 @@ class HallServer:
                     await self.committer.submit(lambda c, n: (self.ops.prune(c, n), []))
                 # Look first on a read connection: an idle second takes no write lock.
                 assert self.reader is not None
+                now = self.clock()
+                if next_lights is None or now >= next_lights:
+                    next_lights = now + LIGHTS_INTERVAL
+                    await self._sweep_lights()
                 if not await self.reader.read(self.ops.sweep_due):
                     continue
                 _, published = await self.committer.submit(
@@ -905,6 +950,16 @@ class HallServer:
                 await self._publish(published)
             except Exception:
                 log.exception("sweep failed; will retry")
+
+    async def _sweep_lights(self) -> None:
+        """Case files whose light the clock has moved: turned, and announced once."""
+        assert self.committer is not None and self.reader is not None
+        if not await self.reader.read(self.ops.casefiles.lights_due):
+            return
+        _, published = await self.committer.submit(
+            lambda c, n: (None, self.ops.casefiles.sweep_lights(c, n))
+        )
+        await self._publish(published)
 
 
 @functools.cache
@@ -945,7 +1000,12 @@ _CONTENT_TYPES = {
     ".json": "application/json",
     ".wav": "audio/wav",
 }
-_PAGES = {"/": "index.html", "/clerk": "clerk.html", "/supervisor": "supervisor.html"}
+_PAGES = {
+    "/": "index.html",
+    "/clerk": "clerk.html",
+    "/supervisor": "supervisor.html",
+    "/office": "office.html",
+}
 CLOSE_TRY_LATER = 1013
 
 
@@ -1025,6 +1085,7 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
                 "area": sv.area,
                 "queue": sv.queue,
                 "kind": sv.kind,
+                "department": sv.department,
                 "promised_days": sv.promised_days,
                 "time_limit_minutes": sv.time_limit_minutes,
                 "materials": {k: list(v) for k, v in sv.materials.items()},
@@ -1036,6 +1097,8 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
             {"number": w.number, "area": w.area, "queues": list(w.queues), "name": w.name}
             for w in config.windows
         ],
+        # Names only: the head's and leader's contacts are staff data, not for every page.
+        "departments": [{"id": d.id, "name": d.name} for d in config.departments],
     }
 
 

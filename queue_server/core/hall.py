@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo
 ROLES = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin")
 KNOWN_LANGUAGES = ("zh", "en", "mn")
 SERVICE_KINDS = ("instant", "promised")
+OFFICE_ROLES = ("officer", "approver", "head")
+"""Back-office roles a ``[[clerks]]`` entry may hold: ``officer`` (B: accepts and does the
+first review), ``approver`` (A: reviews and decides), ``head`` (the department head)."""
 
 
 Names = dict[str, str]
@@ -26,6 +29,31 @@ Names = dict[str, str]
 class Area:
     id: str
     name: Names
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A member of staff an alert may reach: a staff id and the staff's own work contacts.
+
+    These are staff data, given by the hall (a department head's office phone), never a
+    citizen's; alerts are routed to them by the notifier.
+    """
+
+    staff: str
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    """A department of the hall: it owns services and the back office that processes
+    their promised cases. ``head`` is the department head (red lights reach them);
+    ``leader`` the leader in charge (分管领导), often outside the hall."""
+
+    id: str
+    name: Names
+    head: Contact
+    leader: Contact | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +89,7 @@ class ServiceDef:
     area: str
     queue: str
     kind: str = "instant"
+    department: str | None = None
     promised_days: int = 0
     time_limit_minutes: int = 15
     daily_cap: int | None = None
@@ -97,9 +126,29 @@ class Clerk:
     name: str
     pin_hash: str
     windows: tuple[int, ...] = ()  # empty: any window
+    roles: tuple[str, ...] = ()  # back-office roles (OFFICE_ROLES); empty: a window clerk only
+    department: str | None = None  # where the back-office roles apply
 
     def may_use(self, window: int) -> bool:
         return not self.windows or window in self.windows
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFileSettings:
+    """How promised cases are numbered and when their light turns yellow.
+
+    ``number_format`` fields: ``{year}``, ``{date}`` (YYYYMMDD), ``{dept}`` and ``{seq}``
+    (a running number, per year when the format shows the year or date, else for ever).
+    Yellow comes ``yellow_days`` working days before the due day, or, with
+    ``yellow_share``, once no more than that share of the promised working days is left.
+    """
+
+    number_format: str = "{year}-{seq:06d}"
+    yellow_days: int = 1
+    yellow_share: float | None = None
+    early_days: int = 1
+    """A case is *early* when it is ready at least this many working days before its
+    due day ends (提前办结); on time when ready by the end of the due day."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +203,8 @@ class HallConfig:
     windows: tuple[WindowDef, ...]
     devices: tuple[DeviceToken, ...]
     clerks: tuple[Clerk, ...] = ()
+    departments: tuple[Department, ...] = ()
+    casefiles: CaseFileSettings = CaseFileSettings()
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Device sections (``[gateway]``, ``[kiosk]``, ``[display]``) checked by their packages."""
     rules: Rules = Rules()
@@ -179,6 +230,13 @@ class HallConfig:
 
     def clerk(self, clerk_id: str) -> Clerk | None:
         return self._by_clerk.get(clerk_id)
+
+    def department(self, dept_id: str | None) -> Department | None:
+        return self._by_department.get(dept_id) if dept_id is not None else None
+
+    @functools.cached_property
+    def _by_department(self) -> dict[str, Department]:
+        return {d.id: d for d in self.departments}
 
     @functools.cached_property
     def _by_clerk(self) -> dict[str, Clerk]:

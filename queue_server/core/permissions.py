@@ -17,6 +17,7 @@ Scopes::
     own_ticket    the citizen's own ticket: the phone page's bound ticket, or at a kiosk
                   a ticket whose check code (printed on it) or token (its QR) was shown
     self          the actor itself: a device's own state, a clerk's own figures
+    own_department a case file of the actor's department (back-office staff)
 
 Pure: no I/O, no SQL; the store passes in what it found.
 """
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .errors import Forbidden
+from .hall import OFFICE_ROLES
 
 
 class Scope(StrEnum):
@@ -36,10 +38,24 @@ class Scope(StrEnum):
     WINDOW_QUEUE = "window_queue"
     OWN_TICKET = "own_ticket"
     SELF = "self"
+    OWN_DEPARTMENT = "own_department"
 
 
-ROLES = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin", "citizen")
+ROLES = (
+    "kiosk",
+    "clerk",
+    "display",
+    "gateway",
+    "supervisor",
+    "admin",
+    "citizen",
+    "officer",
+    "approver",
+    "head",
+)
 STAFF = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin")
+OFFICE = OFFICE_ROLES
+"""Back-office staff: sign in with id + PIN + role, without a window."""
 
 _A, _W, _WT, _WQ, _OT, _SELF = (
     Scope.ANY,
@@ -50,13 +66,16 @@ _A, _W, _WT, _WQ, _OT, _SELF = (
     Scope.SELF,
 )
 _AT_WINDOW = {"clerk": _W, "gateway": _W, "admin": _A}
+_D = Scope.OWN_DEPARTMENT
+_OFFICE_ALL = dict.fromkeys(OFFICE, _D)
+_DECIDERS = {"approver": _D, "head": _D}
 
 TABLE: dict[str, dict[str, Scope]] = {
     "hello": dict.fromkeys(ROLES, _A),
     "hall.info": dict.fromkeys(ROLES, _A),
     "snapshot": dict.fromkeys(STAFF, _A),
     # A phone page subscribes too; it is sent only its own ticket's events.
-    "subscribe": {**dict.fromkeys(STAFF, _A), "citizen": _OT},
+    "subscribe": {**dict.fromkeys(STAFF, _A), "citizen": _OT, **dict.fromkeys(OFFICE, _A)},
     "ticket.issue": {"kiosk": _A, "admin": _A},
     # Staff look a ticket up by its token (the token is the proof); a phone page only its own.
     "ticket.status": {**dict.fromkeys(STAFF, _A), "citizen": _OT},
@@ -82,6 +101,22 @@ TABLE: dict[str, dict[str, Scope]] = {
     "clerk.today": {"clerk": _SELF, "supervisor": _A, "admin": _A},
     "followup.list": {"supervisor": _A, "admin": _A},
     "followup.done": {"supervisor": _A, "admin": _A},
+    # Promised cases (core/casefile.py). The window opens one for a finished ticket; B
+    # (officer) reviews, A (approver) decides, and the head can do what A does; either
+    # may stop or restart the clock; only A or the head grants more time; the pick-up
+    # window (any clerk) hands the result over.
+    "casefile.accept": {"clerk": _WT, "admin": _A},
+    "casefile.review": {"officer": _D},
+    "casefile.decide": dict(_DECIDERS),
+    "casefile.suspend": dict(_OFFICE_ALL),
+    "casefile.resume": dict(_OFFICE_ALL),
+    "casefile.extend": dict(_DECIDERS),
+    "casefile.refuse": dict(_OFFICE_ALL),
+    "casefile.ready": dict(_OFFICE_ALL),
+    "casefile.deliver": {"clerk": _A, "admin": _A},
+    "casefile.list": {**_OFFICE_ALL, "supervisor": _A, "admin": _A},
+    "casefile.get": {**_OFFICE_ALL, "clerk": _A, "supervisor": _A, "admin": _A},
+    "casefile.figures": {"head": _D, "supervisor": _A, "admin": _A},
     "alert.list": {"supervisor": _A, "admin": _A},
 }
 
@@ -111,13 +146,15 @@ class Actor:
     """Who asks: the device or person behind the credential, its role, its window.
 
     ``window`` is a clerk's window, or the one window of a device token that names one;
-    ``ticket_id`` binds a phone page to its ticket.
+    ``ticket_id`` binds a phone page to its ticket; ``department`` is back-office
+    staff's department.
     """
 
     name: str
     role: str
     window: int | None = None
     ticket_id: int | None = None
+    department: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +165,8 @@ class Target:
     ``waits_here`` whether the ticket waits for the actor's window (its queues, or sent
     to it; None before the ticket is loaded, when only the window is checked);
     ``ticket_id`` the ticket; ``proved`` whether a kiosk showed the ticket's check code
-    or token; ``subject`` the device or clerk an operation is about.
+    or token; ``subject`` the device or clerk an operation is about; ``department``
+    the department of a case file (or of a list asked for).
     """
 
     window: int | None = None
@@ -137,6 +175,7 @@ class Target:
     ticket_id: int | None = None
     proved: bool = False
     subject: str | None = None
+    department: str | None = None
 
 
 def scope_of(role: str, op: str) -> Scope | None:
@@ -231,6 +270,10 @@ def authorize(actor: Actor, op: str, target: Target) -> None:
         if target.subject != actor.name:
             raise Forbidden(f"a {actor.role} acts only for itself")
         return
+    if scope is Scope.OWN_DEPARTMENT:
+        if actor.department is None or target.department != actor.department:
+            raise Forbidden(f"{actor.name} works for department {actor.department}, not this one")
+        return
     raise AssertionError(scope)  # pragma: no cover - every scope is handled above
 
 
@@ -254,6 +297,7 @@ _CELL = {
     Scope.WINDOW_QUEUE: "ticket waiting for own window",
     Scope.OWN_TICKET: "own ticket",
     Scope.SELF: "itself",
+    Scope.OWN_DEPARTMENT: "own department",
 }
 
 

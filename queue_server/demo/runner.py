@@ -159,6 +159,7 @@ class Demo:
         logging.getLogger("alembic").setLevel(logging.WARNING)
         engine = db.open_engine(url)
         db.upgrade(engine)
+        _load_demo_calendars(engine)
         engine.dispose()
         self.start_emulators()
         hall = self.write_hall_file()
@@ -414,6 +415,10 @@ def _introduce(demo: Demo, folder: Path, port: int, gui: bool) -> None:
     supervisor = demo.token("supervisor-1")
     print(f"  supervisor    http://127.0.0.1:{port}/supervisor (token {supervisor})")
     print(
+        f"  back office   http://127.0.0.1:{port}/office     (officer o001, approver a001, "
+        "PIN 1234: the party department's promised cases)"
+    )
+    print(
         f"  printer       emulated on tcp://127.0.0.1:{demo.printer.port}, "
         f"tickets in {folder / 'tickets'}/"
     )
@@ -435,6 +440,22 @@ def _introduce(demo: Demo, folder: Path, port: int, gui: bool) -> None:
             "or with DISPLAY set)"
         )
     print("Stop with Ctrl-C.", flush=True)
+
+
+def _load_demo_calendars(engine: Any) -> None:
+    """The example working-day calendars shipped with the demo (calendar-YYYY.toml), so
+    promised cases get due days; a real hall loads the official one itself."""
+    import datetime as dt
+    import tomllib
+
+    from ..core.calendar import parse_year
+    from ..store import workdays
+
+    for path in sorted(Path(__file__).parent.glob("calendar-*.toml")):
+        year = parse_year(tomllib.loads(path.read_text(encoding="utf-8")), str(path))
+        with engine.begin() as conn:
+            if year.year not in workdays.loaded_years(conn):
+                workdays.load_year(conn, year, str(path), dt.datetime.now(dt.UTC))
 
 
 def clean(folder: Path) -> None:

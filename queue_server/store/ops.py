@@ -27,7 +27,7 @@ from ..core.errors import HallError, NotFound, Refused
 from ..core.hall import HallConfig, ServiceDef
 from ..core.permissions import Actor, Target, authorize
 from ..core.states import TicketOp, TicketStatus, WindowOp, WindowStatus, ticket_next, window_next
-from . import callorder, lockout
+from . import callorder, casefiles, lockout
 from . import schema as s
 from . import statements as st
 from .db import on_reader
@@ -117,6 +117,7 @@ class HallOps:
         self.tz = config.tz
         self._cache: dict[tuple[str, str], tuple[Any, float]] = {}
         self._next_stmts: dict[int, Any] = {}
+        self.casefiles = casefiles.CaseFiles(self)
         self._components: dict[str, tuple[list[str], list[estimate.WindowNow]]] = {}
         self._sessions: dict[tuple[str, dt.date], list[dt.datetime]] = {}
 
@@ -970,6 +971,14 @@ class HallOps:
         wrow = self._set_window(conn, number, since=now)
         self._audit(conn, now, actor, "case.finish", window=number, ticket_id=row["id"])
         view = ticket_view(ticket)
+        # A promised item is accepted here and lives on as a case file until delivery.
+        opened: list[tuple[str, dict[str, Any]]] = []
+        casefile = None
+        service = self.config.service(ticket["service_id"])
+        if service is not None and service.kind == "promised":
+            casefile, opened = self.casefiles.open(
+                conn, actor, row["id"], service, number, win["clerk"], win["case_id"], now
+            )
         prompt = {
             "case": win["case_id"],
             "window": number,
@@ -978,10 +987,14 @@ class HallOps:
             "due": iso(due),
             "scale": self.config.rules.rating_scale,
         }
+        reply = {"ticket": view, "window": number, "case": win["case_id"]}
+        if casefile is not None:
+            reply["casefile"] = casefile
         return Outcome(
-            {"ticket": view, "window": number, "case": win["case_id"]},
+            reply,
             [
                 ("ticket.finished", view),
+                *opened,
                 ("rating.requested", prompt),
                 ("window.changed", self.window_view(wrow, ticket)),
                 ("queue.stats", self.queue_stats(conn, ticket["queue"], now)),
@@ -1475,6 +1488,7 @@ class HallOps:
             est_wait_low=est.low,
             est_wait_high=est.high,
             rating_state=case_row[0] if case_row else None,
+            casefile=self.casefiles.for_citizen(conn, row["id"]),
             # the phone page shows it: the holder's proof at a kiosk (never broadcast)
             check=rules.check_code(row["token"]),
         )

@@ -238,3 +238,85 @@ notifications = Table(
     Column("sent_at", UTCDateTime),
 )
 Index("ix_notifications_due", notifications.c.state, notifications.c.next_at)
+
+calendar_days = Table(
+    "calendar_days",
+    metadata,
+    # The loaded working-day calendar: only the exceptions to "weekdays work, weekends
+    # are off" (holidays on any day, make-up working days on weekends), per year.
+    Column("day", Date, primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("kind", String(8), nullable=False),  # holiday | workday
+    Column("name", String(64), nullable=False),
+)
+Index("ix_calendar_days_year", calendar_days.c.year)
+
+calendar_years = Table(
+    "calendar_years",
+    metadata,
+    # A year is loaded as a whole (a year with no exception days is still "known").
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("source", String(256), nullable=False),
+    Column("loaded_at", UTCDateTime, nullable=False),
+)
+
+casefiles = Table(
+    "casefiles",
+    metadata,
+    # A promised case after the window: its number, clock and state (core/casefile.py).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("number", String(50), nullable=False, unique=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False, unique=True),
+    Column("case_id", Integer),  # the window's case that accepted it
+    Column("service_id", String(64), nullable=False),
+    Column("department", String(64), nullable=False),
+    Column("window", Integer),
+    Column("clerk", String(64)),
+    Column("state", String(16), nullable=False),
+    Column("suspended_from", String(16)),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("opened_on", Date, nullable=False),  # hall-local acceptance day
+    Column("promised_days", Integer, nullable=False),  # extensions included
+    # NULL while the year has no calendar: the sweeper sets it once one is loaded.
+    Column("due_on", Date),
+    # Finished before this day is early (core.casefile.early_before), kept with due_on.
+    Column("early_before", Date),
+    Column("suspended_on", Date),
+    Column("suspended_days", Integer, nullable=False, default=0),
+    Column("suspensions", Integer, nullable=False, default=0),
+    Column("extended_days", Integer, nullable=False, default=0),
+    Column("light", String(8)),  # green | yellow | red; NULL without a due day
+    Column("light_at", UTCDateTime),
+    Column("ready_at", UTCDateTime),  # the clock stops here (办结)
+    Column("finished_on", Date),  # hall-local day it was ready or refused (the figures)
+    Column("closed_at", UTCDateTime),  # delivered or refused
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+# The lights sweep reads the cases on the clock only; the office lists a department's.
+Index("ix_casefiles_state", casefiles.c.state, casefiles.c.due_on)
+Index("ix_casefiles_department", casefiles.c.department, casefiles.c.state)
+Index("ix_casefiles_opened", casefiles.c.opened_on)  # the figures of a period
+
+casefile_steps = Table(
+    "casefile_steps",
+    metadata,
+    # Every transition of a case file, who made it and why (reason, missing materials,
+    # the days granted): the case's own history, shown in casefile.get.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("casefile_id", Integer, ForeignKey("casefiles.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("op", String(16), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("from_state", String(16)),
+    Column("to_state", String(16), nullable=False),
+    Column("detail", Text),
+)
+Index("ix_casefile_steps_file", casefile_steps.c.casefile_id, casefile_steps.c.id)
+
+casefile_counters = Table(
+    "casefile_counters",
+    metadata,
+    Column("key", String(16), primary_key=True),
+    Column("last", Integer, nullable=False),
+)

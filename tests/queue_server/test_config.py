@@ -139,7 +139,7 @@ def test_server_refuses_an_old_schema_and_db_upgrade_fixes_it(tmp_path):
     refused = run_cli("server", "--config", str(TEST_HALL), "--db", url, "--port", "0")
     assert refused.returncode == 1 and "hallq db upgrade" in refused.stderr
     up = run_cli("db", "upgrade", "--config", str(TEST_HALL), "--db", url)
-    assert up.returncode == 0 and "at revision 0005" in up.stdout
+    assert up.returncode == 0 and "at revision 0006" in up.stdout
 
 
 def test_appointments_load_from_csv(tmp_path):
@@ -203,7 +203,7 @@ def test_migration_from_0001_keeps_data_and_lists_old_dissatisfied_ratings(tmp_p
             {"t": "2026-11-24 02:00:00.000000"},
         )
     db.upgrade(engine)
-    assert db.current_revision(engine) == db.head_revision() == "0005"
+    assert db.current_revision(engine) == db.head_revision() == "0006"
     with engine.begin() as conn:
         row = conn.execute(select(old_cases.rating, old_cases.followup_state)).one()
     assert tuple(row) == (1, "open")
@@ -238,6 +238,76 @@ def test_hash_pin_asks_for_six_digits_unless_told_otherwise():
     assert ok.returncode == 0 and check_pin("123456", ok.stdout.strip())
     kept = run("--pin", "1234", "--digits", "4")
     assert kept.returncode == 0 and check_pin("1234", kept.stdout.strip())
+
+
+def test_departments_and_office_staff_are_loaded():
+    c = parse_config(raw_test_hall())
+    civil = c.department("civil")
+    assert civil is not None and civil.head.staff == "h-civil"
+    assert civil.head.phone == "+86 10 5555 0101" and civil.leader is not None
+    assert {sv.department for sv in c.services} == {"civil", "party"}
+    officer = c.clerk("o-civil")
+    assert officer is not None and officer.roles == ("officer",) and officer.department == "civil"
+    assert c.clerk("c001") is not None and c.clerk("c001").roles == ()  # a window clerk
+    assert c.casefiles.number_format == "T{year}-{seq:05d}"
+    demo = load_config(DEMO_CONFIG)
+    assert demo.departments and all(sv.department for sv in demo.services)
+    assert any(cl.roles for cl in demo.clerks), "the demo has an office login"
+
+
+def test_department_problems_are_located():
+    raw = raw_test_hall()
+    raw["departments"][0]["head"]["phone"] = "call me"
+    raw["departments"][0]["head"]["email"] = "nobody"
+    raw["departments"][1]["id"] = "civil"
+    del raw["services"][0]["department"]
+    raw["services"][2]["department"] = "tax"
+    raw["clerks"][2]["roles"] = ["officer", "janitor"]
+    raw["clerks"][3]["department"] = "tax"
+    del raw["clerks"][4]["department"]
+    raw["casefiles"]["number_format"] = "{year}-{who}"
+    raw["casefiles"]["yellow_share"] = 1.5
+    got = problems_of(raw)
+    expected = [
+        "departments[0].head.phone: 'call me' is not a phone number",
+        "departments[0].head.email: 'nobody' is not an e-mail address",
+        "departments[1].id: duplicate department 'civil'",
+        "services[0].department: missing: every service belongs",
+        "services[2].department: unknown department 'tax'",
+        "clerks[2].roles[1]: 'janitor' must be one of officer, approver, head",
+        "clerks[3].department: unknown department 'tax'",
+        "clerks[4].department: back-office roles need",
+        "casefiles.number_format: '{year}-{who}' cannot be used",
+        "casefiles.yellow_share: must be between 0 and 1",
+        "casefiles: give yellow_days or yellow_share, not both",
+    ]
+    for e in expected:
+        assert any(p.startswith(e) for p in got), (e, got)
+
+
+def test_a_promised_service_needs_a_department_and_a_head_must_be_a_head():
+    raw = raw_test_hall()
+    del raw["departments"]
+    for sv in raw["services"]:
+        sv.pop("department", None)
+    for cl in raw["clerks"]:
+        cl.pop("department", None)
+        cl.pop("roles", None)
+    got = problems_of(raw)
+    # Without departments only the promised services are missing one.
+    assert [p for p in got if "department" in p] == [
+        f"services[{i}].department: missing: a promised service needs the department whose "
+        "back office processes its cases"
+        for i in (1, 4)
+    ]
+    raw = raw_test_hall()
+    raw["departments"][1]["head"]["staff"] = "c001"
+    raw["departments"][0]["head"]["staff"] = "nobody"
+    got = problems_of(raw)
+    assert (
+        "departments[1].head.staff: clerk 'c001' needs roles = [\"head\"] and department = 'party'"
+    ) in got
+    assert "departments[0].head.staff: unknown clerk 'nobody'" in got
 
 
 def test_only_a_kiosk_declares_an_id_card_reader():

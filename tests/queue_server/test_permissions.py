@@ -31,6 +31,11 @@ TOKENS = {
     "supervisor": "supervisor-secret",
     "admin": "admin-secret",
 }
+OFFICE_HELLO = {  # back office of the civil department: id + PIN + role, no window
+    "officer": {"clerk": "o-civil", "pin": "1234"},
+    "approver": {"clerk": "a-civil", "pin": "1234"},
+    "head": {"clerk": "h-civil", "pin": "1234", "role": "head"},
+}
 _ids = itertools.count(1)
 
 
@@ -64,6 +69,12 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """For each operation: the arguments a role sends to stay in its scope ("in") and the
     ones that leave it ("out", a list), by role; "*" is the default for any role."""
     a2, c1, f3 = state["A002"], state["C001"], state["C002"]
+    civil, party = state["casefile:civil"], state["casefile:party"]
+    in_civil = {"number": civil}
+    own_dept = {
+        "in": {"*": in_civil},
+        "out": {r: [{"number": party}] for r in ("officer", "approver", "head")},
+    }
     at_w1 = {"window": 1}
     win = {
         "in": {"*": at_w1, "clerk": {}},
@@ -157,6 +168,39 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "followup.list": {"in": {"*": {}}},
         "alert.list": {"in": {"*": {}}},
         "followup.done": {"in": {"*": {"case": 1, "note": "called back"}}},
+        # C002 was finished at window 3; clerk-1 works at window 1.
+        "casefile.accept": {
+            "in": {"*": {"label": "C002", "service": "party-archive"}, "clerk": {"label": "A001"}},
+            "out": {"clerk": [{"label": "C002", "service": "party-archive"}]},
+        },
+        "casefile.review": own_dept,
+        "casefile.decide": own_dept,
+        "casefile.suspend": {
+            "in": {"*": {**in_civil, "materials": "proof of address"}},
+            "out": {
+                r: [{"number": party, "materials": "x"}] for r in ("officer", "approver", "head")
+            },
+        },
+        "casefile.resume": own_dept,
+        "casefile.extend": {
+            "in": {"*": {**in_civil, "days": 2, "reason": "expert opinion needed"}},
+            "out": {r: [{"number": party, "days": 1, "reason": "x"}] for r in ("approver", "head")},
+        },
+        "casefile.refuse": {
+            "in": {"*": {**in_civil, "reason": "not our item"}},
+            "out": {r: [{"number": party, "reason": "x"}] for r in ("officer", "approver", "head")},
+        },
+        "casefile.ready": own_dept,
+        "casefile.deliver": {"in": {"*": in_civil}},
+        "casefile.list": {
+            "in": {"*": {"department": "civil"}, "officer": {}},
+            "out": {r: [{"department": "party"}] for r in ("officer", "approver", "head")},
+        },
+        "casefile.get": own_dept,
+        "casefile.figures": {
+            "in": {"*": {"department": "civil"}, "head": {}},
+            "out": {"head": [{"department": "party"}]},
+        },
     }
 
 
@@ -173,7 +217,8 @@ def test_every_role_operation_and_scope_against_a_real_server(config, db_url):
             for w in (1, 2, 3):
                 assert (await gw.ask("window.open", {"window": w, "clerk": f"c-{w}"}))["ok"]
             state: dict[str, Any] = {}
-            for service in ("general", "marriage", "party-transfer", "party-transfer", "general"):
+            services = ("general", "marriage", "party-transfer", "party-transfer", "general")
+            for service in (*services, "party-archive"):
                 r = (await admin.ask("ticket.issue", {"service": service}))["result"]
                 state[r["label"]] = r
             # A001 at window 1, B001 at window 2, C002 finished at window 3 (to rate),
@@ -182,7 +227,17 @@ def test_every_role_operation_and_scope_against_a_real_server(config, db_url):
             assert (await gw.ask("call.number", {"window": 2, "label": "B001"}))["ok"]
             assert (await gw.ask("call.number", {"window": 3, "label": "C002"}))["ok"]
             assert (await gw.ask("case.finish", {"window": 3}))["ok"]
+            # A civil case file opened by hand for C002 (the window found the citizen
+            # asking for a promised item), and a party one opened by finishing C003.
+            r = await admin.ask("casefile.accept", {"label": "C002", "service": "marriage"})
+            assert r["ok"], r
+            state["casefile:civil"] = r["result"]["number"]
+            assert (await gw.ask("call.number", {"window": 3, "label": "C003"}))["ok"]
+            r = await gw.ask("case.finish", {"window": 3})
+            state["casefile:party"] = r["result"]["casefile"]["number"]
             conns = {role: await _connect(hall.port, {"token": t}) for role, t in TOKENS.items()}
+            for role, hello in OFFICE_HELLO.items():
+                conns[role] = await _connect(hall.port, hello)
             conns["citizen"] = await _connect(hall.port, {"ticket": state["A002"]["token"]})
             cases = _cases(state)
             assert set(cases) == set(TABLE), "every operation of the table is tried"
@@ -227,10 +282,11 @@ def test_every_role_operation_and_scope_against_a_real_server(config, db_url):
 def test_table_scopes_are_all_tried():
     """Each scope of the table has at least one operation whose "out" case is tried, so
     a scope check dropped from the store cannot go unnoticed."""
-    state = {
+    state: dict[str, Any] = {
         label: {"id": 1, "token": f"t-{label}", "check": rules.check_code(f"t-{label}")}
         for label in ("A002", "C001", "C002")
     }
+    state.update({"casefile:civil": "T1", "casefile:party": "T2"})
     cases = _cases(state)
     tried = {
         scope_of(role, op)
@@ -257,6 +313,11 @@ NEVER = [
     ("citizen", "snapshot"),
     ("gateway", "ticket.issue"),
     ("supervisor", "call.next"),
+    ("officer", "casefile.decide"),  # B does not decide (A and B roles)
+    ("officer", "casefile.extend"),  # more time is granted by A or the head
+    ("officer", "call.next"),
+    ("supervisor", "casefile.decide"),
+    ("admin", "casefile.decide"),  # a decision is a named approver's, never a console's
 ]
 PINNED = {
     ("clerk", "ticket.cancel"): Scope.WINDOW_TICKET,
@@ -268,6 +329,9 @@ PINNED = {
     ("citizen", "rating.submit"): Scope.OWN_TICKET,
     ("kiosk", "device.report"): Scope.SELF,
     ("clerk", "clerk.today"): Scope.SELF,
+    ("officer", "casefile.review"): Scope.OWN_DEPARTMENT,
+    ("approver", "casefile.decide"): Scope.OWN_DEPARTMENT,
+    ("head", "casefile.extend"): Scope.OWN_DEPARTMENT,
 }
 
 

@@ -634,6 +634,8 @@ function setup() {
   $("act-number").append("", el("kbd", { text: "G" }));
   $("number-form").addEventListener("submit", callNumber);
   $("act-rejoin").addEventListener("click", rejoin);
+  $("pickup-form").addEventListener("submit", findCase);
+  $("pickup-deliver").addEventListener("click", deliver);
   $("transfer-to-queue").addEventListener("click", () => {
     const q = $("transfer-queue").value;
     const qd = S.info.queues.find((x) => x.prefix === q);
@@ -659,6 +661,44 @@ function setup() {
     setMode("token");
     signIn({ token }, clerk);
   }
+}
+
+// -- the pick-up window ------------------------------------------------------------------
+
+let pickup = null; // the case file found by number
+
+async function findCase(ev) {
+  ev.preventDefault();
+  const number = $("pickup-number").value.trim();
+  if (!number || !S.conn?.online) return;
+  try {
+    pickup = await S.conn.request("casefile.get", { number });
+    say("");
+  } catch (e) {
+    pickup = null;
+    say(errorText(e), "error");
+  }
+  renderPickup();
+}
+
+async function deliver() {
+  if (!pickup) return;
+  try {
+    pickup = await S.conn.request("casefile.deliver", { number: pickup.number }, { whenOffline: "refuse" });
+    say(t("pickup.delivered", { number: pickup.number }), "ok");
+  } catch (e) {
+    say(errorText(e), "error");
+  }
+  renderPickup();
+}
+
+function renderPickup() {
+  $("pickup-case").hidden = !pickup;
+  if (!pickup) return;
+  const sv = serviceOf(pickup.service);
+  $("pickup-case").dataset.state = pickup.state;
+  $("pickup-info").textContent = `${pickup.number} · ${sv ? name(sv.name) : pickup.service} · ${t(`cstate.${pickup.state}`)}`;
+  $("pickup-deliver").hidden = pickup.state !== "ready";
 }
 
 function drawShortcuts() {

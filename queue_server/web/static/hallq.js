@@ -21,6 +21,9 @@ const IDEMPOTENT = new Set([
   "appointment.create", "appointment.checkin", "window.open", "window.pause",
   "window.resume", "window.close", "call.next", "call.number", "call.recall",
   "case.start", "case.finish", "case.no_show", "rating.submit", "followup.done",
+  "casefile.accept", "casefile.review", "casefile.decide", "casefile.suspend",
+  "casefile.resume", "casefile.extend", "casefile.refuse", "casefile.ready",
+  "casefile.deliver",
 ]);
 
 const CLOSE_AUTH_FAILED = 4001;

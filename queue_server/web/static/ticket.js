@@ -225,6 +225,14 @@ function render() {
     alertOnce(`near:${T.near}`, [200, 100, 200]);
   }
   $("noshow-help").hidden = s.status !== "no_show";
+  const cf = s.casefile;
+  $("casefile").hidden = !cf;
+  if (cf) {
+    $("case-number").textContent = cf.number;
+    $("case-due").textContent = cf.due_on || t("ticket.case.nodue");
+    $("case-state").textContent = t(`ticket.case.${cf.state}`, {}) || "";
+    $("casefile").dataset.state = cf.state;
+  }
 
   // The rating: offered once, after the case, if nobody rated it yet.
   const offer = s.status === "done" && s.rating_state === "pending" && !T.ratedHere;
