@@ -940,8 +940,11 @@ def _notify(raw: dict[str, Any], problems: _Problems) -> NotifySettings:
             problems.add(f"{where}.on", f"{on!r} must be one of {', '.join(ALERT_EVENTS)}")
         to = _get(t, "to", list, problems, where)
         for j, rid in enumerate(to):
-            if not any(r.id == rid for r in recipients):
-                problems.add(f"{where}.to[{j}]", f"unknown recipient {rid!r}")
+            if rid not in ("head", "leader") and not any(r.id == rid for r in recipients):
+                problems.add(
+                    f"{where}.to[{j}]",
+                    f"unknown recipient {rid!r} (a [[notify.recipients]] id, head or leader)",
+                )
         channels = _get(t, "channels", list, problems, where, default=[])
         for j, ch in enumerate(channels):
             if ch not in CHANNELS:

@@ -248,7 +248,7 @@ class HallServer:
         self, conn: Connection, now: dt.datetime, notify: Any, published: dbm.Published
     ) -> None:
         """On the database thread, in the events' transaction: the alerts they cause."""
-        if outbox.enqueue(conn, now, notify, published) and self.loop is not None:
+        if outbox.enqueue(conn, now, self.config, published) and self.loop is not None:
             notifier = self.notifier
             if notifier is not None:
                 self.loop.call_soon_threadsafe(notifier.wake.set)  # send them now

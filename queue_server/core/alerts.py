@@ -14,7 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .hall import NotifySettings, Recipient
+from .hall import HallConfig, NotifySettings, Recipient
+
+DEPARTMENT_ROLES = ("head", "leader")
+"""Recipients an ``[[alerts]]`` rule may name by role: the head and the leader in
+charge of the event's department (from its service), as ``[[departments]]`` lists them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,7 @@ def describe(kind: str, data: dict[str, Any]) -> tuple[str, str]:
         return (
             f"Case {data.get('number')} is {data.get('light')}",
             f"Case {data.get('number')} ({data.get('service')}) turned {data.get('light')}; "
-            f"due {data.get('due')}.",
+            f"due {data.get('due_on')}.",
         )
     if kind == "queue.unattended":
         return (
@@ -79,20 +83,45 @@ def channels_of(r: Recipient, settings: NotifySettings) -> list[tuple[str, str]]
     return out
 
 
-def route(seq: int, kind: str, data: dict[str, Any], settings: NotifySettings) -> list[Alert]:
+def department_recipients(config: HallConfig, data: dict[str, Any]) -> dict[str, Recipient]:
+    """The event's department's head and leader in charge, as recipients."""
+    dept_id = data.get("department")
+    if dept_id is None and isinstance(data.get("service"), str):
+        service = config.service(data["service"])
+        dept_id = service.department if service is not None else None
+    dept = config.department(dept_id) if isinstance(dept_id, str) else None
+    out: dict[str, Recipient] = {}
+    if dept is None:
+        return out
+    for role, contact in (("head", dept.head), ("leader", dept.leader)):
+        if contact is not None:
+            out[role] = Recipient(
+                f"{role}:{dept.id}", contact.staff, email=contact.email, phone=contact.phone
+            )
+    return out
+
+
+def route(
+    seq: int,
+    kind: str,
+    data: dict[str, Any],
+    settings: NotifySettings,
+    roles: dict[str, Recipient] | None = None,
+) -> list[Alert]:
+    """The alerts for one event: each rule's recipients, named or by department role."""
     subject, text = describe(kind, data)
     alerts: dict[str, Alert] = {}
     for rule in settings.alerts:
         if rule.on != kind:
             continue
         for rid in rule.to:
-            r = settings.recipient(rid)
+            r = settings.recipient(rid) or (roles or {}).get(rid)
             if r is None:
                 continue
             for channel, target in channels_of(r, settings):
                 if rule.channels and channel not in rule.channels:
                     continue
-                key = f"{seq}:{rid}:{channel}"
+                key = f"{seq}:{r.id}:{channel}"
                 alerts[key] = Alert(key, kind, channel, target, subject, text, dict(data))
     return list(alerts.values())
 

@@ -163,8 +163,16 @@ class Demo:
         engine.dispose()
         self.start_emulators()
         hall = self.write_hall_file()
-        self.server_args = ("server", "--config", str(hall), "--db", url, "--port",
-                            str(self.port), "--ignore-hours")
+        self.server_args = (
+            "server",
+            "--config",
+            str(hall),
+            "--db",
+            url,
+            "--port",
+            str(self.port),
+            "--ignore-hours",
+        )
         self.spawn("server", *self.server_args)
         self.wait_ready()
         self.spawn("gateway", "gateway", "--config", str(hall))
@@ -229,8 +237,11 @@ class Demo:
         server is started again (once per stop) and is not counted when it comes back."""
         server = self.procs.get("server")
         if server is not None and server.poll() is not None and self.server_args:
-            print(f"hallq demo: the server stopped (exit {server.returncode}); starting it "
-                  "again", file=sys.stderr, flush=True)
+            print(
+                f"hallq demo: the server stopped (exit {server.returncode}); starting it again",
+                file=sys.stderr,
+                flush=True,
+            )
             if self.restart_server():
                 print("hallq demo: the server is back", file=sys.stderr, flush=True)
         dead = []
@@ -368,8 +379,11 @@ def side_by_side(screen: tuple[int, int]) -> tuple[tuple[int, int, int, int], ..
 
 def placed(x: int, y: int) -> dict[str, str]:
     """Kivy's window position, given through its ``KCFG_`` environment settings."""
-    return {"KCFG_GRAPHICS_POSITION": "custom", "KCFG_GRAPHICS_LEFT": str(x),
-            "KCFG_GRAPHICS_TOP": str(y)}
+    return {
+        "KCFG_GRAPHICS_POSITION": "custom",
+        "KCFG_GRAPHICS_LEFT": str(x),
+        "KCFG_GRAPHICS_TOP": str(y),
+    }
 
 
 def _book_appointment(demo: Demo) -> str:
@@ -381,10 +395,14 @@ def _book_appointment(demo: Demo) -> str:
     async def book() -> str:
         async with HallClient(demo.url, demo.token("admin-1"), name="demo-banner") as admin:
             now = dt.datetime.now(dt.UTC)
-            reply = await admin.request("appointment.create", {
-                "service": demo.config.services[0].id,
-                "start": now.isoformat(), "end": (now + dt.timedelta(hours=4)).isoformat(),
-            })
+            reply = await admin.request(
+                "appointment.create",
+                {
+                    "service": demo.config.services[0].id,
+                    "start": now.isoformat(),
+                    "end": (now + dt.timedelta(hours=4)).isoformat(),
+                },
+            )
             return str(reply.get("code", ""))
 
     try:
@@ -399,8 +417,9 @@ def _voice_line() -> str:
     try:
         player = " ".join(DeviceSink.detect())
     except Exception:
-        return ("  voice         SILENT: no audio player (install alsa-utils, or run "
-                "scripts/setup.sh)")
+        return (
+            "  voice         SILENT: no audio player (install alsa-utils, or run scripts/setup.sh)"
+        )
     return f"  voice         calls are spoken through `{player}` to the default sound output"
 
 
@@ -426,8 +445,7 @@ def _introduce(demo: Demo, folder: Path, port: int, gui: bool) -> None:
         f"  serial bus    emulated on {demo.bus.path}: keypads, evaluators and LED "
         f"strips of windows {', '.join(map(str, BUS_WINDOWS))}, driven by `hallq gateway`"
     )
-    print(f"  appointment   code {demo.appointment}: try it at the kiosk's "
-          "“appointment check-in”")
+    print(f"  appointment   code {demo.appointment}: try it at the kiosk's “appointment check-in”")
     if gui:
         print(
             f"  kiosk and hall display: side by side in their own windows (a priority "

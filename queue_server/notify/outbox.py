@@ -16,18 +16,20 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ..core import alerts as rules
-from ..core.hall import NotifySettings
+from ..core.hall import HallConfig
 from ..store import schema as s
 
 LEASE = dt.timedelta(seconds=60)
 _n = s.notifications.c
 
 
-def enqueue(conn: Connection, now: dt.datetime, settings: NotifySettings, published: Any) -> int:
+def enqueue(conn: Connection, now: dt.datetime, config: HallConfig, published: Any) -> int:
     """Queue the alerts the hall's rules ask for, for these committed events."""
     rows = []
+    settings = config.notify
     for seq, _at, kind, data in published:
-        for a in rules.route(seq, kind, data, settings):
+        roles = rules.department_recipients(config, data)
+        for a in rules.route(seq, kind, data, settings, roles):
             payload = {
                 "key": a.key,
                 "kind": a.kind,

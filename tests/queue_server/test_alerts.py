@@ -357,3 +357,59 @@ def test_people_waiting_with_no_open_window_alert_the_duty_supervisor_once(confi
         asyncio.run(main())
     finally:
         hook.close()
+
+
+def test_a_red_case_reaches_its_department_head_by_email_and_the_webhook(config, db_url):
+    """The issue's promise: a promised case past its due day turns red on the server's
+    clock, and the department's head hears of it (e-mail from the [[departments]] entry)
+    while the hall's webhook gets it too."""
+    from .test_casefiles import load_calendar
+
+    load_calendar(db_url)
+    mailbox = Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    smtp.start()
+    hook = Receiver()
+    try:
+
+        async def main() -> None:
+            clock = Clock()
+            notify = NotifySettings(
+                webhook_url=f"http://127.0.0.1:{hook.port}/hook",
+                smtp_host="127.0.0.1",
+                smtp_port=smtp.port,
+                recipients=(Recipient("bot", webhook=True),),
+                alerts=(AlertRule("casefile.light", ("head", "bot")),),
+            )
+            cfg = dataclasses.replace(config, notify=notify)
+            async with (
+                running_hall(cfg, db_url, clock, sweep_interval=0.02) as hall,
+                connected(hall.port, "kiosk-1-secret") as kiosk,
+                connected(hall.port, "gateway-secret") as gw,
+            ):
+                await kiosk.request("ticket.issue", {"service": "marriage"})
+                await gw.request("window.open", {"window": 2, "clerk": "c-2"})
+                await gw.request("call.next", {"window": 2})
+                finished = await gw.request("case.finish", {"window": 2})
+                number = finished["casefile"]["number"]
+                clock.advance(days=10)  # long past its due day
+                await _until(lambda: mailbox.messages and hook.posts, timeout=20)
+            (mail,) = [m for m in mailbox.messages if b"red" in m.content]
+            assert mail.rcpt_tos == ["head@civil.example"]  # the civil department's head
+            assert number.encode() in mail.content
+            reds = [json.loads(b) for _, b in hook.posts]
+            assert any(p["data"]["light"] == "red" and p["data"]["number"] == number for p in reds)
+
+        asyncio.run(main())
+    finally:
+        smtp.stop()
+        hook.close()
+
+
+def test_department_roles_resolve_from_the_events_service(config):
+    from queue_server.core.alerts import department_recipients
+
+    roles = department_recipients(config, {"service": "marriage"})
+    assert roles["head"].email == "head@civil.example"
+    assert roles["leader"].phone == "13800000001"
+    assert department_recipients(config, {"service": "nope"}) == {}
