@@ -18,6 +18,13 @@ def phone(browser: Any, locale: str = "en-US") -> Any:
     return pg
 
 
+async def _status(hall: LiveHall, token: str) -> Any:
+    from queue_server.client import HallClient
+
+    async with HallClient(f"ws://127.0.0.1:{hall.port}/", ticket=token, name="probe") as c:
+        return await c.request("ticket.status", {})
+
+
 def test_waiting_then_called_without_reload(page: Any, hall: LiveHall) -> None:
     kiosk = hall.client("kiosk-1-secret")
     clerk = hall.client("clerk-1-secret")
@@ -31,6 +38,11 @@ def test_waiting_then_called_without_reload(page: Any, hall: LiveHall) -> None:
     expect(page.locator("#check")).to_contain_text(f"Check code for rating: {mine['check']}")
     expect(page.locator("#status")).to_have_text("Waiting")
     expect(page.locator("#ahead")).to_have_text("1")
+    # The estimate with its range, as the server gives them (issue 15).
+    status = hall.run(_status(hall, mine["token"]))
+    lo, hi, n = status["est_wait_low"], status["est_wait_high"], status["est_wait_minutes"]
+    assert lo < n < hi  # one case ahead at the default case length: a real range
+    expect(page.locator("#wait")).to_have_text(f"about {n} min ({lo}–{hi})")
     # One ahead is within the default 3 places: "almost your turn".
     expect(page.locator("#near")).to_contain_text("Almost your turn: 1 ahead of you")
     expect(page.locator("#turn")).to_be_hidden()

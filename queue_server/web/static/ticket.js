@@ -208,7 +208,13 @@ function render() {
   const waiting = s.status === "waiting";
   $("stats").hidden = !waiting;
   $("ahead").textContent = t("ticket.ahead.n", { n: s.people_ahead ?? "–" });
-  $("wait").textContent = s.est_wait_minutes ? t("ticket.wait.n", { n: s.est_wait_minutes }) : t("ticket.wait.soon");
+  // The central figure with its 80 % range ("about 12 min (8-20)"), as the estimate
+  // gives it; one figure when the range is a point.
+  const lo = s.est_wait_low, hi = s.est_wait_high;
+  $("wait").textContent = !s.est_wait_minutes ? t("ticket.wait.soon")
+    : (Number.isFinite(lo) && Number.isFinite(hi) && hi > lo)
+      ? t("ticket.wait.range", { n: s.est_wait_minutes, lo, hi })
+      : t("ticket.wait.n", { n: s.est_wait_minutes });
 
   const turn = $("turn");
   turn.hidden = s.status !== "called";
