@@ -304,7 +304,10 @@ class KioskApp(App):
         self.controller.spawn(self.controller.take_ticket(priority))
 
     def choose_priority(self, kind: str) -> None:
-        if self.model.choose_priority(kind):
+        ready = self.model.choose_priority(kind)
+        # An elderly citizen whose ID card was read needs no guide: the server checks the
+        # age; if it says no (too young), the guide's PIN prompt is already on screen.
+        if ready or (kind == "elderly" and self.controller.card is not None):
             self.take_ticket(kind)
 
     def pin_key(self, key: str) -> None:

@@ -117,6 +117,10 @@ class KioskController:
         if priority and staff_pin:
             # The guide's own credential, checked by the server; never kept here.
             args.update(staff=m.staff_id or "", staff_pin=staff_pin)
+        elif priority == "elderly" and self.card is not None:
+            # The card read for this citizen shows the age: the server decides (from its
+            # hall's senior age) and keeps only that the ID card confirmed it.
+            args["birth_date"] = self.card.birth_date.isoformat()
         try:
             reply = await self._ask(
                 "ticket.issue", args, ("issue", m.service, priority or "", m.language)

@@ -169,3 +169,34 @@ def test_one_way_printer_keeps_the_ticket_on_screen(config, sqlite_url, tmp_path
             assert k.model.timeout() == k.model.ticket_fail_seconds
 
     run(main(), 90)
+
+
+def test_a_senior_card_gives_an_elderly_ticket_without_the_guide(config, sqlite_url, tmp_path):
+    """A kiosk declared with a reader: the citizen places the card, picks "elderly", and
+    gets the priority ticket with no PIN asked; the server decided from the birth date."""
+    import dataclasses
+
+    devices = tuple(dataclasses.replace(d, id_reader=d.role == "kiosk") for d in config.devices)
+    hall_config = dataclasses.replace(config, devices=devices)
+
+    async def main():
+        reader = IdCardReaderEmulator()
+        tty = reader.serve_pty(tmp_path / "ttyUSB-id")
+        try:
+            async with kiosk(hall_config, sqlite_url, tmp_path, printer=False, id_reader=tty,
+                             id_salt="hall-secret-salt-0123") as k:
+                await until(lambda: k.hall.device_state("id_reader") == "online", 5, "reader")
+                reader.place(SAMPLE_SENIOR)
+                await until(lambda: k.app.controller.card, 5, "card read")
+                k.model.open_service("general")
+                await k.wait_screen("detail")
+                await k.tap(k.ids().priority)
+                await k.wait_screen("priority")
+                await k.tap_text("老年人")
+                await k.wait_screen("ticket")
+                assert k.model.ticket["priority"] == "elderly"
+                assert k.model.pin_entry == ""  # no PIN was asked for
+        finally:
+            reader.stop()
+
+    run(main(), 90)
