@@ -117,7 +117,10 @@ class KioskController:
         if priority and staff_pin:
             # The guide's own credential, checked by the server; never kept here.
             args.update(staff=m.staff_id or "", staff_pin=staff_pin)
-        elif priority == "elderly" and self.card is not None:
+        if self.card is not None:
+            # Only the card's salted hash: the hall's daily cap per person and service.
+            args["id_hash"] = self.card.id_hash
+        if priority == "elderly" and self.card is not None and not staff_pin:
             # The card read for this citizen shows the age: the server decides (from its
             # hall's senior age) and keeps only that the ID card confirmed it.
             args["birth_date"] = self.card.birth_date.isoformat()
@@ -193,7 +196,8 @@ class KioskController:
         elif scan.kind == "ticket":
             try:
                 status = await self.client.request(
-                    "ticket.status", {"token": scan.value}, timeout=self.request_timeout)
+                    "ticket.status", {"token": scan.value}, timeout=self.request_timeout
+                )
             except (RequestError, RequestTimeout) as exc:
                 m.refused(getattr(exc, "code", "timeout"))
                 return
@@ -222,12 +226,14 @@ class KioskController:
             await self.client.request(
                 "device.report",
                 {"part": part, "state": "online" if up else "offline", "detail": detail[:200]},
-                timeout=self.request_timeout)
+                timeout=self.request_timeout,
+            )
         except (RequestError, RequestTimeout) as exc:
             log.warning("%s state not reported: %s", part, exc)
 
     async def watch_printer(
-        self, interval: float,
+        self,
+        interval: float,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         """Poll the idle printer every ``interval`` s and report changes: a printer that

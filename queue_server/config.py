@@ -795,6 +795,7 @@ def _rules(value: Any, problems: _Problems) -> Rules:
         ("idempotency_hours", 24),
         ("unattended_minutes", 10),
         ("senior_age", 65),
+        ("per_person_daily_cap", 2),
     ):
         kwargs[key] = _get(value, key, int, problems, "rules", default=default)
         if kwargs[key] < 0:

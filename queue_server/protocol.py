@@ -108,6 +108,7 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
             "staff": (_S, False),
             "staff_pin": (_S, False),
             "birth_date": (_S, False),
+            "id_hash": (_S, False),
         },
         True,
         "take a number; a kiosk's priority ticket needs `staff` and `staff_pin`, or for a "

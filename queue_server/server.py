@@ -434,6 +434,10 @@ class HallServer:
             raise HallError(f"clerk {clerk.id} may not work at window {window}", code="forbidden")
         return Actor(clerk.id, "clerk", window)
 
+    def _has_reader(self, actor: Actor) -> bool:
+        device = next((d for d in self.config.devices if d.name == actor.name), None)
+        return bool(device and device.id_reader)
+
     def _senior_by_card(self, actor: Actor, args: dict[str, Any]) -> bool:
         """An elderly citizen's card read at a kiosk with a reader: no guide needed.
 
@@ -554,6 +558,8 @@ class HallServer:
             assert actor is not None
             try:
                 permissions.check_role(actor, req.op, req.args)
+                if "id_hash" in req.args and actor.role == "kiosk" and not self._has_reader(actor):
+                    raise Forbidden("only a kiosk with an ID card reader sends a card's hash")
                 if permissions.needs_staff_confirmation(
                     actor, req.op, req.args
                 ) and not self._senior_by_card(actor, req.args):

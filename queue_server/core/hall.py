@@ -163,6 +163,8 @@ class Rules:
     idempotency_hours: int = 24
     unattended_minutes: int = 10
     senior_age: int = 65
+    per_person_daily_cap: int = 2
+    """Tickets one ID card may take for one service in a day (0: no cap)."""
     """From this age a citizen whose ID card was read at a kiosk gets priority unasked."""
     """People waiting this long with no open window for their queue: ``queue.unattended``."""
 

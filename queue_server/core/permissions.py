@@ -127,6 +127,8 @@ ARGUMENT_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     # Rating "the window's last case" or a case by id is the evaluator's form only.
     ("rating.submit", "window"): ("gateway", "admin"),
     ("rating.submit", "case"): ("gateway", "admin"),
+    # An ID card's hash comes only from a kiosk (the server also checks it has a reader).
+    ("ticket.issue", "id_hash"): ("kiosk", "admin"),
 }
 """Arguments only some of an operation's roles may give."""
 

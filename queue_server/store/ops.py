@@ -568,6 +568,7 @@ class HallOps:
             None,
             now,
             op="ticket.issue",
+            person=_person(args.get("id_hash")),
             # who confirmed a priority ticket at a kiosk (the server checked their PIN)
             confirmed_by=(args.get("staff") or ("id_card" if args.get("birth_date") else None))
             if priority is not None
@@ -597,6 +598,7 @@ class HallOps:
         now: dt.datetime,
         op: str,
         confirmed_by: str | None = None,
+        person: str | None = None,
     ) -> Outcome:
         queue = self.config.queue(service.queue)
         assert queue is not None  # the config loader checked every service's queue
@@ -611,6 +613,20 @@ class HallOps:
                 st.SERVICE_ISSUED, {"day": day, "service": service.id}
             ).scalar_one()
         rules.check_issue(service, queue, local, issued_service, number - 1)
+        cap = self.config.rules.per_person_daily_cap
+        if person is not None and cap > 0:
+            t = s.tickets.c
+            taken = conn.execute(
+                select(func.count())
+                .select_from(s.tickets)
+                .where(t.day == day, t.service_id == service.id, t.person == person)
+            ).scalar_one()
+            if taken >= cap:
+                raise Refused(
+                    f"this ID card has taken today's {cap} tickets for this service",
+                    code="person_cap",
+                    cap=cap,
+                )
         token = secrets.token_urlsafe(TOKEN_BYTES)
         row = (
             conn.execute(
@@ -631,6 +647,7 @@ class HallOps:
                     "recalls": 0,
                     "transfers": 0,
                     "token": token,
+                    "person": person,
                 },
             )
             .mappings()
@@ -1385,6 +1402,12 @@ class HallOps:
         Events are kept for ``EVENT_DAYS`` so a display that was off overnight can still
         resume; older ones only cost space (the audit table keeps the history).
         """
+        # A ticket's person hash served the day's cap only: gone once its day is over.
+        conn.execute(
+            update(s.tickets)
+            .where(s.tickets.c.day < self.day(now), s.tickets.c.person.is_not(None))
+            .values(person=None)
+        )
         keep_keys = now - dt.timedelta(hours=self.config.rules.idempotency_hours)
         conn.execute(s.idempotency.delete().where(s.idempotency.c.at < keep_keys))
         conn.execute(s.events.delete().where(s.events.c.at < now - dt.timedelta(days=EVENT_DAYS)))
@@ -1590,6 +1613,19 @@ def _candidate(row: RowMapping) -> rules.Candidate:
         row["appointment_at"],
         row["target_window"],
     )
+
+
+def _person(value: Any) -> str | None:
+    """An ID card's salted hash as the kiosk sends it (hex), or None; never the number."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 16 <= len(value) <= 64:
+        raise Refused("id_hash must be the card's hash (16-64 hex digits)", code="bad_request")
+    try:
+        int(value, 16)
+    except ValueError:
+        raise Refused("id_hash must be hexadecimal", code="bad_request") from None
+    return value.lower()
 
 
 def _when(value: Any) -> dt.datetime | None:

@@ -80,11 +80,15 @@ tickets = Table(
     Column("no_show_at", UTCDateTime),
     # Unguessable key of the citizen's phone page; never put in broadcast events.
     Column("token", String(64), nullable=False, unique=True),
+    # The salted hash of an ID card read at the kiosk (never the number): the per-person
+    # daily cap against ticket touts. Erased once its day is over (``HallOps.prune``).
+    Column("person", String(64)),
     UniqueConstraint("day", "prefix", "number", name="uq_ticket_number"),
 )
 Index("ix_tickets_waiting", tickets.c.status, tickets.c.queue, tickets.c.sort_at)
 Index("ix_tickets_day_service", tickets.c.day, tickets.c.service_id)
 Index("ix_tickets_done", tickets.c.queue, tickets.c.finished_at)
+Index("ix_tickets_person", tickets.c.day, tickets.c.service_id, tickets.c.person)
 # The display's recent calls (snapshot): today's called tickets, newest first.
 Index("ix_tickets_called", tickets.c.day, tickets.c.called_at)
 

@@ -139,7 +139,7 @@ def test_server_refuses_an_old_schema_and_db_upgrade_fixes_it(tmp_path):
     refused = run_cli("server", "--config", str(TEST_HALL), "--db", url, "--port", "0")
     assert refused.returncode == 1 and "hallq db upgrade" in refused.stderr
     up = run_cli("db", "upgrade", "--config", str(TEST_HALL), "--db", url)
-    assert up.returncode == 0 and "at revision 0006" in up.stdout
+    assert up.returncode == 0 and "at revision 0007" in up.stdout
 
 
 def test_appointments_load_from_csv(tmp_path):
@@ -203,7 +203,7 @@ def test_migration_from_0001_keeps_data_and_lists_old_dissatisfied_ratings(tmp_p
             {"t": "2026-11-24 02:00:00.000000"},
         )
     db.upgrade(engine)
-    assert db.current_revision(engine) == db.head_revision() == "0006"
+    assert db.current_revision(engine) == db.head_revision() == "0007"
     with engine.begin() as conn:
         row = conn.execute(select(old_cases.rating, old_cases.followup_state)).one()
     assert tuple(row) == (1, "open")

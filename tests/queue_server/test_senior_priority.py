@@ -83,3 +83,44 @@ def test_a_kiosk_without_a_reader_cannot_claim_a_card(config, sqlite_url):
             assert got == "staff_needed"
 
     asyncio.run(main())
+
+
+HASH = "ab" * 32  # a card's salted hash as the kiosk sends it (never the number)
+
+
+def test_one_id_card_takes_at_most_the_daily_cap_per_service(config, db_url):
+    """Against ticket touts: an ID card read at the kiosk takes at most
+    ``per_person_daily_cap`` (2) tickets per service a day; the hash is erased once its
+    day is over."""
+
+    async def main() -> None:
+        clock = Clock(T0)
+        async with running_hall(_with_reader(config, True), db_url, clock) as hall:
+            got = [await _issue(hall.port, id_hash=HASH) for _ in range(3)]
+            assert got == ["none", "none", "person_cap"]
+            other = await _issue(hall.port, id_hash="cd" * 32)  # another citizen
+            assert other == "none"
+            async with connected(hall.port, "kiosk-1-secret") as kiosk:
+                t = await kiosk.request("ticket.issue", {"service": "marriage", "id_hash": HASH})
+                assert "person" not in t and HASH not in str(t)  # never shown
+            assert await _issue(hall.port, id_hash="not-hex!" * 4) == "bad_request"
+            clock.advance(days=1)
+            assert await _issue(hall.port, id_hash=HASH) == "none"  # a new day
+            await hall.committer.submit(lambda c, n: (hall.ops.prune(c, n), []))
+        engine = db.open_engine(db_url)
+        with engine.connect() as conn:
+            kept = conn.execute(
+                select(s.tickets.c.day, s.tickets.c.person).where(s.tickets.c.person.is_not(None))
+            ).all()
+        engine.dispose()
+        assert {day for day, _ in kept} == {rules.service_day(clock(), config.tz)}
+
+    asyncio.run(main())
+
+
+def test_only_a_kiosk_with_a_reader_sends_a_cards_hash(config, sqlite_url):
+    async def main() -> None:
+        async with running_hall(_with_reader(config, False), sqlite_url, Clock(T0)) as hall:
+            assert await _issue(hall.port, id_hash=HASH) == "forbidden"
+
+    asyncio.run(main())
