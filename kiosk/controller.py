@@ -212,13 +212,35 @@ class KioskController:
 
     async def id_card(self, reading: CardReading) -> None:
         """Keep the card read for this citizen's session (hash, birth date, validity
-        only). The server side that uses it — senior priority from a kiosk with a reader,
-        the daily cap per person, check-in by ID card — is not built yet."""
+        only): it goes with the ticket (the daily cap per person), gives an elderly
+        citizen priority, and on the appointment screen checks the booking in."""
         self.card = reading
+        if self.model.screen == "appointment":
+            await self.check_in_by_card()
+
+    async def check_in_by_card(self) -> dict[str, Any] | None:
+        """The booking made with this citizen's ID number, found by the card's hash."""
+        m = self.model
+        if m.busy or self.card is None:
+            return None
+        try:
+            reply = await self._ask(
+                "appointment.checkin",
+                {"id_hash": self.card.id_hash, "language": m.language},
+                ("checkin-card", self.card.id_hash),
+            )
+        except (RequestError, RequestTimeout):
+            return None
+        m.service = str(reply.get("service", ""))
+        await self._issued(reply)
+        return reply
 
     def _forget_card(self, screen: str) -> None:
         if screen == "home":
             self.card = None
+        elif screen == "appointment" and self.card is not None:
+            # The card was read first: the booking is looked up at once.
+            self.spawn(self.check_in_by_card())
 
     async def report_part(self, part: str, up: bool, detail: str) -> None:
         """Scanner / ID reader presence, as ``device.report`` (state online/offline)."""

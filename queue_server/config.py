@@ -115,7 +115,16 @@ def load_config(path: str | os.PathLike[str]) -> HallConfig:
 def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
     problems = _Problems()
     hall = _table(raw, "hall", problems, "hall")
-    _check_keys(hall, {"name", "timezone", "languages"}, problems, "hall")
+    _check_keys(hall, {"name", "timezone", "languages", "id_salt_env"}, problems, "hall")
+    id_salt = None
+    salt_var = _get(hall, "id_salt_env", str, problems, "hall", default=None)
+    if salt_var is not None:
+        salt = os.environ.get(salt_var, "")
+        if len(salt.encode()) < 16:
+            problems.add(
+                "hall.id_salt_env", f"environment variable {salt_var!r} must hold 16+ bytes"
+            )
+        id_salt = salt.encode() or None
     languages = tuple(_get(hall, "languages", list, problems, "hall", default=["zh", "en"]))
     if not languages or len(set(languages)) != len(languages):
         problems.add("hall.languages", "must list each language once, the main one first")
@@ -196,6 +205,7 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
         raise ConfigError(source, problems.items)
     return HallConfig(
         name=name,
+        id_salt=id_salt,
         timezone=timezone,
         languages=languages,
         areas=areas,

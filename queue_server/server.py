@@ -559,6 +559,7 @@ class HallServer:
             try:
                 permissions.check_role(actor, req.op, req.args)
                 if "id_hash" in req.args and actor.role == "kiosk" and not self._has_reader(actor):
+                    # (ticket.issue's cap, appointment.checkin by card: both need a reader)
                     raise Forbidden("only a kiosk with an ID card reader sends a card's hash")
                 if permissions.needs_staff_confirmation(
                     actor, req.op, req.args

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import hashlib
-import hmac
 from dataclasses import dataclass
 
 from hardware.exceptions import DecodeError, EncodeError
+
+# The one hashing rule, shared with the server (booked appointments are hashed there).
+from queue_server.core.pins import hash_id_number as hash_id_number
 
 PREAMBLE = b"\xaa\xaa\xaa\x96\x69"
 MAX_LENGTH = 4096  # the longest answer (text + photo) is 1288; anything far above is noise
@@ -185,15 +186,6 @@ def id_number_valid(number: str) -> bool:
         return False
     total = sum(int(d) * w for d, w in zip(number[:17], _WEIGHTS, strict=True))
     return _CHECK[total % 11] == number[17].upper()
-
-
-def hash_id_number(number: str, salt: bytes) -> str:
-    """HMAC-SHA256 with the hall's secret salt: the same person gives the same value at
-    every kiosk of the hall (a daily cap can count it), and the number cannot be recovered
-    from it without the salt (18 digits are too few to resist a plain hash)."""
-    if len(salt) < 16:
-        raise ValueError("the ID hash salt must be at least 16 bytes")
-    return hmac.new(salt, number.upper().encode("ascii"), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -212,6 +212,9 @@ class HallConfig:
     rules: Rules = Rules()
     server: ServerSettings = ServerSettings()
     notify: NotifySettings = field(default_factory=lambda: NotifySettings())
+    id_salt: bytes | None = None
+    """The hall's secret for hashing ID numbers (``[hall] id_salt_env``); the kiosks'
+    readers use the same, so a booked appointment and a card read give one hash."""
     source: str = "<memory>"
 
     @property

@@ -129,6 +129,7 @@ ARGUMENT_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("rating.submit", "case"): ("gateway", "admin"),
     # An ID card's hash comes only from a kiosk (the server also checks it has a reader).
     ("ticket.issue", "id_hash"): ("kiosk", "admin"),
+    ("appointment.checkin", "id_hash"): ("kiosk", "admin"),
 }
 """Arguments only some of an operation's roles may give."""
 

@@ -29,3 +29,13 @@ def check_pin(pin: str, stored: str) -> bool:
     except ValueError:
         return False
     return hmac.compare_digest(got.hex(), digest)
+
+
+def hash_id_number(number: str, salt: bytes) -> str:
+    """HMAC-SHA256 with the hall's secret salt: the same person gives the same value at
+    every kiosk of the hall and in the booking list (a daily cap and an appointment can
+    count it), and the number cannot be recovered from it without the salt (18 digits
+    are too few to resist a plain hash). The one place this rule is written."""
+    if len(salt) < 16:
+        raise ValueError("the ID hash salt must be at least 16 bytes")
+    return hmac.new(salt, number.upper().encode("ascii"), hashlib.sha256).hexdigest()

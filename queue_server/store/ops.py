@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
-from ..core import estimate, rules
+from ..core import estimate, pins, rules
 from ..core.errors import HallError, NotFound, Refused
 from ..core.hall import HallConfig, ServiceDef
 from ..core.permissions import Actor, Target, authorize
@@ -706,8 +706,20 @@ class HallOps:
         if exists:
             raise Refused(f"appointment code {code} is taken", code="duplicate")
         language = self._language(args.get("language"))
+        person = None
+        if args.get("id_number") is not None:
+            number = args["id_number"]
+            if not isinstance(number, str) or len(number) != 18:
+                raise Refused("id_number must be the 18-character ID number", code="bad_request")
+            if self.config.id_salt is None:
+                raise Refused(
+                    "this hall has no ID salt ([hall] id_salt_env): cannot book by ID card",
+                    code="bad_request",
+                )
+            person = pins.hash_id_number(number, self.config.id_salt)
         conn.execute(
             insert(s.appointments).values(
+                person=person,
                 code=code,
                 service_id=service.id,
                 start_at=start,
@@ -732,20 +744,26 @@ class HallOps:
     def appointment_checkin(
         self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
     ) -> Outcome:
-        code = args.get("code")
-        if not isinstance(code, str) or not code:
-            raise Refused("an appointment code is needed", code="bad_request")
-        appt = (
-            conn.execute(
-                select(s.appointments)
-                .where(s.appointments.c.code == code.strip().upper())
-                .with_for_update()
+        code, person = args.get("code"), _person(args.get("id_hash"))
+        a = s.appointments.c
+        if person is not None:
+            # The card's booking that is open now (or soonest to open), if any.
+            early = now + dt.timedelta(minutes=rules.APPOINTMENT_EARLY_MINUTES)
+            where = and_(
+                a.person == person, a.status == "booked", a.end_at >= now, a.start_at <= early
             )
+        elif isinstance(code, str) and code:
+            where = a.code == code.strip().upper()
+        else:
+            raise Refused("an appointment code (or an ID card) is needed", code="bad_request")
+        appt = (
+            conn.execute(select(s.appointments).where(where).order_by(a.start_at).with_for_update())
             .mappings()
             .first()
         )
         if appt is None:
-            raise NotFound("no appointment with this code", code="appointment_unknown")
+            what = "this ID card" if person is not None else "this code"
+            raise NotFound(f"no appointment now for {what}", code="appointment_unknown")
         rules.check_appointment(appt["status"], appt["start_at"], appt["end_at"], now)
         service = self._service(appt["service_id"])
         language = self._language(args.get("language") or appt["language"])
@@ -763,7 +781,8 @@ class HallOps:
         conn.execute(
             update(s.appointments)
             .where(s.appointments.c.code == appt["code"])
-            .values(status="checked_in", ticket_id=out.reply["id"])
+            # checked in: the card's hash has served its purpose
+            .values(status="checked_in", ticket_id=out.reply["id"], person=None)
         )
         return out
 
@@ -1402,6 +1421,12 @@ class HallOps:
         Events are kept for ``EVENT_DAYS`` so a display that was off overnight can still
         resume; older ones only cost space (the audit table keeps the history).
         """
+        # An appointment's person hash served its check-in only: gone once it has ended.
+        conn.execute(
+            update(s.appointments)
+            .where(s.appointments.c.end_at < now, s.appointments.c.person.is_not(None))
+            .values(person=None)
+        )
         # A ticket's person hash served the day's cap only: gone once its day is over.
         conn.execute(
             update(s.tickets)

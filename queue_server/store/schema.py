@@ -164,7 +164,11 @@ appointments = Table(
     Column("status", String(16), nullable=False),
     Column("ticket_id", Integer),
     Column("created_at", UTCDateTime, nullable=False),
+    # The booked citizen's ID number as the hall's salted hash (never the number): the
+    # card read at a kiosk checks the appointment in. Erased at check-in or expiry.
+    Column("person", String(64)),
 )
+Index("ix_appointments_person", appointments.c.person, appointments.c.start_at)
 
 events = Table(
     "events",

@@ -200,3 +200,36 @@ def test_a_senior_card_gives_an_elderly_ticket_without_the_guide(config, sqlite_
             reader.stop()
 
     run(main(), 90)
+
+
+def test_an_appointment_checks_in_with_the_id_card(config, sqlite_url, tmp_path):
+    """Booked with the citizen's ID number (kept only as the hall's salted hash): on the
+    appointment screen the citizen places the card, and the booking's ticket comes out."""
+    import dataclasses
+
+    salt = b"hall-secret-salt-0123"
+    devices = tuple(dataclasses.replace(d, id_reader=d.role == "kiosk") for d in config.devices)
+    hall_config = dataclasses.replace(config, devices=devices, id_salt=salt)
+
+    async def main():
+        reader = IdCardReaderEmulator()
+        tty = reader.serve_pty(tmp_path / "ttyUSB-id")
+        try:
+            async with kiosk(hall_config, sqlite_url, tmp_path, printer=False, id_reader=tty,
+                             id_salt=salt.decode()) as k:
+                async with connected(k.hall.port, "admin-secret") as admin:
+                    await admin.request("appointment.create", {
+                        "service": "marriage", "id_number": SAMPLE_SENIOR.id_number,
+                        "start": "2026-11-24T10:00:00+08:00",
+                        "end": "2026-11-24T10:30:00+08:00"})
+                await until(lambda: k.hall.device_state("id_reader") == "online", 5, "reader")
+                k.model.open_appointment()
+                await k.wait_screen("appointment")
+                reader.place(SAMPLE_SENIOR)
+                await k.wait_screen("ticket", 10)
+                assert k.model.ticket["priority"] == "appointment"
+                assert k.model.ticket["service"] == "marriage"
+        finally:
+            reader.stop()
+
+    run(main(), 90)

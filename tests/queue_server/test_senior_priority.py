@@ -124,3 +124,79 @@ def test_only_a_kiosk_with_a_reader_sends_a_cards_hash(config, sqlite_url):
             assert await _issue(hall.port, id_hash=HASH) == "forbidden"
 
     asyncio.run(main())
+
+
+SALT = b"hall-secret-salt-0123"
+NUMBER = "110101195003070021"
+
+
+def test_an_appointment_booked_with_an_id_number_checks_in_with_the_card(config, db_url):
+    """The booking channel gives the ID number; the server keeps only the hall's salted
+    hash; the kiosk's reader gives the same hash; the booking checks in, once, and the
+    hash is gone after."""
+    from queue_server.core.pins import hash_id_number
+
+    async def main() -> None:
+        cfg = dataclasses.replace(_with_reader(config, True), id_salt=SALT)
+        async with (
+            running_hall(cfg, db_url, Clock(T0)) as hall,
+            connected(hall.port, "admin-secret") as admin,
+            connected(hall.port, "kiosk-1-secret") as kiosk,
+        ):
+            await admin.request(
+                "appointment.create",
+                {
+                    "service": "marriage",
+                    "start": "2026-11-24T10:00:00+08:00",
+                    "end": "2026-11-24T10:30:00+08:00",
+                    "id_number": NUMBER,
+                },
+            )
+            card = {"id_hash": hash_id_number(NUMBER, SALT)}
+            t = await kiosk.request("appointment.checkin", card)
+            assert t["priority"] == "appointment" and t["service"] == "marriage"
+            again = await _refused(kiosk.request("appointment.checkin", card))
+            assert again == "appointment_unknown"  # used: once only
+            stranger = {"id_hash": hash_id_number("11010119900307001X", SALT)}
+            assert await _refused(kiosk.request("appointment.checkin", stranger)) == (
+                "appointment_unknown"
+            )
+        engine = db.open_engine(db_url)
+        with engine.connect() as conn:
+            rows = conn.execute(select(s.appointments.c.person)).all()
+            audit = [d for (d,) in conn.execute(select(s.audit.c.detail))]
+        engine.dispose()
+        assert rows == [(None,)]  # checked in: the hash has served its purpose
+        assert not any(NUMBER in (d or "") for d in audit)
+
+    asyncio.run(main())
+
+
+def test_booking_by_id_number_needs_the_halls_salt(config, sqlite_url):
+    async def main() -> None:
+        async with (
+            running_hall(config, sqlite_url, Clock(T0)) as hall,
+            connected(hall.port, "admin-secret") as admin,
+        ):
+            got = await _refused(
+                admin.request(
+                    "appointment.create",
+                    {
+                        "service": "marriage",
+                        "start": "2026-11-24T10:00:00+08:00",
+                        "end": "2026-11-24T10:30:00+08:00",
+                        "id_number": NUMBER,
+                    },
+                )
+            )
+            assert got == "bad_request"
+
+    asyncio.run(main())
+
+
+async def _refused(coro) -> str | None:
+    try:
+        await coro
+    except Exception as exc:
+        return getattr(exc, "code", "?")
+    return None

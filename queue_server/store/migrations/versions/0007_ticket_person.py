@@ -1,4 +1,4 @@
-"""A ticket's person: the salted hash of an ID card read at the kiosk, for the daily cap
+"""The salted hash of an ID card: on tickets (the daily cap), on appointments (check-in)
 
 Revision ID: 0007
 Revises: 0006
@@ -20,9 +20,15 @@ def upgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("person", sa.String(length=64), nullable=True))
         batch_op.create_index("ix_tickets_person", ["day", "service_id", "person"])
+    with op.batch_alter_table("appointments", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("person", sa.String(length=64), nullable=True))
+        batch_op.create_index("ix_appointments_person", ["person", "start_at"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("appointments", schema=None) as batch_op:
+        batch_op.drop_index("ix_appointments_person")
+        batch_op.drop_column("person")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index("ix_tickets_person")
         batch_op.drop_column("person")
