@@ -72,6 +72,12 @@ def test_scanning_a_ticket_qr_opens_its_rating(config, sqlite_url, tmp_path):
                 await k.settle()
                 assert k.ids().title.text == "请为号码 A001 的服务评价"
                 assert k.model.label_entry == "A001"
+                # The scanned QR (the ticket's token) is the proof: the rating is taken.
+                await k.tap_text("非常满意")
+                await until(lambda: k.model.rating_step == "thanks", 5, "thanks")
+                async with connected(hall.port, "supervisor-secret") as sup:
+                    today = await sup.request("clerk.today", {"clerk": "clerk-1"})
+                    assert today["rated"] == 1
         finally:
             scanner.stop()
 
