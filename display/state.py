@@ -134,6 +134,7 @@ class DisplayState:
         self.window_names: dict[int, dict[str, str]] = {}
         self.window_areas: dict[int, str] = {}
         self.queue_defs: dict[str, dict[str, Any]] = {}
+        self.clerks: dict[str, dict[str, str]] = {}  # id -> name and staff number (hall.info)
         self.windows: dict[int, WindowView] = {}
         self.queues: dict[str, QueueView] = {}
         self.calls: deque[Call] = deque(maxlen=max(1, self.recent_size) + 1)
@@ -157,6 +158,7 @@ class DisplayState:
         self.window_names = {w["number"]: names(w.get("name")) for w in info["windows"]}
         self.window_areas = {w["number"]: w["area"] for w in info["windows"]}
         self.queue_defs = {q["prefix"]: q for q in info.get("queues", [])}
+        self.clerks = {c["id"]: c for c in info.get("clerks", [])}
         # names and areas may arrive after the snapshot: re-derive what depends on them
         self.windows = {n: replace(w, name=self.window_names.get(n, w.name),
                                    area=w.area or self.window_areas.get(n))

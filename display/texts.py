@@ -107,6 +107,16 @@ def window_screen(window: WindowView | None) -> tuple[str, str, str, str]:
     return "idle", "", "请稍候 等待叫号", "Waiting for the next number"
 
 
+def clerk_line(clerk_id: str | None, clerks: dict[str, dict[str, str]]) -> str:
+    """Who works this window, as halls show it: "工号 0123  张三" (name alone without a
+    staff number; nothing for an id the hall file does not know, such as a terminal's)."""
+    c = clerks.get(clerk_id or "")
+    if c is None:
+        return ""
+    number = c.get("staff_number") or ""
+    return f"工号 {number}  {c.get('name', '')}".strip() if number else c.get("name", "")
+
+
 def clock_text(now: dt.datetime) -> tuple[str, str]:
     """Date (with the weekday in Chinese) and time, for the top bar."""
     return (f"{now.year}年{now.month}月{now.day}日 {WEEKDAYS_ZH[now.weekday()]}",

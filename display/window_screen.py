@@ -31,6 +31,7 @@ class WindowScreen(Scaled):
     blink = BooleanProperty(False)
     portrait = BooleanProperty(False)
     notice = StringProperty("")
+    clerk = StringProperty("")
 
     def show(self, state: DisplayState, now: float, number: int) -> None:
         window = state.window(number)
@@ -40,6 +41,8 @@ class WindowScreen(Scaled):
         self.name_zh = name.get("zh", "")
         self.name_en = name.get("en", "")
         self.mode, self.ticket, self.line_zh, self.line_en = texts.window_screen(window)
+        open_ = window is not None and window.status != "closed"
+        self.clerk = texts.clerk_line(window.clerk if open_ else None, state.clerks)
         self.live = state.live
         self.connection_text = texts.connection_text(state.connection, state.live)
         self.highlight = state.live and state.window_highlighted(number, now)

@@ -600,7 +600,7 @@ def _clerks(
         where = f"clerks[{i}]"
         _check_keys(
             t,
-            {"id", "name", "pin_hash", "pin_env", "windows", "roles", "department"},
+            {"id", "name", "pin_hash", "pin_env", "windows", "roles", "department", "staff_number"},
             problems,
             where,
         )
@@ -645,6 +645,7 @@ def _clerks(
                 tuple(w for w in wins if isinstance(w, int)),
                 roles=tuple(r for r in roles if r in OFFICE_ROLES),
                 department=dept,
+                staff_number=_get(t, "staff_number", str, problems, where, default=""),
             )
         )
     return out

@@ -1104,6 +1104,13 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
             {"number": w.number, "area": w.area, "queues": list(w.queues), "name": w.name}
             for w in config.windows
         ],
+        # Who works a window, as the window display shows it (name and 工号; no PIN, no
+        # roles): what the hall puts on the wall above each window anyway.
+        "clerks": [
+            {"id": c.id, "name": c.name, "staff_number": c.staff_number}
+            for c in config.clerks
+            if not c.roles
+        ],
         # Names only: the head's and leader's contacts are staff data, not for every page.
         "departments": [{"id": d.id, "name": d.name} for d in config.departments],
     }

@@ -128,6 +128,8 @@ class Clerk:
     windows: tuple[int, ...] = ()  # empty: any window
     roles: tuple[str, ...] = ()  # back-office roles (OFFICE_ROLES); empty: a window clerk only
     department: str | None = None  # where the back-office roles apply
+    staff_number: str = ""
+    """工号: shown with the name on the display over the clerk's window, as halls do."""
 
     def may_use(self, window: int) -> bool:
         return not self.windows or window in self.windows

@@ -14,6 +14,7 @@ import pytest
 
 from display.devtools import running_display, until, until_drawn
 from display.options import DisplayOptions
+from queue_server import protocol as p
 from queue_server.server import HallServer
 from tests.queue_server.harness import connected, running_hall
 
@@ -312,5 +313,28 @@ def test_reconnect_to_a_server_that_cannot_replay_resyncs_from_its_snapshot(conf
                 assert {r.prefix: r.wait_zh for r in root.ids.queues.children}["A"] == "无人等候"
         finally:
             await hall.stop()
+
+    run(main())
+
+
+def test_window_display_names_the_clerk_signed_in_at_it(config, sqlite_url):
+    """The display over window 2 shows who works it (name and 工号) once a clerk signs
+    in there with id and PIN, and nobody once the window closes."""
+    from tests.queue_server.test_server import _hello
+
+    async def main():
+        async with running_hall(config, sqlite_url) as hall:
+            app = make_app(hall.port, window=2)
+            async with running_display(app):
+                root = app.root
+                ws, reply = await _hello(hall.port, clerk="c001", pin="1234", window=2)
+                assert reply["ok"]
+                await ws.send(p.request(1, "window.open", {}))
+                await ws.recv()
+                await shown(app, lambda: root.clerk == "工号 0001  Clerk One", "clerk")
+                assert root.ids.clerk.text == "工号 0001  Clerk One"
+                await ws.send(p.request(2, "window.close", {}))
+                await shown(app, lambda: root.clerk == "", "nobody")
+                await ws.close()
 
     run(main())

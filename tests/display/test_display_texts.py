@@ -134,3 +134,16 @@ def test_closed_windows_said_as_ranges():
     assert texts.number_ranges([9, 5, 6, 7, 12, 13]) == "5–7, 9, 12–13"
     assert texts.closed_summary(list(range(2, 41))) == "未开放窗口 Closed: 2–40"
     assert texts.closed_summary([]) == ""
+
+
+def test_the_window_display_names_its_clerk_with_the_staff_number():
+    from display.texts import clerk_line
+
+    clerks = {
+        "c001": {"id": "c001", "name": "张三", "staff_number": "0123"},
+        "c002": {"id": "c002", "name": "李四", "staff_number": ""},
+    }
+    assert clerk_line("c001", clerks) == "工号 0123  张三"
+    assert clerk_line("c002", clerks) == "李四"
+    assert clerk_line("clerk-1", clerks) == ""  # a terminal's token: no person to name
+    assert clerk_line(None, clerks) == ""
