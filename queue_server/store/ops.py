@@ -35,6 +35,8 @@ from .db import on_reader
 NEWCOMER_ID = 2**62
 """Id of the ticket someone would take now, in a queue's figures: after every real one."""
 TOKEN_BYTES = 16
+FOLLOW_DAYS = 30
+"""How long after its promised case closed a ticket's phone page still shows it."""
 DETAIL_MAX = 200
 """The longest device detail kept ("paper near end", "cover open since 09:12")."""
 _ZERO = dt.timedelta(0)
@@ -1511,10 +1513,25 @@ class HallOps:
 
     # -- reads -------------------------------------------------------------------------
 
+    def _token_lives(
+        self, conn: Connection, ticket_id: int, day: dt.date, now: dt.datetime
+    ) -> bool:
+        """A ticket's token opens its phone page on its own day, and after it for as long
+        as the promised case it opened is being followed: while the case is open, and
+        ``FOLLOW_DAYS`` after it closed (delivered or refused). The one rule for both the
+        phone page's sign-in and its status."""
+        if day == self.day(now):
+            return True
+        c = s.casefiles.c
+        case = conn.execute(select(c.closed_at).where(c.ticket_id == ticket_id)).first()
+        if case is None:
+            return False
+        return case.closed_at is None or now - case.closed_at <= dt.timedelta(days=FOLLOW_DAYS)
+
     def ticket_status(self, conn: Connection, token: str, now: dt.datetime) -> dict[str, Any]:
-        """What the citizen's phone page shows; the token must be today's."""
+        """What the citizen's phone page shows (see :meth:`_token_lives` for how long)."""
         row = conn.execute(select(s.tickets).where(s.tickets.c.token == token)).mappings().first()
-        if row is None or row["day"] != self.day(now):
+        if row is None or not self._token_lives(conn, row["id"], row["day"], now):
             raise NotFound("no such ticket today", code="unknown_ticket")
         view = ticket_view(row)
         ahead = self.people_ahead(conn, row, now) if row["status"] == "waiting" else 0
@@ -1547,7 +1564,7 @@ class HallOps:
                 s.tickets.c.token == token
             )
         ).first()
-        if row is None or row.day != self.day(now):
+        if row is None or not self._token_lives(conn, row.id, row.day, now):
             raise NotFound("no such ticket today", code="unknown_ticket")
         return row.id, row.queue
 
@@ -1560,7 +1577,7 @@ class HallOps:
         row = conn.execute(
             select(s.tickets.c.id, s.tickets.c.day).where(s.tickets.c.token == token)
         ).first()
-        if row is None or row.day != self.day(now):
+        if row is None or not self._token_lives(conn, row.id, row.day, now):
             raise NotFound("no such ticket today", code="unknown_ticket")
         return row.id
 

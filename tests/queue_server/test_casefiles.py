@@ -507,3 +507,47 @@ def test_a_server_started_without_this_years_calendar_says_so(config, tmp_path, 
     with caplog.at_level("WARNING", logger="hallq.server"):
         asyncio.run(main())
     assert not any("calendar.2026" in r.getMessage() for r in caplog.records)
+
+
+def test_the_ticket_follows_its_promised_case_after_its_day(config, db_url):
+    """A promised case takes days: the ticket's QR keeps opening the phone page while the
+    case is open, and for 30 days after it closed; an ordinary ticket's stops at the end
+    of its day."""
+    load_calendar(db_url)
+    clock = Clock()
+
+    async def main() -> None:
+        async with (
+            running_hall(config, db_url, clock) as hall,
+            connected(hall.port, "kiosk-1-secret") as kiosk,
+            connected(hall.port, "gateway-secret") as gw,
+        ):
+            promised = await kiosk.request("ticket.issue", {"service": "marriage"})
+            plain = await kiosk.request("ticket.issue", {"service": "general"})
+            await gw.request("window.open", {"window": 2, "clerk": "c-2"})
+            await gw.request("call.number", {"window": 2, "label": promised["label"]})
+            number = (await gw.request("case.finish", {"window": 2}))["casefile"]["number"]
+            clock.advance(days=2)
+
+            async def phone(token: str) -> Any:
+                client = HallClient(f"ws://127.0.0.1:{hall.port}/", ticket=token, name="p")
+                try:
+                    await client.start()
+                    await client.wait_online(3)
+                    return await client.request("ticket.status", {})
+                except Exception:
+                    return None
+                finally:
+                    await client.close()
+
+            status = await phone(promised["token"])
+            assert status is not None and status["casefile"]["number"] == number
+            assert await phone(plain["token"]) is None  # yesterday's ordinary ticket
+            async with office(hall.port, "approver") as approver:
+                await approver.request("casefile.refuse", {"number": number, "reason": "x"})
+            clock.advance(days=29)
+            assert (await phone(promised["token"]))["casefile"]["state"] == "refused"
+            clock.advance(days=2)
+            assert await phone(promised["token"]) is None  # 31 days after it closed
+
+    asyncio.run(main())
