@@ -127,7 +127,7 @@ ARGUMENT_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     # Rating "the window's last case" or a case by id is the evaluator's form only.
     ("rating.submit", "window"): ("gateway", "admin"),
     ("rating.submit", "case"): ("gateway", "admin"),
-    # An ID card's hash comes only from a kiosk (the server also checks it has a reader).
+    # An ID card's hash comes only from a kiosk with a reader (or an admin).
     ("ticket.issue", "id_hash"): ("kiosk", "admin"),
     ("appointment.checkin", "id_hash"): ("kiosk", "admin"),
 }
@@ -158,6 +158,8 @@ class Actor:
     window: int | None = None
     ticket_id: int | None = None
     department: str | None = None
+    id_reader: bool = False
+    """A kiosk whose ``[[devices]]`` entry declares an ID card reader."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +203,8 @@ def check_role(actor: Actor, op: str, args: dict[str, object]) -> None:
         if (op, name) in ARGUMENT_SELF and value == actor.name:
             continue
         raise Forbidden(f"a {actor.role} may not give {name!r} to {op}")
+    if "id_hash" in args and actor.role == "kiosk" and not actor.id_reader:
+        raise Forbidden("only a kiosk with an ID card reader sends a card's hash")
 
 
 def needs_staff_confirmation(actor: Actor, op: str, args: dict[str, object]) -> bool:
@@ -216,12 +220,10 @@ SENIOR_BY_ID_CARD = "elderly"
 birth date; every other reason still needs a hall guide's PIN."""
 
 
-def senior_by_card(
-    args: dict[str, object], has_reader: bool, age: int | None, senior_age: int
-) -> bool:
+def senior_by_card(actor: Actor, args: dict[str, object], age: int | None, senior_age: int) -> bool:
     """A kiosk's elderly-priority ticket confirmed by the ID card instead of a guide."""
     return (
-        has_reader
+        actor.id_reader
         and args.get("priority") == SENIOR_BY_ID_CARD
         and age is not None
         and age >= senior_age

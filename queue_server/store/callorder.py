@@ -60,17 +60,18 @@ def before(terms: Sequence[Any], key: Sequence[Any]) -> Any:
     return or_(head < value, and_(head == value, before(terms[1:], key[1:])))
 
 
+def candidate(row: Any) -> rules.Candidate:
+    """What the call order needs of a loaded ticket row."""
+    return rules.Candidate(
+        row["id"],
+        row["queue"],
+        row["sort_at"],
+        row["priority"],
+        row["appointment_at"],
+        row["target_window"],
+    )
+
+
 def key_of(row: Any, window_queues: Sequence[str], now: dt.datetime) -> tuple[Any, ...]:
     """A loaded ticket's key, from the rule itself (for comparisons with :func:`before`)."""
-    return rules.call_key(
-        rules.Candidate(
-            row["id"],
-            row["queue"],
-            row["sort_at"],
-            row["priority"],
-            row["appointment_at"],
-            row["target_window"],
-        ),
-        window_queues,
-        now,
-    )
+    return rules.call_key(candidate(row), window_queues, now)

@@ -154,7 +154,9 @@ class HallOps:
     def waits_for(self, row: RowMapping, window: int | None) -> bool:
         """A ticket waits for this window: sent to it, or in one of its queues."""
         wdef = self.config.window(window) if window is not None else None
-        return wdef is not None and rules.eligible(_candidate(row), wdef.number, wdef.queues)
+        return wdef is not None and rules.eligible(
+            callorder.candidate(row), wdef.number, wdef.queues
+        )
 
     def proved(
         self,
@@ -672,7 +674,7 @@ class HallOps:
             ahead = stats["waiting"] - 1
         else:
             ahead = self.people_ahead(conn, row, now)
-        est = self.estimate(conn, _candidate(row), now, hall)
+        est = self.estimate(conn, callorder.candidate(row), now, hall)
         view = ticket_view(row)
         reply = dict(
             view,
@@ -1536,7 +1538,7 @@ class HallOps:
         view = ticket_view(row)
         ahead = self.people_ahead(conn, row, now) if row["status"] == "waiting" else 0
         est = (
-            self.estimate(conn, _candidate(row), now)
+            self.estimate(conn, callorder.candidate(row), now)
             if row["status"] == "waiting"
             else estimate.Estimate(0, 0, 0)
         )
@@ -1644,17 +1646,6 @@ class HallOps:
 def _area(config: HallConfig, window: int | None) -> str | None:
     wdef = config.window(window) if window is not None else None
     return wdef.area if wdef else None
-
-
-def _candidate(row: RowMapping) -> rules.Candidate:
-    return rules.Candidate(
-        row["id"],
-        row["queue"],
-        row["sort_at"],
-        row["priority"],
-        row["appointment_at"],
-        row["target_window"],
-    )
 
 
 def _person(value: Any) -> str | None:
