@@ -1,0 +1,23 @@
+"""Case files at the kiosk and at pick-up
+
+Reserved for issue 10: its schema goes here (this revision changes nothing until then).
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
