@@ -178,6 +178,8 @@ events = Table(
     Column("type", String(32), nullable=False),
     Column("payload", Text, nullable=False),
 )
+# The hourly prune deletes old events by time (migration 0004).
+Index("ix_events_at", events.c.at)
 
 audit = Table(
     "audit",
