@@ -6,13 +6,22 @@ Measures, in one run on this machine:
   2. ticket issue end to end: WebSocket request → durable commit → reply, from many
      kiosks at once, against a real `hallq server` process on SQLite;
   3. call next for one clerk (call.next timed; case.finish in between, not timed);
-  4. call-to-display delivery: 1,000 connected displays, time from a clerk's call.next
-     to the ticket.called event arriving at every display.
+  4. ticket issue again with ``--waiting`` tickets already waiting (issue 14: the cost
+     of an issue must not grow with the queue);
+  5. call-to-display delivery: ``--displays`` connected displays (held by
+     ``--workers`` client processes, so the load side is not the limit), time from a
+     clerk's call.next to the ticket.called event arriving at every display, and the
+     clerk's own reply time while the server fans out;
+  6. server memory per idle subscribed display (RSS before and after they connect).
+
+With ``--before REV`` steps 2-6 run first against the code of git revision REV (its
+own server process and database), so before and after come from one run on one
+machine: compare ratios, not figures from different runs.
 
 The server runs in its own process; the load runs in this process. Both share the
 machine's cores, so figures are for the whole system on this box.
 
-    .venv/bin/python benchmarks/server_bench.py [--write]
+    .venv/bin/python benchmarks/server_bench.py [--before main] [--write]
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import multiprocessing as mp
 import os
 import platform
 import re
@@ -39,9 +49,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from queue_server import protocol as p  # noqa: E402
-from queue_server.store import db  # noqa: E402
 
 HALL = ROOT / "tests" / "hall_test.toml"
+BENCH_SERVER = """
+[server]
+max_connections = 20000
+max_connections_per_address = 20000
+"""
 
 
 def pct(values: list[float], q: float) -> float:
@@ -70,11 +84,65 @@ def raw_sqlite(path: Path, n: int) -> dict[str, float]:
     return {"rate": n / elapsed, "p50": pct(lat, 0.5) * 1e3, "p99": pct(lat, 0.99) * 1e3}
 
 
+def bench_hall(tmp: Path) -> Path:
+    """The test hall, with connection caps raised so one address may hold every display."""
+    path = tmp / "hall.toml"
+    path.write_text(HALL.read_text() + BENCH_SERVER)
+    return path
+
+
+def migrate(code: Path, url: str) -> None:
+    """The schema of ``code``'s own migrations (a separate process: its own modules)."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from queue_server.store import db; db.upgrade(db.open_engine({url!r}))",
+        ],
+        cwd=code,
+        check=True,
+    )
+
+
+def preload_waiting(url: str, hall: Path, n: int) -> None:
+    """``n`` ordinary tickets waiting in queue A today, written directly (fast)."""
+    if n <= 0:
+        return
+    from sqlalchemy import create_engine, insert
+
+    from queue_server.config import load_config
+    from queue_server.store import schema as s
+    from queue_server.store.ops import HallOps
+
+    now = dt.datetime.now(dt.UTC)
+    day = HallOps(load_config(hall)).day(now)
+    engine = create_engine(url)
+    rows = [
+        {
+            "day": day,
+            "prefix": "A",
+            "number": i,
+            "queue": "A",
+            "service_id": "general",
+            "status": "waiting",
+            "language": "zh",
+            "issued_at": now - dt.timedelta(seconds=n - i),
+            "sort_at": now - dt.timedelta(seconds=n - i),
+            "recalls": 0,
+            "transfers": 0,
+            "token": f"preload-{i}",
+        }
+        for i in range(1, n + 1)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(s.tickets), rows)
+        conn.execute(insert(s.counters).values(day=day, queue="A", last=n))
+    engine.dispose()
+
+
 class Server:
-    def __init__(self, url: str) -> None:
-        engine = db.open_engine(url)
-        db.upgrade(engine)
-        engine.dispose()
+    def __init__(self, url: str, hall: Path = HALL, code: Path = ROOT) -> None:
+        migrate(code, url)
         # The server's log goes to a file: a pipe nobody drains would block the server
         # once 64 KiB of "signed in" lines had piled up.
         self.log = Path(tempfile.mkstemp(prefix="hallq-bench-server-", suffix=".log")[1])
@@ -85,13 +153,13 @@ class Server:
                 "queue_server.cli",
                 "server",
                 "--config",
-                str(HALL),
+                str(hall),
                 "--db",
                 url,
                 "--port",
                 "0",
             ],
-            cwd=ROOT,
+            cwd=code,
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
         )
@@ -194,49 +262,104 @@ async def call_bench(port: int, calls: int) -> dict[str, float]:
     return {"rate": calls / busy, "p50": pct(lat, 0.5) * 1e3, "p99": pct(lat, 0.99) * 1e3}
 
 
-async def fanout_bench(port: int, displays: int, calls: int) -> dict[str, float]:
+def _display_worker(port: int, n: int, pipe) -> None:
+    """A client process holding ``n`` subscribed displays; for each call it is told
+    about, it reports when every display received the ticket.called event."""
+    asyncio.run(_displays(port, n, pipe))
+
+
+async def _displays(port: int, n: int, pipe) -> None:
+    arrivals: list[float] = []
+    want = [n]
+    done = asyncio.Event()
+
+    def on_raw(raw: str) -> None:
+        if '"event":"ticket.called"' in raw:
+            arrivals.append(time.perf_counter())
+            if len(arrivals) >= want[0]:
+                done.set()
+
     conns: list[Conn] = []
-    for i in range(0, displays, 100):
+    for i in range(0, n, 100):
         conns += await asyncio.gather(
-            *(Conn.open(port, "display-1-secret") for _ in range(min(100, displays - i)))
+            *(Conn.open(port, "display-1-secret") for _ in range(min(100, n - i)))
         )
     for c in conns:
         await c.req("subscribe", key=False)
+        c.on_raw = on_raw
+    loop = asyncio.get_running_loop()
+    pipe.send("ready")
+    while True:
+        cmd = await loop.run_in_executor(None, pipe.recv)
+        if cmd == "stop":
+            break
+        # "go": a call is about to be made; report its arrivals
+        arrivals.clear()
+        done.clear()
+        pipe.send("armed")
+        try:
+            await asyncio.wait_for(done.wait(), 60)
+        except TimeoutError:
+            pass
+        pipe.send(list(arrivals))
+    for c in conns:
+        await c.close()
+
+
+async def fanout_bench(server: Server, displays: int, calls: int, workers: int) -> dict[str, float]:
+    """Call → every display, the clerk's own reply meanwhile, and memory per display."""
+    port = server.port
+    rss0 = rss_kb(server.proc.pid)
+    ctx = mp.get_context("spawn")
+    procs, pipes = [], []
+    per = [displays // workers + (1 if i < displays % workers else 0) for i in range(workers)]
+    for n in per:
+        a, b = ctx.Pipe()
+        pr = ctx.Process(target=_display_worker, args=(port, n, b), daemon=True)
+        pr.start()
+        procs.append(pr)
+        pipes.append(a)
+    loop = asyncio.get_running_loop()
+    for a in pipes:
+        msg = await loop.run_in_executor(None, a.recv)
+        assert msg == "ready", msg
+    await asyncio.sleep(1.0)  # let the server settle before measuring its memory
+    rss1 = rss_kb(server.proc.pid)
     clerk = await Conn.open(port, "clerk-1-secret")
     await clerk.req("window.open")  # a clerk token works as itself
     all_lat: list[float] = []
     worst: list[float] = []
+    replies: list[float] = []
     for _ in range(calls):
-        got: list[float] = []
-        done = asyncio.Event()
-        start = [0.0]
-
-        def on_raw(
-            raw: str, got: list[float] = got, done: asyncio.Event = done, start: list[float] = start
-        ) -> None:
-            if '"event":"ticket.called"' in raw:
-                got.append(time.perf_counter() - start[0])
-                if len(got) == displays:
-                    done.set()
-
-        for c in conns:
-            c.on_raw = on_raw
-        start[0] = time.perf_counter()
+        for a in pipes:
+            a.send("go")
+        for a in pipes:
+            assert await loop.run_in_executor(None, a.recv) == "armed"
+        start = time.perf_counter()
         await clerk.req("call.next")
-        await asyncio.wait_for(done.wait(), 30)
+        replies.append(time.perf_counter() - start)
+        got: list[float] = []
+        for a in pipes:
+            got += [t - start for t in await loop.run_in_executor(None, a.recv)]
+        if len(got) < displays:
+            raise RuntimeError(f"only {len(got)} of {displays} displays got the call")
         all_lat += got
         worst.append(max(got))
         await clerk.req("case.finish")
         await asyncio.sleep(0.05)
-    for c in conns:
-        c.on_raw = None
-    for c in [*conns, clerk]:
-        await c.close()
+    for a in pipes:
+        a.send("stop")
+    for pr in procs:
+        pr.join(60)
+    await clerk.close()
     return {
         "p50": pct(all_lat, 0.5) * 1e3,
         "p99": pct(all_lat, 0.99) * 1e3,
         "last_p50": statistics.median(worst) * 1e3,
         "last_max": max(worst) * 1e3,
+        "reply_p50": pct(replies, 0.5) * 1e3,
+        "reply_p99": pct(replies, 0.99) * 1e3,
+        "kb_per_conn": (rss1 - rss0) / displays,
     }
 
 
@@ -248,31 +371,106 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-async def main(args: argparse.Namespace) -> str:
-    tmp = Path(tempfile.mkdtemp(prefix="hallq-bench-"))
-    raw = raw_sqlite(tmp / "raw.db", args.raw)
-    server = Server(f"sqlite:///{tmp / 'hall.db'}")
+async def measure(code: Path, tmp: Path, hall: Path, args: argparse.Namespace) -> dict[str, float]:
+    """Every server-side figure for one tree of code, each on its own server process."""
+    out: dict[str, float] = {}
+    server = Server(f"sqlite:///{tmp / 'hall.db'}", hall, code)
     try:
         issue = await issue_bench(server.port, args.kiosks, args.per_kiosk)
+        out.update(issue_rate=issue["rate"], issue_p50=issue["p50"], issue_p99=issue["p99"])
         call = await call_bench(server.port, args.calls)
-        fan = await fanout_bench(server.port, args.displays, args.fanout_calls)
-        rss = rss_kb(server.proc.pid)
+        out.update(call_rate=call["rate"], call_p50=call["p50"], call_p99=call["p99"])
     finally:
         server.stop()
+    for n in args.displays:
+        server = Server(f"sqlite:///{tmp / f'fan{n}.db'}", hall, code)
+        try:
+            # tickets to call (issued, not preloaded: the same path as a hall's)
+            await issue_bench(server.port, 4, args.fanout_calls // 4 + 2)
+            fan = await fanout_bench(server, n, args.fanout_calls, args.workers)
+            out.update({f"fan{n}_{k}": v for k, v in fan.items()})
+        finally:
+            server.stop()
+    if args.waiting:
+        url = f"sqlite:///{tmp / 'waiting.db'}"
+        migrate(code, url)
+        preload_waiting(url, hall, args.waiting)
+        server = Server(url, hall, code)
+        try:
+            issue = await issue_bench(server.port, args.kiosks, args.per_kiosk)
+            out.update(wait_issue_rate=issue["rate"], wait_issue_p99=issue["p99"])
+            call = await call_bench(server.port, min(args.calls, 200))
+            out.update(wait_call_p50=call["p50"], wait_call_p99=call["p99"])
+        finally:
+            server.stop()
+    return out
+
+
+ROWS = [
+    ("issue_rate", "ticket issue, {kiosks} kiosks, tickets/s", "{:.0f}"),
+    ("issue_raw", "... as a share of raw durable SQLite inserts", "{:.0%}"),
+    ("issue_p99", "ticket issue p99, ms", "{:.1f}"),
+    ("wait_issue_rate", "ticket issue with {waiting} already waiting, tickets/s", "{:.0f}"),
+    ("wait_ratio", "... ÷ issue with none waiting", "{:.2f}"),
+    ("call_rate", "call next, one clerk, calls/s", "{:.0f}"),
+    ("call_p50", "call next p50, ms", "{:.2f}"),
+    ("call_p99", "call next p99, ms", "{:.2f}"),
+    ("wait_call_p99", "call next p99 with {waiting} waiting, ms", "{:.2f}"),
+]
+FAN_ROWS = [
+    ("p50", "call → {n} displays, per display p50, ms", "{:.1f}"),
+    ("p99", "call → {n} displays, per display p99, ms", "{:.1f}"),
+    ("last_max", "call → {n} displays, until the last has it, worst, ms", "{:.1f}"),
+    ("reply_p99", "the clerk's own reply meanwhile, p99, ms", "{:.1f}"),
+    ("kb_per_conn", "server memory per idle subscribed display, KB", "{:.1f}"),
+]
+
+
+async def main(args: argparse.Namespace) -> str:
+    tmp = Path(tempfile.mkdtemp(prefix="hallq-bench-"))
+    hall = bench_hall(tmp)
+    raw = raw_sqlite(tmp / "raw.db", args.raw)
+    results: dict[str, dict[str, float]] = {}
+    if args.before:
+        code = tmp / "before"
+        code.mkdir()
+        archive = subprocess.run(
+            ["git", "archive", args.before], cwd=ROOT, check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(code)], input=archive, check=True)
+        (tmp / "b").mkdir()
+        results["before"] = await measure(code, tmp / "b", hall, args)
+    (tmp / "a").mkdir()
+    results["after"] = await measure(ROOT, tmp / "a", hall, args)
+    for r in results.values():
+        r["issue_raw"] = r["issue_rate"] / raw["rate"]
+        if "wait_issue_rate" in r:
+            r["wait_ratio"] = r["wait_issue_rate"] / r["issue_rate"]
+    cols = list(results)
+    names = {"before": f"before (`{args.before}`)", "after": "after (this tree)"}
     lines = [
-        f"- raw SQLite durable inserts (WAL, synchronous=FULL, one row per transaction): "
-        f"**{raw['rate']:.0f}/s**, p50 {raw['p50']:.2f} ms, p99 {raw['p99']:.2f} ms",
-        f"- ticket issue end to end ({args.kiosks} kiosks, {issue['n']} tickets, each "
-        f"acknowledged after its durable commit): **{issue['rate']:.0f} tickets/s** "
-        f"({issue['rate'] / raw['rate'] * 100:.0f} % of the raw rate), "
-        f"p50 {issue['p50']:.2f} ms, p99 {issue['p99']:.2f} ms",
-        f"- call next, one clerk ({args.calls} calls): **{call['rate']:.0f} calls/s**, "
-        f"p50 {call['p50']:.2f} ms, p99 {call['p99']:.2f} ms",
-        f"- call → {args.displays} displays ({args.fanout_calls} calls): per display p50 "
-        f"{fan['p50']:.1f} ms, **p99 {fan['p99']:.1f} ms**; until the last display has it: "
-        f"median {fan['last_p50']:.1f} ms, worst {fan['last_max']:.1f} ms",
-        f"- server RSS after the run with {args.displays} displays connected: {rss / 1024:.0f} MiB",
+        f"Raw SQLite durable inserts (WAL, synchronous=FULL, one row per transaction): "
+        f"**{raw['rate']:.0f}/s**, p99 {raw['p99']:.2f} ms. Tickets are acknowledged after "
+        f"their durable commit; displays negotiate compression as browsers do.",
+        "",
+        "| figure | "
+        + " | ".join(names[c] for c in cols)
+        + (" | after ÷ before |" if len(cols) == 2 else " |"),
+        "| --- | " + " | ".join("---" for _ in cols) + (" | --- |" if len(cols) == 2 else " |"),
     ]
+    rows = [(k, label.format(kiosks=args.kiosks, waiting=args.waiting), f) for k, label, f in ROWS]
+    for n in args.displays:
+        rows += [(f"fan{n}_{k}", label.format(n=n), f) for k, label, f in FAN_ROWS]
+    for key, label, fmt in rows:
+        if key not in results[cols[-1]]:
+            continue
+        vals = [results[c].get(key) for c in cols]
+        cells = [fmt.format(v) if v is not None else "-" for v in vals]
+        if len(cols) == 2 and vals[0] and vals[1] is not None:
+            cells.append(f"{vals[1] / vals[0]:.2f}")
+        elif len(cols) == 2:
+            cells.append("-")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -300,11 +498,20 @@ if __name__ == "__main__":
     ap.add_argument("--kiosks", type=int, default=32)
     ap.add_argument("--per-kiosk", type=int, default=100)
     ap.add_argument("--calls", type=int, default=1000)
-    ap.add_argument("--displays", type=int, default=1000)
+    ap.add_argument(
+        "--displays",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[1000],
+        help="display counts, comma-separated (e.g. 1000,10000)",
+    )
+    ap.add_argument("--workers", type=int, default=2, help="client processes holding displays")
     ap.add_argument("--fanout-calls", type=int, default=20)
+    ap.add_argument("--waiting", type=int, default=20000, help="tickets waiting, 0: skip")
+    ap.add_argument("--before", help="git revision to measure first, in the same run")
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     a = ap.parse_args()
     out = asyncio.run(main(a))
     print(out)
     if a.write:
-        write(out, "python benchmarks/server_bench.py --write")
+        cmd = " ".join(["python benchmarks/server_bench.py", *sys.argv[1:]])
+        write(out, cmd)

@@ -491,9 +491,17 @@ class HallOps:
         hall: estimate.HallNow | None = None,
         est_minutes: int | None = None,
     ) -> dict[str, Any]:
-        waiting, oldest = conn.execute(
-            st.WAITING_STATS, {"day": self.day(now), "queue": prefix}
-        ).one()
+        if hall is None and est_minutes is None:
+            hall = self._hall_now(conn, prefix, now)  # the estimate needs it anyway
+        if hall is not None:
+            # The estimate has just read every waiting ticket of the queue's group (the
+            # same day and status): count them here instead of asking again.
+            mine = [c.sort_at for c in hall.waiting if c.queue == prefix]
+            waiting, oldest = len(mine), min(mine, default=None)
+        else:
+            waiting, oldest = conn.execute(
+                st.WAITING_STATS, {"day": self.day(now), "queue": prefix}
+            ).one()
         if oldest is not None and oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=dt.UTC)
         minutes = self.service_minutes(conn, prefix)
@@ -539,13 +547,15 @@ class HallOps:
         for q in self.config.queues:
             groups.setdefault(tuple(self._component(q.prefix)[0]), []).append(q.prefix)
         minutes: dict[str, int] = {}
+        halls: dict[str, estimate.HallNow] = {}
         for prefixes in groups.values():
             hall = self._hall_now(conn, prefixes[0], now)
             newcomers = [rules.Candidate(NEWCOMER_ID + i, q, now) for i, q in enumerate(prefixes)]
             for q, got in zip(prefixes, estimate.replay_many(hall, newcomers), strict=True):
                 minutes[q] = estimate.round_minutes(got.minutes)
+                halls[q] = hall
         return [
-            self.queue_stats(conn, q.prefix, now, est_minutes=minutes[q.prefix])
+            self.queue_stats(conn, q.prefix, now, halls[q.prefix], est_minutes=minutes[q.prefix])
             for q in self.config.queues
         ]
 

@@ -156,6 +156,25 @@ class HallMachine(RuleBasedStateMachine):
             assert by_id[tid]["status"] in ("called", "serving")
 
 
+    @invariant()
+    def queue_figures_match_a_recount(self):
+        """The waiting count and longest wait every issue and call publish (taken from
+        the estimate's read of the queue's group) are exactly a recount of the table."""
+        now = self.store.clock()
+        day = rules.service_day(now, CONFIG.tz)
+        tickets = self._tickets()
+        for q in CONFIG.queues:
+            mine = [
+                t["sort_at"]
+                for t in tickets
+                if t["status"] == "waiting" and t["day"] == day and t["queue"] == q.prefix
+            ]
+            got = self.store.read(self.store.ops.queue_stats, q.prefix)
+            assert got["waiting"] == len(mine), (q.prefix, got, len(mine))
+            longest = int((now - min(mine)).total_seconds()) if mine else 0
+            assert got["longest_wait_s"] == longest, (q.prefix, got, longest)
+
+
 TestHallMachine = HallMachine.TestCase
 TestHallMachine.settings = settings(
     max_examples=25,
