@@ -155,7 +155,6 @@ class HallMachine(RuleBasedStateMachine):
         for tid in ids:
             assert by_id[tid]["status"] in ("called", "serving")
 
-
     @invariant()
     def queue_figures_match_a_recount(self):
         """The waiting count and longest wait every issue and call publish (taken from
