@@ -832,10 +832,21 @@ def _server(value: Any, problems: _Problems) -> ServerSettings:
         "max_connections_per_address",
         "max_connections_per_ticket",
         "max_hello_bytes",
+        "max_send_buffer_bytes",
     )
     _check_keys(
         value,
-        {"host", "port", "db", "public_url", "allowed_origins", "tls_cert", "tls_key", *ints},
+        {
+            "host",
+            "port",
+            "db",
+            "public_url",
+            "allowed_origins",
+            "tls_cert",
+            "tls_key",
+            "compression",
+            *ints,
+        },
         problems,
         "server",
     )
@@ -851,6 +862,11 @@ def _server(value: Any, problems: _Problems) -> ServerSettings:
         limits[name] = n
     if limits["max_hello_bytes"] < 256:
         problems.add("server.max_hello_bytes", "must be at least 256")
+    if isinstance(limits["max_send_buffer_bytes"], int) and limits["max_send_buffer_bytes"] < 4096:
+        problems.add("server.max_send_buffer_bytes", "must be at least 4096")
+    compression = _get(value, "compression", str, problems, "server", default=d.compression)
+    if compression not in ("none", "deflate"):
+        problems.add("server.compression", 'must be "none" or "deflate"')
     origins = _get(value, "allowed_origins", list, problems, "server", default=[])
     for i, o in enumerate(origins):
         if not isinstance(o, str) or not re.match(r"^https?://[^/\s]+$", o):
@@ -870,6 +886,7 @@ def _server(value: Any, problems: _Problems) -> ServerSettings:
         allowed_origins=tuple(o for o in origins if isinstance(o, str)),
         tls_cert=cert,
         tls_key=key,
+        compression=compression if compression in ("none", "deflate") else d.compression,
         **limits,
     )
 

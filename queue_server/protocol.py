@@ -36,6 +36,9 @@ CLOSE_AUTH_TIMEOUT = 4002
 """No ``hello`` within the time allowed."""
 CLOSE_TAKEN_OVER = 4003
 """Another console signed in to this window and took it over; sign in again to take it back."""
+CLOSE_TOO_SLOW = 4004
+"""The connection did not read its events fast enough (its send buffer passed
+``[server] max_send_buffer_bytes``); reconnect and subscribe with ``since``."""
 CLOSE_SERVER_STOPPING = 1001
 """The server is shutting down (SIGTERM); reconnect and resume."""
 

@@ -34,7 +34,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 
-from . import __version__
+from . import __version__, fanout
 from . import protocol as p
 from .core import permissions, rules
 from .core.casefile import CaseOp
@@ -158,6 +158,9 @@ class HallServer:
         self._per_address: collections.Counter[str] = collections.Counter()
         self._static = _static_files()
         self._hall_info = json.loads(p.dumps(hall_info(config)))
+        self.fanout = fanout.FanOut(
+            lambda: self.clients, _visible, config.server.max_send_buffer_bytes, self._too_slow
+        )
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -197,7 +200,11 @@ class HallServer:
             ping_interval=20,
             ping_timeout=20,
             server_header=f"hallq/{__version__}",
+            # Off by default: per-connection zlib state costs ~40 KB of memory per idle
+            # display and a compression per event per connection (issue 14).
+            compression="deflate" if settings.compression == "deflate" else None,
         )
+        self._background.add(self._spawn(self.fanout.run()))
         self._background.add(self._spawn(self._sweeper()))
         self._background.add(self._spawn(self._watch_queues()))
         if self._shared_db:
@@ -531,11 +538,22 @@ class HallServer:
     async def _serve_one(self, client: Client, message: str | bytes) -> None:
         try:
             reply = await self._dispatch(client, message)
-            await client.ws.send(reply)
+            # Its own events (published, not yet fanned out to the others), then the
+            # reply, written at once: the sender never waits for the hall's screens.
+            self.fanout.deliver(client, reply)
         except websockets.ConnectionClosed:
             pass
         finally:
             client.in_flight.release()
+
+    def _too_slow(self, client: Client) -> None:
+        """A connection not reading what is sent to it: dropped (it resubscribes)."""
+        if client not in self.clients:
+            return
+        self.clients.discard(client)
+        client.live = False
+        log.warning("dropped a connection that does not keep up (%s)", client.address)
+        self._spawn(fanout.close_too_slow(client.ws))
 
     async def _dispatch(self, client: Client, message: str | bytes) -> str:
         rid: Any = None
@@ -763,16 +781,10 @@ class HallServer:
         if not fresh:
             return
         self.last_seq = fresh[-1][0]
-        staff = [c for c in self.clients if c.live and c.ticket_token is None]
-        citizens = [c for c in self.clients if c.live and c.ticket_token is not None]
         for c in self.clients:
             if c.pending is not None:
                 c.pending.extend(fresh)
-        for ev in fresh:
-            websockets.broadcast([c.ws for c in staff if ev[0] > c.floor], ev[3])
-            for c in citizens:
-                if ev[0] > c.floor and _visible(c, ev):
-                    websockets.broadcast([c.ws], ev[3])
+        self.fanout.publish(fresh)
 
     async def _subscribe(self, client: Client, req: p.Request) -> str:
         if client.live or client.pending is not None:
@@ -802,8 +814,10 @@ class HallServer:
                 )
             client.floor = upto
             for ev in client.pending:
-                if ev[0] > upto and _visible(client, ev):
-                    await client.ws.send(ev[3])
+                if ev[0] > client.floor:
+                    client.floor = ev[0]  # the fan-out will not send it again
+                    if _visible(client, ev):
+                        await client.ws.send(ev[3])
         except websockets.ConnectionClosed:
             # The subscriber went away mid-answer: nothing failed, nobody to tell.
             return ""

@@ -194,6 +194,10 @@ class ServerSettings:
     max_connections_per_address: int = 2_000
     max_connections_per_ticket: int = 4
     max_hello_bytes: int = 4096
+    max_send_buffer_bytes: int = 256 * 1024
+    """Unsent bytes one connection may hold before it is dropped as too slow (4004)."""
+    compression: str = "none"
+    """``none`` or ``deflate`` (permessage-deflate, if the client offers it)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,148 @@
+"""Events to every subscriber: encoded once, one frame for all, nobody waits for the slowest.
+
+A call in a hall with a thousand displays and ten thousand phone pages is one event
+written ten thousand times. What that costs, and who waits for it, is decided here
+(issue 14):
+
+- **One frame for all.** An event is JSON-encoded once by the publisher; here it is
+  framed once (a WebSocket text frame, unmasked as a server's are) and the same bytes
+  are written to every connection's transport. Only a connection that negotiated
+  compression (``[server] compression = "deflate"``; off by default) goes through its
+  own protocol object, which compresses for it alone.
+- **The sender first.** The connection whose request caused the events gets them, and
+  then its reply, at once (:meth:`FanOut.deliver`): a clerk's call is answered before
+  the hall's screens are told, not after. Everyone else is served by one background
+  task (:meth:`FanOut.run`) in chunks, yielding to the event loop between chunks, so
+  other requests are answered while ten thousand connections are written to.
+- **Order per connection.** Each connection keeps the highest sequence number written
+  to it (``floor``); an event at or below it is never written again. That is what lets
+  the sender be served out of turn, and a subscribe answered from a snapshot skip what
+  the snapshot held, without any event crossing another on one connection.
+- **A slow subscriber is dropped, not waited for.** Writes never wait for a peer to
+  read. A connection whose unsent bytes pass ``[server] max_send_buffer_bytes`` is
+  closed with code 4004 ("too slow"); its client reconnects and resubscribes with the
+  last ``seq`` it processed (a replay from the database, or a snapshot), as after any
+  lost connection. Its memory stays bounded and every other subscriber goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from websockets.frames import Frame, Opcode
+from websockets.protocol import OPEN
+
+from .protocol import CLOSE_TOO_SLOW
+
+log = logging.getLogger("hallq.fanout")
+
+CHUNK = 256
+"""Connections written to between two yields to the event loop."""
+TOO_SLOW_CLOSE_TIMEOUT_S = 2.0
+
+Ev = tuple[int, str, dict[str, Any], str]
+"""A published event: (seq, type, data, encoded message)."""
+
+
+class Subscriber(Protocol):
+    """What the fan-out needs of a connection (``server.Client``)."""
+
+    ws: Any
+    floor: int
+    live: bool
+
+
+def frame(text: str) -> tuple[bytes, bytes]:
+    """(payload, whole frame) of a text message, encoded once for every connection."""
+    payload = text.encode()
+    return payload, Frame(Opcode.TEXT, payload).serialize(mask=False)
+
+
+def write(ws: Any, payload: bytes, framed: bytes) -> None:
+    """One message to one connection, never waiting (like ``websockets.broadcast``)."""
+    if ws.protocol.state is not OPEN or ws.send_in_progress is not None:
+        return
+    if ws.protocol.extensions:  # compression negotiated: this connection's own frame
+        ws.protocol.send_text(payload)
+        ws.send_data()
+    else:
+        ws.transport.write(framed)
+
+
+class FanOut:
+    """The one writer of events to subscribers, in ``seq`` order on every connection."""
+
+    def __init__(
+        self,
+        subscribers: Callable[[], Iterable[Subscriber]],
+        visible: Callable[[Any, Ev], bool],
+        max_buffer: int,
+        drop: Callable[[Any], None],
+        chunk: int = CHUNK,
+    ) -> None:
+        self.subscribers = subscribers
+        self.visible = visible
+        self.max_buffer = max_buffer
+        self.drop = drop
+        self.chunk = chunk
+        self.outbox: collections.deque[tuple[Ev, bytes, bytes]] = collections.deque()
+        self._wake = asyncio.Event()
+
+    def publish(self, events: list[Ev]) -> None:
+        """Queue committed events (in ``seq`` order) for every live subscriber."""
+        for ev in events:
+            self.outbox.append((ev, *frame(ev[3])))
+        self._wake.set()
+
+    def deliver(self, client: Subscriber, reply: str | None = None) -> None:
+        """Everything queued that ``client`` has not had yet, then ``reply``, now."""
+        if client.live:
+            for ev, payload, framed in self.outbox:
+                self._send(client, ev, payload, framed)
+        if reply is not None:
+            write(client.ws, *frame(reply))
+        self.check(client)
+
+    def _send(self, client: Subscriber, ev: Ev, payload: bytes, framed: bytes) -> None:
+        if ev[0] <= client.floor:
+            return
+        client.floor = ev[0]
+        if self.visible(client, ev):
+            write(client.ws, payload, framed)
+
+    async def run(self) -> None:
+        """Write queued events to every live subscriber, a chunk at a time."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self.outbox:
+                batch = list(self.outbox)
+                targets = [c for c in self.subscribers() if c.live]
+                for i in range(0, len(targets), self.chunk):
+                    for c in targets[i : i + self.chunk]:
+                        for ev, payload, framed in batch:
+                            self._send(c, ev, payload, framed)
+                        self.check(c)
+                    if i + self.chunk < len(targets):
+                        await asyncio.sleep(0)  # let requests be answered meanwhile
+                for _ in batch:
+                    self.outbox.popleft()
+
+    def check(self, client: Subscriber) -> None:
+        """Drop ``client`` if more than the limit is waiting to be sent to it."""
+        transport = client.ws.transport
+        if transport is not None and transport.get_write_buffer_size() > self.max_buffer:
+            self.drop(client)
+
+
+async def close_too_slow(ws: Any) -> None:
+    """Close a connection that does not read its events (code 4004: resubscribe)."""
+    ws.close_timeout = TOO_SLOW_CLOSE_TIMEOUT_S
+    try:
+        await ws.close(CLOSE_TOO_SLOW, "too slow; reconnect and subscribe again")
+    except Exception:  # already gone: nothing to tell
+        log.debug("closing a slow subscriber failed", exc_info=True)
