@@ -85,7 +85,15 @@ tickets = Table(
     Column("person", String(64)),
     UniqueConstraint("day", "prefix", "number", name="uq_ticket_number"),
 )
-Index("ix_tickets_waiting", tickets.c.status, tickets.c.queue, tickets.c.sort_at)
+# Today's line (migration 0012): the day first, so tickets left waiting on earlier days
+# are never read by an issue or a call.
+Index(
+    "ix_tickets_day_waiting",
+    tickets.c.day,
+    tickets.c.status,
+    tickets.c.queue,
+    tickets.c.sort_at,
+)
 Index("ix_tickets_day_service", tickets.c.day, tickets.c.service_id)
 Index("ix_tickets_done", tickets.c.queue, tickets.c.finished_at)
 Index("ix_tickets_person", tickets.c.day, tickets.c.service_id, tickets.c.person)
