@@ -399,7 +399,7 @@ async def measure(code: Path, tmp: Path, hall: Path, args: argparse.Namespace) -
         try:
             issue = await issue_bench(server.port, args.kiosks, args.waiting_per_kiosk)
             out.update(wait_issue_rate=issue["rate"], wait_issue_p99=issue["p99"])
-            call = await call_bench(server.port, min(args.calls, 200))
+            call = await call_bench(server.port, min(args.calls, 50))
             out.update(wait_call_p50=call["p50"], wait_call_p99=call["p99"])
         finally:
             server.stop()

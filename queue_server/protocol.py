@@ -25,6 +25,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import jsonenc
 from .core import permissions
 
 VERSION = 1
@@ -410,4 +411,4 @@ def event(seq: int, kind: str, at: str, data: dict[str, Any]) -> str:
 
 
 def dumps(msg: dict[str, Any]) -> str:
-    return json.dumps(msg, ensure_ascii=False, separators=(",", ":"), default=str)
+    return jsonenc.dumps(msg)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
 import queue
 import threading
@@ -32,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from .. import jsonenc
 from ..core.errors import HallError
 from ..core.hall import HallConfig
 from . import schema as s
@@ -346,7 +346,7 @@ def _write_events(
     out: Published = []
     for kind, data in evs:
         seq = conn.execute(
-            EVENT_INSERT, {"at": now, "type": kind, "payload": json.dumps(data, ensure_ascii=False)}
+            EVENT_INSERT, {"at": now, "type": kind, "payload": jsonenc.dumps(data)}
         ).scalar_one()
         out.append((seq, now, kind, data))
     return out
