@@ -9,9 +9,11 @@ written ten thousand times. What that costs, and who waits for it, is decided he
   are written to every connection's transport. Only a connection that negotiated
   compression (``[server] compression = "deflate"``; off by default) goes through its
   own protocol object, which compresses for it alone.
-- **The sender first.** The connection whose request caused the events gets them, and
-  then its reply, at once (:meth:`FanOut.deliver`): a clerk's call is answered before
-  the hall's screens are told, not after. Everyone else is served by one background
+- **The sender first.** The connection whose request caused the events gets them at
+  once (:meth:`FanOut.deliver`), and its reply is written right after, before this
+  task writes to anyone else: a clerk's call is answered before the hall's screens are
+  told, not after. (Replies keep the connection's own flow control: a client that
+  does not read its replies stops being read from.) Everyone else is served by one background
   task (:meth:`FanOut.run`) in chunks, yielding to the event loop between chunks, so
   other requests are answered while ten thousand connections are written to.
 - **Order per connection.** Each connection keeps the highest sequence number written
@@ -98,14 +100,12 @@ class FanOut:
             self.outbox.append((ev, *frame(ev[3])))
         self._wake.set()
 
-    def deliver(self, client: Subscriber, reply: str | None = None) -> None:
-        """Everything queued that ``client`` has not had yet, then ``reply``, now."""
+    def deliver(self, client: Subscriber) -> None:
+        """Everything queued that ``client`` has not had yet, now (before its reply)."""
         if client.live:
             for ev, payload, framed in self.outbox:
                 self._send(client, ev, payload, framed)
-        if reply is not None:
-            write(client.ws, *frame(reply))
-        self.check(client)
+            self.check(client)
 
     def _send(self, client: Subscriber, ev: Ev, payload: bytes, framed: bytes) -> None:
         if ev[0] <= client.floor:
@@ -124,9 +124,13 @@ class FanOut:
                 targets = [c for c in self.subscribers() if c.live]
                 for i in range(0, len(targets), self.chunk):
                     for c in targets[i : i + self.chunk]:
-                        for ev, payload, framed in batch:
-                            self._send(c, ev, payload, framed)
-                        self.check(c)
+                        try:
+                            for ev, payload, framed in batch:
+                                self._send(c, ev, payload, framed)
+                            self.check(c)
+                        except Exception:  # one broken connection must not stop the rest
+                            log.exception("writing events to a connection failed")
+                            self.drop(c)
                     if i + self.chunk < len(targets):
                         await asyncio.sleep(0)  # let requests be answered meanwhile
                 for _ in batch:

@@ -539,8 +539,10 @@ class HallServer:
         try:
             reply = await self._dispatch(client, message)
             # Its own events (published, not yet fanned out to the others), then the
-            # reply, written at once: the sender never waits for the hall's screens.
-            self.fanout.deliver(client, reply)
+            # reply (written before send's first wait): the sender never waits for the
+            # hall's screens.
+            self.fanout.deliver(client)
+            await client.ws.send(reply)
         except websockets.ConnectionClosed:
             pass
         finally:
