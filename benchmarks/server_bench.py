@@ -447,10 +447,6 @@ async def main(args: argparse.Namespace) -> str:
         results["before"] = await measure(code, tmp / "b", hall, args)
     (tmp / "a").mkdir()
     results["after"] = await measure(ROOT, tmp / "a", hall, args)
-    if args.uvloop:
-        (tmp / "u").mkdir()
-        uv = bench_hall(tmp, 'event_loop = "uvloop"\n')
-        results["uvloop"] = await measure(ROOT, tmp / "u", uv, args)
     for r in results.values():
         r["issue_raw"] = r["issue_rate"] / raw["rate"]
         if "wait_issue_rate" in r:
@@ -459,7 +455,6 @@ async def main(args: argparse.Namespace) -> str:
     names = {
         "before": f"before (`{args.before}`)",
         "after": "after (this tree)",
-        "uvloop": "this tree on uvloop",
     }
     lines = [
         f"Raw SQLite durable inserts (WAL, synchronous=FULL, one row per transaction): "
@@ -522,7 +517,6 @@ if __name__ == "__main__":
     ap.add_argument("--waiting", type=int, default=20000, help="tickets waiting, 0: skip")
     ap.add_argument("--waiting-per-kiosk", type=int, default=10)
     ap.add_argument("--before", help="git revision to measure first, in the same run")
-    ap.add_argument("--uvloop", action="store_true", help="this tree again, on uvloop")
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     a = ap.parse_args()
     out = asyncio.run(main(a))

@@ -249,13 +249,8 @@ def cmd_server(args: argparse.Namespace) -> int:
     config, url = _load(args)
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
-    runner = asyncio.run
-    if config.server.event_loop == "uvloop":
-        import uvloop
-
-        runner = uvloop.run
     try:
-        runner(
+        asyncio.run(
             run_server(
                 config,
                 url,

@@ -12,7 +12,6 @@ The file format is documented in ``docs/configuration.md``.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import os
 import re
 import tomllib
@@ -846,7 +845,6 @@ def _server(value: Any, problems: _Problems) -> ServerSettings:
             "tls_cert",
             "tls_key",
             "compression",
-            "event_loop",
             *ints,
         },
         problems,
@@ -869,11 +867,6 @@ def _server(value: Any, problems: _Problems) -> ServerSettings:
     compression = _get(value, "compression", str, problems, "server", default=d.compression)
     if compression not in ("none", "deflate"):
         problems.add("server.compression", 'must be "none" or "deflate"')
-    event_loop = _get(value, "event_loop", str, problems, "server", default=d.event_loop)
-    if event_loop not in ("asyncio", "uvloop"):
-        problems.add("server.event_loop", 'must be "asyncio" or "uvloop"')
-    elif event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
-        problems.add("server.event_loop", "uvloop is not installed (pip install 'hallq[fast]')")
     origins = _get(value, "allowed_origins", list, problems, "server", default=[])
     for i, o in enumerate(origins):
         if not isinstance(o, str) or not re.match(r"^https?://[^/\s]+$", o):
@@ -894,7 +887,6 @@ def _server(value: Any, problems: _Problems) -> ServerSettings:
         tls_cert=cert,
         tls_key=key,
         compression=compression if compression in ("none", "deflate") else d.compression,
-        event_loop=event_loop if event_loop in ("asyncio", "uvloop") else d.event_loop,
         **limits,
     )
 

@@ -198,8 +198,6 @@ class ServerSettings:
     """Unsent bytes one connection may hold before it is dropped as too slow (4004)."""
     compression: str = "none"
     """``none`` or ``deflate`` (permessage-deflate, if the client offers it)."""
-    event_loop: str = "asyncio"
-    """``asyncio`` or ``uvloop`` (the ``fast`` extra): the server process's event loop."""
 
 
 @dataclass(frozen=True)
