@@ -124,6 +124,8 @@ class FanOut:
                 targets = [c for c in self.subscribers() if c.live]
                 for i in range(0, len(targets), self.chunk):
                     for c in targets[i : i + self.chunk]:
+                        if not c.live:  # dropped while this batch was going out
+                            continue
                         try:
                             for ev, payload, framed in batch:
                                 self._send(c, ev, payload, framed)
