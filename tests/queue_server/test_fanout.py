@@ -213,3 +213,21 @@ def test_the_sender_gets_its_events_once_and_before_its_reply(config, sqlite_url
             await ws.close()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        ('compression = "gzip"', "server.compression"),
+        ("max_send_buffer_bytes = 100", "server.max_send_buffer_bytes"),
+    ],
+)
+def test_bad_fan_out_settings_are_refused_by_name(tmp_path, line, problem):
+    from queue_server.config import ConfigError, load_config
+
+    from ..conftest import TEST_HALL
+
+    path = tmp_path / "hall.toml"
+    path.write_text(TEST_HALL.read_text() + f"\n[server]\n{line}\n")
+    with pytest.raises(ConfigError, match=problem):
+        load_config(path)
