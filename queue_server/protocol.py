@@ -218,6 +218,11 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         False,
         "on-time and early completion of the case files accepted in a period (read-only)",
     ),
+    "casefile.lookup": (
+        {**_CASE, "check": (_S, True)},
+        False,
+        "a citizen's case at the kiosk, by its number and the check code of its ticket",
+    ),
 }
 
 OPS: dict[str, OpSpec] = {

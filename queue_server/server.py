@@ -661,6 +661,7 @@ class HallServer:
             "casefile.list": lambda c, n: ops.casefiles.list(c, actor, args, n),
             "casefile.get": lambda c, n: ops.casefiles.get(c, actor, args, n),
             "casefile.figures": lambda c, n: ops.casefiles.figures(c, actor, args, n),
+            "casefile.lookup": lambda c, n: ops.casefiles.lookup(c, actor, args, n),
             **{
                 f"casefile.{o.value}": functools.partial(self._casefile_op, actor, args, o)
                 for o in CaseOp

@@ -99,6 +99,19 @@ OPEN_STATES = frozenset({AC, IR, DE, SU, RD})
 """States the office lists: everything not delivered or refused."""
 
 
+PROGRESS = (AC, IR, DE, RD, DL)
+"""The road a case takes when all goes well, as a citizen is shown it."""
+
+
+def progress(state: CaseState, suspended_from: CaseState | None = None) -> tuple[CaseState, ...]:
+    """The stages of :data:`PROGRESS` a case has reached: a suspended case has reached
+    where it was stopped, a refused one only acceptance (its state says the rest)."""
+    at = suspended_from if state is SU else state
+    if at not in PROGRESS:
+        return (AC,)
+    return PROGRESS[: PROGRESS.index(at) + 1]
+
+
 def casefile_next(
     state: CaseState, op: CaseOp, suspended_from: CaseState | None = None
 ) -> CaseState:

@@ -117,6 +117,8 @@ TABLE: dict[str, dict[str, Scope]] = {
     "casefile.list": {**_OFFICE_ALL, "supervisor": _A, "admin": _A},
     "casefile.get": {**_OFFICE_ALL, "clerk": _A, "supervisor": _A, "admin": _A},
     "casefile.figures": {"head": _D, "supervisor": _A, "admin": _A},
+    # A citizen at a kiosk: the case number and the code of the ticket that opened it.
+    "casefile.lookup": {"kiosk": _OT},
     "alert.list": {"supervisor": _A, "admin": _A},
 }
 

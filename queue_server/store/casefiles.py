@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 from typing import Any
 
 from sqlalchemy import and_, case, func, insert, select, update
@@ -38,19 +39,26 @@ from ..core.casefile import (
     early_before,
     light,
     local_day,
+    progress,
     shift_due,
 )
 from ..core.errors import NotFound, Refused
 from ..core.hall import ServiceDef
 from ..core.permissions import Actor, Target, authorize, scope_of
+from ..core.rules import check_code
 from ..core.states import TicketStatus
+from . import lockout, workdays
 from . import schema as s
-from . import workdays
 
 TEXT_MAX = 1000
 """The longest reason or list of missing materials kept with a step."""
 EXTEND_MAX_DAYS = 60
 LIST_MAX = 1000
+KIOSK_GUESSES = 20
+"""Wrong case lookups in a row from one kiosk (unknown numbers and wrong codes) before it
+pauses lookups for ``KIOSK_LOCK``: one case takes a few guesses a day, this bounds a
+sweep across many case numbers."""
+KIOSK_LOCK = dt.timedelta(minutes=15)
 _LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, None: 3}
 _ON_THE_CLOCK = [st.value for st in (*CLOCK_RUNNING, CaseState.SUSPENDED)]
 
@@ -345,16 +353,83 @@ class CaseFiles:
 
     # -- reads -------------------------------------------------------------------------
 
-    def for_citizen(self, conn: Connection, ticket_id: int) -> dict[str, Any] | None:
-        """What the citizen's phone page shows of their promised case: its number, where
-        it is and when it is due (no light, no staff names)."""
-        c = s.casefiles.c
-        row = conn.execute(
-            select(c.number, c.state, c.due_on).where(c.ticket_id == ticket_id)
-        ).first()
+    def citizen_view(
+        self, row: RowMapping | dict[str, Any], cal: WorkCalendar, today: dt.date
+    ) -> dict[str, Any]:
+        """What a citizen is shown of their promised case, on the phone page and at the
+        kiosk alike: its number, service, where it is, when it is due and whether it waits
+        at the pick-up window. No light, no staff names, no window, no ticket."""
+        staff = self.view(row, cal, today)
+        return {
+            "number": row["number"],
+            "service": row["service_id"],
+            "state": row["state"],
+            "due_on": staff["due_on"],
+            "days_left": staff["days_left"],
+            "ready": row["state"] == CaseState.READY.value,
+            "progress": [
+                st.value
+                for st in progress(CaseState(row["state"]), _state_or_none(row["suspended_from"]))
+            ],
+        }
+
+    def for_citizen(
+        self, conn: Connection, ticket_id: int, now: dt.datetime
+    ) -> dict[str, Any] | None:
+        """The phone page's part of its ticket's promised case (:meth:`citizen_view`)."""
+        row = (
+            conn.execute(select(s.casefiles).where(s.casefiles.c.ticket_id == ticket_id))
+            .mappings()
+            .first()
+        )
         if row is None:
             return None
-        return {"number": row.number, "state": row.state, "due_on": _iso(row.due_on)}
+        return self.citizen_view(row, workdays.read_calendar(conn), local_day(now, self.config.tz))
+
+    def lookup(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> dict[str, Any]:
+        """A case number typed at a kiosk, with the check code of the ticket that opened
+        the case (printed on that ticket and on the case's receipt): the citizen's view.
+
+        Case numbers run in sequence, so the number alone proves nothing. Wrong codes
+        are counted per case in the database (``store/lockout.py``) and the fifth locks
+        the case's lookups until the hall's day ends; wrong lookups from one kiosk in a
+        row (unknown numbers too) pause that kiosk's lookups for a while. The count is
+        made before the code is compared and kept through the refusal.
+        """
+        tomorrow = dt.datetime.combine(
+            local_day(now, self.config.tz) + dt.timedelta(days=1), dt.time(), self.config.tz
+        )
+        kiosk = f"caselookup:{actor.name}"
+        lockout.check(conn, kiosk, now, "too many wrong case lookups here; ask at the desk")
+        try:
+            row = self._row(conn, args.get("number"), lock=False)
+        except NotFound as exc:
+            exc.kept.append(lambda c: _guess(c, kiosk, now, KIOSK_GUESSES, KIOSK_LOCK))
+            raise
+        subject = f"case:{row['number']}"
+        lockout.check(conn, subject, now, "too many wrong codes for this case; ask at the desk")
+        token = conn.execute(
+            select(s.tickets.c.token).where(s.tickets.c.id == row["ticket_id"])
+        ).scalar_one_or_none()
+        check = args.get("check")
+        ok = (
+            token is not None
+            and isinstance(check, str)
+            and secrets.compare_digest(check, check_code(token))
+        )
+        if not ok:
+            exc = Refused("the code does not match this case", code="wrong_check")
+            lock = tomorrow - now
+            exc.kept.append(lambda c: _guess(c, subject, now, lockout.GUESSES_BEFORE_LOCK, lock))
+            exc.kept.append(lambda c: _guess(c, kiosk, now, KIOSK_GUESSES, KIOSK_LOCK))
+            raise exc
+        authorize(actor, "casefile.lookup", Target(ticket_id=row["ticket_id"], proved=True))
+        lockout.succeeded(conn, subject)
+        lockout.succeeded(conn, kiosk)
+        today = local_day(now, self.config.tz)
+        return self.citizen_view(row, workdays.read_calendar(conn), today)
 
     @staticmethod
     def actions(actor: Actor, state: str) -> list[str]:
@@ -569,6 +644,20 @@ class CaseFiles:
                 )
             )
         return events
+
+
+def _guess(
+    conn: Connection, subject: str, now: dt.datetime, limit: int, lock: dt.timedelta
+) -> None:
+    """Count one wrong lookup; one already locked (a race) is counted no further."""
+    try:
+        lockout.reserve(conn, subject, now, limit=limit, lock_for=lock)
+    except Refused:
+        pass
+
+
+def _state_or_none(value: str | None) -> CaseState | None:
+    return CaseState(value) if value else None
 
 
 def _text(value: Any, what: str) -> str:

@@ -1555,7 +1555,7 @@ class HallOps:
             est_wait_low=est.low,
             est_wait_high=est.high,
             rating_state=case_row[0] if case_row else None,
-            casefile=self.casefiles.for_citizen(conn, row["id"]),
+            casefile=self.casefiles.for_citizen(conn, row["id"], now),
             # the phone page shows it: the holder's proof at a kiosk (never broadcast)
             check=rules.check_code(row["token"]),
         )
