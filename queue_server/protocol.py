@@ -109,9 +109,14 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
             "staff_pin": (_S, False),
             "birth_date": (_S, False),
             "id_hash": (_S, False),
+            "casefile": (_S, False),
+            "check": (_S, False),
+            "case_token": (_S, False),
         },
         True,
-        "take a number; a kiosk's priority ticket needs `staff` and `staff_pin`, or for a "
+        "take a number (for the pick-up service, with a ready case's `casefile` number and "
+        "`check` code, or the `case_token` of the ticket that opened it); a kiosk's "
+        "priority ticket needs `staff` and `staff_pin`, or for a "
         "senior the `birth_date` from the ID card read by a kiosk that has a reader",
     ),
     "ticket.status": ({"token": (_S, False)}, False, "a ticket's live state by its token"),
@@ -222,6 +227,16 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         {**_CASE, "check": (_S, True)},
         False,
         "a citizen's case at the kiosk, by its number and the check code of its ticket",
+    ),
+    "casefile.pickups": (
+        _TICKET_REF,
+        False,
+        "the cases a pick-up ticket at this window was taken for",
+    ),
+    "casefile.receipt": (
+        _CASE,
+        False,
+        "what the window's printer prints for a case opened there (read-only)",
     ),
 }
 

@@ -37,7 +37,7 @@ from websockets.http11 import Response as HttpResponse
 from . import __version__
 from . import protocol as p
 from .core import permissions, rules
-from .core.casefile import CaseOp
+from .core.casefile import CaseOp, number_keys
 from .core.errors import Forbidden, HallError
 from .core.hall import ALWAYS_OPEN, Clerk, HallConfig
 from .core.pins import check_pin, hash_pin
@@ -67,6 +67,7 @@ READ_OPS = frozenset(
         "casefile.list",
         "casefile.get",
         "casefile.figures",
+        "casefile.receipt",
         "alert.list",
     }
 )
@@ -662,6 +663,8 @@ class HallServer:
             "casefile.get": lambda c, n: ops.casefiles.get(c, actor, args, n),
             "casefile.figures": lambda c, n: ops.casefiles.figures(c, actor, args, n),
             "casefile.lookup": lambda c, n: ops.casefiles.lookup(c, actor, args, n),
+            "casefile.receipt": lambda c, n: ops.casefiles.receipt(c, actor, args, n),
+            "casefile.pickups": lambda c, n: ops.casefiles.pickups(c, actor, args, n),
             **{
                 f"casefile.{o.value}": functools.partial(self._casefile_op, actor, args, o)
                 for o in CaseOp
@@ -1099,6 +1102,12 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
         ],
         # Names only: the head's and leader's contacts are staff data, not for every page.
         "departments": [{"id": d.id, "name": d.name} for d in config.departments],
+        # The pick-up service (统一出件): its ticket may bring a ready case to the clerk.
+        "pickup_service": config.casefiles.pickup_service,
+        # What a kiosk's case-number pad needs besides the digits (casefile.lookup).
+        "case_number_keys": number_keys(
+            config.casefiles.number_format, [d.id for d in config.departments]
+        ),
     }
 
 

@@ -146,6 +146,20 @@ def case_number(fmt: str, day: dt.date, dept: str, seq: int) -> str:
     return fmt.format(year=f"{day.year:04d}", date=day.strftime("%Y%m%d"), dept=dept, seq=seq)
 
 
+def number_keys(fmt: str, departments: list[str]) -> list[str]:
+    """The keys besides the digits a kiosk pad needs to type any case number of the
+    format: the letters and marks of its fixed text, and each department id when the
+    number shows it (a key types the whole id, as the rating pad types a queue prefix)."""
+    keys: list[str] = []
+    for text, name, _spec, _conv in string.Formatter().parse(fmt):
+        for ch in text:
+            if not ch.isdigit() and not ch.isspace() and ch not in keys:
+                keys.append(ch)
+        if name == "dept":
+            keys += [d for d in departments if d not in keys]
+    return keys
+
+
 def counter_key(fmt: str, day: dt.date) -> str:
     """Which running number a new case takes: per year when the number shows the year."""
     return str(day.year) if ("{year" in fmt or "{date" in fmt) else "all"

@@ -386,17 +386,17 @@ class CaseFiles:
             return None
         return self.citizen_view(row, workdays.read_calendar(conn), local_day(now, self.config.tz))
 
-    def lookup(
-        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
-    ) -> dict[str, Any]:
-        """A case number typed at a kiosk, with the check code of the ticket that opened
-        the case (printed on that ticket and on the case's receipt): the citizen's view.
+    def _proved_case(
+        self, conn: Connection, actor: Actor, number: Any, check: Any, now: dt.datetime
+    ) -> RowMapping:
+        """A case by its number, once the check code of the ticket that opened it was
+        shown (printed on that ticket and on the case's receipt).
 
         Case numbers run in sequence, so the number alone proves nothing. Wrong codes
         are counted per case in the database (``store/lockout.py``) and the fifth locks
-        the case's lookups until the hall's day ends; wrong lookups from one kiosk in a
-        row (unknown numbers too) pause that kiosk's lookups for a while. The count is
-        made before the code is compared and kept through the refusal.
+        the case until the hall's day ends; wrong tries in a row from one device
+        (unknown numbers too) pause it for a while. The count is kept through the
+        refusal; a right code clears both.
         """
         tomorrow = dt.datetime.combine(
             local_day(now, self.config.tz) + dt.timedelta(days=1), dt.time(), self.config.tz
@@ -404,7 +404,7 @@ class CaseFiles:
         kiosk = f"caselookup:{actor.name}"
         lockout.check(conn, kiosk, now, "too many wrong case lookups here; ask at the desk")
         try:
-            row = self._row(conn, args.get("number"), lock=False)
+            row = self._row(conn, number, lock=False)
         except NotFound as exc:
             exc.kept.append(lambda c: _guess(c, kiosk, now, KIOSK_GUESSES, KIOSK_LOCK))
             raise
@@ -413,7 +413,6 @@ class CaseFiles:
         token = conn.execute(
             select(s.tickets.c.token).where(s.tickets.c.id == row["ticket_id"])
         ).scalar_one_or_none()
-        check = args.get("check")
         ok = (
             token is not None
             and isinstance(check, str)
@@ -425,11 +424,140 @@ class CaseFiles:
             exc.kept.append(lambda c: _guess(c, subject, now, lockout.GUESSES_BEFORE_LOCK, lock))
             exc.kept.append(lambda c: _guess(c, kiosk, now, KIOSK_GUESSES, KIOSK_LOCK))
             raise exc
-        authorize(actor, "casefile.lookup", Target(ticket_id=row["ticket_id"], proved=True))
         lockout.succeeded(conn, subject)
         lockout.succeeded(conn, kiosk)
+        return row
+
+    def lookup(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> dict[str, Any]:
+        """A case number typed at a kiosk, with the check code of the ticket that opened
+        the case (:meth:`_proved_case`): what the phone page shows of it."""
+        row = self._proved_case(conn, actor, args.get("number"), args.get("check"), now)
+        authorize(actor, "casefile.lookup", Target(ticket_id=row["ticket_id"], proved=True))
         today = local_day(now, self.config.tz)
         return self.citizen_view(row, workdays.read_calendar(conn), today)
+
+    # -- pick-up by ticket (统一出件) ----------------------------------------------------
+
+    def pickup_cases(
+        self,
+        conn: Connection,
+        actor: Actor,
+        args: dict[str, Any],
+        service: ServiceDef,
+        now: dt.datetime,
+    ) -> list[RowMapping]:
+        """The ready cases a pick-up ticket is taken for: a case number with its check
+        code (:meth:`_proved_case`), or the QR token of the ticket that opened them (the
+        token is the proof). Nothing asked, nothing linked: the clerk can still find a
+        case by its number."""
+        number, token = args.get("casefile"), args.get("case_token")
+        if number is None and token is None:
+            return []
+        if service.id != self.settings.pickup_service:
+            raise Refused(
+                "a case is brought only to a ticket for the pick-up service", code="bad_request"
+            )
+        if number is not None:
+            rows = [self._proved_case(conn, actor, number, args.get("check"), now)]
+        else:
+            t, c = s.tickets.c, s.casefiles.c
+            rows = list(
+                conn.execute(
+                    select(s.casefiles)
+                    .join(s.tickets, t.id == c.ticket_id)
+                    .where(t.token == token if isinstance(token, str) else False)
+                )
+                .mappings()
+                .all()
+            )
+            if not rows:
+                raise NotFound("no case was opened for this ticket", code="unknown_case")
+        ready = [r for r in rows if r["state"] == CaseState.READY.value]
+        if not ready:
+            raise Refused(
+                f"case {rows[0]['number']} is not ready for pick-up yet ({rows[0]['state']})",
+                code="not_ready",
+            )
+        return ready
+
+    def link_pickup(
+        self, conn: Connection, ticket_id: int, rows: list[RowMapping], now: dt.datetime
+    ) -> list[str]:
+        """Bring the cases to the pick-up ticket (a later ticket replaces an earlier one)."""
+        p = s.casefile_pickups.c
+        for row in rows:
+            done = conn.execute(
+                update(s.casefile_pickups)
+                .where(p.casefile_id == row["id"])
+                .values(ticket_id=ticket_id, at=now)
+            )
+            if done.rowcount == 0:
+                conn.execute(
+                    insert(s.casefile_pickups).values(
+                        casefile_id=row["id"], ticket_id=ticket_id, at=now
+                    )
+                )
+        return [r["number"] for r in rows]
+
+    def pickups(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> dict[str, Any]:
+        """The cases a pick-up ticket was taken for, as the clerk who called it sees them
+        (with the deliver action while ready)."""
+        ticket = self.ops._find_ticket(conn, args, now)
+        authorize(
+            actor,
+            "casefile.pickups",
+            Target(ticket_window=ticket["window"], ticket_id=ticket["id"]),
+        )
+        p, c = s.casefile_pickups.c, s.casefiles.c
+        rows = (
+            conn.execute(
+                select(s.casefiles)
+                .join(s.casefile_pickups, p.casefile_id == c.id)
+                .where(p.ticket_id == ticket["id"])
+                .order_by(c.number)
+            )
+            .mappings()
+            .all()
+        )
+        today = local_day(now, self.config.tz)
+        cal = workdays.read_calendar(conn)
+        return {
+            "ticket_id": ticket["id"],
+            "cases": [
+                dict(self.view(r, cal, today), actions=self.actions(actor, r["state"]))
+                for r in rows
+            ],
+        }
+
+    def receipt(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> dict[str, Any]:
+        """What the window's printer prints for a case opened there: the citizen's view,
+        the acceptance day, the check code that proves the case at a kiosk and the link of
+        the ticket's phone page (its QR). Those two are the citizen's proofs, so only the
+        window the case was opened at (its gateway, its clerk) may have them."""
+        row = self._row(conn, args.get("number"), lock=False)
+        authorize(actor, "casefile.receipt", Target(window=row["window"]))
+        token = conn.execute(
+            select(s.tickets.c.token).where(s.tickets.c.id == row["ticket_id"])
+        ).scalar_one()
+        today = local_day(now, self.config.tz)
+        view = self.citizen_view(row, workdays.read_calendar(conn), today)
+        service = self.config.service(row["service_id"])
+        return dict(
+            view,
+            hall_name=dict(self.config.name),
+            service_name=dict(service.name) if service is not None else {},
+            window=row["window"],
+            opened_on=_iso(row["opened_on"]),
+            promised_days=row["promised_days"],
+            check=check_code(token),
+            url=f"{self.config.server.public_url.rstrip('/')}/t/{token}",
+        )
 
     @staticmethod
     def actions(actor: Actor, state: str) -> list[str]:

@@ -562,7 +562,9 @@ class HallOps:
                 f"unknown priority {priority!r}; one of " + ", ".join(rules.PRIORITY_KINDS),
                 code="bad_request",
             )
-        return self._issue(
+        # A pick-up ticket may bring the citizen's ready cases to the clerk who calls it.
+        pickup = self.casefiles.pickup_cases(conn, actor, args, service, now)
+        out = self._issue(
             conn,
             actor,
             service,
@@ -578,6 +580,9 @@ class HallOps:
             if priority is not None
             else None,
         )
+        if pickup:
+            out.reply["pickup"] = self.casefiles.link_pickup(conn, out.reply["id"], pickup, now)
+        return out
 
     def _language(self, value: Any) -> str:
         if value is None:

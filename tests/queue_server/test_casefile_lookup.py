@@ -9,10 +9,18 @@ database, and shows no more than the phone page does.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import select
 
 from queue_server.client import HallClient
+from queue_server.core.errors import Forbidden
+from queue_server.core.permissions import Actor
+from queue_server.core.rules import check_code
+from queue_server.store import schema as s
 
-from .harness import Clock, connected, running_hall
+from .harness import Clock, Store, connected, running_hall
 from .test_casefiles import load_calendar, office, refused
 
 CITIZEN_KEYS = {"number", "service", "state", "due_on", "days_left", "ready", "progress"}
@@ -141,3 +149,32 @@ def test_wrong_lookups_in_a_row_pause_the_kiosk(config, db_url):
             assert seen["number"] == number
 
     asyncio.run(main())
+
+
+def test_a_receipt_is_only_for_the_gateway_of_the_cases_window(config, db_url):
+    """The receipt carries the citizen's proofs: a gateway that serves another window is
+    refused; the one of the case's window gets the check code and the phone link."""
+    load_calendar(db_url)
+    store = Store(config, db_url)
+    try:
+        store.issue("marriage")
+        store.open(2)
+        store.call_next(2)
+        number = store.finish(2)["casefile"]["number"]
+        ticket = store.read(lambda conn, _now: conn.execute(select(s.tickets.c.token)).scalar_one())
+
+        def receipt(actor: Actor) -> Any:
+            return store.committer.call(
+                lambda conn, now: (
+                    store.ops.casefiles.receipt(conn, actor, {"number": number}, now),
+                    [],
+                )
+            )[0]
+
+        with pytest.raises(Forbidden):
+            receipt(Actor("gateway-w1", "gateway", window=1))
+        got = receipt(Actor("gateway-w2", "gateway", window=2))
+        assert (got["number"], got["window"], got["check"]) == (number, 2, check_code(ticket))
+        assert got["url"].endswith(f"/t/{ticket}")
+    finally:
+        store.close()

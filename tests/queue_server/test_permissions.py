@@ -202,6 +202,13 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "out": {"head": [{"department": "party"}]},
         },
         # The civil case was opened for C002: its check code is the proof.
+        # A001 was called at window 1 (clerk-1's); C001 waits for window 3.
+        "casefile.pickups": {
+            "in": {"*": {"label": "A001"}},
+            "out": {"clerk": [{"label": "C001"}, {"label": "B001"}]},
+        },
+        # The gateway token serves every window; one for a single window: test_casefile_lookup.
+        "casefile.receipt": {"in": {"*": in_civil}},
         "casefile.lookup": {
             "in": {"*": {**in_civil, "check": f3["check"]}},
             "out": {"kiosk": [{**in_civil, "check": "0000" if f3["check"] != "0000" else "1111"}]},

@@ -9,6 +9,7 @@ const STRINGS = {
     "pickup.find": "查找",
     "pickup.deliver": "确认送达",
     "pickup.delivered": "{number} 已送达",
+    "pickup.brought": "号票 {label} 来取：",
 
     "ticket.case.number": "办件编号",
     "ticket.case.due": "承诺办结日",
@@ -282,6 +283,7 @@ const STRINGS = {
     "pickup.find": "Find",
     "pickup.deliver": "Hand over",
     "pickup.delivered": "{number} handed over",
+    "pickup.brought": "Ticket {label} came for:",
 
     "ticket.case.number": "Case number",
     "ticket.case.due": "Promised by",
