@@ -223,6 +223,11 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         False,
         "on-time and early completion of the case files accepted in a period (read-only)",
     ),
+    "casefile.lights": (
+        {},
+        False,
+        "the lights of the cases on the clock per department, and the red ones (read-only)",
+    ),
     "casefile.lookup": (
         {**_CASE, "check": (_S, True)},
         False,

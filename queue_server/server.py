@@ -68,6 +68,7 @@ READ_OPS = frozenset(
         "casefile.get",
         "casefile.figures",
         "casefile.receipt",
+        "casefile.lights",
         "alert.list",
     }
 )
@@ -81,8 +82,10 @@ ADDRESS_GUESSES = 20
 ADDRESS_LOCK_S = 900
 PRUNE_INTERVAL_S = 3600.0
 LIGHTS_INTERVAL = dt.timedelta(minutes=1)
-"""How often, on the server's clock, case-file lights are looked at (they move with the
-hall-local day, a calendar loaded meanwhile, or another process's change)."""
+"""How often, on the server's clock, the server asks whether case-file lights may have
+moved: they move only with the hall-local day or a calendar loaded meanwhile (a case's
+own steps write its light), so the full look runs only when one of those changed
+(``CaseFiles.lights_epoch``), and once after every start."""
 
 
 class TokenBucket:
@@ -143,6 +146,9 @@ class HallServer:
         self.engine = dbm.open_engine(db_url)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.sweep_interval = sweep_interval
+        self._lights_epoch: tuple[Any, ...] | None = None  # None: look at the first sweep
+        self.lights_checks = 0
+        """Full looks at the case-file lights since the start (tests count them)."""
         self.db_url = db_url
         self.committer: dbm.Committer | None = None
         self.reader: dbm.Reader | None = None
@@ -664,6 +670,7 @@ class HallServer:
             "casefile.figures": lambda c, n: ops.casefiles.figures(c, actor, args, n),
             "casefile.lookup": lambda c, n: ops.casefiles.lookup(c, actor, args, n),
             "casefile.receipt": lambda c, n: ops.casefiles.receipt(c, actor, args, n),
+            "casefile.lights": lambda c, n: ops.casefiles.lights(c, actor, args, n),
             "casefile.pickups": lambda c, n: ops.casefiles.pickups(c, actor, args, n),
             **{
                 f"casefile.{o.value}": functools.partial(self._casefile_op, actor, args, o)
@@ -948,14 +955,22 @@ class HallServer:
                 log.exception("sweep failed; will retry")
 
     async def _sweep_lights(self) -> None:
-        """Case files whose light the clock has moved: turned, and announced once."""
+        """Case files whose light the clock has moved: turned, and announced once.
+
+        The full look runs at the first sweep after a start (a server that was down
+        misses nothing) and then only when the day or the calendar changed; the epoch is
+        kept only once the look succeeded, so a failed one is tried again."""
         assert self.committer is not None and self.reader is not None
-        if not await self.reader.read(self.ops.casefiles.lights_due):
+        epoch = await self.reader.read(self.ops.casefiles.lights_epoch)
+        if epoch == self._lights_epoch:
             return
-        _, published = await self.committer.submit(
-            lambda c, n: (None, self.ops.casefiles.sweep_lights(c, n))
-        )
-        await self._publish(published)
+        self.lights_checks += 1
+        if await self.reader.read(self.ops.casefiles.lights_due):
+            _, published = await self.committer.submit(
+                lambda c, n: (None, self.ops.casefiles.sweep_lights(c, n))
+            )
+            await self._publish(published)
+        self._lights_epoch = epoch
 
 
 @functools.cache

@@ -634,6 +634,50 @@ class CaseFiles:
         counts = {k: sum(1 for v in views if v["light"] == k) for k in ("red", "yellow", "green")}
         return {"department": dept, "state": state, "counts": counts, "cases": views[:limit]}
 
+    def lights(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> dict[str, Any]:
+        """The supervisor's lights panel: the cases on the clock per department and light
+        (as the sweep set them), and the red ones with the working days they are over."""
+        authorize(actor, "casefile.lights", Target())
+        c = s.casefiles.c
+        on_clock = c.state.in_(_ON_THE_CLOCK)
+        counts = {d.id: {"red": 0, "yellow": 0, "green": 0} for d in self.config.departments}
+        for dept, lit, n in conn.execute(
+            select(c.department, c.light, func.count())
+            .where(on_clock)
+            .group_by(c.department, c.light)
+        ):
+            if lit in ("red", "yellow", "green"):
+                counts.setdefault(dept, {"red": 0, "yellow": 0, "green": 0})[lit] = int(n)
+        today = local_day(now, self.config.tz)
+        cal = workdays.read_calendar(conn)
+        red = []
+        for row in conn.execute(
+            select(c.number, c.service_id, c.department, c.due_on, c.state, c.suspended_on)
+            .where(on_clock, c.light == "red")
+            .order_by(c.due_on, c.id)
+            .limit(LIST_MAX)
+        ):
+            try:
+                over = -days_left(cal, row.due_on, row.suspended_on or today)
+            except CalendarMissing:
+                over = None
+            red.append(
+                {
+                    "number": row.number,
+                    "service": row.service_id,
+                    "department": row.department,
+                    "due_on": _iso(row.due_on),
+                    "state": row.state,
+                    "days_over": over,
+                }
+            )
+        return {
+            "departments": [{"department": d, **n} for d, n in counts.items()],
+            "red": red,
+        }
+
     def figures(
         self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
     ) -> dict[str, Any]:
@@ -710,6 +754,15 @@ class CaseFiles:
     def _on_the_clock(self, conn: Connection, lock: bool) -> list[RowMapping]:
         q = select(s.casefiles).where(s.casefiles.c.state.in_(_ON_THE_CLOCK))
         return list(conn.execute(q.with_for_update() if lock else q).mappings().all())
+
+    def lights_epoch(self, conn: Connection, now: dt.datetime) -> tuple[Any, ...]:
+        """What every light depends on besides its own case: the hall-local day and the
+        loaded calendar years. A case's own steps set its light as they are written, so
+        the full look (:meth:`lights_due`) is needed only when this changes; one small
+        read, not a read of every open case."""
+        y = s.calendar_years.c
+        years = tuple(tuple(r) for r in conn.execute(select(y.year, y.loaded_at).order_by(y.year)))
+        return (local_day(now, self.config.tz), years)
 
     def lights_due(self, conn: Connection, now: dt.datetime) -> bool:
         """Whether the sweep has anything to write (read first, on a read connection)."""

@@ -202,6 +202,7 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "out": {"head": [{"department": "party"}]},
         },
         # The civil case was opened for C002: its check code is the proof.
+        "casefile.lights": {"in": {"*": {}}},
         # A001 was called at window 1 (clerk-1's); C001 waits for window 3.
         "casefile.pickups": {
             "in": {"*": {"label": "A001"}},
