@@ -86,12 +86,15 @@ def test_a_pick_up_ticket_brings_the_ready_case_to_the_clerk_who_calls_it(hall_c
                 "wrong_check"
             )
             # A case is brought only to the pick-up service.
-            assert await refused(
-                kiosk.request(
-                    "ticket.issue",
-                    {"service": "general", "casefile": number, "check": opened["check"]},
+            assert (
+                await refused(
+                    kiosk.request(
+                        "ticket.issue",
+                        {"service": "general", "casefile": number, "check": opened["check"]},
+                    )
                 )
-            ) == "bad_request"
+                == "bad_request"
+            )
             ticket = await kiosk.request("ticket.issue", {**take, "check": opened["check"]})
             assert ticket["pickup"] == [number]
 
@@ -108,9 +111,10 @@ def test_a_pick_up_ticket_brings_the_ready_case_to_the_clerk_who_calls_it(hall_c
             assert [(c["number"], c["state"]) for c in seen["cases"]] == [(number, "delivered")]
             # Another window's clerk does not see what this ticket came for.
             async with connected(hall.port, "clerk-2-secret") as other:
-                assert await refused(
-                    other.request("casefile.pickups", {"ticket_id": ticket["id"]})
-                ) == "forbidden"
+                assert (
+                    await refused(other.request("casefile.pickups", {"ticket_id": ticket["id"]}))
+                    == "forbidden"
+                )
 
     asyncio.run(main())
 
@@ -132,15 +136,21 @@ def test_the_earlier_tickets_qr_brings_its_case_and_a_case_not_ready_takes_no_nu
             await gw.request("window.open", {"window": 2, "clerk": "c-2"})
             await gw.request("call.number", {"window": 2, "label": waiting["label"]})
             early = (await gw.request("case.finish", {"window": 2}))["casefile"]["number"]
-            assert await refused(
-                kiosk.request(
-                    "ticket.issue",
-                    {"service": "pickup", "casefile": early, "check": waiting["check"]},
+            assert (
+                await refused(
+                    kiosk.request(
+                        "ticket.issue",
+                        {"service": "pickup", "casefile": early, "check": waiting["check"]},
+                    )
                 )
-            ) == "not_ready"
-            assert await refused(
-                kiosk.request("ticket.issue", {"service": "pickup", "case_token": "no-such"})
-            ) == "unknown_case"
+                == "not_ready"
+            )
+            assert (
+                await refused(
+                    kiosk.request("ticket.issue", {"service": "pickup", "case_token": "no-such"})
+                )
+                == "unknown_case"
+            )
 
             number, opened = await _ready_case(kiosk, gw, hall.port)
             ticket = await kiosk.request(
