@@ -59,6 +59,8 @@ KIOSK_GUESSES = 20
 pauses lookups for ``KIOSK_LOCK``: one case takes a few guesses a day, this bounds a
 sweep across many case numbers."""
 KIOSK_LOCK = dt.timedelta(minutes=15)
+SETTLE_MINUTES = 2
+"""Minutes after midnight during which the lights are looked at every minute."""
 _LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, None: 3}
 _ON_THE_CLOCK = [st.value for st in (*CLOCK_RUNNING, CaseState.SUSPENDED)]
 
@@ -762,7 +764,11 @@ class CaseFiles:
         read, not a read of every open case."""
         y = s.calendar_years.c
         years = tuple(tuple(r) for r in conn.execute(select(y.year, y.loaded_at).order_by(y.year)))
-        return (local_day(now, self.config.tz), years)
+        local = now.astimezone(self.config.tz)
+        # A step written with the old day may commit just after the new day's look: the
+        # first minutes of a day are looked at every minute, then the day is settled.
+        settling = local.minute if (local.hour, local.minute) < (0, SETTLE_MINUTES) else None
+        return (local.date(), years, settling)
 
     def lights_due(self, conn: Connection, now: dt.datetime) -> bool:
         """Whether the sweep has anything to write (read first, on a read connection)."""

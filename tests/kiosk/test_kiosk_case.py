@@ -3,6 +3,10 @@ queue server on loopback; touches through Kivy's touch path."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from queue_server.store import db
+from queue_server.store import schema as s
 from tests.queue_server.harness import Clock, connected
 from tests.queue_server.test_casefiles import load_calendar, office
 
@@ -96,14 +100,18 @@ def test_a_ready_case_takes_a_pick_up_number_at_the_kiosk(sqlite_url, tmp_path):
     async def main():
         hall = Hall(config, sqlite_url, Clock())
         await hall.start()
-        async with connected(hall.port, "kiosk-1-secret") as kc, \
-                connected(hall.port, "gateway-secret") as gw:
+        async with (
+            connected(hall.port, "kiosk-1-secret") as kc,
+            connected(hall.port, "gateway-secret") as gw,
+        ):
             check = (await kc.request("ticket.issue", {"service": "marriage"}))["check"]
             await gw.request("window.open", {"window": 2, "clerk": "c-2"})
             await gw.request("call.next", {"window": 2})
             number = (await gw.request("case.finish", {"window": 2}))["casefile"]["number"]
-            async with office(hall.port, "officer") as officer, \
-                    office(hall.port, "approver") as approver:
+            async with (
+                office(hall.port, "officer") as officer,
+                office(hall.port, "approver") as approver,
+            ):
                 await officer.request("casefile.review", {"number": number})
                 await approver.request("casefile.decide", {"number": number})
                 await officer.request("casefile.ready", {"number": number})
@@ -123,8 +131,21 @@ def test_a_ready_case_takes_a_pick_up_number_at_the_kiosk(sqlite_url, tmp_path):
             assert k.model.ticket["pickup"] == [number]
             await until(lambda: k.printer.tickets, 10, "the printed ticket")
             assert k.model.ticket["label"] in k.printer.tickets[0].text_lines
-            async with connected(hall.port, "admin-secret") as admin:
-                seen = await admin.request("casefile.pickups", {"label": k.model.ticket["label"]})
-            assert [c["number"] for c in seen["cases"]] == [number]
+            # The case is brought to that ticket (read straight from the file).
+            engine = db.open_engine(sqlite_url)
+            with engine.connect() as conn:
+                linked = (
+                    conn.execute(
+                        select(s.casefiles.c.number)
+                        .join(
+                            s.casefile_pickups, s.casefile_pickups.c.casefile_id == s.casefiles.c.id
+                        )
+                        .where(s.casefile_pickups.c.ticket_id == k.model.ticket["id"])
+                    )
+                    .scalars()
+                    .all()
+                )
+            engine.dispose()
+            assert linked == [number]
 
     run(main(), 240)

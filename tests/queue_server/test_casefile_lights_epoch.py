@@ -53,15 +53,22 @@ def test_the_full_look_runs_on_a_new_day_or_calendar_and_after_a_restart(config,
             lit = await events.wait_for("casefile.light", 1)
             assert (lit[0]["light"], lit[0]["due_on"]) == ("green", "2026-11-27")
 
-            # Thursday 26 Nov, 00:01: a new day, one look, yellow; the rest of it, none.
-            clock.now = dt.datetime(2026, 11, 25, 16, 1, tzinfo=dt.UTC)
+            # Thursday 26 Nov from 00:00: a new day, yellow. A step written with the old day
+            # may commit just after the day's first look, so its first minutes are looked
+            # at each (00:00, 00:01, 00:02); then none for the rest of the day.
+            clock.now = dt.datetime(2026, 11, 25, 16, 0, 30, tzinfo=dt.UTC)
             await hall._sweep_lights()
             assert hall.lights_checks == 3
             assert (await events.wait_for("casefile.light", 2))[1]["light"] == "yellow"
-            for _ in range(30):
-                clock.advance(minutes=30)  # to 15:01, the same Thursday
+            for _ in range(3):
+                clock.advance(minutes=1)  # 00:01, 00:02, 00:03
                 await hall._sweep_lights()
-            assert hall.lights_checks == 3
+            assert hall.lights_checks == 5
+            for _ in range(30):
+                clock.advance(minutes=30)  # to 15:03, the same Thursday
+                await hall._sweep_lights()
+            assert hall.lights_checks == 5
+            assert len(events.of("casefile.light")) == 2  # each change announced once
 
         # Down from Thursday afternoon to Monday 30 Nov: the case ran past its due day
         # (Friday) meanwhile. The first look after the start finds it red, straight from
