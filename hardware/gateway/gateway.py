@@ -63,6 +63,10 @@ RATING_GRACE_S = 10.0
 late press still reaches the server, which answers ``rating_closed`` (the server owns the
 timeout; the device only stops waiting eventually)."""
 
+RECEIPTS_KEPT = 2000
+"""Case numbers a window's printer remembers having printed (a replayed event after a
+reconnect prints nothing); older ones cannot come back in a replay."""
+
 KEY_QUEUE = 4
 """Keys waiting per keypad while one is being handled; more is a clerk hammering a key."""
 
@@ -100,7 +104,8 @@ class _Printer:
     settings: PrinterSettings
     printer: TicketPrinter
     executor: ThreadPoolExecutor
-    printed: set[str] = field(default_factory=set)
+    printed: dict[str, None] = field(default_factory=dict)
+    """Cases printed (or being printed) in this run, oldest first, at most RECEIPTS_KEPT."""
 
 
 @dataclass
@@ -447,13 +452,15 @@ class Gateway:
         printer = self.printers[window]
         if number in printer.printed or self.client is None:
             return
-        printer.printed.add(number)
+        printer.printed[number] = None
+        while len(printer.printed) > RECEIPTS_KEPT:
+            del printer.printed[next(iter(printer.printed))]
         try:
             r = await self.client.request(
                 "casefile.receipt", {"number": number}, timeout=self.settings.request_timeout
             )
         except (RequestError, RequestTimeout, ClientError) as exc:
-            printer.printed.discard(number)
+            printer.printed.pop(number, None)
             self.stats["receipt.not_asked"] += 1
             log.warning("window %d: receipt of %s not fetched: %s", window, number, exc)
             return

@@ -47,6 +47,10 @@ def test_a_case_opened_at_a_window_prints_its_receipt_there(config, sqlite_url, 
             assert f"查询校验码 {ticket['check']}" in lines
             assert paper.qr_payloads == [ticket["url"]]  # the phone page follows the case
             assert paper.cut
+            # The same event again (a replay after a reconnect) prints nothing.
+            await r.gateway._on_event("casefile.opened", None, {"window": 2, "number": number})
+            await asyncio.sleep(0.3)
+            assert r.gateway.stats["receipt.printed"] == 1 and len(emulator.tickets) == 1
 
             # A case opened at a window without a printer prints nothing, anywhere.
             await _finish(admin, r.kiosk, 1)
