@@ -372,6 +372,27 @@ def states(app: Any) -> Iterator[str]:  # noqa: ANN401 - the KioskApp
     yield "rating/level-refused"
     m.rated()
     yield "rating/thanks"
+    m.open_case()
+    for k in [*m.case_keys(), *"2026000123456"]:
+        m.case_key(k)
+    yield "case/number"
+    m.refused("unknown_case")
+    yield "case/number-refused"
+    m.case_entered()
+    for d in "48":
+        m.case_key(d)
+    yield "case/check"
+    m.refused("locked")
+    yield "case/check-locked"
+    longest_case = max(m.services_in(""), key=lambda sv: len(m.name(sv.get("name"))))["id"]
+    m.case_shown({"number": "2026000123456", "service": longest_case, "state": "suspended",
+                  "due_on": "2026-12-02", "days_left": 12, "ready": False,
+                  "progress": ["accepted", "in_review"]})
+    yield "case/suspended"
+    m.case_shown({"number": "2026000123456", "service": longest_case, "state": "ready",
+                  "due_on": "2026-12-02", "days_left": None, "ready": True,
+                  "progress": ["accepted", "in_review", "decided", "ready"]})
+    yield "case/ready"
     m.ticket_issued(fake, printing=True)
     yield "ticket/printing"
     m.printed(True, "online")

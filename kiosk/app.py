@@ -27,6 +27,7 @@ from kiosk.model import KioskModel
 from kiosk.printing import PrinterService
 from kiosk.scanner import ScannerService
 from kiosk.screens.appointment import AppointmentScreen
+from kiosk.screens.case import CaseScreen
 from kiosk.screens.common import OfflineNotice, SecondaryButton, discard_children, fit_width
 from kiosk.screens.detail import DetailScreen
 from kiosk.screens.home import HomeScreen
@@ -46,7 +47,7 @@ WATCHED = (
     "screen", "language", "large_text", "hall", "connection", "query", "results", "service",
     "priority", "pin_entry", "pin_error", "code_entry", "label_entry", "rating_step",
     "ticket", "print_state", "printer_condition", "error", "busy", "idle_left", "version",
-    "queues_now",
+    "queues_now", "case_entry", "case_step", "case_view", "check_entry",
 )
 
 
@@ -137,7 +138,7 @@ class KioskApp(App):
         sm: ScreenManager = root.ids.sm
         sm.transition = NoTransition()
         for cls in (HomeScreen, ServicesScreen, DetailScreen, PriorityScreen,
-                    AppointmentScreen, TicketScreen, RatingScreen):
+                    AppointmentScreen, TicketScreen, RatingScreen, CaseScreen):
             sm.add_widget(cls())
         self.overlay = OfflineNotice()
         self.model.bind(**{name: self._changed for name in WATCHED})
@@ -345,6 +346,16 @@ class KioskApp(App):
             m.label_entered()
         else:
             m.label_key(key)
+
+    def case_key(self, key: str) -> None:
+        m = self.model
+        if key == "del":
+            m.case_delete()
+        elif key == "ok":
+            if m.case_entered():
+                self.controller.spawn(self.controller.lookup_case())
+        else:
+            m.case_key(key)
 
     def rate(self, level: int) -> None:
         self.controller.spawn(self.controller.rate(level))

@@ -169,6 +169,35 @@ class KioskController:
         m.rated()
         return True
 
+    async def lookup_case(self) -> dict[str, Any] | None:
+        """The typed case number with the typed check code; the server counts wrong
+        codes, so a refusal is shown and the code asked again, never retried here."""
+        m = self.model
+        if m.busy or not m.case_entry:
+            return None
+        args = {"number": m.case_entry, "check": m.check_entry}
+        try:
+            reply = await self._ask("casefile.lookup", args, ("case", m.case_entry))
+        except (RequestError, RequestTimeout):
+            return None
+        m.case_shown(reply)
+        return reply
+
+    async def take_pickup(self) -> dict[str, Any] | None:
+        """A pick-up number (统一出件) for the ready case on screen: the clerk who calls
+        it sees the case."""
+        m = self.model
+        if m.busy or not m.can_take_pickup:
+            return None
+        args = m.pickup_args()
+        try:
+            reply = await self._ask("ticket.issue", args, ("pickup", str(args["casefile"])))
+        except (RequestError, RequestTimeout):
+            return None
+        m.service = str(reply.get("service", ""))
+        await self._issued(reply)
+        return reply
+
     async def _issued(self, reply: dict[str, Any]) -> None:
         m = self.model
         m.ticket_issued(reply, printing=self.printer.enabled)

@@ -27,7 +27,16 @@ from kivy.properties import (
 from kiosk import i18n
 from kiosk.search import ServiceIndex
 
-SCREENS = ("home", "services", "detail", "priority", "appointment", "ticket", "rating")
+SCREENS = (
+    "home",
+    "services",
+    "detail",
+    "priority",
+    "appointment",
+    "ticket",
+    "rating",
+    "case",
+)
 PRIORITY_KINDS = ("elderly", "disabled", "pregnant", "veteran")
 PRINT_STATES = ("idle", "printing", "printed", "failed", "none")
 CODE_LENGTH = 8
@@ -36,6 +45,10 @@ PIN_MIN = 4
 STAFF_MAX = 12
 CHECK_LENGTH = 4
 LABEL_MAX = 6
+CASE_MAX = 24
+CASE_STAGES = ("accepted", "in_review", "decided", "ready", "delivered")
+"""The road of a promised case as the citizen is shown it (the server says which are
+reached: ``progress`` of ``casefile.lookup``)."""
 
 
 class KioskModel(EventDispatcher):
@@ -65,6 +78,9 @@ class KioskModel(EventDispatcher):
     check_entry = StringProperty("")  # the check code printed on the ticket
     rating_token = StringProperty("")  # the ticket's token, read from its QR code
     rating_step = OptionProperty("label", options=("label", "check", "level", "thanks"))
+    case_entry = StringProperty("")  # a case number (办件编号) being typed
+    case_step = OptionProperty("number", options=("number", "check", "shown"))
+    case_view = DictProperty({})  # what casefile.lookup answered
     ticket = DictProperty({})
     queues_now = DictProperty({})  # queue prefix -> {"waiting", "est_wait_minutes"}
     print_state = OptionProperty("idle", options=PRINT_STATES)
@@ -99,6 +115,7 @@ class KioskModel(EventDispatcher):
         self._screen_seen = "home"
         self._services: dict[str, Mapping[str, Any]] = {}
         self.visit = 0
+        self._case_proof = ("", "")
         """Which citizen is at the kiosk: bumped by :meth:`reset`, so whatever belongs to
         one citizen (a request's retry key) is forgotten when they leave."""
 
@@ -203,6 +220,10 @@ class KioskModel(EventDispatcher):
         if s == "ticket":
             label = self.ticket.get("label", "")
             return f"{self.t('your_number')} {label}。{self.print_text()}"
+        if s == "case":
+            if self.case_step == "shown":
+                return f"{self.case_state_text()}。{self.case_due_text()}"
+            return self.t("case_check_title") if self.case_step == "check" else self.t("case_title")
         if s == "rating":
             if self.rating_step == "level":
                 return self.t("rating_choose", label=self.label_entry)
@@ -425,6 +446,91 @@ class KioskModel(EventDispatcher):
         self.rating_step = "thanks"
         self.error = ""
 
+    # -- a case's progress, by its number --------------------------------------------------
+
+    def open_case(self) -> None:
+        self.case_entry = ""
+        self.check_entry = ""
+        self.case_view = {}
+        self.case_step = "number"
+        self.go("case")
+
+    def case_keys(self) -> list[str]:
+        """The keys besides the digits that the hall's case numbers need (``T``, ``-``, a
+        department id), from ``hall.info``."""
+        return [str(k) for k in (self.hall or {}).get("case_number_keys", [])]
+
+    def case_key(self, key: str) -> None:
+        if self.case_step == "check":
+            self.check_key(key)
+        elif self.case_step == "number" and (key.isdigit() or key in self.case_keys()):
+            if len(self.case_entry) + len(key) <= CASE_MAX:
+                self.case_entry += key
+                self.error = ""
+
+    def case_delete(self) -> None:
+        if self.case_step == "check" and not self.check_entry:
+            self.case_step = "number"
+        elif self.case_step == "check":
+            self.check_entry = self.check_entry[:-1]
+        else:
+            self.case_entry = self.case_entry[:-1]
+
+    def case_entered(self) -> bool:
+        """OK on the pad: the number, then the check code of the ticket the case was
+        opened for (the number alone is anyone's guess). True when the lookup may go."""
+        if self.case_step == "number" and self.case_entry:
+            self.error = ""
+            self.check_entry = ""
+            self.case_step = "check"
+        elif self.case_step == "check" and len(self.check_entry) == CHECK_LENGTH:
+            return True
+        return False
+
+    def case_shown(self, view: Mapping[str, Any]) -> None:
+        self.busy = False
+        self.error = ""
+        # The code leaves the screen; it is kept (until the kiosk goes home) only to take
+        # a pick-up number for this case with the same proof.
+        self._case_proof = (self.case_entry, self.check_entry)
+        self.check_entry = ""
+        self.case_view = dict(view)
+        self.case_step = "shown"
+
+    @property
+    def can_take_pickup(self) -> bool:
+        """A ready case, in a hall with a pick-up service: its number can be taken here."""
+        pickup = (self.hall or {}).get("pickup_service")
+        return bool(pickup and self.case_step == "shown" and self.case_view.get("ready"))
+
+    def pickup_args(self) -> dict[str, Any]:
+        """``ticket.issue`` for the pick-up service, bringing the case just shown."""
+        number, check = self._case_proof
+        return {
+            "service": (self.hall or {}).get("pickup_service"),
+            "language": self.language,
+            "casefile": number,
+            "check": check,
+        }
+
+    def case_state_text(self) -> str:
+        state = str(self.case_view.get("state", ""))
+        return self.t(f"case_state_{state}") if state else ""
+
+    def case_due_text(self) -> str:
+        """The due day and the working days left while the clock runs; "" otherwise."""
+        due, left = self.case_view.get("due_on"), self.case_view.get("days_left")
+        if not due or self.case_view.get("state") in ("ready", "delivered", "refused"):
+            return ""
+        if left is None or left < 1:
+            return self.t("case_due", date=due)
+        return i18n.count(self.language, "case_due_left", int(left), date=due)
+
+    def case_stages(self) -> list[tuple[str, bool]]:
+        """Each stage of the road with whether the case has reached it."""
+        reached = set(self.case_view.get("progress") or ())
+        return [(self.t(f"stage_{st}"), st in reached) for st in CASE_STAGES]
+
     # -- replies -------------------------------------------------------------------------
 
     def ticket_issued(self, reply: Mapping[str, Any], printing: bool) -> None:
@@ -451,6 +557,12 @@ class KioskModel(EventDispatcher):
         elif self.screen == "rating" and code in ("unknown_ticket", "nothing_to_rate"):
             self.rating_step = "label"
             self.rating_token = ""
+        if self.screen == "case" and code in ("wrong_check", "locked"):
+            self.check_entry = ""
+            self.case_step = "check"
+        elif self.screen == "case" and code in ("unknown_case", "bad_request"):
+            self.check_entry = ""
+            self.case_step = "number"
 
     def printed(self, ok: bool, condition: str) -> None:
         self.printer_condition = condition
@@ -505,6 +617,10 @@ class KioskModel(EventDispatcher):
         self.check_entry = ""
         self.rating_token = ""
         self.rating_step = "label"
+        self.case_entry = ""
+        self.case_step = "number"
+        self.case_view = {}
+        self._case_proof = ("", "")
         self.ticket = {}
         self.print_state = "idle"
         self.error = ""

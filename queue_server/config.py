@@ -158,6 +158,11 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
     clerks = tuple(_clerks(raw, problems, {w.number for w in windows}, dept_ids))
     _check_heads(departments, clerks, problems)
     casefiles = _casefiles(raw.get("casefiles", {}), problems)
+    pickup = casefiles.pickup_service
+    if pickup is not None and not any(sv.id == pickup and sv.kind == "instant" for sv in services):
+        problems.add(
+            "casefiles.pickup_service", f"{pickup!r} is not an instant service of [[services]]"
+        )
     sections: dict[str, dict[str, Any]] = {}
     for section, validator in SECTION_VALIDATORS.items():
         if section in raw:
@@ -724,7 +729,7 @@ def _casefiles(value: Any, problems: _Problems) -> CaseFileSettings:
         return CaseFileSettings()
     _check_keys(
         value,
-        {"number_format", "yellow_days", "yellow_share", "early_days"},
+        {"number_format", "yellow_days", "yellow_share", "early_days", "pickup_service"},
         problems,
         "casefiles",
     )
@@ -755,7 +760,8 @@ def _casefiles(value: Any, problems: _Problems) -> CaseFileSettings:
     early = _get(value, "early_days", int, problems, "casefiles", default=d.early_days)
     if early < 1:
         problems.add("casefiles.early_days", "must be at least 1")
-    return CaseFileSettings(fmt, yellow_days, share, early)
+    pickup = _get(value, "pickup_service", str, problems, "casefiles", default=None)
+    return CaseFileSettings(fmt, yellow_days, share, early, pickup)
 
 
 SECTION_VALIDATORS: dict[str, str] = {

@@ -113,9 +113,14 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
             "staff_pin": (_S, False),
             "birth_date": (_S, False),
             "id_hash": (_S, False),
+            "casefile": (_S, False),
+            "check": (_S, False),
+            "case_token": (_S, False),
         },
         True,
-        "take a number; a kiosk's priority ticket needs `staff` and `staff_pin`, or for a "
+        "take a number (for the pick-up service, with a ready case's `casefile` number and "
+        "`check` code, or the `case_token` of the ticket that opened it); a kiosk's "
+        "priority ticket needs `staff` and `staff_pin`, or for a "
         "senior the `birth_date` from the ID card read by a kiosk that has a reader",
     ),
     "ticket.status": ({"token": (_S, False)}, False, "a ticket's live state by its token"),
@@ -221,6 +226,26 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         {"from": (_S, False), "to": (_S, False), "by": (_S, False), "department": (_S, False)},
         False,
         "on-time and early completion of the case files accepted in a period (read-only)",
+    ),
+    "casefile.lights": (
+        {},
+        False,
+        "the lights of the cases on the clock per department, and the red ones (read-only)",
+    ),
+    "casefile.lookup": (
+        {**_CASE, "check": (_S, True)},
+        False,
+        "a citizen's case at the kiosk, by its number and the check code of its ticket",
+    ),
+    "casefile.pickups": (
+        _TICKET_REF,
+        False,
+        "the cases a pick-up ticket at this window was taken for",
+    ),
+    "casefile.receipt": (
+        _CASE,
+        False,
+        "what the window's printer prints for a case opened there (read-only)",
     ),
 }
 

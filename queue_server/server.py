@@ -37,7 +37,7 @@ from websockets.http11 import Response as HttpResponse
 from . import __version__, fanout
 from . import protocol as p
 from .core import permissions, rules
-from .core.casefile import CaseOp
+from .core.casefile import CaseOp, number_keys
 from .core.errors import Forbidden, HallError
 from .core.hall import ALWAYS_OPEN, Clerk, HallConfig
 from .core.pins import check_pin, hash_pin
@@ -67,6 +67,8 @@ READ_OPS = frozenset(
         "casefile.list",
         "casefile.get",
         "casefile.figures",
+        "casefile.receipt",
+        "casefile.lights",
         "alert.list",
     }
 )
@@ -80,8 +82,10 @@ ADDRESS_GUESSES = 20
 ADDRESS_LOCK_S = 900
 PRUNE_INTERVAL_S = 3600.0
 LIGHTS_INTERVAL = dt.timedelta(minutes=1)
-"""How often, on the server's clock, case-file lights are looked at (they move with the
-hall-local day, a calendar loaded meanwhile, or another process's change)."""
+"""How often, on the server's clock, the server asks whether case-file lights may have
+moved: they move only with the hall-local day or a calendar loaded meanwhile (a case's
+own steps write its light), so the full look runs only when one of those changed
+(``CaseFiles.lights_epoch``), and once after every start."""
 
 
 class TokenBucket:
@@ -142,6 +146,9 @@ class HallServer:
         self.engine = dbm.open_engine(db_url)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.sweep_interval = sweep_interval
+        self._lights_epoch: tuple[Any, ...] | None = None  # None: look at the first sweep
+        self.lights_checks = 0
+        """Full looks at the case-file lights since the start (tests count them)."""
         self.db_url = db_url
         self.committer: dbm.Committer | None = None
         self.reader: dbm.Reader | None = None
@@ -684,6 +691,10 @@ class HallServer:
             "casefile.list": lambda c, n: ops.casefiles.list(c, actor, args, n),
             "casefile.get": lambda c, n: ops.casefiles.get(c, actor, args, n),
             "casefile.figures": lambda c, n: ops.casefiles.figures(c, actor, args, n),
+            "casefile.lookup": lambda c, n: ops.casefiles.lookup(c, actor, args, n),
+            "casefile.receipt": lambda c, n: ops.casefiles.receipt(c, actor, args, n),
+            "casefile.lights": lambda c, n: ops.casefiles.lights(c, actor, args, n),
+            "casefile.pickups": lambda c, n: ops.casefiles.pickups(c, actor, args, n),
             **{
                 f"casefile.{o.value}": functools.partial(self._casefile_op, actor, args, o)
                 for o in CaseOp
@@ -963,14 +974,22 @@ class HallServer:
                 log.exception("sweep failed; will retry")
 
     async def _sweep_lights(self) -> None:
-        """Case files whose light the clock has moved: turned, and announced once."""
+        """Case files whose light the clock has moved: turned, and announced once.
+
+        The full look runs at the first sweep after a start (a server that was down
+        misses nothing) and then only when the day or the calendar changed; the epoch is
+        kept only once the look succeeded, so a failed one is tried again."""
         assert self.committer is not None and self.reader is not None
-        if not await self.reader.read(self.ops.casefiles.lights_due):
+        epoch = await self.reader.read(self.ops.casefiles.lights_epoch)
+        if epoch == self._lights_epoch:
             return
-        _, published = await self.committer.submit(
-            lambda c, n: (None, self.ops.casefiles.sweep_lights(c, n))
-        )
-        await self._publish(published)
+        self.lights_checks += 1
+        if await self.reader.read(self.ops.casefiles.lights_due):
+            _, published = await self.committer.submit(
+                lambda c, n: (None, self.ops.casefiles.sweep_lights(c, n))
+            )
+            await self._publish(published)
+        self._lights_epoch = epoch
 
 
 @functools.cache
@@ -1117,6 +1136,12 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
         ],
         # Names only: the head's and leader's contacts are staff data, not for every page.
         "departments": [{"id": d.id, "name": d.name} for d in config.departments],
+        # The pick-up service (统一出件): its ticket may bring a ready case to the clerk.
+        "pickup_service": config.casefiles.pickup_service,
+        # What a kiosk's case-number pad needs besides the digits (casefile.lookup).
+        "case_number_keys": number_keys(
+            config.casefiles.number_format, [d.id for d in config.departments]
+        ),
     }
 
 

@@ -39,6 +39,9 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        # python-escpos (the window printers' layout) logs to the root logger when it is
+        # imported, which installs a WARNING handler first: replace it.
+        force=True,
     )
     loaded = load(args.config)
     if isinstance(loaded, str):

@@ -30,6 +30,12 @@ Example::
       { address = 0x01, kind = "led", window = 1, language = "zh" },
     ]
 
+    [[gateway.printers]]                # a receipt printer at a window (ESC/POS)
+    window = 2
+    url = "tcp://10.0.0.52:9100"        # as the kiosk's printer URLs
+    profile = "80mm-gb18030"
+    language = "zh"
+
 Keypads and evaluators share the FF 68 address space of their bus; LED strips speak
 another frame and have their own. A window has at most one device of each kind, and a
 device is reported to the server as ``device = name`` (default ``window-N``), ``part =
@@ -75,6 +81,17 @@ class DeviceSettings:
 
 
 @dataclass(frozen=True)
+class PrinterSettings:
+    """A receipt printer at a window (ESC/POS, not on a bus): it prints the receipt of
+    each promised case opened at its window (``casefile.receipt``)."""
+
+    window: int
+    url: str
+    profile: str = "80mm-gb18030"
+    language: str = "zh"
+
+
+@dataclass(frozen=True)
 class BusSettings:
     name: str
     port: str
@@ -100,6 +117,7 @@ class GatewaySettings:
     startup_grace: float = 2.0
     clerk_format: str = "{digits}"
     buses: tuple[BusSettings, ...] = ()
+    printers: tuple[PrinterSettings, ...] = ()
     window_queues: Mapping[int, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     """Each window's queues in preference order (from ``[[windows]]``): how typed digits
     become a ticket label."""
@@ -114,8 +132,9 @@ class GatewaySettings:
 
 _TOP = {
     "server", "token", "token_env", "name", "request_timeout", "rating_timeout",
-    "reconnect_max", "health_interval", "startup_grace", "clerk_format", "buses",
+    "reconnect_max", "health_interval", "startup_grace", "clerk_format", "buses", "printers",
 }
+_PRINTER = {"window", "url", "profile", "language"}
 _BUS = {"name", "port", "baud", "rs485", "frame", "keys", "evaluator", "idle_gap", "devices"}
 _DEVICE = {"address", "kind", "window", "name", "scale", "model", "language",
            "silence_timeout"}
@@ -221,6 +240,8 @@ def parse(
         if bus.port in ports[:i]:
             c.add(f"buses[{i}].port", f"{bus.port!r} is already used by another bus")
 
+    printers = _printers(c, section.get("printers", []), windows)
+
     settings = GatewaySettings(
         server=server,
         token=token,
@@ -233,11 +254,53 @@ def parse(
         startup_grace=c.number(section, "startup_grace", "", 2.0),
         clerk_format=clerk_format,
         buses=tuple(buses),
+        printers=printers,
         window_queues=windows,
         hall_rating_scale=hall_scale,
         hall_rating_seconds=rating_seconds,
     )
     return (None if c.problems else settings), c.problems
+
+
+def _printers(
+    c: _Checker, raw: Any, windows: Mapping[int, tuple[str, ...]]  # noqa: ANN401
+) -> tuple[PrinterSettings, ...]:
+    """``[[gateway.printers]]``: at most one receipt printer per window."""
+    from hardware.printer.profile import PROFILES
+
+    if not isinstance(raw, list):
+        c.add("printers", "must be a list of tables ([[gateway.printers]])")
+        return ()
+    out: list[PrinterSettings] = []
+    seen: dict[int, str] = {}
+    for i, table in enumerate(raw):
+        where = f"printers[{i}]"
+        if not isinstance(table, Mapping):
+            c.add(where, "must be a table")
+            continue
+        c.keys(table, _PRINTER, where)
+        window = table.get("window")
+        if not isinstance(window, int) or isinstance(window, bool) or window not in windows:
+            c.add(_join(where, "window"), "required: a window number of [[windows]]")
+            continue
+        if window in seen:
+            c.add(_join(where, "window"), f"window {window} already has a printer ({seen[window]})")
+            continue
+        seen[window] = where
+        url = c.text(table, "url", where, None)
+        if url is None:
+            c.add(_join(where, "url"), "required: tcp://host:9100, usb:///dev/usb/lp0, ...")
+            continue
+        profile = c.text(table, "profile", where, "80mm-gb18030")
+        if profile not in PROFILES:
+            c.add(_join(where, "profile"), "unknown profile; known: " + ", ".join(PROFILES))
+            continue
+        language = c.text(table, "language", where, "zh")
+        if language not in LED_LANGUAGES:
+            c.add(_join(where, "language"), "must be one of " + ", ".join(LED_LANGUAGES))
+            continue
+        out.append(PrinterSettings(window, url, profile, language))
+    return tuple(out)
 
 
 def _hall_facts(raw: Mapping[str, Any]) -> tuple[dict[int, tuple[str, ...]], int, float]:

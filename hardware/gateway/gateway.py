@@ -40,9 +40,14 @@ from hardware.gateway.config import (
     BusSettings,
     DeviceSettings,
     GatewaySettings,
+    PrinterSettings,
 )
 from hardware.gateway.keys import Plan, keypad_variant, plan_key
 from hardware.gateway.state import Change, DeviceKey, HallView, Presence
+from hardware.printer.printer import PrintResult, TicketPrinter
+from hardware.printer.profile import get_profile
+from hardware.printer.receipt import CaseReceipt
+from hardware.printer.transport import transport_from_url
 from queue_server.client import (
     ClientError,
     ConnectionState,
@@ -57,6 +62,10 @@ RATING_GRACE_S = 10.0
 """The evaluator keeps a prompt open this much longer than the server's rating time, so a
 late press still reaches the server, which answers ``rating_closed`` (the server owns the
 timeout; the device only stops waiting eventually)."""
+
+RECEIPTS_KEPT = 2000
+"""Case numbers a window's printer remembers having printed (a replayed event after a
+reconnect prints nothing); older ones cannot come back in a replay."""
 
 KEY_QUEUE = 4
 """Keys waiting per keypad while one is being handled; more is a clerk hammering a key."""
@@ -85,6 +94,18 @@ class _Evaluator:
     device: DeviceSettings
     bus: _Bus
     driver: EvaluatorDriver
+
+
+@dataclass
+class _Printer:
+    """A window's receipt printer: one job at a time on its own thread (the driver
+    blocks on status answers)."""
+
+    settings: PrinterSettings
+    printer: TicketPrinter
+    executor: ThreadPoolExecutor
+    printed: dict[str, None] = field(default_factory=dict)
+    """Cases printed (or being printed) in this run, oldest first, at most RECEIPTS_KEPT."""
 
 
 @dataclass
@@ -120,6 +141,14 @@ class Gateway:
         self.keypads: dict[int, _Keypad] = {}
         self.evaluators: dict[int, _Evaluator] = {}
         self.leds: dict[int, _Led] = {}
+        self.printers: dict[int, _Printer] = {
+            p.window: _Printer(
+                p,
+                TicketPrinter(transport_from_url(p.url), get_profile(p.profile)),
+                ThreadPoolExecutor(1, thread_name_prefix=f"printer:{p.window}"),
+            )
+            for p in settings.printers
+        }
         self.client: HallClient | None = None
         self.presence: Presence | None = None
         self.reported: dict[DeviceKey, Change] = {}
@@ -179,6 +208,9 @@ class Gateway:
         for bus in self.buses.values():
             await asyncio.to_thread(bus.driver.stop)
             bus.executor.shutdown(wait=False, cancel_futures=True)
+        for printer in self.printers.values():
+            printer.executor.shutdown(wait=False, cancel_futures=True)
+            await asyncio.to_thread(printer.printer.close)
         if self.stats:
             log.info("gateway stopped; counters: %s", dict(sorted(self.stats.items())))
 
@@ -369,6 +401,10 @@ class Gateway:
                 self._render_keypad(window)
         elif kind == "rating.requested":
             self._prompt(data)
+        elif kind == "casefile.opened" and data.get("window") in self.printers:
+            number = data.get("number")
+            if isinstance(number, str):
+                self._spawn(self._print_receipt(data["window"], number), f"receipt:{number}")
         elif kind == "rating.not_rated" and data.get("window") in self.evaluators:
             log.info("window %s: case %s not rated in time", data.get("window"), data.get("case"))
 
@@ -406,6 +442,46 @@ class Gateway:
             return
         log.info("window %d: rating requested for %s (case %s)", window, label, data.get("case"))
         self._write(evaluator.bus, evaluator.driver.prompt, label)
+
+    # -- receipts ----------------------------------------------------------------------
+
+    async def _print_receipt(self, window: int, number: str) -> None:
+        """A promised case opened at a window with a printer: ask the server for the
+        receipt (the check code and phone link are not in the event, which every
+        console sees) and print it, once per case (a replayed event prints nothing)."""
+        printer = self.printers[window]
+        if number in printer.printed or self.client is None:
+            return
+        printer.printed[number] = None
+        while len(printer.printed) > RECEIPTS_KEPT:
+            del printer.printed[next(iter(printer.printed))]
+        try:
+            r = await self.client.request(
+                "casefile.receipt", {"number": number}, timeout=self.settings.request_timeout
+            )
+        except (RequestError, RequestTimeout, ClientError) as exc:
+            printer.printed.pop(number, None)
+            self.stats["receipt.not_asked"] += 1
+            log.warning("window %d: receipt of %s not fetched: %s", window, number, exc)
+            return
+        lang = printer.settings.language
+        receipt = CaseReceipt(
+            hall_name=_pick(r.get("hall_name"), lang),
+            service_name=_pick(r.get("service_name"), lang),
+            number=str(r["number"]),
+            opened_on=str(r.get("opened_on") or ""),
+            due_on=r.get("due_on"),
+            promised_days=int(r.get("promised_days") or 0),
+            check=str(r["check"]),
+            qr_url=str(r["url"]),
+            language=lang,
+        )
+        assert self._loop is not None
+        result: PrintResult = await self._loop.run_in_executor(
+            printer.executor, printer.printer.print_receipt, receipt
+        )
+        self.stats[f"receipt.{result.outcome.value}"] += 1
+        log.info("window %d: receipt of %s: %s", window, number, result.outcome.value)
 
     # -- keys --------------------------------------------------------------------------
 
@@ -531,3 +607,12 @@ class Gateway:
         else:
             self.stats["rating.recorded"] += 1
             log.info("window %d: rating %d recorded", window, level)
+
+
+def _pick(names: Any, language: str) -> str:  # noqa: ANN401 - a name table from the hall
+    """A per-language name of the hall file, with the hall's first language as fallback."""
+    if isinstance(names, str):
+        return names
+    if not isinstance(names, dict) or not names:
+        return ""
+    return str(names.get(language) or names.get("zh") or next(iter(names.values())))

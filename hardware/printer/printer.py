@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from hardware.exceptions import TicketNotFound, TransportError
 from hardware.printer.profile import PrinterProfile
+from hardware.printer.receipt import CaseReceipt, render_receipt
 from hardware.printer.status import (
     DLE_EOT,
     GS_R_PAPER,
@@ -185,8 +186,17 @@ class TicketPrinter:
 
     def print_ticket(self, ticket: TicketPrint, *, reprint: bool = False) -> PrintResult:
         rendered = render_ticket(ticket, self.profile, reprint=reprint)
+        return self._print(rendered, ticket.label, lambda: self._remember(ticket))
+
+    def print_receipt(self, receipt: CaseReceipt) -> PrintResult:
+        """A promised case's receipt (:mod:`.receipt`), with the ticket's confirmation."""
+        return self._print(render_receipt(receipt, self.profile), receipt.number, lambda: None)
+
+    def _print(
+        self, rendered: RenderedTicket, label: str, remember: Callable[[], None]
+    ) -> PrintResult:
         if not self.two_way:
-            return self._print_blind(ticket, rendered)
+            return self._print_blind(rendered, remember)
         before = self.status()
         if not before.can_print:
             log.warning("printer %s: not printing, %s", self.transport.description,
@@ -194,16 +204,16 @@ class TicketPrinter:
             return PrintResult(PrintOutcome.NOT_PRINTED, before, None,
                                error=before.detail or before.condition.value)
         for line in rendered.report:
-            log.info("printer %s: ticket %s: %s", self.transport.description, ticket.label, line)
+            log.info("printer %s: ticket %s: %s", self.transport.description, label, line)
         try:
             self.transport.write(rendered.data + GS_R_PAPER)
         except TransportError as exc:
             self.transport.close()
-            self._remember(ticket)
+            remember()
             after = self.status()
             return PrintResult(PrintOutcome.UNCERTAIN, before, after, rendered, str(exc),
                                rendered.report)
-        self._remember(ticket)
+        remember()
         try:
             confirmed, error = self._await_confirmation(self.confirm_timeout(rendered))
         except TransportError as exc:
@@ -216,12 +226,12 @@ class TicketPrinter:
             error = f"printer reports {after.condition.value} after the ticket"
         if error:
             log.warning("printer %s: ticket %s uncertain: %s (%s)", self.transport.description,
-                        ticket.label, error, after.condition.value)
+                        label, error, after.condition.value)
             return PrintResult(PrintOutcome.UNCERTAIN, before, after, rendered, error,
                                rendered.report)
         return PrintResult(PrintOutcome.PRINTED, before, after, rendered, "", rendered.report)
 
-    def _print_blind(self, ticket: TicketPrint, rendered: RenderedTicket) -> PrintResult:
+    def _print_blind(self, rendered: RenderedTicket, remember: Callable[[], None]) -> PrintResult:
         try:
             self.transport.open()
         except TransportError as exc:
@@ -233,7 +243,7 @@ class TicketPrinter:
             self.transport.close()
             return PrintResult(PrintOutcome.UNCERTAIN, ONE_WAY, None, rendered, str(exc),
                                rendered.report)
-        self._remember(ticket)
+        remember()
         return PrintResult(PrintOutcome.UNCONFIRMED, ONE_WAY, ONE_WAY, rendered, ONE_WAY.detail,
                            rendered.report)
 

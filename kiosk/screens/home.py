@@ -1,4 +1,5 @@
-"""Home: the hall's areas, its most used services, and the ways to check in or rate."""
+"""Home: the hall's areas, its most used services, and the ways to check in, rate or
+follow a promised case."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class HomeScreen(Page):
         ids.search.text = model.t("all_services")
         ids.appointment.text = model.t("appointment")
         ids.rating.text = model.t("rating")
+        ids.case.text = model.t("case")
         sig = (model.language, model.version, tuple(model.most_used(6)))
         if sig == self._sig:
             return

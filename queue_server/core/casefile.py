@@ -99,6 +99,19 @@ OPEN_STATES = frozenset({AC, IR, DE, SU, RD})
 """States the office lists: everything not delivered or refused."""
 
 
+PROGRESS = (AC, IR, DE, RD, DL)
+"""The road a case takes when all goes well, as a citizen is shown it."""
+
+
+def progress(state: CaseState, suspended_from: CaseState | None = None) -> tuple[CaseState, ...]:
+    """The stages of :data:`PROGRESS` a case has reached: a suspended case has reached
+    where it was stopped, a refused one only acceptance (its state says the rest)."""
+    at = suspended_from if state is SU else state
+    if at not in PROGRESS:
+        return (AC,)
+    return PROGRESS[: PROGRESS.index(at) + 1]
+
+
 def casefile_next(
     state: CaseState, op: CaseOp, suspended_from: CaseState | None = None
 ) -> CaseState:
@@ -131,6 +144,20 @@ def case_number(fmt: str, day: dt.date, dept: str, seq: int) -> str:
         if name is not None and name not in _FIELDS:
             raise KeyError(name)
     return fmt.format(year=f"{day.year:04d}", date=day.strftime("%Y%m%d"), dept=dept, seq=seq)
+
+
+def number_keys(fmt: str, departments: list[str]) -> list[str]:
+    """The keys besides the digits a kiosk pad needs to type any case number of the
+    format: the letters and marks of its fixed text, and each department id when the
+    number shows it (a key types the whole id, as the rating pad types a queue prefix)."""
+    keys: list[str] = []
+    for text, name, _spec, _conv in string.Formatter().parse(fmt):
+        for ch in text:
+            if not ch.isdigit() and not ch.isspace() and ch not in keys:
+                keys.append(ch)
+        if name == "dept":
+            keys += [d for d in departments if d not in keys]
+    return keys
 
 
 def counter_key(fmt: str, day: dt.date) -> str:

@@ -151,6 +151,10 @@ class CaseFileSettings:
     early_days: int = 1
     """A case is *early* when it is ready at least this many working days before its
     due day ends (提前办结); on time when ready by the end of the due day."""
+    pickup_service: str | None = None
+    """The service of the unified pick-up window (统一出件): a ticket for it taken with a
+    case's number and check code (or the earlier ticket's QR) brings that case to the
+    clerk who calls it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,6 +117,14 @@ TABLE: dict[str, dict[str, Scope]] = {
     "casefile.list": {**_OFFICE_ALL, "supervisor": _A, "admin": _A},
     "casefile.get": {**_OFFICE_ALL, "clerk": _A, "supervisor": _A, "admin": _A},
     "casefile.figures": {"head": _D, "supervisor": _A, "admin": _A},
+    "casefile.lights": {"supervisor": _A, "admin": _A},
+    # A citizen at a kiosk: the case number and the code of the ticket that opened it.
+    "casefile.lookup": {"kiosk": _OT},
+    # The pick-up window (any clerk delivers) sees what its called ticket came for.
+    "casefile.pickups": {"clerk": _WT, "admin": _A},
+    # The receipt carries the citizen's proofs (check code, phone link): for the printer
+    # of the window the case was opened at, driven by the gateway.
+    "casefile.receipt": {"gateway": _W, "admin": _A},
     "alert.list": {"supervisor": _A, "admin": _A},
 }
 

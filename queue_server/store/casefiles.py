@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 from typing import Any
 
 from sqlalchemy import and_, case, func, insert, select, update
@@ -38,19 +39,28 @@ from ..core.casefile import (
     early_before,
     light,
     local_day,
+    progress,
     shift_due,
 )
 from ..core.errors import NotFound, Refused
 from ..core.hall import ServiceDef
 from ..core.permissions import Actor, Target, authorize, scope_of
+from ..core.rules import check_code
 from ..core.states import TicketStatus
+from . import lockout, workdays
 from . import schema as s
-from . import workdays
 
 TEXT_MAX = 1000
 """The longest reason or list of missing materials kept with a step."""
 EXTEND_MAX_DAYS = 60
 LIST_MAX = 1000
+KIOSK_GUESSES = 20
+"""Wrong case lookups in a row from one kiosk (unknown numbers and wrong codes) before it
+pauses lookups for ``KIOSK_LOCK``: one case takes a few guesses a day, this bounds a
+sweep across many case numbers."""
+KIOSK_LOCK = dt.timedelta(minutes=15)
+SETTLE_MINUTES = 2
+"""Minutes after midnight during which the lights are looked at every minute."""
 _LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, None: 3}
 _ON_THE_CLOCK = [st.value for st in (*CLOCK_RUNNING, CaseState.SUSPENDED)]
 
@@ -345,16 +355,211 @@ class CaseFiles:
 
     # -- reads -------------------------------------------------------------------------
 
-    def for_citizen(self, conn: Connection, ticket_id: int) -> dict[str, Any] | None:
-        """What the citizen's phone page shows of their promised case: its number, where
-        it is and when it is due (no light, no staff names)."""
-        c = s.casefiles.c
-        row = conn.execute(
-            select(c.number, c.state, c.due_on).where(c.ticket_id == ticket_id)
-        ).first()
+    def citizen_view(
+        self, row: RowMapping | dict[str, Any], cal: WorkCalendar, today: dt.date
+    ) -> dict[str, Any]:
+        """What a citizen is shown of their promised case, on the phone page and at the
+        kiosk alike: its number, service, where it is, when it is due and whether it waits
+        at the pick-up window. No light, no staff names, no window, no ticket."""
+        staff = self.view(row, cal, today)
+        return {
+            "number": row["number"],
+            "service": row["service_id"],
+            "state": row["state"],
+            "due_on": staff["due_on"],
+            "days_left": staff["days_left"],
+            "ready": row["state"] == CaseState.READY.value,
+            "progress": [
+                st.value
+                for st in progress(CaseState(row["state"]), _state_or_none(row["suspended_from"]))
+            ],
+        }
+
+    def for_citizen(
+        self, conn: Connection, ticket_id: int, now: dt.datetime
+    ) -> dict[str, Any] | None:
+        """The phone page's part of its ticket's promised case (:meth:`citizen_view`)."""
+        row = (
+            conn.execute(select(s.casefiles).where(s.casefiles.c.ticket_id == ticket_id))
+            .mappings()
+            .first()
+        )
         if row is None:
             return None
-        return {"number": row.number, "state": row.state, "due_on": _iso(row.due_on)}
+        return self.citizen_view(row, workdays.read_calendar(conn), local_day(now, self.config.tz))
+
+    def _proved_case(
+        self, conn: Connection, actor: Actor, number: Any, check: Any, now: dt.datetime
+    ) -> RowMapping:
+        """A case by its number, once the check code of the ticket that opened it was
+        shown (printed on that ticket and on the case's receipt).
+
+        Case numbers run in sequence, so the number alone proves nothing. Wrong codes
+        are counted per case in the database (``store/lockout.py``) and the fifth locks
+        the case until the hall's day ends; wrong tries in a row from one device
+        (unknown numbers too) pause it for a while. The count is kept through the
+        refusal; a right code clears both.
+        """
+        tomorrow = dt.datetime.combine(
+            local_day(now, self.config.tz) + dt.timedelta(days=1), dt.time(), self.config.tz
+        )
+        kiosk = f"caselookup:{actor.name}"
+        lockout.check(conn, kiosk, now, "too many wrong case lookups here; ask at the desk")
+        try:
+            row = self._row(conn, number, lock=False)
+        except NotFound as exc:
+            exc.kept.append(lambda c: _guess(c, kiosk, now, KIOSK_GUESSES, KIOSK_LOCK))
+            raise
+        subject = f"case:{row['number']}"
+        lockout.check(conn, subject, now, "too many wrong codes for this case; ask at the desk")
+        token = conn.execute(
+            select(s.tickets.c.token).where(s.tickets.c.id == row["ticket_id"])
+        ).scalar_one_or_none()
+        ok = (
+            token is not None
+            and isinstance(check, str)
+            and secrets.compare_digest(check, check_code(token))
+        )
+        if not ok:
+            exc = Refused("the code does not match this case", code="wrong_check")
+            lock = tomorrow - now
+            exc.kept.append(lambda c: _guess(c, subject, now, lockout.GUESSES_BEFORE_LOCK, lock))
+            exc.kept.append(lambda c: _guess(c, kiosk, now, KIOSK_GUESSES, KIOSK_LOCK))
+            raise exc
+        lockout.succeeded(conn, subject)
+        lockout.succeeded(conn, kiosk)
+        return row
+
+    def lookup(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> dict[str, Any]:
+        """A case number typed at a kiosk, with the check code of the ticket that opened
+        the case (:meth:`_proved_case`): what the phone page shows of it."""
+        row = self._proved_case(conn, actor, args.get("number"), args.get("check"), now)
+        authorize(actor, "casefile.lookup", Target(ticket_id=row["ticket_id"], proved=True))
+        today = local_day(now, self.config.tz)
+        return self.citizen_view(row, workdays.read_calendar(conn), today)
+
+    # -- pick-up by ticket (统一出件) ----------------------------------------------------
+
+    def pickup_cases(
+        self,
+        conn: Connection,
+        actor: Actor,
+        args: dict[str, Any],
+        service: ServiceDef,
+        now: dt.datetime,
+    ) -> list[RowMapping]:
+        """The ready cases a pick-up ticket is taken for: a case number with its check
+        code (:meth:`_proved_case`), or the QR token of the ticket that opened them (the
+        token is the proof). Nothing asked, nothing linked: the clerk can still find a
+        case by its number."""
+        number, token = args.get("casefile"), args.get("case_token")
+        if number is None and token is None:
+            return []
+        if service.id != self.settings.pickup_service:
+            raise Refused(
+                "a case is brought only to a ticket for the pick-up service", code="bad_request"
+            )
+        if number is not None:
+            rows = [self._proved_case(conn, actor, number, args.get("check"), now)]
+        else:
+            t, c = s.tickets.c, s.casefiles.c
+            rows = list(
+                conn.execute(
+                    select(s.casefiles)
+                    .join(s.tickets, t.id == c.ticket_id)
+                    .where(t.token == token if isinstance(token, str) else False)
+                )
+                .mappings()
+                .all()
+            )
+            if not rows:
+                raise NotFound("no case was opened for this ticket", code="unknown_case")
+        ready = [r for r in rows if r["state"] == CaseState.READY.value]
+        if not ready:
+            raise Refused(
+                f"case {rows[0]['number']} is not ready for pick-up yet ({rows[0]['state']})",
+                code="not_ready",
+            )
+        return ready
+
+    def link_pickup(
+        self, conn: Connection, ticket_id: int, rows: list[RowMapping], now: dt.datetime
+    ) -> list[str]:
+        """Bring the cases to the pick-up ticket (a later ticket replaces an earlier one)."""
+        p = s.casefile_pickups.c
+        for row in rows:
+            done = conn.execute(
+                update(s.casefile_pickups)
+                .where(p.casefile_id == row["id"])
+                .values(ticket_id=ticket_id, at=now)
+            )
+            if done.rowcount == 0:
+                conn.execute(
+                    insert(s.casefile_pickups).values(
+                        casefile_id=row["id"], ticket_id=ticket_id, at=now
+                    )
+                )
+        return [r["number"] for r in rows]
+
+    def pickups(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> dict[str, Any]:
+        """The cases a pick-up ticket was taken for, as the clerk who called it sees them
+        (with the deliver action while ready)."""
+        ticket = self.ops._find_ticket(conn, args, now)
+        authorize(
+            actor,
+            "casefile.pickups",
+            Target(ticket_window=ticket["window"], ticket_id=ticket["id"]),
+        )
+        p, c = s.casefile_pickups.c, s.casefiles.c
+        rows = (
+            conn.execute(
+                select(s.casefiles)
+                .join(s.casefile_pickups, p.casefile_id == c.id)
+                .where(p.ticket_id == ticket["id"])
+                .order_by(c.number)
+            )
+            .mappings()
+            .all()
+        )
+        today = local_day(now, self.config.tz)
+        cal = workdays.read_calendar(conn)
+        return {
+            "ticket_id": ticket["id"],
+            "cases": [
+                dict(self.view(r, cal, today), actions=self.actions(actor, r["state"]))
+                for r in rows
+            ],
+        }
+
+    def receipt(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> dict[str, Any]:
+        """What the window's printer prints for a case opened there: the citizen's view,
+        the acceptance day, the check code that proves the case at a kiosk and the link of
+        the ticket's phone page (its QR). Those two are the citizen's proofs, so only the
+        window the case was opened at (its gateway, its clerk) may have them."""
+        row = self._row(conn, args.get("number"), lock=False)
+        authorize(actor, "casefile.receipt", Target(window=row["window"]))
+        token = conn.execute(
+            select(s.tickets.c.token).where(s.tickets.c.id == row["ticket_id"])
+        ).scalar_one()
+        today = local_day(now, self.config.tz)
+        view = self.citizen_view(row, workdays.read_calendar(conn), today)
+        service = self.config.service(row["service_id"])
+        return dict(
+            view,
+            hall_name=dict(self.config.name),
+            service_name=dict(service.name) if service is not None else {},
+            window=row["window"],
+            opened_on=_iso(row["opened_on"]),
+            promised_days=row["promised_days"],
+            check=check_code(token),
+            url=f"{self.config.server.public_url.rstrip('/')}/t/{token}",
+        )
 
     @staticmethod
     def actions(actor: Actor, state: str) -> list[str]:
@@ -430,6 +635,50 @@ class CaseFiles:
         )
         counts = {k: sum(1 for v in views if v["light"] == k) for k in ("red", "yellow", "green")}
         return {"department": dept, "state": state, "counts": counts, "cases": views[:limit]}
+
+    def lights(
+        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
+    ) -> dict[str, Any]:
+        """The supervisor's lights panel: the cases on the clock per department and light
+        (as the sweep set them), and the red ones with the working days they are over."""
+        authorize(actor, "casefile.lights", Target())
+        c = s.casefiles.c
+        on_clock = c.state.in_(_ON_THE_CLOCK)
+        counts = {d.id: {"red": 0, "yellow": 0, "green": 0} for d in self.config.departments}
+        for dept, lit, n in conn.execute(
+            select(c.department, c.light, func.count())
+            .where(on_clock)
+            .group_by(c.department, c.light)
+        ):
+            if lit in ("red", "yellow", "green"):
+                counts.setdefault(dept, {"red": 0, "yellow": 0, "green": 0})[lit] = int(n)
+        today = local_day(now, self.config.tz)
+        cal = workdays.read_calendar(conn)
+        red = []
+        for row in conn.execute(
+            select(c.number, c.service_id, c.department, c.due_on, c.state, c.suspended_on)
+            .where(on_clock, c.light == "red")
+            .order_by(c.due_on, c.id)
+            .limit(LIST_MAX)
+        ):
+            try:
+                over = -days_left(cal, row.due_on, row.suspended_on or today)
+            except CalendarMissing:
+                over = None
+            red.append(
+                {
+                    "number": row.number,
+                    "service": row.service_id,
+                    "department": row.department,
+                    "due_on": _iso(row.due_on),
+                    "state": row.state,
+                    "days_over": over,
+                }
+            )
+        return {
+            "departments": [{"department": d, **n} for d, n in counts.items()],
+            "red": red,
+        }
 
     def figures(
         self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
@@ -508,6 +757,19 @@ class CaseFiles:
         q = select(s.casefiles).where(s.casefiles.c.state.in_(_ON_THE_CLOCK))
         return list(conn.execute(q.with_for_update() if lock else q).mappings().all())
 
+    def lights_epoch(self, conn: Connection, now: dt.datetime) -> tuple[Any, ...]:
+        """What every light depends on besides its own case: the hall-local day and the
+        loaded calendar years. A case's own steps set its light as they are written, so
+        the full look (:meth:`lights_due`) is needed only when this changes; one small
+        read, not a read of every open case."""
+        y = s.calendar_years.c
+        years = tuple(tuple(r) for r in conn.execute(select(y.year, y.loaded_at).order_by(y.year)))
+        local = now.astimezone(self.config.tz)
+        # A step written with the old day may commit just after the new day's look: the
+        # first minutes of a day are looked at every minute, then the day is settled.
+        settling = local.minute if (local.hour, local.minute) < (0, SETTLE_MINUTES) else None
+        return (local.date(), years, settling)
+
     def lights_due(self, conn: Connection, now: dt.datetime) -> bool:
         """Whether the sweep has anything to write (read first, on a read connection)."""
         cal = workdays.read_calendar(conn)
@@ -569,6 +831,20 @@ class CaseFiles:
                 )
             )
         return events
+
+
+def _guess(
+    conn: Connection, subject: str, now: dt.datetime, limit: int, lock: dt.timedelta
+) -> None:
+    """Count one wrong lookup; one already locked (a race) is counted no further."""
+    try:
+        lockout.reserve(conn, subject, now, limit=limit, lock_for=lock)
+    except Refused:
+        pass
+
+
+def _state_or_none(value: str | None) -> CaseState | None:
+    return CaseState(value) if value else None
 
 
 def _text(value: Any, what: str) -> str:

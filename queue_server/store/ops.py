@@ -573,7 +573,9 @@ class HallOps:
                 f"unknown priority {priority!r}; one of " + ", ".join(rules.PRIORITY_KINDS),
                 code="bad_request",
             )
-        return self._issue(
+        # A pick-up ticket may bring the citizen's ready cases to the clerk who calls it.
+        pickup = self.casefiles.pickup_cases(conn, actor, args, service, now)
+        out = self._issue(
             conn,
             actor,
             service,
@@ -589,6 +591,9 @@ class HallOps:
             if priority is not None
             else None,
         )
+        if pickup:
+            out.reply["pickup"] = self.casefiles.link_pickup(conn, out.reply["id"], pickup, now)
+        return out
 
     def _language(self, value: Any) -> str:
         if value is None:
@@ -1566,7 +1571,7 @@ class HallOps:
             est_wait_low=est.low,
             est_wait_high=est.high,
             rating_state=case_row[0] if case_row else None,
-            casefile=self.casefiles.for_citizen(conn, row["id"]),
+            casefile=self.casefiles.for_citizen(conn, row["id"], now),
             # the phone page shows it: the holder's proof at a kiosk (never broadcast)
             check=rules.check_code(row["token"]),
         )

@@ -315,6 +315,18 @@ Index("ix_casefiles_state", casefiles.c.state, casefiles.c.due_on)
 Index("ix_casefiles_department", casefiles.c.department, casefiles.c.state)
 Index("ix_casefiles_opened", casefiles.c.opened_on)  # the figures of a period
 
+casefile_pickups = Table(
+    "casefile_pickups",
+    metadata,
+    # A pick-up ticket (出件) taken for a ready case: the clerk who calls the ticket sees
+    # the cases linked to it. One ticket per case (a later one replaces it); a ticket
+    # may pick up several cases.
+    Column("casefile_id", Integer, ForeignKey("casefiles.id"), primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+Index("ix_casefile_pickups_ticket", casefile_pickups.c.ticket_id)
+
 casefile_steps = Table(
     "casefile_steps",
     metadata,

@@ -201,12 +201,29 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "in": {"*": {"department": "civil"}, "head": {}},
             "out": {"head": [{"department": "party"}]},
         },
+        # The civil case was opened for C002: its check code is the proof.
+        "casefile.lights": {"in": {"*": {}}},
+        # A001 was called at window 1 (clerk-1's); C001 waits for window 3.
+        "casefile.pickups": {
+            "in": {"*": {"label": "A001"}},
+            "out": {"clerk": [{"label": "C001"}, {"label": "B001"}]},
+        },
+        # The gateway token serves every window; one for a single window: test_casefile_lookup.
+        "casefile.receipt": {"in": {"*": in_civil}},
+        "casefile.lookup": {
+            "in": {"*": {**in_civil, "check": f3["check"]}},
+            "out": {"kiosk": [{**in_civil, "check": "0000" if f3["check"] != "0000" else "1111"}]},
+        },
     }
 
 
 # A phone page asking about another ticket is told it does not exist (not "forbidden"),
 # so it cannot even learn that the token is real.
-_OUT_CODE = {("ticket.status", "citizen"): "unknown_ticket"}
+_OUT_CODE = {
+    ("ticket.status", "citizen"): "unknown_ticket",
+    # A kiosk without the case's code is told the code is wrong (and the guess counted).
+    ("casefile.lookup", "kiosk"): "wrong_check",
+}
 
 
 def test_every_role_operation_and_scope_against_a_real_server(config, db_url):

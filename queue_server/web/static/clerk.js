@@ -249,6 +249,7 @@ function onSnapshot(snap) {
     S.current = null;
   }
   S.stats = Object.fromEntries((snap.queues || []).map((q) => [q.queue, q]));
+  loadBrought(S.current);
   render();
   if (!S.opened) {
     S.opened = true;
@@ -284,6 +285,7 @@ function onEvent(kind, data) {
   } else if (kind === "queue.stats") {
     S.stats = { ...(S.stats || {}), [data.queue]: data };
   }
+  if (kind === "ticket.called" && data.window === S.window) loadBrought(data);
   if (kind.startsWith("rating.") && mine) onRating(kind, data);
   trackLocally(kind, data);
   if (kind.startsWith("ticket.") || kind.startsWith("rating.") || kind === "window.changed") refreshSoon();
@@ -699,6 +701,51 @@ function renderPickup() {
   $("pickup-case").dataset.state = pickup.state;
   $("pickup-info").textContent = `${pickup.number} · ${sv ? name(sv.name) : pickup.service} · ${t(`cstate.${pickup.state}`)}`;
   $("pickup-deliver").hidden = pickup.state !== "ready";
+}
+
+// A pick-up ticket (统一出件) taken at the kiosk with a case number: when this window
+// calls it, the cases it came for are listed here, each handed over with one click.
+let brought = null; // { id, label, cases }
+
+async function loadBrought(tk) {
+  const pickupService = S.info && S.info.pickup_service;
+  if (!tk || !pickupService || tk.service !== pickupService || tk.window !== S.window) return;
+  if (brought && brought.id === tk.id) return;
+  brought = { id: tk.id, label: tk.label, cases: [] };
+  try {
+    brought.cases = (await S.conn.request("casefile.pickups", { ticket_id: tk.id })).cases;
+  } catch (e) {
+    say(errorText(e), "error");
+  }
+  renderBrought();
+}
+
+async function deliverBrought(number) {
+  try {
+    const done = await S.conn.request("casefile.deliver", { number }, { whenOffline: "refuse" });
+    if (brought) brought.cases = brought.cases.map((c) => (c.number === number ? done : c));
+    say(t("pickup.delivered", { number }), "ok");
+  } catch (e) {
+    say(errorText(e), "error");
+  }
+  renderBrought();
+}
+
+function renderBrought() {
+  $("pickup-brought").hidden = !brought || !brought.cases.length;
+  if (!brought) return;
+  $("pickup-brought-title").textContent = t("pickup.brought", { label: brought.label });
+  $("pickup-brought-list").replaceChildren(...brought.cases.map((c) => {
+    const sv = serviceOf(c.service);
+    const text = `${c.number} · ${sv ? name(sv.name) : c.service} · ${t(`cstate.${c.state}`)}`;
+    const item = el("li", { "data-number": c.number, "data-state": c.state }, el("span", { text }));
+    if (c.state === "ready") {
+      const b = el("button", { type: "button", class: "good", text: t("pickup.deliver") });
+      b.addEventListener("click", () => deliverBrought(c.number));
+      item.append(" ", b);
+    }
+    return item;
+  }));
 }
 
 function drawShortcuts() {

@@ -22,6 +22,7 @@ const V = {
   followups: [], // open follow-ups (followup.list), newest first
   deliveries: [], // alerts sent to people and how their delivery went (alert.list)
   followupCase: null, // the follow-up whose dialog is open
+  caseLights: null, // casefile.lights: counts per department, the red cases
 };
 
 // -- the state, from the snapshot and events -------------------------------------------
@@ -50,6 +51,7 @@ function apply(kind, data) {
     addAlert(kind, data);
   }
   if (kind === "rating.dissatisfied" || kind === "followup.done") loadFollowups();
+  if (["casefile.light", "casefile.changed", "casefile.opened"].includes(kind)) loadCaseLightsSoon();
   if (["rating.dissatisfied", "case.overdue", "casefile.light", "signin.locked"].includes(kind)) {
     setTimeout(loadDeliveries, 1000); // give the sender a moment
   }
@@ -79,7 +81,46 @@ const PANELS = [
   { id: "alerts", title: "sup.alerts", render: renderAlerts },
   { id: "followups", title: "sup.followups", render: renderFollowups },
   { id: "deliveries", title: "sup.deliveries", render: renderDeliveries },
+  { id: "caselights", title: "sup.caselights", render: renderCaseLights },
 ];
+
+/** The promised cases' lights, asked again (once for a burst) after any event that
+ * moves one: the sweep's light changes, a step in the office, a case opened. */
+async function loadCaseLights() {
+  if (!V.conn?.online) return;
+  try {
+    V.caseLights = await V.conn.request("casefile.lights");
+    render();
+  } catch (e) {
+    console.warn("case lights unavailable", e);
+  }
+}
+
+function loadCaseLightsSoon() {
+  clearTimeout(V.caseLightsTimer);
+  V.caseLightsTimer = setTimeout(loadCaseLights, 200);
+}
+
+function deptName(id) {
+  return name(V.info?.departments?.find((d) => d.id === id)?.name) || id;
+}
+
+function renderCaseLights() {
+  const cl = V.caseLights;
+  if (!cl) return [];
+  const head = el("tr", {}, el("th", { text: t("sup.cl.dept") }),
+    ...["red", "yellow", "green"].map((k) => el("th", { class: "num", text: t(`sup.cl.${k}`) })));
+  const rows = cl.departments.map((d) => el("tr", { "data-department": d.department },
+    el("td", { text: deptName(d.department) }),
+    ...["red", "yellow", "green"].map((k) => el("td", { class: "num", "data-light": k, text: String(d[k]) }))));
+  const table = el("table", { id: "case-lights" }, el("thead", {}, head), el("tbody", {}, rows));
+  if (!cl.red.length) return [table, el("p", { class: "muted", id: "red-cases-none", text: t("sup.cl.none") })];
+  const service = (id) => name(V.info?.services.find((s) => s.id === id)?.name) || id;
+  return [table, el("ul", { class: "alerts", id: "red-cases" }, cl.red.map((c) => el("li", { "data-number": c.number },
+    t(c.days_over === null ? "sup.cl.over.unknown" : "sup.cl.over", {
+      number: c.number, service: service(c.service), dept: deptName(c.department), n: c.days_over,
+    }))))];
+}
 
 /** Alerts sent by e-mail, SMS or webhook: asked again after each event that may send
  * one, and every 10 s while any is still on its way. */
@@ -268,6 +309,7 @@ function signIn(token) {
       if (!V.info) V.info = await conn.request("hall.info");
       loadFollowups();
       loadDeliveries();
+      loadCaseLights();
       $("signin").hidden = true;
       $("panels").hidden = false;
       render();
