@@ -33,6 +33,7 @@ from kivy.core.window import Window
 
 from queue_server.client import ConnectionState, HallClient
 
+from .layout import turn_at
 from .options import DisplayOptions
 from .state import CALL_EVENTS, DisplayFilter, DisplayState
 
@@ -69,6 +70,9 @@ class DisplayApp(App):
         self._held: list[tuple[str, int | None, dict[str, Any] | None]] | None = None
         self._blink = False
         self._tz: dt.tzinfo | None = None
+        self._turn = -1
+        self.page_clock = time.monotonic
+        """The clock that turns the hall display's pages and languages (tests fix it)."""
         self.state.listeners.append(self._state_changed)
 
     # -- Kivy side --------------------------------------------------------------------
@@ -225,7 +229,8 @@ class DisplayApp(App):
         if self.options.window is not None:
             self.root.show(self.state, now, self.options.window)
         else:
-            self.root.show(self.state, now, self.options.show_satisfaction)
+            self.root.show(self.state, now, self.options.show_satisfaction,
+                           page_time=self.page_clock())
         if self.error:
             self.root.connection_text = "● " + self.error
         pending, self._pending = self._pending, []
@@ -256,6 +261,10 @@ class DisplayApp(App):
             self.state.new_day(day)
         self._blink = not self._blink
         root.blink = self._blink
+        turn = turn_at(self.page_clock())
+        if turn != self._turn:  # the page and language turn: draw the next one
+            self._turn = turn
+            self._refresh()
         # while a highlight may be running, redraw each tick so it ends on time
         last = max((c.received for c in self.state.calls), default=0.0)
         if time.monotonic() - last < self.options.highlight_seconds + 2 * TICK_SECONDS:

@@ -7,7 +7,7 @@ been called to it, and plain "paused" / "closed" states. A view of
 
 from __future__ import annotations
 
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from . import texts
 from .state import DisplayState
@@ -32,6 +32,19 @@ class WindowScreen(Scaled):
     portrait = BooleanProperty(False)
     notice = StringProperty("")
     clerk = StringProperty("")
+    top_rows = NumericProperty(2)
+    """Lines in the top block: number, English name, the clerk, the time in portrait."""
+
+    def on_size(self, *args: object) -> None:
+        super().on_size(*args)
+        self.portrait = self.height > self.width
+        self._rows()
+
+    def on_clerk(self, *_: object) -> None:
+        self._rows()
+
+    def _rows(self) -> None:
+        self.top_rows = 2 + bool(self.clerk) + self.portrait
 
     def show(self, state: DisplayState, now: float, number: int) -> None:
         window = state.window(number)
