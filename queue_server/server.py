@@ -1060,12 +1060,12 @@ def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
 
 def hall_info(config: HallConfig) -> dict[str, Any]:
     """The static description clients show: names, areas, queues, services, windows."""
-    return {
+    info: dict[str, Any] = {
         "name": config.name,
         "languages": list(config.languages),
         "timezone": config.timezone,
         "rating_scale": config.rules.rating_scale,
-        "areas": [{"id": a.id, "name": a.name} for a in config.areas],
+        "areas": [{"id": a.id, "name": a.name, "location": a.location} for a in config.areas],
         "queues": [
             {"prefix": q.prefix, "name": q.name, "area": q.area, "daily_cap": q.daily_cap}
             for q in config.queues
@@ -1082,6 +1082,7 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
                 "time_limit_minutes": sv.time_limit_minutes,
                 "materials": {k: list(v) for k, v in sv.materials.items()},
                 "steps": {k: list(v) for k, v in sv.steps.items()},
+                "location": sv.location,
             }
             for sv in config.services
         ],
@@ -1099,6 +1100,13 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
         # Names only: the head's and leader's contacts are staff data, not for every page.
         "departments": [{"id": d.id, "name": d.name} for d in config.departments],
     }
+    # Where to go, in each of the hall's languages, by the one rule (core/where.py):
+    # the phone page shows it as it is, the kiosk computes the same from the same data.
+    from .core.where import where_per_language
+
+    for sv in info["services"]:
+        sv["where"] = where_per_language(info, sv, config.languages)
+    return info
 
 
 def _response(status: http.HTTPStatus, body: str | bytes, content_type: str) -> HttpResponse:
