@@ -255,6 +255,16 @@ async def audit_displays(
                                     measure,
                                     layout_problems,
                                 )
+                            # the clerk's photo beside the name (a texture, as fetched)
+                            from kivy.graphics.texture import Texture
+
+                            screen.show(whole, 5.0, busy)
+                            screen.photo = Texture.create(size=(64, 64))
+                            await host.frames(3)
+                            _check(
+                                report, f"{tag}/window/photo", screen, lim, measure, layout_problems
+                            )
+                            screen.photo = None
                     finally:
                         host.app.root.remove_widget(screen)
             if resize is not None:

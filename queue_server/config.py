@@ -115,7 +115,9 @@ def load_config(path: str | os.PathLike[str]) -> HallConfig:
 def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
     problems = _Problems()
     hall = _table(raw, "hall", problems, "hall")
-    _check_keys(hall, {"name", "timezone", "languages", "id_salt_env"}, problems, "hall")
+    _check_keys(hall, {"name", "timezone", "languages", "id_salt_env", "staff_photos"},
+                problems, "hall")
+    staff_photos = _staff_photos(hall, problems, source)
     id_salt = None
     salt_var = _get(hall, "id_salt_env", str, problems, "hall", default=None)
     if salt_var is not None:
@@ -221,7 +223,21 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
         notify=notify,
         server=server,
         source=source,
+        staff_photos=staff_photos,
     )
+
+
+def _staff_photos(hall: dict[str, Any], problems: _Problems, source: str) -> str | None:
+    """``staff_photos = "photos"``: a directory, relative to the hall file."""
+    value = _get(hall, "staff_photos", str, problems, "hall", default=None)
+    if value is None:
+        return None
+    base = Path(source).parent if source and not source.startswith("<") else Path.cwd()
+    path = (base / value).resolve()
+    if not path.is_dir():
+        problems.add("hall.staff_photos", f"no such directory {str(path)!r}")
+        return None
+    return str(path)
 
 
 def _table(raw: dict[str, Any], key: str, problems: _Problems, where: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 
-from . import __version__
+from . import __version__, photos
 from . import protocol as p
 from .core import permissions, rules
 from .core.casefile import CaseOp
@@ -254,6 +254,10 @@ class HallServer:
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
             return self._healthz(request)
+        if path.startswith(photos.PREFIX):
+            status, body, ctype = photos.serve(
+                self.config, path, request.headers.get("Authorization", ""))
+            return _response(http.HTTPStatus(status), body, ctype)
         if request.headers.get("Upgrade", "").lower() == "websocket" and path in ("/", "/ws"):
             if not self._origin_allowed(request.headers):
                 log.info("WebSocket refused: origin not allowed")
@@ -1093,7 +1097,9 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
         # Who works a window, as the window display shows it (name and 工号; no PIN, no
         # roles): what the hall puts on the wall above each window anyway.
         "clerks": [
-            {"id": c.id, "name": c.name, "staff_number": c.staff_number}
+            {"id": c.id, "name": c.name, "staff_number": c.staff_number,
+             # whether a photo is there (display devices fetch it: queue_server/photos.py)
+             "photo": photos.photo_file(config, c.id) is not None}
             for c in config.clerks
             if not c.roles
         ],

@@ -222,6 +222,9 @@ class HallConfig:
     """The hall's secret for hashing ID numbers (``[hall] id_salt_env``); the kiosks'
     readers use the same, so a booked appointment and a card read give one hash."""
     source: str = "<memory>"
+    staff_photos: str | None = None
+    """``[hall] staff_photos``: a directory of clerks' photos (``<clerk id>.jpg`` or
+    ``.png``) for the window displays; staff data, served to display devices only."""
 
     @property
     def tz(self) -> ZoneInfo:

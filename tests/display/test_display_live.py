@@ -329,3 +329,41 @@ def test_window_display_names_the_clerk_signed_in_at_it(config, sqlite_url):
                 await ws.close()
 
     run(main())
+
+
+def test_window_display_shows_the_clerks_photo_or_initials(tmp_path, sqlite_url):
+    """Beside name and 工号: the photo from the hall's staff_photos (fetched over HTTP
+    with the display's token), initials for a clerk without one."""
+    from tests.queue_server.test_photos import hall_with_photos
+    from tests.queue_server.test_server import _hello
+
+    config = hall_with_photos(tmp_path)
+
+    async def main():
+        async with running_hall(config, sqlite_url) as hall:
+            app = make_app(hall.port, window=2)
+            async with running_display(app):
+                root = app.root
+                ws, reply = await _hello(hall.port, clerk="c001", pin="1234", window=2)
+                assert reply["ok"]
+                await ws.send(p.request(1, "window.open", {}))
+                await ws.recv()
+                await shown(app, lambda: root.photo is not None, "the photo", timeout=20)
+                assert root.ids.photo.width > 0 and root.ids.initials.text == ""
+                assert root.photo.size == (64, 64)
+                await ws.send(p.request(2, "window.close", {}))
+                await shown(app, lambda: root.photo is None and root.clerk == "", "nobody")
+                await ws.close()
+            app3 = make_app(hall.port, window=3)
+            async with running_display(app3):
+                root = app3.root
+                ws, reply = await _hello(hall.port, clerk="c003", pin="1234", window=3)
+                assert reply["ok"]
+                await ws.send(p.request(1, "window.open", {}))
+                await ws.recv()
+                await shown(app3, lambda: root.initials == "PC", "initials")
+                assert root.photo is None and root.ids.initials.text == "PC"
+                assert root.ids.photo.width == 0
+                await ws.close()
+
+    run(main())

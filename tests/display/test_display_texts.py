@@ -148,3 +148,11 @@ def test_the_window_display_names_its_clerk_with_the_staff_number():
     assert clerk_line("c002", clerks) == "李四"
     assert clerk_line("clerk-1", clerks) == ""  # a terminal's token: no person to name
     assert clerk_line(None, clerks) == ""
+
+
+def test_initials_stand_in_for_a_missing_photo():
+    from display.photos import initials, photo_url
+
+    assert initials("王芳") == "王" and initials("Zhang Wei") == "ZW" and initials("") == ""
+    assert photo_url("wss://hall.example:8765/ws", "c 1") == \
+        "https://hall.example:8765/staff-photo/c%201"
