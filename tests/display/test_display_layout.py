@@ -38,6 +38,7 @@ def test_both_displays_are_readable_at_every_size(capsys):
             "window/closed",
             "window/idle",
             "window/unknown",
+            "window/photo",
         ):
             assert f"{w}x{h}/{state}" in names
     # the whole hall's 14 queues do not fit one page: pages were turned and checked
@@ -71,3 +72,19 @@ def test_floor_is_a_24th_of_the_shorter_side():
     # a long text in a small box keeps the floor (the check then says it is cut)
     assert fit_font("x" * 80, 100, 20, 60, floor=45) == 45
     assert fit_font("E012", 2000, 400, 230, floor=45) == 220
+
+
+def test_demo_windows_are_never_smaller_than_the_layout_checks_cover():
+    """Issue 12: the demo opened windows the layout checks never saw. Side by side on a
+    full-HD screen they are the checked 960×540; on a smaller screen they stay at that
+    size (overlapping) rather than shrinking."""
+    from display.layoutcheck import SIZES as DISPLAY_SIZES
+    from kiosk.accessibility import SIZES as KIOSK_SIZES
+    from queue_server.demo.runner import SMALLEST_CHECKED, side_by_side
+
+    assert SMALLEST_CHECKED in KIOSK_SIZES and SMALLEST_CHECKED in DISPLAY_SIZES
+    for screen in ((1920, 1080), (1366, 768), (1280, 720), (3840, 2160), (1024, 600)):
+        kiosk, display = side_by_side(screen)
+        for _x, _y, w, h in (kiosk, display):
+            assert (w, h) >= SMALLEST_CHECKED and w * 9 == h * 16
+    assert side_by_side((1920, 1080)) == ((0, 0, 960, 540), (960, 0, 960, 540))
