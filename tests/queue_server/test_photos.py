@@ -26,6 +26,7 @@ def hall_with_photos(tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()
     (photos / "c001.png").write_bytes(png())
+    (photos / "visitor.png").write_bytes(png())  # in the folder, but no clerk of the hall
     (tmp_path / "secret.png").write_bytes(png())  # beside the folder: never served
     raw = raw_test_hall()
     raw["hall"]["staff_photos"] = str(photos)
@@ -56,7 +57,8 @@ def test_photos_go_to_display_devices_only(tmp_path, sqlite_url):
                 ("none", "/staff-photo/c001", None),
                 ("bad-token", "/staff-photo/c001", "nope"),
                 ("no-photo", "/staff-photo/c003", "display-1-secret"),
-                ("not-a-clerk", "/staff-photo/..%2Fsecret", "display-1-secret"),
+                ("not-a-clerk", "/staff-photo/visitor", "display-1-secret"),
+                ("encoded", "/staff-photo/..%2Fsecret", "display-1-secret"),
                 ("traversal", "/staff-photo/../secret", "display-1-secret"),
             ):
                 results[name] = await asyncio.to_thread(get, port, path, token)
@@ -67,6 +69,7 @@ def test_photos_go_to_display_devices_only(tmp_path, sqlite_url):
     assert r["kiosk"][0] == 403 and r["clerk"][0] == 403
     assert r["none"][0] == 401 and r["bad-token"][0] == 401
     assert r["no-photo"][0] == 404 and r["not-a-clerk"][0] == 404
+    assert r["encoded"][0] == 404
     assert r["traversal"][0] in (404, 400)  # never the file beside the folder
     info = hall_info(config)
     assert {c["id"]: c["photo"] for c in info["clerks"]} == {"c001": True, "c003": False}
