@@ -33,6 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+CALL_LATENCY_TARGET_S = 1.0
+"""From the clerk's request to the flipped frame showing the number, median. A bound on
+a figure that depends on the machine's load belongs here, not in a test (the test only
+checks that the call shows up)."""
+
+
 def rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -74,7 +80,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def bench(args: argparse.Namespace, port: int) -> None:
+async def bench(args: argparse.Namespace, port: int) -> bool:
     from display.app import DisplayApp
     from display.devtools import running_display, until, until_drawn
     from display.fonts import find_cjk_font, register_default_font
@@ -147,6 +153,11 @@ async def bench(args: argparse.Namespace, port: int) -> None:
         f"RSS of the display process: {rss_before:.1f} MB live, {rss_after:.1f} MB after "
         f"{args.calls} calls; mean of calls {statistics.mean(d):.1f} ms"
     )
+    median = pct(d, 50) / 1000
+    verdict = "meets" if median < CALL_LATENCY_TARGET_S else "MISSES"
+    print(f"clerk→screen median {median * 1000:.0f} ms {verdict} the target of "
+          f"{CALL_LATENCY_TARGET_S * 1000:.0f} ms")
+    return median < CALL_LATENCY_TARGET_S
 
 
 def main() -> int:
@@ -201,11 +212,11 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.05)
-        asyncio.run(bench(args, port))
+        ok = asyncio.run(bench(args, port))
     finally:
         server.terminate()
         server.wait(10)
-    return 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

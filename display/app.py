@@ -33,6 +33,7 @@ from kivy.core.window import Window
 
 from queue_server.client import ConnectionState, HallClient
 
+from .layout import turn_at
 from .options import DisplayOptions
 from .state import CALL_EVENTS, DisplayFilter, DisplayState
 
@@ -69,6 +70,11 @@ class DisplayApp(App):
         self._held: list[tuple[str, int | None, dict[str, Any] | None]] | None = None
         self._blink = False
         self._tz: dt.tzinfo | None = None
+        self._turn = -1
+        self._photo_for = ""
+        self._photo_task: asyncio.Task[None] | None = None
+        self.page_clock = time.monotonic
+        """The clock that turns the hall display's pages and languages (tests fix it)."""
         self.state.listeners.append(self._state_changed)
 
     # -- Kivy side --------------------------------------------------------------------
@@ -224,8 +230,10 @@ class DisplayApp(App):
         now = time.monotonic()
         if self.options.window is not None:
             self.root.show(self.state, now, self.options.window)
+            self._want_photo(self.root.clerk_id)
         else:
-            self.root.show(self.state, now, self.options.show_satisfaction)
+            self.root.show(self.state, now, self.options.show_satisfaction,
+                           page_time=self.page_clock())
         if self.error:
             self.root.connection_text = "● " + self.error
         pending, self._pending = self._pending, []
@@ -233,6 +241,35 @@ class DisplayApp(App):
             pending = self._drawn[1] + pending
         self._drawn = (self.state.version, pending)
         self.root.canvas.ask_update()
+
+    def _want_photo(self, clerk_id: str) -> None:
+        """Fetch the photo of the clerk now signed in here, once per sign-in."""
+        if clerk_id == self._photo_for:
+            return
+        self._photo_for = clerk_id
+        if self._photo_task is not None:
+            self._photo_task.cancel()
+            self._photo_task = None
+        if clerk_id and self.state.clerks.get(clerk_id, {}).get("photo"):
+            self._photo_task = asyncio.get_running_loop().create_task(self._load_photo(clerk_id))
+
+    async def _load_photo(self, clerk_id: str) -> None:
+        import io
+
+        from kivy.core.image import Image as CoreImage
+
+        from .photos import fetch
+
+        got = await fetch(self.options.server, self.options.token, clerk_id)
+        if got is None or self.root is None or self.root.clerk_id != clerk_id:
+            return  # no photo (initials stay), or the clerk left meanwhile
+        data, ext = got
+        try:
+            self.root.photo = CoreImage(io.BytesIO(data), ext=ext).texture
+        except Exception:  # a broken file: initials, not a crash
+            log.warning("the photo of a clerk could not be read")
+            return
+        self._refresh()
 
     def _flipped(self, *_: Any) -> None:
         drawn = self._drawn
@@ -256,6 +293,10 @@ class DisplayApp(App):
             self.state.new_day(day)
         self._blink = not self._blink
         root.blink = self._blink
+        turn = turn_at(self.page_clock())
+        if turn != self._turn:  # the page and language turn: draw the next one
+            self._turn = turn
+            self._refresh()
         # while a highlight may be running, redraw each tick so it ends on time
         last = max((c.received for c in self.state.calls), default=0.0)
         if time.monotonic() - last < self.options.highlight_seconds + 2 * TICK_SECONDS:

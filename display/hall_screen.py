@@ -1,26 +1,39 @@
 """The hall display: newest call very large, recent calls, windows, queues, notice.
 
 A view of :class:`~display.state.DisplayState`: :meth:`HallScreen.show` copies the state
-into Kivy properties and the .kv file beside this module lays them out (landscape for a
-1920×1080 wall screen, or portrait). Nothing here decides anything the state does not.
+into Kivy properties and the .kv file beside this module lays them out (landscape, or
+portrait when the screen is taller than wide). Nothing here decides anything the state
+does not.
+
+Readable at 10 m (:mod:`display.layout`): no text is drawn under the floor; what does not
+fit at that size is paged. How many recent calls, window tiles and waiting rows fit is
+measured from the panels' sizes on screen, and the page and language shown come from
+the time ``show`` is given, so the same state at the same time always draws the same.
 """
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
+from kivy.clock import Clock
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
-from . import texts
+from . import layout, texts
 from .state import Call, DisplayState, QueueView, WindowView
 from .widgets import CallRow, QueueRow, Scaled, WindowTile, load_kv, sync_children, sync_keyed
+
+TILE_MIN_W = 270.0  # design px: "Window 140" at the floor, with padding
+TILE_H = 136.0  # two lines at the floor, each 1.25 times its size
+CALL_ROW_H = 72.0
+QUEUE_ROW_H = 68.0  # one line at the floor
+QUEUE_ROW_H_2 = 124.0  # portrait: the name on one line, the figures on the next
+GAP = 8.0
 
 
 class HallScreen(Scaled):
     portrait = BooleanProperty(False)
-    hall_zh = StringProperty("")
-    hall_en = StringProperty("")
-    zone_text = StringProperty("")
+    title_text = StringProperty("")
+    info_text = StringProperty("")
     date_text = StringProperty("")
     time_text = StringProperty("")
     connection_text = StringProperty("")
@@ -34,37 +47,90 @@ class HallScreen(Scaled):
     blink = BooleanProperty(False)
     notice = StringProperty("")
     notice_x = NumericProperty(0.0)
-    window_cols = NumericProperty(4)
+    window_cols = NumericProperty(2)
     closed_text = StringProperty("")
     recent_slots = NumericProperty(8)
+    recent_cols = NumericProperty(1)
+    language = StringProperty("zh")
+    page_count = NumericProperty(1)
+    """Pages of the longest paged panel (windows or waiting table)."""
 
-    def show(self, state: DisplayState, now: float, show_satisfaction: bool = True) -> None:
-        """Copy everything the state says onto the screen."""
-        self.hall_zh = state.hall_name.get("zh", "")
-        self.hall_en = state.hall_name.get("en", "")
-        areas = state.filter.areas
-        self.zone_text = "  ".join(state.areas.get(a, {}).get("zh", a) for a in sorted(areas)) \
-            if areas else ""
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._last: tuple[DisplayState, float, bool, float | None] | None = None
+        self._again = Clock.create_trigger(self._reshow, 0)
+
+    def on_size(self, *args: Any) -> None:
+        super().on_size(*args)
+        self.portrait = self.height > self.width
+        self._again()
+
+    def panel_resized(self) -> None:
+        """A panel's size changed: how many rows fit changed with it."""
+        self._again()
+
+    def _reshow(self, *_: Any) -> None:
+        if self._last is not None:
+            self.show(*self._last)
+
+    def show(self, state: DisplayState, now: float, show_satisfaction: bool = True,
+             page_time: float | None = None) -> None:
+        """Copy everything the state says onto the screen, at the page turn of
+        ``page_time`` (default ``now``)."""
+        self._last = (state, now, show_satisfaction, page_time)
+        turn = layout.turn_at(now if page_time is None else page_time)
+        lang = layout.language_at(turn)
+        self.language = lang
+        u = self.u
+        hall_zh = state.hall_name.get("zh", "")
+        areas = sorted(state.filter.areas or ())
+        zone = "  ".join(state.areas.get(a, {}).get("zh", a) for a in areas)
+        self.title_text = zone or hall_zh
         self.live = state.live
         self.connection_text = texts.connection_text(state.connection, state.live)
         self.satisfaction_text = texts.satisfaction_text(
             state.satisfaction.rate, state.satisfaction.rated) if show_satisfaction else ""
+        info = [x for x in (hall_zh if zone else "", state.hall_name.get("en", ""),
+                            self.date_text, self.satisfaction_text) if x]
+        self.info_text = info[turn % len(info)] if info else ""
         newest = state.newest
         self.newest_label = newest.label if newest else ""
         self.newest_window = texts.window_zh(newest.window) if newest else ""
         self.newest_zh, self.newest_en = texts.newest_caption(newest)
         self.highlight = state.live and state.highlighted(now)
-        u = self.u
-        sync_keyed(self.ids.recent, state.recent(), lambda c: (c.label, c.window), CallRow,
-                   lambda r, c: _fill_call(r, c, u))
+
+        recent = self.ids.recent
+        self.recent_cols = 2 if self.portrait else 1
+        rows = layout.fits(recent.height, CALL_ROW_H * u, GAP * u)
+        slots = min(self.recent_slots, rows * self.recent_cols)
+        sync_keyed(recent, state.recent()[:slots], lambda c: (c.label, c.window), CallRow,
+                   lambda r, c: _fill_call(r, c, u, lang))
+
         shown = state.shown_windows()
         windows = [w for w in shown if w.status != "closed"]
-        self.closed_text = texts.closed_summary([w.number for w in shown if w.status == "closed"])
-        self.window_cols = _grid_cols(len(windows), self.portrait)
-        sync_children(self.ids.windows, windows, WindowTile,
-                      lambda t, w: _fill_tile(t, w, state.window_highlighted(w.number, now), u))
+        self.closed_text = texts.closed_summary(
+            [w.number for w in shown if w.status == "closed"], lang)
+        grid = self.ids.windows
+        cols = layout.fits(grid.width, TILE_MIN_W * u, GAP * u)
+        per_page = cols * layout.fits(grid.height, TILE_H * u, GAP * u)
+        self.window_cols = cols
+        window_pages = layout.pages_for(len(windows), per_page)
+        page = layout.page_items(windows, per_page, layout.page_at(turn, window_pages))
+        sync_children(grid, page, WindowTile,
+                      lambda t, w: _fill_tile(t, w, state.window_highlighted(w.number, now), u,
+                                              lang))
+
         queues = state.shown_queues()
-        sync_children(self.ids.queues, queues, QueueRow, lambda r, q: _fill_queue(r, q, u))
+        table = self.ids.queues
+        row_h = (QUEUE_ROW_H_2 if self.portrait else QUEUE_ROW_H) * u
+        per_page = layout.fits(table.height, row_h, GAP * u)
+        table.row_default_height = row_h
+        queue_pages = layout.pages_for(len(queues), per_page)
+        page_q = layout.page_items(queues, per_page, layout.page_at(turn, queue_pages))
+        portrait = self.portrait
+        sync_children(table, page_q, QueueRow,
+                      lambda r, q: _fill_queue(r, q, u, lang, portrait))
+        self.page_count = max(window_pages, queue_pages)
 
     def tick(self, dt_s: float, speed: float) -> None:
         """Move the notice line left; it re-enters from the right when it has left."""
@@ -79,35 +145,29 @@ class HallScreen(Scaled):
         self.notice_x = x
 
 
-def _grid_cols(n: int, portrait: bool) -> int:
-    """Columns for ``n`` window tiles: about as wide as the panel's shape allows."""
-    if n <= 0:
-        return 1
-    aspect = 2.4 if portrait else 1.1  # panel width over height
-    return max(1, min(n, math.ceil(math.sqrt(n * aspect))))
-
-
-def _fill_call(row: CallRow, call: Call, u: float) -> None:
+def _fill_call(row: CallRow, call: Call, u: float, lang: str) -> None:
     row.u = u
     row.label = call.label
-    row.window_zh = texts.window_zh(call.window)
-    row.window_en = texts.window_en(call.window)
+    row.window_text = texts.window_in(call.window, lang)
 
 
-def _fill_tile(tile: WindowTile, w: WindowView, highlight: bool, u: float) -> None:
+def _fill_tile(tile: WindowTile, w: WindowView, highlight: bool, u: float, lang: str) -> None:
+    from .colors import tile_color
+
     tile.u = u
-    tile.number = texts.window_zh(w.number)
-    tile.line, tile.line_en = texts.window_tile(w)
+    tile.number = texts.window_in(w.number, lang)
+    tile.line = texts.tile_line(w, lang)
     tile.status = w.status
     tile.highlight = highlight
+    tile.bg_color = list(tile_color(w.status, highlight))
 
 
-def _fill_queue(row: QueueRow, q: QueueView, u: float) -> None:
+def _fill_queue(row: QueueRow, q: QueueView, u: float, lang: str, portrait: bool) -> None:
     row.u = u
+    row.portrait = portrait
     row.prefix = q.prefix
-    row.name_zh = q.name.get("zh", q.prefix)
-    row.name_en = q.name.get("en", "")
-    row.wait_zh, row.wait_en = texts.wait_text(q)
+    row.name = q.name.get(lang) or q.name.get("zh", q.prefix)
+    row.waiting, row.estimate = texts.wait_cells(q, lang)
 
 
 load_kv(__file__)

@@ -27,13 +27,18 @@ def call_line(call: Call) -> str:
     return f"{call.label} → {window_zh(call.window)}"
 
 
+def window_in(number: int, lang: str) -> str:
+    return window_en(number) if lang == "en" else window_zh(number)
+
+
 def newest_caption(call: Call | None) -> tuple[str, str]:
-    """Chinese and English lines under the big number of the newest call."""
+    """Chinese and English lines under the big number of the newest call (short enough
+    for one line at the display's text floor)."""
     if call is None:
         return "请留意叫号", "Please watch for your number"
     if call.recall:
         return (f"再次呼叫 请到{window_zh(call.window)}",
-                f"Calling again: please go to {window_en(call.window)}")
+                f"Again: please go to {window_en(call.window)}")
     return f"请到{window_zh(call.window)}办理", f"Please go to {window_en(call.window)}"
 
 
@@ -50,6 +55,17 @@ def wait_text(queue: QueueView) -> tuple[str, str]:
     return zh, en
 
 
+def wait_cells(queue: QueueView, lang: str) -> tuple[str, str]:
+    """The waiting table's two cells in one language: count, estimate."""
+    zh, en = wait_text(queue)
+    if queue.waiting == 0:
+        return (en if lang == "en" else zh), ""
+    est = queue.est_wait_minutes
+    if lang == "en":
+        return f"{queue.waiting} waiting", (f"about {est} min" if est is not None else "")
+    return f"等候 {queue.waiting} 人", (f"约 {est} 分钟" if est is not None else "")
+
+
 def number_ranges(numbers: list[int]) -> str:
     """``[5, 6, 7, 9, 12, 13]`` -> ``"5–7, 9, 12–13"``."""
     parts: list[str] = []
@@ -64,12 +80,14 @@ def number_ranges(numbers: list[int]) -> str:
     return ", ".join(parts)
 
 
-def closed_summary(numbers: list[int]) -> str:
+def closed_summary(numbers: list[int], lang: str = "zh") -> str:
     """One line for every closed window: tiles that say "closed" 39 times fill half a hall
     display and push the open windows' numbers to a size nobody reads from 10 m."""
     if not numbers:
         return ""
-    return f"未开放窗口 Closed: {number_ranges(numbers)}"
+    if lang == "en":
+        return f"Closed windows: {number_ranges(numbers)}"
+    return f"未开放窗口：{number_ranges(numbers)}"
 
 
 def window_tile(window: WindowView) -> tuple[str, str]:
@@ -81,6 +99,14 @@ def window_tile(window: WindowView) -> tuple[str, str]:
     if window.ticket and window.ticket_status in ("called", "serving"):
         return window.ticket, "Now serving" if window.ticket_status == "serving" else "Calling"
     return "空闲", "Open"
+
+
+def tile_line(window: WindowView, lang: str) -> str:
+    """The big line of a window's tile: its ticket, else its state in one word."""
+    zh, en = window_tile(window)
+    if window.ticket and window.ticket_status in ("called", "serving"):
+        return window.ticket
+    return en if lang == "en" else zh
 
 
 def window_screen(window: WindowView | None) -> tuple[str, str, str, str]:
@@ -165,13 +191,26 @@ def snap_size(size: float) -> float:
     return float(best)
 
 
+def snap_up(size: float) -> float:
+    """The smallest ladder size not below ``size``: how a floor is kept on the ladder."""
+    for step in FONT_SIZES:
+        if step >= size - 1e-6:
+            return float(step)
+    return float(FONT_SIZES[-1])
+
+
 def fit_font(text: str, width: float, height: float, cap: float,
-             line_height: float = 0.8) -> float:
-    """The largest ladder font size up to ``cap`` at which one line of ``text`` fits.
+             line_height: float = 0.8, floor: float = 0.0) -> float:
+    """The largest ladder font size up to ``cap`` at which one line of ``text`` fits, and
+    never under ``floor`` (:func:`display.layout.floor_px`).
 
     Used by the .kv files for every label: a ticket label must never be cut to "A0…"
-    because a hall named its queues with long prefixes.
+    because a hall named its queues with long prefixes. A text that does not fit at the
+    floor is the layout's fault (too many things in too little room), not a reason to
+    draw it too small to read: the layout check reports it as cut.
     """
+    low = snap_up(floor) if floor > 0 else 0.0
     if width <= 0 or height <= 0:
-        return snap_size(cap)
-    return snap_size(min(cap, height * line_height, width * 0.95 / text_width_em(text)))
+        return max(low, snap_size(cap))
+    return max(low, snap_size(min(cap, height * line_height,
+                                  width * 0.95 / text_width_em(text))))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.widget import Widget
@@ -37,33 +37,40 @@ class Scaled(FloatLayout):
     """
 
     u = NumericProperty(1.0)
+    bg_color = ListProperty([0.04, 0.08, 0.16, 1.0])
 
     def on_size(self, *_: Any) -> None:
         self.u = max(0.2, min(self.width, self.height) / 1080.0)
 
 
-class CallRow(BoxLayout):
+class Panel(BoxLayout):
+    """A box drawn on a coloured background; ``bg_color`` is also what the layout check
+    measures text contrast against (``kiosk.accessibility.background``)."""
+
+    bg_color = ListProperty([0.04, 0.08, 0.16, 1.0])
+    radius = NumericProperty(0.0)
+
+
+class CallRow(Panel):
     label = StringProperty("")
-    window_zh = StringProperty("")
-    window_en = StringProperty("")
+    window_text = StringProperty("")
     u = NumericProperty(1.0)
 
 
-class WindowTile(BoxLayout):
+class WindowTile(Panel):
     number = StringProperty("")
     line = StringProperty("")
-    line_en = StringProperty("")
     status = StringProperty("open")
     highlight = BooleanProperty(False)
     u = NumericProperty(1.0)
 
 
-class QueueRow(BoxLayout):
+class QueueRow(Panel):
     prefix = StringProperty("")
-    name_zh = StringProperty("")
-    name_en = StringProperty("")
-    wait_zh = StringProperty("")
-    wait_en = StringProperty("")
+    name = StringProperty("")
+    waiting = StringProperty("")
+    estimate = StringProperty("")
+    portrait = BooleanProperty(False)
     u = NumericProperty(1.0)
 
 

@@ -32,6 +32,7 @@ CONTRAST = 7.0
 MAX_TAPS = 3
 SIZES: tuple[tuple[int, int], ...] = (
     (1280, 720), (1366, 768), (1920, 1080), (1080, 1920), (1280, 1024),
+    (960, 540),  # the demo's half-screen window (queue_server/demo/runner.py)
 )
 
 

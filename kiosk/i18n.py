@@ -30,9 +30,6 @@ CATALOGS: dict[str, dict[str, str]] = {
         "err_rating_forbidden": "请输入号票上的校验码或扫描号票二维码",
         "err_rating_locked": "校验码错误次数过多，请到服务台评价",
         "err_priority_staff_needed": "请导办人员输入工号和密码",
-        "go_to": "请到 {where}",
-        "windows_range": "{first}–{last} 号窗口",
-        "window_one": "{n} 号窗口",
         "queue_now": "现在排队 {n} 人，预计等待约 {m} 分钟",
         "queue_now_unknown": "现在排队 {n} 人",
         "people_ahead_0": "您前面没有人，请留意叫号",
@@ -169,9 +166,6 @@ CATALOGS: dict[str, dict[str, str]] = {
         "err_rating_forbidden": "Enter the check code from your ticket or scan its QR code",
         "err_rating_locked": "Too many wrong check codes: please rate at the front desk",
         "err_priority_staff_needed": "A hall guide enters a staff number and PIN",
-        "go_to": "Go to: {where}",
-        "windows_range": "windows {first}–{last}",
-        "window_one": "window {n}",
         "queue_now": "{n} waiting now, about {m} min",
         "queue_now_unknown": "{n} waiting now",
         "people_ahead_0": "No one ahead of you: watch for your number",
@@ -340,22 +334,12 @@ def pick(names: Mapping[str, Any] | None, language: str) -> Any:
 
 
 def where_to_go(hall: Mapping[str, Any], service: Mapping[str, Any], language: str) -> str:
-    """The service's area and the windows that serve its queue ("windows 3–7"), from
-    ``hall.info``; "" when it does not say. (A floor and a place per area would go here
-    once the hall file and ``hall.info`` carry them.)"""
-    parts: list[str] = []
-    area = next((a for a in hall.get("areas", []) if a.get("id") == service.get("area")), None)
-    if area is not None:
-        parts.append(str(pick(area.get("name"), language)))
-    numbers = sorted(
-        int(w["number"]) for w in hall.get("windows", [])
-        if service.get("queue") in (w.get("queues") or [])
-    )
-    if len(numbers) == 1:
-        parts.append(tr(language, "window_one", n=numbers[0]))
-    elif numbers:
-        parts.append(tr(language, "windows_range", first=numbers[0], last=numbers[-1]))
-    return tr(language, "go_to", where=" · ".join(parts)) if parts else ""
+    """The service's area, floor and place, and the windows that serve its queue, from
+    ``hall.info``: the one rule of ``queue_server.core.where`` (the phone page shows the
+    same text, which the server computes with it)."""
+    from queue_server.core.where import where_to_go as rule
+
+    return rule(hall, service, language)
 
 
 def mark(kind: str | None, language: str) -> str:

@@ -315,8 +315,20 @@ class KioskModel(EventDispatcher):
         """The server checks the guide's staff number and PIN; the kiosk only asks."""
         return True
 
+    @property
+    def staff_letters(self) -> str:
+        """The letters (and signs) the hall's staff numbers use besides digits, for the
+        guide's staff-number pad: from the staff ids in ``hall.info`` and this kiosk's own
+        guide, so a guide whose id is ``c001`` can type it (digits only could not)."""
+        ids = [str(c.get("id", "")) for c in (self.hall or {}).get("clerks", [])]
+        ids.append(self.default_staff or "")
+        return "".join(sorted({ch for i in ids for ch in i if not ch.isdigit()}))
+
     def pin_digit(self, digit: str) -> None:
-        if not digit.isdigit():
+        """A key of the guide's pad: digits always; the staff number's letters only while
+        the staff number is typed (a PIN is digits)."""
+        letter = self.pin_step == "staff" and len(digit) == 1 and digit in self.staff_letters
+        if not (digit.isdigit() or letter):
             return
         if self.pin_step == "staff" and len(self.staff_entry) < STAFF_MAX:
             self.staff_entry += digit

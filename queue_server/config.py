@@ -115,7 +115,9 @@ def load_config(path: str | os.PathLike[str]) -> HallConfig:
 def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
     problems = _Problems()
     hall = _table(raw, "hall", problems, "hall")
-    _check_keys(hall, {"name", "timezone", "languages", "id_salt_env"}, problems, "hall")
+    _check_keys(hall, {"name", "timezone", "languages", "id_salt_env", "staff_photos"},
+                problems, "hall")
+    staff_photos = _staff_photos(hall, problems, source)
     id_salt = None
     salt_var = _get(hall, "id_salt_env", str, problems, "hall", default=None)
     if salt_var is not None:
@@ -226,7 +228,21 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
         notify=notify,
         server=server,
         source=source,
+        staff_photos=staff_photos,
     )
+
+
+def _staff_photos(hall: dict[str, Any], problems: _Problems, source: str) -> str | None:
+    """``staff_photos = "photos"``: a directory, relative to the hall file."""
+    value = _get(hall, "staff_photos", str, problems, "hall", default=None)
+    if value is None:
+        return None
+    base = Path(source).parent if source and not source.startswith("<") else Path.cwd()
+    path = (base / value).resolve()
+    if not path.is_dir():
+        problems.add("hall.staff_photos", f"no such directory {str(path)!r}")
+        return None
+    return str(path)
 
 
 def _table(raw: dict[str, Any], key: str, problems: _Problems, where: str) -> dict[str, Any]:
@@ -296,6 +312,20 @@ def _names(value: Any, problems: _Problems, where: str, languages: tuple[str, ..
     return out
 
 
+def _location(t: dict[str, Any], problems: _Problems, where: str,
+              langs: tuple[str, ...]) -> Names:
+    """``location = { zh = "二楼东侧", en = "2F east" }``: optional; when given, in every
+    language of the hall, since the ticket says it in the citizen's language."""
+    if "location" not in t:
+        return {}
+    names = _names(t["location"], problems, f"{where}.location", langs)
+    if names and isinstance(t["location"], dict):
+        for lang in langs:
+            if lang not in names and lang not in t["location"]:
+                problems.add(f"{where}.location", f"missing language {lang!r}")
+    return names
+
+
 def _text_lists(value: Any, problems: _Problems, where: str) -> dict[str, tuple[str, ...]]:
     if value is None:
         return {}
@@ -334,14 +364,15 @@ def _areas(raw: dict[str, Any], problems: _Problems, langs: tuple[str, ...]) -> 
     seen: set[str] = set()
     for i, t in enumerate(_list_of_tables(raw, "areas", problems)):
         where = f"areas[{i}]"
-        _check_keys(t, {"id", "name"}, problems, where)
+        _check_keys(t, {"id", "name", "location"}, problems, where)
         area_id = _get(t, "id", str, problems, where)
         if area_id and not _ID_RE.match(area_id):
             problems.add(f"{where}.id", f"{area_id!r} must be lower-case letters, digits, - or _")
         if area_id in seen:
             problems.add(f"{where}.id", f"duplicate area {area_id!r}")
         seen.add(area_id)
-        out.append(Area(area_id, _names(t.get("name"), problems, f"{where}.name", langs)))
+        out.append(Area(area_id, _names(t.get("name"), problems, f"{where}.name", langs),
+                        _location(t, problems, where, langs)))
     return out
 
 
@@ -445,6 +476,7 @@ def _services(
         "daily_cap",
         "materials",
         "steps",
+        "location",
     }
     for i, t in enumerate(_list_of_tables(raw, "services", problems)):
         where = f"services[{i}]"
@@ -496,6 +528,7 @@ def _services(
                 daily_cap=_cap(t, problems, where),
                 materials=_text_lists(t.get("materials"), problems, f"{where}.materials"),
                 steps=_text_lists(t.get("steps"), problems, f"{where}.steps"),
+                location=_location(t, problems, where, langs),
             )
         )
     return out

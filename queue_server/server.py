@@ -34,7 +34,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 
-from . import __version__, fanout
+from . import __version__, fanout, photos
 from . import protocol as p
 from .core import permissions, rules
 from .core.casefile import CaseOp, number_keys
@@ -268,6 +268,10 @@ class HallServer:
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
             return self._healthz(request)
+        if path.startswith(photos.PREFIX):
+            status, body, ctype = photos.serve(
+                self.config, path, request.headers.get("Authorization", ""))
+            return _response(http.HTTPStatus(status), body, ctype)
         if request.headers.get("Upgrade", "").lower() == "websocket" and path in ("/", "/ws"):
             if not self._origin_allowed(request.headers):
                 log.info("WebSocket refused: origin not allowed")
@@ -1098,12 +1102,12 @@ def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
 
 def hall_info(config: HallConfig) -> dict[str, Any]:
     """The static description clients show: names, areas, queues, services, windows."""
-    return {
+    info: dict[str, Any] = {
         "name": config.name,
         "languages": list(config.languages),
         "timezone": config.timezone,
         "rating_scale": config.rules.rating_scale,
-        "areas": [{"id": a.id, "name": a.name} for a in config.areas],
+        "areas": [{"id": a.id, "name": a.name, "location": a.location} for a in config.areas],
         "queues": [
             {"prefix": q.prefix, "name": q.name, "area": q.area, "daily_cap": q.daily_cap}
             for q in config.queues
@@ -1120,6 +1124,7 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
                 "time_limit_minutes": sv.time_limit_minutes,
                 "materials": {k: list(v) for k, v in sv.materials.items()},
                 "steps": {k: list(v) for k, v in sv.steps.items()},
+                "location": sv.location,
             }
             for sv in config.services
         ],
@@ -1130,7 +1135,9 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
         # Who works a window, as the window display shows it (name and 工号; no PIN, no
         # roles): what the hall puts on the wall above each window anyway.
         "clerks": [
-            {"id": c.id, "name": c.name, "staff_number": c.staff_number}
+            {"id": c.id, "name": c.name, "staff_number": c.staff_number,
+             # whether a photo is there (display devices fetch it: queue_server/photos.py)
+             "photo": photos.photo_file(config, c.id) is not None}
             for c in config.clerks
             if not c.roles
         ],
@@ -1143,6 +1150,13 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
             config.casefiles.number_format, [d.id for d in config.departments]
         ),
     }
+    # Where to go, in each of the hall's languages, by the one rule (core/where.py):
+    # the phone page shows it as it is, the kiosk computes the same from the same data.
+    from .core.where import where_per_language
+
+    for sv in info["services"]:
+        sv["where"] = where_per_language(info, sv, config.languages)
+    return info
 
 
 def _response(status: http.HTTPStatus, body: str | bytes, content_type: str) -> HttpResponse:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -82,28 +83,37 @@ async def render(out: Path, layout: str) -> list[Path]:
     written: list[Path] = []
     out.mkdir(parents=True, exist_ok=True)
     try:
-        await populate(server, services, windows, tickets=40, paused=(windows[-2],),
+        await populate(server, services, windows, tickets=60, paused=(windows[-2],),
                        serving=tuple(windows[1:3]), ratings=(5, 5, 4, 5, 3, 5, 2, 5))
+        zone = DisplayOptions(server=server, token="demo-display-1-token",
+                              areas=frozenset({area}), notice=notice)
+        whole = DisplayOptions(server=server, token="demo-display-1-token", notice=notice)
+        # (name, size, options, page time): page time 0 is the first page in Chinese, 8 s
+        # later the same page in English (display/layout.py turns them)
         landscape = [
-            ("display-hall-landscape.png", (1920, 1080),
-             DisplayOptions(server=server, token="demo-display-1-token", areas=frozenset({area}),
-                            notice=notice)),
+            ("display-hall-landscape.png", (1920, 1080), zone, 0.0),
+            ("display-hall-landscape-en.png", (1920, 1080), zone, 8.0),
+            ("display-hall-whole-page2.png", (1920, 1080), whole, 16.0),
             ("display-window-called.png", (1920, 1080),
-             DisplayOptions(server=server, token="demo-display-1-token", window=windows[0])),
+             DisplayOptions(server=server, token="demo-display-1-token", window=windows[0]), 0.0),
             ("display-window-serving.png", (1920, 1080),
-             DisplayOptions(server=server, token="demo-display-1-token", window=windows[1])),
+             DisplayOptions(server=server, token="demo-display-1-token", window=windows[1]), 0.0),
             ("display-window-paused.png", (1920, 1080),
-             DisplayOptions(server=server, token="demo-display-1-token", window=windows[-2])),
+             DisplayOptions(server=server, token="demo-display-1-token", window=windows[-2]),
+             0.0),
             ("display-window-closed.png", (1920, 1080),
-             DisplayOptions(server=server, token="demo-display-1-token", window=1)),
+             DisplayOptions(server=server, token="demo-display-1-token", window=1), 0.0),
         ]
-        portrait = [("display-hall-portrait.png", (1080, 1920),
-                     DisplayOptions(server=server, token="demo-display-1-token",
-                                    portrait=True, notice=notice, recent=10))]
+        portrait_opts = DisplayOptions(server=server, token="demo-display-1-token",
+                                       portrait=True, notice=notice, recent=10)
+        portrait = [("display-hall-portrait.png", (1080, 1920), portrait_opts, 0.0),
+                    ("display-hall-portrait-en.png", (1080, 1920), portrait_opts, 8.0)]
         shots = portrait if layout == "portrait" else landscape
-        for name, size, options in shots:
+        for name, size, options, page_time in shots:
             assert tuple(Window.size) == size, f"window is {Window.size}, not {size}"
-            app = DisplayApp(options)
+            # a long highlight: on a loaded machine the shot may come seconds after the call
+            app = DisplayApp(dataclasses.replace(options, highlight_seconds=120))
+            app.page_clock = lambda t=page_time: t  # type: ignore[misc]
             async with running_display(app):
                 if options.window == windows[0] or options.window is None:
                     # call one more number so the highlight shows as a citizen sees it

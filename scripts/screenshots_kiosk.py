@@ -27,6 +27,7 @@ RUNS = (
     ((1280, 720), "en", True),
     ((1080, 1920), "zh", False),
     ((1280, 1024), "zh", True),
+    ((960, 540), "zh", False),  # the demo's half-screen window
 )
 
 

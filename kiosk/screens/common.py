@@ -89,6 +89,9 @@ class Keypad(GridLayout):
         discard_children(self)
         primary = set(primary)
         for key, text in keys:
+            if not key:  # a blank slot keeps the grid's columns in place
+                self.add_widget(Widget(size_hint_y=None, height=0))
+                continue
             cls = KButton if key in primary else SecondaryButton
             button = cls(text=text, key=key, size_hint_y=None)
             button.bind(on_release=lambda b: on_key(b.key))

@@ -24,7 +24,8 @@ class PriorityScreen(Page):
     def update(self, model: Any) -> None:  # noqa: ANN401
         ids = self.ids
         ids.title.text = model.t("priority_title")
-        sig = (model.language, model.priority)
+        letters = model.staff_letters if model.pin_step == "staff" else ""
+        sig = (model.language, model.priority, letters)
         rebuild = sig != self._sig
         self._sig = sig
         for kind in PRIORITY_KINDS if rebuild else ():
@@ -57,7 +58,17 @@ class PriorityScreen(Page):
         else:
             ids.pin_dots.text = model.staff_entry or "_"
         if rebuild:
-            keys = [(d, d) for d in DIGITS]
-            keys += [("del", model.t("clear")), ("0", "0"), ("ok", model.t("ok"))]
+            rows = [DIGITS[0:3], DIGITS[3:6], DIGITS[6:9], ["del", "0", "ok"]]
+            # The staff number's letters (c001): a column of them beside the digits, so
+            # the pad keeps its four rows (and its key height) whatever the hall uses.
+            extra = max(0, -(-len(letters) // len(rows)))
+            keys: list[tuple[str, str]] = []
+            for r, row in enumerate(rows):
+                keys += [(k, {"del": model.t("clear"), "ok": model.t("ok")}.get(k, k))
+                         for k in row]
+                for c in range(extra):
+                    i = c * len(rows) + r
+                    keys.append((letters[i], letters[i]) if i < len(letters) else ("", ""))
+            ids.pad.cols = 3 + extra
             ids.pad.set_keys(keys, lambda k: App.get_running_app().pin_key(k))
         ids.back.text = model.t("back")

@@ -29,6 +29,8 @@ Names = dict[str, str]
 class Area:
     id: str
     name: Names
+    location: Names = field(default_factory=dict)
+    """Floor and place in the building ("二楼东侧" / "2F east"): part of where to go."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,8 @@ class ServiceDef:
     daily_cap: int | None = None
     materials: dict[str, tuple[str, ...]] = field(default_factory=dict)
     steps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    location: Names = field(default_factory=dict)
+    """Where this service is when not where its area is (``Area.location`` otherwise)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +230,9 @@ class HallConfig:
     """The hall's secret for hashing ID numbers (``[hall] id_salt_env``); the kiosks'
     readers use the same, so a booked appointment and a card read give one hash."""
     source: str = "<memory>"
+    staff_photos: str | None = None
+    """``[hall] staff_photos``: a directory of clerks' photos (``<clerk id>.jpg`` or
+    ``.png``) for the window displays; staff data, served to display devices only."""
 
     @property
     def tz(self) -> ZoneInfo:

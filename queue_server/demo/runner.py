@@ -370,11 +370,18 @@ def screen_size() -> tuple[int, int]:
     return 1920, 1080
 
 
+SMALLEST_CHECKED = (960, 540)
+"""The smallest window the kiosk's and the displays' layout checks cover (issue 12): the
+demo never opens a smaller one, so what it shows has been checked."""
+
+
 def side_by_side(screen: tuple[int, int]) -> tuple[tuple[int, int, int, int], ...]:
-    """Kiosk on the left half, hall display on the right, both 16:9 (x, y, w, h)."""
-    w = max(640, screen[0] // 2)
-    h = min(screen[1], w * 9 // 16)
-    return (0, 0, w, h), (w, 0, w, h)
+    """Kiosk on the left half, hall display on the right, both 16:9 (x, y, w, h), never
+    smaller than :data:`SMALLEST_CHECKED` (on a screen under 1920 px wide the display
+    then overlaps the kiosk's right edge rather than shrinking below what was checked)."""
+    w = max(SMALLEST_CHECKED[0], min(screen[0] // 2, screen[1] * 16 // 9))
+    h = w * 9 // 16
+    return (0, 0, w, h), (max(0, min(w, screen[0] - w)), 0, w, h)
 
 
 def placed(x: int, y: int) -> dict[str, str]:

@@ -22,7 +22,7 @@ def test_newest_caption_in_chinese_and_english():
     assert texts.newest_caption(call) == ("请到3号窗口办理", "Please go to Window 3")
     again = Call("A012", 3, "civil", "A", "en", recall=True)
     zh, en = texts.newest_caption(again)
-    assert "再次呼叫" in zh and "3号窗口" in zh and en.startswith("Calling again")
+    assert "再次呼叫" in zh and "3号窗口" in zh and en.startswith("Again: please go to Window 3")
     assert texts.call_line(call) == "A012 → 3号窗口"
 
 
@@ -132,7 +132,8 @@ def test_speaking_display_without_a_sound_player_builds_no_voice_but_says_why(mo
 
 def test_closed_windows_said_as_ranges():
     assert texts.number_ranges([9, 5, 6, 7, 12, 13]) == "5–7, 9, 12–13"
-    assert texts.closed_summary(list(range(2, 41))) == "未开放窗口 Closed: 2–40"
+    assert texts.closed_summary(list(range(2, 41))) == "未开放窗口：2–40"
+    assert texts.closed_summary([2, 3, 5], "en") == "Closed windows: 2–3, 5"
     assert texts.closed_summary([]) == ""
 
 
@@ -147,3 +148,11 @@ def test_the_window_display_names_its_clerk_with_the_staff_number():
     assert clerk_line("c002", clerks) == "李四"
     assert clerk_line("clerk-1", clerks) == ""  # a terminal's token: no person to name
     assert clerk_line(None, clerks) == ""
+
+
+def test_initials_stand_in_for_a_missing_photo():
+    from display.photos import initials, photo_url
+
+    assert initials("王芳") == "王" and initials("Zhang Wei") == "ZW" and initials("") == ""
+    assert photo_url("wss://hall.example:8765/ws", "c 1") == \
+        "https://hall.example:8765/staff-photo/c%201"

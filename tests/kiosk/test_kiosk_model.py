@@ -287,3 +287,16 @@ def test_chinese_lines_break_between_words_never_inside_one():
     assert any("残疾人" in line for line in wrapped.split("\n")), wrapped
     assert all(measure(line) <= width for line in wrapped.split("\n"))
     assert i18n.wrap("Short", width, measure) == "Short"  # Latin: Kivy breaks at spaces
+
+
+def test_the_staff_pad_offers_the_letters_of_the_halls_staff_numbers():
+    m = KioskModel(staff_id=None)
+    m.set_hall({**HALL, "clerks": [{"id": "c001"}, {"id": "g-12"}]})
+    assert m.staff_letters == "-cg"
+    m.choose_priority("elderly")
+    for key in "g-12x":  # x is no staff number's letter: ignored
+        m.pin_digit(key)
+    assert m.staff_entry == "g-12"
+    m.pin_step = "pin"
+    m.pin_digit("c")  # a PIN is digits
+    assert m.pin_entry == ""

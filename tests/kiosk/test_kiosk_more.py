@@ -217,3 +217,32 @@ def test_priority_needs_the_staff_pin(config, sqlite_url, tmp_path):
             await asyncio.sleep(0)
 
     run(main(), 60)
+
+
+def test_a_guide_with_a_letter_in_the_staff_number_types_it(config, sqlite_url, tmp_path):
+    """Issue 12: the pad was digits only, so guide c003 could not sign for a priority
+    ticket at a kiosk with no guide of its own. The letters come from the hall's staff
+    ids (hall.info), in a column beside the digits; the PIN step is digits only again."""
+
+    async def main():
+        async with kiosk(config, sqlite_url, tmp_path, printer=False, staff_id=None) as k:
+            k.model.open_service("general")
+            await k.wait_screen("detail")
+            await k.tap(k.ids().priority)
+            await k.wait_screen("priority")
+            await k.tap_text("老年人")
+            pad = k.ids().pad
+            assert pad.cols == 4 and k.model.staff_letters == "c"
+            for key in "c003":
+                await k.tap_key(pad, key)
+            assert k.ids().pin_dots.text == "c003"
+            await k.tap_key(pad, "ok")
+            await k.settle()
+            assert pad.cols == 3 and "c" not in [b.key for b in pad.children]
+            for d in "1234":
+                await k.tap_key(pad, d)
+            await k.tap_key(pad, "ok")
+            await k.wait_screen("ticket")
+            assert k.model.ticket["priority"] == "elderly"
+
+    run(main(), 60)

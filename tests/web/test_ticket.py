@@ -34,7 +34,7 @@ def test_waiting_then_called_without_reload(page: Any, hall: LiveHall) -> None:
     expect(page.locator("#number")).to_have_text(mine["label"])
     expect(page.locator("#service")).to_have_text("General enquiry")
     # Where to go and the check code a kiosk rating asks for (issue 12).
-    expect(page.locator("#where")).to_have_text("Go to: Civil affairs · windows 1–2")
+    expect(page.locator("#where")).to_have_text("Go to: Civil affairs · 1F east · windows 1–2")
     expect(page.locator("#check")).to_contain_text(f"Check code for rating: {mine['check']}")
     expect(page.locator("#status")).to_have_text("Waiting")
     expect(page.locator("#ahead")).to_have_text("1")

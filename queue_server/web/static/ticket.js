@@ -175,22 +175,6 @@ async function rate(level) {
 
 // -- drawing ---------------------------------------------------------------------------
 
-/** The service's area and the windows serving its queue: the same rule as the kiosk's
- * screen and paper (kiosk/i18n.py where_to_go). */
-function whereToGo(sv) {
-  const info = T.info;
-  const parts = [];
-  const area = info.areas.find((a) => a.id === sv.area);
-  if (area) parts.push(name(area.name));
-  const nums = (info.windows || []).filter((w) => (w.queues || []).includes(sv.queue))
-    .map((w) => w.number).sort((a, b) => a - b);
-  if (nums.length === 1) parts.push(t("ticket.where.window", { n: nums[0] }));
-  else if (nums.length > 1) {
-    parts.push(t("ticket.where.windows", { first: nums[0], last: nums[nums.length - 1] }));
-  }
-  return parts.length ? t("ticket.where", { where: parts.join(" · ") }) : "";
-}
-
 function render() {
   const s = T.status;
   if (!s) return;
@@ -198,7 +182,9 @@ function render() {
   $("number").textContent = s.label;
   const sv = T.info?.services.find((x) => x.id === s.service);
   $("service").textContent = sv ? name(sv.name) : "";
-  $("where").textContent = sv ? whereToGo(sv) : "";
+  // Where to go: computed by the server with the one rule the kiosk's screen and
+  // paper use (queue_server/core/where.py), in each of the hall's languages.
+  $("where").textContent = sv ? name(sv.where) : "";
   $("check").textContent = s.check ? t("ticket.check", { check: s.check }) : "";
   const st = $("status");
   st.dataset.status = s.status;

@@ -1,0 +1,322 @@
+"""The layout check for the hall display and the window display.
+
+The same checks as the kiosk's (``kiosk.accessibility.layout_problems``): every widget
+inside the window, no two texts overlapping, no text cut, contrast at least 7:1 against
+what it is drawn on, and text no smaller than the display's floor
+(:func:`display.layout.floor_px`: 1/24 of the screen's shorter side, the size read from
+10 m). Displays have no touch targets, so there is no target size.
+
+The screens are the real widgets, fed with what a real queue server (the demo hall,
+made busy) sends in ``hall.info`` and a snapshot; every page of every table is checked in
+both languages by passing the pager the times at which they turn. Run it by hand::
+
+    python -m display.layoutcheck
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .layout import LANGUAGES, PAGE_SECONDS, floor_px
+
+SIZES: tuple[tuple[int, int], ...] = (
+    (1920, 1080),
+    (1080, 1920),
+    (1366, 768),
+    (1280, 720),
+    (960, 540),
+)
+"""What halls hang on their walls (1080p landscape and portrait, the 1366×768 and 720p
+panels still common), and the demo's half-screen window."""
+
+
+def limits(size: tuple[int, int]) -> Any:  # noqa: ANN401 - kiosk.accessibility.Limits
+    from kiosk.accessibility import Limits
+
+    u = max(0.2, min(size) / 1080.0)
+    return Limits((int(size[0]), int(size[1])), 0.0, 0.0, floor_px(u) - 0.5, 0.0)
+
+
+@dataclass
+class DisplayReport:
+    checked: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    min_text_px: float = 1e9
+    texts: int = 0
+
+    def text(self) -> str:
+        lines = [
+            f"{len(self.checked)} display states checked, {self.texts} texts, "
+            f"smallest {self.min_text_px:.0f} px"
+        ]
+        lines += [f"PROBLEM {p}" for p in self.problems] or ["no problems"]
+        return "\n".join(lines)
+
+
+class _Host:
+    """A bare Kivy app whose root holds the screen under test, running on the loop."""
+
+    def __init__(self) -> None:
+        from kivy.app import App
+        from kivy.uix.floatlayout import FloatLayout
+
+        class Host(App):
+            def build(self) -> Any:  # noqa: ANN401
+                return FloatLayout()
+
+        self.app = Host()
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self.app.async_run(async_lib="asyncio"))
+        for _ in range(500):
+            if self.app.root is not None:
+                return
+            await asyncio.sleep(0.01)
+        raise TimeoutError("the host app did not start")
+
+    async def frames(self, n: int = 3) -> None:
+        """Let ``n`` frames be drawn (layout and label textures settle on the clock)."""
+        from kivy.core.window import Window
+
+        for _ in range(n):
+            flipped = asyncio.Event()
+
+            def on_flip(*_: Any, ev: asyncio.Event = flipped) -> None:
+                ev.set()
+
+            Window.bind(on_flip=on_flip)
+            Window.canvas.ask_update()
+            try:
+                await asyncio.wait_for(flipped.wait(), 5)
+            finally:
+                Window.unbind(on_flip=on_flip)
+
+    async def stop(self) -> None:
+        self.app.stop()
+        if self.task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self.task, 10)
+
+
+@contextlib.asynccontextmanager
+async def busy_demo_hall() -> AsyncIterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """``hall.info`` and a snapshot of the demo hall made busy: windows open in three
+    areas (called, serving, paused, idle), tickets in every queue, ratings given."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from queue_server.client import HallClient
+    from queue_server.config import load_config
+    from queue_server.demo import __file__ as demo_init
+    from queue_server.server import HallServer
+    from queue_server.store import db
+
+    from .devtools import DEMO_TOKENS, populate
+
+    config = load_config(Path(demo_init).parent / "hall.toml")
+    tmp = Path(tempfile.mkdtemp(prefix="hallq-layout-"))
+    url = f"sqlite:///{tmp / 'hall.db'}"
+    engine = db.open_engine(url)
+    db.upgrade(engine)
+    engine.dispose()
+    hall = HallServer(config, url, ignore_hours=True)
+    await hall.start("127.0.0.1", 0)
+    server = f"ws://127.0.0.1:{hall.port}/"
+    try:
+        services = [
+            next(s.id for s in config.services if s.queue == q.prefix) for q in config.queues
+        ]
+        windows = [
+            w.number
+            for w in config.windows
+            if w.area in ("social", "public-security", "real-estate")
+        ]
+        await populate(
+            server,
+            services * 3,
+            windows,
+            tickets=len(services) * 3,
+            paused=(windows[3],),
+            serving=tuple(windows[4:9]),
+            ratings=(5, 4),
+        )
+        async with HallClient(server, DEMO_TOKENS["gateway"], name="layoutcheck") as g:
+            # an open window whose queue is empty: "idle"
+            await g.request("window.open", {"window": 1, "clerk": "c001"})
+            info = await g.request("hall.info")
+            snap = await g.request("snapshot")
+        yield info, snap
+    finally:
+        await hall.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _state(info: dict[str, Any], snap: dict[str, Any], **kw: Any) -> Any:  # noqa: ANN401
+    from .state import DisplayFilter, DisplayState
+
+    st = DisplayState(filter=DisplayFilter(**kw))
+    st.apply_hall_info(info)
+    st.apply_snapshot(snap, now=1.0)
+    st.set_connection("online")
+    return st
+
+
+async def audit_displays(
+    sizes: tuple[tuple[int, int], ...] = SIZES,
+    resize: Callable[[tuple[int, int]], Awaitable[None]] | None = None,
+) -> DisplayReport:
+    """Check both displays at every size, in every state, page and language."""
+    from kivy.core.window import Window
+
+    from kiosk.accessibility import layout_problems, measure
+
+    from .hall_screen import HallScreen
+    from .window_screen import WindowScreen
+
+    report = DisplayReport()
+    notice = (
+        "温馨提示：请持号等候，听到叫号后前往对应窗口办理。  Please wait for your number "
+        "to be called, then go to the window shown."
+    )
+    host = _Host()
+    await host.start()
+    first = tuple(Window.size)
+    try:
+        async with busy_demo_hall() as (info, snap):
+            whole = _state(info, snap)
+            zone = _state(info, snap, areas=frozenset({"social"}))
+            quiet = _state(info, snap, areas=frozenset({"party"}))
+            lost = _state(info, snap)
+            lost.set_connection("reconnecting")
+            # a clerk the hall file knows, signed in at a busy window
+            busy = next(n for n, w in whole.windows.items() if w.ticket_status == "called")
+            whole.windows[busy] = replace(whole.windows[busy], clerk="c003")
+            whole.windows[1] = replace(whole.windows[1], clerk="c001")
+            hall_states = [
+                ("whole", whole),
+                ("zone", zone),
+                ("quiet", quiet),
+                ("reconnecting", lost),
+            ]
+            modes: dict[str, int] = {}
+            for n, w in sorted(whole.windows.items()):
+                mode = w.status if w.status != "open" else (w.ticket_status or "idle")
+                modes.setdefault(mode, n)
+            modes.setdefault("unknown", 999)
+            for size in sizes:
+                if resize is not None:
+                    await resize(size)
+                else:
+                    await _resize(size, host)
+                lim = limits(size)
+                tag = f"{size[0]}x{size[1]}"
+                for kind, screen in (
+                    ("hall", HallScreen(notice=notice)),
+                    ("window", WindowScreen()),
+                ):
+                    host.app.root.add_widget(screen)
+                    try:
+                        if kind == "hall":
+                            for name, st in hall_states:
+                                turn = 0
+                                while True:
+                                    now = turn * PAGE_SECONDS + 0.1
+                                    screen.show(st, now, True)
+                                    await host.frames(3)
+                                    _check(
+                                        report,
+                                        f"{tag}/hall/{name}/turn{turn}",
+                                        screen,
+                                        lim,
+                                        measure,
+                                        layout_problems,
+                                    )
+                                    turn += 1
+                                    # every page of the busy hall, in both languages; the
+                                    # other states in both languages
+                                    pages = screen.page_count if name == "whole" else 1
+                                    if turn >= len(LANGUAGES) * pages:
+                                        break
+                        else:
+                            for mode, n in sorted(modes.items()):
+                                screen.show(whole, 5.0, n)
+                                await host.frames(3)
+                                _check(
+                                    report,
+                                    f"{tag}/window/{mode}",
+                                    screen,
+                                    lim,
+                                    measure,
+                                    layout_problems,
+                                )
+                            # the clerk's photo beside the name (a texture, as fetched)
+                            from kivy.graphics.texture import Texture
+
+                            screen.show(whole, 5.0, busy)
+                            screen.photo = Texture.create(size=(64, 64))
+                            await host.frames(3)
+                            _check(
+                                report, f"{tag}/window/photo", screen, lim, measure, layout_problems
+                            )
+                            screen.photo = None
+                    finally:
+                        host.app.root.remove_widget(screen)
+            if resize is not None:
+                await resize(first)  # type: ignore[arg-type]
+            else:
+                await _resize(first, host)  # type: ignore[arg-type]
+    finally:
+        await host.stop()
+    return report
+
+
+async def _resize(size: tuple[int, int], host: _Host) -> None:
+    from kivy.core.window import Window
+
+    if tuple(Window.size) != size:
+        Window.size = size
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if tuple(Window.size) == size:
+                break
+    await host.frames(3)
+
+
+def _check(
+    report: DisplayReport,
+    name: str,
+    screen: Any,
+    lim: Any,  # noqa: ANN401
+    measure: Any,
+    layout_problems: Any,
+) -> None:  # noqa: ANN401
+    report.checked.append(name)
+    fig = measure(name, screen, lim)
+    report.texts += fig.texts
+    report.min_text_px = min(report.min_text_px, fig.min_text_px)
+    report.problems += fig.problems
+
+
+def main() -> int:  # pragma: no cover - a developer's script
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import tests.kivy_env  # noqa: F401  (a private Xvfb, Kivy's environment)
+
+    from .fonts import find_cjk_font, register_default_font
+
+    register_default_font(find_cjk_font())
+    report = asyncio.run(audit_displays())
+    print(report.text())
+    return 1 if report.problems else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
