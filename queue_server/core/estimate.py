@@ -256,13 +256,27 @@ class _Pool:
                 lines[q] = deque(sorted(line, key=lambda c: (c.sort_at, c.id)))
 
     def heads(self, w: WindowNow) -> list[rules.Candidate]:
-        out = list(self.sent.get(w.number, ()))
+        """The window's candidates; a ticket sent to it goes before its ordinary lines.
+
+        The call order places a ticket sent to one window among that window's ordinary
+        tickets by original time. Played forward with fixed case lengths, that place
+        moves with the length of the line: one more ticket at the front of a queue's
+        line let the window do more of that queue first and put its long sent case
+        later, so a newcomer with *more* people ahead was told *less* (a scheduling
+        anomaly of list scheduling, found by hypothesis). A sent ticket is a transfer
+        that keeps its original time, so it is nearly always the oldest its window
+        waits for: the replay takes it at the window's next call (after priority
+        tickets and due appointments, whose class still goes first), which keeps the
+        estimate monotone in people ahead.
+        """
+        sent = self.sent.get(w.number)
+        out = list(sent or ())
         for q in w.queues:
             p = self.prio.get(q)
             if p:
                 out.append(p[0])
             o = self.ordinary.get(q)
-            if o:
+            if o and not sent:
                 out.append(o[0])
             out.extend(self.appts.get(q, ()))
         return out
@@ -323,8 +337,12 @@ def estimate(hall: HallNow, target: rules.Candidate) -> Estimate:
     window, so its relative spread is the cases' spread over √rounds, with a floor for
     what the replay cannot know (arrivals, pauses).
     """
-    got = replay(hall, target)
-    cv = hall.service_cv.get(target.queue, DEFAULT_CV)
+    return with_range(hall, target.queue, replay(hall, target))
+
+
+def with_range(hall: HallNow, queue: str, got: Replay) -> Estimate:
+    """The figure and range of one replay (also each queue's newcomer in a snapshot)."""
+    cv = hall.service_cv.get(queue, DEFAULT_CV)
     rel = max(MIN_SPREAD, RANGE_Z * cv / math.sqrt(max(1.0, got.rounds)))
     minutes = round_minutes(got.minutes)
     if got.minutes <= 0:
@@ -535,6 +553,7 @@ __all__ = [
     "Replay",
     "estimate",
     "replay",
+    "with_range",
     "replay_many",
     "spread_from_cases",
     "Flow",
