@@ -118,6 +118,7 @@ TABLE: dict[str, dict[str, Scope]] = {
     "casefile.get": {**_OFFICE_ALL, "clerk": _A, "supervisor": _A, "admin": _A},
     "casefile.figures": {"head": _D, "supervisor": _A, "admin": _A},
     "alert.list": {"supervisor": _A, "admin": _A},
+    "estimate.accuracy": {"supervisor": _A, "admin": _A},
 }
 
 ARGUMENT_ROLES: dict[tuple[str, str], tuple[str, ...]] = {

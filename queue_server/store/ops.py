@@ -27,7 +27,7 @@ from ..core.errors import HallError, NotFound, Refused
 from ..core.hall import HallConfig, ServiceDef
 from ..core.permissions import Actor, Target, authorize
 from ..core.states import TicketOp, TicketStatus, WindowOp, WindowStatus, ticket_next, window_next
-from . import callorder, casefiles, lockout
+from . import callorder, casefiles, estimate_records, lockout
 from . import schema as s
 from . import statements as st
 from .db import on_reader
@@ -489,7 +489,7 @@ class HallOps:
         prefix: str,
         now: dt.datetime,
         hall: estimate.HallNow | None = None,
-        est_minutes: int | None = None,
+        est: estimate.Estimate | None = None,
     ) -> dict[str, Any]:
         waiting, oldest = conn.execute(
             st.WAITING_STATS, {"day": self.day(now), "queue": prefix}
@@ -498,20 +498,19 @@ class HallOps:
             oldest = oldest.replace(tzinfo=dt.UTC)
         minutes = self.service_minutes(conn, prefix)
         windows_open = self.open_windows_for(conn, prefix)
+        if est is None:
+            # The wait of someone taking an ordinary ticket now: last in the queue's line.
+            est = self.estimate(conn, rules.Candidate(NEWCOMER_ID, prefix, now), now, hall)
         return {
             "queue": prefix,
             "waiting": waiting,
             "longest_wait_s": int((now - oldest).total_seconds()) if oldest else 0,
             "open_windows": windows_open,
             "service_minutes": round(minutes, 2),
-            # The wait of someone taking an ordinary ticket now: last in the queue's line.
-            "est_wait_minutes": (
-                est_minutes
-                if est_minutes is not None
-                else self.estimate(
-                    conn, rules.Candidate(NEWCOMER_ID, prefix, now), now, hall
-                ).minutes
-            ),
+            "est_wait_minutes": est.minutes,
+            # the 80 % range, shown before a ticket is taken (kiosk service page)
+            "est_wait_low": est.low,
+            "est_wait_high": est.high,
         }
 
     def _next_stmt(self, number: int, queues: tuple[str, ...]) -> Any:
@@ -538,15 +537,14 @@ class HallOps:
         groups: dict[tuple[str, ...], list[str]] = {}
         for q in self.config.queues:
             groups.setdefault(tuple(self._component(q.prefix)[0]), []).append(q.prefix)
-        minutes: dict[str, int] = {}
+        ests: dict[str, estimate.Estimate] = {}
         for prefixes in groups.values():
             hall = self._hall_now(conn, prefixes[0], now)
             newcomers = [rules.Candidate(NEWCOMER_ID + i, q, now) for i, q in enumerate(prefixes)]
             for q, got in zip(prefixes, estimate.replay_many(hall, newcomers), strict=True):
-                minutes[q] = estimate.round_minutes(got.minutes)
+                ests[q] = estimate.with_range(hall, q, got)
         return [
-            self.queue_stats(conn, q.prefix, now, est_minutes=minutes[q.prefix])
-            for q in self.config.queues
+            self.queue_stats(conn, q.prefix, now, est=ests[q.prefix]) for q in self.config.queues
         ]
 
     # -- issue -------------------------------------------------------------------------
@@ -675,6 +673,7 @@ class HallOps:
         else:
             ahead = self.people_ahead(conn, row, now)
         est = self.estimate(conn, callorder.candidate(row), now, hall)
+        estimate_records.record_issue(conn, row, est, now)  # measured at its first call
         view = ticket_view(row)
         reply = dict(
             view,
@@ -939,6 +938,7 @@ class HallOps:
             },
         ).scalar_one()
         wrow = self._set_window(conn, number, ticket_id=row["id"], case_id=case_id, since=now)
+        estimate_records.record_call(conn, row["id"], now)
         self._audit(conn, now, actor, op, window=number, ticket_id=row["id"])
         view = ticket_view(ticket)
         return Outcome(
