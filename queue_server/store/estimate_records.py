@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from ..core import daysim, estimate, rules
@@ -133,3 +133,55 @@ def accuracy(
             for r in got
         ]
     return out
+
+
+class PastRates:
+    """The same hour's arrivals on past days, for :func:`estimate.blend_flows`.
+
+    Past days do not change, so a group's counts are read once per 5 minutes of the day
+    (the hour they cover moves on slowly), not on every issue.
+    """
+
+    BUCKET_MIN = 5
+
+    def __init__(self) -> None:
+        self._hits: dict[tuple[tuple[str, ...], dt.date, int], tuple[dict, int]] = {}
+
+    def counts(
+        self, conn: Connection, queues: list[str], day: dt.date, now: dt.datetime, tz: Any
+    ) -> tuple[dict[str, tuple[int, int]], int]:
+        """((ordinary, priority) tickets per queue in [now, now + 1 h) of the time of day,
+        summed over the past days that had tickets; how many such days)."""
+        local = now.astimezone(tz)
+        bucket = (local.hour * 60 + local.minute) // self.BUCKET_MIN
+        key = (tuple(queues), day, bucket)
+        hit = self._hits.get(key)
+        if hit is not None:
+            return hit
+        t = s.tickets.c
+        first = day - dt.timedelta(days=estimate.PAST_DAYS)
+        days = (
+            conn.execute(select(t.day).where(t.day >= first, t.day < day).group_by(t.day))
+            .scalars()
+            .all()
+        )
+        counts: dict[str, tuple[int, int]] = {}
+        if days:
+            span = dt.timedelta(minutes=estimate.FLOW_HORIZON_MINUTES)
+            at = local.timetz().replace(tzinfo=None)
+            windows = [
+                and_(t.issued_at >= (a := dt.datetime.combine(d, at, tz)), t.issued_at < a + span)
+                for d in days
+            ]
+            rows = conn.execute(
+                select(t.queue, t.priority.is_not(None), func.count())
+                .where(t.day.in_(days), t.queue.in_(queues), or_(*windows))
+                .group_by(t.queue, t.priority.is_not(None))
+            ).all()
+            for q, prio, n in rows:
+                o, p = counts.get(q, (0, 0))
+                counts[q] = (o, p + n) if prio else (o + n, p)
+        if len(self._hits) > 1000:
+            self._hits.clear()
+        self._hits[key] = (counts, len(days))
+        return counts, len(days)

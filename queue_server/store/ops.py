@@ -122,6 +122,7 @@ class HallOps:
         self.casefiles = casefiles.CaseFiles(self)
         self._components: dict[str, tuple[list[str], list[estimate.WindowNow]]] = {}
         self._sessions: dict[tuple[str, dt.date], list[dt.datetime]] = {}
+        self._past = estimate_records.PastRates()
 
     def forget(self, kind: str, prefix: str) -> None:
         """Drop a cached figure after a change that moves it."""
@@ -445,7 +446,12 @@ class HallOps:
             windows=windows,
             service_minutes=svc,
             hours=hours,
-            flows=estimate.flows_from_counts(counts, hours, self.tz, now),
+            flows=estimate.blend_flows(
+                estimate.flows_from_counts(counts, hours, self.tz, now),
+                estimate.flows_from_past(
+                    *self._past.counts(conn, queues, day, now, self.tz), hours, self.tz, now
+                ),
+            ),
             default_service_minutes=default,
         )
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from queue_server.config import parse_config
+from queue_server.core import estimate
 from queue_server.core.errors import HallError
 from queue_server.store import estimate_records
 
@@ -95,3 +96,37 @@ def _window(number: int) -> tuple:
     from .harness import GATEWAY
 
     return GATEWAY, {"window": number}
+
+
+def test_the_same_hour_of_past_days_is_blended_into_the_arrival_rate(store: Store) -> None:
+    """Issue 15: the last hour alone misses the peak coming; past days know the shape."""
+    store.clock.now = dt.datetime(2026, 11, 23, 10, 5, tzinfo=SHANGHAI)  # yesterday
+    for _ in range(12):
+        store.issue("sb")
+        store.clock.advance(minutes=3)
+    store.clock.now = dt.datetime(2026, 11, 24, 8, 55, tzinfo=SHANGHAI)
+    store.issue("sb")  # today: one B ticket
+    store.clock.now = dt.datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI)
+    hall = store.read(store.ops._hall_now, "A")
+    # Yesterday 10:00-11:00: 12 B tickets in the hour; today's last hour: none (08:55 is
+    # outside it): the past day's 12 per 60 minutes.
+    assert hall.flows["B"].ordinary == pytest.approx(12 / 60)
+    store.clock.now = dt.datetime(2026, 11, 24, 9, 30, tzinfo=SHANGHAI)
+    hall = store.read(store.ops._hall_now, "A")
+    # 09:30-10:30 yesterday held the first 9 tickets (10:05 ... 10:29); today's last hour
+    # one ticket in the 60 minutes open since 08:30: the higher of the two.
+    assert hall.flows["B"].ordinary == pytest.approx(9 / 60)
+
+
+def test_the_past_raises_the_projected_rate_never_lowers_it() -> None:
+    recent = {"A": estimate.Flow(0.2, 0.01), "B": estimate.Flow(0.1, 0.0)}
+    past = {"A": estimate.Flow(0.1, 0.05), "C": estimate.Flow(0.3, 0.02)}
+    got = estimate.blend_flows(recent, past, 1.0)
+    assert got == {
+        "A": estimate.Flow(0.2, 0.05),  # the last hour's higher ordinary rate is kept
+        "B": estimate.Flow(0.1, 0.0),  # no past: its own
+        "C": estimate.Flow(0.3, 0.02),  # nothing in the last hour, the past's
+    }
+    half = estimate.blend_flows(recent, past, 0.5)
+    assert half["A"] == estimate.Flow(0.2, pytest.approx(0.03))
+    assert estimate.blend_flows(recent, {}, 1.0) == recent
