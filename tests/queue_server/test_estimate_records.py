@@ -130,3 +130,19 @@ def test_the_past_raises_the_projected_rate_never_lowers_it() -> None:
     half = estimate.blend_flows(recent, past, 0.5)
     assert half["A"] == estimate.Flow(0.2, pytest.approx(0.03))
     assert estimate.blend_flows(recent, {}, 1.0) == recent
+
+
+def test_the_wait_is_until_the_first_call_only(store: Store) -> None:
+    """A no-show who rejoins is called again later: that is not what was promised."""
+    from .harness import GATEWAY
+
+    store.open(1)
+    t = store.issue("sa")
+    store.clock.advance(minutes=4)
+    store.call_next(1)
+    store.run(store.ops.no_show, GATEWAY, {"window": 1})
+    store.run(store.ops.rejoin, SUPERVISOR, {"label": t["label"]})
+    store.clock.advance(minutes=20)
+    store.call_next(1)
+    rows = accuracy(store, rows=True)["rows"]
+    assert [r["waited_minutes"] for r in rows] == [4.0]
