@@ -196,7 +196,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "your_number": "Your number",
         "people_ahead": "{n} people ahead of you",
         "est_wait": "Estimated wait: about {n} min",
-        "est_wait_range": "Estimated wait: about {n} min ({lo}–{hi})",
+        "est_wait_range": "Wait: about {n} min ({lo}–{hi})",
         "est_wait_unknown": "Waiting time not known yet",
         "scan_qr": "Scan to follow your turn",
         "print_printing": "Printing your ticket…",

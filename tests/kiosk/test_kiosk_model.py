@@ -300,7 +300,7 @@ def test_the_wait_shows_its_range_on_screen_and_the_central_figure_on_paper():
     m.set_hall(HALL | {"services": [HALL["services"][0] | {"queue": "A"}]})
     m.queues_now = {"A": {"queue": "A", "waiting": 5, **ticket}}
     m.set_language("en")
-    assert m.wait_text(ticket) == "Estimated wait: about 12 min (8–20)"
+    assert m.wait_text(ticket) == "Wait: about 12 min (8–20)"
     assert m.queue_now("hukou") == "5 waiting now, about 12 min (8–20)"
     m.set_language("zh")
     assert m.wait_text(ticket) == "预计等待约 12 分钟（8–20 分钟）"
