@@ -1,6 +1,7 @@
 """Wait estimates on simulated hall days: the old formula against the replay estimator.
 
     .venv/bin/python benchmarks/estimate_sim.py [--days 3] [--hall demo|town|county]
+        [--history 5] [--past-weight 0.5] [--hours] [--cost]
 
 Each day is simulated by :mod:`queue_server.core.daysim` (the real call order and the
 real estimator); every ticket is given both estimates when it is issued, and its actual
@@ -71,6 +72,20 @@ def main() -> None:
     ap.add_argument("--hall", choices=[*HALLS, "all"], default="all")
     ap.add_argument("--hours", action="store_true", help="per-hour table for each hall")
     ap.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="simulate this many earlier days first (other seeds) as the store's history: "
+        "the same hour of past days is blended into the projected arrival rate",
+    )
+    ap.add_argument("--past-weight", type=float, default=estimate.PAST_WEIGHT)
+    ap.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="draw estimate against actual wait for the first hall (needs the bench extra: "
+        "pip install -e .[bench])",
+    )
+    ap.add_argument(
         "--cost",
         action="store_true",
         help="only the costs: one estimate at 2,000 waiting, issue and snapshot on the store",
@@ -91,9 +106,19 @@ def main() -> None:
         shape = make()
         records: list[daysim.Issued] = []
         t0 = time.perf_counter()
+        past = []
+        for h in range(args.history):  # earlier days: other seeds, not measured
+            sim = daysim.DaySim(shape, _with_seed(params, 1000 + h))
+            sim.run()
+            past.append(sim.issued)
         for d in range(args.days):
-            records += daysim.DaySim(shape, _with_seed(params, d + 1)).run()
+            sim = daysim.DaySim(
+                shape, _with_seed(params, d + 1), past=past, past_weight=args.past_weight
+            )
+            records += sim.run()
         spent = time.perf_counter() - t0
+        if args.plot and name == halls[0]:
+            plot(records, name, args.days, Path(args.plot))
         print(row(f"{name}, old", daysim.accuracy(records, "old"), False))
         print(row(f"{name}, new", daysim.accuracy(records, "new"), True))
         print(f"<!-- {name}: {args.days} days simulated in {spent:.1f} s -->", file=sys.stderr)
@@ -101,6 +126,52 @@ def main() -> None:
             for hour, group in daysim.by(records, "hour", shape.tz).items():
                 print(row(f"{name} {hour}, old", daysim.accuracy(group, "old"), False))
                 print(row(f"{name} {hour}, new", daysim.accuracy(group, "new"), True))
+
+
+def plot(records: list[daysim.Issued], hall: str, days: int, out: Path) -> None:
+    """Estimate against actual wait, old formula beside the replay, with the 80 % range."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # a file, no screen
+    import matplotlib.pyplot as plt
+
+    waits = [r.wait for r in records]
+    top = max(60.0, sorted(waits)[int(0.99 * len(waits))] * 1.1)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.2), sharex=True, sharey=True)
+    for ax, which, title in (
+        (axes[0], "old", "old formula (people ahead x service / open windows)"),
+        (axes[1], "new", "replay of the call order, with its 80 % range"),
+    ):
+        told = [getattr(r, which) for r in records]
+        if which == "new":
+            ax.vlines(
+                told,
+                [r.low for r in records],
+                [r.high for r in records],
+                color="#9bbcdc",
+                alpha=0.25,
+                linewidth=0.8,
+                label="80 % range told",
+            )
+        ax.scatter(told, waits, s=5, alpha=0.35, color="#1f4e79", label="one ticket")
+        ax.plot([0, top], [0, top], color="#b03a2e", linewidth=1, label="actual = told")
+        acc = daysim.accuracy(records, which)
+        ax.set_title(
+            f"{title}\nMAE {acc.mae:.1f} min ({100 * acc.mae_share:.0f} % of mean), "
+            f"told too little {100 * acc.too_low:.0f} %, by > 5 min {100 * acc.too_low_5:.0f} %",
+            fontsize=9,
+        )
+        ax.set_xlim(0, top)
+        ax.set_ylim(0, top)
+        ax.set_xlabel("estimate told at issue (min)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("actual wait until called (min)")
+    axes[1].legend(loc="upper left", fontsize=8)
+    fig.suptitle(f"Wait estimates, {hall} hall, {days} simulated days, {len(records)} tickets")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    print(f"<!-- plot written to {out} -->", file=sys.stderr)
 
 
 def cost(waiting: int = 2000, windows: int = 36, repeat: int = 30) -> None:
@@ -176,7 +247,8 @@ def store_cost(tickets: int = 300, rounds: int = 2) -> None:
             return estimate.Estimate(0, 0, 0)
 
         def all_queue_stats(self, conn, now):  # type: ignore[no-untyped-def]
-            return [self.queue_stats(conn, q.prefix, now, est_minutes=0) for q in cfg.queues]
+            off = estimate.Estimate(0, 0, 0)
+            return [self.queue_stats(conn, q.prefix, now, est=off) for q in cfg.queues]
 
     for _ in range(rounds):
         (i0, s0), (i1, s1) = run(Off(cfg)), run(HallOps(cfg))

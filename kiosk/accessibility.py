@@ -326,7 +326,8 @@ def states(app: Any) -> Iterator[str]:  # noqa: ANN401 - the KioskApp
     yields the state's name once the model is in it (the caller draws and measures)."""
     m = app.model
     fake = {"id": -1, "label": "AB123", "service": m.most_used(1)[0], "people_ahead": 1,
-            "est_wait_minutes": 125, "url": "http://127.0.0.1:8765/t/audit-0123456789",
+            "est_wait_minutes": 125, "est_wait_low": 98, "est_wait_high": 160,
+            "url": "http://127.0.0.1:8765/t/audit-0123456789",
             "priority": "disabled", "check": "4821"}
     longest = max(m.services_in(""), key=lambda sv: len(m.name(sv.get("name"))))["id"]
     longest_area = max(m.areas(), key=lambda a: len(m.name(a["name"])))["id"]
@@ -339,7 +340,8 @@ def states(app: Any) -> Iterator[str]:  # noqa: ANN401 - the KioskApp
         m.type_letter(letter)
     yield "services/no-match"
     queue = m.service_info(longest).get("queue")
-    m.queues_now = {queue: {"queue": queue, "waiting": 137, "est_wait_minutes": 245}}
+    m.queues_now = {queue: {"queue": queue, "waiting": 137, "est_wait_minutes": 245,
+                              "est_wait_low": 196, "est_wait_high": 310}}
     m.open_service(longest)
     yield "detail"
     m.refused("closed")

@@ -51,6 +51,18 @@ CASE_STAGES = ("accepted", "in_review", "decided", "ready", "delivered")
 reached: ``progress`` of ``casefile.lookup``)."""
 
 
+def wait_range(figures: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The 80 % range (low, high) the server sent with an estimate, if it is a real range.
+
+    Shown as the phone page shows it (``ticket.js``): only when low < high, so "0" and a
+    point range stay one figure.
+    """
+    lo, hi = figures.get("est_wait_low"), figures.get("est_wait_high")
+    if isinstance(lo, int) and isinstance(hi, int) and lo < hi:
+        return lo, hi
+    return None
+
+
 class KioskModel(EventDispatcher):
     """The kiosk's state; methods are the citizen's actions and the outside world's news.
 
@@ -185,7 +197,22 @@ class KioskModel(EventDispatcher):
         wait = stats.get("est_wait_minutes")
         if wait is None:
             return self.t("queue_now_unknown", n=stats.get("waiting", 0))
+        span = wait_range(stats)
+        if span:
+            return self.t("queue_now_range", n=stats.get("waiting", 0), m=wait, lo=span[0],
+                          hi=span[1])
         return self.t("queue_now", n=stats.get("waiting", 0), m=wait)
+
+    def wait_text(self, ticket: Mapping[str, Any]) -> str:
+        """The ticket's wait as the phone page shows it: "about 12 min (8–20)", one figure
+        when the range is a point (or the server sends none)."""
+        wait = ticket.get("est_wait_minutes")
+        if wait is None:
+            return self.t("est_wait_unknown")
+        span = wait_range(ticket)
+        if span:
+            return self.t("est_wait_range", n=wait, lo=span[0], hi=span[1])
+        return self.t("est_wait", n=wait)
 
     def where_to_go(self, service_id: str | None = None) -> str:
         return i18n.where_to_go(self.hall or {}, self.service_info(service_id), self.language)

@@ -189,6 +189,11 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         False,
         "the newest alerts and how their delivery went (read-only)",
     ),
+    "estimate.accuracy": (
+        {"day": (_S, False), "rows": ((bool,), False)},
+        False,
+        "today's wait-estimate error per queue, and the per-ticket rows for export (read-only)",
+    ),
     "clerk.today": (
         {**_WIN, "clerk": (_S, False)},
         False,

@@ -45,7 +45,7 @@ from .core.states import WindowOp
 from .notify import outbox
 from .notify.sender import Notifier
 from .store import db as dbm
-from .store import lockout, reports, workdays
+from .store import estimate_records, lockout, reports, workdays
 from .store import schema as s
 from .store import statements as st
 from .store.ops import Actor, HallOps, Outcome
@@ -70,6 +70,7 @@ READ_OPS = frozenset(
         "casefile.receipt",
         "casefile.lights",
         "alert.list",
+        "estimate.accuracy",
     }
 )
 """Operations that change nothing: served by the readers, beside the writer."""
@@ -704,6 +705,7 @@ class HallServer:
                 for o in CaseOp
             },
             "alert.list": lambda c, n: {"alerts": outbox.recent(c, _limit(args))},
+            "estimate.accuracy": lambda c, n: estimate_records.accuracy(c, ops, actor, args, n),
         }
         handler = handlers[op]
         key = req.key if p.OPS[op].idempotent else None

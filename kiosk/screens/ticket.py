@@ -79,9 +79,8 @@ class TicketScreen(Page):
             name += "  ·  " + i18n.mark(str(t["priority"]), model.language)
         ids.service.text = name
         ids.where.text = model.where_to_go(t.get("service"))
-        wait = t.get("est_wait_minutes")
         ids.ahead.text = model.people_ahead(t.get("people_ahead", 0)) + "  ·  " + (
-            model.t("est_wait", n=wait) if wait is not None else model.t("est_wait_unknown")
+            model.wait_text(t)
         )
         ids.check.text = model.t("check_mark", check=t["check"]) if t.get("check") else ""
         ids.printing.text = model.print_text()

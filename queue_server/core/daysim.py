@@ -11,6 +11,7 @@ Deterministic for a seed; no I/O, no clock.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import heapq
 import math
@@ -159,8 +160,22 @@ class DaySim:
         params: SimParams,
         rolling_cases: int = 20,
         observer: Observer | None = None,
+        past: Sequence[Sequence[tuple[dt.datetime, str, bool]]] = (),
+        past_weight: float = estimate.PAST_WEIGHT,
     ) -> None:
+        """``past``: earlier days' issued tickets (``(time, queue, priority)``, as
+        :attr:`issued` gives them), what the store finds in its history."""
         self.obs = observer or Observer()
+        self.past_days = len(past)
+        self.past_weight = past_weight
+        # Minutes after local midnight of each past ticket, per (queue, priority), sorted.
+        self.past: dict[tuple[str, bool], list[float]] = defaultdict(list)
+        for day in past:
+            for t, q, prio in day:
+                local = t.astimezone(shape.tz)
+                self.past[(q, prio)].append(local.hour * 60 + local.minute + local.second / 60)
+        for v in self.past.values():
+            v.sort()
         self.shape = shape
         self.p = params
         self.rolling = rolling_cases
@@ -416,7 +431,11 @@ class DaySim:
         for _, q, prio in self._recent_issued(t):
             o, p = counts.get(q, (0, 0))
             counts[q] = (o, p + 1) if prio else (o + 1, p)
-        flows = estimate.flows_from_counts(counts, self.hours, self.shape.tz, t)
+        flows = estimate.blend_flows(
+            estimate.flows_from_counts(counts, self.hours, self.shape.tz, t),
+            self._past_flows(t),
+            self.past_weight,
+        )
         cv = {
             q: v
             for q, d in self.hist.new_durations.items()
@@ -433,6 +452,25 @@ class DaySim:
             flows=flows,
             default_service_minutes=self.default_minutes,
         )
+
+    def _past_flows(self, t: dt.datetime) -> dict[str, estimate.Flow]:
+        """The coming hour's rates on past days, as the store reads them from history."""
+        if not self.past_days:
+            return {}
+        local = t.astimezone(self.shape.tz)
+        a = local.hour * 60 + local.minute + local.second / 60
+        b = a + estimate.FLOW_HORIZON_MINUTES
+        counts: dict[str, tuple[int, int]] = {}
+        for (q, prio), times in self.past.items():
+            n = bisect.bisect_left(times, b) - bisect.bisect_left(times, a)
+            o, p = counts.get(q, (0, 0))
+            counts[q] = (o, p + n) if prio else (o + n, p)
+        return estimate.flows_from_past(counts, self.past_days, self.hours, self.shape.tz, t)
+
+    @property
+    def issued(self) -> list[tuple[dt.datetime, str, bool]]:
+        """Every ticket issued today: ``(time, queue, priority)`` (a later day's past)."""
+        return self.hist.issued
 
     def _recent_issued(self, t: dt.datetime) -> list[tuple[dt.datetime, str, bool]]:
         since = t - dt.timedelta(minutes=estimate.FLOW_WINDOW_MINUTES)

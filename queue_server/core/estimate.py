@@ -200,6 +200,72 @@ def flows_from_counts(
     return out
 
 
+PAST_WEIGHT = 1.0
+"""Weight of the same hour of past days against the last hour; see :func:`blend_flows`.
+
+Measured on simulated days (docs/benchmarks.md): a plain 50/50 blend made the figure
+worse after the morning peak (past days say the rush is over, while the backlog it
+left is what the last hour's higher rate was making up for); the higher of the two
+at full weight told fewer citizens too little."""
+PAST_DAYS = 10
+"""Calendar days looked back for the same hour's arrivals (days without tickets skipped)."""
+
+
+def flows_from_past(
+    counts: Mapping[str, tuple[int, int]],
+    days: int,
+    hours: Mapping[str, OpeningHours],
+    tz: ZoneInfo,
+    now: dt.datetime,
+) -> dict[str, Flow]:
+    """Arrival rates in the coming hour from (ordinary, priority) tickets issued in the
+    same hour of ``days`` past days (summed in ``counts``).
+
+    Divided by the days and by the minutes the queue is open in that hour today (no
+    fewer than ``MIN_FLOW_MINUTES``), so a break or the closing in the hour counts.
+    """
+    if days <= 0:
+        return {}
+    until = now + dt.timedelta(minutes=FLOW_HORIZON_MINUTES)
+    out: dict[str, Flow] = {}
+    for q, (ordinary, priority) in counts.items():
+        if q in hours:
+            spans = sessions(hours[q], tz, now)
+            open_s = sum(max(0.0, (min(b, until) - max(a, now)).total_seconds()) for a, b in spans)
+        else:
+            open_s = FLOW_HORIZON_MINUTES * 60
+        minutes = max(open_s / 60, MIN_FLOW_MINUTES) * days
+        out[q] = Flow(ordinary / minutes, priority / minutes)
+    return out
+
+
+def blend_flows(
+    recent: Mapping[str, Flow], past: Mapping[str, Flow] | None, weight: float = PAST_WEIGHT
+) -> dict[str, Flow]:
+    """The rate projected ahead: the last hour's, raised toward the same hour of past days.
+
+    The last hour alone lags the day's shape: before a peak it has not seen the rise
+    (priority tickets and shared windows' other queues overtake more than projected, so
+    the figure comes out too low). Past days know the shape. The rate is never lowered
+    below the last hour's: a figure told too low is the error citizens mind, and after a
+    peak the last hour's rate makes up for what the replay does not see of the backlog.
+    A queue without past keeps its own rate.
+    """
+    if not past:
+        return dict(recent)
+    out: dict[str, Flow] = {}
+    for q in set(recent) | set(past):
+        r, p = recent.get(q, Flow()), past.get(q)
+        if p is None:
+            out[q] = r
+            continue
+        out[q] = Flow(
+            max(r.ordinary, (1 - weight) * r.ordinary + weight * p.ordinary),
+            max(r.priority, (1 - weight) * r.priority + weight * p.priority),
+        )
+    return out
+
+
 def component(windows: Sequence[WindowNow], queue: str) -> tuple[set[str], list[WindowNow]]:
     """Queues linked to ``queue`` by shared windows, and the windows serving them.
 
@@ -256,13 +322,27 @@ class _Pool:
                 lines[q] = deque(sorted(line, key=lambda c: (c.sort_at, c.id)))
 
     def heads(self, w: WindowNow) -> list[rules.Candidate]:
-        out = list(self.sent.get(w.number, ()))
+        """The window's candidates; a ticket sent to it goes before its ordinary lines.
+
+        The call order places a ticket sent to one window among that window's ordinary
+        tickets by original time. Played forward with fixed case lengths, that place
+        moves with the length of the line: one more ticket at the front of a queue's
+        line let the window do more of that queue first and put its long sent case
+        later, so a newcomer with *more* people ahead was told *less* (a scheduling
+        anomaly of list scheduling, found by hypothesis). A sent ticket is a transfer
+        that keeps its original time, so it is nearly always the oldest its window
+        waits for: the replay takes it at the window's next call (after priority
+        tickets and due appointments, whose class still goes first), which keeps the
+        estimate monotone in people ahead.
+        """
+        sent = self.sent.get(w.number)
+        out = list(sent or ())
         for q in w.queues:
             p = self.prio.get(q)
             if p:
                 out.append(p[0])
             o = self.ordinary.get(q)
-            if o:
+            if o and not sent:
                 out.append(o[0])
             out.extend(self.appts.get(q, ()))
         return out
@@ -323,8 +403,12 @@ def estimate(hall: HallNow, target: rules.Candidate) -> Estimate:
     window, so its relative spread is the cases' spread over √rounds, with a floor for
     what the replay cannot know (arrivals, pauses).
     """
-    got = replay(hall, target)
-    cv = hall.service_cv.get(target.queue, DEFAULT_CV)
+    return with_range(hall, target.queue, replay(hall, target))
+
+
+def with_range(hall: HallNow, queue: str, got: Replay) -> Estimate:
+    """The figure and range of one replay (also each queue's newcomer in a snapshot)."""
+    cv = hall.service_cv.get(queue, DEFAULT_CV)
     rel = max(MIN_SPREAD, RANGE_Z * cv / math.sqrt(max(1.0, got.rounds)))
     minutes = round_minutes(got.minutes)
     if got.minutes <= 0:
@@ -535,6 +619,7 @@ __all__ = [
     "Replay",
     "estimate",
     "replay",
+    "with_range",
     "replay_many",
     "spread_from_cases",
     "Flow",
@@ -543,6 +628,8 @@ __all__ = [
     "component",
     "estimate_wait",
     "flows_from_counts",
+    "flows_from_past",
+    "blend_flows",
     "round_minutes",
     "service_minutes_from_cases",
     "sessions",

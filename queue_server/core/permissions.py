@@ -126,6 +126,7 @@ TABLE: dict[str, dict[str, Scope]] = {
     # of the window the case was opened at, driven by the gateway.
     "casefile.receipt": {"gateway": _W, "admin": _A},
     "alert.list": {"supervisor": _A, "admin": _A},
+    "estimate.accuracy": {"supervisor": _A, "admin": _A},
 }
 
 ARGUMENT_ROLES: dict[tuple[str, str], tuple[str, ...]] = {

@@ -27,7 +27,7 @@ from ..core.errors import HallError, NotFound, Refused
 from ..core.hall import HallConfig, ServiceDef
 from ..core.permissions import Actor, Target, authorize
 from ..core.states import TicketOp, TicketStatus, WindowOp, WindowStatus, ticket_next, window_next
-from . import callorder, casefiles, lockout
+from . import callorder, casefiles, estimate_records, lockout
 from . import schema as s
 from . import statements as st
 from .db import on_reader
@@ -122,6 +122,7 @@ class HallOps:
         self.casefiles = casefiles.CaseFiles(self)
         self._components: dict[str, tuple[list[str], list[estimate.WindowNow]]] = {}
         self._sessions: dict[tuple[str, dt.date], list[dt.datetime]] = {}
+        self._past = estimate_records.PastRates()
 
     def forget(self, kind: str, prefix: str) -> None:
         """Drop a cached figure after a change that moves it."""
@@ -446,7 +447,12 @@ class HallOps:
             windows=windows,
             service_minutes=svc,
             hours=hours,
-            flows=estimate.flows_from_counts(counts, hours, self.tz, now),
+            flows=estimate.blend_flows(
+                estimate.flows_from_counts(counts, hours, self.tz, now),
+                estimate.flows_from_past(
+                    *self._past.counts(conn, queues, day, now, self.tz), hours, self.tz, now
+                ),
+            ),
             default_service_minutes=default,
         )
 
@@ -490,9 +496,9 @@ class HallOps:
         prefix: str,
         now: dt.datetime,
         hall: estimate.HallNow | None = None,
-        est_minutes: int | None = None,
+        est: estimate.Estimate | None = None,
     ) -> dict[str, Any]:
-        if hall is None and est_minutes is None:
+        if hall is None and est is None:
             hall = self._hall_now(conn, prefix, now)  # the estimate needs it anyway
         if hall is not None:
             # The estimate has just read every waiting ticket of the queue's group (the
@@ -507,20 +513,19 @@ class HallOps:
             oldest = oldest.replace(tzinfo=dt.UTC)
         minutes = self.service_minutes(conn, prefix)
         windows_open = self.open_windows_for(conn, prefix)
+        if est is None:
+            # The wait of someone taking an ordinary ticket now: last in the queue's line.
+            est = self.estimate(conn, rules.Candidate(NEWCOMER_ID, prefix, now), now, hall)
         return {
             "queue": prefix,
             "waiting": waiting,
             "longest_wait_s": int((now - oldest).total_seconds()) if oldest else 0,
             "open_windows": windows_open,
             "service_minutes": round(minutes, 2),
-            # The wait of someone taking an ordinary ticket now: last in the queue's line.
-            "est_wait_minutes": (
-                est_minutes
-                if est_minutes is not None
-                else self.estimate(
-                    conn, rules.Candidate(NEWCOMER_ID, prefix, now), now, hall
-                ).minutes
-            ),
+            "est_wait_minutes": est.minutes,
+            # the 80 % range, shown before a ticket is taken (kiosk service page)
+            "est_wait_low": est.low,
+            "est_wait_high": est.high,
         }
 
     def _next_stmt(self, number: int, queues: tuple[str, ...]) -> Any:
@@ -547,16 +552,16 @@ class HallOps:
         groups: dict[tuple[str, ...], list[str]] = {}
         for q in self.config.queues:
             groups.setdefault(tuple(self._component(q.prefix)[0]), []).append(q.prefix)
-        minutes: dict[str, int] = {}
+        ests: dict[str, estimate.Estimate] = {}
         halls: dict[str, estimate.HallNow] = {}
         for prefixes in groups.values():
             hall = self._hall_now(conn, prefixes[0], now)
             newcomers = [rules.Candidate(NEWCOMER_ID + i, q, now) for i, q in enumerate(prefixes)]
             for q, got in zip(prefixes, estimate.replay_many(hall, newcomers), strict=True):
-                minutes[q] = estimate.round_minutes(got.minutes)
+                ests[q] = estimate.with_range(hall, q, got)
                 halls[q] = hall
         return [
-            self.queue_stats(conn, q.prefix, now, halls[q.prefix], est_minutes=minutes[q.prefix])
+            self.queue_stats(conn, q.prefix, now, halls[q.prefix], est=ests[q.prefix])
             for q in self.config.queues
         ]
 
@@ -691,6 +696,7 @@ class HallOps:
         else:
             ahead = self.people_ahead(conn, row, now)
         est = self.estimate(conn, callorder.candidate(row), now, hall)
+        estimate_records.record_issue(conn, row, est, now)  # measured at its first call
         view = ticket_view(row)
         reply = dict(
             view,
@@ -955,6 +961,7 @@ class HallOps:
             },
         ).scalar_one()
         wrow = self._set_window(conn, number, ticket_id=row["id"], case_id=case_id, since=now)
+        estimate_records.record_call(conn, row["id"], now)
         self._audit(conn, now, actor, op, window=number, ticket_id=row["id"])
         view = ticket_view(ticket)
         return Outcome(

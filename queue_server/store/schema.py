@@ -350,3 +350,22 @@ casefile_counters = Table(
     Column("key", String(16), primary_key=True),
     Column("last", Integer, nullable=False),
 )
+
+estimate_records = Table(
+    "estimate_records",
+    metadata,
+    # The wait each ticket was promised at issue, beside the wait it had (issue 15): the
+    # live measure of the estimate, per queue and day, shown on /supervisor. Numbers
+    # only, nothing of the citizen.
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), primary_key=True),
+    Column("day", Date, nullable=False),
+    Column("queue", String(4), nullable=False),  # the queue it was issued to
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("told_minutes", Integer, nullable=False),
+    Column("told_low", Integer, nullable=False),
+    Column("told_high", Integer, nullable=False),
+    # its first call; a ticket cancelled before it stays without one (and is not counted)
+    Column("called_at", UTCDateTime),
+    Column("waited_s", Integer),
+)
+Index("ix_estimate_records_day", estimate_records.c.day, estimate_records.c.queue)

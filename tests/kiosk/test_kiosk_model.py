@@ -300,3 +300,31 @@ def test_the_staff_pad_offers_the_letters_of_the_halls_staff_numbers():
     m.pin_step = "pin"
     m.pin_digit("c")  # a PIN is digits
     assert m.pin_entry == ""
+
+
+def test_the_wait_shows_its_range_on_screen_and_the_central_figure_on_paper():
+    """Issue 15: "about 12 min (8-20)" as on the phone page, in both languages, on the
+    ticket screen and the service page; the paper ticket prints the central figure."""
+    from hardware.printer.profile import get_profile
+    from hardware.printer.ticket import render_ticket
+
+    ticket = {"est_wait_minutes": 12, "est_wait_low": 8, "est_wait_high": 20}
+    m = model()
+    m.set_hall(HALL | {"services": [HALL["services"][0] | {"queue": "A"}]})
+    m.queues_now = {"A": {"queue": "A", "waiting": 5, **ticket}}
+    m.set_language("en")
+    assert m.wait_text(ticket) == "Wait: about 12 min (8–20)"
+    assert m.queue_now("hukou") == "5 waiting now, about 12 min (8–20)"
+    m.set_language("zh")
+    assert m.wait_text(ticket) == "预计等待约 12 分钟（8–20 分钟）"
+    assert m.queue_now("hukou") == "现在排队 5 人，预计等待约 12 分钟（8–20 分钟）"
+    # A point range (or none from an older server) is one figure, as on the phone page.
+    assert m.wait_text({"est_wait_minutes": 0, "est_wait_low": 0, "est_wait_high": 0}) == (
+        "预计等待约 0 分钟")
+    assert m.wait_text({"est_wait_minutes": 7}) == "预计等待约 7 分钟"
+    reply = {"label": "A007", "language": "en", "people_ahead": 3, **ticket,
+             "issued_at": "2026-11-24T02:00:00+00:00", "url": "http://h/t/abc"}
+    paper = ticket_print(HALL, HALL["services"][0], reply)
+    assert paper.wait_minutes == 12
+    lines = render_ticket(paper, get_profile("80mm-gb18030")).lines
+    assert "Estimated wait: about 12 min" in lines and not any("8–20" in x for x in lines)

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from queue_server.config import OpeningHours, QueueDef, WindowDef
@@ -112,8 +112,32 @@ def test_one_replay_for_all_queues_gives_what_a_replay_each_gives(hall: estimate
     assert together == alone
 
 
+def _sent_long_case() -> estimate.HallNow:
+    """Found by hypothesis (explore profile): two windows of queue A at 1-minute cases, a
+    ticket of another queue sent to window 1 (an 8-minute case), priority arrivals.
+
+    The call order puts the sent ticket among A's line by original time, so one more
+    ticket at the front of A's line moved window 1's long case two calls later; window 1
+    then did more of A's work first and the newcomer was told 8 minutes instead of 9.
+    """
+    line = [rules.Candidate(i, "A", NOW) for i in (1, 3, 4, 5, 6, 7, 8)]
+    return estimate.HallNow(
+        now=NOW,
+        tz=TZ,
+        waiting=[
+            *line,
+            rules.Candidate(2, OTHER, NOW, target_window=1),
+            rules.Candidate(9, "A", NOW - dt.timedelta(minutes=1)),
+        ],
+        windows=[estimate.WindowNow(1, ("A",), NOW), estimate.WindowNow(2, ("A",), NOW)],
+        service_minutes={q: 1.0 for q in QUEUES},
+        flows={"A": estimate.Flow(0.0, 0.25)},
+    )
+
+
 @settings(max_examples=150, deadline=None)
 @given(halls(), st.integers(1, 5))
+@example(_sent_long_case(), 1)
 def test_more_people_ahead_never_shortens_the_wait(hall: estimate.HallNow, more: int) -> None:
     target = newcomer("A")
     base = estimate.estimate_wait(hall, target)

@@ -344,6 +344,9 @@ def test_the_snapshot_figures_are_each_queues_own(store: Store) -> None:
     store.call_next(4)
     snap = store.read(store.ops.snapshot)
     each = {q.prefix: store.read(store.ops.queue_stats, q.prefix) for q in store.config.queues}
-    got = {q["queue"]: q["est_wait_minutes"] for q in snap["queues"]}
-    assert got == {q: stats["est_wait_minutes"] for q, stats in each.items()}
-    assert all(v > 0 for v in got.values())
+    fields = ("est_wait_minutes", "est_wait_low", "est_wait_high")
+    got = {q["queue"]: tuple(q[f] for f in fields) for q in snap["queues"]}
+    assert got == {q: tuple(stats[f] for f in fields) for q, stats in each.items()}
+    assert all(0 <= lo <= n <= hi and n > 0 for n, lo, hi in got.values())
+    # The kiosk's service page shows the range before a ticket is taken (issue 15).
+    assert any(lo < hi for _, lo, hi in got.values())

@@ -167,6 +167,7 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
         },
         "followup.list": {"in": {"*": {}}},
         "alert.list": {"in": {"*": {}}},
+        "estimate.accuracy": {"in": {"*": {"rows": True}}},
         "followup.done": {"in": {"*": {"case": 1, "note": "called back"}}},
         # C002 was finished at window 3; clerk-1 works at window 1.
         "casefile.accept": {

@@ -134,3 +134,38 @@ def test_alerts_sent_show_with_their_delivery_state(
         ctx.close()
         hall.stop()
         hook.close()
+
+
+def test_todays_estimate_error_per_queue_and_its_csv(page: Any, hall: LiveHall) -> None:
+    """Issue 15: every called ticket's promised wait beside the wait it had, per queue."""
+    kiosk = hall.client("kiosk-1-secret")
+    clerk = hall.client("clerk-1-secret")
+    told = [hall.issue(kiosk) for _ in range(2)]
+    page.goto(f"{hall.base}/supervisor")
+    page.fill("#token", "supervisor-secret")
+    page.click("#signin-button")
+    expect(page.locator("#panel-estimates")).to_contain_text("Nobody called yet today")
+    hall.request(clerk, "window.open")
+    hall.request(clerk, "call.next")
+    hall.clock.advance(minutes=6)
+    hall.request(clerk, "case.finish")
+    hall.request(clerk, "call.next")
+    row = page.locator("#estimates tr[data-est='A']")
+    expect(row.locator("td[data-col='n']")).to_have_text("2")
+    waits = [0, 6]
+    errors = [abs(t["est_wait_minutes"] - w) for t, w in zip(told, waits, strict=True)]
+    mae = round(sum(errors) / 2, 1)
+    share = round(mae / 3 * 100)  # of the mean wait, 3 minutes
+    expect(row.locator("td[data-col='mae']")).to_have_text(f"{mae:g} min ({share} %)")
+    low = sum(1 for t, w in zip(told, waits, strict=True) if t["est_wait_minutes"] < w)
+    expect(row.locator("td[data-col='low']")).to_have_text(f"{low * 50} %")
+    expect(page.locator("#estimates tr[data-est='all'] td[data-col='n']")).to_have_text("2")
+    with page.expect_download() as got:
+        page.click("#estimates-csv")
+    lines = open(got.value.path(), encoding="utf-8").read().splitlines()
+    assert lines[0] == (
+        "ticket,queue,issued_at,told_minutes,told_low,told_high,called_at,waited_minutes"
+    )
+    assert [line.split(",")[0] for line in lines[1:]] == [t["label"] for t in told]
+    assert [float(line.split(",")[-1]) for line in lines[1:]] == waits
+    assert got.value.suggested_filename.startswith("hallq-estimates-")

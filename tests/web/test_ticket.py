@@ -43,8 +43,9 @@ def test_waiting_then_called_without_reload(page: Any, hall: LiveHall) -> None:
     lo, hi, n = status["est_wait_low"], status["est_wait_high"], status["est_wait_minutes"]
     assert lo < n < hi  # one case ahead at the default case length: a real range
     expect(page.locator("#wait")).to_have_text(f"about {n} min ({lo}–{hi})")
-    # One ahead is within the default 3 places: "almost your turn".
-    expect(page.locator("#near")).to_contain_text("Almost your turn: 1 ahead of you")
+    # Within the default 10 minutes of the estimate: "almost your turn" (issue 15).
+    assert n <= 10
+    expect(page.locator("#near")).to_have_text(f"Almost your turn: about {n} min")
     expect(page.locator("#turn")).to_be_hidden()
     page.evaluate("() => { window.sameDocument = true; }")
     hall.request(clerk, "window.open")
@@ -62,6 +63,30 @@ def test_waiting_then_called_without_reload(page: Any, hall: LiveHall) -> None:
     hall.request(clerk, "case.start")
     expect(page.locator("#status")).to_have_text("Being served at window 1")
     expect(page.locator("#turn")).to_be_hidden()
+
+
+def test_almost_your_turn_follows_the_estimate_not_the_people_ahead(
+    browser: Any, hall: LiveHall
+) -> None:
+    """The near-turn alert used "people ahead ≤ N", which says nothing of how many
+    windows call this queue: now the estimate decides (issue 15)."""
+    kiosk = hall.client("kiosk-1-secret")
+    hall.issue(kiosk)
+    mine = hall.issue(kiosk, language="en")
+    page = phone(browser)
+    page.goto(f"{hall.base}/t/{mine['token']}?near=5")
+    expect(page.locator("#ahead")).to_have_text("1")
+    n = hall.run(_status(hall, mine["token"]))["est_wait_minutes"]
+    assert n > 5  # one case ahead and no window calling yet
+    expect(page.locator("#wait")).to_contain_text(f"about {n} min")
+    expect(page.locator("#near")).to_be_hidden()  # one ahead: the old rule said "almost"
+    # Two idle windows serve the queue: both tickets are called at once.
+    hall.request(hall.client("clerk-1-secret"), "window.open")
+    hall.request(hall.client("clerk-2-secret"), "window.open")
+    expect(page.locator("#near")).to_have_text("Almost your turn: very soon")
+    expect(page.locator("#ahead")).to_have_text("1")
+    page.select_option("#near-select", "20")
+    assert page.evaluate("() => localStorage.getItem('hallq.near-minutes')") == "20"
 
 
 def test_rating_once_on_the_phone(page: Any, hall: LiveHall) -> None:

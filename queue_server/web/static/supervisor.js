@@ -23,6 +23,7 @@ const V = {
   deliveries: [], // alerts sent to people and how their delivery went (alert.list)
   followupCase: null, // the follow-up whose dialog is open
   caseLights: null, // casefile.lights: counts per department, the red cases
+  accuracy: null, // today's wait-estimate error per queue (estimate.accuracy)
 };
 
 // -- the state, from the snapshot and events -------------------------------------------
@@ -52,6 +53,7 @@ function apply(kind, data) {
   }
   if (kind === "rating.dissatisfied" || kind === "followup.done") loadFollowups();
   if (["casefile.light", "casefile.changed", "casefile.opened"].includes(kind)) loadCaseLightsSoon();
+  if (kind === "ticket.called") loadAccuracySoon(); // one more wait is known
   if (["rating.dissatisfied", "case.overdue", "casefile.light", "signin.locked"].includes(kind)) {
     setTimeout(loadDeliveries, 1000); // give the sender a moment
   }
@@ -82,6 +84,7 @@ const PANELS = [
   { id: "followups", title: "sup.followups", render: renderFollowups },
   { id: "deliveries", title: "sup.deliveries", render: renderDeliveries },
   { id: "caselights", title: "sup.caselights", render: renderCaseLights },
+  { id: "estimates", title: "sup.estimates", render: renderAccuracy, tools: accuracyTools },
 ];
 
 /** The promised cases' lights, asked again (once for a burst) after any event that
@@ -120,6 +123,64 @@ function renderCaseLights() {
     t(c.days_over === null ? "sup.cl.over.unknown" : "sup.cl.over", {
       number: c.number, service: service(c.service), dept: deptName(c.department), n: c.days_over,
     }))))];
+}
+
+// -- the wait estimates' own error today (issue 15) ------------------------------------
+
+/** Today's figures, asked again a few seconds after calls (several calls, one request). */
+async function loadAccuracy() {
+  if (!V.conn?.online) return;
+  try {
+    V.accuracy = await V.conn.request("estimate.accuracy");
+    render();
+  } catch (e) {
+    console.warn("estimate figures unavailable", e);
+  }
+}
+
+function loadAccuracySoon() {
+  if (V.accuracyTimer) return;
+  V.accuracyTimer = setTimeout(() => {
+    V.accuracyTimer = null;
+    loadAccuracy();
+  }, 2000);
+}
+
+const pct = (x) => `${Math.round(x * 100)} %`;
+
+function renderAccuracy() {
+  const a = V.accuracy;
+  if (!a || !a.all.n) return [el("p", { class: "muted", text: t("sup.est.none") })];
+  const head = el("tr", {}, ...["queue", "n", "mae", "low", "low5", "covered"].map((k) =>
+    el("th", { class: k === "queue" ? "" : "num", text: t(`sup.est.${k}`) })));
+  const row = (label, f, key) => el("tr", { "data-est": key },
+    el("td", { text: label }),
+    el("td", { class: "num", "data-col": "n", text: String(f.n) }),
+    el("td", { class: "num", "data-col": "mae", text: t("sup.est.mae.v", { m: f.mae_min, p: Math.round(f.mae_share * 100) }) }),
+    el("td", { class: "num", "data-col": "low", text: pct(f.too_low) }),
+    el("td", { class: "num", "data-col": "low5", text: pct(f.too_low_5) }),
+    el("td", { class: "num", "data-col": "covered", text: pct(f.covered) }));
+  const rows = a.queues.map((q) => row(queueName(q.queue), q, q.queue));
+  rows.push(row(t("sup.est.all"), a.all, "all"));
+  return [el("table", { id: "estimates" }, el("thead", {}, head), el("tbody", {}, rows))];
+}
+
+function accuracyTools() {
+  return el("button", { type: "button", id: "estimates-csv", onclick: exportAccuracy }, t("sup.est.export"));
+}
+
+/** Today's per-ticket rows as CSV: numbers only (queue, times, minutes), nothing of the
+ * citizen. Built here from the read operation, so the permission is the operation's. */
+async function exportAccuracy() {
+  const a = await V.conn.request("estimate.accuracy", { rows: true });
+  const cols = ["ticket", "queue", "issued_at", "told_minutes", "told_low", "told_high", "called_at", "waited_minutes"];
+  const lines = [cols.join(","), ...a.rows.map((r) => cols.map((c) => String(r[c])).join(","))];
+  const url = URL.createObjectURL(new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" }));
+  const link = el("a", { href: url, download: `hallq-estimates-${a.day}.csv` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
 /** Alerts sent by e-mail, SMS or webhook: asked again after each event that may send
@@ -310,6 +371,7 @@ function signIn(token) {
       loadFollowups();
       loadDeliveries();
       loadCaseLights();
+      loadAccuracy();
       $("signin").hidden = true;
       $("panels").hidden = false;
       render();

@@ -11,7 +11,11 @@ import { t, lang, setLang, langChosen, applyI18n, errorText, name, LANGS } from 
 const $ = (id) => document.getElementById(id);
 const token = decodeURIComponent(location.pathname.replace(/^\/t\//, ""));
 const ratedKey = `hallq.rated.${token}`;
-const NEAR_CHOICES = [1, 2, 3, 5, 10];
+// "Almost your turn" when the estimate (minutes until a window calls, the hall's call
+// order played forward) is at most this many minutes: people ahead alone said nothing
+// of windows that serve other queues, priority tickets to come or a break.
+const NEAR_CHOICES = [3, 5, 10, 15, 20];
+const NEAR_DEFAULT = 10;
 
 const T = {
   status: null, // ticket.status result, kept current by events
@@ -19,7 +23,7 @@ const T = {
   ratedHere: storageGet(ratedKey) === "1",
   rating: false, // a rating request is on its way
   lastAlert: "", // what was last announced, so a redraw does not vibrate again
-  near: parseInt(new URLSearchParams(location.search).get("near") || storageGet("hallq.near") || "3", 10) || 3,
+  near: parseInt(new URLSearchParams(location.search).get("near") || storageGet("hallq.near-minutes") || String(NEAR_DEFAULT), 10) || NEAR_DEFAULT,
 };
 
 function storageGet(k) {
@@ -210,10 +214,10 @@ function render() {
     alertOnce(`called:${s.window}:${s.recalls}`, [300, 150, 300, 150, 600]);
   }
   const near = $("near");
-  const isNear = waiting && typeof s.people_ahead === "number" && s.people_ahead <= T.near;
+  const isNear = waiting && Number.isFinite(s.est_wait_minutes) && s.est_wait_minutes <= T.near;
   near.hidden = !isNear;
   if (isNear) {
-    near.textContent = t("ticket.almost", { n: s.people_ahead });
+    near.textContent = s.est_wait_minutes > 0 ? t("ticket.almost", { n: s.est_wait_minutes }) : t("ticket.almost.now");
     alertOnce(`near:${T.near}`, [200, 100, 200]);
   }
   $("noshow-help").hidden = s.status !== "no_show";
@@ -260,7 +264,7 @@ function setup() {
   buildNear();
   $("near-select").addEventListener("change", (ev) => {
     T.near = parseInt(ev.target.value, 10);
-    storageSet("hallq.near", String(T.near));
+    storageSet("hallq.near-minutes", String(T.near));
     render();
   });
   $("lang").addEventListener("click", () => {
