@@ -89,6 +89,18 @@ def main(argv: list[str] | None = None) -> int:
     rcases.add_argument("--department", help="only this department")
     rcases.set_defaults(func=cmd_report_cases)
 
+    asp = sub.add_parser(
+        "assess",
+        help="assess satisfaction for a period: talk reminders, accountability (docs/reports.md)",
+    )
+    _config_args(asp)
+    asp.add_argument(
+        "--period",
+        help="2026-11 (a month), 2026-W48 (an ISO week) or 2026-11-24 (a day); "
+        "default: the last month that has ended",
+    )
+    asp.set_defaults(func=cmd_assess)
+
     demo = sub.add_parser(
         "demo",
         help="run the demo hall: server, emulated devices, gateway, "
@@ -381,6 +393,55 @@ def cmd_report_cases(args: argparse.Namespace) -> int:
                 x.rjust(w) if i else x.ljust(w)
                 for i, (x, w) in enumerate(zip(line, widths, strict=True))
             )
+        )
+    return 0
+
+
+def cmd_assess(args: argparse.Namespace) -> int:
+    """Assess a period now, as the server's clock does at its end (once per period: a
+    period assessed already shows its result and changes nothing). The alerts it raises
+    go through the outbox like the server's own."""
+    import datetime as dt
+
+    from .core import accountability as acc
+    from .core import rules
+    from .core.errors import HallError
+    from .notify import outbox
+    from .store import accountability, db
+
+    config, url = _load(args)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        if args.period is None:
+            period = acc.last_complete("month", rules.service_day(now, config.tz))
+        else:
+            period = acc.parse_period(args.period)
+    except HallError as exc:
+        print(f"hallq assess: {exc.message}", file=sys.stderr)
+        return 1
+    engine = db.open_engine(url)
+    committer = db.Committer(engine)
+    committer.on_events = lambda conn, at, published: outbox.enqueue(conn, at, config, published)
+    try:
+        summary, _ = committer.call(
+            lambda conn, at: accountability.assess(conn, config, period, at, by="hallq assess")
+        )
+    except HallError as exc:
+        print(f"hallq assess: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        committer.close()
+        engine.dispose()
+    again = " (assessed before; nothing changed)" if summary.get("already") else ""
+    print(
+        f"{summary['period']}: {summary['assessed']} assessed, {summary['counted']} with at "
+        f"least {summary['min_ratings']} ratings, {len(summary['reminders'])} talk "
+        f"reminder(s), {summary['accountability']} accountability record(s){again}"
+    )
+    for r in summary["reminders"]:
+        print(
+            f"  reminder {r['id']}: {r['subject_kind']} {r['subject']} "
+            f"{_pct(r['rate'])} % of {r['rated']} rated (department {r['department'] or '-'})"
         )
     return 0
 

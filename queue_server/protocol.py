@@ -218,6 +218,16 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         False,
         "on-time and early completion of the case files accepted in a period (read-only)",
     ),
+    "reminder.list": (
+        {"department": (_S, False), "state": (_S, False), "limit": (_I, False)},
+        False,
+        "talk reminders and accountability records (read-only)",
+    ),
+    "reminder.done": (
+        {"id": (_I, True), "note": (_S, True)},
+        True,
+        "the department head held the talk reminder: sign it off with what was said",
+    ),
 }
 
 OPS: dict[str, OpSpec] = {
@@ -251,6 +261,11 @@ EVENTS: dict[str, str] = {
     "casefile.light": "alert: a case file's light changed on the clock "
     "(data: number, department, service, window, clerk, light, was, due_on, days_left)",
     "queue.unattended": "alert: people wait with no open window for their queue (queue, ...)",
+    "reminder.raised": "alert: a window or clerk under the satisfaction threshold for an "
+    "assessment period; a talk reminder for the department head (id, subject, period, rate)",
+    "accountability.raised": "alert: more talk reminders than the limit in the rolling "
+    "period; for the leader in charge (id, subject, department, reminders)",
+    "reminder.done": "the head signed a talk reminder off (id, subject, by, at)",
 }
 
 

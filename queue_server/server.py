@@ -44,8 +44,8 @@ from .core.pins import check_pin, hash_pin
 from .core.states import WindowOp
 from .notify import outbox
 from .notify.sender import Notifier
+from .store import accountability, lockout, reports, workdays
 from .store import db as dbm
-from .store import lockout, reports, workdays
 from .store import schema as s
 from .store import statements as st
 from .store.ops import Actor, HallOps, Outcome
@@ -68,6 +68,7 @@ READ_OPS = frozenset(
         "casefile.get",
         "casefile.figures",
         "alert.list",
+        "reminder.list",
     }
 )
 """Operations that change nothing: served by the readers, beside the writer."""
@@ -666,6 +667,10 @@ class HallServer:
                 for o in CaseOp
             },
             "alert.list": lambda c, n: {"alerts": outbox.recent(c, _limit(args))},
+            "reminder.list": lambda c, n: accountability.reminder_list(c, ops, actor, args, n),
+            "reminder.done": lambda c, n: Outcome(
+                *accountability.reminder_done(c, ops, actor, args, n)
+            ),
         }
         handler = handlers[op]
         key = req.key if p.OPS[op].idempotent else None
@@ -934,6 +939,7 @@ class HallServer:
                 if next_lights is None or now >= next_lights:
                     next_lights = now + LIGHTS_INTERVAL
                     await self._sweep_lights()
+                    await self._assess()
                 if not await self.reader.read(self.ops.sweep_due):
                     continue
                 _, published = await self.committer.submit(
@@ -942,6 +948,19 @@ class HallServer:
                 await self._publish(published)
             except Exception:
                 log.exception("sweep failed; will retry")
+
+    async def _assess(self) -> None:
+        """Assessment periods that have ended (日检查、周公示、月考核 as configured):
+        assessed once each, on the server's clock; a server that was down at a period's
+        end assesses it at its first sweep (store/accountability.py)."""
+        assert self.committer is not None and self.reader is not None
+        config = self.config
+        if not await self.reader.read(lambda c, n: accountability.due(c, config, n)):
+            return
+        _, published = await self.committer.submit(
+            lambda c, n: (None, accountability.run_due(c, config, n))
+        )
+        await self._publish(published)
 
     async def _sweep_lights(self) -> None:
         """Case files whose light the clock has moved: turned, and announced once."""

@@ -118,6 +118,10 @@ TABLE: dict[str, dict[str, Scope]] = {
     "casefile.get": {**_OFFICE_ALL, "clerk": _A, "supervisor": _A, "admin": _A},
     "casefile.figures": {"head": _D, "supervisor": _A, "admin": _A},
     "alert.list": {"supervisor": _A, "admin": _A},
+    # Accountability (core/accountability.py): the head holds a talk reminder with the
+    # person responsible and signs it off; supervisors follow every department's.
+    "reminder.list": {"head": _D, "supervisor": _A, "admin": _A},
+    "reminder.done": {"head": _D},
 }
 
 ARGUMENT_ROLES: dict[tuple[str, str], tuple[str, ...]] = {

@@ -201,6 +201,13 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "in": {"*": {"department": "civil"}, "head": {}},
             "out": {"head": [{"department": "party"}]},
         },
+        "reminder.list": {
+            "in": {"*": {"department": "civil"}, "head": {}},
+            "out": {"head": [{"department": "party"}]},
+        },
+        # No reminder exists here: the head's own-department check on a real one is
+        # tried in test_accountability.py.
+        "reminder.done": {"in": {"*": {"id": 999999, "note": "talked"}}},
     }
 
 
