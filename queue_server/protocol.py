@@ -228,6 +228,12 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         True,
         "the department head held the talk reminder: sign it off with what was said",
     ),
+    "report.today": ({}, False, "the hall's figures for today so far, with charts (read-only)"),
+    "report.get": (
+        {"period": (_S, False), "from": (_S, False), "to": (_S, False), "format": (_S, False)},
+        False,
+        "the hall's report for a period: json, or a csv/xlsx file as base64 (read-only)",
+    ),
 }
 
 OPS: dict[str, OpSpec] = {

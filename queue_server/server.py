@@ -44,7 +44,7 @@ from .core.pins import check_pin, hash_pin
 from .core.states import WindowOp
 from .notify import outbox
 from .notify.sender import Notifier
-from .store import accountability, lockout, reports, workdays
+from .store import accountability, lockout, reportbook, reports, workdays
 from .store import db as dbm
 from .store import schema as s
 from .store import statements as st
@@ -69,6 +69,8 @@ READ_OPS = frozenset(
         "casefile.figures",
         "alert.list",
         "reminder.list",
+        "report.today",
+        "report.get",
     }
 )
 """Operations that change nothing: served by the readers, beside the writer."""
@@ -671,6 +673,8 @@ class HallServer:
             "reminder.done": lambda c, n: Outcome(
                 *accountability.reminder_done(c, ops, actor, args, n)
             ),
+            "report.today": lambda c, n: reportbook.today(c, ops, n),
+            "report.get": lambda c, n: reportbook.get(c, ops, args, n),
         }
         handler = handlers[op]
         key = req.key if p.OPS[op].idempotent else None

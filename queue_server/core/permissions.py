@@ -122,6 +122,9 @@ TABLE: dict[str, dict[str, Scope]] = {
     # person responsible and signs it off; supervisors follow every department's.
     "reminder.list": {"head": _D, "supervisor": _A, "admin": _A},
     "reminder.done": {"head": _D},
+    # Reports (store/kpis.py, store/reportbook.py): the hall's figures for any period.
+    "report.today": {"supervisor": _A, "admin": _A},
+    "report.get": {"supervisor": _A, "admin": _A},
 }
 
 ARGUMENT_ROLES: dict[tuple[str, str], tuple[str, ...]] = {

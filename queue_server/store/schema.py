@@ -196,6 +196,9 @@ audit = Table(
     Column("detail", Text),
 )
 
+# Period reports and the audit view read the log by time (migration 0009).
+Index("ix_audit_at", audit.c.at)
+
 idempotency = Table(
     "idempotency",
     metadata,

@@ -208,6 +208,8 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
         # No reminder exists here: the head's own-department check on a real one is
         # tried in test_accountability.py.
         "reminder.done": {"in": {"*": {"id": 999999, "note": "talked"}}},
+        "report.today": {"in": {"*": {}}},
+        "report.get": {"in": {"*": {"period": "2026-11"}}},
     }
 
 

@@ -78,9 +78,12 @@ def upgrade() -> None:
     op.create_index("ix_accountability_department", "accountability_records", ["department"])
     # The period reports read finished cases by their end time (store/kpis.py).
     op.create_index("ix_cases_ended", "cases", ["ended_at"])
+    # ... and the window sessions (idle, paused time) and the audit view by time.
+    op.create_index("ix_audit_at", "audit", ["at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audit_at", table_name="audit")
     op.drop_index("ix_cases_ended", table_name="cases")
     op.drop_index("ix_accountability_department", table_name="accountability_records")
     op.drop_table("accountability_records")
