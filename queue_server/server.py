@@ -1020,6 +1020,7 @@ _PAGES = {
     "/clerk": "clerk.html",
     "/supervisor": "supervisor.html",
     "/office": "office.html",
+    "/report": "report.html",
 }
 CLOSE_TRY_LATER = 1013
 

@@ -254,7 +254,7 @@ def svg_bars(labels: list[str], values: list[float | None], *, percent: bool = F
     their value written above, labels below; readable on a phone, printable."""
     n = max(1, len(labels))
     bar_w, gap, h, top, bottom = 28, 8, 120, 18, 22
-    width = n * (bar_w + gap) + gap
+    width = max(n, 10) * (bar_w + gap) + gap  # a lone bar is not drawn a screen wide
     peak = 1.0 if percent else max([v for v in values if v is not None] or [1.0]) or 1.0
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {h + top + bottom}" '
