@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import casefile_bench  # noqa: E402  (its year of tickets and case files)
 from sqlalchemy import bindparam, insert, select, update  # noqa: E402
 
-import casefile_bench  # noqa: E402  (its year of tickets and case files)
 from queue_server.config import DEMO_CONFIG, load_config  # noqa: E402
 from queue_server.core import accountability as acc  # noqa: E402
 from queue_server.store import accountability, db, reportbook  # noqa: E402
