@@ -282,6 +282,10 @@ const STRINGS = {
     "rep.period": "统计期间：{from} 至 {to}",
     "rep.headline": "总体情况",
     "rep.made": "制表时间：{at}",
+    "office.rem.note": "谈话情况（签收时填写）",
+    "office.rem.sign": "谈话已完成，签收",
+    "office.rem.need": "请先填写谈话情况",
+    "office.rem.done": "谈话提醒已签收",
 
     "err.unauthorized": "工号或密码错误",
     "err.locked": "密码错误次数过多，请几分钟后再试",
@@ -586,6 +590,10 @@ const STRINGS = {
     "rep.period": "Period: {from} to {to}",
     "rep.headline": "Headline figures",
     "rep.made": "Made {at}",
+    "office.rem.note": "What the talk was about (needed to sign off)",
+    "office.rem.sign": "Talk held: sign off",
+    "office.rem.need": "Write what the talk was about first",
+    "office.rem.done": "Talk reminder signed off",
 
     "err.unauthorized": "Wrong clerk id or PIN",
     "err.locked": "Too many wrong PINs; try again in a few minutes",
