@@ -234,6 +234,21 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         False,
         "the hall's report for a period: json, or a csv/xlsx file as base64 (read-only)",
     ),
+    "audit.list": (
+        {
+            "period": (_S, False),
+            "from": (_S, False),
+            "to": (_S, False),
+            "actor": (_S, False),
+            "op": (_S, False),
+            "ticket": ((str, int), False),
+            "case": (_S, False),
+            "limit": (_I, False),
+            "format": (_S, False),
+        },
+        False,
+        "the audit log, filtered by period, actor, operation, ticket, case (read-only)",
+    ),
 }
 
 OPS: dict[str, OpSpec] = {

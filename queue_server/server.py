@@ -44,7 +44,7 @@ from .core.pins import check_pin, hash_pin
 from .core.states import WindowOp
 from .notify import outbox
 from .notify.sender import Notifier
-from .store import accountability, lockout, reportbook, reports, workdays
+from .store import accountability, auditlog, lockout, reportbook, reports, workdays
 from .store import db as dbm
 from .store import schema as s
 from .store import statements as st
@@ -71,6 +71,7 @@ READ_OPS = frozenset(
         "reminder.list",
         "report.today",
         "report.get",
+        "audit.list",
     }
 )
 """Operations that change nothing: served by the readers, beside the writer."""
@@ -678,6 +679,7 @@ class HallServer:
             ),
             "report.today": lambda c, n: reportbook.today(c, ops, n),
             "report.get": lambda c, n: reportbook.get(c, ops, args, n),
+            "audit.list": lambda c, n: auditlog.entries(c, ops, args, n),
         }
         handler = handlers[op]
         key = req.key if p.OPS[op].idempotent else None

@@ -125,6 +125,7 @@ TABLE: dict[str, dict[str, Scope]] = {
     # Reports (store/kpis.py, store/reportbook.py): the hall's figures for any period.
     "report.today": {"supervisor": _A, "admin": _A},
     "report.get": {"supervisor": _A, "admin": _A},
+    "audit.list": {"supervisor": _A, "admin": _A},
 }
 
 ARGUMENT_ROLES: dict[tuple[str, str], tuple[str, ...]] = {

@@ -210,6 +210,7 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "reminder.done": {"in": {"*": {"id": 999999, "note": "talked"}}},
         "report.today": {"in": {"*": {}}},
         "report.get": {"in": {"*": {"period": "2026-11"}}},
+        "audit.list": {"in": {"*": {"actor": "gateway"}}},
     }
 
 

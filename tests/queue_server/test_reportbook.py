@@ -7,6 +7,7 @@ import base64
 import csv
 import datetime as dt
 import io
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -210,3 +211,37 @@ def test_the_cli_writes_the_xlsx_and_refuses_a_reversed_period(config, tmp_path,
     assert "before it starts" in capsys.readouterr().err
     assert main([*base, "--period", "2026-11-10"]) == 0
     assert "满意率: 50.0 %" in capsys.readouterr().out
+
+
+def test_the_audit_log_filtered_by_actor_ticket_case_and_period(day_store):
+    from queue_server.store import auditlog
+
+    st = day_store
+
+    def ask(**args: Any) -> dict[str, Any]:
+        with st.engine.connect() as conn:
+            return auditlog.entries(conn, st.ops, args, st.clock())
+
+    day = "2026-11-10"
+    everything = ask(period=day, limit=5000)["entries"]
+    assert everything and all(e["at"][:10] == day for e in everything)
+    assert [e["at"] for e in everything] == sorted((e["at"] for e in everything), reverse=True)
+    a3 = ask(period=day, ticket="A003")["entries"]
+    assert a3 and {e["ticket"] for e in a3} == {"A003"}
+    assert {e["op"] for e in a3} >= {"call.next", "case.start", "case.finish", "rating.submit"}
+    pauses = ask(period=day, op="window.pause")["entries"]
+    assert [(e["actor"], e["window"]) for e in pauses] == [("gateway", 1)]
+    assert ask(period=day, actor="nobody")["entries"] == []
+    assert ask(period="2026-11-09")["entries"] == []  # the day before: nothing
+    csv_file = ask(period=day, ticket="A003", format="csv")
+    text = base64.b64decode(csv_file["base64"]).decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("时间,操作人") and text.count("A003") == len(a3)
+    for bad, code in (
+        ({"period": "2026-11-10..2026-11-01"}, "bad_period"),
+        ({"ticket": "12AB"}, "bad_request"),
+        ({"limit": 0}, "bad_request"),
+        ({"format": "xlsx"}, "bad_request"),
+    ):
+        with pytest.raises(HallError) as exc:
+            ask(**bad)
+        assert exc.value.code == code

@@ -99,3 +99,12 @@ def test_downloads_and_the_printable_report(page: Any, hall: LiveHall) -> None:
     report.emulate_media(media="print")
     expect(report.locator("header.bar")).to_be_hidden()
     report.close()
+    # The audit log: today's, by actor, shown and exported.
+    page.fill("#audit-actor", "gateway")
+    page.click("#audit-show")
+    expect(page.locator("#audit tr[data-op='rating.submit']")).to_have_count(2)
+    with page.expect_download() as got_audit:
+        page.click("#audit-csv")
+    with open(got_audit.value.path(), encoding="utf-8-sig") as f:
+        exported = f.read()
+    assert exported.count("rating.submit") == 2 and "gateway" in exported

@@ -87,7 +87,50 @@ const PANELS = [
   { id: "deliveries", title: "sup.deliveries", render: renderDeliveries },
   { id: "reminders", title: "sup.reminders", render: renderReminders },
   { id: "reports", title: "sup.reports", render: renderReports, tools: reportTools },
+  { id: "audit", title: "sup.audit", render: renderAudit, tools: auditTools },
 ];
+
+// -- the audit log: filtered, shown, exported ------------------------------------------
+
+function auditArgs() {
+  const args = {};
+  for (const [id, key] of [["audit-period", "period"], ["audit-actor", "actor"], ["audit-ticket", "ticket"], ["audit-case", "case"]]) {
+    const v = $(id).value.trim();
+    if (v) args[key] = v;
+  }
+  return args;
+}
+
+function auditTools() {
+  const input = (id, label, width) => el("input", { id, placeholder: t(label), "aria-label": t(label), style: `width:${width}` });
+  return el("span", { class: "row", style: "flex-wrap:wrap;gap:.5rem;align-items:center" },
+    input("audit-period", "sup.audit.period", "11rem"), input("audit-actor", "sup.audit.actor", "8rem"),
+    input("audit-ticket", "sup.audit.ticket", "6rem"), input("audit-case", "sup.audit.case", "9rem"),
+    el("button", { type: "button", id: "audit-show", class: "small", onclick: loadAudit }, t("sup.audit.show")),
+    el("button", { type: "button", id: "audit-csv", class: "small", onclick: () => download("csv", "audit.list", auditArgs()) }, t("sup.report.csv")));
+}
+
+async function loadAudit() {
+  V.auditMsg = "";
+  try {
+    V.audit = (await V.conn.request("audit.list", { ...auditArgs(), limit: 200 })).entries;
+  } catch (e) {
+    V.audit = [];
+    V.auditMsg = errorText(e);
+  }
+  render();
+}
+
+function renderAudit() {
+  const msg = el("p", { class: "msg", id: "audit-msg", role: "alert", text: V.auditMsg || "" });
+  if (!V.audit) return [msg];
+  const locale = lang() === "zh" ? "zh-CN" : "en-GB";
+  const rows = V.audit.map((a) => el("tr", { "data-op": a.op },
+    el("td", { text: new Date(a.at).toLocaleString(locale) }), el("td", { text: `${a.actor} (${a.role})` }),
+    el("td", { text: a.op }), el("td", { text: a.window ?? "" }), el("td", { text: a.ticket || "" }),
+    el("td", { text: a.detail ? JSON.stringify(a.detail) : "" })));
+  return [msg, el("table", { class: "report", id: "audit" }, el("tbody", {}, rows))];
+}
 
 // -- today's figures, reports, talk reminders (issue 11) ---------------------------------
 
@@ -182,11 +225,12 @@ function renderReports() {
   return [el("p", { class: "msg", id: "report-msg", role: "alert", text: V.reportMsg || "" })];
 }
 
-/** A report file from report.get, handed to the browser as a download. */
-async function download(format) {
+/** A file from report.get (or audit.list), handed to the browser as a download. */
+async function download(format, op = "report.get", args = null) {
   V.reportMsg = "";
+  V.auditMsg = "";
   try {
-    const got = await V.conn.request("report.get", { period: $("report-period").value.trim(), format });
+    const got = await V.conn.request(op, { ...(args || { period: $("report-period").value.trim() }), format });
     const bytes = Uint8Array.from(atob(got.base64), (c) => c.charCodeAt(0));
     const url = URL.createObjectURL(new Blob([bytes], { type: got.content_type }));
     const a = el("a", { href: url, download: got.filename });
@@ -195,7 +239,8 @@ async function download(format) {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   } catch (e) {
-    V.reportMsg = errorText(e);
+    if (op === "report.get") V.reportMsg = errorText(e);
+    else V.auditMsg = errorText(e);
   }
   render();
 }
