@@ -249,6 +249,11 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         False,
         "the audit log, filtered by period, actor, operation, ticket, case (read-only)",
     ),
+    "ranking.get": (
+        {"period": (_S, False)},
+        False,
+        "windows ranked by satisfaction and on-time rate, the last week by default (read-only)",
+    ),
 }
 
 OPS: dict[str, OpSpec] = {

@@ -72,6 +72,7 @@ READ_OPS = frozenset(
         "report.today",
         "report.get",
         "audit.list",
+        "ranking.get",
     }
 )
 """Operations that change nothing: served by the readers, beside the writer."""
@@ -680,6 +681,7 @@ class HallServer:
             "report.today": lambda c, n: reportbook.today(c, ops, n),
             "report.get": lambda c, n: reportbook.get(c, ops, args, n),
             "audit.list": lambda c, n: auditlog.entries(c, ops, args, n),
+            "ranking.get": lambda c, n: reportbook.ranking(c, ops, args, n),
         }
         handler = handlers[op]
         key = req.key if p.OPS[op].idempotent else None

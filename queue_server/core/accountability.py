@@ -214,3 +214,40 @@ def main_department(by_department: Mapping[str | None, int]) -> str | None:
     if not known:
         return None
     return min(known, key=lambda d: (-known[d], d))
+
+
+# ---------------------------------------------------------------------------------------
+# The weekly ranking (周公示)
+
+
+def ranking(rows: Iterable[Mapping[str, object]], settings: AccountabilitySettings) -> list[dict]:
+    """Windows ranked for publication: by satisfaction, then on-time rate (a window
+    without promised cases after those with one), then cases served; equal figures share
+    a rank (1, 2, 2, 4). A window with fewer ratings than ``min_ratings`` is listed after
+    the ranked ones, without a rank: its rate says too little to publish a place.
+
+    Each row needs ``key``, ``rated``, ``satisfied``, ``on_time_rate`` and ``served``.
+    """
+    ranked, unranked = [], []
+    for r in rows:
+        t = Tally(int(r["rated"] or 0), int(r["satisfied"] or 0))  # type: ignore[call-overload]
+        (ranked if counts(t, settings) else unranked).append((r, t))
+
+    def figures(item: tuple[Mapping[str, object], Tally]) -> tuple[Fraction, float, int]:
+        r, t = item
+        on_time = r.get("on_time_rate")
+        return (
+            Fraction(t.satisfied, t.rated),
+            float(on_time) if isinstance(on_time, (int, float)) else -1.0,
+            int(r.get("served") or 0),  # type: ignore[call-overload]
+        )
+
+    ranked.sort(key=lambda it: (tuple(-x for x in figures(it)), str(it[0]["key"])))
+    out: list[dict] = []
+    for i, item in enumerate(ranked):
+        same = i > 0 and figures(item) == figures(ranked[i - 1])
+        rank = out[-1]["rank"] if same else i + 1
+        out.append({**item[0], "rank": rank, "satisfaction": item[1].rate})
+    unranked.sort(key=lambda it: str(it[0]["key"]))
+    out += [{**r, "rank": None, "satisfaction": t.rate} for r, t in unranked]
+    return out

@@ -126,6 +126,8 @@ TABLE: dict[str, dict[str, Scope]] = {
     "report.today": {"supervisor": _A, "admin": _A},
     "report.get": {"supervisor": _A, "admin": _A},
     "audit.list": {"supervisor": _A, "admin": _A},
+    # The weekly publication (周公示): a hall display shows the ranking in turn with calls.
+    "ranking.get": {"display": _A, "supervisor": _A, "admin": _A},
 }
 
 ARGUMENT_ROLES: dict[tuple[str, str], tuple[str, ...]] = {

@@ -49,6 +49,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("idle_s", "空闲时长(秒)"),
 )
 RATES = {"satisfaction", "on_time_rate", "early_rate"}
+RANK_KEYS = ("rank", "key", "name", "served", "rated", "satisfaction", "on_time_rate")
 HEADLINE: tuple[tuple[str, str], ...] = (
     ("served", "办结件数"),
     ("cases", "叫号办件"),
@@ -134,6 +135,11 @@ def build(conn: Connection, ops: Any, period: acc.Period, now: dt.datetime) -> d
         "headline": headline,
         "tables": tables,
         "demand": kpis.demand(conn, config, period),
+        # 周公示: the windows ranked by satisfaction and on-time rate (core rule)
+        "ranking": [
+            {k: r.get(k) for k in RANK_KEYS}
+            for r in acc.ranking(tables["window"], config.accountability)
+        ],
     }
 
 
@@ -221,6 +227,13 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
             chart.set_categories(Reference(sh, min_col=2, min_row=2, max_row=len(rows) + 1))
             chart.height, chart.width = 8, max(12, min(40, len(rows) * 0.8))
             sh.add_chart(chart, f"A{len(rows) + 4}")
+    rk = wb.create_sheet("窗口排名")
+    rk.append(["名次", "窗口", "名称", "办结", "评价数", "满意率", "按时办结率"])
+    for r in report["ranking"]:
+        rk.append([r["rank"] or "评价不足", str(r["key"]), r["name"], r["served"], r["rated"],
+                   r["satisfaction"], r["on_time_rate"]])  # fmt: skip
+        for j in (6, 7):
+            rk.cell(rk.max_row, j).number_format = "0.0%"
     dm = wb.create_sheet("需求")
     dm.append(["事项", *(f"{h}时" for h in range(24))])
     by_hour = report["demand"]["by_hour"]
@@ -303,6 +316,27 @@ def get(conn: Connection, ops: Any, args: dict[str, Any], now: dt.datetime) -> d
         "filename": filename(report, fmt),
         "content_type": FORMATS[fmt],
         "base64": base64.b64encode(data).decode("ascii"),
+    }
+
+
+def ranking(conn: Connection, ops: Any, args: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """``ranking.get``: the windows ranked for a period, by default the last complete
+    week (周公示), for the hall display and the supervisor."""
+    from ..core import rules
+
+    today_ = rules.service_day(now, ops.config.tz)
+    period = (
+        period_from(args, today_)
+        if args.get("period") is not None
+        else acc.last_complete("week", today_)
+    )
+    report = build(conn, ops, period, now)
+    return {
+        "period": report["period"],
+        "from": report["from"],
+        "to": report["to"],
+        "min_ratings": ops.config.accountability.min_ratings,
+        "windows": report["ranking"],
     }
 
 

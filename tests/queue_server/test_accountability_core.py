@@ -150,3 +150,19 @@ def test_a_window_reminder_goes_to_the_department_that_made_most_of_its_cases():
 def test_the_satisfied_rule_is_one_constant():
     assert [lv for lv in range(1, 6) if rules.is_satisfied(lv)] == [4, 5]
     assert acc.tally(range(1, 6)).satisfied == 2
+
+
+def test_the_ranking_puts_satisfaction_first_shares_ties_and_leaves_thin_rates_unranked():
+    s = replace(S, min_ratings=10)
+    rows = [
+        {"key": 1, "rated": 100, "satisfied": 90, "on_time_rate": 0.9, "served": 120},
+        {"key": 2, "rated": 100, "satisfied": 95, "on_time_rate": None, "served": 100},
+        {"key": 3, "rated": 20, "satisfied": 18, "on_time_rate": 0.9, "served": 120},
+        {"key": 4, "rated": 100, "satisfied": 90, "on_time_rate": 1.0, "served": 90},
+        {"key": 5, "rated": 9, "satisfied": 9, "on_time_rate": 1.0, "served": 9},
+        {"key": 6, "rated": 10, "satisfied": 9, "on_time_rate": None, "served": 10},
+    ]
+    got = [(r["rank"], r["key"]) for r in acc.ranking(rows, s)]
+    # 95 % first; three at 90 %: on time 1.0, then two at 0.9 with as many served (a
+    # tie, sharing 3rd), then 90 % without promised cases; 5 has too few ratings
+    assert got == [(1, 2), (2, 4), (3, 1), (3, 3), (5, 6), (None, 5)]

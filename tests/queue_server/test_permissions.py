@@ -211,6 +211,7 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "report.today": {"in": {"*": {}}},
         "report.get": {"in": {"*": {"period": "2026-11"}}},
         "audit.list": {"in": {"*": {"actor": "gateway"}}},
+        "ranking.get": {"in": {"*": {}}},
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import datetime as dt
 import io
 from typing import Any
@@ -19,6 +20,7 @@ from queue_server.core.errors import HallError
 from queue_server.core.states import WindowOp
 from queue_server.store import kpis, reportbook
 from queue_server.store import schema as s
+from queue_server.store.ops import HallOps
 
 from .harness import GATEWAY, Clock, Store
 
@@ -121,7 +123,7 @@ def test_the_xlsx_opens_and_its_figures_are_the_database(day_store):
             ).where(c.outcome == "done")
         ).one()
     book = load_workbook(io.BytesIO(reportbook.to_xlsx(report)))
-    assert book.sheetnames == ["概览", "部门", "窗口", "人员", "事项", "需求"]
+    assert book.sheetnames == ["概览", "部门", "窗口", "人员", "事项", "窗口排名", "需求"]
     head = {r[0]: r[1] for r in book["概览"].iter_rows(min_row=4, values_only=True)}
     assert head["办结件数"] == served == 5
     assert head["评价数"] == rated == 4
@@ -245,3 +247,18 @@ def test_the_audit_log_filtered_by_actor_ticket_case_and_period(day_store):
         with pytest.raises(HallError) as exc:
             ask(**bad)
         assert exc.value.code == code
+
+
+def test_the_weekly_ranking_of_the_last_complete_week(day_store):
+    st = day_store
+    st.clock.now = dt.datetime(2026, 11, 17, 2, 0, tzinfo=dt.UTC)  # the next Tuesday
+    cfg = dataclasses.replace(
+        st.config, accountability=dataclasses.replace(st.config.accountability, min_ratings=1)
+    )
+    ops = HallOps(cfg)
+    with st.engine.connect() as conn:
+        got = reportbook.ranking(conn, ops, {}, st.clock())
+    assert (got["period"], got["from"], got["to"]) == ("2026-W46", "2026-11-09", "2026-11-15")
+    ranks = [(w["rank"], w["key"]) for w in got["windows"]]
+    assert ranks == [(1, 1), (None, 3)]  # window 3 had no rating
+    assert got["windows"][0]["satisfaction"] == 0.5
