@@ -367,6 +367,7 @@ def test_hall_display_publishes_last_weeks_ranking_in_its_notice_line(config, sq
             async with running_display(app):
                 await until(lambda: "第1名 1号窗口" in app.root.notice, 10, "the ranking shown")
                 assert app.root.notice.startswith("欢迎光临")
-                assert "满意率50.0%" in app.root.notice and "2026-11-16至2026-11-22" in app.root.notice
+                notice = app.root.notice
+                assert "满意率50.0%" in notice and "2026-11-16至2026-11-22" in notice
 
     run(main())
