@@ -298,7 +298,8 @@ def demand(conn: Connection, config: HallConfig, period: acc.Period) -> dict[str
     by_day: dict[str, list[int]] = defaultdict(lambda: [0] * 7)
     rows = conn.execute(
         select(_t.service_id, hour, dow, func.count())
-        .where(_t.issued_at >= start, _t.issued_at < end)
+        # by service day (indexed with the service), the hall-local day of issue
+        .where(_t.day >= period.start, _t.day <= period.end)
         .group_by(_t.service_id, hour, dow)
     ).all()
     for sid, h, d, n in rows:
