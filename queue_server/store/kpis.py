@@ -384,20 +384,35 @@ def today(conn: Connection, config: HallConfig, now: dt.datetime) -> dict[str, A
     }
 
 
+def ledger() -> tuple[Any, Any] | None:
+    """The rectification ledger of issue 11's other half (``rectifications``, with its
+    states in ``core/rectify.py``), once it is merged; None until then. HOOK: the two
+    figures that read it (open rectifications, complaints upheld) use the ledger when it
+    is there and say so when it is not."""
+    table = s.metadata.tables.get("rectifications")
+    if table is None:
+        return None
+    try:
+        import importlib
+
+        rectify = importlib.import_module("queue_server.core.rectify")
+    except ImportError:
+        return None
+    return table, rectify
+
+
 def _open_rectifications(conn: Connection) -> int | None:
-    """HOOK (i11a's ledger): count open rectification records once that table exists;
-    until then the follow-up list's open entries stand in for them."""
-    if "rectifications" in s.metadata.tables:
-        t = s.metadata.tables["rectifications"]
-        state = getattr(t.c, "state", None)
-        if state is not None:
-            return int(
-                conn.execute(
-                    select(func.count())
-                    .select_from(t)
-                    .where(state.not_in(("closed", "overturned")))
-                ).scalar_one()
-            )
+    """Open ledger records (not closed, not dismissed); until the ledger lands, the
+    follow-up list's open entries stand in for them."""
+    found = ledger()
+    if found is not None:
+        table, rectify = found
+        final = [st.value for st in rectify.FINAL]
+        return int(
+            conn.execute(
+                select(func.count()).select_from(table).where(table.c.state.not_in(final))
+            ).scalar_one()
+        )
     return int(
         conn.execute(
             select(func.count()).select_from(s.cases).where(_c.followup_state == "open")

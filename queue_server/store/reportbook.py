@@ -152,11 +152,28 @@ def build(conn: Connection, ops: Any, period: acc.Period, now: dt.datetime) -> d
 
 
 def complaints_upheld(conn: Connection, period: acc.Period) -> int | None:
-    """HOOK (issue 11, the rectification ledger of i11a): the bad ratings whose
-    verification found the staff at fault (有责投诉) in the period. The ledger is not on
-    main yet, so the figure is None ("not recorded") rather than a guess; count the
-    ledger's upheld records here once it lands."""
-    return None
+    """有责投诉: the bad ratings of the period whose verification found the staff at
+    fault (the ledger's ``valid`` finding, or an appeal the supervisor overturned): the
+    records that reached ``verified``, whatever came after. None ("not recorded", not a
+    guess) while the ledger is not there (HOOK: ``kpis.ledger``)."""
+    from sqlalchemy import func, select
+
+    found = kpis.ledger()
+    if found is None:
+        return None
+    table, rectify = found
+    not_found_at_fault = [rectify.RState.OPEN, rectify.RState.APPEALED, rectify.RState.DISMISSED]
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(table)
+            .where(
+                table.c.opened_on >= period.start,
+                table.c.opened_on <= period.end,
+                table.c.state.not_in([st.value for st in not_found_at_fault]),
+            )
+        ).scalar_one()
+    )
 
 
 def _empty() -> dict[str, Any]:
