@@ -189,6 +189,9 @@ class HallServer:
             self.committer.on_events = self._queue_alerts
             self.notifier = Notifier(self.committer, self.config.notify)
             self._background.add(self._spawn(self.notifier.run()))
+        # Periods that ended while the server was down are assessed before it serves, so
+        # the first requests never race with that write; later ones on the clock.
+        await self._assess()
         settings = self.config.server
         self.server = await serve(
             self._handle,
