@@ -96,7 +96,7 @@ class DisplayApp(App):
         self._events = [
             Clock.schedule_interval(self._tick, TICK_SECONDS),
         ]
-        if self.options.notice and self.options.window is None:
+        if (self.options.notice or self.options.ranking_minutes) and self.options.window is None:
             self._events.append(Clock.schedule_interval(self._scroll, 1 / NOTICE_FPS))
         self._tick(0)
         self._refresh()
@@ -124,9 +124,16 @@ class DisplayApp(App):
         await self.client.start()
         if self.voice is not None:
             self.voice.start()
+        ranking = None
+        if self.options.ranking_minutes and self.options.window is None:
+            ranking = asyncio.get_running_loop().create_task(self._publish_ranking())
         try:
             await self.async_run(async_lib="asyncio")
         finally:
+            if ranking is not None:
+                ranking.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await ranking
             if self._info_task is not None:
                 self._info_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -134,6 +141,27 @@ class DisplayApp(App):
             await self.client.close()
             if self.voice is not None:
                 await self.voice.close(drain=False)
+
+    async def _publish_ranking(self) -> None:
+        """周公示: last week's window ranking in the notice line, after the hall's own
+        notice, asked again every ``ranking_minutes`` (the week changes on Mondays)."""
+        from .texts import ranking_text
+
+        assert self.client is not None
+        while True:
+            delay = self.options.ranking_minutes * 60
+            if self.client.state is ConnectionState.ONLINE:
+                try:
+                    text = ranking_text(await self.client.request("ranking.get"))
+                    notice = "    ".join(x for x in (self.options.notice, text) if x)
+                    if self.root is not None and notice != self.root.notice:
+                        self.root.notice = notice
+                except Exception as exc:  # RequestError, RequestTimeout: next time
+                    log.warning("weekly ranking unavailable: %s", exc)
+                    delay = min(delay, 30.0)
+            else:
+                delay = min(delay, 2.0)
+            await asyncio.sleep(delay)
 
     # -- client callbacks -------------------------------------------------------------
 

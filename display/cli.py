@@ -52,6 +52,9 @@ def parser() -> argparse.ArgumentParser:
                    help="notice scroll speed, pixels a second at 1080 px height")
     p.add_argument("--no-satisfaction", action="store_true",
                    help="do not show today's satisfaction rate")
+    p.add_argument("--ranking", type=float, default=0.0, metavar="MINUTES",
+                   help="weekly publication: scroll last week's window ranking in the notice "
+                   "line, asked again every MINUTES (hall display; default off)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--fullscreen", dest="fullscreen", action="store_true", default=True,
                       help="fill the screen, borderless, no cursor (default)")
@@ -101,6 +104,8 @@ def options_from_args(args: argparse.Namespace) -> DisplayOptions:
         except ValueError:
             raise ValueError("--size must look like 1920x1080") from None
         size = (w, h)
+    if args.ranking and (args.ranking < 1 or args.window is not None):
+        raise ValueError("--ranking is minutes (at least 1), for a hall display only")
     if args.voice_output == "wav" and args.wav_dir is None:
         raise ValueError("--voice-output wav needs --wav-dir")
     if not 1 <= args.voice_repeat <= 3:
@@ -110,6 +115,7 @@ def options_from_args(args: argparse.Namespace) -> DisplayOptions:
         areas=parse_areas(args.areas), portrait=args.portrait, recent=args.recent,
         highlight_seconds=args.highlight_seconds, notice=notice,
         notice_speed=args.notice_speed, show_satisfaction=not args.no_satisfaction,
+        ranking_minutes=args.ranking,
         fullscreen=args.fullscreen, size=size, font=args.font, speak=args.speak,
         voice_engine=args.voice_engine, voice_output=args.voice_output,
         wav_dir=args.wav_dir, clips_dir=args.clips_dir, voice_repeat=args.voice_repeat,

@@ -24,6 +24,9 @@ class DisplayOptions:
     notice_speed: float = 120.0
     """Pixels a second the notice line scrolls (at 1080 px screen height)."""
     show_satisfaction: bool = True
+    ranking_minutes: float = 0.0
+    """Show the last week's window ranking (周公示) in the notice line, asked again this
+    often (0: off). Hall displays only."""
     fullscreen: bool = False
     size: tuple[int, int] | None = None
     font: Path | None = None

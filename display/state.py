@@ -85,7 +85,8 @@ class QueueView:
 
 @dataclass
 class Satisfaction:
-    """Ratings seen today: the share at "basically satisfied" (3) or better."""
+    """Ratings seen today: the share the server marks satisfied (its one rule,
+    ``queue_server.core.rules.is_satisfied``: the ``satisfied`` flag of each rating)."""
 
     rated: int = 0
     satisfied: int = 0
@@ -228,7 +229,7 @@ class DisplayState:
             area = self.window_areas.get(data.get("window", -1))
             if self.filter.call_passes(data.get("window"), area):
                 self.satisfaction.rated += 1
-                self.satisfaction.satisfied += data["level"] >= 3
+                self.satisfaction.satisfied += bool(data.get("satisfied"))
                 changed = True
         if changed:
             self._changed(kind)

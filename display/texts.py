@@ -155,6 +155,22 @@ def satisfaction_text(rate: float | None, rated: int) -> str:
     return f"今日满意率 {rate * 100:.1f}%  Satisfaction ({rated})"
 
 
+def ranking_text(ranking: dict, top: int = 10) -> str:
+    """The weekly publication (周公示) as one notice line: the ranked windows by place,
+    satisfaction and on-time rate (the server ranks them: ``ranking.get``)."""
+    shown = [w for w in ranking.get("windows", []) if w.get("rank") is not None][:top]
+    if not shown:
+        return ""
+    parts = []
+    for w in shown:
+        text = f"第{w['rank']}名 {w['key']}号窗口 满意率{w['satisfaction'] * 100:.1f}%"
+        if w.get("on_time_rate") is not None:
+            text += f" 按时办结率{w['on_time_rate'] * 100:.1f}%"
+        parts.append(text)
+    period = f"{ranking.get('from', '')}至{ranking.get('to', '')}"
+    return f"【窗口服务评价公示 {period}】" + "；".join(parts) + "  Weekly window ranking"
+
+
 def connection_text(connection: str, live: bool) -> str:
     """The small mark shown while the display is not live; empty when it is."""
     if live:

@@ -88,6 +88,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     rcases.add_argument("--department", help="only this department")
     rcases.set_defaults(func=cmd_report_cases)
+    rsum = rsub.add_parser(
+        "summary",
+        help="the hall's figures for a period: headline and tables per department, window, "
+        "clerk and service, as text, CSV or XLSX (docs/reports.md)",
+    )
+    _config_args(rsum)
+    rsum.add_argument("--period", help="2026-11, 2026-W48, 2026-11-24 or FROM..TO")
+    rsum.add_argument("--from", dest="start", help="first day, YYYY-MM-DD")
+    rsum.add_argument("--to", dest="end", help="last day, YYYY-MM-DD")
+    rsum.add_argument("--format", default="text", choices=("text", "csv", "xlsx"))
+    rsum.add_argument("--out", type=Path, help="file to write (csv, xlsx); default: a name")
+    rsum.set_defaults(func=cmd_report_summary)
+
+    asp = sub.add_parser(
+        "assess",
+        help="assess satisfaction for a period: talk reminders, accountability (docs/reports.md)",
+    )
+    _config_args(asp)
+    asp.add_argument(
+        "--period",
+        help="2026-11 (a month), 2026-W48 (an ISO week) or 2026-11-24 (a day); "
+        "default: the last month that has ended",
+    )
+    asp.set_defaults(func=cmd_assess)
 
     demo = sub.add_parser(
         "demo",
@@ -382,6 +406,108 @@ def cmd_report_cases(args: argparse.Namespace) -> int:
                 for i, (x, w) in enumerate(zip(line, widths, strict=True))
             )
         )
+    return 0
+
+
+def cmd_assess(args: argparse.Namespace) -> int:
+    """Assess a period now, as the server's clock does at its end (once per period: a
+    period assessed already shows its result and changes nothing). The alerts it raises
+    go through the outbox like the server's own."""
+    import datetime as dt
+
+    from .core import accountability as acc
+    from .core import rules
+    from .core.errors import HallError
+    from .notify import outbox
+    from .store import accountability, db
+
+    config, url = _load(args)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        if args.period is None:
+            period = acc.last_complete("month", rules.service_day(now, config.tz))
+        else:
+            period = acc.parse_period(args.period)
+    except HallError as exc:
+        print(f"hallq assess: {exc.message}", file=sys.stderr)
+        return 1
+    engine = db.open_engine(url)
+    committer = db.Committer(engine)
+    committer.on_events = lambda conn, at, published: outbox.enqueue(conn, at, config, published)
+    try:
+        summary, _ = committer.call(
+            lambda conn, at: accountability.assess(conn, config, period, at, by="hallq assess")
+        )
+    except HallError as exc:
+        print(f"hallq assess: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        committer.close()
+        engine.dispose()
+    again = " (assessed before; nothing changed)" if summary.get("already") else ""
+    print(
+        f"{summary['period']}: {summary['assessed']} assessed, {summary['counted']} with at "
+        f"least {summary['min_ratings']} ratings, {len(summary['reminders'])} talk "
+        f"reminder(s), {summary['accountability']} accountability record(s){again}"
+    )
+    for r in summary["reminders"]:
+        print(
+            f"  reminder {r['id']}: {r['subject_kind']} {r['subject']} "
+            f"{_pct(r['rate'])} % of {r['rated']} rated (department {r['department'] or '-'})"
+        )
+    return 0
+
+
+def cmd_report_summary(args: argparse.Namespace) -> int:
+    """The period report (store/reportbook.py) printed, or written as CSV or XLSX."""
+    import datetime as dt
+
+    from .core import rules
+    from .core.errors import HallError
+    from .store import db, reportbook
+    from .store.ops import HallOps
+
+    config, url = _load(args)
+    now = dt.datetime.now(dt.UTC)
+    query = {"period": args.period, "from": args.start, "to": args.end}
+    engine = db.open_engine(url)
+    try:
+        period = reportbook.period_from(
+            {k: v for k, v in query.items() if v is not None}, rules.service_day(now, config.tz)
+        )
+        with engine.connect() as conn:
+            report = reportbook.build(conn, HallOps(config), period, now)
+    except HallError as exc:
+        print(f"hallq report summary: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    if args.format != "text":
+        data = reportbook.to_csv(report) if args.format == "csv" else reportbook.to_xlsx(report)
+        out = args.out or Path(reportbook.filename(report, args.format))
+        out.write_bytes(data)
+        print(f"{out}: {report['period']} ({report['from']} to {report['to']})")
+        return 0
+    h = report["headline"]
+    print(f"{report['period']}: {report['from']} to {report['to']}")
+    for key, title in reportbook.HEADLINE:
+        value = h.get(key)
+        shown = _pct(value) + " %" if key in reportbook.RATES and value is not None else value
+        print(f"  {title}: {'-' if shown is None else shown}")
+    cols = ("cases", "served", "wait_median_s", "wait_p90_s", "rated", "satisfaction")
+    for group, title in reportbook.GROUP_TITLES.items():
+        print(f"\n{title}")
+        for r in report["tables"][group]:
+            cells = [
+                _pct(r.get(c))
+                if c in reportbook.RATES
+                else str(r.get(c) if r.get(c) is not None else "-")
+                for c in cols
+            ]
+            print(
+                f"  {str(r['key']):<12} {r['name'][:16]:<16} "
+                + "  ".join(x.rjust(8) for x in cells)
+            )
     return 0
 
 

@@ -23,8 +23,11 @@ from .core.hall import (  # the hall model lives in the core; this module only r
     ALWAYS_OPEN,
     KNOWN_LANGUAGES,
     OFFICE_ROLES,
+    PERIOD_KINDS,
     ROLES,
     SERVICE_KINDS,
+    SUBJECT_KINDS,
+    AccountabilitySettings,
     AlertRule,
     Area,
     CaseFileSettings,
@@ -165,6 +168,7 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
         problems.add(
             "casefiles.pickup_service", f"{pickup!r} is not an instant service of [[services]]"
         )
+    accountability = _accountability(raw.get("accountability", {}), problems)
     sections: dict[str, dict[str, Any]] = {}
     for section, validator in SECTION_VALIDATORS.items():
         if section in raw:
@@ -202,6 +206,7 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
             "clerks",
             "departments",
             "casefiles",
+            "accountability",
             "notify",
             "alerts",
             *SECTION_VALIDATORS,
@@ -223,6 +228,7 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
         clerks=clerks,
         departments=departments,
         casefiles=casefiles,
+        accountability=accountability,
         sections=sections,
         rules=rules,
         notify=notify,
@@ -797,6 +803,39 @@ def _casefiles(value: Any, problems: _Problems) -> CaseFileSettings:
     return CaseFileSettings(fmt, yellow_days, share, early, pickup)
 
 
+def _accountability(value: Any, problems: _Problems) -> AccountabilitySettings:
+    """``[accountability]``: the satisfaction threshold and what follows from it."""
+    d = AccountabilitySettings()
+    if not isinstance(value, dict):
+        problems.add("accountability", "must be a table")
+        return d
+    where = "accountability"
+    _check_keys(
+        value,
+        {"threshold", "min_ratings", "periods", "subjects", "reminder_limit", "rolling_days"},
+        problems,
+        where,
+    )
+    threshold = _get(value, "threshold", float, problems, where, default=d.threshold)
+    if not 0 < threshold <= 1:
+        problems.add(f"{where}.threshold", "must be a share above 0 and at most 1, e.g. 0.8")
+    ints = {}
+    for key, least in (("min_ratings", 1), ("reminder_limit", 0), ("rolling_days", 1)):
+        ints[key] = _get(value, key, int, problems, where, default=getattr(d, key))
+        if ints[key] < least:
+            problems.add(f"{where}.{key}", f"must be at least {least}")
+    if ints["rolling_days"] > 3660:
+        problems.add(f"{where}.rolling_days", "must be at most 3660 (ten years)")
+    lists = {}
+    for key, allowed in (("periods", PERIOD_KINDS), ("subjects", SUBJECT_KINDS)):
+        got = _get(value, key, list, problems, where, default=list(getattr(d, key)))
+        for j, x in enumerate(got):
+            if x not in allowed:
+                problems.add(f"{where}.{key}[{j}]", f"{x!r} must be one of {', '.join(allowed)}")
+        lists[key] = tuple(dict.fromkeys(x for x in got if x in allowed))
+    return AccountabilitySettings(threshold=float(threshold), **ints, **lists)
+
+
 SECTION_VALIDATORS: dict[str, str] = {
     "gateway": "hardware.gateway.config:validate",
     "kiosk": "kiosk.config:validate",
@@ -936,6 +975,8 @@ ALERT_EVENTS = (
     "casefile.light",
     "signin.locked",
     "queue.unattended",
+    "reminder.raised",
+    "accountability.raised",
 )
 """Events an ``[[alerts]]`` rule may be ``on``."""
 CHANNELS = ("email", "sms", "webhook")

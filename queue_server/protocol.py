@@ -252,6 +252,42 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         False,
         "what the window's printer prints for a case opened there (read-only)",
     ),
+    "reminder.list": (
+        {"department": (_S, False), "state": (_S, False), "limit": (_I, False)},
+        False,
+        "talk reminders and accountability records (read-only)",
+    ),
+    "reminder.done": (
+        {"id": (_I, True), "note": (_S, True)},
+        True,
+        "the department head held the talk reminder: sign it off with what was said",
+    ),
+    "report.today": ({}, False, "the hall's figures for today so far, with charts (read-only)"),
+    "report.get": (
+        {"period": (_S, False), "from": (_S, False), "to": (_S, False), "format": (_S, False)},
+        False,
+        "the hall's report for a period: json, or a csv/xlsx file as base64 (read-only)",
+    ),
+    "audit.list": (
+        {
+            "period": (_S, False),
+            "from": (_S, False),
+            "to": (_S, False),
+            "actor": (_S, False),
+            "op": (_S, False),
+            "ticket": ((str, int), False),
+            "case": (_S, False),
+            "limit": (_I, False),
+            "format": (_S, False),
+        },
+        False,
+        "the audit log, filtered by period, actor, operation, ticket, case (read-only)",
+    ),
+    "ranking.get": (
+        {"period": (_S, False)},
+        False,
+        "windows ranked by satisfaction and on-time rate, the last week by default (read-only)",
+    ),
 }
 
 OPS: dict[str, OpSpec] = {
@@ -285,6 +321,11 @@ EVENTS: dict[str, str] = {
     "casefile.light": "alert: a case file's light changed on the clock "
     "(data: number, department, service, window, clerk, light, was, due_on, days_left)",
     "queue.unattended": "alert: people wait with no open window for their queue (queue, ...)",
+    "reminder.raised": "alert: a window or clerk under the satisfaction threshold for an "
+    "assessment period; a talk reminder for the department head (id, subject, period, rate)",
+    "accountability.raised": "alert: more talk reminders than the limit in the rolling "
+    "period; for the leader in charge (id, subject, department, reminders)",
+    "reminder.done": "the head signed a talk reminder off (id, subject, by, at)",
 }
 
 

@@ -44,8 +44,16 @@ from .core.pins import check_pin, hash_pin
 from .core.states import WindowOp
 from .notify import outbox
 from .notify.sender import Notifier
+from .store import (
+    accountability,
+    auditlog,
+    estimate_records,
+    lockout,
+    reportbook,
+    reports,
+    workdays,
+)
 from .store import db as dbm
-from .store import estimate_records, lockout, reports, workdays
 from .store import schema as s
 from .store import statements as st
 from .store.ops import Actor, HallOps, Outcome
@@ -71,6 +79,11 @@ READ_OPS = frozenset(
         "casefile.lights",
         "alert.list",
         "estimate.accuracy",
+        "reminder.list",
+        "report.today",
+        "report.get",
+        "audit.list",
+        "ranking.get",
     }
 )
 """Operations that change nothing: served by the readers, beside the writer."""
@@ -195,6 +208,9 @@ class HallServer:
             self.committer.on_events = self._queue_alerts
             self.notifier = Notifier(self.committer, self.config.notify)
             self._background.add(self._spawn(self.notifier.run()))
+        # Periods that ended while the server was down are assessed before it serves, so
+        # the first requests never race with that write; later ones on the clock.
+        await self._assess()
         settings = self.config.server
         self.server = await serve(
             self._handle,
@@ -706,6 +722,14 @@ class HallServer:
             },
             "alert.list": lambda c, n: {"alerts": outbox.recent(c, _limit(args))},
             "estimate.accuracy": lambda c, n: estimate_records.accuracy(c, ops, actor, args, n),
+            "reminder.list": lambda c, n: accountability.reminder_list(c, ops, actor, args, n),
+            "reminder.done": lambda c, n: Outcome(
+                *accountability.reminder_done(c, ops, actor, args, n)
+            ),
+            "report.today": lambda c, n: reportbook.today(c, ops, n),
+            "report.get": lambda c, n: reportbook.get(c, ops, args, n),
+            "audit.list": lambda c, n: auditlog.entries(c, ops, args, n),
+            "ranking.get": lambda c, n: reportbook.ranking(c, ops, args, n),
         }
         handler = handlers[op]
         key = req.key if p.OPS[op].idempotent else None
@@ -970,6 +994,7 @@ class HallServer:
                 if next_lights is None or now >= next_lights:
                     next_lights = now + LIGHTS_INTERVAL
                     await self._sweep_lights()
+                    await self._assess()
                 if not await self.reader.read(self.ops.sweep_due):
                     continue
                 _, published = await self.committer.submit(
@@ -978,6 +1003,19 @@ class HallServer:
                 await self._publish(published)
             except Exception:
                 log.exception("sweep failed; will retry")
+
+    async def _assess(self) -> None:
+        """Assessment periods that have ended (日检查、周公示、月考核 as configured):
+        assessed once each, on the server's clock; a server that was down at a period's
+        end assesses it at its first sweep (store/accountability.py)."""
+        assert self.committer is not None and self.reader is not None
+        config = self.config
+        if not await self.reader.read(lambda c, n: accountability.due(c, config, n)):
+            return
+        _, published = await self.committer.submit(
+            lambda c, n: (None, accountability.run_due(c, config, n))
+        )
+        await self._publish(published)
 
     async def _sweep_lights(self) -> None:
         """Case files whose light the clock has moved: turned, and announced once.
@@ -1041,6 +1079,7 @@ _PAGES = {
     "/clerk": "clerk.html",
     "/supervisor": "supervisor.html",
     "/office": "office.html",
+    "/report": "report.html",
 }
 CLOSE_TRY_LATER = 1013
 

@@ -62,6 +62,21 @@ def describe(kind: str, data: dict[str, Any]) -> tuple[str, str]:
             f"Queue {data.get('queue')}: {data.get('waiting')} waiting, the first for "
             f"{data.get('waited_minutes')} min, and no window serving it is open.",
         )
+    if kind == "reminder.raised":
+        return (
+            f"Talk reminder: {data.get('subject_kind')} {data.get('subject')}",
+            f"{data.get('subject_kind')} {data.get('subject')}: satisfaction "
+            f"{_pct(data.get('rate'))} in {data.get('period')} ({data.get('satisfied')} of "
+            f"{data.get('rated')} rated), under {_pct(data.get('threshold'))}. "
+            "Hold the talk reminder and sign it off.",
+        )
+    if kind == "accountability.raised":
+        return (
+            f"Accountability: {data.get('subject_kind')} {data.get('subject')}",
+            f"{data.get('subject_kind')} {data.get('subject')} (department "
+            f"{data.get('department') or '-'}): {data.get('reminders')} talk reminders in "
+            f"{data.get('rolling_days')} days, more than {data.get('limit')}.",
+        )
     if kind == "signin.locked":
         return (
             "Sign-in locked",
@@ -69,6 +84,10 @@ def describe(kind: str, data: dict[str, Any]) -> tuple[str, str]:
             f"{data.get('until')}.",
         )
     return (kind, f"{kind}: {data}")
+
+
+def _pct(rate: object) -> str:
+    return f"{float(rate) * 100:.1f} %" if isinstance(rate, (int, float)) else "-"
 
 
 def channels_of(r: Recipient, settings: NotifySettings) -> list[tuple[str, str]]:

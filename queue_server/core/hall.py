@@ -161,6 +161,30 @@ class CaseFileSettings:
     clerk who calls it."""
 
 
+PERIOD_KINDS = ("day", "week", "month")
+SUBJECT_KINDS = ("window", "clerk", "department", "service")
+
+
+@dataclass(frozen=True, slots=True)
+class AccountabilitySettings:
+    """``[accountability]``: when a satisfaction rate leads to a talk reminder (谈话提醒)
+    and reminders to an accountability record (问责); rules in ``core/accountability.py``.
+
+    ``periods``: the assessment periods that yield reminders (月考核: month); each is
+    assessed once it has ended. ``subjects``: whose rate is assessed. A rate counts only
+    with at least ``min_ratings`` ratings; below ``threshold`` it yields a reminder; more
+    than ``reminder_limit`` reminders of one subject in ``rolling_days`` days yield an
+    accountability record for the leader in charge.
+    """
+
+    threshold: float = 0.80
+    min_ratings: int = 20
+    periods: tuple[str, ...] = ("month",)
+    subjects: tuple[str, ...] = ("window", "clerk")
+    reminder_limit: int = 3
+    rolling_days: int = 365
+
+
 @dataclass(frozen=True, slots=True)
 class Rules:
     recall_limit: int = 3
@@ -221,6 +245,7 @@ class HallConfig:
     clerks: tuple[Clerk, ...] = ()
     departments: tuple[Department, ...] = ()
     casefiles: CaseFileSettings = CaseFileSettings()
+    accountability: AccountabilitySettings = AccountabilitySettings()
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Device sections (``[gateway]``, ``[kiosk]``, ``[display]``) checked by their packages."""
     rules: Rules = Rules()

@@ -127,6 +127,16 @@ TABLE: dict[str, dict[str, Scope]] = {
     "casefile.receipt": {"gateway": _W, "admin": _A},
     "alert.list": {"supervisor": _A, "admin": _A},
     "estimate.accuracy": {"supervisor": _A, "admin": _A},
+    # Accountability (core/accountability.py): the head holds a talk reminder with the
+    # person responsible and signs it off; supervisors follow every department's.
+    "reminder.list": {"head": _D, "supervisor": _A, "admin": _A},
+    "reminder.done": {"head": _D},
+    # Reports (store/kpis.py, store/reportbook.py): the hall's figures for any period.
+    "report.today": {"supervisor": _A, "admin": _A},
+    "report.get": {"supervisor": _A, "admin": _A},
+    "audit.list": {"supervisor": _A, "admin": _A},
+    # The weekly publication (周公示): a hall display shows the ranking in turn with calls.
+    "ranking.get": {"display": _A, "supervisor": _A, "admin": _A},
 }
 
 ARGUMENT_ROLES: dict[tuple[str, str], tuple[str, ...]] = {

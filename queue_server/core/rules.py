@@ -211,16 +211,32 @@ def check_rating(level: int, scale: int) -> None:
 
 
 def is_dissatisfied(level: int) -> bool:
-    """Dissatisfied and very dissatisfied go to the follow-up list and alert the head."""
+    """Dissatisfied and very dissatisfied (差评) go to the follow-up list and alert the head."""
     return level <= 2
 
 
+SATISFIED_MIN = 4
+"""THE meaning of "satisfied" in every rate HallQ shows or reports: 满意 (4) or 非常满意
+(5). "Basically satisfied" (3) is neither satisfied nor a bad rating. The store's SQL
+(``satisfied_count``) and the display's tally (the ``satisfied`` flag of
+``rating.recorded``) use this constant; nothing else says it (docs/reports.md)."""
+
+
+def is_satisfied(level: int) -> bool:
+    """A rating that counts as satisfied in a satisfaction rate."""
+    return level >= SATISFIED_MIN
+
+
+def satisfaction(rated: int, satisfied: int) -> float | None:
+    """Satisfied share of the rated cases; None with no ratings. Not-rated cases are not
+    in ``rated`` (they are counted apart, never as satisfied or dissatisfied)."""
+    return satisfied / rated if rated else None
+
+
 def satisfaction_rate(levels: Iterable[int]) -> float | None:
-    """Share of rated cases at "basically satisfied" or better; None with no ratings."""
+    """Share of rated cases that are satisfied or better; None with no ratings."""
     got = list(levels)
-    if not got:
-        return None
-    return sum(1 for v in got if v >= 3) / len(got)
+    return satisfaction(len(got), sum(1 for v in got if is_satisfied(v)))
 
 
 # ---------------------------------------------------------------------------------------

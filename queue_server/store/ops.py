@@ -1319,6 +1319,7 @@ class HallOps:
             "window": row["window"],
             "level": level,
             "meaning": rules.NATIONAL_LEVELS[level],
+            "satisfied": rules.is_satisfied(level),
             "source": source,
             "label": rules.ticket_label(ticket["prefix"], ticket["number"]),
             "ticket_id": row["ticket_id"],
@@ -1635,7 +1636,7 @@ class HallOps:
             select(
                 c.window,
                 func.count(),
-                func.sum(case((c.rating >= 3, 1), else_=0)),
+                func.sum(case((c.rating >= rules.SATISFIED_MIN, 1), else_=0)),
             )
             .where(c.rating_state == "rated", c.rated_at >= midnight)
             .group_by(c.window)

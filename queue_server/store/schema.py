@@ -160,6 +160,8 @@ Index(
 # Today's ratings per window (snapshot) and one clerk's day (clerk.today).
 Index("ix_cases_rated", cases.c.rating_state, cases.c.rated_at)
 Index("ix_cases_clerk", cases.c.clerk, cases.c.called_at)
+# The period reports read finished cases by their end time (store/kpis.py, migration 0009).
+Index("ix_cases_ended", cases.c.ended_at)
 
 appointments = Table(
     "appointments",
@@ -201,6 +203,9 @@ audit = Table(
     Column("ticket_id", Integer),
     Column("detail", Text),
 )
+
+# Period reports and the audit view read the log by time (migration 0009).
+Index("ix_audit_at", audit.c.at)
 
 idempotency = Table(
     "idempotency",
@@ -369,3 +374,70 @@ estimate_records = Table(
     Column("waited_s", Integer),
 )
 Index("ix_estimate_records_day", estimate_records.c.day, estimate_records.c.queue)
+
+
+assessments = Table(
+    "assessments",
+    metadata,
+    # One row per assessed period (核查/考核 run): written first, in the run's transaction,
+    # so a period is assessed once however many processes or restarts try (migration 0009).
+    Column("kind", String(8), primary_key=True),  # day | week | month
+    Column("start", Date, primary_key=True),
+    Column("end", Date, nullable=False),
+    Column("run_at", UTCDateTime, nullable=False),
+    Column("by", String(64), nullable=False),  # "clock" or who ran hallq assess
+    Column("reminders", Integer, nullable=False),
+    Column("summary", Text),  # JSON: subjects assessed, counted, below
+)
+
+talk_reminders = Table(
+    "talk_reminders",
+    metadata,
+    # A talk reminder (谈话提醒): a window or clerk under the satisfaction threshold for an
+    # assessment period; the department head holds the talk and signs it off. Never
+    # deleted: the count of reminders in the rolling period is read from here.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("department", String(64)),
+    Column("period_kind", String(8), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("rated", Integer, nullable=False),
+    Column("satisfied", Integer, nullable=False),
+    Column("not_rated", Integer, nullable=False),
+    Column("threshold", String(8), nullable=False),  # as configured then, e.g. "0.8"
+    Column("state", String(8), nullable=False),  # open | done
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime),
+    Column("done_by", String(64)),
+    Column("note", Text),  # what the talk was about (staff text, never in events or logs)
+    UniqueConstraint(
+        "subject_kind", "subject", "period_kind", "period_start", name="uq_talk_reminder"
+    ),
+)
+Index("ix_talk_reminders_department", talk_reminders.c.department, talk_reminders.c.state)
+Index(
+    "ix_talk_reminders_subject",
+    talk_reminders.c.subject_kind,
+    talk_reminders.c.subject,
+    talk_reminders.c.period_end,
+)
+
+accountability_records = Table(
+    "accountability_records",
+    metadata,
+    # An accountability record (问责): a subject with more than ``reminder_limit`` talk
+    # reminders in the rolling period, raised by the reminder that passed the limit and
+    # escalated to the department's leader in charge (the alert outbox).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("reminder_id", Integer, ForeignKey("talk_reminders.id"), nullable=False, unique=True),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("department", String(64)),
+    Column("reminders", Integer, nullable=False),
+    Column("window_start", Date, nullable=False),
+    Column("window_end", Date, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_accountability_department", accountability_records.c.department)

@@ -366,4 +366,35 @@ def test_window_display_shows_the_clerks_photo_or_initials(tmp_path, sqlite_url)
                 assert root.ids.photo.width == 0
                 await ws.close()
 
+
+def test_hall_display_publishes_last_weeks_ranking_in_its_notice_line(config, sqlite_url):
+    """周公示: the display asks the server for last week's ranking and scrolls it after
+    the hall's own notice."""
+    import dataclasses
+    import datetime as dt
+
+    from queue_server.core.hall import AccountabilitySettings
+    from tests.queue_server.harness import GATEWAY, Clock, Store
+
+    cfg = dataclasses.replace(config, accountability=AccountabilitySettings(min_ratings=1))
+    st = Store(cfg, sqlite_url, Clock(dt.datetime(2026, 11, 17, 2, 0, tzinfo=dt.UTC)))
+    try:  # last week (W47): window 1 serves two, one satisfied
+        st.open(1, "c-1")
+        for level in (5, 2):
+            st.issue("general")
+            st.call_next(1)
+            st.finish(1)
+            st.run(st.ops.rate, GATEWAY, {"window": 1, "level": level})
+    finally:
+        st.close()
+
+    async def main():
+        async with running_hall(cfg, sqlite_url, Clock()) as hall:
+            app = make_app(hall.port, notice="欢迎光临", ranking_minutes=1.0)
+            async with running_display(app):
+                await until(lambda: "第1名 1号窗口" in app.root.notice, 10, "the ranking shown")
+                assert app.root.notice.startswith("欢迎光临")
+                notice = app.root.notice
+                assert "满意率50.0%" in notice and "2026-11-16至2026-11-22" in notice
+
     run(main())

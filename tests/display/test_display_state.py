@@ -183,12 +183,16 @@ def test_resync_snapshot_replaces_everything_seen_before():
     assert s.last_seq == 30
 
 
-def test_satisfaction_counts_basically_satisfied_and_better_in_the_zone():
+def test_satisfaction_counts_what_the_server_marks_satisfied_in_the_zone():
+    from queue_server.core.rules import is_satisfied
+
     s = make(filter=DisplayFilter(areas=frozenset({"civil"})))
     assert s.satisfaction.rate is None
     for w, level in ((1, 5), (2, 4), (1, 3), (2, 2), (3, 1)):
-        s.apply_event("rating.recorded", None, {"window": w, "level": level}, now=1.0)
-    assert s.satisfaction.rated == 4 and s.satisfaction.rate == pytest.approx(0.75)
+        data = {"window": w, "level": level, "satisfied": is_satisfied(level)}
+        s.apply_event("rating.recorded", None, data, now=1.0)
+    # satisfied or better (4, 5) of the zone's four ratings; 3 is not satisfied
+    assert s.satisfaction.rated == 4 and s.satisfaction.rate == pytest.approx(0.5)
     s.new_day("2026-11-25")
     assert s.satisfaction.rate is None and s.newest is None
 

@@ -156,3 +156,24 @@ def test_initials_stand_in_for_a_missing_photo():
     assert initials("王芳") == "王" and initials("Zhang Wei") == "ZW" and initials("") == ""
     assert photo_url("wss://hall.example:8765/ws", "c 1") == \
         "https://hall.example:8765/staff-photo/c%201"
+
+
+def test_the_weekly_ranking_as_a_notice_line():
+    from display.texts import ranking_text
+
+    got = ranking_text({"from": "2026-11-16", "to": "2026-11-22", "windows": [
+        {"rank": 1, "key": 3, "satisfaction": 0.991, "on_time_rate": 1.0},
+        {"rank": 2, "key": 1, "satisfaction": 0.95, "on_time_rate": None},
+        {"rank": None, "key": 7, "satisfaction": 1.0, "on_time_rate": None},
+    ]})
+    assert got.startswith("【窗口服务评价公示 2026-11-16至2026-11-22】")
+    assert "第1名 3号窗口 满意率99.1% 按时办结率100.0%；第2名 1号窗口 满意率95.0%" in got
+    assert "7号窗口" not in got  # too few ratings to publish a place
+    assert ranking_text({"windows": []}) == ""
+
+
+def test_ranking_option(monkeypatch):
+    monkeypatch.setenv("HALLQ_DISPLAY_TOKEN", "tok")
+    assert options_from_args(parser().parse_args(["--ranking", "30"])).ranking_minutes == 30
+    with pytest.raises(ValueError, match="hall display only"):
+        options_from_args(parser().parse_args(["--ranking", "30", "--window", "2"]))

@@ -193,7 +193,9 @@ def test_rating_scales_and_satisfaction():
     with pytest.raises(Refused):
         rules.check_rating(6, 5)
     assert rules.is_dissatisfied(2) and not rules.is_dissatisfied(3)
-    assert rules.satisfaction_rate([5, 4, 3, 2]) == 0.75
+    # satisfied or better (满意, 非常满意); basically satisfied (3) is not satisfied
+    assert rules.satisfaction_rate([5, 4, 3, 2]) == 0.5
+    assert rules.is_satisfied(4) and not rules.is_satisfied(3)
     assert rules.satisfaction_rate([]) is None
 
 

@@ -215,6 +215,17 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "in": {"*": {**in_civil, "check": f3["check"]}},
             "out": {"kiosk": [{**in_civil, "check": "0000" if f3["check"] != "0000" else "1111"}]},
         },
+        "reminder.list": {
+            "in": {"*": {"department": "civil"}, "head": {}},
+            "out": {"head": [{"department": "party"}]},
+        },
+        # No reminder exists here: the head's own-department check on a real one is
+        # tried in test_accountability.py.
+        "reminder.done": {"in": {"*": {"id": 999999, "note": "talked"}}},
+        "report.today": {"in": {"*": {}}},
+        "report.get": {"in": {"*": {"period": "2026-11"}}},
+        "audit.list": {"in": {"*": {"actor": "gateway"}}},
+        "ranking.get": {"in": {"*": {}}},
     }
 
 

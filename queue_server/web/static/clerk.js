@@ -319,7 +319,7 @@ function trackLocally(kind, data) {
   } else if (kind === "ticket.no_show") {
     L.no_shows += 1;
   } else if (kind === "rating.recorded") {
-    L.levels.push(data.level);
+    L.levels.push(Boolean(data.satisfied)); // the server says which are satisfied (one rule)
   }
 }
 
@@ -493,7 +493,7 @@ function renderToday() {
   } else {
     const L = S.localToday;
     const avg = L.durations.length ? L.durations.reduce((a, b) => a + b, 0) / L.durations.length : null;
-    const sat = L.levels.length ? L.levels.filter((v) => v >= 3).length / L.levels.length : null;
+    const sat = L.levels.length ? L.levels.filter(Boolean).length / L.levels.length : null;
     f = { served: L.served, avg, no_shows: L.no_shows, sat };
   }
   $("today-title").textContent = t("clerk.today") + (partial ? ` ${t("clerk.today.partial")}` : "");

@@ -11,7 +11,7 @@ import { t, lang, setLang, applyI18n, errorText, name } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const NEEDS_TEXT = { suspend: "materials", refuse: "reason", extend: "reason" };
-const O = { conn: null, info: null, dept: null, cases: [], counts: {} };
+const O = { conn: null, info: null, dept: null, cases: [], counts: {}, role: null, reminders: [] };
 
 function say(text, kind = "") {
   $("msg").textContent = text;
@@ -101,6 +101,58 @@ async function act(number, op) {
   }
 }
 
+// -- talk reminders (the head's; docs/reports.md) ------------------------------------
+
+async function loadReminders() {
+  if (O.role !== "head" || !O.conn?.online) return;
+  try {
+    O.reminders = (await O.conn.request("reminder.list", { state: "open" })).reminders;
+    renderReminders();
+  } catch (e) {
+    $("rem-msg").textContent = errorText(e);
+  }
+}
+
+function renderReminders() {
+  $("reminders-card").hidden = O.role !== "head";
+  const list = $("reminders");
+  list.replaceChildren();
+  for (const r of O.reminders) {
+    const li = document.createElement("li");
+    li.dataset.id = String(r.id);
+    li.textContent = t("sup.rem.item", {
+      period: r.period, kind: t(`sup.kind.${r.subject_kind}`), subject: r.subject,
+      rate: `${(r.rate * 100).toFixed(1)}%`, satisfied: r.satisfied, rated: r.rated,
+      department: r.department || "—",
+    }) + " ";
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "small";
+    b.textContent = t("office.rem.sign");
+    b.addEventListener("click", () => signOff(r.id));
+    li.append(b);
+    list.append(li);
+  }
+  $("no-reminders").hidden = O.reminders.length > 0;
+}
+
+async function signOff(id) {
+  const note = $("rem-note").value.trim();
+  if (!note) {
+    $("rem-msg").textContent = t("office.rem.need");
+    $("rem-note").focus();
+    return;
+  }
+  try {
+    await O.conn.request("reminder.done", { id, note }, { whenOffline: "refuse" });
+    $("rem-note").value = "";
+    $("rem-msg").textContent = t("office.rem.done");
+    await loadReminders();
+  } catch (e) {
+    $("rem-msg").textContent = errorText(e);
+  }
+}
+
 function signIn(ev) {
   ev.preventDefault();
   const hello = {
@@ -115,14 +167,17 @@ function signIn(ev) {
     name: `office-${hello.clerk}`,
     onSession: async (session) => {
       $("who").textContent = `${session.device} · ${t(`role.${session.role}`)}`;
+      O.role = session.role;
       $("signin").hidden = true;
       $("office").hidden = false;
       O.info = await O.conn.request("hall.info");
       await load();
+      await loadReminders();
     },
     onSnapshot: () => load(),
     onEvent: (kind) => {
       if (kind.startsWith("casefile.")) load();
+      if (kind === "reminder.raised" || kind === "reminder.done") loadReminders();
     },
     onState: (state, detail) => {
       $("conn").dataset.state = state;
@@ -142,6 +197,7 @@ function init() {
     setLang(lang() === "zh" ? "en" : "zh");
     applyI18n();
     render();
+    renderReminders();
   });
   $("signin").addEventListener("submit", signIn);
 }

@@ -24,6 +24,9 @@ const V = {
   followupCase: null, // the follow-up whose dialog is open
   caseLights: null, // casefile.lights: counts per department, the red cases
   accuracy: null, // today's wait-estimate error per queue (estimate.accuracy)
+  today: null, // report.today: the day's figures and charts (drawn on the server)
+  todayNode: null, // its drawing, made again only when the figures change
+  reminders: { reminders: [], accountability: [] }, // reminder.list
 };
 
 // -- the state, from the snapshot and events -------------------------------------------
@@ -54,6 +57,8 @@ function apply(kind, data) {
   if (kind === "rating.dissatisfied" || kind === "followup.done") loadFollowups();
   if (["casefile.light", "casefile.changed", "casefile.opened"].includes(kind)) loadCaseLightsSoon();
   if (kind === "ticket.called") loadAccuracySoon(); // one more wait is known
+  if (["ticket.issued", "ticket.finished", "rating.recorded", "case.overdue"].includes(kind)) loadTodaySoon();
+  if (["reminder.raised", "reminder.done", "accountability.raised"].includes(kind)) loadReminders();
   if (["rating.dissatisfied", "case.overdue", "casefile.light", "signin.locked"].includes(kind)) {
     setTimeout(loadDeliveries, 1000); // give the sender a moment
   }
@@ -78,6 +83,7 @@ function addAlert(kind, data) {
 // -- panels ----------------------------------------------------------------------------
 
 const PANELS = [
+  { id: "today", title: "sup.today", render: renderToday },
   { id: "queues", title: "sup.queues", render: renderQueues },
   { id: "windows", title: "sup.windows", render: renderWindows, tools: areaFilter },
   { id: "alerts", title: "sup.alerts", render: renderAlerts },
@@ -85,6 +91,9 @@ const PANELS = [
   { id: "deliveries", title: "sup.deliveries", render: renderDeliveries },
   { id: "caselights", title: "sup.caselights", render: renderCaseLights },
   { id: "estimates", title: "sup.estimates", render: renderAccuracy, tools: accuracyTools },
+  { id: "reminders", title: "sup.reminders", render: renderReminders },
+  { id: "reports", title: "sup.reports", render: renderReports, tools: reportTools },
+  { id: "audit", title: "sup.audit", render: renderAudit, tools: auditTools },
 ];
 
 /** The promised cases' lights, asked again (once for a burst) after any event that
@@ -181,6 +190,161 @@ async function exportAccuracy() {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+// -- the audit log: filtered, shown, exported ------------------------------------------
+
+function auditArgs() {
+  const args = {};
+  for (const [id, key] of [["audit-period", "period"], ["audit-actor", "actor"], ["audit-ticket", "ticket"], ["audit-case", "case"]]) {
+    const v = $(id).value.trim();
+    if (v) args[key] = v;
+  }
+  return args;
+}
+
+function auditTools() {
+  const input = (id, label, width) => el("input", { id, placeholder: t(label), "aria-label": t(label), style: `width:${width}` });
+  return el("span", { class: "row", style: "flex-wrap:wrap;gap:.5rem;align-items:center" },
+    input("audit-period", "sup.audit.period", "11rem"), input("audit-actor", "sup.audit.actor", "8rem"),
+    input("audit-ticket", "sup.audit.ticket", "6rem"), input("audit-case", "sup.audit.case", "9rem"),
+    el("button", { type: "button", id: "audit-show", class: "small", onclick: loadAudit }, t("sup.audit.show")),
+    el("button", { type: "button", id: "audit-csv", class: "small", onclick: () => download("csv", "audit.list", auditArgs()) }, t("sup.report.csv")));
+}
+
+async function loadAudit() {
+  V.auditMsg = "";
+  try {
+    V.audit = (await V.conn.request("audit.list", { ...auditArgs(), limit: 200 })).entries;
+  } catch (e) {
+    V.audit = [];
+    V.auditMsg = errorText(e);
+  }
+  render();
+}
+
+function renderAudit() {
+  const msg = el("p", { class: "msg", id: "audit-msg", role: "alert", text: V.auditMsg || "" });
+  if (!V.audit) return [msg];
+  const locale = lang() === "zh" ? "zh-CN" : "en-GB";
+  const rows = V.audit.map((a) => el("tr", { "data-op": a.op },
+    el("td", { text: new Date(a.at).toLocaleString(locale) }), el("td", { text: `${a.actor} (${a.role})` }),
+    el("td", { text: a.op }), el("td", { text: a.window ?? "" }), el("td", { text: a.ticket || "" }),
+    el("td", { text: a.detail ? JSON.stringify(a.detail) : "" })));
+  return [msg, el("table", { class: "report", id: "audit" }, el("tbody", {}, rows))];
+}
+
+// -- today's figures, reports, talk reminders (issue 11) ---------------------------------
+
+/** The day's figures from the server (report.today): after figures-moving events, at
+ * most every 3 s, and every 30 s anyway (waits grow while nobody moves). */
+async function loadToday() {
+  if (!V.conn?.online) return;
+  try {
+    V.today = await V.conn.request("report.today");
+    V.todayNode = null;
+    render();
+  } catch (e) {
+    console.warn("today's figures unavailable", e);
+  }
+}
+
+function loadTodaySoon() {
+  if (V.todayTimer) return;
+  V.todayTimer = setTimeout(() => { V.todayTimer = null; loadToday(); }, 3000);
+}
+
+function pct(rate) {
+  return rate === null || rate === undefined ? "–" : `${(rate * 100).toFixed(1)}%`;
+}
+
+function svgImage(svg, alt, id) {
+  return el("img", { id, alt, class: "chart", src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}` });
+}
+
+function renderToday() {
+  const d = V.today;
+  if (!d) return [el("p", { class: "muted", text: "…" })];
+  if (V.todayNode && V.todayNode.dataset.lang === lang()) return [V.todayNode];
+  const cell = (id, label, value, sub) => el("div", { class: "fig", id },
+    el("b", { text: value }), el("span", { text: label }), sub ? el("small", { class: "muted", text: sub }) : null);
+  const dur = (s) => (s === null ? "–" : formatDuration(s));
+  V.todayNode = el("div", { "data-lang": lang() },
+    el("div", { class: "figs", id: "today-figures" },
+      cell("today-issued", t("sup.today.issued"), String(d.issued)),
+      cell("today-waiting", t("sup.today.waiting"), String(d.waiting)),
+      cell("today-served", t("sup.today.served"), String(d.served)),
+      cell("today-wait-mean", t("sup.today.wait_mean"), dur(d.wait_mean_s)),
+      cell("today-wait-p90", t("sup.today.wait_p90"), dur(d.wait_p90_s)),
+      cell("today-satisfaction", t("sup.today.satisfaction"), pct(d.satisfaction),
+        t("sup.today.rated", { n: d.rated, m: d.not_rated })),
+      cell("today-red", t("sup.today.red"), String(d.red_cases + d.red_casefiles)),
+      d.open_rectifications === null ? null : cell("today-rectify", t("sup.today.rectify"), String(d.open_rectifications))),
+    el("div", { class: "charts" },
+      el("figure", {}, svgImage(d.charts.issued_by_hour, t("sup.today.by_hour"), "chart-hours"),
+        el("figcaption", { text: t("sup.today.by_hour") })),
+      el("figure", {}, svgImage(d.charts.satisfaction_by_window, t("sup.today.by_window"), "chart-windows"),
+        el("figcaption", { text: t("sup.today.by_window") }))));
+  return [V.todayNode];
+}
+
+async function loadReminders() {
+  if (!V.conn?.online) return;
+  try {
+    V.reminders = await V.conn.request("reminder.list", { state: "open" });
+    render();
+  } catch (e) {
+    console.warn("talk reminders unavailable", e);
+  }
+}
+
+function renderReminders() {
+  const { reminders, accountability } = V.reminders;
+  if (!reminders.length && !accountability.length) return [el("p", { class: "muted", text: t("sup.rem.none") })];
+  const dept = (id) => name(V.info?.departments.find((x) => x.id === id)?.name) || id || "–";
+  return [el("ul", { class: "alerts", id: "reminders" },
+    accountability.map((a) => el("li", { "data-kind": "accountability", "data-id": String(a.id) },
+      t("sup.rem.account", { kind: t(`sup.kind.${a.subject_kind}`), subject: a.subject, n: a.reminders, from: a.from, to: a.to }))),
+    reminders.map((r) => el("li", { "data-kind": "reminder", "data-id": String(r.id) },
+      t("sup.rem.item", {
+        period: r.period, kind: t(`sup.kind.${r.subject_kind}`), subject: r.subject, rate: pct(r.rate),
+        satisfied: r.satisfied, rated: r.rated, department: dept(r.department),
+      }))))];
+}
+
+function reportTools() {
+  const month = new Date().toISOString().slice(0, 7);
+  return el("span", { class: "row", style: "flex-wrap:wrap;gap:.5rem;align-items:center" },
+    el("input", { id: "report-period", value: month, "aria-label": t("sup.report.period"), title: t("sup.report.period"), style: "width:14rem" }),
+    el("button", { type: "button", id: "report-csv", class: "small", onclick: () => download("csv") }, t("sup.report.csv")),
+    el("button", { type: "button", id: "report-xlsx", class: "small", onclick: () => download("xlsx") }, t("sup.report.xlsx")),
+    el("button", { type: "button", id: "report-print", class: "small", onclick: () => {
+      window.open(`/report#period=${encodeURIComponent($("report-period").value.trim())}`, "_blank");
+    } }, t("sup.report.print")));
+}
+
+function renderReports() {
+  return [el("p", { class: "msg", id: "report-msg", role: "alert", text: V.reportMsg || "" })];
+}
+
+/** A file from report.get (or audit.list), handed to the browser as a download. */
+async function download(format, op = "report.get", args = null) {
+  V.reportMsg = "";
+  V.auditMsg = "";
+  try {
+    const got = await V.conn.request(op, { ...(args || { period: $("report-period").value.trim() }), format });
+    const bytes = Uint8Array.from(atob(got.base64), (c) => c.charCodeAt(0));
+    const url = URL.createObjectURL(new Blob([bytes], { type: got.content_type }));
+    const a = el("a", { href: url, download: got.filename });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (e) {
+    if (op === "report.get") V.reportMsg = errorText(e);
+    else V.auditMsg = errorText(e);
+  }
+  render();
 }
 
 /** Alerts sent by e-mail, SMS or webhook: asked again after each event that may send
@@ -372,6 +536,8 @@ function signIn(token) {
       loadDeliveries();
       loadCaseLights();
       loadAccuracy();
+      loadToday();
+      loadReminders();
       $("signin").hidden = true;
       $("panels").hidden = false;
       render();
@@ -402,6 +568,7 @@ function setup() {
     signIn($("token").value.trim());
   });
   setInterval(render, 1000); // waits and "how long" figures tick between events
+  setInterval(loadToday, 30_000);
   // A wall screen can be set up with /supervisor#token=...; the token leaves the address bar.
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
   if (fromHash) history.replaceState(null, "", location.pathname + location.search);

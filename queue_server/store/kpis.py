@@ -1,0 +1,420 @@
+"""Key figures of the windows and clerks for a period (docs/reports.md has the definitions).
+
+Per window, clerk, service and department, over the cases that *ended* in the period
+(hall-local days): cases, served, no-shows, transfers, recalls; waiting time (issued →
+called), walk time (called → started) and service time (started → finished) as median,
+90th percentile and mean; ratings, satisfied, not rated and the satisfaction rate (the
+one rule, ``rules.is_satisfied``); per window and clerk also open, paused and idle time
+from the window sessions in the audit log. Per service: tickets by hour of day and
+weekday (demand).
+
+Durations are computed by the database (one float per case, no date parsing in Python),
+so a year of a large hall is read in one pass; the percentiles are then taken in Python,
+where both databases agree exactly (nearest rank: the smallest value with at least 90 %
+of the values at or below it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Float, and_, case, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
+
+from ..core import accountability as acc
+from ..core import rules
+from ..core.hall import HallConfig
+from . import schema as s
+from .accountability import bounds, not_rated_count, rated_count, satisfied_count
+
+GROUPS = ("department", "window", "clerk", "service")
+_c, _t, _a = s.cases.c, s.tickets.c, s.audit.c
+
+
+def epoch(conn: Connection, col: Any) -> Any:
+    """SQL: a time as seconds since 1970 (a float: no date parsing in Python)."""
+    if conn.dialect.name == "postgresql":
+        return func.extract("epoch", col).cast(Float)
+    return (func.julianday(col) - 2440587.5) * 86400.0
+
+
+def seconds(conn: Connection, a: Any, b: Any) -> Any:
+    """SQL: seconds from ``a`` to ``b`` (NULL when either is NULL)."""
+    if conn.dialect.name == "postgresql":
+        return func.extract("epoch", b - a).cast(Float)  # numeric otherwise
+    return (func.julianday(b) - func.julianday(a)) * 86400.0
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Nearest rank: the smallest value with at least ``share`` of the values at or
+    below it (``values`` sorted). None for no values."""
+    if not values:
+        return None
+    return values[max(0, math.ceil(share * len(values)) - 1)]
+
+
+@dataclass
+class Figures:
+    """What one window, clerk, service or department did in the period."""
+
+    cases: int = 0
+    served: int = 0
+    no_shows: int = 0
+    transfers: int = 0
+    recalls: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    not_rated: int = 0
+    waits: list[float] = field(default_factory=list)
+    walks: list[float] = field(default_factory=list)
+    services: list[float] = field(default_factory=list)
+    busy_s: float = 0.0
+    open_s: float | None = None
+    paused_s: float | None = None
+
+    def merge(self, other: Figures) -> None:
+        for name in ("cases", "served", "no_shows", "transfers", "recalls"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rated += other.rated
+        self.satisfied += other.satisfied
+        self.not_rated += other.not_rated
+        self.waits.extend(other.waits)
+        self.walks.extend(other.walks)
+        self.services.extend(other.services)
+        self.busy_s += other.busy_s
+
+    def row(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "cases": self.cases,
+            "served": self.served,
+            "no_shows": self.no_shows,
+            "transfers": self.transfers,
+            "recalls": self.recalls,
+        }
+        for name, values in (
+            ("wait", self.waits),
+            ("walk", self.walks),
+            ("service", self.services),
+        ):
+            values.sort()
+            out[f"{name}_median_s"] = _round(percentile(values, 0.5))
+            out[f"{name}_p90_s"] = _round(percentile(values, 0.9))
+            out[f"{name}_mean_s"] = _round(sum(values) / len(values)) if values else None
+        rate = rules.satisfaction(self.rated, self.satisfied)
+        out.update(
+            rated=self.rated,
+            satisfied=self.satisfied,
+            not_rated=self.not_rated,
+            satisfaction=round(rate, 4) if rate is not None else None,
+            open_s=_round(self.open_s),
+            paused_s=_round(self.paused_s),
+            idle_s=(
+                _round(max(0.0, self.open_s - (self.paused_s or 0.0) - self.busy_s))
+                if self.open_s is not None
+                else None
+            ),
+        )
+        return out
+
+
+def _bucket(rows: list[Any]) -> Figures:
+    """The figures of the cases of one window, clerk and service (columns as selected
+    in :func:`figures`)."""
+    done = [r for r in rows if r[3] == "done"]
+    rated = [r[5] for r in rows if r[4] == "rated" and r[5] is not None]
+    return Figures(
+        cases=len(rows),
+        served=len(done),
+        no_shows=sum(1 for r in rows if r[3] == "no_show"),
+        transfers=sum(1 for r in rows if r[3] == "transferred"),
+        # a ticket's recalls count once, at the window where it ended
+        recalls=sum(r[6] or 0 for r in rows if r[3] in ("done", "no_show")),
+        rated=len(rated),
+        satisfied=sum(1 for v in rated if rules.is_satisfied(v)),
+        not_rated=sum(1 for r in rows if r[4] == "not_rated"),
+        waits=[r[7] for r in rows if r[7] is not None],
+        walks=[r[8] for r in rows if r[8] is not None],
+        services=[r[9] for r in done if r[9] is not None],
+        busy_s=sum((r[8] or 0.0) + (r[9] or 0.0) for r in rows),
+    )
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+def figures(conn: Connection, config: HallConfig, period: acc.Period) -> dict[str, Any]:
+    """The period's figures: ``total`` and a dict of rows per group (key → figures)."""
+    start, end = bounds(period, config.tz)
+    called = seconds(conn, _t.issued_at, _c.called_at)
+    # A case finished without "start" has started_at = ended_at (the store's rule): it
+    # has no walk time, and its service time runs from the call (as clerk.today does).
+    started = and_(_c.started_at.is_not(None), _c.started_at != _c.ended_at)
+    walk = case((started, seconds(conn, _c.called_at, _c.started_at)), else_=None)
+    service = case(
+        (started, seconds(conn, _c.started_at, _c.ended_at)),
+        else_=seconds(conn, _c.called_at, _c.ended_at),
+    )
+    q = (
+        select(
+            _c.window,
+            _c.clerk,
+            _c.service_id,
+            _c.outcome,
+            _c.rating_state,
+            _c.rating,
+            _t.recalls,
+            # The wait is the ticket's, from issue to call; a transferred ticket waits
+            # again elsewhere, so its waits are left out (it counts as a transfer).
+            case((_t.transfers == 0, called), else_=None),
+            walk,
+            service,
+        )
+        .select_from(s.cases.join(s.tickets, _t.id == _c.ticket_id))
+        .where(_c.ended_at >= start, _c.ended_at < end)
+    )
+    # Rows are put in buckets of one (window, clerk, service) first, one cheap step per
+    # row; each bucket is then counted with comprehensions and merged into the groups,
+    # so a year of 290,000 cases costs a few passes in C-speed loops, not 290,000 x 5
+    # updates in Python.
+    buckets: dict[tuple[Any, Any, Any], list[Any]] = {}
+    for row in conn.execute(q):
+        key = (row[0], row[1], row[2])
+        got = buckets.get(key)
+        if got is None:
+            buckets[key] = [row]
+        else:
+            got.append(row)
+    dept_of = {sv.id: sv.department for sv in config.services}
+    groups: dict[str, dict[Any, Figures]] = {g: defaultdict(Figures) for g in GROUPS}
+    total = Figures()
+    for (window, clerk, sid), rows in buckets.items():
+        f = _bucket(rows)
+        targets = [total, groups["window"][window], groups["service"][sid]]
+        if clerk is not None:
+            targets.append(groups["clerk"][clerk])
+        dept = dept_of.get(sid)
+        if dept is not None:
+            targets.append(groups["department"][dept])
+        for t in targets:
+            t.merge(f)
+    _sessions(conn, start, end, groups)
+    return {
+        "period": period.label,
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "total": total.row(),
+        "groups": {
+            g: {k: f.row() for k, f in sorted(rows.items(), key=lambda kv: str(kv[0]))}
+            for g, rows in groups.items()
+        },
+    }
+
+
+_WINDOW_OPS = ("window.open", "window.pause", "window.resume", "window.close")
+
+
+def _sessions(
+    conn: Connection, start: dt.datetime, end: dt.datetime, groups: dict[str, dict[Any, Figures]]
+) -> None:
+    """Open and paused time per window and clerk, from the window operations in the
+    audit log (sessions opened in the period; one still open at its end is cut there).
+
+    Times are read as seconds (floats) and an opening's clerk is taken from its detail
+    by the database: a year of a large hall has some 160,000 such rows. (Summing the
+    stretches in SQL with window functions was tried: 3-4 times slower on SQLite.)"""
+    if conn.dialect.name == "postgresql":
+        clerk_of = func.cast(_a.detail, JSONB).op("->>")("clerk")
+    else:
+        clerk_of = func.json_extract(_a.detail, "$.clerk")
+    rows = conn.execute(
+        select(
+            epoch(conn, _a.at),
+            _a.op,
+            _a.window,
+            case((_a.op == "window.open", clerk_of), else_=None),
+        )
+        .where(
+            _a.at >= start,
+            _a.at < end,
+            _a.op.in_(_WINDOW_OPS),
+            _a.window.is_not(None),
+            # a refused operation leaves an audit row too; it opened or closed nothing
+            or_(_a.detail.is_(None), _a.detail.not_like('%"refused"%')),
+        )
+        .order_by(_a.at)  # the index's order; rows of one instant keep their id order
+    ).all()
+    end_s = end.timestamp()
+    state: dict[int, list[Any]] = {}  # window -> [since, clerk, paused since or None]
+    spans: dict[tuple[int, str | None], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for at, op, window, clerk in rows:
+        st = state.get(window)
+        if op == "window.open":
+            state[window] = [at, clerk, None]
+        elif st is None:
+            continue
+        elif op == "window.pause" and st[2] is None:
+            st[2] = at
+        elif op == "window.resume" and st[2] is not None:
+            spans[(window, st[1])][1] += at - st[2]
+            st[2] = None
+        elif op == "window.close":
+            if st[2] is not None:
+                spans[(window, st[1])][1] += at - st[2]
+            spans[(window, st[1])][0] += at - st[0]
+            del state[window]
+    for window, st in state.items():
+        if st[2] is not None:
+            spans[(window, st[1])][1] += end_s - st[2]
+        spans[(window, st[1])][0] += end_s - st[0]
+    for (window, clerk), (open_s, paused_s) in spans.items():
+        for f in [groups["window"][window]] + ([groups["clerk"][clerk]] if clerk else []):
+            f.open_s = (f.open_s or 0.0) + open_s
+            f.paused_s = (f.paused_s or 0.0) + paused_s
+
+
+def demand(conn: Connection, config: HallConfig, period: acc.Period) -> dict[str, Any]:
+    """Tickets taken per service by hall-local hour of day and by ISO weekday.
+
+    The local time is the UTC time moved by the hall's offset in the middle of the
+    period: exact in zones without summer time (China's)."""
+    start, end = bounds(period, config.tz)
+    mid = start + (end - start) / 2
+    offset = int((mid.astimezone(config.tz).utcoffset() or dt.timedelta()).total_seconds())
+    if conn.dialect.name == "postgresql":
+        local = _t.issued_at + literal(dt.timedelta(seconds=offset))
+        hour = func.extract("hour", local)
+        dow = func.extract("isodow", local)
+    else:
+        mod = f"{offset:+d} seconds"
+        hour = func.strftime("%H", _t.issued_at, mod)
+        dow = func.strftime("%w", _t.issued_at, mod)  # 0 is Sunday
+    by_hour: dict[str, list[int]] = defaultdict(lambda: [0] * 24)
+    by_day: dict[str, list[int]] = defaultdict(lambda: [0] * 7)
+    rows = conn.execute(
+        select(_t.service_id, hour, dow, func.count())
+        # by service day (indexed with the service), the hall-local day of issue
+        .where(_t.day >= period.start, _t.day <= period.end)
+        .group_by(_t.service_id, hour, dow)
+    ).all()
+    for sid, h, d, n in rows:
+        day = int(d)
+        iso = day if conn.dialect.name == "postgresql" else (day or 7)
+        by_hour[sid][int(h)] += n
+        by_day[sid][iso - 1] += n
+    return {
+        "by_hour": dict(sorted(by_hour.items())),
+        "by_weekday": dict(sorted(by_day.items())),
+        "utc_offset_s": offset,
+    }
+
+
+def today(conn: Connection, config: HallConfig, now: dt.datetime) -> dict[str, Any]:
+    """The supervisor's figures for today so far: tickets issued, waiting and served;
+    average and 90th-percentile wait of the tickets called today; satisfaction; red
+    cases (cases past their time limit, open now, and red case files)."""
+    day = rules.service_day(now, config.tz)
+    start, _end = bounds(acc.Period(day, day, "day"), config.tz)
+    issued, waiting, served = conn.execute(
+        select(
+            func.count(),
+            func.sum(case((_t.status == "waiting", 1), else_=0)),
+            func.sum(case((_t.status == "done", 1), else_=0)),
+        ).where(_t.day == day)
+    ).one()
+    waits = sorted(
+        float(w)
+        for (w,) in conn.execute(
+            select(seconds(conn, _t.issued_at, _t.called_at)).where(
+                _t.day == day, _t.called_at.is_not(None), _t.transfers == 0
+            )
+        )
+        if w is not None
+    )
+    rated, satisfied, not_rated = conn.execute(
+        select(rated_count(), satisfied_count(), not_rated_count()).where(
+            _c.ended_at >= start, _c.outcome == "done"
+        )
+    ).one()
+    red_cases = conn.execute(
+        select(func.count())
+        .select_from(s.cases)
+        .where(_c.outcome.is_(None), _c.overdue_at.is_not(None))
+    ).scalar_one()
+    red_files = conn.execute(
+        select(func.count())
+        .select_from(s.casefiles)
+        .where(s.casefiles.c.light == "red", s.casefiles.c.finished_on.is_(None))
+    ).scalar_one()
+    rate = rules.satisfaction(int(rated or 0), int(satisfied or 0))
+    per_window = conn.execute(
+        select(_c.window, rated_count(), satisfied_count())
+        .where(_c.ended_at >= start, _c.outcome == "done")
+        .group_by(_c.window)
+        .order_by(_c.window)
+    ).all()
+    hours = demand(conn, config, acc.Period(day, day, "day"))["by_hour"]
+    return {
+        "day": day.isoformat(),
+        "now": now.isoformat(),
+        "issued": int(issued or 0),
+        "waiting": int(waiting or 0),
+        "served": int(served or 0),
+        "wait_mean_s": _round(sum(waits) / len(waits)) if waits else None,
+        "wait_p90_s": _round(percentile(waits, 0.9)),
+        "rated": int(rated or 0),
+        "satisfied": int(satisfied or 0),
+        "not_rated": int(not_rated or 0),
+        "satisfaction": round(rate, 4) if rate is not None else None,
+        "red_cases": int(red_cases),
+        "red_casefiles": int(red_files),
+        # The rectification ledger is issue 11's other half (i11a); until it lands the
+        # open rectifications are the open follow-ups of dissatisfied ratings.
+        "open_rectifications": _open_rectifications(conn),
+        "by_window": [
+            {"window": w, "rated": int(n or 0), "satisfied": int(ok or 0)}
+            for w, n, ok in per_window
+        ],
+        "issued_by_hour": [sum(c[h] for c in hours.values()) for h in range(24)],
+    }
+
+
+def ledger() -> tuple[Any, Any] | None:
+    """The rectification ledger of issue 11's other half (``rectifications``, with its
+    states in ``core/rectify.py``), once it is merged; None until then. HOOK: the two
+    figures that read it (open rectifications, complaints upheld) use the ledger when it
+    is there and say so when it is not."""
+    table = s.metadata.tables.get("rectifications")
+    if table is None:
+        return None
+    try:
+        import importlib
+
+        rectify = importlib.import_module("queue_server.core.rectify")
+    except ImportError:
+        return None
+    return table, rectify
+
+
+def _open_rectifications(conn: Connection) -> int | None:
+    """Open ledger records (not closed, not dismissed); until the ledger lands, the
+    follow-up list's open entries stand in for them."""
+    found = ledger()
+    if found is not None:
+        table, rectify = found
+        final = [st.value for st in rectify.FINAL]
+        return int(
+            conn.execute(
+                select(func.count()).select_from(table).where(table.c.state.not_in(final))
+            ).scalar_one()
+        )
+    return int(
+        conn.execute(
+            select(func.count()).select_from(s.cases).where(_c.followup_state == "open")
+        ).scalar_one()
+    )
