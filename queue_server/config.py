@@ -44,6 +44,7 @@ from .core.hall import (  # the hall model lives in the core; this module only r
     WindowDef,
 )
 from .core.pins import check_pin, hash_pin
+from .core.ratings import parse_settings as parse_rating_settings
 
 __all__ = [  # what readers of a hall file use; the model's home is core/hall.py
     "ALWAYS_OPEN",
@@ -158,6 +159,9 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
     clerks = tuple(_clerks(raw, problems, {w.number for w in windows}, dept_ids))
     _check_heads(departments, clerks, problems)
     casefiles = _casefiles(raw.get("casefiles", {}), problems)
+    ratings, rating_problems = parse_rating_settings(raw.get("ratings", {}))
+    for where, message in rating_problems:
+        problems.add(f"ratings.{where}" if where else "ratings", message)
     sections: dict[str, dict[str, Any]] = {}
     for section, validator in SECTION_VALIDATORS.items():
         if section in raw:
@@ -195,6 +199,7 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
             "clerks",
             "departments",
             "casefiles",
+            "ratings",
             "notify",
             "alerts",
             *SECTION_VALIDATORS,
@@ -216,6 +221,7 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
         clerks=clerks,
         departments=departments,
         casefiles=casefiles,
+        ratings=ratings,
         sections=sections,
         rules=rules,
         notify=notify,

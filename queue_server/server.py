@@ -41,11 +41,12 @@ from .core.casefile import CaseOp
 from .core.errors import Forbidden, HallError
 from .core.hall import ALWAYS_OPEN, Clerk, HallConfig
 from .core.pins import check_pin, hash_pin
+from .core.rectify import ROp
 from .core.states import WindowOp
 from .notify import outbox
 from .notify.sender import Notifier
 from .store import db as dbm
-from .store import lockout, reports, workdays
+from .store import lockout, national, reports, workdays
 from .store import schema as s
 from .store import statements as st
 from .store.ops import Actor, HallOps, Outcome
@@ -63,7 +64,9 @@ READ_OPS = frozenset(
         "ticket.status",
         "window.waiting",
         "clerk.today",
-        "followup.list",
+        "ledger.list",
+        "ledger.get",
+        "ledger.export",
         "casefile.list",
         "casefile.get",
         "casefile.figures",
@@ -180,7 +183,7 @@ class HallServer:
         self.prepare_database()
         self.committer = dbm.Committer(self.engine, self.clock)
         self.reader = dbm.Reader(self.db_url, self.clock)
-        if self.config.notify.alerts:
+        if self.config.notify.alerts or self.config.ratings.upload_url:
             self.committer.on_events = self._queue_alerts
             self.notifier = Notifier(self.committer, self.config.notify)
             self._background.add(self._spawn(self.notifier.run()))
@@ -243,7 +246,10 @@ class HallServer:
 
     def _queue_alerts(self, conn: Connection, now: dt.datetime, published: dbm.Published) -> None:
         """On the database thread, in the events' transaction: the alerts they cause."""
-        if outbox.enqueue(conn, now, self.config, published) and self.loop is not None:
+        queued = outbox.enqueue(conn, now, self.config, published)
+        # Ratings and closed ledger records for the upward report: the same outbox.
+        queued += national.enqueue(conn, now, self.config, published)
+        if queued and self.loop is not None:
             notifier = self.notifier
             if notifier is not None:
                 self.loop.call_soon_threadsafe(notifier.wake.set)  # send them now
@@ -655,8 +661,13 @@ class HallServer:
             "device.report": lambda c, n: ops.device_report(c, actor, args, n),
             "window.waiting": lambda c, n: reports.window_waiting(c, ops, actor, args, n),
             "clerk.today": lambda c, n: reports.clerk_today(c, ops, actor, args, n),
-            "followup.list": lambda c, n: reports.followups(c, ops, actor, args, n),
-            "followup.done": lambda c, n: ops.followup_done(c, actor, args, n),
+            "ledger.list": lambda c, n: ops.ledger.list(c, actor, args, n),
+            "ledger.get": lambda c, n: ops.ledger.get(c, actor, args, n),
+            "ledger.phone": lambda c, n: ops.ledger.phone(c, actor, args, n),
+            "ledger.export": lambda c, n: national.export(c, ops, actor, args, n),
+            **{
+                f"ledger.{o.value}": functools.partial(self._ledger_op, actor, args, o) for o in ROp
+            },
             "casefile.accept": lambda c, n: Outcome(*ops.casefiles.accept(c, actor, args, n)),
             "casefile.list": lambda c, n: ops.casefiles.list(c, actor, args, n),
             "casefile.get": lambda c, n: ops.casefiles.get(c, actor, args, n),
@@ -706,6 +717,11 @@ class HallServer:
         self, actor: Actor, args: dict[str, Any], op: CaseOp, conn: Connection, now: dt.datetime
     ) -> Outcome:
         return Outcome(*self.ops.casefiles.transition(conn, actor, args, now, op))
+
+    def _ledger_op(
+        self, actor: Actor, args: dict[str, Any], op: ROp, conn: Connection, now: dt.datetime
+    ) -> Outcome:
+        return Outcome(*self.ops.ledger.step(conn, actor, args, now, op))
 
     def _own_token(
         self, actor: Actor, args: dict[str, Any], conn: Connection, now: dt.datetime
@@ -944,14 +960,19 @@ class HallServer:
                 log.exception("sweep failed; will retry")
 
     async def _sweep_lights(self) -> None:
-        """Case files whose light the clock has moved: turned, and announced once."""
+        """Case files and ledger records whose light the clock has moved: turned, and
+        each red announced once (the same minute's look for both)."""
         assert self.committer is not None and self.reader is not None
-        if not await self.reader.read(self.ops.casefiles.lights_due):
-            return
-        _, published = await self.committer.submit(
-            lambda c, n: (None, self.ops.casefiles.sweep_lights(c, n))
-        )
-        await self._publish(published)
+        for due, sweep in (
+            (self.ops.casefiles.lights_due, self.ops.casefiles.sweep_lights),
+            (self.ops.ledger.lights_due, self.ops.ledger.sweep),
+        ):
+            if not await self.reader.read(due):
+                continue
+            _, published = await self.committer.submit(
+                lambda c, n, sweep=sweep: (None, sweep(c, n))
+            )
+            await self._publish(published)
 
 
 @functools.cache
