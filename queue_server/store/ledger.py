@@ -147,6 +147,12 @@ class Ledger:
         view = self.view(row, today)
         view["phone"] = ratings.mask_phone(row["phone"])
         view["actions"] = self.actions(actor, row["state"])
+        # What each step may record, from the state table (pages draw it, never copy it).
+        state = row["state"]
+        view["outcomes"] = {
+            op: [o for (st, rop, o) in rectify.TRANSITIONS if st == state and rop == op]
+            for op in view["actions"]
+        }
         return view
 
     @staticmethod
