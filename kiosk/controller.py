@@ -26,6 +26,10 @@ from queue_server.client import ConnectionState, HallClient, RequestError, Reque
 log = logging.getLogger("hallq.kiosk")
 # A scanned ticket that cannot be rated now, said with the server's own refusal codes.
 SCAN_REFUSALS = {"rated": "already_rated", "not_rated": "rating_closed"}
+UNREGISTERED_READER = (
+    "card read, but the hall file does not list this kiosk with a reader: "
+    "set id_reader = true on its [[devices]] entry"
+)
 
 
 class KioskController:
@@ -46,6 +50,7 @@ class KioskController:
         self._keys_visit = model.visit
         self.print_task: asyncio.Task[Any] | None = None
         self.card: CardReading | None = None
+        self._reader_reported = False
         # A card read belongs to one citizen: forgotten when the kiosk goes home.
         model.bind(screen=lambda _model, screen: self._forget_card(screen))
 
@@ -117,13 +122,14 @@ class KioskController:
         if priority and staff_pin:
             # The guide's own credential, checked by the server; never kept here.
             args.update(staff=m.staff_id or "", staff_pin=staff_pin)
-        if self.card is not None:
+        card = self._trusted_card()
+        if card is not None:
             # Only the card's salted hash: the hall's daily cap per person and service.
-            args["id_hash"] = self.card.id_hash
-        if priority == "elderly" and self.card is not None and not staff_pin:
+            args["id_hash"] = card.id_hash
+        if priority == "elderly" and card is not None and not staff_pin:
             # The card read for this citizen shows the age: the server decides (from its
             # hall's senior age) and keeps only that the ID card confirmed it.
-            args["birth_date"] = self.card.birth_date.isoformat()
+            args["birth_date"] = card.birth_date.isoformat()
         try:
             reply = await self._ask(
                 "ticket.issue", args, ("issue", m.service, priority or "", m.language)
@@ -215,14 +221,31 @@ class KioskController:
         only): it goes with the ticket (the daily cap per person), gives an elderly
         citizen priority, and on the appointment screen checks the booking in."""
         self.card = reading
+        if self._trusted_card() is None:
+            if not self._reader_reported:
+                self._reader_reported = True
+                await self.report_part("id_reader", False, UNREGISTERED_READER)
+            return
         if self.model.screen == "appointment":
             await self.check_in_by_card()
+
+    def _trusted_card(self) -> CardReading | None:
+        """The card read for this citizen, if the hall trusts this kiosk's reader.
+
+        The server refuses card data from a kiosk not registered with a reader; sending
+        it anyway would turn the citizen away with no ticket. An older server that does
+        not say is trusted (it refuses, as before)."""
+        session = self.client.session or {}
+        if session.get("id_reader", True) is False:
+            return None
+        return self.card
 
     async def check_in_by_card(self) -> dict[str, Any] | None:
         """The booking made with this citizen's ID number, found by the card's hash."""
         m = self.model
-        if m.busy or self.card is None:
+        if m.busy or self._trusted_card() is None:
             return None
+        assert self.card is not None
         try:
             reply = await self._ask(
                 "appointment.checkin",

@@ -377,6 +377,9 @@ class HallServer:
                     "device": actor.name,
                     "role": actor.role,
                     "window": actor.window,
+                    # A kiosk learns whether the hall trusts its ID card reader, so an
+                    # unregistered reader is reported instead of refusing citizens.
+                    "id_reader": actor.id_reader,
                     "server": __version__,
                     "protocol": p.VERSION,
                     "seq": self.last_seq,
