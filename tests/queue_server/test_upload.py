@@ -91,7 +91,7 @@ def test_every_record_reaches_a_flaky_endpoint_once_across_a_sigkill(sqlite_url,
             server.kill()  # mid-delivery: some sent, some queued, one perhaps in flight
             server = ServerProcess(sqlite_url, port, config=Path(hall))
             await gw.wait_online(10)
-            for i in range(4):
+            for _ in range(4):
                 cases.append(await _rate(gw, kiosk, 5))
             # A batch claimed by the killed server waits out its lease (60 s) first.
             deadline = time.monotonic() + 100
