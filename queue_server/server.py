@@ -1089,6 +1089,10 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
         "languages": list(config.languages),
         "timezone": config.timezone,
         "rating_scale": config.rules.rating_scale,
+        # What a phone page or kiosk asks after a bad rating (core/ratings.py): which
+        # levels (rules.is_dissatisfied, not copied), and the hall's list of reasons.
+        "rating_followup_levels": [v for v in range(1, 6) if rules.is_dissatisfied(v)],
+        "rating_reasons": [{"id": r.id, "name": r.name} for r in config.ratings.reasons],
         "areas": [{"id": a.id, "name": a.name} for a in config.areas],
         "queues": [
             {"prefix": q.prefix, "name": q.name, "area": q.area, "daily_cap": q.daily_cap}
