@@ -57,6 +57,9 @@ WATCHED = (
     "code_entry",
     "label_entry",
     "rating_step",
+    "picked_reasons",
+    "phone_entry",
+    "phone_consent",
     "ticket",
     "print_state",
     "printer_condition",
@@ -373,7 +376,9 @@ class KioskApp(App):
 
     def label_key(self, key: str) -> None:
         m = self.model
-        if m.rating_step == "check":
+        if m.rating_step == "phone":  # the same pad types the call-back number
+            self.phone_key(key)
+        elif m.rating_step == "check":
             if key == "del":
                 m.check_delete()
             elif key == "ok":
@@ -388,7 +393,22 @@ class KioskApp(App):
             m.label_key(key)
 
     def rate(self, level: int) -> None:
-        self.controller.spawn(self.controller.rate(level))
+        if self.model.level_picked(level):  # a bad level asks why first
+            self.controller.spawn(self.controller.rate(level))
+
+    def send_rating(self) -> None:
+        """The reasons and (with consent) the number are given: the bad rating goes out."""
+        m = self.model
+        self.controller.spawn(self.controller.rate(int(m.pending_level), m.rating_extras()))
+
+    def phone_key(self, key: str) -> None:
+        m = self.model
+        if key == "del":
+            m.phone_delete()
+        elif key == "ok":
+            self.send_rating()
+        else:
+            m.phone_key(key)
 
     def read_aloud(self) -> None:
         if self.speaker is not None:
