@@ -185,9 +185,10 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
     ),
     "ledger.get": (_LEDGER, False, "one ledger record and its steps (read-only)"),
     "ledger.verify": (
-        {**_LEDGER, "outcome": (_S, True), "note": (_S, True)},
+        {**_LEDGER, "outcome": (_S, True), "note": (_S, False)},
         True,
-        "the facts checked: valid, not_at_fault or malicious (the last two are appeals)",
+        "the facts checked: valid, not_at_fault or malicious (the last two are appeals); "
+        "the `note` saying what was found is required (`note_needed`)",
     ),
     "ledger.decide": (
         {**_LEDGER, "outcome": (_S, True), "note": (_S, False)},
@@ -200,9 +201,9 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         "the citizen contacted: reached or unreachable",
     ),
     "ledger.fix": (
-        {**_LEDGER, "outcome": (_S, False), "note": (_S, True)},
+        {**_LEDGER, "outcome": (_S, False), "note": (_S, False)},
         True,
-        "what was rectified",
+        "what was rectified (the `note` is required: `note_needed`)",
     ),
     "ledger.callback": (
         {**_LEDGER, "outcome": (_S, True), "note": (_S, False), "level": (_I, False)},
