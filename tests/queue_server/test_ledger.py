@@ -268,3 +268,39 @@ def test_csv_has_the_national_header_and_the_provincial_order_when_chosen(config
         assert cells["满意度代码"] == "1" and cells["评价渠道"] == "4"
     finally:
         st.close()
+
+
+def test_two_sweeps_from_the_same_stale_read_announce_a_red_record_once(store, monkeypatch):
+    """Two server processes may read the same record green and both find it red: only
+    the one whose update still finds the old light announces it (compare-and-set)."""
+    _load_calendar(store)
+    t = _finished(store)
+    store.run(store.ops.rate, _citizen(t), {"level": 1})
+    store.clock.advance(days=2)
+    stale = store.read(store.ops.ledger._changes)
+    monkeypatch.setattr(store.ops.ledger, "_changes", lambda conn, now: stale)
+    first, _ = store.committer.call(lambda c, n: (store.ops.ledger.sweep(c, n), []))
+    second, _ = store.committer.call(lambda c, n: (store.ops.ledger.sweep(c, n), []))
+    assert [k for k, _d in first] == ["ledger.overdue"] and second == []
+
+
+def test_a_record_is_queued_for_upload_once_however_often_its_event_is_seen(config, db_url):
+    import dataclasses
+
+    cfg = dataclasses.replace(
+        config,
+        ratings=dataclasses.replace(config.ratings, upload_url="http://127.0.0.1:9/x"),
+    )
+    st = Store(cfg, db_url)
+    try:
+        _finished(st)
+        st.run(st.ops.rate, GATEWAY, {"window": 1, "level": 5})
+        (data,) = [d for k, d in st.events if k == "rating.recorded"]
+        published = [(1, st.clock(), "rating.recorded", data)]
+        for _ in range(2):
+            st.committer.call(lambda c, n: (national.enqueue(c, n, cfg, published), []))
+        rows = _rows(st, s.notifications)
+        assert [(r["key"], r["channel"]) for r in rows] == [(f"upload:R{data['case']}", "upload")]
+        assert "13812341234" not in rows[0]["payload"]
+    finally:
+        st.close()
