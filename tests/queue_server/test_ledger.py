@@ -304,3 +304,24 @@ def test_a_record_is_queued_for_upload_once_however_often_its_event_is_seen(conf
         assert "13812341234" not in rows[0]["payload"]
     finally:
         st.close()
+
+
+def test_hallq_ratings_export_writes_the_national_csv(config, sqlite_url, tmp_path):
+    from .test_config import TEST_HALL, run_cli
+
+    st = Store(config, sqlite_url)
+    try:
+        t = _finished(st)
+        st.run(st.ops.rate, _citizen(t), {"level": 1, "phone": PHONE, "consent": True})
+    finally:
+        st.close()
+    out = tmp_path / "ratings.csv"
+    day = "2026-11-24"
+    args = ("--config", str(TEST_HALL), "--db", sqlite_url, "--from", day, "--to", day)
+    done = run_cli("ratings", "export", "ratings", *args, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    text = out.read_bytes().decode("utf-8")
+    assert text.startswith("\ufeff记录编号,办件编号,评价渠道") and PHONE not in text
+    assert len(text.strip().splitlines()) == 2
+    bad = run_cli("ratings", "export", "ratings", *args[:4], "--from", "2026-12-01", "--to", day)
+    assert bad.returncode == 1 and "ends before it starts" in bad.stderr
