@@ -325,3 +325,73 @@ def test_hallq_ratings_export_writes_the_national_csv(config, sqlite_url, tmp_pa
     assert len(text.strip().splitlines()) == 2
     bad = run_cli("ratings", "export", "ratings", *args[:4], "--from", "2026-12-01", "--to", day)
     assert bad.returncode == 1 and "ends before it starts" in bad.stderr
+
+
+def test_the_number_is_only_in_its_one_column_and_in_no_log(config, db_url, caplog):
+    """Through the real server at DEBUG: after a rating with a call-back number, every
+    table's every text column and every log line are searched; the number is only in
+    ``rectifications.phone``, and gone from there once the record is dismissed."""
+    import asyncio
+    import logging
+
+    from sqlalchemy import String, Text
+
+    from queue_server.client import HallClient
+
+    from .harness import Clock, connected, running_hall
+
+    caplog.set_level(logging.DEBUG)
+
+    async def main() -> None:
+        async with running_hall(config, db_url, Clock()) as hall:
+            async with (
+                connected(hall.port, "kiosk-1-secret") as kiosk,
+                connected(hall.port, "gateway-secret") as gw,
+                connected(hall.port, "supervisor-secret") as sup,
+            ):
+                t = await kiosk.request("ticket.issue", {"service": "general"})
+                await gw.request("window.open", {"window": 1})
+                await gw.request("call.next", {"window": 1})
+                await gw.request("case.finish", {"window": 1})
+                await kiosk.request(
+                    "rating.submit",
+                    {
+                        "label": t["label"],
+                        "token": t["token"],
+                        "level": 1,
+                        "phone": "+86 138-1234-1234",
+                        "consent": True,
+                    },
+                )
+                (rec,) = (await sup.request("ledger.list"))["records"]
+                assert rec["phone"] == "138****1234"
+                found = _where_is(hall.engine, PHONE, (String, Text))
+                assert found == ["rectifications.phone"]
+                head = HallClient(
+                    f"ws://127.0.0.1:{hall.port}/",
+                    None,
+                    staff={"clerk": "h-civil", "pin": "1234", "role": "head"},
+                    name="head",
+                )
+                await head.start()
+                await head.wait_online(5)
+                await head.request(
+                    "ledger.verify", {"id": rec["id"], "outcome": "malicious", "note": "x"}
+                )
+                await head.close()
+                await sup.request("ledger.decide", {"id": rec["id"], "outcome": "uphold"})
+                assert _where_is(hall.engine, PHONE, (String, Text)) == []
+
+    asyncio.run(main())
+    assert PHONE not in caplog.text and "1234-1234" not in caplog.text
+
+
+def _where_is(engine, needle: str, kinds) -> list[str]:
+    found = []
+    with engine.connect() as conn:
+        for table in s.metadata.sorted_tables:
+            cols = [c for c in table.columns if isinstance(c.type, kinds)]
+            for c in cols:
+                if conn.execute(select(c).where(c.contains(needle)).limit(1)).first():
+                    found.append(f"{table.name}.{c.name}")
+    return found
