@@ -111,13 +111,8 @@ class DisplayApp(App):
     async def run_async(self) -> None:
         """Run the window, the client and the voice until the app stops."""
         self.client = HallClient(
-            self.options.server,
-            self.options.token,
-            name=self.options.name,
-            subscribe=True,
-            on_event=self._on_event,
-            on_snapshot=self._on_snapshot,
-            on_state=self._on_state,
+            self.options.server, self.options.token, name=self.options.name, subscribe=True,
+            on_event=self._on_event, on_snapshot=self._on_snapshot, on_state=self._on_state,
             backoff_max=self.options.backoff_max,
         )
         await self.client.start()

@@ -16,9 +16,8 @@ from .app import DisplayApp
 
 
 @contextlib.asynccontextmanager
-async def running_display(
-    app: DisplayApp, timeout: float = 20.0, wait_live: bool = True
-) -> AsyncIterator[DisplayApp]:
+async def running_display(app: DisplayApp, timeout: float = 20.0,
+                          wait_live: bool = True) -> AsyncIterator[DisplayApp]:
     """Run ``app`` (window, client, voice) as a task; stop it and wait for it on exit.
 
     The Kivy window is a process-wide singleton: stopping through ``App.stop`` leaves it
@@ -28,12 +27,8 @@ async def running_display(
     try:
         await until(lambda: app.root is not None, timeout, "the app to build", task)
         if wait_live:
-            await until(
-                lambda: app.state.live and bool(app.state.hall_name),
-                timeout,
-                "the display to be live",
-                task,
-            )
+            await until(lambda: app.state.live and bool(app.state.hall_name), timeout,
+                        "the display to be live", task)
             await until_drawn(app, timeout)
         yield app
     finally:
@@ -43,12 +38,8 @@ async def running_display(
             await asyncio.wait_for(task, timeout)
 
 
-async def until(
-    check: Callable[[], Any],
-    timeout: float = 10.0,
-    what: str = "a condition",
-    task: asyncio.Task[Any] | None = None,
-) -> float:
+async def until(check: Callable[[], Any], timeout: float = 10.0, what: str = "a condition",
+                task: asyncio.Task[Any] | None = None) -> float:
     """Poll ``check`` every 5 ms; return the seconds it took, or raise TimeoutError."""
     t0 = time.perf_counter()
     while not check():
@@ -63,32 +54,19 @@ async def until(
 
 async def until_drawn(app: DisplayApp, timeout: float = 10.0) -> float:
     """Wait until the frame showing the state's current version has been flipped."""
-    return await until(
-        lambda: app.rendered_version >= app.state.version,
-        timeout,
-        f"version {app.state.version} on screen",
-    )
+    return await until(lambda: app.rendered_version >= app.state.version, timeout,
+                       f"version {app.state.version} on screen")
 
 
-DEMO_TOKENS = {
-    "kiosk": "demo-kiosk-1-token",
-    "gateway": "demo-gateway-1-token",
-    "display": "demo-display-1-token",
-}
+DEMO_TOKENS = {"kiosk": "demo-kiosk-1-token", "gateway": "demo-gateway-1-token",
+               "display": "demo-display-1-token"}
 
 
-async def populate(
-    url: str,
-    services: list[str],
-    windows: list[int],
-    *,
-    tickets: int = 30,
-    kiosk_token: str = DEMO_TOKENS["kiosk"],
-    gateway_token: str = DEMO_TOKENS["gateway"],
-    paused: tuple[int, ...] = (),
-    serving: tuple[int, ...] = (),
-    ratings: tuple[int, ...] = (),
-) -> None:
+async def populate(url: str, services: list[str], windows: list[int], *,
+                   tickets: int = 30, kiosk_token: str = DEMO_TOKENS["kiosk"],
+                   gateway_token: str = DEMO_TOKENS["gateway"],
+                   paused: tuple[int, ...] = (), serving: tuple[int, ...] = (),
+                   ratings: tuple[int, ...] = ()) -> None:
     """Make a hall look busy: issue tickets, open windows, call, serve, pause, rate.
 
     ``serving`` windows take their call and start the case; ``ratings`` are levels

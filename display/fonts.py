@@ -44,11 +44,9 @@ class FontChoice:
     source: str = "system"
 
 
-def find_cjk_font(
-    configured: str | os.PathLike[str] | None = None,
-    known: tuple[tuple[str, int], ...] = KNOWN_FONTS,
-    use_fontconfig: bool = True,
-) -> FontChoice:
+def find_cjk_font(configured: str | os.PathLike[str] | None = None,
+                  known: tuple[tuple[str, int], ...] = KNOWN_FONTS,
+                  use_fontconfig: bool = True) -> FontChoice:
     """The font the display should use; raises :class:`FontNotFound` with a hint."""
     configured = configured or os.environ.get("HALLQ_FONT") or None
     if configured:
@@ -66,9 +64,8 @@ def find_cjk_font(
         if found is not None:
             return found
     looked = ", ".join(name for name, _ in known)
-    raise FontNotFound(
-        f"no font for Chinese text found (looked at {looked} and fc-match); {INSTALL_HINT}"
-    )
+    raise FontNotFound(f"no font for Chinese text found (looked at {looked} and fc-match); "
+                       f"{INSTALL_HINT}")
 
 
 def _fontconfig() -> FontChoice | None:
@@ -77,13 +74,8 @@ def _fontconfig() -> FontChoice | None:
     if exe is None:
         return None
     try:
-        out = subprocess.run(
-            [exe, "-f", "%{file}\n%{index}\n%{lang}", ":lang=zh-cn"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        ).stdout
+        out = subprocess.run([exe, "-f", "%{file}\n%{index}\n%{lang}", ":lang=zh-cn"],
+                             capture_output=True, text=True, timeout=5, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     parts = out.split("\n")

@@ -43,39 +43,26 @@ class HallScreen(Scaled):
         self.hall_zh = state.hall_name.get("zh", "")
         self.hall_en = state.hall_name.get("en", "")
         areas = state.filter.areas
-        self.zone_text = (
-            "  ".join(state.areas.get(a, {}).get("zh", a) for a in sorted(areas)) if areas else ""
-        )
+        self.zone_text = "  ".join(state.areas.get(a, {}).get("zh", a) for a in sorted(areas)) \
+            if areas else ""
         self.live = state.live
         self.connection_text = texts.connection_text(state.connection, state.live)
-        self.satisfaction_text = (
-            texts.satisfaction_text(state.satisfaction.rate, state.satisfaction.rated)
-            if show_satisfaction
-            else ""
-        )
+        self.satisfaction_text = texts.satisfaction_text(
+            state.satisfaction.rate, state.satisfaction.rated) if show_satisfaction else ""
         newest = state.newest
         self.newest_label = newest.label if newest else ""
         self.newest_window = texts.window_zh(newest.window) if newest else ""
         self.newest_zh, self.newest_en = texts.newest_caption(newest)
         self.highlight = state.live and state.highlighted(now)
         u = self.u
-        sync_keyed(
-            self.ids.recent,
-            state.recent(),
-            lambda c: (c.label, c.window),
-            CallRow,
-            lambda r, c: _fill_call(r, c, u),
-        )
+        sync_keyed(self.ids.recent, state.recent(), lambda c: (c.label, c.window), CallRow,
+                   lambda r, c: _fill_call(r, c, u))
         shown = state.shown_windows()
         windows = [w for w in shown if w.status != "closed"]
         self.closed_text = texts.closed_summary([w.number for w in shown if w.status == "closed"])
         self.window_cols = _grid_cols(len(windows), self.portrait)
-        sync_children(
-            self.ids.windows,
-            windows,
-            WindowTile,
-            lambda t, w: _fill_tile(t, w, state.window_highlighted(w.number, now), u),
-        )
+        sync_children(self.ids.windows, windows, WindowTile,
+                      lambda t, w: _fill_tile(t, w, state.window_highlighted(w.number, now), u))
         queues = state.shown_queues()
         sync_children(self.ids.queues, queues, QueueRow, lambda r, q: _fill_queue(r, q, u))
 

@@ -31,11 +31,7 @@ QR_PX = 300  # the ticket's QR code, so a phone at arm's length reads it
 CONTRAST = 7.0
 MAX_TAPS = 3
 SIZES: tuple[tuple[int, int], ...] = (
-    (1280, 720),
-    (1366, 768),
-    (1920, 1080),
-    (1080, 1920),
-    (1280, 1024),
+    (1280, 720), (1366, 768), (1920, 1080), (1080, 1920), (1280, 1024),
 )
 
 
@@ -64,13 +60,8 @@ class Limits:
     def at(cls, window: tuple[float, float]) -> Limits:
         s = ui_scale(window)
         w, h = int(window[0]), int(window[1])
-        return cls(
-            (w, h),
-            TARGET_PX * s - 0.5,
-            TARGET_PX * TARGET_WIDTH * s - 0.5,
-            TEXT_PX * s - 0.5,
-            QR_PX * s,
-        )
+        return cls((w, h), TARGET_PX * s - 0.5, TARGET_PX * TARGET_WIDTH * s - 0.5,
+                   TEXT_PX * s - 0.5, QR_PX * s)
 
 
 def _linear(c: float) -> float:
@@ -128,12 +119,8 @@ def _intersect(a: Rect, b: Rect) -> Rect | None:
 
 
 def _inside(a: Rect, b: Rect, slack: float = 1.0) -> bool:
-    return (
-        a[0] >= b[0] - slack
-        and a[1] >= b[1] - slack
-        and a[2] <= b[2] + slack
-        and a[3] <= b[3] + slack
-    )
+    return (a[0] >= b[0] - slack and a[1] >= b[1] - slack and a[2] <= b[2] + slack
+            and a[3] <= b[3] + slack)
 
 
 def _name(w: Widget) -> str:
@@ -150,9 +137,8 @@ def text_cut(label: Label) -> str:
 
     tw, th = label.texture_size
     if tw > label.width + 1 or th > label.height + 1:
-        return (
-            f"texture {tw:.0f}x{th:.0f} larger than the widget {label.width:.0f}x{label.height:.0f}"
-        )
+        return f"texture {tw:.0f}x{th:.0f} larger than the widget {label.width:.0f}x" \
+            f"{label.height:.0f}"
     broken = broken_term(label)
     if broken:
         return f"the word {broken!r} is broken across lines"
@@ -219,10 +205,8 @@ def layout_problems(name: str, root: Widget, limits: Limits) -> list[str]:
         r = window_rect(w)
         if clip is None:
             if not _inside(r, win):
-                problems.append(
-                    f"{name}: {_name(w)} outside the window at "
-                    f"({r[0]:.0f},{r[1]:.0f})-({r[2]:.0f},{r[3]:.0f})"
-                )
+                problems.append(f"{name}: {_name(w)} outside the window at "
+                                f"({r[0]:.0f},{r[1]:.0f})-({r[2]:.0f},{r[3]:.0f})")
         elif _intersect(r, clip) is None:
             return  # scrolled out of view
         is_text = isinstance(w, Label) and w.text.strip()
@@ -233,9 +217,8 @@ def layout_problems(name: str, root: Widget, limits: Limits) -> list[str]:
             if tr_ is not None:
                 texts.append((w, tr_))
             if float(w.font_size) < limits.text_px:
-                problems.append(
-                    f"{name}: text {_name(w)} is {w.font_size:.0f} px (< {limits.text_px:.0f})"
-                )
+                problems.append(f"{name}: text {_name(w)} is {w.font_size:.0f} px "
+                                f"(< {limits.text_px:.0f})")
             ratio = contrast(w.color, background(w))
             if ratio < CONTRAST:
                 problems.append(f"{name}: text {_name(w)} contrast {ratio:.2f}:1")
@@ -246,17 +229,14 @@ def layout_problems(name: str, root: Widget, limits: Limits) -> list[str]:
         if isinstance(w, Image) and w.texture is not None and clip is None:
             side = min(w.norm_image_size)
             if side < limits.qr_px:
-                problems.append(
-                    f"{name}: image {side:.0f} px wide, too small to scan (< {limits.qr_px:.0f})"
-                )
+                problems.append(f"{name}: image {side:.0f} px wide, too small to scan "
+                                f"(< {limits.qr_px:.0f})")
         if isinstance(w, ButtonBehavior) and not w.disabled:
             vis = r if clip is None else (_intersect(r, clip) or r)
             targets.append((w, vis))
             if clip is None and (w.height < limits.target_px or w.width < limits.target_w_px):
-                problems.append(
-                    f"{name}: target {_name(w)} is {w.width:.0f}x{w.height:.0f}"
-                    f" px (< {limits.target_w_px:.0f}x{limits.target_px:.0f})"
-                )
+                problems.append(f"{name}: target {_name(w)} is {w.width:.0f}x{w.height:.0f}"
+                                f" px (< {limits.target_w_px:.0f}x{limits.target_px:.0f})")
         inner = clip
         if isinstance(w, StencilView):
             inner = r if clip is None else (_intersect(r, clip) or r)
@@ -265,7 +245,7 @@ def layout_problems(name: str, root: Widget, limits: Limits) -> list[str]:
 
     walk(top, None)
     for i, (a, ra) in enumerate(texts):
-        for b, rb in texts[i + 1 :]:
+        for b, rb in texts[i + 1:]:
             if _intersect(ra, rb):
                 problems.append(f"{name}: texts overlap: {_name(a)} and {_name(b)}")
         for b, rb in targets:
@@ -294,12 +274,10 @@ class ScreenFigures:
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return (
-            f"{self.name:<22} targets {self.targets:>3}, "
-            f"min height {self.min_target_px:5.0f} px | texts {self.texts:>3}, "
-            f"min size {self.min_text_px:4.0f} px, "
-            f"min contrast {self.min_contrast:5.2f}:1"
-        )
+        return (f"{self.name:<22} targets {self.targets:>3}, "
+                f"min height {self.min_target_px:5.0f} px | texts {self.texts:>3}, "
+                f"min size {self.min_text_px:4.0f} px, "
+                f"min contrast {self.min_contrast:5.2f}:1")
 
 
 def measure(name: str, root: Widget, limits: Limits | None = None) -> ScreenFigures:
@@ -346,16 +324,9 @@ def states(app: Any) -> Iterator[str]:  # noqa: ANN401 - the KioskApp
     """Put the kiosk in every screen and state a citizen can meet, one after the other;
     yields the state's name once the model is in it (the caller draws and measures)."""
     m = app.model
-    fake = {
-        "id": -1,
-        "label": "AB123",
-        "service": m.most_used(1)[0],
-        "people_ahead": 1,
-        "est_wait_minutes": 125,
-        "url": "http://127.0.0.1:8765/t/audit-0123456789",
-        "priority": "disabled",
-        "check": "4821",
-    }
+    fake = {"id": -1, "label": "AB123", "service": m.most_used(1)[0], "people_ahead": 1,
+            "est_wait_minutes": 125, "url": "http://127.0.0.1:8765/t/audit-0123456789",
+            "priority": "disabled", "check": "4821"}
     longest = max(m.services_in(""), key=lambda sv: len(m.name(sv.get("name"))))["id"]
     longest_area = max(m.areas(), key=lambda a: len(m.name(a["name"])))["id"]
     m.reset()
@@ -427,13 +398,10 @@ async def resize(size: tuple[int, int], settle: Callable[[], Awaitable[None]]) -
     await settle()
 
 
-async def audit(
-    app: Any,
-    settle: Callable[[], Awaitable[None]],  # noqa: ANN401
-    tap: Callable[[Widget], Awaitable[None]],
-    sizes: tuple[tuple[int, int], ...] = SIZES,
-    languages: tuple[str, ...] = ("zh", "en"),
-) -> Report:
+async def audit(app: Any, settle: Callable[[], Awaitable[None]],  # noqa: ANN401
+                tap: Callable[[Widget], Awaitable[None]],
+                sizes: tuple[tuple[int, int], ...] = SIZES,
+                languages: tuple[str, ...] = ("zh", "en")) -> Report:
     """Drive the running app through every screen and state at every window size, in
     each language, in normal and large text, and check each one.
 

@@ -80,14 +80,9 @@ async def demo_kiosk(
         service = PrinterService(f"tcp://127.0.0.1:{port}", status_timeout=0.3, confirm_margin=1.0)
     token = next(d.token for d in config.devices if d.role == "kiosk")
     name = next(d.name for d in config.devices if d.role == "kiosk")
-    opts: dict[str, Any] = dict(
-        server=f"ws://127.0.0.1:{server.port}/",
-        token=token,
-        name=name,
-        windowed=True,
-        staff_id="c001",
-        idle_seconds=600,
-    )
+    opts: dict[str, Any] = dict(server=f"ws://127.0.0.1:{server.port}/", token=token,
+                                name=name, windowed=True, staff_id="c001",
+                                idle_seconds=600)
     opts.update(settings)
     app = KioskApp(KioskSettings(**opts), printer=service, speaker=RecordingSpeaker())
     task = asyncio.create_task(app.run_with_client())

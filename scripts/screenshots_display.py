@@ -27,17 +27,11 @@ sys.path.insert(0, str(ROOT))
 
 def _kivy_env(width: int, height: int) -> None:
     home = tempfile.mkdtemp(prefix="hallq-shots-")
-    os.environ.update(
-        {
-            "KIVY_NO_ARGS": "1",
-            "KIVY_HOME": home,
-            "KIVY_NO_FILELOG": "1",
-            "KCFG_KIVY_LOG_LEVEL": "warning",
-            "KIVY_WINDOW": "sdl2",
-            "KCFG_GRAPHICS_WIDTH": str(width),
-            "KCFG_GRAPHICS_HEIGHT": str(height),
-        }
-    )
+    os.environ.update({
+        "KIVY_NO_ARGS": "1", "KIVY_HOME": home, "KIVY_NO_FILELOG": "1",
+        "KCFG_KIVY_LOG_LEVEL": "warning", "KIVY_WINDOW": "sdl2",
+        "KCFG_GRAPHICS_WIDTH": str(width), "KCFG_GRAPHICS_HEIGHT": str(height),
+    })
     os.environ.setdefault("SDL_VIDEODRIVER", "x11" if os.environ.get("DISPLAY") else "offscreen")
 
 
@@ -83,67 +77,29 @@ async def render(out: Path, layout: str) -> list[Path]:
     windows = [w.number for w in config.windows if w.area == area]
     queues = {q for w in config.windows if w.area == area for q in w.queues}
     services = [next(s.id for s in config.services if s.queue == q) for q in sorted(queues)]
-    notice = (
-        "温馨提示：请持号等候，听到叫号后前往对应窗口办理；办理完毕请对本次服务进行评价。"
-        "  Please wait for your number to be called, then go to the window shown."
-    )
+    notice = ("温馨提示：请持号等候，听到叫号后前往对应窗口办理；办理完毕请对本次服务进行评价。"
+              "  Please wait for your number to be called, then go to the window shown.")
     written: list[Path] = []
     out.mkdir(parents=True, exist_ok=True)
     try:
-        await populate(
-            server,
-            services,
-            windows,
-            tickets=40,
-            paused=(windows[-2],),
-            serving=tuple(windows[1:3]),
-            ratings=(5, 5, 4, 5, 3, 5, 2, 5),
-        )
+        await populate(server, services, windows, tickets=40, paused=(windows[-2],),
+                       serving=tuple(windows[1:3]), ratings=(5, 5, 4, 5, 3, 5, 2, 5))
         landscape = [
-            (
-                "display-hall-landscape.png",
-                (1920, 1080),
-                DisplayOptions(
-                    server=server,
-                    token="demo-display-1-token",
-                    areas=frozenset({area}),
-                    notice=notice,
-                ),
-            ),
-            (
-                "display-window-called.png",
-                (1920, 1080),
-                DisplayOptions(server=server, token="demo-display-1-token", window=windows[0]),
-            ),
-            (
-                "display-window-serving.png",
-                (1920, 1080),
-                DisplayOptions(server=server, token="demo-display-1-token", window=windows[1]),
-            ),
-            (
-                "display-window-paused.png",
-                (1920, 1080),
-                DisplayOptions(server=server, token="demo-display-1-token", window=windows[-2]),
-            ),
-            (
-                "display-window-closed.png",
-                (1920, 1080),
-                DisplayOptions(server=server, token="demo-display-1-token", window=1),
-            ),
+            ("display-hall-landscape.png", (1920, 1080),
+             DisplayOptions(server=server, token="demo-display-1-token", areas=frozenset({area}),
+                            notice=notice)),
+            ("display-window-called.png", (1920, 1080),
+             DisplayOptions(server=server, token="demo-display-1-token", window=windows[0])),
+            ("display-window-serving.png", (1920, 1080),
+             DisplayOptions(server=server, token="demo-display-1-token", window=windows[1])),
+            ("display-window-paused.png", (1920, 1080),
+             DisplayOptions(server=server, token="demo-display-1-token", window=windows[-2])),
+            ("display-window-closed.png", (1920, 1080),
+             DisplayOptions(server=server, token="demo-display-1-token", window=1)),
         ]
-        portrait = [
-            (
-                "display-hall-portrait.png",
-                (1080, 1920),
-                DisplayOptions(
-                    server=server,
-                    token="demo-display-1-token",
-                    portrait=True,
-                    notice=notice,
-                    recent=10,
-                ),
-            )
-        ]
+        portrait = [("display-hall-portrait.png", (1080, 1920),
+                     DisplayOptions(server=server, token="demo-display-1-token",
+                                    portrait=True, notice=notice, recent=10))]
         shots = portrait if layout == "portrait" else landscape
         for name, size, options in shots:
             assert tuple(Window.size) == size, f"window is {Window.size}, not {size}"
@@ -159,14 +115,8 @@ async def render(out: Path, layout: str) -> list[Path]:
                         await g.request("case.finish", {"window": n})
                         await g.request("call.next", {"window": n})
                     st = app.state
-                    await until(
-                        lambda st=st: (
-                            st.highlighted()  # type: ignore[misc]
-                            or st.window_highlighted(windows[0])
-                        ),
-                        10,
-                        "a highlight",
-                    )
+                    await until(lambda st=st: st.highlighted() or  # type: ignore[misc]
+                                st.window_highlighted(windows[0]), 10, "a highlight")
                 await until_drawn(app)
                 await asyncio.sleep(0.3)
                 written.append(await _shoot(app, out / name))
@@ -186,9 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         # The window's size is fixed when it opens (an offscreen surface does not grow),
         # so each orientation renders in its own process.
         for layout in ("landscape", "portrait"):
-            code = subprocess.call(
-                [sys.executable, __file__, "--out", str(args.out), "--layout", layout]
-            )
+            code = subprocess.call([sys.executable, __file__,
+                                    "--out", str(args.out), "--layout", layout])
             if code:
                 return code
         return 0

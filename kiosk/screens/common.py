@@ -43,7 +43,8 @@ class TermWrap:
         if label.text and width:
             core = label._label
             pad = float(label.padding[0]) + float(label.padding[2])  # left, right
-            core.text = i18n.wrap(label.text, width - pad - 1, lambda s: core.get_extents(s)[0])
+            core.text = i18n.wrap(label.text, width - pad - 1,
+                                  lambda s: core.get_extents(s)[0])
         super().texture_update(*largs)  # type: ignore[misc]
 
 
@@ -82,9 +83,7 @@ class Keypad(GridLayout):
     special keys), texts are set by ``set_keys``."""
 
     def set_keys(
-        self,
-        keys: Iterable[tuple[str, str]],
-        on_key: Callable[[str], None],
+        self, keys: Iterable[tuple[str, str]], on_key: Callable[[str], None],
         primary: Iterable[str] = ("ok",),
     ) -> None:
         discard_children(self)
@@ -150,3 +149,4 @@ class OfflineNotice(FloatLayout):
 
     def on_touch_up(self, touch: Any) -> bool:  # noqa: ANN401
         return True
+

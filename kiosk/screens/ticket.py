@@ -23,7 +23,8 @@ Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
 def qr_texture(payload: str) -> Texture:
     """The QR code as a texture, drawn with sharp module edges and a quiet zone."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=12, border=4)
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=12,
+                         border=4)
     code.add_data(payload)
     code.make(fit=True)
     image = code.make_image().get_image().convert("RGB")
@@ -58,7 +59,8 @@ class TicketScreen(Page):
             return
         ui = getattr(app, "ui", 1.0)
         info, number = self.ids.info, self.ids.number
-        others = sum(c.height for c in info.children if c is not number and c.size_hint_y is None)
+        others = sum(c.height for c in info.children if c is not number
+                     and c.size_hint_y is None)
         free = info.height - others - info.spacing * len(info.children) - 16 * ui
         if not app.wide:
             free = 280 * ui
@@ -78,18 +80,14 @@ class TicketScreen(Page):
         ids.service.text = name
         ids.where.text = model.where_to_go(t.get("service"))
         wait = t.get("est_wait_minutes")
-        ids.ahead.text = (
-            model.people_ahead(t.get("people_ahead", 0))
-            + "  ·  "
-            + (model.t("est_wait", n=wait) if wait is not None else model.t("est_wait_unknown"))
+        ids.ahead.text = model.people_ahead(t.get("people_ahead", 0)) + "  ·  " + (
+            model.t("est_wait", n=wait) if wait is not None else model.t("est_wait_unknown")
         )
         ids.check.text = model.t("check_mark", check=t["check"]) if t.get("check") else ""
         ids.printing.text = model.print_text()
         bad = model.print_state in ("failed", "none")
-        ids.printing.color = (
-            theme.ERROR_TEXT
-            if bad
-            else (theme.OK_TEXT if model.print_state == "printed" else theme.TEXT)
+        ids.printing.color = theme.ERROR_TEXT if bad else (
+            theme.OK_TEXT if model.print_state == "printed" else theme.TEXT
         )
         ids.printing.bold = bad
         ids.scan.text = model.t("scan_qr")

@@ -34,9 +34,7 @@ def test_window_display_modes():
     mode, big, zh, _ = texts.window_screen(win(ticket="A012", ticket_status="called"))
     assert (mode, big) == ("called", "A012") and "A012" in zh
     assert texts.window_screen(win(ticket="A012", ticket_status="serving"))[:2] == (
-        "serving",
-        "A012",
-    )
+        "serving", "A012")
     assert texts.window_screen(win())[0] == "idle"
 
 
@@ -50,9 +48,7 @@ def test_wait_and_tile_and_connection_texts():
     assert "Reconnecting" in texts.connection_text("offline", False)
     assert "refused" in texts.connection_text("refused", False)
     assert texts.clock_text(dt.datetime(2026, 11, 24, 9, 5, 7)) == (
-        "2026年11月24日 星期二",
-        "09:05:07",
-    )
+        "2026年11月24日 星期二", "09:05:07")
 
 
 def test_fit_font_never_exceeds_the_box_or_the_cap_and_stays_on_the_ladder():
@@ -60,12 +56,8 @@ def test_fit_font_never_exceeds_the_box_or_the_cap_and_stays_on_the_ladder():
     small = texts.fit_font("A012", 200, 400, 230)
     assert small * texts.text_width_em("A012") <= 200 and small in texts.FONT_SIZES
     assert texts.fit_font("3号窗口", 1000, 50, 120) == 40
-    sizes = {
-        texts.fit_font("A012 → 3号窗口", w, h, cap)
-        for w in range(50, 2000, 7)
-        for h in range(10, 400, 5)
-        for cap in (28, 120, 230)
-    }
+    sizes = {texts.fit_font("A012 → 3号窗口", w, h, cap)
+             for w in range(50, 2000, 7) for h in range(10, 400, 5) for cap in (28, 120, 230)}
     assert len(sizes) < 40  # Kivy keeps 64 fonts open; more would thrash its cache
 
 
@@ -96,23 +88,9 @@ def test_command_line_options(monkeypatch, tmp_path):
     monkeypatch.setenv("HALLQ_DISPLAY_TOKEN", "tok")
     notice = tmp_path / "notice.txt"
     notice.write_text("欢迎\n光临\n", encoding="utf-8")
-    o = options_from_args(
-        parser().parse_args(
-            [
-                "--areas",
-                "civil,party",
-                "--portrait",
-                "--recent",
-                "5",
-                "--windowed",
-                "--notice-file",
-                str(notice),
-                "--speak",
-                "--voice-engine",
-                "espeak",
-            ]
-        )
-    )
+    o = options_from_args(parser().parse_args(
+        ["--areas", "civil,party", "--portrait", "--recent", "5", "--windowed",
+         "--notice-file", str(notice), "--speak", "--voice-engine", "espeak"]))
     assert o.token == "tok" and o.areas == frozenset({"civil", "party"})
     assert o.portrait and o.recent == 5 and not o.fullscreen and o.speak
     assert o.notice == "欢迎 光临" and o.voice_engine == "espeak"
@@ -145,13 +123,8 @@ def test_speaking_display_without_a_sound_player_builds_no_voice_but_says_why(mo
 
     o = options_from_args(parser().parse_args(["--token", "t", "--speak"]))
     real_which = shutil.which
-    monkeypatch.setattr(
-        shutil,
-        "which",
-        lambda name, *a, **k: (
-            None if name in ("pw-play", "paplay", "aplay") else real_which(name, *a, **k)
-        ),
-    )
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name in (
+        "pw-play", "paplay", "aplay") else real_which(name, *a, **k))
     with pytest.raises(VoiceError, match="audio player"):
         build_voice(o)
     assert build_voice(options_from_args(parser().parse_args(["--token", "t"]))) is None

@@ -180,14 +180,8 @@ async def kiosk(
         port = emulator.serve_tcp()
         service = PrinterService(f"tcp://127.0.0.1:{port}", status_timeout=0.3, confirm_margin=1.0)
     url = server_url(hall.port) if server_url else f"ws://127.0.0.1:{hall.port}/"
-    opts: dict[str, Any] = dict(
-        server=url,
-        token=KIOSK_TOKEN,
-        name="kiosk-1",
-        windowed=True,
-        staff_id="c001",
-        request_timeout=20.0,
-    )
+    opts: dict[str, Any] = dict(server=url, token=KIOSK_TOKEN, name="kiosk-1", windowed=True,
+                                staff_id="c001", request_timeout=20.0)
     opts.update(settings)
     app = KioskApp(KioskSettings(**opts), printer=service, speaker=RecordingSpeaker())
     task = asyncio.create_task(app.run_with_client())

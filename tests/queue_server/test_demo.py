@@ -65,12 +65,8 @@ def test_demo_runs_a_living_hall_and_stops_on_ctrl_c(tmp_path):
     code = re.search(r"appointment +code (\w+)", out)
     assert code is not None, out  # a code to try at the kiosk, booked for now
     with sqlite3.connect(db) as conn:
-        assert (
-            conn.execute(
-                "SELECT count(*) FROM appointments WHERE code = ?", (code.group(1),)
-            ).fetchone()[0]
-            == 1
-        )
+        assert conn.execute("SELECT count(*) FROM appointments WHERE code = ?",
+                            (code.group(1),)).fetchone()[0] == 1
     with sqlite3.connect(db) as conn:
         ops = dict(conn.execute("SELECT op, count(*) FROM audit GROUP BY op").fetchall())
     assert ops["ticket.issue"] >= 1 and ops["call.next"] >= 1 and ops["window.open"] == 4
@@ -80,21 +76,9 @@ def test_demo_runs_a_living_hall_and_stops_on_ctrl_c(tmp_path):
 
 def _demo(folder, port, *extra):
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "queue_server.cli",
-            "demo",
-            "--no-gui",
-            "--dir",
-            str(folder),
-            "--port",
-            str(port),
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        [sys.executable, "-m", "queue_server.cli", "demo", "--no-gui", "--dir", str(folder),
+         "--port", str(port), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 
 
@@ -121,8 +105,7 @@ def test_the_server_killed_under_the_demo_comes_back_and_the_hall_goes_on(tmp_pa
         try:
             with sqlite3.connect(db) as conn:
                 return conn.execute(
-                    "SELECT count(*) FROM cases WHERE rating_state = 'rated'"
-                ).fetchone()[0]
+                    "SELECT count(*) FROM cases WHERE rating_state = 'rated'").fetchone()[0]
         except sqlite3.OperationalError:
             return 0
 

@@ -32,8 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
 class LiveHall:
     """The hall server on its own event loop in a thread, with helpers to reach it."""
 
