@@ -48,6 +48,7 @@ WATCHED = (
     "priority", "pin_entry", "pin_error", "code_entry", "label_entry", "rating_step",
     "ticket", "print_state", "printer_condition", "error", "busy", "idle_left", "version",
     "queues_now", "case_entry", "case_step", "case_view", "check_entry",
+    "picked_reasons", "phone_entry", "phone_consent",
 )
 
 
@@ -333,7 +334,9 @@ class KioskApp(App):
 
     def label_key(self, key: str) -> None:
         m = self.model
-        if m.rating_step == "check":
+        if m.rating_step == "phone":  # the same pad types the call-back number
+            self.phone_key(key)
+        elif m.rating_step == "check":
             if key == "del":
                 m.check_delete()
             elif key == "ok":
@@ -358,7 +361,22 @@ class KioskApp(App):
             m.case_key(key)
 
     def rate(self, level: int) -> None:
-        self.controller.spawn(self.controller.rate(level))
+        if self.model.level_picked(level):  # a bad level asks why first
+            self.controller.spawn(self.controller.rate(level))
+
+    def send_rating(self) -> None:
+        """The reasons and (with consent) the number are given: the bad rating goes out."""
+        m = self.model
+        self.controller.spawn(self.controller.rate(int(m.pending_level), m.rating_extras()))
+
+    def phone_key(self, key: str) -> None:
+        m = self.model
+        if key == "del":
+            m.phone_delete()
+        elif key == "ok":
+            self.send_rating()
+        else:
+            m.phone_key(key)
 
     def read_aloud(self) -> None:
         if self.speaker is not None:

@@ -156,12 +156,14 @@ class KioskController:
         await self._issued(reply)
         return reply
 
-    async def rate(self, level: int) -> bool:
+    async def rate(self, level: int, extras: dict[str, Any] | None = None) -> bool:
+        """Send the rating; with ``extras`` (reasons, a number with consent) after the
+        citizen was asked why. The number goes to the server only: never to the log."""
         m = self.model
         if m.busy or not m.label_complete:
             return False
         label = m.label_entry
-        args = {"label": label, "level": level, **m.rating_proof()}
+        args = {"label": label, "level": level, **m.rating_proof(), **(extras or {})}
         try:
             await self._ask("rating.submit", args, ("rate", label))
         except (RequestError, RequestTimeout):

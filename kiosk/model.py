@@ -63,6 +63,10 @@ def wait_range(figures: Mapping[str, Any]) -> tuple[int, int] | None:
     return None
 
 
+PHONE_MAX = 12
+"""A mobile number is 11 digits, a fixed line with its area code up to 12."""
+
+
 class KioskModel(EventDispatcher):
     """The kiosk's state; methods are the citizen's actions and the outside world's news.
 
@@ -89,7 +93,15 @@ class KioskModel(EventDispatcher):
     label_entry = StringProperty("")
     check_entry = StringProperty("")  # the check code printed on the ticket
     rating_token = StringProperty("")  # the ticket's token, read from its QR code
-    rating_step = OptionProperty("label", options=("label", "check", "level", "thanks"))
+    rating_step = OptionProperty(
+        "label", options=("label", "check", "level", "reasons", "phone", "thanks")
+    )
+    # After one of the two lowest levels: why (reasons picked), and a call-back number
+    # only with the citizen's consent. Kept on this screen only; cleared when it is left.
+    pending_level = NumericProperty(0)
+    picked_reasons = ListProperty([])
+    phone_entry = StringProperty("")
+    phone_consent = BooleanProperty(False)
     case_entry = StringProperty("")  # a case number (办件编号) being typed
     case_step = OptionProperty("number", options=("number", "check", "shown"))
     case_view = DictProperty({})  # what casefile.lookup answered
@@ -415,8 +427,64 @@ class KioskModel(EventDispatcher):
         self.label_entry = ""
         self.check_entry = ""
         self.rating_token = ""
+        self._clear_followup()
         self.rating_step = "label"
         self.go("rating")
+
+    def _clear_followup(self) -> None:
+        """Forget the reasons and the number typed (the next citizen sees none of it)."""
+        self.pending_level = 0
+        self.picked_reasons = []
+        self.phone_entry = ""
+        self.phone_consent = False
+
+    def asks_why(self, level: int) -> bool:
+        """The server says which levels ask for reasons (hall.info): the two lowest."""
+        return level in (self.hall or {}).get("rating_followup_levels", [])
+
+    def level_picked(self, level: int) -> bool:
+        """True when the rating goes out now; False when the citizen is asked why first."""
+        if not self.asks_why(level):
+            return True
+        self._clear_followup()
+        self.pending_level = level
+        self.rating_step = "reasons"
+        self.error = ""
+        return False
+
+    def reasons(self) -> list[dict[str, Any]]:
+        return list((self.hall or {}).get("rating_reasons", []))
+
+    def toggle_reason(self, rid: str) -> None:
+        picked = list(self.picked_reasons)
+        self.picked_reasons = [r for r in picked if r != rid] if rid in picked else picked + [rid]
+
+    def reasons_done(self) -> None:
+        self.rating_step = "phone"
+        self.error = ""
+
+    def phone_key(self, key: str) -> None:
+        if key.isdigit() and len(self.phone_entry) < PHONE_MAX:
+            self.phone_entry += key
+            self.error = ""
+
+    def phone_delete(self) -> None:
+        if self.phone_entry:
+            self.phone_entry = self.phone_entry[:-1]
+        else:
+            self.rating_step = "reasons"
+
+    def toggle_consent(self) -> None:
+        self.phone_consent = not self.phone_consent
+
+    def rating_extras(self) -> dict[str, Any]:
+        """What goes with a bad rating: the reasons, and the number only with consent
+        (the server refuses a number without it, so it is never sent without)."""
+        extras: dict[str, Any] = {"reasons": list(self.picked_reasons)}
+        if self.phone_entry:
+            extras["phone"] = self.phone_entry
+            extras["consent"] = bool(self.phone_consent)
+        return extras
 
     def prefixes(self) -> list[str]:
         """Every queue's prefix, for the rating pad (a hall may have a dozen queues)."""
@@ -482,6 +550,7 @@ class KioskModel(EventDispatcher):
         return {"check": self.check_entry} if self.check_entry else {}
 
     def rated(self) -> None:
+        self._clear_followup()
         self.rating_step = "thanks"
         self.error = ""
 
@@ -596,6 +665,9 @@ class KioskModel(EventDispatcher):
         elif self.screen == "rating" and code in ("unknown_ticket", "nothing_to_rate"):
             self.rating_step = "label"
             self.rating_token = ""
+            self._clear_followup()
+        elif self.screen == "rating" and code in ("bad_phone", "consent_needed"):
+            self.rating_step = "phone"
         if self.screen == "case" and code in ("wrong_check", "locked"):
             self.check_entry = ""
             self.case_step = "check"
@@ -655,6 +727,7 @@ class KioskModel(EventDispatcher):
         self.label_entry = ""
         self.check_entry = ""
         self.rating_token = ""
+        self._clear_followup()
         self.rating_step = "label"
         self.case_entry = ""
         self.case_step = "number"

@@ -113,6 +113,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     asp.set_defaults(func=cmd_assess)
 
+    ratp = sub.add_parser("ratings", help="ratings and the rectification ledger (docs/ratings.md)")
+    ratsub = ratp.add_subparsers(dest="ratings_command", required=True)
+    rexp = ratsub.add_parser(
+        "export", help="ratings or rectifications of a period in the national field names"
+    )
+    _config_args(rexp)
+    rexp.add_argument("kind", choices=("ratings", "rectifications"))
+    rexp.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (default today)")
+    rexp.add_argument("--to", dest="end", help="last day, YYYY-MM-DD (default today)")
+    rexp.add_argument("--format", default="csv", choices=("csv", "json"))
+    rexp.add_argument("--out", type=Path, help="write to this file instead of the screen")
+    rexp.set_defaults(func=cmd_ratings_export)
+
     demo = sub.add_parser(
         "demo",
         help="run the demo hall: server, emulated devices, gateway, "
@@ -508,6 +521,44 @@ def cmd_report_summary(args: argparse.Namespace) -> int:
                 f"  {str(r['key']):<12} {r['name'][:16]:<16} "
                 + "  ".join(x.rjust(8) for x in cells)
             )
+    return 0
+
+
+def cmd_ratings_export(args: argparse.Namespace) -> int:
+    """``ledger.export`` from the command line: what a hall hands upward (never a phone
+    number). CSV is UTF-8 with a BOM, so Excel and WPS open the Chinese headers right."""
+    import datetime as dt
+    import json
+
+    from .core.errors import HallError
+    from .core.permissions import Actor
+    from .store import db, national
+    from .store.ops import HallOps
+
+    config, url = _load(args)
+    query = {"kind": args.kind, "format": args.format}
+    query.update({k: v for k, v in (("from", args.start), ("to", args.end)) if v is not None})
+    engine = db.open_engine(url)
+    try:
+        with engine.connect() as conn:
+            got = national.export(
+                conn,
+                HallOps(config),
+                Actor("hallq-export", "admin"),
+                query,
+                dt.datetime.now(dt.UTC),
+            )
+    except HallError as exc:
+        print(f"hallq ratings export: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    text = got["csv"] if args.format == "csv" else json.dumps(got, ensure_ascii=False, indent=1)
+    if args.out is not None:
+        args.out.write_text(text, encoding="utf-8", newline="")
+        print(f"{got['count']} {args.kind} written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text if args.format == "csv" else text + "\n")
     return 0
 
 

@@ -47,6 +47,7 @@ from .core.hall import (  # the hall model lives in the core; this module only r
     WindowDef,
 )
 from .core.pins import check_pin, hash_pin
+from .core.ratings import parse_settings as parse_rating_settings
 
 __all__ = [  # what readers of a hall file use; the model's home is core/hall.py
     "ALWAYS_OPEN",
@@ -169,6 +170,9 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
             "casefiles.pickup_service", f"{pickup!r} is not an instant service of [[services]]"
         )
     accountability = _accountability(raw.get("accountability", {}), problems)
+    ratings, rating_problems = parse_rating_settings(raw.get("ratings", {}))
+    for where, message in rating_problems:
+        problems.add(f"ratings.{where}" if where else "ratings", message)
     sections: dict[str, dict[str, Any]] = {}
     for section, validator in SECTION_VALIDATORS.items():
         if section in raw:
@@ -207,6 +211,7 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
             "departments",
             "casefiles",
             "accountability",
+            "ratings",
             "notify",
             "alerts",
             *SECTION_VALIDATORS,
@@ -229,6 +234,7 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
         departments=departments,
         casefiles=casefiles,
         accountability=accountability,
+        ratings=ratings,
         sections=sections,
         rules=rules,
         notify=notify,

@@ -75,6 +75,7 @@ _S, _I = (str,), (int,)
 _WIN = {"window": (_I, False)}
 _TICKET_REF = {"label": (_S, False), "ticket_id": (_I, False)}
 _CASE = {"number": (_S, True)}
+_LEDGER = {"id": (_I, True)}
 _PROOF = {"check": (_S, False), "token": (_S, False)}
 """What shows a kiosk's citizen holds a ticket: the check code printed on it, or its
 token (the QR code)."""
@@ -160,9 +161,21 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
     "case.finish": (_WIN, True, ""),
     "case.no_show": (_WIN, True, ""),
     "rating.submit": (
-        {"level": (_I, True), "case": (_I, False), **_WIN, **_TICKET_REF, **_PROOF},
+        {
+            "level": (_I, True),
+            "case": (_I, False),
+            **_WIN,
+            **_TICKET_REF,
+            **_PROOF,
+            "reasons": ((list,), False),
+            "text": (_S, False),
+            "phone": (_S, False),
+            "consent": ((bool,), False),
+            "channel": (_S, False),
+        },
         True,
-        "",
+        "rate a finished case once; for the two lowest levels the citizen may pick "
+        "`reasons` and leave a call-back `phone` with `consent: true` (core/ratings.py)",
     ),
     "device.report": (
         {"device": (_S, False), "part": (_S, False), "state": (_S, True), "detail": (_S, False)},
@@ -174,15 +187,50 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
         False,
         "a window's waiting tickets in call order, and its current ticket (read-only)",
     ),
-    "followup.list": (
-        {"days": (_I, False), "state": (_S, False)},
+    "ledger.list": (
+        {"department": (_S, False), "state": (_S, False), "limit": (_I, False)},
         False,
-        "dissatisfied ratings waiting for a call-back (read-only)",
+        "the rectification ledger: bad ratings being followed through, red first (read-only)",
     ),
-    "followup.done": (
-        {"case": (_I, True), "note": (_S, True)},
+    "ledger.get": (_LEDGER, False, "one ledger record and its steps (read-only)"),
+    "ledger.verify": (
+        {**_LEDGER, "outcome": (_S, True), "note": (_S, False)},
         True,
-        "record that a dissatisfied citizen was called back",
+        "the facts checked: valid, not_at_fault or malicious (the last two are appeals); "
+        "the `note` saying what was found is required (`note_needed`)",
+    ),
+    "ledger.decide": (
+        {**_LEDGER, "outcome": (_S, True), "note": (_S, False)},
+        True,
+        "the hall supervisor's review of an appeal: uphold (set aside) or overturn",
+    ),
+    "ledger.contact": (
+        {**_LEDGER, "outcome": (_S, True), "note": (_S, False)},
+        True,
+        "the citizen contacted: reached or unreachable",
+    ),
+    "ledger.fix": (
+        {**_LEDGER, "outcome": (_S, False), "note": (_S, False)},
+        True,
+        "what was rectified (the `note` is required: `note_needed`)",
+    ),
+    "ledger.callback": (
+        {**_LEDGER, "outcome": (_S, True), "note": (_S, False), "level": (_I, False)},
+        True,
+        "the call-back: satisfied, dissatisfied or unreachable, with the citizen's "
+        "rating of the fix (`level`) where reached",
+    ),
+    "ledger.close": ({**_LEDGER, "note": (_S, False)}, True, "the head signs the record off"),
+    "ledger.phone": (
+        _LEDGER,
+        False,
+        "the citizen's full call-back number, for the person calling (audited)",
+    ),
+    "ledger.export": (
+        {"kind": (_S, True), "from": (_S, False), "to": (_S, False), "format": (_S, False)},
+        False,
+        "ratings or rectifications of a period in the national field names, JSON or CSV "
+        "(read-only; never a phone number)",
     ),
     "alert.list": (
         {"limit": (_I, False)},
@@ -310,11 +358,15 @@ EVENTS: dict[str, str] = {
     "queue.stats": "a queue's waiting count and estimate changed",
     "rating.requested": "prompt the window's evaluation device (data: case, window, due)",
     "rating.recorded": "a case was rated",
-    "rating.dissatisfied": "alert: a dissatisfied rating, for the follow-up list",
+    "rating.dissatisfied": "alert: a dissatisfied rating; it opens a ledger record",
     "rating.not_rated": "the rating time ran out; the case is recorded as not rated",
     "case.overdue": "red light: a case ran past its service's time limit",
     "device.state": "a device part changed state (printer paper, keypad online, ...)",
-    "followup.done": "a dissatisfied citizen was called back (case, window, by, at)",
+    "ledger.opened": "a bad rating opened a rectification record (id, case, department, "
+    "window, level, due days; never the phone number)",
+    "ledger.changed": "a ledger record took a step (id, op, outcome, state, was, by)",
+    "ledger.overdue": "alert: a ledger record's step is past its deadline "
+    "(id, department, window, state, due)",
     "signin.locked": "alert: wrong PINs locked a clerk id or an address (kind, who, until)",
     "casefile.opened": "a promised case was accepted at a window (data: case file)",
     "casefile.changed": "a case file moved (data: case file + op, from, by)",

@@ -41,6 +41,7 @@ from .core.casefile import CaseOp, number_keys
 from .core.errors import Forbidden, HallError
 from .core.hall import ALWAYS_OPEN, Clerk, HallConfig
 from .core.pins import check_pin, hash_pin
+from .core.rectify import ROp
 from .core.states import WindowOp
 from .notify import outbox
 from .notify.sender import Notifier
@@ -49,6 +50,7 @@ from .store import (
     auditlog,
     estimate_records,
     lockout,
+    national,
     reportbook,
     reports,
     workdays,
@@ -71,7 +73,9 @@ READ_OPS = frozenset(
         "ticket.status",
         "window.waiting",
         "clerk.today",
-        "followup.list",
+        "ledger.list",
+        "ledger.get",
+        "ledger.export",
         "casefile.list",
         "casefile.get",
         "casefile.figures",
@@ -204,7 +208,7 @@ class HallServer:
         self.prepare_database()
         self.committer = dbm.Committer(self.engine, self.clock)
         self.reader = dbm.Reader(self.db_url, self.clock)
-        if self.config.notify.alerts:
+        if self.config.notify.alerts or self.config.ratings.upload_url:
             self.committer.on_events = self._queue_alerts
             self.notifier = Notifier(self.committer, self.config.notify)
             self._background.add(self._spawn(self.notifier.run()))
@@ -274,7 +278,10 @@ class HallServer:
 
     def _queue_alerts(self, conn: Connection, now: dt.datetime, published: dbm.Published) -> None:
         """On the database thread, in the events' transaction: the alerts they cause."""
-        if outbox.enqueue(conn, now, self.config, published) and self.loop is not None:
+        queued = outbox.enqueue(conn, now, self.config, published)
+        # Ratings and closed ledger records for the upward report: the same outbox.
+        queued += national.enqueue(conn, now, self.config, published)
+        if queued and self.loop is not None:
             notifier = self.notifier
             if notifier is not None:
                 self.loop.call_soon_threadsafe(notifier.wake.set)  # send them now
@@ -706,8 +713,13 @@ class HallServer:
             "device.report": lambda c, n: ops.device_report(c, actor, args, n),
             "window.waiting": lambda c, n: reports.window_waiting(c, ops, actor, args, n),
             "clerk.today": lambda c, n: reports.clerk_today(c, ops, actor, args, n),
-            "followup.list": lambda c, n: reports.followups(c, ops, actor, args, n),
-            "followup.done": lambda c, n: ops.followup_done(c, actor, args, n),
+            "ledger.list": lambda c, n: ops.ledger.list(c, actor, args, n),
+            "ledger.get": lambda c, n: ops.ledger.get(c, actor, args, n),
+            "ledger.phone": lambda c, n: ops.ledger.phone(c, actor, args, n),
+            "ledger.export": lambda c, n: national.export(c, ops, actor, args, n),
+            **{
+                f"ledger.{o.value}": functools.partial(self._ledger_op, actor, args, o) for o in ROp
+            },
             "casefile.accept": lambda c, n: Outcome(*ops.casefiles.accept(c, actor, args, n)),
             "casefile.list": lambda c, n: ops.casefiles.list(c, actor, args, n),
             "casefile.get": lambda c, n: ops.casefiles.get(c, actor, args, n),
@@ -770,6 +782,11 @@ class HallServer:
         self, actor: Actor, args: dict[str, Any], op: CaseOp, conn: Connection, now: dt.datetime
     ) -> Outcome:
         return Outcome(*self.ops.casefiles.transition(conn, actor, args, now, op))
+
+    def _ledger_op(
+        self, actor: Actor, args: dict[str, Any], op: ROp, conn: Connection, now: dt.datetime
+    ) -> Outcome:
+        return Outcome(*self.ops.ledger.step(conn, actor, args, now, op))
 
     def _own_token(
         self, actor: Actor, args: dict[str, Any], conn: Connection, now: dt.datetime
@@ -1018,22 +1035,28 @@ class HallServer:
         await self._publish(published)
 
     async def _sweep_lights(self) -> None:
-        """Case files whose light the clock has moved: turned, and announced once.
+        """Case files and ledger records whose light the clock has moved: turned, and
+        each red announced once.
 
-        The full look runs at the first sweep after a start (a server that was down
-        misses nothing) and then only when the day or the calendar changed; the epoch is
-        kept only once the look succeeded, so a failed one is tried again."""
+        The case files' full look runs at the first sweep after a start (a server that
+        was down misses nothing) and then only when the day or the calendar changed; the
+        epoch is kept only once the look succeeded, so a failed one is tried again. The
+        ledger's open records are few: looked at every minute."""
         assert self.committer is not None and self.reader is not None
         epoch = await self.reader.read(self.ops.casefiles.lights_epoch)
-        if epoch == self._lights_epoch:
-            return
-        self.lights_checks += 1
-        if await self.reader.read(self.ops.casefiles.lights_due):
+        if epoch != self._lights_epoch:
+            self.lights_checks += 1
+            if await self.reader.read(self.ops.casefiles.lights_due):
+                _, published = await self.committer.submit(
+                    lambda c, n: (None, self.ops.casefiles.sweep_lights(c, n))
+                )
+                await self._publish(published)
+            self._lights_epoch = epoch
+        if await self.reader.read(self.ops.ledger.lights_due):
             _, published = await self.committer.submit(
-                lambda c, n: (None, self.ops.casefiles.sweep_lights(c, n))
+                lambda c, n: (None, self.ops.ledger.sweep(c, n))
             )
             await self._publish(published)
-        self._lights_epoch = epoch
 
 
 @functools.cache
@@ -1148,6 +1171,10 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
         "languages": list(config.languages),
         "timezone": config.timezone,
         "rating_scale": config.rules.rating_scale,
+        # What a phone page or kiosk asks after a bad rating (core/ratings.py): which
+        # levels (rules.is_dissatisfied, not copied), and the hall's list of reasons.
+        "rating_followup_levels": [v for v in range(1, 6) if rules.is_dissatisfied(v)],
+        "rating_reasons": [{"id": r.id, "name": r.name} for r in config.ratings.reasons],
         "areas": [{"id": a.id, "name": a.name, "location": a.location} for a in config.areas],
         "queues": [
             {"prefix": q.prefix, "name": q.name, "area": q.area, "daily_cap": q.daily_cap}

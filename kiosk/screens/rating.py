@@ -1,5 +1,7 @@
 """Rating at the kiosk: the ticket number, the check code printed on that ticket (so only
-its holder can rate the case), then one of the hall's levels, once."""
+its holder can rate the case), then one of the hall's levels, once. After one of the two
+lowest levels the citizen is asked why (the hall's reasons) and may leave a number for a
+call-back, only by pressing the consent button first."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 from kivy.app import App
 from kivy.lang import Builder
 
-from kiosk.screens.common import KButton, Page, discard_children
+from kiosk.screens.common import KButton, Page, SecondaryButton, discard_children
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
@@ -24,7 +26,13 @@ class RatingScreen(Page):
         ids.error.text = model.error_text() if model.error else (
             model.t("busy") if model.busy else ""
         )
-        sig = (model.language, step, model.label_entry if step == "level" else "")
+        sig = (
+            model.language,
+            step,
+            model.label_entry if step == "level" else "",
+            tuple(model.picked_reasons) if step == "reasons" else (),
+            model.phone_consent if step == "phone" else None,
+        )
         rebuild = sig != self._sig
         self._sig = sig
         if rebuild:
@@ -32,11 +40,11 @@ class RatingScreen(Page):
             discard_children(ids.pad)
         app = App.get_running_app()
         ids.pad.cols = 6
-        typing = step in ("label", "check")
+        typing = step in ("label", "check", "phone")
         ids.pad_actions.opacity = 1 if typing else 0
         ids.pad_actions.disabled = not typing
         ids.del_key.text = model.t("delete")
-        ids.ok_key.text = model.t("ok")
+        ids.ok_key.text = model.t("rating_send") if step == "phone" else model.t("ok")
         if step == "label":
             ids.title.text = model.t("rating_title")
             ids.hint.text = model.t("rating_hint")
@@ -62,6 +70,35 @@ class RatingScreen(Page):
                                  size_hint_y=None)
                 button.bind(on_release=lambda b: app.rate(int(b.key)))
                 ids.levels.add_widget(button)
+        elif step == "reasons":
+            ids.title.text = model.t("rating_why")
+            ids.hint.text = model.t("rating_why_hint")
+            ids.label.text = ""
+            if rebuild:
+                for r in model.reasons():
+                    on = r["id"] in model.picked_reasons
+                    cls = KButton if on else SecondaryButton
+                    text = ("✓ " if on else "") + model.name(r.get("name"))
+                    button = cls(text=text, key=r["id"], size_hint_y=None)
+                    button.bind(on_release=lambda b: model.toggle_reason(b.key))
+                    ids.levels.add_widget(button)
+                nxt = KButton(text=model.t("rating_next"), key="next", size_hint_y=None)
+                nxt.bind(on_release=lambda b: model.reasons_done())
+                ids.levels.add_widget(nxt)
+        elif step == "phone":
+            ids.title.text = model.t("rating_phone_title")
+            ids.hint.text = model.t("rating_consent")
+            ids.label.text = model.phone_entry or "_"
+            ids.pad.cols = 5
+            if rebuild:
+                ids.pad.set_keys([(d, d) for d in "1234567890"], lambda k: app.phone_key(k))
+                agree = (KButton if model.phone_consent else SecondaryButton)(
+                    text=("✓ " if model.phone_consent else "") + model.t("rating_agree"),
+                    key="consent",
+                    size_hint_y=None,
+                )
+                agree.bind(on_release=lambda b: model.toggle_consent())
+                ids.levels.add_widget(agree)
         else:
             ids.title.text = model.t("rating_thanks")
             ids.hint.text = ""

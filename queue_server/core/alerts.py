@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .hall import HallConfig, NotifySettings, Recipient
+from .ratings import level_label
 
 DEPARTMENT_ROLES = ("head", "leader")
 """Recipients an ``[[alerts]]`` rule may name by role: the head and the leader in
@@ -32,17 +33,20 @@ class Alert:
     data: dict[str, Any]
 
 
-_LEVELS = {1: "very dissatisfied", 2: "dissatisfied"}
-
-
 def describe(kind: str, data: dict[str, Any]) -> tuple[str, str]:
     """(subject, text) of an alert, short enough for an SMS."""
     if kind == "rating.dissatisfied":
-        level = _LEVELS.get(int(data.get("level", 0)), "dissatisfied")
+        level = _level(data.get("level"))
         return (
             f"Dissatisfied rating at window {data.get('window')}",
             f"Window {data.get('window')}: {data.get('label')} ({data.get('service')}) "
             f"rated {level}; clerk {data.get('clerk') or '-'}. Call back within the day.",
+        )
+    if kind == "ledger.overdue":
+        return (
+            f"Bad rating {data.get('id')} overdue",
+            f"Rectification record {data.get('id')} (window {data.get('window')}, "
+            f"{data.get('service')}) is {data.get('state')} past its deadline {data.get('due')}.",
         )
     if kind == "case.overdue":
         return (
@@ -88,6 +92,14 @@ def describe(kind: str, data: dict[str, Any]) -> tuple[str, str]:
 
 def _pct(rate: object) -> str:
     return f"{float(rate) * 100:.1f} %" if isinstance(rate, (int, float)) else "-"
+
+
+def _level(value: Any) -> str:
+    """The level's name from the one rating table (core/ratings.py)."""
+    try:
+        return level_label(int(value), "en")
+    except (TypeError, ValueError):
+        return "dissatisfied"
 
 
 def channels_of(r: Recipient, settings: NotifySettings) -> list[tuple[str, str]]:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from .ratings import RatingSettings
 
 ROLES = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin")
 KNOWN_LANGUAGES = ("zh", "en", "mn")
@@ -251,6 +254,8 @@ class HallConfig:
     rules: Rules = Rules()
     server: ServerSettings = ServerSettings()
     notify: NotifySettings = field(default_factory=lambda: NotifySettings())
+    ratings: RatingSettings = field(default_factory=lambda: _rating_defaults())
+    """``[ratings]``: codes, reasons, the ledger's deadlines, upload (core/ratings.py)."""
     id_salt: bytes | None = None
     """The hall's secret for hashing ID numbers (``[hall] id_salt_env``); the kiosks'
     readers use the same, so a booked appointment and a card read give one hash."""
@@ -305,6 +310,12 @@ class HallConfig:
     @functools.cached_property
     def _by_token(self) -> dict[str, DeviceToken]:
         return {d.token: d for d in self.devices}
+
+
+def _rating_defaults() -> RatingSettings:
+    from .ratings import RatingSettings  # ratings.py builds on rules.py, which needs this
+
+    return RatingSettings()
 
 
 @dataclass(frozen=True, slots=True)

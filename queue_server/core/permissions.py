@@ -99,8 +99,20 @@ TABLE: dict[str, dict[str, Scope]] = {
     "device.report": {"kiosk": _SELF, "display": _SELF, "gateway": _A},
     "window.waiting": {"clerk": _W, "supervisor": _A, "admin": _A},
     "clerk.today": {"clerk": _SELF, "supervisor": _A, "admin": _A},
-    "followup.list": {"supervisor": _A, "admin": _A},
-    "followup.done": {"supervisor": _A, "admin": _A},
+    # The rectification ledger (core/rectify.py): the case's department verifies,
+    # contacts, fixes and calls back (head or officer); an appeal goes to the hall
+    # supervisor; only the head signs a record off. The full call-back number is shown
+    # only to the department's staff who call (ledger.phone, audited).
+    "ledger.list": {"head": _D, "officer": _D, "supervisor": _A, "admin": _A},
+    "ledger.get": {"head": _D, "officer": _D, "supervisor": _A, "admin": _A},
+    "ledger.verify": {"head": _D, "officer": _D},
+    "ledger.decide": {"supervisor": _A},
+    "ledger.contact": {"head": _D, "officer": _D},
+    "ledger.fix": {"head": _D, "officer": _D},
+    "ledger.callback": {"head": _D, "officer": _D},
+    "ledger.close": {"head": _D},
+    "ledger.phone": {"head": _D, "officer": _D},
+    "ledger.export": {"supervisor": _A, "admin": _A},
     # Promised cases (core/casefile.py). The window opens one for a finished ticket; B
     # (officer) reviews, A (approver) decides, and the head can do what A does; either
     # may stop or restart the clock; only A or the head grants more time; the pick-up
@@ -146,6 +158,8 @@ ARGUMENT_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     # Rating "the window's last case" or a case by id is the evaluator's form only.
     ("rating.submit", "window"): ("gateway", "admin"),
     ("rating.submit", "case"): ("gateway", "admin"),
+    # Staff record a rating taken over the phone or by SMS: only an admin names the channel.
+    ("rating.submit", "channel"): ("admin",),
     # An ID card's hash comes only from a kiosk with a reader (or an admin).
     ("ticket.issue", "id_hash"): ("kiosk", "admin"),
     ("appointment.checkin", "id_hash"): ("kiosk", "admin"),

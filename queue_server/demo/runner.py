@@ -264,6 +264,7 @@ class Demo:
         rng = random.Random(2026)
         await self._wait_for_gateway(kiosk)
         await self._sign_in_all(kiosk, stop)
+        ledger = asyncio.get_running_loop().create_task(self._work_the_ledger(stop))
         try:
             while not stop.is_set():
                 with contextlib.suppress(RequestError, Exception):
@@ -278,13 +279,59 @@ class Demo:
                 pad.press(0x0B)  # finish: ask the citizen to rate
                 await asyncio.sleep(1)
                 # Mostly satisfied, as halls report (five keys: 4 very satisfied ... 0 very
-                # dissatisfied), so the follow-up list gets an occasional case, not a flood.
+                # dissatisfied), so the ledger gets an occasional bad rating, not a flood.
                 level = rng.choices([4, 3, 2, 1, 0], weights=[60, 25, 10, 4, 1])[0]
                 self.evaluators[w].press(level)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), rng.uniform(2, 5))
         finally:
+            ledger.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await ledger
             await kiosk.close()
+
+    DEMO_STEPS = {
+        "verify": ("valid", "checked the window's recording: the wait was too long"),
+        "contact": ("reached", None),
+        "fix": ("done", "a second window opens when more than ten wait"),
+        "callback": ("satisfied", None),
+        "close": ("closed", None),
+    }
+    """What the simulated department heads record on each bad rating, step by step."""
+
+    async def _work_the_ledger(self, stop: asyncio.Event) -> None:
+        """Each department's head follows its bad ratings through the ledger (差评整改),
+        one step every few seconds, so a dissatisfied case is seen to the end."""
+        from ..client import HallClient
+
+        heads = [c for c in self.config.clerks if "head" in c.roles and c.department is not None]
+        clients = []
+        for h in heads:
+            client = HallClient(
+                self.url, None, staff={"clerk": h.id, "pin": "1234", "role": "head"}, name=h.id
+            )
+            await client.start()
+            clients.append(client)
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 6)
+                for client in clients:
+                    with contextlib.suppress(Exception):
+                        for r in (await client.request("ledger.list"))["records"]:
+                            op = next((a for a in r["actions"] if a in self.DEMO_STEPS), None)
+                            if op is None:
+                                continue
+                            outcome, note = self.DEMO_STEPS[op]
+                            args: dict[str, Any] = {"id": r["id"], "outcome": outcome}
+                            if note:
+                                args["note"] = note
+                            if op == "callback":
+                                args["level"] = 4
+                            await client.request(f"ledger.{op}", args)
+        finally:
+            for client in clients:
+                await client.close()
 
     async def _sign_in_all(self, client: Any, stop: asyncio.Event, timeout: float = 60) -> None:
         """Clerks sign in on their keypads (their number + FUNCTION) until every simulated

@@ -78,5 +78,7 @@ class Notifier:
             transports.email(s, target, payload["subject"], payload["text"], payload["key"])
         elif channel == "sms":
             transports.sms(s, target, payload["text"])
+        elif channel == "upload":  # a national record reported upward (store/national.py)
+            transports.upload(target, payload)
         else:
             raise transports.SendError(f"unknown channel {channel!r}", retry=False)

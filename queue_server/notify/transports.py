@@ -54,6 +54,17 @@ def webhook(settings: NotifySettings, payload: dict[str, object]) -> None:
     _post(settings.webhook_url, body, headers)
 
 
+def upload(url: str, payload: dict[str, object]) -> None:
+    """A rating or ledger record to the upward endpoint; its record id is the key the
+    receiver keeps it once by (a killed sender may send it again)."""
+    body = json.dumps(
+        {"record_id": payload["key"], "kind": payload["kind"], "record": payload["record"]},
+        ensure_ascii=False,
+    ).encode()
+    headers = {"Content-Type": "application/json", "X-HallQ-Key": str(payload["key"])}
+    _post(url, body, headers)
+
+
 def sms(settings: NotifySettings, phone: str, text: str) -> None:
     assert settings.sms_url is not None
 

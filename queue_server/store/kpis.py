@@ -373,8 +373,6 @@ def today(conn: Connection, config: HallConfig, now: dt.datetime) -> dict[str, A
         "satisfaction": round(rate, 4) if rate is not None else None,
         "red_cases": int(red_cases),
         "red_casefiles": int(red_files),
-        # The rectification ledger is issue 11's other half (i11a); until it lands the
-        # open rectifications are the open follow-ups of dissatisfied ratings.
         "open_rectifications": _open_rectifications(conn),
         "by_window": [
             {"window": w, "rated": int(n or 0), "satisfied": int(ok or 0)}
@@ -384,37 +382,20 @@ def today(conn: Connection, config: HallConfig, now: dt.datetime) -> dict[str, A
     }
 
 
-def ledger() -> tuple[Any, Any] | None:
-    """The rectification ledger of issue 11's other half (``rectifications``, with its
-    states in ``core/rectify.py``), once it is merged; None until then. HOOK: the two
-    figures that read it (open rectifications, complaints upheld) use the ledger when it
-    is there and say so when it is not."""
-    table = s.metadata.tables.get("rectifications")
-    if table is None:
-        return None
-    try:
-        import importlib
+def ledger() -> tuple[Any, Any]:
+    """The rectification ledger (``rectifications``, its states in ``core/rectify.py``):
+    the two figures that read it are open rectifications and complaints upheld."""
+    from ..core import rectify
 
-        rectify = importlib.import_module("queue_server.core.rectify")
-    except ImportError:
-        return None
-    return table, rectify
+    return s.rectifications, rectify
 
 
 def _open_rectifications(conn: Connection) -> int | None:
-    """Open ledger records (not closed, not dismissed); until the ledger lands, the
-    follow-up list's open entries stand in for them."""
-    found = ledger()
-    if found is not None:
-        table, rectify = found
-        final = [st.value for st in rectify.FINAL]
-        return int(
-            conn.execute(
-                select(func.count()).select_from(table).where(table.c.state.not_in(final))
-            ).scalar_one()
-        )
+    """Open ledger records (not closed, not dismissed)."""
+    table, rectify = ledger()
+    final = [st.value for st in rectify.FINAL]
     return int(
         conn.execute(
-            select(func.count()).select_from(s.cases).where(_c.followup_state == "open")
+            select(func.count()).select_from(table).where(table.c.state.not_in(final))
         ).scalar_one()
     )

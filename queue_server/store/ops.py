@@ -22,12 +22,12 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
-from ..core import estimate, pins, rules
+from ..core import estimate, pins, ratings, rules
 from ..core.errors import HallError, NotFound, Refused
 from ..core.hall import HallConfig, ServiceDef
 from ..core.permissions import Actor, Target, authorize
 from ..core.states import TicketOp, TicketStatus, WindowOp, WindowStatus, ticket_next, window_next
-from . import callorder, casefiles, estimate_records, lockout
+from . import callorder, casefiles, estimate_records, ledger, lockout
 from . import schema as s
 from . import statements as st
 from .db import on_reader
@@ -120,6 +120,7 @@ class HallOps:
         self._cache: dict[tuple[str, str], tuple[Any, float]] = {}
         self._next_stmts: dict[int, Any] = {}
         self.casefiles = casefiles.CaseFiles(self)
+        self.ledger = ledger.Ledger(self)
         self._components: dict[str, tuple[list[str], list[estimate.WindowNow]]] = {}
         self._sessions: dict[tuple[str, dt.date], list[dt.datetime]] = {}
         self._past = estimate_records.PastRates()
@@ -1249,6 +1250,16 @@ class HallOps:
         if not isinstance(level, int) or isinstance(level, bool):
             raise Refused("level must be a whole number", code="bad_request")
         rules.check_rating(level, self.config.rules.rating_scale)
+        # Reasons, comment and call-back number are checked before anything is read or
+        # written: bad input is refused whole.
+        extras = ratings.check_extras(level, args, self.config.ratings)
+        source = ratings.SOURCE_OF_ROLE.get(actor.role, "device")
+        if "channel" in args:  # an admin keying in a rating taken over the phone or by SMS
+            if args["channel"] not in ratings.STAFF_ENTERED:
+                raise Refused(
+                    "channel is one of " + ", ".join(ratings.STAFF_ENTERED), code="bad_request"
+                )
+            source = args["channel"]
         c = s.cases.c
         by_case = False
         if actor.ticket_id is not None:
@@ -1289,9 +1300,8 @@ class HallOps:
             raise Refused("this case has already been rated", code="already_rated")
         if row["rating_state"] == "not_rated":
             raise Refused("the time to rate this case has passed", code="rating_closed")
-        source = {"gateway": "device", "kiosk": "kiosk", "citizen": "phone"}.get(
-            actor.role, actor.role
-        )
+        service = self.config.service(row["service_id"])
+        department = service.department if service is not None else None
         conn.execute(
             update(s.cases)
             .where(c.id == row["id"])
@@ -1300,8 +1310,9 @@ class HallOps:
                 rating=level,
                 rating_source=source,
                 rated_at=now,
-                # a dissatisfied citizen is called back: the case joins the follow-up list
-                followup_state="open" if rules.is_dissatisfied(level) else None,
+                rating_text=extras.text,
+                rating_reasons=";".join(extras.reasons) or None,
+                rating_department=department,
             )
         )
         self._audit(
@@ -1325,10 +1336,14 @@ class HallOps:
             "ticket_id": row["ticket_id"],
             "clerk": row["clerk"],
             "service": row["service_id"],
+            "department": department,
+            "reasons": list(extras.reasons),
         }
         events = [("rating.recorded", data)]
         if rules.is_dissatisfied(level):
             events.append(("rating.dissatisfied", data))
+            # A bad rating is followed through: it opens a record on the ledger.
+            events += self.ledger.open(conn, row, level, department, extras.phone, now)
         return Outcome(data, events)
 
     def expire_ratings(
@@ -1343,7 +1358,9 @@ class HallOps:
         if not rows:
             return []
         conn.execute(
-            update(s.cases).where(c.id.in_([r.id for r in rows])).values(rating_state="not_rated")
+            update(s.cases)
+            .where(c.id.in_([r.id for r in rows]))
+            .values(rating_state="not_rated", rating_source="system")
         )
         return [
             ("rating.not_rated", {"case": r.id, "window": r.window, "ticket_id": r.ticket_id})
@@ -1464,40 +1481,8 @@ class HallOps:
         keep_keys = now - dt.timedelta(hours=self.config.rules.idempotency_hours)
         conn.execute(s.idempotency.delete().where(s.idempotency.c.at < keep_keys))
         conn.execute(s.events.delete().where(s.events.c.at < now - dt.timedelta(days=EVENT_DAYS)))
-
-    def followup_done(
-        self, conn: Connection, actor: Actor, args: dict[str, Any], now: dt.datetime
-    ) -> Outcome:
-        """Record that a dissatisfied citizen was called back, with what came of it."""
-        c = s.cases.c
-        case_id, note = args.get("case"), args.get("note")
-        if not isinstance(note, str) or not note.strip() or len(note) > 2000:
-            raise Refused(
-                "say what came of the call-back (up to 2000 characters)", code="bad_request"
-            )
-        row = conn.execute(
-            select(c.id, c.window, c.followup_state).where(c.id == case_id).with_for_update()
-        ).first()
-        if row is None:
-            raise NotFound(f"unknown case {case_id!r}", code="unknown_case")
-        if row.followup_state is None:
-            raise Refused("this case is not on the follow-up list", code="not_followup")
-        if row.followup_state == "done":
-            raise Refused("this follow-up is already done", code="already_done")
-        conn.execute(
-            update(s.cases)
-            .where(c.id == row.id)
-            .values(
-                followup_state="done",
-                followup_note=note.strip(),
-                followup_by=actor.name,
-                followup_at=now,
-            )
-        )
-        # The note may hold what the citizen said: it stays in the database, not the audit.
-        self._audit(conn, now, actor, "followup.done", window=row.window)
-        data = {"case": row.id, "window": row.window, "by": actor.name, "at": iso(now)}
-        return Outcome(data, [("followup.done", data)])
+        # A call-back number served its ledger record only (closing erases it too).
+        self.ledger.prune(conn, now)
 
     # -- devices -----------------------------------------------------------------------
 

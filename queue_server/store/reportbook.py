@@ -154,14 +154,10 @@ def build(conn: Connection, ops: Any, period: acc.Period, now: dt.datetime) -> d
 def complaints_upheld(conn: Connection, period: acc.Period) -> int | None:
     """有责投诉: the bad ratings of the period whose verification found the staff at
     fault (the ledger's ``valid`` finding, or an appeal the supervisor overturned): the
-    records that reached ``verified``, whatever came after. None ("not recorded", not a
-    guess) while the ledger is not there (HOOK: ``kpis.ledger``)."""
+    records that reached ``verified``, whatever came after."""
     from sqlalchemy import func, select
 
-    found = kpis.ledger()
-    if found is None:
-        return None
-    table, rectify = found
+    table, rectify = kpis.ledger()
     not_found_at_fault = [rectify.RState.OPEN, rectify.RState.APPEALED, rectify.RState.DISMISSED]
     return int(
         conn.execute(

@@ -140,15 +140,15 @@ cases = Table(
     Column("rated_at", UTCDateTime),
     Column("rating_due", UTCDateTime),
     Column("overdue_at", UTCDateTime),
-    # Follow-up of a dissatisfied rating: open until someone records the call-back.
-    Column("followup_state", String(16)),
-    Column("followup_note", Text),
-    Column("followup_by", String(64)),
-    Column("followup_at", UTCDateTime),
+    # The national fields of the rating (core/ratings.py): the citizen's comment, the
+    # reasons picked for a bad rating (ids, ";"-joined), the case's department then.
+    # A bad rating is followed through in ``rectifications`` (the ledger).
+    Column("rating_text", Text),
+    Column("rating_reasons", String(200)),
+    Column("rating_department", String(64)),
 )
 Index("ix_cases_rating", cases.c.rating_state, cases.c.rating_due)
 Index("ix_cases_ticket", cases.c.ticket_id)
-Index("ix_cases_followup", cases.c.followup_state, cases.c.rated_at)
 # The overdue sweep runs every second and looks only at open cases: a partial index holds
 # just those (a few per window), so its cost does not grow with a year of closed cases.
 Index(
@@ -441,3 +441,72 @@ accountability_records = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 Index("ix_accountability_department", accountability_records.c.department)
+
+
+rectifications = Table(
+    "rectifications",
+    metadata,
+    # The rectification ledger (差评整改台账, core/rectify.py): one record per bad rating,
+    # owned by the case's department; never deleted. Its steps are rectification_steps.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, unique=True),
+    Column("ticket_id", Integer, nullable=False),
+    Column("department", String(64)),  # NULL only for records migrated from follow-ups
+    Column("service_id", String(64), nullable=False),
+    Column("window", Integer),
+    Column("clerk", String(64)),
+    Column("level", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("light", String(8)),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("opened_on", Date, nullable=False),  # hall-local day of the rating
+    # Step deadlines in working days; NULL while the year has no calendar (swept later).
+    Column("contact_due", Date),
+    Column("rectify_due", Date),
+    Column("callback_due", Date),
+    Column("finding", String(16)),
+    Column("appeal", String(16)),
+    Column("contact", String(16)),
+    Column("contacted_at", UTCDateTime),
+    Column("rectified_at", UTCDateTime),
+    Column("callback", String(16)),
+    Column("callback_at", UTCDateTime),
+    Column("fix_level", Integer),  # the citizen's rating of the fix, at the call-back
+    # The citizen's call-back number, given with consent for this record only: erased
+    # (NULL) when the record closes or at phone_until, whichever comes first.
+    Column("phone", String(32)),
+    Column("phone_until", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_rectifications_state", rectifications.c.state, rectifications.c.department)
+Index("ix_rectifications_opened", rectifications.c.opened_on)
+# The hourly erasure of call-back numbers past their retention: only rows holding one.
+Index(
+    "ix_rectifications_phone",
+    rectifications.c.phone_until,
+    sqlite_where=rectifications.c.phone.is_not(None),
+    postgresql_where=rectifications.c.phone.is_not(None),
+)
+
+rectification_steps = Table(
+    "rectification_steps",
+    metadata,
+    # Every step of a ledger record: who, what outcome, and the staff's words (what was
+    # found, what was fixed). Never the citizen's phone number.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rectification_id", Integer, ForeignKey("rectifications.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("op", String(16), nullable=False),
+    Column("outcome", String(16)),
+    Column("actor", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("from_state", String(16)),
+    Column("to_state", String(16), nullable=False),
+    Column("detail", Text),
+)
+Index(
+    "ix_rectification_steps_record",
+    rectification_steps.c.rectification_id,
+    rectification_steps.c.id,
+)

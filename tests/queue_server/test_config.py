@@ -161,7 +161,7 @@ def test_appointments_load_from_csv(tmp_path):
     assert "appts.csv:4:" in out.stderr
 
 
-def test_migration_from_0001_keeps_data_and_lists_old_dissatisfied_ratings(tmp_path):
+def test_migration_from_0001_keeps_data_and_puts_old_dissatisfied_ratings_on_the_ledger(tmp_path):
     import datetime as dt
 
     from alembic import command
@@ -207,8 +207,11 @@ def test_migration_from_0001_keeps_data_and_lists_old_dissatisfied_ratings(tmp_p
     db.upgrade(engine)
     assert db.current_revision(engine) == db.head_revision()
     with engine.begin() as conn:
-        row = conn.execute(select(old_cases.rating, old_cases.followup_state)).one()
-    assert tuple(row) == (1, "open")
+        assert conn.execute(select(old_cases.rating)).scalar_one() == 1
+        # 0002 put it on the follow-up list; 0008 moved that list into the ledger.
+        r = s.rectifications.c
+        row = conn.execute(select(r.case_id, r.level, r.state, r.department)).one()
+    assert tuple(row) == (1, 1, "open", None)  # the department is the sweep's to set
     engine.dispose()
 
 

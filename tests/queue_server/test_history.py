@@ -20,7 +20,7 @@ from queue_server.store.ops import Actor
 
 from .harness import ADMIN, GATEWAY, KIOSK, Store
 
-HISTORY_TABLES = ("cases", "tickets", "events", "idempotency", "audit")
+HISTORY_TABLES = ("cases", "tickets", "events", "idempotency", "audit", "rectifications")
 PARTIAL_INDEXES = {"ix_cases_open"}
 """Indexes that hold only live rows: scanning one is scanning today's few, not history."""
 
@@ -122,7 +122,8 @@ def test_sweeps_snapshot_and_reports_read_no_table_in_full(config, db_url):
             "snapshot": ops.snapshot,
             "prune": ops.prune,
             "clerk.today": lambda c, n: reports.clerk_today(c, ops, clerk, {}, n),
-            "followup.list": lambda c, n: reports.followups(c, ops, ADMIN, {}, n),
+            "ledger.list": lambda c, n: ops.ledger.list(c, ADMIN, {}, n),
+            "ledger sweep": ops.ledger.lights_due,
             "window.waiting": lambda c, n: reports.window_waiting(c, ops, clerk, {}, n),
             "ticket.status": lambda c, n: ops.ticket_status(c, waiting["token"], n),
             "ticket.issue": lambda c, n: ops.issue(c, KIOSK, {"service": "general"}, n),

@@ -165,10 +165,9 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "in": {"*": {"clerk": "c-1"}, "clerk": {}},
             "out": {"clerk": [{"clerk": "someone-else"}, {"window": 2}]},
         },
-        "followup.list": {"in": {"*": {}}},
         "alert.list": {"in": {"*": {}}},
         "estimate.accuracy": {"in": {"*": {"rows": True}}},
-        "followup.done": {"in": {"*": {"case": 1, "note": "called back"}}},
+        **_ledger_cases(state),
         # C002 was finished at window 3; clerk-1 works at window 1.
         "casefile.accept": {
             "in": {"*": {"label": "C002", "service": "party-archive"}, "clerk": {"label": "A001"}},
@@ -229,6 +228,34 @@ def _cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def _ledger_cases(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Ledger steps on the civil department's record (in) and the party's (out)."""
+    civil, party = state["ledger:civil"], state["ledger:party"]
+    office = ("officer", "head")
+
+    def step(**extra: Any) -> dict[str, Any]:
+        return {
+            "in": {"*": {"id": civil, **extra}},
+            "out": {r: [{"id": party, **extra}] for r in office},
+        }
+
+    return {
+        "ledger.list": {
+            "in": {"*": {}, "supervisor": {"department": "party"}},
+            "out": {r: [{"department": "party"}] for r in office},
+        },
+        "ledger.get": step(),
+        "ledger.verify": step(outcome="valid", note="checked the recording"),
+        "ledger.decide": {"in": {"*": {"id": civil, "outcome": "overturn"}}},
+        "ledger.contact": step(outcome="reached"),
+        "ledger.fix": step(note="materials list corrected"),
+        "ledger.callback": step(outcome="satisfied", level=5),
+        "ledger.close": step(),
+        "ledger.phone": step(),
+        "ledger.export": {"in": {"*": {"kind": "ratings"}}},
+    }
+
+
 # A phone page asking about another ticket is told it does not exist (not "forbidden"),
 # so it cannot even learn that the token is real.
 _OUT_CODE = {
@@ -264,6 +291,15 @@ def test_every_role_operation_and_scope_against_a_real_server(config, db_url):
             assert (await gw.ask("call.number", {"window": 3, "label": "C003"}))["ok"]
             r = await gw.ask("case.finish", {"window": 3})
             state["casefile:party"] = r["result"]["casefile"]["number"]
+            # Two bad ratings open ledger records: C003 (party) at window 3, and B001
+            # (marriage, civil) finished at window 2.
+            r = await gw.ask("rating.submit", {"window": 3, "level": 1})
+            assert r["ok"], r
+            assert (await gw.ask("case.finish", {"window": 2}))["ok"]
+            assert (await gw.ask("rating.submit", {"window": 2, "level": 2}))["ok"]
+            listed = (await admin.ask("ledger.list", {}))["result"]["records"]
+            by_dept = {rec["department"]: rec["id"] for rec in listed}
+            state["ledger:civil"], state["ledger:party"] = by_dept["civil"], by_dept["party"]
             conns = {role: await _connect(hall.port, {"token": t}) for role, t in TOKENS.items()}
             for role, hello in OFFICE_HELLO.items():
                 conns[role] = await _connect(hall.port, hello)
@@ -316,6 +352,7 @@ def test_table_scopes_are_all_tried():
         for label in ("A002", "C001", "C002")
     }
     state.update({"casefile:civil": "T1", "casefile:party": "T2"})
+    state.update({"ledger:civil": 1, "ledger:party": 2})
     cases = _cases(state)
     tried = {
         scope_of(role, op)
@@ -332,9 +369,16 @@ def test_table_scopes_are_all_tried():
 NEVER = [
     ("kiosk", "appointment.create"),  # bookings come from the hall's booking channels
     ("kiosk", "call.next"),
-    ("kiosk", "followup.done"),
-    ("clerk", "followup.done"),  # the call-back is recorded by supervision, not the window
-    ("clerk", "followup.list"),
+    ("kiosk", "ledger.list"),
+    ("clerk", "ledger.verify"),  # a bad rating is verified by the department, not the window
+    ("clerk", "ledger.list"),
+    ("clerk", "ledger.phone"),
+    ("officer", "ledger.decide"),  # an appeal is decided above the department
+    ("head", "ledger.decide"),
+    ("officer", "ledger.close"),  # only the head signs a record off
+    ("supervisor", "ledger.phone"),  # the number is for the person who calls, no one else
+    ("admin", "ledger.phone"),
+    ("display", "ledger.export"),
     ("clerk", "appointment.create"),
     ("display", "ticket.issue"),
     ("display", "rating.submit"),

@@ -17,7 +17,7 @@ TEST_HALL = Path(__file__).parent.parent / "hall_test.toml"
 
 
 class ServerProcess:
-    def __init__(self, url: str, port: int = 0) -> None:
+    def __init__(self, url: str, port: int = 0, config: Path = TEST_HALL) -> None:
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -25,7 +25,7 @@ class ServerProcess:
                 "queue_server.cli",
                 "server",
                 "--config",
-                str(TEST_HALL),
+                str(config),
                 "--db",
                 url,
                 "--port",

@@ -440,7 +440,7 @@ def test_refused_hello_answers_its_id_and_checks_the_protocol_version(config, sq
     run(main())
 
 
-def test_follow_up_list_is_for_supervisors(config, sqlite_url):
+def test_the_ledger_is_for_the_department_and_supervision(config, sqlite_url):
     async def main():
         async with running_hall(config, sqlite_url, Clock()) as hall:
             async with (
@@ -454,15 +454,17 @@ def test_follow_up_list_is_for_supervisors(config, sqlite_url):
                 await gw.request("call.next", {"window": 1})
                 done = await gw.request("case.finish", {"window": 1})
                 await gw.request("rating.submit", {"window": 1, "level": 1})
-                listed = await sup.request("followup.list")
-                assert [i["case"] for i in listed["items"]] == [done["case"]]
+                listed = await sup.request("ledger.list")
+                assert [i["case"] for i in listed["records"]] == [done["case"]]
+                assert listed["records"][0]["department"] == "civil"
                 with pytest.raises(RequestError) as exc:
-                    await clerk.request("followup.list")
+                    await clerk.request("ledger.list")
                 assert exc.value.code == "forbidden"
-                closed = await sup.request(
-                    "followup.done", {"case": done["case"], "note": "called back"}
-                )
-                assert closed["by"] == "supervisor"
-                assert (await sup.request("followup.list"))["items"] == []
+                with pytest.raises(RequestError) as exc:  # verification is the department's
+                    await sup.request(
+                        "ledger.verify",
+                        {"id": listed["records"][0]["id"], "outcome": "valid", "note": "x"},
+                    )
+                assert exc.value.code == "forbidden"
 
     run(main())

@@ -419,9 +419,7 @@ def test_appointment_codes_are_case_insensitive_and_cases_rated_by_id_only_by_de
     assert store.run(store.ops.rate, GATEWAY, {"case": done["case"], "level": 5})["level"] == 5
 
 
-def test_dissatisfied_ratings_go_on_the_follow_up_list_until_called_back(store):
-    from queue_server.store import reports
-
+def test_dissatisfied_ratings_open_ledger_records_and_good_ones_do_not(store):
     store.open(1)
     for level in (2, 5, 1):
         store.issue("general")
@@ -429,40 +427,9 @@ def test_dissatisfied_ratings_go_on_the_follow_up_list_until_called_back(store):
         store.finish(1)
         store.run(store.ops.rate, GATEWAY, {"window": 1, "level": level})
         store.clock.advance(minutes=1)
-    listed = store.read(lambda c, n: reports.followups(c, store.ops, SUPERVISOR, {}, n))
-    assert [(i["label"], i["level"], i["state"]) for i in listed["items"]] == [
-        ("A003", 1, "open"),
-        ("A001", 2, "open"),
+    listed = store.read(lambda c, n: store.ops.ledger.list(c, SUPERVISOR, {}, n))
+    assert [(r["level"], r["state"], r["department"]) for r in listed["records"]] == [
+        (1, "open", "civil"),
+        (2, "open", "civil"),
     ]
-    assert listed["items"][0]["service_name"]["en"] == "General enquiry"
-    case = listed["items"][1]["case"]
-    err = store.refused(store.ops.followup_done, SUPERVISOR, {"case": case, "note": " "})
-    assert err.code == "bad_request"
-    done = store.run(
-        store.ops.followup_done,
-        SUPERVISOR,
-        {"case": case, "note": "called back; documents explained again"},
-    )
-    assert done["by"] == "supervisor" and ("followup.done", done) in store.events
-    assert (
-        store.refused(store.ops.followup_done, SUPERVISOR, {"case": case, "note": "again"}).code
-        == "already_done"
-    )
-    still_open = store.read(lambda c, n: reports.followups(c, store.ops, SUPERVISOR, {}, n))
-    assert [i["label"] for i in still_open["items"]] == ["A003"]
-    everything = store.read(
-        lambda c, n: reports.followups(c, store.ops, SUPERVISOR, {"state": "all"}, n)
-    )
-    closed = next(i for i in everything["items"] if i["label"] == "A001")
-    assert closed["note"].startswith("called back") and closed["state"] == "done"
-    satisfied_case = next(  # the level-5 case was never on the list
-        r
-        for r in store.read(lambda c, n: c.execute(select(s.cases)).mappings().all())
-        if r["rating"] == 5
-    )
-    assert (
-        store.refused(
-            store.ops.followup_done, SUPERVISOR, {"case": satisfied_case["id"], "note": "x"}
-        ).code
-        == "not_followup"
-    )
+    assert [k for k, _ in store.events].count("ledger.opened") == 2

@@ -154,3 +154,44 @@ def test_the_pick_up_window_finds_a_case_by_number_and_hands_it_over(
     expect(page.locator("#pickup-case")).to_have_attribute("data-state", "delivered")
     expect(page.locator("#msg")).to_have_text(f"{number} handed over")
     expect(page.locator("#pickup-deliver")).to_be_hidden()
+
+
+def test_office_works_its_ledger_and_sees_the_number_only_when_calling(
+    page: Any, hall: LiveHall
+) -> None:
+    """The department's officer takes a bad rating from verification to the call-back on
+    a phone-sized /office; the full number shows only on request, while calling."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    kiosk = hall.client("kiosk-1-secret")
+    gw = hall.client("gateway-secret")
+    t = hall.issue(kiosk, "general")
+    hall.request(gw, "window.open", {"window": 1})
+    hall.request(gw, "call.next", {"window": 1})
+    hall.request(gw, "case.finish", {"window": 1})
+    citizen = hall.client(None, ticket=t["token"])
+    hall.request(
+        citizen,
+        "rating.submit",
+        {"level": 1, "reasons": ["attitude"], "phone": "13812341234", "consent": True},
+    )
+    _sign_in(page, hall, "o-civil", "officer")
+    item = page.locator("#ledger li")
+    expect(item).to_have_count(1)
+    expect(item).to_contain_text("138****1234")
+    expect(item.locator("button[data-op='phone']")).to_have_count(0)  # not before verifying
+    expect(item.locator("button[data-op='close']")).to_have_count(0)  # the head's
+    item.locator("button[data-op='verify'][data-outcome='valid']").click()
+    expect(page.locator("#msg")).to_have_text("Write what was found or done in the note field")
+    page.fill("#act-text", "rude answer confirmed on the recording")
+    item.locator("button[data-op='verify'][data-outcome='valid']").click()
+    expect(item).to_have_attribute("data-state", "verified")
+    item.locator("button[data-op='phone']").click()
+    expect(item.locator(".phone")).to_have_text(" · 13812341234")
+    item.locator("button[data-op='contact'][data-outcome='reached']").click()
+    expect(item).to_have_attribute("data-state", "contacted")
+    page.fill("#act-text", "clerk coached; apology made")
+    item.locator("button[data-op='fix']").click()
+    expect(item).to_have_attribute("data-state", "rectified")
+    item.locator("button[data-op='callback'][data-outcome='satisfied']").click()
+    expect(item).to_have_attribute("data-state", "called_back")
+    expect(item.locator("button")).to_have_count(0)  # the head closes it

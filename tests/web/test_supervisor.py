@@ -64,32 +64,57 @@ def test_wrong_token_is_refused_and_chinese_labels(page: Any, hall: LiveHall) ->
     assert "token" not in page.url  # the token left the address bar
 
 
-def test_follow_up_list_takes_a_recorded_call_back(page: Any, hall: LiveHall) -> None:
+def test_the_ledger_follows_a_bad_rating_to_its_close(page: Any, hall: LiveHall) -> None:
+    """A device rating opens a record; the department works it over WebSockets and the
+    supervisor reviews an appeal in the page; the page follows every step live, on a
+    phone-sized screen."""
+    page.set_viewport_size({"width": 390, "height": 844})
     kiosk = hall.client("kiosk-1-secret")
     gateway = hall.client("gateway-secret")
-    sup = hall.client("supervisor-secret")
+    head = hall.client(None, staff={"clerk": "h-civil", "pin": "1234", "role": "head"})
     page.goto(f"{hall.base}/supervisor")
     page.fill("#token", "supervisor-secret")
     page.click("#signin-button")
     expect(page.locator("#conn")).to_have_attribute("data-state", "online")
-    expect(page.locator("#panel-followups")).to_contain_text("No dissatisfied rating")
-    ticket = hall.issue(kiosk)
+    expect(page.locator("#panel-ledger")).to_contain_text("No bad rating")
+    hall.issue(kiosk)
     hall.request(gateway, "window.open", {"window": 1})
     hall.request(gateway, "call.next", {"window": 1})
-    done = hall.request(gateway, "case.finish", {"window": 1})
+    hall.request(gateway, "case.finish", {"window": 1})
     hall.request(gateway, "rating.submit", {"window": 1, "level": 1})
-    item = page.locator(f"#followups li[data-case='{done['case']}']")
-    expect(item).to_contain_text(ticket["label"])  # live: no reload
+    item = page.locator("#ledger li")
+    expect(item).to_have_count(1)  # live: no reload
     expect(item).to_contain_text("Very dissatisfied")
-    item.locator("button").click()
-    page.click("#followup-save")  # an empty note is refused on the page
-    expect(page.locator("#followup-msg")).to_contain_text("Say what came of the call-back")
-    page.fill("#followup-note", "Called back: materials explained, citizen satisfied")
-    page.click("#followup-save")
-    expect(page.locator("#followups li")).to_have_count(0)
-    assert hall.request(sup, "followup.list")["items"] == []
-    closed = hall.request(sup, "followup.list", {"state": "done"})["items"][0]
-    assert closed["note"].startswith("Called back") and closed["by"] == "supervisor"
+    expect(item).to_contain_text("to verify")
+    expect(item.locator("button")).to_have_count(0)  # verification is the department's
+    rid = int(item.get_attribute("data-id"))
+    hall.request(
+        head, "ledger.verify", {"id": rid, "outcome": "malicious", "note": "abusive on video"}
+    )
+    expect(item).to_contain_text("appeal to review")
+    item.locator("button[data-op='decide']").click()
+    page.select_option("#step-outcome", "overturn")
+    page.fill("#step-note", "the video shows a long wait too")
+    page.click("#step-save")
+    expect(item).to_contain_text("to contact")
+    hall.request(head, "ledger.contact", {"id": rid, "outcome": "reached"})
+    hall.request(head, "ledger.fix", {"id": rid, "note": "second window opened at noon"})
+    hall.request(head, "ledger.callback", {"id": rid, "outcome": "satisfied", "level": 5})
+    expect(item).to_contain_text("to close")
+    hall.request(head, "ledger.close", {"id": rid})
+    expect(page.locator("#ledger li")).to_have_count(0)
+    expect(page.locator("#panel-ledger")).to_contain_text("No bad rating")
+    got = hall.request(head, "ledger.get", {"id": rid})
+    assert [s["op"] for s in got["steps"]] == [
+        "open",
+        "verify",
+        "decide",
+        "contact",
+        "fix",
+        "callback",
+        "close",
+    ]
+    assert got["steps"][2]["by"] == "supervisor"
 
 
 def test_alerts_sent_show_with_their_delivery_state(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from playwright.sync_api import expect
@@ -102,8 +103,8 @@ def test_rating_once_on_the_phone(page: Any, hall: LiveHall) -> None:
     hall.request(clerk, "call.next")
     hall.request(clerk, "case.finish")
     expect(page.locator("#status")).to_have_text("Finished")
-    expect(page.locator("#rate button")).to_have_count(5)
-    page.click("#rate button[data-level='4']")
+    expect(page.locator("#levels button")).to_have_count(5)
+    page.click("#levels button[data-level='4']")
     expect(page.locator("#rate-msg")).to_have_text("Thank you for your rating!")
     expect(page.locator("#rate")).to_be_hidden()
     rated = seen.wait_for("rating.recorded", lambda d: d["label"] == mine["label"])
@@ -129,7 +130,7 @@ def test_rated_on_the_device_is_not_offered_again(page: Any, hall: LiveHall) -> 
     page.goto(f"{hall.base}/t/{mine['token']}")
     expect(page.locator("#turn")).to_be_visible()
     hall.request(clerk, "case.finish")
-    expect(page.locator("#rate button")).to_have_count(5)
+    expect(page.locator("#levels button")).to_have_count(5)
     hall.request(gateway, "rating.submit", {"window": 1, "level": 5})
     expect(page.locator("#rate")).to_be_hidden()
     expect(page.locator("#rate-msg")).to_have_text("Rated on the window's device, thank you!")
@@ -184,3 +185,51 @@ def test_chinese_phone_layout_follows_the_tickets_language(browser: Any, hall: L
         expect(pg.locator("#status")).to_have_text("Waiting")
     finally:
         pg.context.close()
+
+
+def test_a_bad_rating_asks_why_and_offers_a_call_back_with_consent(
+    page: Any, hall: LiveHall
+) -> None:
+    kiosk = hall.client("kiosk-1-secret")
+    clerk = hall.client("clerk-1-secret")
+    sup = hall.client("supervisor-secret")
+    seen = Recorder()
+    hall.client("display-1-secret", subscribe=True, on_event=seen)
+    mine = hall.issue(kiosk, language="en")
+    page.goto(f"{hall.base}/t/{mine['token']}")
+    hall.request(clerk, "window.open")
+    hall.request(clerk, "call.next")
+    hall.request(clerk, "case.finish")
+    expect(page.locator("#levels button")).to_have_count(5)
+    expect(page.locator("#rate-more")).to_be_hidden()
+    page.click("#levels button[data-level='2']")  # dissatisfied: asked why, not sent yet
+    expect(page.locator("#rate-more")).to_be_visible()
+    expect(page.locator("#reasons input")).to_have_count(7)
+    expect(page.locator("#rate-more")).to_contain_text("I agree that the hall keeps this number")
+    page.check("#reasons input[value='wait']")
+    page.fill("#rate-text", "an hour for a stamp")
+    page.fill("#rate-phone", "138 1234 1234")
+    page.click("#rate-send")  # no consent ticked: refused, nothing kept
+    expect(page.locator("#rate-msg")).to_have_text("To leave a number, tick the consent box first")
+    assert hall.request(sup, "ledger.list")["records"] == []
+    page.check("#rate-consent")
+    page.click("#rate-send")
+    expect(page.locator("#rate-msg")).to_have_text("Thank you for your rating!")
+    rated = seen.wait_for("rating.recorded", lambda d: d["label"] == mine["label"])
+    assert rated["level"] == 2 and rated["reasons"] == ["wait"]
+    (record,) = hall.request(sup, "ledger.list")["records"]
+    assert record["phone"] == "138****1234" and record["has_phone"] is True
+    assert "12341234" not in json.dumps([d for _k, d in seen.events])
+
+
+def test_a_good_rating_is_sent_at_once_without_questions(page: Any, hall: LiveHall) -> None:
+    kiosk = hall.client("kiosk-1-secret")
+    clerk = hall.client("clerk-1-secret")
+    mine = hall.issue(kiosk, language="en")
+    page.goto(f"{hall.base}/t/{mine['token']}")
+    hall.request(clerk, "window.open")
+    hall.request(clerk, "call.next")
+    hall.request(clerk, "case.finish")
+    page.click("#levels button[data-level='3']")  # basically satisfied: no reasons asked
+    expect(page.locator("#rate-msg")).to_have_text("Thank you for your rating!")
+    expect(page.locator("#rate-more")).to_be_hidden()

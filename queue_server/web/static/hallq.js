@@ -20,10 +20,11 @@ const IDEMPOTENT = new Set([
   "ticket.issue", "ticket.rejoin", "ticket.cancel", "ticket.transfer",
   "appointment.create", "appointment.checkin", "window.open", "window.pause",
   "window.resume", "window.close", "call.next", "call.number", "call.recall",
-  "case.start", "case.finish", "case.no_show", "rating.submit", "followup.done",
+  "case.start", "case.finish", "case.no_show", "rating.submit",
   "casefile.accept", "casefile.review", "casefile.decide", "casefile.suspend",
   "casefile.resume", "casefile.extend", "casefile.refuse", "casefile.ready",
-  "casefile.deliver",
+  "casefile.deliver", "ledger.verify", "ledger.decide", "ledger.contact", "ledger.fix",
+  "ledger.callback", "ledger.close",
 ]);
 
 const CLOSE_AUTH_FAILED = 4001;

@@ -11,7 +11,7 @@ import { t, lang, setLang, applyI18n, errorText, name } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const NEEDS_TEXT = { suspend: "materials", refuse: "reason", extend: "reason" };
-const O = { conn: null, info: null, dept: null, cases: [], counts: {}, role: null, reminders: [] };
+const O = { conn: null, info: null, dept: null, cases: [], counts: {}, role: null, reminders: [], ledger: [], phones: {} };
 
 function say(text, kind = "") {
   $("msg").textContent = text;
@@ -29,6 +29,15 @@ async function load() {
   } catch (e) {
     say(errorText(e), "error");
   }
+  try {
+    O.ledger = (await O.conn.request("ledger.list")).records;
+    $("ledger-card").hidden = false;
+  } catch (e) {
+    // A role without the ledger (the approver, A) does not see it at all.
+    O.ledger = [];
+    $("ledger-card").hidden = e?.code === "forbidden";
+  }
+  renderLedger();
 }
 
 function serviceName(id) {
@@ -75,6 +84,82 @@ function render() {
   });
   const dept = (O.info?.departments || []).find((d) => d.id === O.dept);
   $("list-title").textContent = dept ? name(dept.name) : O.dept || "";
+  renderLedger();
+}
+
+/** The ledger: one line per open record, a button per step and outcome it may take now.
+ * The full call-back number is fetched only on request (audited) and kept only while
+ * the page shows that record. */
+function renderLedger() {
+  const ul = $("ledger");
+  ul.replaceChildren();
+  for (const r of O.ledger) {
+    const li = document.createElement("li");
+    li.dataset.id = String(r.id);
+    li.dataset.state = r.state;
+    li.dataset.light = r.light || "none";
+    li.append(t("sup.led.item", {
+      id: r.id, window: r.window ?? "-", meaning: t(`level.${r.level}`),
+      state: t(`sup.led.state.${r.state}`), due: r.due || "-",
+    }));
+    if (r.light === "red") li.append(` ${t("sup.led.overdue")}`);
+    if (r.phone) {
+      const full = O.phones[r.id];
+      const span = document.createElement("span");
+      span.className = "phone";
+      span.textContent = ` · ${full || r.phone}`;
+      li.append(span);
+      if (!full && ["verified", "contacted", "rectified"].includes(r.state)) {
+        li.append(button("phone", t("office.led.call"), () => showPhone(r.id)));
+      }
+    }
+    for (const op of r.actions || []) {
+      for (const outcome of r.outcomes?.[op] || []) {
+        const label = `${t(`sup.led.op.${op}`)}: ${t(`sup.led.out.${outcome}`)}`;
+        const b = button(op, label, () => step(r.id, op, outcome));
+        b.dataset.outcome = outcome;
+        li.append(b);
+      }
+    }
+    ul.append(li);
+  }
+  $("no-ledger").hidden = O.ledger.length > 0;
+  for (const id of Object.keys(O.phones)) {  // a closed record's number is forgotten here too
+    if (!O.ledger.some((r) => String(r.id) === id && r.phone)) delete O.phones[id];
+  }
+}
+
+function button(op, text, onclick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.dataset.op = op;
+  b.textContent = text;
+  b.addEventListener("click", onclick);
+  return b;
+}
+
+async function showPhone(id) {
+  try {
+    O.phones[id] = (await O.conn.request("ledger.phone", { id })).phone;
+    renderLedger();
+  } catch (e) {
+    say(errorText(e), "error");
+  }
+}
+
+async function step(id, op, outcome) {
+  const args = { id, outcome };
+  const text = $("act-text").value.trim();
+  if (text) args.note = text;
+  try {
+    await O.conn.request(`ledger.${op}`, args, { whenOffline: "refuse" });
+    say(t("office.led.done", { id, op: t(`sup.led.op.${op}`) }), "ok");
+    $("act-text").value = "";
+    await load();
+  } catch (e) {
+    say(errorText(e), "error");
+    $("act-text").focus();
+  }
 }
 
 async function act(number, op) {
@@ -176,7 +261,7 @@ function signIn(ev) {
     },
     onSnapshot: () => load(),
     onEvent: (kind) => {
-      if (kind.startsWith("casefile.")) load();
+      if (kind.startsWith("casefile.") || kind.startsWith("ledger.")) load();
       if (kind === "reminder.raised" || kind === "reminder.done") loadReminders();
     },
     onState: (state, detail) => {

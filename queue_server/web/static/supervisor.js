@@ -19,14 +19,14 @@ const V = {
   overdue: new Map(), // window number -> case id that ran past its limit
   alerts: [], // newest first: {kind, data, at}
   area: "", // the area filter of the windows panel; "" is all
-  followups: [], // open follow-ups (followup.list), newest first
+  ledger: [], // open rectification records (ledger.list), red first
   deliveries: [], // alerts sent to people and how their delivery went (alert.list)
-  followupCase: null, // the follow-up whose dialog is open
   caseLights: null, // casefile.lights: counts per department, the red cases
   accuracy: null, // today's wait-estimate error per queue (estimate.accuracy)
   today: null, // report.today: the day's figures and charts (drawn on the server)
   todayNode: null, // its drawing, made again only when the figures change
   reminders: { reminders: [], accountability: [] }, // reminder.list
+  step: null, // {record, op} of the open step dialog
 };
 
 // -- the state, from the snapshot and events -------------------------------------------
@@ -54,24 +54,25 @@ function apply(kind, data) {
   } else if (kind === "rating.dissatisfied" || kind === "device.state" || kind === "signin.locked") {
     addAlert(kind, data);
   }
-  if (kind === "rating.dissatisfied" || kind === "followup.done") loadFollowups();
   if (["casefile.light", "casefile.changed", "casefile.opened"].includes(kind)) loadCaseLightsSoon();
   if (kind === "ticket.called") loadAccuracySoon(); // one more wait is known
   if (["ticket.issued", "ticket.finished", "rating.recorded", "case.overdue"].includes(kind)) loadTodaySoon();
   if (["reminder.raised", "reminder.done", "accountability.raised"].includes(kind)) loadReminders();
+  if (kind === "ledger.opened" || kind === "ledger.changed" || kind === "ledger.overdue") loadLedger();
+  if (kind === "ledger.overdue") addAlert(kind, data);
   if (["rating.dissatisfied", "case.overdue", "casefile.light", "signin.locked"].includes(kind)) {
     setTimeout(loadDeliveries, 1000); // give the sender a moment
   }
 }
 
-/** The open follow-ups, asked again whenever one is added or closed (by anyone). */
-async function loadFollowups() {
+/** The open ledger records, asked again whenever one opens, moves or turns red. */
+async function loadLedger() {
   if (!V.conn?.online) return;
   try {
-    V.followups = (await V.conn.request("followup.list")).items;
+    V.ledger = (await V.conn.request("ledger.list")).records;
     render();
   } catch (e) {
-    console.warn("follow-up list unavailable", e);
+    console.warn("ledger unavailable", e);
   }
 }
 
@@ -87,7 +88,7 @@ const PANELS = [
   { id: "queues", title: "sup.queues", render: renderQueues },
   { id: "windows", title: "sup.windows", render: renderWindows, tools: areaFilter },
   { id: "alerts", title: "sup.alerts", render: renderAlerts },
-  { id: "followups", title: "sup.followups", render: renderFollowups },
+  { id: "ledger", title: "sup.ledger", render: renderLedger },
   { id: "deliveries", title: "sup.deliveries", render: renderDeliveries },
   { id: "caselights", title: "sup.caselights", render: renderCaseLights },
   { id: "estimates", title: "sup.estimates", render: renderAccuracy, tools: accuracyTools },
@@ -442,46 +443,50 @@ function renderAlerts() {
     let text = "";
     if (kind === "case.overdue") text = t("sup.alert.overdue", { window: data.window, n: data.limit_minutes });
     else if (kind === "rating.dissatisfied") text = t("sup.alert.dissatisfied", { window: data.window, label: data.label, meaning: t(`level.${data.level}`) });
+    else if (kind === "ledger.overdue") text = t("sup.alert.ledger", { id: data.id, window: data.window ?? "-", due: data.due });
     else if (kind === "signin.locked") text = t(`sup.alert.locked.${data.kind}`, { who: data.who });
     else text = t("sup.alert.device", { device: data.device, part: data.part, state: data.state });
     return el("li", { "data-kind": kind }, `${at.toLocaleTimeString(lang() === "zh" ? "zh-CN" : "en-GB")} ${text}`);
   }))];
 }
 
-function renderFollowups() {
-  if (!V.followups.length) return [el("p", { class: "muted", text: t("sup.fu.none") })];
-  const locale = lang() === "zh" ? "zh-CN" : "en-GB";
-  return [el("ul", { class: "alerts", id: "followups" }, V.followups.map((f) => el("li", { "data-case": String(f.case) },
-    t("sup.fu.item", {
-      time: new Date(f.rated_at).toLocaleString(locale), label: f.label,
-      service: name(f.service_name) || f.service, window: f.window, meaning: t(`level.${f.level}`),
+function renderLedger() {
+  if (!V.ledger.length) return [el("p", { class: "muted", text: t("sup.led.none") })];
+  return [el("ul", { class: "alerts", id: "ledger" }, V.ledger.map((r) => el("li",
+    { "data-id": String(r.id), "data-state": r.state, "data-light": r.light || "" },
+    t("sup.led.item", {
+      id: r.id, window: r.window ?? "-", meaning: t(`level.${r.level}`),
+      state: t(`sup.led.state.${r.state}`), due: r.due || "-",
     }),
-    " ",
-    el("button", { type: "button", class: "small", onclick: () => openFollowup(f) }, t("sup.fu.record")))))];
+    r.light === "red" ? el("strong", { class: "red" }, ` ${t("sup.led.overdue")}`) : "",
+    r.phone ? ` · ${r.phone}` : "",
+    ...r.actions.map((op) => el("button", { type: "button", class: "small", "data-op": op,
+      onclick: () => openStep(r, op) }, t(`sup.led.op.${op}`)))))) ];
 }
 
-function openFollowup(f) {
-  V.followupCase = f.case;
-  $("followup-title").textContent = t("sup.fu.title", { label: f.label });
-  $("followup-note").value = "";
-  $("followup-msg").textContent = "";
-  $("followup").showModal();
+function openStep(record, op) {
+  V.step = { record, op };
+  $("step-title").textContent = t("sup.led.title", { id: record.id, op: t(`sup.led.op.${op}`) });
+  const sel = $("step-outcome");
+  sel.replaceChildren(...record.outcomes[op].map((o) => el("option", { value: o }, t(`sup.led.out.${o}`))));
+  $("step-note").value = "";
+  $("step-msg").textContent = "";
+  $("step").showModal();
 }
 
-async function saveFollowup(ev) {
+async function saveStep(ev) {
   if (ev.submitter?.value !== "save") return; // "cancel" just closes the dialog
   ev.preventDefault();
-  const note = $("followup-note").value.trim();
-  if (!note) {
-    $("followup-msg").textContent = t("sup.fu.empty");
-    return;
-  }
+  const { record, op } = V.step;
+  const args = { id: record.id, outcome: $("step-outcome").value };
+  const note = $("step-note").value.trim();
+  if (note) args.note = note;
   try {
-    await V.conn.request("followup.done", { case: V.followupCase, note }, { whenOffline: "refuse" });
-    $("followup").close();
-    await loadFollowups();
+    await V.conn.request(`ledger.${op}`, args, { whenOffline: "refuse" });
+    $("step").close();
+    await loadLedger();
   } catch (e) {
-    $("followup-msg").textContent = errorText(e);
+    $("step-msg").textContent = errorText(e);
   }
 }
 
@@ -532,7 +537,7 @@ function signIn(token) {
     onSession: async () => {
       sessionStorage.setItem(TOKEN_KEY, token);
       if (!V.info) V.info = await conn.request("hall.info");
-      loadFollowups();
+      loadLedger();
       loadDeliveries();
       loadCaseLights();
       loadAccuracy();
@@ -562,7 +567,7 @@ function setup() {
     if (V.conn) renderConn(V.conn.state);
     render();
   });
-  $("followup-form").addEventListener("submit", saveFollowup);
+  $("step-form").addEventListener("submit", saveStep);
   $("signin").addEventListener("submit", (ev) => {
     ev.preventDefault();
     signIn($("token").value.trim());

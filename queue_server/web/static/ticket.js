@@ -21,6 +21,7 @@ const T = {
   status: null, // ticket.status result, kept current by events
   info: null,
   ratedHere: storageGet(ratedKey) === "1",
+  pendingLevel: null, // a bad level picked: the reasons and call-back form is open
   rating: false, // a rating request is on its way
   lastAlert: "", // what was last announced, so a redraw does not vibrate again
   near: parseInt(new URLSearchParams(location.search).get("near") || storageGet("hallq.near-minutes") || String(NEAR_DEFAULT), 10) || NEAR_DEFAULT,
@@ -154,13 +155,40 @@ function refreshSoon() {
   }, 150);
 }
 
-async function rate(level) {
+/** A level button: a good level is sent at once; one of the two lowest first asks
+ * why (reasons, a comment) and offers a call-back with an explicit consent line. */
+function pick(level) {
+  if ((T.info?.rating_followup_levels || []).includes(level)) {
+    T.pendingLevel = level;
+    render();
+    return;
+  }
+  rate(level);
+}
+
+async function sendMore(ev) {
+  ev.preventDefault();
+  const extras = {
+    reasons: [...document.querySelectorAll("#reasons input:checked")].map((i) => i.value),
+  };
+  const text = $("rate-text").value.trim();
+  if (text) extras.text = text;
+  const phone = $("rate-phone").value.trim();
+  if (phone) {
+    extras.phone = phone;
+    extras.consent = $("rate-consent").checked;
+  }
+  await rate(T.pendingLevel, extras);
+}
+
+async function rate(level, extras = {}) {
   if (T.rating) return;
   T.rating = true;
   render();
   const msg = $("rate-msg");
   try {
-    await conn.request("rating.submit", { level });
+    await conn.request("rating.submit", { level, ...extras });
+    T.pendingLevel = null;
     T.ratedHere = true;
     storageSet(ratedKey, "1");
     T.status.rating_state = "rated";
@@ -237,8 +265,17 @@ function render() {
     const scale = T.info?.rating_scale || 5;
     const levels = scale === 4 ? [5, 4, 3, 2] : [5, 4, 3, 2, 1];
     $("levels").replaceChildren(...levels.map((lv) => el("button", {
-      type: "button", "data-level": String(lv), disabled: T.rating, onclick: () => rate(lv),
+      type: "button", "data-level": String(lv), disabled: T.rating, onclick: () => pick(lv),
+      class: T.pendingLevel === lv ? "chosen" : "",
     }, t(`level.${lv}`))));
+    const more = $("rate-more");
+    const asking = T.pendingLevel != null;
+    if (asking && more.hidden) {
+      $("reasons").replaceChildren(...(T.info?.rating_reasons || []).map((r) => el("label", { class: "reason" },
+        el("input", { type: "checkbox", value: r.id }), ` ${name(r.name)}`)));
+    }
+    more.hidden = !asking;
+    $("rate-send").disabled = T.rating;
   }
   const msg = $("rate-msg");
   if (s.status === "done" && !offer && !msg.textContent) {
@@ -282,6 +319,7 @@ function setup() {
   conn.start();
   // For tests and support staff: the page's own connection and rating action.
   globalThis.hallq = { conn, rate };
+  $("rate-more").addEventListener("submit", sendMore);
 }
 
 setup();
