@@ -143,9 +143,12 @@ class PrinterEmulator:
                     continue
                 answer = gs_r_answer(self.state.answer(4))
                 self.confirmations.append(answer)
-                reply(bytes((answer,)))
+                # The fault happens after the answer was made but before it is sent, so
+                # the driver's next status request always sees it (run after the reply,
+                # the hook raced with that request and the fault was missed at times).
                 if self.after_confirm is not None:
                     self.after_confirm(payload)
+                reply(bytes((answer,)))
 
     def _wait_until_ready(self) -> bool:
         """Block while the printer cannot print (offline: nothing is processed)."""
