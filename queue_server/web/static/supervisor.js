@@ -156,7 +156,8 @@ function loadAccuracySoon() {
   }, 2000);
 }
 
-const pct = (x) => `${Math.round(x * 100)} %`;
+/** A share as the estimate panel shows it (whole per cent). */
+const pctWhole = (x) => `${Math.round(x * 100)} %`;
 
 function renderAccuracy() {
   const a = V.accuracy;
@@ -167,9 +168,9 @@ function renderAccuracy() {
     el("td", { text: label }),
     el("td", { class: "num", "data-col": "n", text: String(f.n) }),
     el("td", { class: "num", "data-col": "mae", text: t("sup.est.mae.v", { m: f.mae_min, p: Math.round(f.mae_share * 100) }) }),
-    el("td", { class: "num", "data-col": "low", text: pct(f.too_low) }),
-    el("td", { class: "num", "data-col": "low5", text: pct(f.too_low_5) }),
-    el("td", { class: "num", "data-col": "covered", text: pct(f.covered) }));
+    el("td", { class: "num", "data-col": "low", text: pctWhole(f.too_low) }),
+    el("td", { class: "num", "data-col": "low5", text: pctWhole(f.too_low_5) }),
+    el("td", { class: "num", "data-col": "covered", text: pctWhole(f.covered) }));
   const rows = a.queues.map((q) => row(queueName(q.queue), q, q.queue));
   rows.push(row(t("sup.est.all"), a.all, "all"));
   return [el("table", { id: "estimates" }, el("thead", {}, head), el("tbody", {}, rows))];
