@@ -529,12 +529,30 @@ class HallOps:
             "est_wait_high": est.high,
         }
 
-    def _next_stmt(self, number: int, queues: tuple[str, ...]) -> Any:
-        """``call.next`` for one window (built once per window) from the call order's SQL.
+    def _pick_next(
+        self, conn: Connection, number: int, queues: tuple[str, ...], now: dt.datetime
+    ) -> RowMapping | None:
+        """``call.next``'s ticket, locked: by index seeks (``callorder.next_ticket``);
+        by the full ordered statement only when that finds none, which on PostgreSQL may
+        mean another server is calling the first ticket right now (SQLite has one
+        writer, so there it means the line is empty). The rare contended call pays for
+        the sort, not every call."""
+        stmts = self._next_stmts.get(number)
+        if stmts is None:
+            stmts = self._next_stmts[number] = (
+                callorder.next_ticket(number, queues),
+                self._next_stmt(number, queues),
+            )
+        params = {"now": now, "day": self.day(now)}
+        row = conn.execute(stmts[0], params).mappings().first()
+        if row is None and conn.dialect.name == "postgresql":
+            row = conn.execute(stmts[1], params).mappings().first()
+        return row
 
-        Locked with SKIP LOCKED: a ticket another server is calling right now is passed
-        over rather than waited for, so two servers never take the same ticket.
-        """
+    def _next_stmt(self, number: int, queues: tuple[str, ...]) -> Any:
+        """The window's line in call order, first row locked with SKIP LOCKED: a ticket
+        another server is calling right now is passed over rather than waited for.
+        Sorts every eligible ticket: only for a contended call (``_pick_next``)."""
         t = s.tickets.c
         return (
             select(s.tickets)
@@ -901,10 +919,7 @@ class HallOps:
         number, win = self._ready_window(conn, actor, args, "call.next")
         wdef = self.config.window(number)
         assert wdef is not None
-        stmt = self._next_stmts.get(number)
-        if stmt is None:
-            stmt = self._next_stmts[number] = self._next_stmt(number, wdef.queues)
-        row = conn.execute(stmt, {"now": now, "day": self.day(now)}).mappings().first()
+        row = self._pick_next(conn, number, wdef.queues, now)
         if row is None:
             self._audit(conn, now, actor, "call.next", window=number, detail={"empty": True})
             return Outcome({"ticket": None, "window": number})

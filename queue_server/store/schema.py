@@ -13,12 +13,14 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -26,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from ..core import rules
 
 metadata = MetaData()
 
@@ -51,6 +55,12 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
+FILED_CLASS_SQL = (
+    f"CASE WHEN priority IS NULL THEN {rules.ORDINARY_CLASS} "
+    f"WHEN priority = '{rules.APPOINTMENT}' THEN {rules.APPOINTMENT_CLASS} "
+    f"ELSE {rules.PRIORITY_CLASS} END"
+)
+
 tickets = Table(
     "tickets",
     metadata,
@@ -64,6 +74,10 @@ tickets = Table(
     Column("service_id", String(64), nullable=False),
     Column("status", String(16), nullable=False),
     Column("priority", String(16)),
+    # ``rules.filed_class`` in SQL, computed by the database itself (migration 0016), so
+    # no insert can file a ticket under the wrong class. The property test of the call
+    # order (tests/queue_server/test_callorder.py) checks it against the rule.
+    Column("call_class", SmallInteger, Computed(FILED_CLASS_SQL)),
     Column("appointment_code", String(32)),
     Column("appointment_at", UTCDateTime),
     Column("language", String(8), nullable=False),
@@ -93,6 +107,18 @@ Index(
     tickets.c.status,
     tickets.c.queue,
     tickets.c.sort_at,
+)
+# call.next (migration 0016): per queue and class, the first ticket is one index seek;
+# tickets sent to one window are found by the window.
+Index(
+    "ix_tickets_call",
+    tickets.c.day,
+    tickets.c.status,
+    tickets.c.target_window,
+    tickets.c.queue,
+    tickets.c.call_class,
+    tickets.c.sort_at,
+    tickets.c.id,
 )
 Index("ix_tickets_day_service", tickets.c.day, tickets.c.service_id)
 Index("ix_tickets_done", tickets.c.queue, tickets.c.finished_at)
