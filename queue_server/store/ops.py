@@ -690,13 +690,16 @@ class HallOps:
             | ({"confirmed_by": confirmed_by} if confirmed_by else {}),
         )
         hall = self._hall_now(conn, queue.prefix, now)  # read once for both figures
-        stats = self.queue_stats(conn, queue.prefix, now, hall)
+        # One replay gives both: the new ticket's figure and the queue's (a newcomer's).
+        est, fresh = estimate.estimates(
+            hall, [callorder.candidate(row), rules.Candidate(NEWCOMER_ID, queue.prefix, now)]
+        )
+        stats = self.queue_stats(conn, queue.prefix, now, hall, est=fresh)
         if priority is None:
             # A fresh ordinary ticket is last in line: everyone waiting is ahead of it.
             ahead = stats["waiting"] - 1
         else:
             ahead = self.people_ahead(conn, row, now)
-        est = self.estimate(conn, callorder.candidate(row), now, hall)
         estimate_records.record_issue(conn, row, est, now)  # measured at its first call
         view = ticket_view(row)
         reply = dict(
