@@ -27,7 +27,6 @@ import datetime as dt
 import heapq
 import math
 import operator
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -292,17 +291,65 @@ def component(windows: Sequence[WindowNow], queue: str) -> tuple[set[str], list[
 # The replay
 
 
+class _Stream:
+    """Expected arrivals of one line, at ``first``, ``first + gap``, ... (``count`` of them,
+    microseconds after ``now``); made into tickets only when one reaches a line's head.
+
+    The replay used to add each expected arrival to the pool as its time came (a heap of
+    streams, an id counting down in order of arrival); a busy hour projects a thousand
+    of them, nearly all behind tickets no window reaches. Each is now worked out when
+    needed, with the id it had: its rank among all arrivals by (time, stream).
+    """
+
+    __slots__ = ("s", "queue", "prio", "first", "gap", "count", "admitted", "made")
+
+    def __init__(self, s: int, queue: str, prio: bool, first: int, gap: int, end: int) -> None:
+        self.s, self.queue, self.prio, self.first, self.gap = s, queue, prio, first, gap
+        self.count = -((first - end) // gap) if end > first else 0
+        """Arrivals before ``end`` (the end of the flow): ⌈(end - first) / gap⌉."""
+        self.admitted = 0
+        """How many have arrived by the replay's clock."""
+        self.made: dict[int, rules.Candidate] = {}
+
+    def upto(self, t: int, strict: bool = False) -> int:
+        """How many arrive at or before ``t`` (before it, if ``strict``)."""
+        if strict:
+            t -= 1
+        if t < self.first:
+            return 0
+        return min(self.count, (t - self.first) // self.gap + 1)
+
+    def next_at(self) -> int | None:
+        return self.first + self.admitted * self.gap if self.admitted < self.count else None
+
+
 class _Line:
     """One queue's priority or ordinary line: sorted once, then taken from the front by
-    moving ``head`` (nothing is shifted or copied while the replay runs)."""
+    moving ``head`` (nothing is shifted or copied while the replay runs); expected
+    arrivals follow the tickets already waiting, in order of arrival."""
 
-    __slots__ = ("items", "head")
+    __slots__ = ("items", "head", "stream")
 
     def __init__(self) -> None:
         self.items: list[rules.Candidate] = []
         self.head = 0
+        self.stream: _Stream | None = None
 
-    def left(self) -> list[rules.Candidate]:
+    def first(self, pool: _Pool) -> rules.Candidate | None:
+        if self.head < len(self.items):
+            return self.items[self.head]
+        s = self.stream
+        if s is None:
+            return None
+        k = self.head - len(self.items)
+        return pool.arrival(s, k) if k < s.admitted else None
+
+    def left(self) -> int:
+        """Tickets still in the line (arrivals counted as they have come)."""
+        extra = self.stream.admitted if self.stream is not None else 0
+        return len(self.items) + extra - self.head
+
+    def real_left(self) -> list[rules.Candidate]:
         return self.items[self.head :]
 
 
@@ -315,14 +362,45 @@ class _Pool:
     window. :func:`rules.select_next` then chooses among those: the rule stays in one place.
     """
 
-    __slots__ = ("prio", "ordinary", "appts", "sent", "_lines")
+    __slots__ = ("prio", "ordinary", "appts", "sent", "_lines", "streams", "now")
 
-    def __init__(self) -> None:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
         self.prio: dict[str, _Line] = {}
         self.ordinary: dict[str, _Line] = {}
         self.appts: dict[str, list[rules.Candidate]] = {}
         self.sent: dict[int, list[rules.Candidate]] = {}
         self._lines: dict[int, list[tuple[_Line, _Line, list[rules.Candidate]]]] = {}
+        self.streams: list[_Stream] = []
+
+    def expect(self, stream: _Stream) -> None:
+        """Arrivals of ``stream`` join the back of their line as their time comes."""
+        lines = self.prio if stream.prio else self.ordinary
+        self._line(lines, stream.queue).stream = stream
+        self.streams.append(stream)
+
+    def admit(self, t: int) -> int | None:
+        """Everything expected by ``t`` has arrived; when the next one arrives (or None)."""
+        nxt = None
+        for s in self.streams:
+            s.admitted = s.upto(t)
+            at = s.next_at()
+            if at is not None and (nxt is None or at < nxt):
+                nxt = at
+        return nxt
+
+    def arrival(self, s: _Stream, k: int) -> rules.Candidate:
+        """The ``k``-th arrival of ``s`` as a ticket, with the id the replay gave it (ids
+        count down from -1 in order of arrival, ties by stream)."""
+        got = s.made.get(k)
+        if got is None:
+            at = s.first + k * s.gap
+            rank = k + sum(o.upto(at, strict=o.s > s.s) for o in self.streams if o is not s)
+            sort_at = self.now + dt.timedelta(microseconds=at)
+            got = s.made[k] = rules.Candidate(
+                -1 - rank, s.queue, sort_at, "elderly" if s.prio else None
+            )
+        return got
 
     def add(self, c: rules.Candidate) -> None:
         if c.target_window is not None:
@@ -396,8 +474,13 @@ class _Pool:
         for p, o, a in lines:
             if p.head < len(p.items):
                 out.append(p.items[p.head])
-            if not sent and o.head < len(o.items):
-                out.append(o.items[o.head])
+            elif p.stream is not None and (c := p.first(self)) is not None:
+                out.append(c)
+            if not sent:
+                if o.head < len(o.items):
+                    out.append(o.items[o.head])
+                elif o.stream is not None and (c := o.first(self)) is not None:
+                    out.append(c)
             if a:
                 out.extend(a)
         return out
@@ -405,14 +488,16 @@ class _Pool:
     def ahead_of(self, target: rules.Candidate) -> int:
         """Tickets of the target's queue still before it (for the work-bound extrapolation)."""
         q = target.queue
-        prio = self.prio[q].left() if q in self.prio else []
-        ordinary = self.ordinary[q].left() if q in self.ordinary else []
+        prio, ordinary = self.prio.get(q), self.ordinary.get(q)
+        n_prio = prio.left() if prio is not None else 0
         appts = len(self.appts.get(q, ()))
-        if target.priority is None and (i := _index(ordinary, target)) is not None:
-            return len(prio) + appts + i
-        if (i := _index(prio, target)) is not None:
+        # Targets are never expected arrivals: only the tickets already waiting are looked in.
+        if target.priority is None and ordinary is not None:
+            if (i := _index(ordinary.real_left(), target)) is not None:
+                return n_prio + appts + i
+        if prio is not None and (i := _index(prio.real_left(), target)) is not None:
             return i
-        return len(prio) + appts
+        return n_prio + appts
 
     def remove(self, c: rules.Candidate) -> None:
         if c.target_window is not None:
@@ -560,7 +645,10 @@ def estimates(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Estimat
     A ticket issue needs two figures (the new ticket's and its queue's ``queue.stats``
     newcomer); replaying the call order once for both halves the cost of an issue.
     """
-    return [with_range(hall, c.queue, r) for c, r in zip(targets, replay_each(hall, targets))]
+    return [
+        with_range(hall, c.queue, r)
+        for c, r in zip(targets, replay_each(hall, targets), strict=True)
+    ]
 
 
 def replay_many(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Replay]:
@@ -632,7 +720,7 @@ def replay_many(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Repla
             continue
         flow_end[q] = next((min(horizon, at(b)) for a, b in qsessions[q] if a <= now < b), 0)
 
-    pool = _Pool()
+    pool = _Pool(now)
     pool.fill(hall.waiting, queues)
     seen = {c.id for c in hall.waiting if c.queue in queues or c.target_window is not None}
     ghosts = {t.id for t in targets if t.id not in seen}
@@ -645,7 +733,6 @@ def replay_many(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Repla
     # Expected arrivals that can come before a target: priority tickets (they overtake)
     # and ordinary tickets (a shared window may prefer their queue; in a target's own
     # queue they come after it and never go first). Arrivals stop while a queue is closed.
-    streams: list[tuple[int, int, str, bool, int]] = []
     for i, q in enumerate(sorted(queues)):
         f = hall.flows.get(q, Flow())
         for is_prio, rate in ((True, f.priority), (False, f.ordinary)):
@@ -654,20 +741,10 @@ def replay_many(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Repla
                 continue
             first = after(0.5 / rate)
             if first < flow_end[q]:
-                streams.append((first, 2 * i + is_prio, q, is_prio, after(1 / rate)))
-    heapq.heapify(streams)
-    virtual_id = -1
-
-    def admit(t: int) -> None:
-        nonlocal virtual_id
-        while streams and streams[0][0] <= t:
-            t_at, s, q, is_prio, gap = heapq.heappop(streams)
-            sort_at = now + dt.timedelta(microseconds=t_at)
-            pool.add(rules.Candidate(virtual_id, q, sort_at, "elderly" if is_prio else None))
-            virtual_id -= 1
-            nxt = t_at + gap
-            if nxt < flow_end[q]:
-                heapq.heappush(streams, (nxt, s, q, is_prio, gap))
+                gap = max(1, after(1 / rate))
+                s = _Stream(2 * i + is_prio, q, is_prio, first, gap, flow_end[q])
+                pool.expect(s)
+    next_arrival = min((s.first for s in pool.streams), default=None)
 
     ready = [
         (callable_at(w.number, max(at(w.free_at), 0)), w.number, w)
@@ -705,15 +782,15 @@ def replay_many(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Repla
             if tt > t:
                 heappush(ready, (tt, number, w))
                 continue
-        if streams and streams[0][0] <= t:
-            admit(t)
+        if next_arrival is not None and next_arrival <= t:
+            next_arrival = pool.admit(t)
         # The call order reads the time only to tell whether an appointment is due
         # (rules.call_class): without appointments waiting, no need to build it.
         when = now + dt.timedelta(microseconds=t) if any_appts else now
         pick = select_next(heads(w), number, w.queues, when)
         if pick is None:
-            if streams:  # idle until the next expected arrival
-                heappush(ready, (max(streams[0][0], t), number, w))
+            if next_arrival is not None:  # idle until the next expected arrival
+                heappush(ready, (max(next_arrival, t), number, w))
             continue
         remove(pick)
         if pick.id in reach:

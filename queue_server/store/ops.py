@@ -470,6 +470,15 @@ class HallOps:
         """
         return estimate.estimate(hall or self._hall_now(conn, ticket.queue, now), ticket)
 
+    def _issue_estimates(
+        self, hall: estimate.HallNow, ticket: rules.Candidate, now: dt.datetime
+    ) -> tuple[estimate.Estimate, estimate.Estimate]:
+        """At issue, the new ticket's figure and its queue's (a newcomer's): one replay."""
+        mine, fresh = estimate.estimates(
+            hall, [ticket, rules.Candidate(NEWCOMER_ID, ticket.queue, now)]
+        )
+        return mine, fresh
+
     def people_ahead(self, conn: Connection, ticket: RowMapping, now: dt.datetime) -> int:
         """Waiting tickets of the same queue that the call order puts first.
 
@@ -690,10 +699,7 @@ class HallOps:
             | ({"confirmed_by": confirmed_by} if confirmed_by else {}),
         )
         hall = self._hall_now(conn, queue.prefix, now)  # read once for both figures
-        # One replay gives both: the new ticket's figure and the queue's (a newcomer's).
-        est, fresh = estimate.estimates(
-            hall, [callorder.candidate(row), rules.Candidate(NEWCOMER_ID, queue.prefix, now)]
-        )
+        est, fresh = self._issue_estimates(hall, callorder.candidate(row), now)
         stats = self.queue_stats(conn, queue.prefix, now, hall, est=fresh)
         if priority is None:
             # A fresh ordinary ticket is last in line: everyone waiting is ahead of it.
@@ -965,7 +971,7 @@ class HallOps:
             },
         ).scalar_one()
         wrow = self._set_window(conn, number, ticket_id=row["id"], case_id=case_id, since=now)
-        estimate_records.record_call(conn, row["id"], now)
+        estimate_records.record_call(conn, row, now)
         self._audit(conn, now, actor, op, window=number, ticket_id=row["id"])
         view = ticket_view(ticket)
         return Outcome(
