@@ -414,6 +414,10 @@ class HallOps:
         seconds = {q: self.case_seconds(conn, q) for q in queues}
         default = self.config.rules.default_service_minutes
         svc = {q: estimate.service_minutes_from_cases(d, default) for q, d in seconds.items()}
+        for q in {c.queue for c in waiting if c.target_window is not None} - set(queues):
+            # A ticket sent here from a queue of another group is served at its own
+            # queue's pace (cached like the rest; rare).
+            svc[q] = self.service_minutes(conn, q)
         hours = {q: qd.hours for q in queues if (qd := self.config.queue(q)) is not None}
         state = {r.number: r for r in conn.execute(_EST_WINDOWS, {"numbers": numbers}).all()}
         windows = []

@@ -350,3 +350,22 @@ def test_the_snapshot_figures_are_each_queues_own(store: Store) -> None:
     assert all(0 <= lo <= n <= hi and n > 0 for n, lo, hi in got.values())
     # The kiosk's service page shows the range before a ticket is taken (issue 15).
     assert any(lo < hi for _, lo, hi in got.values())
+
+
+def test_a_ticket_sent_from_another_group_takes_its_own_queues_time(store: Store) -> None:
+    """A ticket of N (windows 4-5) sent to window 1 (A's group) is served at N's pace:
+    its queue's case length is read though N shares no window with A (it was the
+    8-minute default)."""
+    store.open(1)
+    store.open(4)
+    for _ in range(3):
+        store.issue("sn")
+        store.call_next(4)
+        store.clock.advance(minutes=20)
+        store.finish(4)
+    store.issue("sn")
+    store.call_next(4)
+    store.run(store.ops.transfer, GATEWAY, {"window": 4, "to_window": 1})
+    a = store.issue("sa")
+    # Window 1 takes the sent ticket first (20 minutes), then A001.
+    assert a["est_wait_minutes"] == 20
