@@ -100,6 +100,11 @@ class HallNow:
     default_service_minutes: float = 8.0
     service_cv: Mapping[str, float] = field(default_factory=dict)
     """How much each queue's case lengths vary (for the range); see :func:`spread_from_cases`."""
+    hidden: Mapping[tuple[str, bool], int] = field(default_factory=dict)
+    """Waiting tickets left out of ``waiting``, per (queue, priority?) line: they stand
+    after every listed ticket of that line except the targets (the store lists the
+    first :data:`MAX_CALLS` of each long line, which no replay gets past, and the ticket
+    it estimates; everyone else is only counted)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -328,12 +333,14 @@ class _Line:
     moving ``head`` (nothing is shifted or copied while the replay runs); expected
     arrivals follow the tickets already waiting, in order of arrival."""
 
-    __slots__ = ("items", "head", "stream")
+    __slots__ = ("items", "head", "stream", "hidden")
 
     def __init__(self) -> None:
         self.items: list[rules.Candidate] = []
         self.head = 0
         self.stream: _Stream | None = None
+        self.hidden = 0
+        """Tickets not listed (:attr:`HallNow.hidden`): only counted."""
 
     def first(self, pool: _Pool) -> rules.Candidate | None:
         if self.head < len(self.items):
@@ -347,7 +354,7 @@ class _Line:
     def left(self) -> int:
         """Tickets still in the line (arrivals counted as they have come)."""
         extra = self.stream.admitted if self.stream is not None else 0
-        return len(self.items) + extra - self.head
+        return len(self.items) + self.hidden + extra - self.head
 
     def real_left(self) -> list[rules.Candidate]:
         return self.items[self.head :]
@@ -492,11 +499,12 @@ class _Pool:
         n_prio = prio.left() if prio is not None else 0
         appts = len(self.appts.get(q, ()))
         # Targets are never expected arrivals: only the tickets already waiting are looked in.
+        # Tickets only counted stand before the targets (see HallNow.hidden).
         if target.priority is None and ordinary is not None:
             if (i := _index(ordinary.real_left(), target)) is not None:
-                return n_prio + appts + i
+                return n_prio + appts + i + ordinary.hidden
         if prio is not None and (i := _index(prio.real_left(), target)) is not None:
-            return i
+            return i + prio.hidden
         return n_prio + appts
 
     def remove(self, c: rules.Candidate) -> None:
@@ -722,6 +730,9 @@ def replay_many(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Repla
 
     pool = _Pool(now)
     pool.fill(hall.waiting, queues)
+    for (q, is_prio), n in hall.hidden.items():
+        if q in queues:
+            pool._line(pool.prio if is_prio else pool.ordinary, q).hidden = n
     seen = {c.id for c in hall.waiting if c.queue in queues or c.target_window is not None}
     ghosts = {t.id for t in targets if t.id not in seen}
     for target in targets:

@@ -97,6 +97,43 @@ _EST_WAITING = select(
         _t.target_window.in_(bindparam("numbers", expanding=True)),
     ),
 )
+# The same tickets, but of each queue's priority and ordinary lines only the first
+# MAX_CALLS (no replay gets past them) and the ticket being estimated; the rest are
+# counted (``n``). An issue at 2,000 waiting read every one of them into Python.
+_line_kind = case(
+    (_t.target_window.is_not(None), 2),
+    (_t.priority == rules.APPOINTMENT, 3),
+    (_t.priority.is_not(None), 1),
+    else_=0,
+)
+_est_ranked = (
+    select(
+        _t.id,
+        _t.queue,
+        _t.sort_at,
+        _t.priority,
+        _t.appointment_at,
+        _t.target_window,
+        _line_kind.label("kind"),
+        func.row_number()
+        .over(partition_by=(_t.queue, _line_kind), order_by=(_t.sort_at, _t.id))
+        .label("rn"),
+        func.count().over(partition_by=(_t.queue, _line_kind)).label("n"),
+    )
+    .where(
+        _t.day == bindparam("day"),
+        _t.status == "waiting",
+        or_(
+            _t.queue.in_(bindparam("queues", expanding=True)),
+            _t.target_window.in_(bindparam("numbers", expanding=True)),
+        ),
+    )
+    .subquery()
+)
+_r = _est_ranked.c
+_EST_WAITING_FIRST = select(
+    _r.id, _r.queue, _r.sort_at, _r.priority, _r.appointment_at, _r.target_window, _r.kind, _r.n
+).where(or_(_r.rn <= bindparam("first"), _r.kind >= 2, _r.id == bindparam("ticket")))
 _EST_WINDOWS = (
     select(_w.number, _w.status, _w.since, _t.queue, _t.called_at, _t.status.label("tstatus"))
     .select_from(s.windows.outerjoin(s.tickets, _t.id == _w.ticket_id))
@@ -400,17 +437,54 @@ class HallOps:
             out.extend(got)
         return out
 
-    def _hall_now(self, conn: Connection, queue: str, now: dt.datetime) -> estimate.HallNow:
-        """What :func:`estimate.estimate_wait` needs for ``queue``: its component only."""
+    def _hall_now(
+        self,
+        conn: Connection,
+        queue: str,
+        now: dt.datetime,
+        *,
+        brief: bool = False,
+        ticket: int = 0,
+    ) -> estimate.HallNow:
+        """What :func:`estimate.estimate_wait` needs for ``queue``: its component only.
+
+        ``brief``: of each long line only the first :data:`estimate.MAX_CALLS` are read,
+        and ``ticket``; the rest are counted (``HallNow.hidden``). For estimates of
+        tickets at the back of their line (a newcomer, the ticket just issued), whose
+        figures this leaves as they were (property-tested); a ticket's phone page, which
+        may be anywhere in its line, reads the whole line.
+        """
         queues, linked = self._component(queue)
         numbers = [w.number for w in linked]
         day = self.day(now)
-        waiting = [
-            rules.Candidate(*r)
-            for r in conn.execute(
-                _EST_WAITING, {"day": day, "queues": queues, "numbers": numbers}
-            ).all()
-        ]
+        hidden: dict[tuple[str, bool], int] = {}
+        if brief:
+            waiting = []
+            shown: dict[tuple[str, bool], int] = {}
+            for *cols, kind, n in conn.execute(
+                _EST_WAITING_FIRST,
+                {
+                    "day": day,
+                    "queues": queues,
+                    "numbers": numbers,
+                    "first": estimate.MAX_CALLS,
+                    "ticket": ticket,
+                },
+            ).all():
+                c = rules.Candidate(*cols)
+                waiting.append(c)
+                if kind < 2:
+                    key = (c.queue, kind == 1)
+                    shown[key] = shown.get(key, 0) + 1
+                    hidden[key] = n
+            hidden = {k: n - shown[k] for k, n in hidden.items() if n > shown[k]}
+        else:
+            waiting = [
+                rules.Candidate(*r)
+                for r in conn.execute(
+                    _EST_WAITING, {"day": day, "queues": queues, "numbers": numbers}
+                ).all()
+            ]
         seconds = {q: self.case_seconds(conn, q) for q in queues}
         default = self.config.rules.default_service_minutes
         svc = {q: estimate.service_minutes_from_cases(d, default) for q, d in seconds.items()}
@@ -459,6 +533,7 @@ class HallOps:
                 ),
             ),
             default_service_minutes=default,
+            hidden=hidden,
         )
 
     def estimate(
@@ -513,12 +588,15 @@ class HallOps:
         est: estimate.Estimate | None = None,
     ) -> dict[str, Any]:
         if hall is None and est is None:
-            hall = self._hall_now(conn, prefix, now)  # the estimate needs it anyway
+            hall = self._hall_now(conn, prefix, now, brief=True)  # the estimate needs it
         if hall is not None:
-            # The estimate has just read every waiting ticket of the queue's group (the
-            # same day and status): count them here instead of asking again.
+            # The estimate has just read the waiting tickets of the queue's group (the
+            # same day and status; those of long lines only counted): count them here
+            # instead of asking again. Those counted stand behind those read.
             mine = [c.sort_at for c in hall.waiting if c.queue == prefix]
-            waiting, oldest = len(mine), min(mine, default=None)
+            waiting = len(mine) + hall.hidden.get((prefix, False), 0)
+            waiting += hall.hidden.get((prefix, True), 0)
+            oldest = min(mine, default=None)
         else:
             waiting, oldest = conn.execute(
                 st.WAITING_STATS, {"day": self.day(now), "queue": prefix}
@@ -569,7 +647,7 @@ class HallOps:
         ests: dict[str, estimate.Estimate] = {}
         halls: dict[str, estimate.HallNow] = {}
         for prefixes in groups.values():
-            hall = self._hall_now(conn, prefixes[0], now)
+            hall = self._hall_now(conn, prefixes[0], now, brief=True)
             newcomers = [rules.Candidate(NEWCOMER_ID + i, q, now) for i, q in enumerate(prefixes)]
             for q, got in zip(prefixes, estimate.replay_many(hall, newcomers), strict=True):
                 ests[q] = estimate.with_range(hall, q, got)
@@ -702,7 +780,8 @@ class HallOps:
             detail={"service": service.id, "priority": priority}
             | ({"confirmed_by": confirmed_by} if confirmed_by else {}),
         )
-        hall = self._hall_now(conn, queue.prefix, now)  # read once for both figures
+        # Read once for both figures; the new ticket is at the back of its line.
+        hall = self._hall_now(conn, queue.prefix, now, brief=True, ticket=ticket_id)
         est, fresh = self._issue_estimates(hall, callorder.candidate(row), now)
         stats = self.queue_stats(conn, queue.prefix, now, hall, est=fresh)
         if priority is None:

@@ -85,9 +85,7 @@ def test_one_replay_for_an_issue_gives_both_figures_as_two_replays_did(
     hall = dataclasses.replace(hall, waiting=[*hall.waiting, ticket])
     newcomer = rules.Candidate(2**62, queue, hall.now)
     got = estimate.estimates(hall, [ticket, newcomer])
-    assert got == [
-        estimate.with_range(hall, c.queue, _oracle(hall, c)) for c in (ticket, newcomer)
-    ]
+    assert got == [estimate.with_range(hall, c.queue, _oracle(hall, c)) for c in (ticket, newcomer)]
 
 
 @settings(max_examples=150, deadline=None)
@@ -124,3 +122,50 @@ def test_a_long_line_gives_the_oracles_figure() -> None:
     )
     targets = [rules.Candidate(2**62, "A", NOW), waiting[7], waiting[1500]]
     assert estimate.replay_each(hall, targets) == [_oracle(hall, c) for c in targets]
+
+
+def _listed_first(
+    hall: estimate.HallNow, keep: int, targets: list[rules.Candidate]
+) -> estimate.HallNow:
+    """What the store reads: the first ``keep`` of each priority and ordinary line, the
+    targets, everything sent or booked; the rest only counted."""
+    lines: dict[tuple[str, bool], list[rules.Candidate]] = {}
+    listed = []
+    for c in hall.waiting:
+        if c.target_window is not None or c.priority == rules.APPOINTMENT:
+            listed.append(c)
+        else:
+            lines.setdefault((c.queue, c.priority is not None), []).append(c)
+    hidden = {}
+    ids = {t.id for t in targets}
+    for key, line in lines.items():
+        line.sort(key=lambda c: (c.sort_at, c.id))
+        shown = [c for i, c in enumerate(line) if i < keep or c.id in ids]
+        listed += shown
+        if len(line) > len(shown):
+            hidden[key] = len(line) - len(shown)
+    return dataclasses.replace(hall, waiting=listed, hidden=hidden)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases(), st.integers(1, 12), st.sampled_from([None, "elderly"]), st.sampled_from(QUEUES))
+def test_the_first_of_each_line_and_a_count_give_the_figures_of_the_whole_line(
+    case: tuple[estimate.HallNow, list[rules.Candidate]],
+    bound: int,
+    priority: str | None,
+    queue: str,
+) -> None:
+    """The store reads only the first MAX_CALLS of each line (no replay gets past them)
+    and counts the rest: an issue's two figures and each newcomer's are unchanged."""
+    hall, _ = case
+    ticket = rules.Candidate(5_000, queue, hall.now, priority)
+    hall = dataclasses.replace(hall, waiting=[*hall.waiting, ticket])
+    targets = [ticket, rules.Candidate(2**62, queue, hall.now)]
+    ghosts = [rules.Candidate(2**62 + i, q, hall.now) for i, q in enumerate(QUEUES)]
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(estimate, "MAX_CALLS", bound)
+        m.setattr(reference, "MAX_CALLS", bound)
+        brief = _listed_first(hall, bound, targets)
+        assert estimate.replay_each(brief, targets) == [_oracle(hall, c) for c in targets]
+        brief = _listed_first(hall, bound, [])
+        assert [estimate.replay(brief, g) for g in ghosts] == [_oracle(hall, g) for g in ghosts]
