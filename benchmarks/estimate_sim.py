@@ -264,7 +264,7 @@ def store_cost(tickets: int = 300, rounds: int = 2) -> None:
     class Off(HallOps):
         """The same operations with the estimate switched off (the baseline)."""
 
-        def _hall_now(self, conn, queue, now):  # type: ignore[no-untyped-def]
+        def _hall_now(self, conn, queue, now, **kw):  # type: ignore[no-untyped-def]
             return None
 
         def estimate(self, conn, ticket, now, hall=None):  # type: ignore[no-untyped-def]
@@ -308,7 +308,7 @@ def issue_cost(waiting: int = 2000, issues: int = 60) -> None:
     class Off(HallOps):
         """The same operations with the estimate switched off (the baseline)."""
 
-        def _hall_now(self, conn, queue, now):  # type: ignore[no-untyped-def]
+        def _hall_now(self, conn, queue, now, **kw):  # type: ignore[no-untyped-def]
             return None
 
         def estimate(self, conn, ticket, now, hall=None):  # type: ignore[no-untyped-def]
