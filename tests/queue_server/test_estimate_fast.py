@@ -169,3 +169,20 @@ def test_the_first_of_each_line_and_a_count_give_the_figures_of_the_whole_line(
         assert estimate.replay_each(brief, targets) == [_oracle(hall, c) for c in targets]
         brief = _listed_first(hall, bound, [])
         assert [estimate.replay(brief, g) for g in ghosts] == [_oracle(hall, g) for g in ghosts]
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases(), st.integers(2, 20))
+def test_a_snapshots_ghosts_each_get_their_own_replays_figure_past_the_work_bound(
+    case: tuple[estimate.HallNow, list[rules.Candidate]], bound: int
+) -> None:
+    """Every queue's newcomer in one replay (the snapshot): a ghost's pick is no step,
+    so the others still get the whole work bound, as each would alone."""
+    hall, _ = case
+    one_group = [dataclasses.replace(w, queues=QUEUES) for w in hall.windows]
+    hall = dataclasses.replace(hall, windows=one_group)
+    ghosts = [rules.Candidate(2**62 + i, q, hall.now) for i, q in enumerate(QUEUES)]
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(estimate, "MAX_CALLS", bound)
+        m.setattr(reference, "MAX_CALLS", bound)
+        assert estimate.replay_each(hall, ghosts) == [_oracle(hall, g) for g in ghosts]
