@@ -277,5 +277,3 @@ def _extrapolate(
         per_minute = serving / svc[target.queue]
     mine = [calls_by[n] for n in reach if n in calls_by]
     return Replay(spent + left / per_minute, (sum(mine) + left) / max(1, len(mine)))
-
-
