@@ -19,7 +19,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import Connection, RowMapping
 
 from ..core import estimate, pins, ratings, rules
@@ -132,8 +143,30 @@ _est_ranked = (
 )
 _r = _est_ranked.c
 _EST_WAITING_FIRST = select(
-    _r.id, _r.queue, _r.sort_at, _r.priority, _r.appointment_at, _r.target_window, _r.kind, _r.n
+    _r.id,
+    _r.queue,
+    # Times as the driver gives them (text on SQLite), made aware UTC by _utc: the
+    # column type's own conversion was most of the cost of reading a long line.
+    type_coerce(_r.sort_at, String()),
+    _r.priority,
+    type_coerce(_r.appointment_at, String()),
+    _r.target_window,
+    _r.kind,
+    _r.n,
 ).where(or_(_r.rn <= bindparam("first"), _r.kind >= 2, _r.id == bindparam("ticket")))
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    """What ``schema.UTCDateTime`` gives for a stored time, from the driver's raw value."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
 _EST_WINDOWS = (
     select(_w.number, _w.status, _w.since, _t.queue, _t.called_at, _t.status.label("tstatus"))
     .select_from(s.windows.outerjoin(s.tickets, _t.id == _w.ticket_id))
@@ -461,7 +494,7 @@ class HallOps:
         if brief:
             waiting = []
             shown: dict[tuple[str, bool], int] = {}
-            for *cols, kind, n in conn.execute(
+            for id_, q, sort_at, prio, appt_at, target, kind, n in conn.execute(
                 _EST_WAITING_FIRST,
                 {
                     "day": day,
@@ -471,7 +504,7 @@ class HallOps:
                     "ticket": ticket,
                 },
             ).all():
-                c = rules.Candidate(*cols)
+                c = rules.Candidate(id_, q, _utc(sort_at), prio, _utc(appt_at), target)  # type: ignore[arg-type]
                 waiting.append(c)
                 if kind < 2:
                     key = (c.queue, kind == 1)

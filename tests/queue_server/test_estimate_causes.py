@@ -404,4 +404,9 @@ def test_reading_only_the_first_of_each_line_changes_no_figure(
                 got.low,
                 got.high,
             )
-            assert store.ops._hall_now(conn, q, now, brief=True).hidden  # the bound bit
+            brief = store.ops._hall_now(conn, q, now, brief=True)
+            assert brief.hidden  # the bound bit
+            # The tickets read are the whole read's, times and all (read raw, made UTC).
+            assert set(brief.waiting) <= set(full.waiting)
+            oldest = min(c.sort_at for c in full.waiting if c.queue == q)
+            assert stats["longest_wait_s"] == int((now - oldest).total_seconds())
