@@ -53,6 +53,7 @@ from .store import (
     national,
     reportbook,
     reports,
+    summaries,
     workdays,
 )
 from .store import db as dbm
@@ -1012,6 +1013,7 @@ class HallServer:
                     next_lights = now + LIGHTS_INTERVAL
                     await self._sweep_lights()
                     await self._assess()
+                    await self._summarize()
                 if not await self.reader.read(self.ops.sweep_due):
                     continue
                 _, published = await self.committer.submit(
@@ -1033,6 +1035,18 @@ class HallServer:
             lambda c, n: (None, accountability.run_due(c, config, n))
         )
         await self._publish(published)
+
+    async def _summarize(self) -> None:
+        """Ended days with no true report summary (a new day, or one whose rows changed
+        since): summarized a few at a time, so a year's backlog after an upgrade never
+        holds the write lock for long (store/summaries.py)."""
+        assert self.committer is not None and self.reader is not None
+        config = self.config
+        if not await self.reader.read(lambda c, n: summaries.due(c, config, n, 1)):
+            return
+        await self.committer.submit(
+            lambda c, n: (summaries.refresh(c, config, n, summaries.PER_SWEEP), [])
+        )
 
     async def _sweep_lights(self) -> None:
         """Case files and ledger records whose light the clock has moved: turned, and
