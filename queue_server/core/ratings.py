@@ -70,6 +70,22 @@ def level_label(level: int, lang: str = "zh") -> str:
     raise ValueError(f"no rating level {level!r}")
 
 
+def level_names() -> dict[int, dict[str, str]]:
+    """Each level's name in Chinese and English as screens show it (``非常满意``, ``Very
+    satisfied``): made from :data:`LEVEL_TABLE`, published in ``hall.info``
+    (``rating_levels``) and read by the kiosk, the web pages and the evaluator's log, so
+    a level is named one way everywhere."""
+    return {row[0]: {"zh": row[1], "en": row[2][:1].upper() + row[2][1:]} for row in LEVEL_TABLE}
+
+
+def levels_for_clients() -> list[dict[str, Any]]:
+    """``hall.info``'s ``rating_levels``: best first, with the level's id and names."""
+    names = level_names()
+    return [
+        {"level": row[0], "id": level_name(row[0]), "name": names[row[0]]} for row in LEVEL_TABLE
+    ]
+
+
 def level_name(level: int) -> str:
     """The level's identifier (``very_satisfied``), as :data:`rules.NATIONAL_LEVELS` has it."""
     return rules.NATIONAL_LEVELS[level]
@@ -151,6 +167,9 @@ class RatingSettings:
     phone_days: int = 30
     upload_url: str | None = None
     """Where new ratings and closed ledger records are sent (through the outbox)."""
+    upload_secret_env: str | None = None
+    """The environment variable holding the upload's HMAC-SHA256 key (the
+    ``X-HallQ-Signature`` header, as webhooks are signed); never the key itself."""
 
     def reason(self, rid: str) -> Reason | None:
         return next((r for r in self.reasons if r.id == rid), None)
@@ -173,6 +192,7 @@ def parse_settings(value: Any) -> tuple[RatingSettings, list[tuple[str, str]]]:
         "callback_days",
         "phone_days",
         "upload_url",
+        "upload_secret_env",
     }
     for key in value:
         if key not in known:
@@ -233,6 +253,12 @@ def parse_settings(value: Any) -> tuple[RatingSettings, list[tuple[str, str]]]:
     if url is not None and (not isinstance(url, str) or not re.match(r"https?://", url)):
         problems.append(("upload_url", "must be an http(s) URL"))
         url = None
+    secret_env = value.get("upload_secret_env")
+    if secret_env is not None and (
+        not isinstance(secret_env, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", secret_env)
+    ):
+        problems.append(("upload_secret_env", "must name an environment variable"))
+        secret_env = None
     return (
         RatingSettings(
             region_code=region,
@@ -240,6 +266,7 @@ def parse_settings(value: Any) -> tuple[RatingSettings, list[tuple[str, str]]]:
             reasons=reasons,
             channel_codes=dict(codes),
             upload_url=url,
+            upload_secret_env=secret_env,
             **ints,
         ),
         problems,

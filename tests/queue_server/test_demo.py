@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 
-
 LIVE = "AND rated_at >= datetime('now', '-1 hour')"
 """Cases rated by the live demo, not on the past day ``--simulate`` writes first."""
 
