@@ -167,6 +167,11 @@ class RatingSettings:
     phone_days: int = 30
     upload_url: str | None = None
     """Where new ratings and closed ledger records are sent (through the outbox)."""
+    not_rated_level: int | None = None
+    """The level a province's interface wants for a case not rated in time (its "system
+    default rating"), sent with the system-default channel; None: no level, as the
+    national standard has it. Only the export and upload carry it: HallQ's own rates
+    still count a not-rated case apart, never as a rating."""
     upload_secret_env: str | None = None
     """The environment variable holding the upload's HMAC-SHA256 key (the
     ``X-HallQ-Signature`` header, as webhooks are signed); never the key itself."""
@@ -193,6 +198,7 @@ def parse_settings(value: Any) -> tuple[RatingSettings, list[tuple[str, str]]]:
         "phone_days",
         "upload_url",
         "upload_secret_env",
+        "not_rated_level",
     }
     for key in value:
         if key not in known:
@@ -253,6 +259,14 @@ def parse_settings(value: Any) -> tuple[RatingSettings, list[tuple[str, str]]]:
     if url is not None and (not isinstance(url, str) or not re.match(r"https?://", url)):
         problems.append(("upload_url", "must be an http(s) URL"))
         url = None
+    default_level = value.get("not_rated_level")
+    if default_level is not None and (
+        isinstance(default_level, bool)
+        or not isinstance(default_level, int)
+        or not any(row[0] == default_level for row in LEVEL_TABLE)
+    ):
+        problems.append(("not_rated_level", "must be a level, 1 to 5"))
+        default_level = None
     secret_env = value.get("upload_secret_env")
     if secret_env is not None and (
         not isinstance(secret_env, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", secret_env)
@@ -267,6 +281,7 @@ def parse_settings(value: Any) -> tuple[RatingSettings, list[tuple[str, str]]]:
             channel_codes=dict(codes),
             upload_url=url,
             upload_secret_env=secret_env,
+            not_rated_level=default_level,
             **ints,
         ),
         problems,
@@ -431,8 +446,12 @@ class RatedCase:
 def rating_record(r: RatedCase, settings: RatingSettings, tz: dt.tzinfo) -> dict[str, str]:
     """One rating in the national field names (all values text; empty when unknown).
 
-    A case not rated in time is recorded with the system-default channel and no level.
+    A case not rated in time is recorded with the system-default channel and no level,
+    or the hall's ``not_rated_level`` where its province's interface asks for one.
     """
+    level = r.level
+    if level is None and r.channel == "system":
+        level = settings.not_rated_level
     values = {
         "record_id": f"R{r.case_id}",
         "case_number": r.case_number[:50],
@@ -441,10 +460,8 @@ def rating_record(r: RatedCase, settings: RatingSettings, tz: dt.tzinfo) -> dict
         "rated_at": national_time(r.rated_at, tz),
         "times": "1",
         "first_or_second": "1",
-        "satisfaction": level_label(r.level) if r.level is not None else "",
-        "satisfaction_code": (
-            level_code(r.level, settings.code_order) if r.level is not None else ""
-        ),
+        "satisfaction": level_label(level) if level is not None else "",
+        "satisfaction_code": level_code(level, settings.code_order) if level is not None else "",
         "reasons": ";".join(r.reasons),
         "text": r.text or "",
         "region_code": settings.region_code,
