@@ -242,6 +242,11 @@ def finish(period: acc.Period, config: HallConfig, parts: Parts) -> dict[str, An
     }
     total = Figures()
     for sid, f in parts["service"].items():
+        # sorted first (row() would anyway): the hall's and departments' lists are then
+        # sorted runs, which a sort merges in near-linear time
+        f.waits.sort()
+        f.walks.sort()
+        f.services.sort()
         total.merge(f)
         dept = dept_of.get(sid)
         if dept is not None:

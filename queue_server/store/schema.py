@@ -546,13 +546,27 @@ report_summaries = Table(
     Column("busy_ds", Integer, nullable=False),  # tenths of a second with a case
     Column("open_ds", Integer),  # window sessions opened that day (None: no session)
     Column("paused_ds", Integer),
-    # sorted tenths of a second, 32-bit little-endian: the medians and 90th percentiles
-    # of any period are taken from these exactly as from the raw rows
+    sqlite_with_rowid=False,  # rows kept in (day, dim, key) order: a year is read in order
+)
+
+report_durations = Table(
+    "report_durations",
+    metadata,
+    # One row per summarized day and window, clerk, service (or demand): every case's
+    # durations, sorted tenths of a second as 32-bit little-endian ints, key after key
+    # (``lengths``: three counts per key), so a year is some 1,300 rows. The medians and
+    # 90th percentiles of any period are taken from these exactly as from the raw rows.
+    # ``demand``: per service the day's tickets by hour of issue (24 ints in ``waits``).
+    Column("day", Date, primary_key=True),
+    Column("dim", String(8), primary_key=True),
+    Column("keys", Text, nullable=False),  # JSON list of the keys, in the blobs' order
+    Column("lengths", LargeBinary, nullable=False),
     Column("waits", LargeBinary, nullable=False),
     Column("walks", LargeBinary, nullable=False),
     Column("services", LargeBinary, nullable=False),
-    sqlite_with_rowid=False,  # rows kept in (day, dim, key) order: a year is read in order
+    sqlite_with_rowid=False,
 )
+
 # Today's figures count the red case files still open (store/kpis.py): only the open
 # ones are in this index, so the count does not grow with a year of finished files.
 Index(

@@ -20,6 +20,7 @@ it and then deletes what it wrote; SQLite has one writer at a time).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from array import array
 from typing import Any
 
@@ -33,7 +34,7 @@ from . import kpis
 from . import schema as s
 from .accountability import bounds
 
-_d, _r = s.report_days.c, s.report_summaries.c
+_d, _r, _u = s.report_days.c, s.report_summaries.c, s.report_durations.c
 
 LOOKBACK_DAYS = 400
 """How far back the clock looks for days to summarize (a year's report and a little)."""
@@ -43,11 +44,27 @@ PER_SWEEP = 2
 on a 140-window hall, so a year's backlog after an upgrade takes hours, never a pause."""
 
 
-def _pack(values: list[int]) -> bytes:
-    a = array("i", sorted(values))
-    if a.itemsize != 4:  # pragma: no cover - every platform HallQ runs on
+def _durations(
+    day: dt.date, dim: str, keys: list[str], values: list[tuple[list[int], list[int], list[int]]]
+) -> dict[str, Any]:
+    """One ``report_durations`` row: the keys' values, key after key, each key's sorted
+    (demand's hours are kept in their order)."""
+    lengths, blobs = array("i"), [array("i"), array("i"), array("i")]
+    for triple in values:
+        for j, v in enumerate(triple):
+            lengths.append(len(v))
+            blobs[j].extend(v if dim == "demand" else sorted(v))
+    if lengths.itemsize != 4:  # pragma: no cover - every platform HallQ runs on
         raise RuntimeError("32-bit ints expected")
-    return a.tobytes()
+    return {
+        "day": day,
+        "dim": dim,
+        "keys": json.dumps(keys),
+        "lengths": lengths.tobytes(),
+        "waits": blobs[0].tobytes(),
+        "walks": blobs[1].tobytes(),
+        "services": blobs[2].tobytes(),
+    }
 
 
 def _unpack(blob: Any) -> array[int]:
@@ -81,42 +98,48 @@ def read(
             *(func.sum(getattr(q, name)) for name in kpis.Figures.COUNTS),
             func.sum(q.open_ds),
             func.sum(q.paused_ds),
-        )
-        .where(q.dim != "demand")
-        .group_by(q.dim, q.key)
+        ).group_by(q.dim, q.key)
     ).all()
     for dim, key, *counts, open_ds, paused_ds in sums:
         f = parts[dim][int(key) if dim == "window" else key]
         for name, n in zip(kpis.Figures.COUNTS, counts, strict=True):
             setattr(f, name, getattr(f, name) + int(n))
         f.add_session(_int(open_ds), _int(paused_ds))
-    blobs: dict[tuple[str, str], list[list[bytes]]] = {}
-    for dim, key, day, waits, walks, services in conn.execute(
-        select(q.dim, q.key, q.day, q.waits, q.walks, q.services)
+    # The durations: one row per day and kind, key after key (some 1,300 rows a year);
+    # each key's slices are gathered and unpacked once.
+    got: dict[tuple[str, str], list[list[Any]]] = {}
+    for dim, day, keys, lengths, *blobs in conn.execute(
+        select(_u.dim, _u.day, _u["keys"], _u.lengths, _u.waits, _u.walks, _u.services)
+        .join(s.report_days, _d.day == _u.day)
+        .where(_u.day >= period.start, _u.day <= period.end)
     ):
-        got = blobs.get((dim, key))
-        if got is None:
-            got = blobs[(dim, key)] = [[], [], []]
-        if dim == "demand":  # tickets by hour (waits) of that weekday
-            got[1].append(day.isoweekday().to_bytes(1, "little") + bytes(waits))
-            continue
-        got[0].append(waits)
-        got[1].append(walks)
-        got[2].append(services)
-    for (dim, key), (waits, walks, services) in blobs.items():
-        if dim == "demand":
+        sizes = _unpack(lengths)
+        raw = [bytes(b) for b in blobs]
+        offsets = [0, 0, 0]  # in bytes: each key's slice is cut, joined and unpacked once
+        for i, key in enumerate(json.loads(keys)):
+            slot = got.get((dim, key))
+            if slot is None:
+                slot = got[(dim, key)] = [[], [], [], []]
+            for j in range(3):
+                n = 4 * sizes[3 * i + j]
+                slot[j].append(raw[j][offsets[j] : offsets[j] + n])
+                offsets[j] += n
+            if dim == "demand":
+                slot[3].append(day.isoweekday())
+    for (dim, key), (waits, walks, services, weekdays) in got.items():
+        if dim == "demand":  # tickets by hour (in waits), on the day's weekday
             if demand is not None:
-                hours, weekdays = demand.for_service(key)
-                for blob in walks:
-                    by_hour = _unpack(blob[1:])
+                hours, by_day = demand.for_service(key)
+                for blob, weekday in zip(waits, weekdays, strict=True):
+                    by_hour = _unpack(blob)
                     for h in range(24):
                         hours[h] += by_hour[h]
-                    weekdays[blob[0] - 1] += sum(by_hour)
+                    by_day[weekday - 1] += sum(by_hour)
             continue
         f = parts[dim][int(key) if dim == "window" else key]
-        f.waits.extend(_unpack(b"".join(map(bytes, waits))))
-        f.walks.extend(_unpack(b"".join(map(bytes, walks))))
-        f.services.extend(_unpack(b"".join(map(bytes, services))))
+        f.waits.extend(_unpack(b"".join(waits)))
+        f.walks.extend(_unpack(b"".join(walks)))
+        f.services.extend(_unpack(b"".join(services)))
     return days
 
 
@@ -145,33 +168,32 @@ def summarize(conn: Connection, config: HallConfig, day: dt.date, now: dt.dateti
             **{name: getattr(f, name) for name in kpis.Figures.COUNTS},
             "open_ds": f.open_ds,
             "paused_ds": f.paused_ds,
-            "waits": _pack(f.waits),
-            "walks": _pack(f.walks),
-            "services": _pack(f.services),
         }
         for dim, by_key in parts.items()
         for key, f in by_key.items()
     ]
+    durations = []
+    for dim, by_key in parts.items():
+        keys = sorted(by_key, key=str)
+        durations.append(
+            _durations(
+                day,
+                dim,
+                [str(k) for k in keys],
+                [(by_key[k].waits, by_key[k].walks, by_key[k].services) for k in keys],
+            )
+        )
     # the day's tickets by hour of issue, per service (the weekday is the day's)
-    empty = _pack([])
-    rows += [
-        {
-            "day": day,
-            "dim": "demand",
-            "key": sid,
-            **dict.fromkeys(kpis.Figures.COUNTS, 0),
-            "open_ds": None,
-            "paused_ds": None,
-            "waits": array("i", hours).tobytes(),
-            "walks": empty,
-            "services": empty,
-        }  # fmt: skip
-        for sid, (hours, _weekdays) in demand.services.items()
-    ]
+    sids = sorted(demand.services)
+    durations.append(
+        _durations(day, "demand", sids, [(demand.services[k][0], [], []) for k in sids])
+    )
     conn.execute(delete(s.report_summaries).where(_r.day == day))
+    conn.execute(delete(s.report_durations).where(_u.day == day))
     conn.execute(delete(s.report_days).where(_d.day == day))
     if rows:
         conn.execute(insert(s.report_summaries), rows)
+    conn.execute(insert(s.report_durations), durations)
     start, end = bounds(acc.Period(day, day), config.tz)
     conn.execute(insert(s.report_days).values(day=day, start_at=start, end_at=end, made_at=now))
     return len(rows)

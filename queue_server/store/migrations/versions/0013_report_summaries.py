@@ -1,7 +1,8 @@
 """The daily report summary: a year's report from some 300 rows a day
 
-``report_days`` (the days whose summary is true) and ``report_summaries`` (per day and
-window, clerk or service: counts, and the durations as sorted tenths of a second), with
+``report_days`` (the days whose summary is true), ``report_summaries`` (per day and
+window, clerk or service: the counts) and ``report_durations`` (per day and kind: every
+case's durations as sorted tenths of a second, key after key), with
 triggers that drop a day's summary whenever its raw rows change (store/summaries.py);
 and an index of the open case files by light, for today's red count.
 
@@ -111,10 +112,19 @@ def upgrade() -> None:
         ),
         sa.Column("open_ds", sa.Integer(), nullable=True),
         sa.Column("paused_ds", sa.Integer(), nullable=True),
+        sa.PrimaryKeyConstraint("day", "dim", "key"),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "report_durations",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("dim", sa.String(length=8), nullable=False),
+        sa.Column("keys", sa.Text(), nullable=False),
+        sa.Column("lengths", sa.LargeBinary(), nullable=False),
         sa.Column("waits", sa.LargeBinary(), nullable=False),
         sa.Column("walks", sa.LargeBinary(), nullable=False),
         sa.Column("services", sa.LargeBinary(), nullable=False),
-        sa.PrimaryKeyConstraint("day", "dim", "key"),
+        sa.PrimaryKeyConstraint("day", "dim"),
         sqlite_with_rowid=False,
     )
     op.create_index(
@@ -148,6 +158,7 @@ def downgrade() -> None:
         for name in SQLITE_TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_index("ix_casefiles_open_light", table_name="casefiles")
+    op.drop_table("report_durations")
     op.drop_table("report_summaries")
     op.drop_index("ix_report_days_start", table_name="report_days")
     op.drop_table("report_days")
