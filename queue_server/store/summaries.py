@@ -2,9 +2,10 @@
 
 Replaying a year of a 140-window hall (290,000 cases joined to their tickets, 160,000
 window operations in the audit log) took 5-6 s on SQLite and far more on PostgreSQL. So
-each hall-local day that has ended is summarized once (``report_summaries``): per window,
-clerk and service the counts, the open and paused time, and every case's durations as
-sorted tenths of a second, from which the medians and 90th percentiles of any period are
+each hall-local day that has ended is summarized once: per window, clerk and service the
+counts and the open and paused time (``report_summaries``, summed by the database), and
+in one row per day and kind every case's durations as sorted tenths of a second
+(``report_durations``), from which the medians and 90th percentiles of any period are
 taken exactly as from the raw rows (store/kpis.py counts both in tenths).
 
 A summary must never disagree with the rows it was made from. ``report_days`` lists the
