@@ -173,6 +173,11 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
     ratings, rating_problems = parse_rating_settings(raw.get("ratings", {}))
     for where, message in rating_problems:
         problems.add(f"ratings.{where}" if where else "ratings", message)
+    if ratings.upload_secret_env and not os.environ.get(ratings.upload_secret_env):
+        problems.add(
+            "ratings.upload_secret_env",
+            f"environment variable {ratings.upload_secret_env!r} is not set",
+        )
     sections: dict[str, dict[str, Any]] = {}
     for section, validator in SECTION_VALIDATORS.items():
         if section in raw:
@@ -845,11 +850,13 @@ def _accountability(value: Any, problems: _Problems) -> AccountabilitySettings:
 SECTION_VALIDATORS: dict[str, str] = {
     "gateway": "hardware.gateway.config:validate",
     "kiosk": "kiosk.config:validate",
+    "display": "display.config:validate",
 }
 """Device sections of the hall file, each checked by its own package when present.
 
-The display reads its settings from its command line, not the hall file: a ``[display]``
-section is an unknown section, never accepted unchecked."""
+The display reads most settings from its command line; ``[display]`` holds what every
+hall display of the hall shows alike (the weekly ranking board), published in
+``hall.info``."""
 
 
 def _run_validator(

@@ -17,6 +17,7 @@ import functools
 import http
 import json
 import logging
+import os
 import re
 import secrets
 import signal
@@ -37,6 +38,7 @@ from websockets.http11 import Response as HttpResponse
 from . import __version__, fanout, photos
 from . import protocol as p
 from .core import permissions, rules
+from .core import ratings as ratings_table
 from .core.casefile import CaseOp, number_keys
 from .core.errors import Forbidden, HallError
 from .core.hall import ALWAYS_OPEN, Clerk, HallConfig
@@ -53,6 +55,7 @@ from .store import (
     national,
     reportbook,
     reports,
+    summaries,
     workdays,
 )
 from .store import db as dbm
@@ -210,7 +213,10 @@ class HallServer:
         self.reader = dbm.Reader(self.db_url, self.clock)
         if self.config.notify.alerts or self.config.ratings.upload_url:
             self.committer.on_events = self._queue_alerts
-            self.notifier = Notifier(self.committer, self.config.notify)
+            env = self.config.ratings.upload_secret_env
+            self.notifier = Notifier(
+                self.committer, self.config.notify, upload_secret=os.environ.get(env or "") or None
+            )
             self._background.add(self._spawn(self.notifier.run()))
         # Periods that ended while the server was down are assessed before it serves, so
         # the first requests never race with that write; later ones on the clock.
@@ -1012,6 +1018,7 @@ class HallServer:
                     next_lights = now + LIGHTS_INTERVAL
                     await self._sweep_lights()
                     await self._assess()
+                    await self._summarize()
                 if not await self.reader.read(self.ops.sweep_due):
                     continue
                 _, published = await self.committer.submit(
@@ -1033,6 +1040,18 @@ class HallServer:
             lambda c, n: (None, accountability.run_due(c, config, n))
         )
         await self._publish(published)
+
+    async def _summarize(self) -> None:
+        """Ended days with no true report summary (a new day, or one whose rows changed
+        since): summarized a few at a time, so a year's backlog after an upgrade never
+        holds the write lock for long (store/summaries.py)."""
+        assert self.committer is not None and self.reader is not None
+        config = self.config
+        if not await self.reader.read(lambda c, n: summaries.due(c, config, n, 1)):
+            return
+        await self.committer.submit(
+            lambda c, n: (summaries.refresh(c, config, n, summaries.PER_SWEEP), [])
+        )
 
     async def _sweep_lights(self) -> None:
         """Case files and ledger records whose light the clock has moved: turned, and
@@ -1164,6 +1183,12 @@ def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     return ctx
 
 
+def _ranking_board(config: HallConfig) -> dict[str, float] | None:
+    from display.config import ranking_board
+
+    return ranking_board(config.sections.get("display"))
+
+
 def hall_info(config: HallConfig) -> dict[str, Any]:
     """The static description clients show: names, areas, queues, services, windows."""
     info: dict[str, Any] = {
@@ -1175,6 +1200,8 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
         # levels (rules.is_dissatisfied, not copied), and the hall's list of reasons.
         "rating_followup_levels": [v for v in range(1, 6) if rules.is_dissatisfied(v)],
         "rating_reasons": [{"id": r.id, "name": r.name} for r in config.ratings.reasons],
+        # The levels' names, from the one table (core/ratings.py LEVEL_TABLE)
+        "rating_levels": ratings_table.levels_for_clients(),
         "areas": [{"id": a.id, "name": a.name, "location": a.location} for a in config.areas],
         "queues": [
             {"prefix": q.prefix, "name": q.name, "area": q.area, "daily_cap": q.daily_cap}
@@ -1211,6 +1238,8 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
         ],
         # Names only: the head's and leader's contacts are staff data, not for every page.
         "departments": [{"id": d.id, "name": d.name} for d in config.departments],
+        # 周公示 on the hall displays, in turn with the calls ([display], display/config.py)
+        "ranking_board": _ranking_board(config),
         # The pick-up service (统一出件): its ticket may bring a ready case to the clerk.
         "pickup_service": config.casefiles.pickup_service,
         # What a kiosk's case-number pad needs besides the digits (casefile.lookup).

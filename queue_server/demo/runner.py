@@ -51,6 +51,7 @@ class Demo:
         self.evaluators: dict[int, Any] = {}
         self.server_args: tuple[str, ...] = ()
         self.appointment = ""
+        self.yesterday: dict[str, Any] | None = None
 
     @property
     def url(self) -> str:
@@ -160,6 +161,14 @@ class Demo:
         engine = db.open_engine(url)
         db.upgrade(engine)
         _load_demo_calendars(engine)
+        if self.simulate:
+            import datetime as dt
+
+            db.ensure_windows(engine, self.config)
+            today = dt.datetime.now(self.config.tz).date()
+            self.yesterday = simulate_day(
+                url, self.config, previous_working_day(today), self.folder
+            )
         engine.dispose()
         self.start_emulators()
         hall = self.write_hall_file()
@@ -511,6 +520,14 @@ def _introduce(demo: Demo, folder: Path, port: int, gui: bool) -> None:
             "  no screen here: kiosk and hall display not started (run on a desktop, "
             "or with DISPLAY set)"
         )
+    if demo.yesterday is not None:
+        y = demo.yesterday
+        print(
+            f"  yesterday     {y['day']} simulated: {y['cases']} cases, {y['rated']} rated, "
+            f"{y['dissatisfied']} dissatisfied on the ledger (/supervisor), window "
+            f"{WORSE_WINDOW}'s clerk rated worse: {len(y['reminders'])} talk reminders"
+        )
+        print(f"  day's report  {y['report']}  (the XLSX a director hands in)")
     print("Stop with Ctrl-C.", flush=True)
 
 
@@ -528,6 +545,123 @@ def _load_demo_calendars(engine: Any) -> None:
         with engine.begin() as conn:
             if year.year not in workdays.loaded_years(conn):
                 workdays.load_year(conn, year, str(path), dt.datetime.now(dt.UTC))
+
+
+SIMULATED = "demo-yesterday"
+"""The actor of the simulated past day's operations (its audit rows say so)."""
+
+WORSE_WINDOW = 2
+"""The window whose clerk the simulated citizens rate worse: under 80 % satisfied, so the
+day's assessment gives it (and its clerk) a talk reminder."""
+
+
+def simulate_day(url: str, config: Any, day: Any, folder: Path, seed: int = 2026) -> dict[str, Any]:
+    """A whole working day of windows 1-3 written through the store's own operations on
+    an injected clock (09:00 to 17:00 hall time on ``day``): some 90 cases with ratings,
+    window 2's clerk rated worse, a few dissatisfied ratings that open ledger records.
+    Then the day is assessed as the clock would (talk reminders: the warning) and its
+    report written as the XLSX a director hands in. Returns what the banner says."""
+    import dataclasses
+    import datetime as dt
+
+    from ..core import accountability as acc
+    from ..core.errors import HallError
+    from ..core.hall import ALWAYS_OPEN
+    from ..core.permissions import Actor
+    from ..core.states import WindowOp
+    from ..store import accountability, db, reportbook
+    from ..store.ops import HallOps
+
+    # the demo server ignores opening hours; so does its past day
+    config = dataclasses.replace(
+        config, queues=tuple(dataclasses.replace(q, hours=ALWAYS_OPEN) for q in config.queues)
+    )
+    ops = HallOps(config)
+    rng = random.Random(seed)
+    clock_now = [dt.datetime.combine(day, dt.time(9, 0), config.tz).astimezone(dt.UTC)]
+    engine = db.open_engine(url)
+    committer = db.Committer(engine, lambda: clock_now[0])
+    actor = Actor(SIMULATED, "gateway")
+
+    def run(fn: Any, args: dict[str, Any], *extra: Any) -> Any:
+        def work(conn: Any, now: Any) -> tuple[Any, list[Any]]:
+            return fn(conn, actor, args, now, *extra).reply, []
+
+        return committer.call(work)[0]
+
+    def advance(seconds: float) -> None:
+        clock_now[0] += dt.timedelta(seconds=seconds)
+
+    windows = {1: "c001", 2: "c002", 3: "c003"}
+    kiosk = Actor(SIMULATED, "kiosk")
+    counts = {"cases": 0, "rated": 0, "dissatisfied": 0}
+    try:
+        for w, clerk in windows.items():
+            run(ops.window_op, {"window": w, "clerk": clerk}, WindowOp.OPEN)
+        services = {
+            w: [s.id for s in config.services if s.queue in config.window(w).queues]  # type: ignore[union-attr]
+            for w in windows
+        }
+        for _ in range(30):
+            for w in windows:
+                advance(rng.uniform(60, 240))
+                try:
+                    committer.call(
+                        lambda c, n, w=w: (
+                            ops.issue(c, kiosk, {"service": rng.choice(services[w])}, n).reply,
+                            [],
+                        )
+                    )
+                    run(ops.call_next, {"window": w})
+                except HallError:
+                    continue  # a service's daily cap: this window waits a turn
+                advance(rng.uniform(20, 60))
+                run(ops.start, {"window": w})
+                advance(rng.uniform(120, 600))
+                run(ops.finish, {"window": w})
+                counts["cases"] += 1
+                worse = w == WORSE_WINDOW
+                level = rng.choices(
+                    [5, 4, 3, 2, 1], weights=[40, 20, 25, 10, 5] if worse else [75, 18, 5, 2, 0]
+                )[0]
+                with contextlib.suppress(HallError):
+                    run(ops.rate, {"window": w, "level": level})
+                    counts["rated"] += 1
+                    counts["dissatisfied"] += level <= 2
+        for w in windows:
+            run(ops.window_op, {"window": w}, WindowOp.CLOSE)
+        # The day is over: assessed as the server's clock would (日检查), and reported.
+        clock_now[0] = dt.datetime.combine(
+            day + dt.timedelta(days=1), dt.time(0, 5), config.tz
+        ).astimezone(dt.UTC)
+        period = acc.Period(day, day, "day")
+        summary, _ = committer.call(
+            lambda c, n: (accountability.assess(c, config, period, n, by=SIMULATED)[0], [])
+        )
+        with engine.connect() as conn, conn.begin():
+            report = reportbook.build(conn, ops, period, clock_now[0])
+    finally:
+        committer.close()
+        engine.dispose()
+    path = folder / reportbook.filename(report, "xlsx")
+    path.write_bytes(reportbook.to_xlsx(report))
+    return {
+        **counts,
+        "day": day,
+        "reminders": summary.get("reminders", []),
+        "report": path,
+        "satisfaction": report["headline"]["satisfaction"],
+    }
+
+
+def previous_working_day(today: Any) -> Any:
+    """The weekday before ``today`` (a demo needs no holiday calendar for it)."""
+    import datetime as dt
+
+    day = today - dt.timedelta(days=1)
+    while day.isoweekday() > 5:
+        day -= dt.timedelta(days=1)
+    return day
 
 
 def clean(folder: Path) -> None:
