@@ -244,7 +244,7 @@ def _database_warnings(config: HallConfig, url: str) -> list[str]:
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
         return [f"database {url}: not created yet (hallq db upgrade); no calendar checked"]
     try:
-        engine = db.open_engine(url)
+        engine = db.open_engine(url, hall=config.hall_id)
         try:
             return workdays.calendar_warnings(engine, config, dt.datetime.now(dt.UTC))
         finally:
@@ -272,11 +272,16 @@ def cmd_hash_pin(args: argparse.Namespace) -> int:
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from .store import db
 
-    _, url = _load(args)
-    engine = db.open_engine(url)
-    db.upgrade(engine)
-    print(f"database at revision {db.current_revision(engine)}")
-    engine.dispose()
+    config, url = _load(args)
+    engine = db.open_engine(url, hall=config.hall_id)
+    try:
+        db.upgrade(engine)
+        print(f"database at revision {db.current_revision(engine)}")
+    except db.HallDatabaseError as exc:
+        print(f"hallq db upgrade: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -314,7 +319,7 @@ def cmd_appointments_load(args: argparse.Namespace) -> int:
     from .store.ops import Actor, HallOps
 
     config, url = _load(args)
-    engine = db.open_engine(url)
+    engine = db.open_engine(url, hall=config.hall_id)
     ops = HallOps(config)
     actor = Actor("cli", "admin")
     loaded, problems = 0, []
@@ -357,8 +362,8 @@ def cmd_calendar_load(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
-    _, url = _load(args)
-    engine = db.open_engine(url)
+    config, url = _load(args)
+    engine = db.open_engine(url, hall=config.hall_id)
     try:
         with engine.begin() as conn:
             workdays.load_year(conn, year, str(args.file), dt.datetime.now(dt.UTC))
@@ -391,7 +396,7 @@ def cmd_report_cases(args: argparse.Namespace) -> int:
         )
         if v is not None
     }
-    engine = db.open_engine(url)
+    engine = db.open_engine(url, hall=config.hall_id)
     try:
         with engine.connect() as conn:
             fig = HallOps(config).casefiles.figures(
@@ -444,7 +449,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     except HallError as exc:
         print(f"hallq assess: {exc.message}", file=sys.stderr)
         return 1
-    engine = db.open_engine(url)
+    engine = db.open_engine(url, hall=config.hall_id)
     committer = db.Committer(engine)
     committer.on_events = lambda conn, at, published: outbox.enqueue(conn, at, config, published)
     try:
@@ -483,7 +488,7 @@ def cmd_report_summary(args: argparse.Namespace) -> int:
     config, url = _load(args)
     now = dt.datetime.now(dt.UTC)
     query = {"period": args.period, "from": args.start, "to": args.end}
-    engine = db.open_engine(url)
+    engine = db.open_engine(url, hall=config.hall_id)
     try:
         period = reportbook.period_from(
             {k: v for k, v in query.items() if v is not None}, rules.service_day(now, config.tz)
@@ -538,7 +543,7 @@ def cmd_ratings_export(args: argparse.Namespace) -> int:
     config, url = _load(args)
     query = {"kind": args.kind, "format": args.format}
     query.update({k: v for k, v in (("from", args.start), ("to", args.end)) if v is not None})
-    engine = db.open_engine(url)
+    engine = db.open_engine(url, hall=config.hall_id)
     try:
         with engine.connect() as conn:
             got = national.export(

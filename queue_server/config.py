@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .core.hall import (  # the hall model lives in the core; this module only reads TOML
     ALWAYS_OPEN,
+    DEFAULT_HALL_ID,
     KNOWN_LANGUAGES,
     OFFICE_ROLES,
     PERIOD_KINDS,
@@ -119,8 +120,9 @@ def load_config(path: str | os.PathLike[str]) -> HallConfig:
 def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
     problems = _Problems()
     hall = _table(raw, "hall", problems, "hall")
-    _check_keys(hall, {"name", "timezone", "languages", "id_salt_env", "staff_photos"},
+    _check_keys(hall, {"id", "name", "timezone", "languages", "id_salt_env", "staff_photos"},
                 problems, "hall")
+    hall_id = _hall_id(hall, problems)
     staff_photos = _staff_photos(hall, problems, source)
     id_salt = None
     salt_var = _get(hall, "id_salt_env", str, problems, "hall", default=None)
@@ -241,7 +243,28 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
         server=server,
         source=source,
         staff_photos=staff_photos,
+        hall_id=hall_id,
     )
+
+
+HALL_ID = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+"""A hall id: it names the hall's PostgreSQL schema (``hall_<id>``) and channel, so only
+lowercase letters, digits and ``_``, starting with a letter, at most 32."""
+
+
+def _hall_id(hall: dict[str, Any], problems: _Problems) -> str:
+    """``[hall] id``, or ``main`` when absent: a database holding one hall needs no id
+    (SQLite always holds one); halls that share a PostgreSQL database must each give
+    their own, and a county file refuses two halls with one id."""
+    value = _get(hall, "id", str, problems, "hall", default=DEFAULT_HALL_ID)
+    if not HALL_ID.match(value):
+        problems.add(
+            "hall.id",
+            f"{value!r} is not a hall id: 1 to 32 lowercase letters, digits or _, "
+            "starting with a letter",
+        )
+        return DEFAULT_HALL_ID
+    return value
 
 
 def _staff_photos(hall: dict[str, Any], problems: _Problems, source: str) -> str | None:
