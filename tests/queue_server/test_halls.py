@@ -291,3 +291,92 @@ def test_two_halls_on_one_database_never_see_each_other(config, pg_url):
                 await srv.stop()
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def _hall_file(tmp_path: Path, hall: str) -> Path:
+    """The test hall's file under another hall id (same windows, same queue prefixes)."""
+    body = TEST_HALL.read_text(encoding="utf-8").replace("[hall]\n", f'[hall]\nid = "{hall}"\n', 1)
+    path = tmp_path / f"{hall}.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.postgres
+def test_three_processes_two_halls_and_sigkills_keep_halls_apart(pg_url, tmp_path):
+    """North served by two processes, south by one; kiosks issue through all three while
+    one north process and then the south one are killed and restarted."""
+    from .test_processes import ServerProcess
+
+    files = {h: _hall_file(tmp_path, h) for h in ("north", "south")}
+    for h in files:
+        up = subprocess.run(
+            [sys.executable, "-m", "queue_server.cli", "db", "upgrade",
+             "--config", str(files[h]), "--db", pg_url],
+            capture_output=True, text=True, timeout=60, cwd=ROOT,
+        )  # fmt: skip
+        assert up.returncode == 0, up.stderr
+
+    async def main() -> None:
+        procs = {
+            "n1": ServerProcess(pg_url, config=files["north"]),
+            "n2": ServerProcess(pg_url, config=files["north"]),
+            "s1": ServerProcess(pg_url, config=files["south"]),
+        }
+        hall_of = {"n1": "north", "n2": "north", "s1": "south"}
+        issued: dict[str, list[str]] = {"north": [], "south": []}
+        seen: dict[str, list[tuple[str, dict[str, Any]]]] = {"north": [], "south": []}
+        clients: list[HallClient] = []
+        try:
+            displays = {
+                "north": HallClient(procs["n1"].url, "display-1-secret", subscribe=True,
+                                    on_event=lambda k, q, d: seen["north"].append((k, d))),
+                "south": HallClient(procs["s1"].url, "display-1-secret", subscribe=True,
+                                    on_event=lambda k, q, d: seen["south"].append((k, d))),
+            }  # fmt: skip
+            kiosks = {
+                name: HallClient(srv.url, "kiosk-1-secret", name=name, backoff_max=0.3)
+                for name, srv in procs.items()
+            }
+            clients = [*displays.values(), *kiosks.values()]
+            for c in clients:
+                await c.start()
+                await c.wait_online(10)
+
+            async def issue(name: str, n: int) -> None:
+                for _ in range(n):
+                    t = await kiosks[name].request("ticket.issue", {"service": "general"})
+                    issued[hall_of[name]].append(t["label"])
+
+            await asyncio.gather(*(issue(name, 5) for name in procs))
+            for victim in ("n2", "s1"):
+                port = procs[victim].port
+                procs[victim].kill()
+                procs[victim] = ServerProcess(pg_url, port, config=files[hall_of[victim]])
+                await asyncio.gather(*(issue(name, 5) for name in procs))
+            # Each hall numbered its own tickets, once each, without gaps.
+            assert sorted(issued["north"]) == [f"A{i:03d}" for i in range(1, 31)]
+            assert sorted(issued["south"]) == [f"A{i:03d}" for i in range(1, 16)]
+            with psycopg.connect(_libpq(pg_url)) as conn:
+                for h, n in (("north", 30), ("south", 15)):
+                    (count, top) = conn.execute(
+                        f"SELECT count(*), max(number) FROM {db.schema_name(h)}.tickets"
+                    ).fetchone()
+                    assert (count, top) == (n, n)
+                    (events,) = conn.execute(
+                        f"SELECT max(seq) FROM {db.schema_name(h)}.events"
+                    ).fetchone()
+                    display = displays[h]
+                    deadline = asyncio.get_running_loop().time() + 20
+                    while display.last_seq != events:
+                        assert asyncio.get_running_loop().time() < deadline, (h, display.last_seq)
+                        await asyncio.sleep(0.05)
+            # The north display (on n1, never killed) saw north's 30 issues, none of south's.
+            assert sum(k == "ticket.issued" for k, _d in seen["north"]) == 30
+        finally:
+            for c in clients:
+                await c.close()
+            for srv in procs.values():
+                if srv.proc.poll() is None:
+                    srv.terminate()
+
+    asyncio.run(asyncio.wait_for(main(), 180))
