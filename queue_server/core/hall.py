@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 if TYPE_CHECKING:
     from .ratings import RatingSettings
 
-ROLES = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin")
+ROLES = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin", "county")
 KNOWN_LANGUAGES = ("zh", "en", "mn")
 SERVICE_KINDS = ("instant", "promised")
 OFFICE_ROLES = ("officer", "approver", "head")
