@@ -30,6 +30,24 @@ def main(argv: list[str] | None = None) -> int:
     sp.add_argument(
         "--ignore-hours", action="store_true", help="issue tickets at any hour (demos and testing)"
     )
+    sp.add_argument(
+        "--county",
+        type=Path,
+        help="a county file: serve every hall it lists (each on its own port) and the "
+        "county page, in this one process (docs/deployment.md)",
+    )
+    sp.add_argument(
+        "--hall",
+        action="append",
+        metavar="ID",
+        help="with --county: serve only this hall (repeat for several); the county page "
+        "is then served only with --county-page",
+    )
+    sp.add_argument(
+        "--county-page",
+        action="store_true",
+        help="with --county --hall: serve the county page in this process too",
+    )
     sp.set_defaults(func=cmd_server)
 
     dp = sub.add_parser("db", help="database maintenance")
@@ -286,6 +304,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_server(args: argparse.Namespace) -> int:
+    if args.county is not None:
+        return _serve_county(args)
+    if args.hall or args.county_page:
+        print("hallq server: --hall and --county-page need --county", file=sys.stderr)
+        return 2
     from .server import run_server
 
     config, url = _load(args)
@@ -307,6 +330,42 @@ def cmd_server(args: argparse.Namespace) -> int:
         return 1
     except OSError as exc:
         print(f"hallq server: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _serve_county(args: argparse.Namespace) -> int:
+    """``hallq server --county``: the county's halls in one asyncio loop, and its page."""
+    from .config import load_county
+    from .county import run_county
+
+    if args.config is not None or args.port is not None:
+        print("hallq server: with --county, ports and hall files come from the county file",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    county = load_county(args.county, db=args.db or os.environ.get("HALLQ_DB"))
+    if args.hall:
+        for hall_id in args.hall:
+            county.hall(hall_id)  # an unknown id: a located error, before anything starts
+        if len(set(args.hall)) != len(args.hall):
+            print("hallq server: a hall is named twice with --hall", file=sys.stderr)
+            return 2
+    try:
+        asyncio.run(
+            run_county(
+                county,
+                only=args.hall,
+                page=not args.hall or args.county_page,
+                host=args.host,
+                ignore_hours=args.ignore_hours,
+                ready=lambda what: print(f"hallq {what}", flush=True),
+            )
+        )
+    except RuntimeError as exc:
+        print(f"hallq server: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"hallq server: cannot listen: {exc.strerror}", file=sys.stderr)
         return 1
     return 0
 

@@ -273,8 +273,7 @@ def check_schema(engine: Engine) -> None:
             f"(which knows up to {head}): run the newer HallQ, or migrate back with it"
         )
     raise HallDatabaseError(
-        f"database schema is at {current or 'nothing'}, code needs {head}: "
-        "run `hallq db upgrade`"
+        f"database schema is at {current or 'nothing'}, code needs {head}: run `hallq db upgrade`"
     )
 
 
