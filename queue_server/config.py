@@ -1145,6 +1145,10 @@ class CountyConfig:
     """Each hall's database URL by hall id: the county's ``db``, else the hall's own."""
     tokens: tuple[DeviceToken, ...]
     source: str
+    links: dict[str, str] = dataclasses.field(default_factory=dict)
+    """``[county.links]``: where the page links each hall (hall id → base URL, such as
+    the reverse proxy's https address); by default the county page's host and the
+    hall's port."""
 
     def hall(self, hall_id: str) -> HallConfig:
         """A hall by id; an unknown one is a located error listing the county's halls."""
@@ -1179,7 +1183,11 @@ def load_county(path: str | os.PathLike[str], db: str | None = None) -> CountyCo
         if key not in ("county", "tokens"):
             problems.add(key, "unknown section")
     county = _table(raw, "county", problems, "county")
-    _check_keys(county, {"name", "host", "port", "db", "halls"}, problems, "county")
+    _check_keys(county, {"name", "host", "port", "db", "halls", "links"}, problems, "county")
+    links = _get(county, "links", dict, problems, "county", default={})
+    for hall_id, link in links.items():
+        if not isinstance(link, str) or not re.match(r"^https?://[^/\s]+(/\S*)?$", link):
+            problems.add(f"county.links.{hall_id}", "must be like https://hall.example")
     name = _get(county, "name", str, problems, "county")
     host = _get(county, "host", str, problems, "county", default="127.0.0.1")
     port = _get(county, "port", int, problems, "county", default=8780)
@@ -1251,9 +1259,12 @@ def load_county(path: str | os.PathLike[str], db: str | None = None) -> CountyCo
                 hall, devices=hall.devices + tuple(t for t in tokens if hall.token(t.token) is None)
             )
         )
+    for hall_id in links:
+        if hall_id not in ids:
+            problems.add(f"county.links.{hall_id}", f"unknown hall id {hall_id!r}")
     if problems.items:
         raise ConfigError(str(p), problems.items)
     return CountyConfig(
         name=name, host=host, port=port, halls=tuple(halls), dbs=dbs, tokens=tuple(tokens),
-        source=str(p),
+        source=str(p), links=dict(links),
     )  # fmt: skip

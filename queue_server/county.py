@@ -103,8 +103,11 @@ class CountyView:
         self,
         county: CountyConfig,
         clock: Callable[[], dt.datetime] | None = None,
+        ports: dict[str, int] | None = None,
     ) -> None:
         self.county = county
+        self.ports = ports or {}
+        """The ports the halls listen on in this process (their files may say 0)."""
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.readers: dict[str, dbm.Reader] = {}
         self.ops = {h.hall_id: HallOps(h) for h in county.halls}
@@ -156,8 +159,8 @@ class CountyView:
             row: dict[str, Any] = {
                 "hall": h.hall_id,
                 "name": h.name,
-                "port": h.server.port,
-                "public_url": h.server.public_url,
+                "port": self.ports.get(h.hall_id, h.server.port),
+                "link": self.county.links.get(h.hall_id),
             }
             try:
                 row.update(await self.readers[h.hall_id].read(lambda c, n: hall_figures(c, ops, n)))
@@ -211,7 +214,7 @@ async def run_county(
             if ready is not None:
                 ready(f"hall {h.hall_id} ready on {host or h.server.host}:{srv.port}")
         if page:
-            view = CountyView(county)
+            view = CountyView(county, ports={srv.config.hall_id: srv.port for srv in started})
             await view.start(host or county.host, county.port)
             if ready is not None:
                 ready(f"county page ready on {host or county.host}:{view.port}")

@@ -243,3 +243,14 @@ def test_a_second_process_for_one_hall_of_the_county(county_pg):
     finally:
         second.stop()
         first.stop()
+
+
+def test_links_name_known_halls_only(tmp_path):
+    north = hall_file(tmp_path, "north", db_url=f"sqlite:///{tmp_path}/n.db")
+    path = county_file(tmp_path, [north])
+    path.write_text(path.read_text().replace(
+        "[[tokens]]", '[county.links]\nnorth = "https://north.example"\nwest = "x"\n\n[[tokens]]'
+    ))  # fmt: skip
+    found = problems(path)
+    assert "county.links.west: must be like https://hall.example" in found
+    assert "county.links.west: unknown hall id 'west'" in found

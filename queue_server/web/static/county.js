@@ -40,7 +40,8 @@ function cell(text, cls) {
 
 function hallLink(h) {
   // The hall's own server; the token travels in the fragment, never to a server log.
-  const base = h.public_url || `${location.protocol}//${location.hostname}:${h.port}`;
+  // The county file's [county.links] (a reverse proxy's address), else this host.
+  const base = h.link || `${location.protocol}//${location.hostname}:${h.port}`;
   return `${base.replace(/\/$/, "")}/supervisor#token=${encodeURIComponent(token)}`;
 }
 
