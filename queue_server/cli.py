@@ -171,6 +171,13 @@ def main(argv: list[str] | None = None) -> int:
         help="citizens take tickets and clerks press keypads by themselves",
     )
     demo.add_argument("--fresh", action="store_true", help="start from an empty database")
+    demo.add_argument(
+        "--halls",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="2: a second hall (ports +1) and the county page (port +2) as well",
+    )
     demo.set_defaults(func=cmd_demo)
 
     for name, _target, text in _DEVICE_COMMANDS:
@@ -635,7 +642,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if args.fresh:
         runner.clean(args.dir)
-    return runner.run(args.dir, args.port, args.gui, args.simulate)
+    return runner.run(args.dir, args.port, args.gui, args.simulate, args.halls)
 
 
 if __name__ == "__main__":

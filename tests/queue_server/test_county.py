@@ -254,3 +254,52 @@ def test_links_name_known_halls_only(tmp_path):
     found = problems(path)
     assert "county.links.west: must be like https://hall.example" in found
     assert "county.links.west: unknown hall id 'west'" in found
+
+
+def test_demo_with_two_halls_prints_the_county_page_and_serves_both(tmp_path):
+    import signal
+    import socket
+    import time
+
+    # Three free ports in a row: the hall, the second hall, the county page.
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + 2 < 65536:
+            try:
+                for p in (base + 1, base + 2):
+                    with socket.socket() as s:
+                        s.bind(("127.0.0.1", p))
+                break
+            except OSError:
+                continue
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "queue_server.cli", "demo", "--no-gui", "--halls", "2",
+         "--dir", str(tmp_path / "demo-data"), "--port", str(base)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        token = None
+        deadline = time.monotonic() + 90
+        for line in proc.stdout:
+            m = re.search(
+                rf"county page\s+http://127\.0\.0\.1:{base + 2}/county \(token (\S+)\)", line
+            )
+            if m:
+                token = m.group(1)
+            if line.startswith("Stop with Ctrl-C") or time.monotonic() > deadline:
+                break
+        assert token is not None, "the banner gives no county page"
+        status, body = figures(base + 2, token)
+        assert status == 200
+        assert [h["hall"] for h in body["halls"]] == ["main", "town"]
+        assert body["halls"][1]["name"]["en"] == "Linjiang Jiangbei Service Station"
+        assert all("error" not in h for h in body["halls"])
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
