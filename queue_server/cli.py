@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     dsub = dp.add_subparsers(dest="db_command", required=True)
     up = dsub.add_parser("upgrade", help="create or migrate the tables to this version")
     _config_args(up)
+    up.add_argument("--county", type=Path, help="every hall of this county file, one by one")
     up.set_defaults(func=cmd_db_upgrade)
 
     cp = sub.add_parser("check-config", help="validate a hall file and list every problem")
@@ -297,16 +298,24 @@ def cmd_hash_pin(args: argparse.Namespace) -> int:
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from .store import db
 
-    config, url = _load(args)
-    engine = db.open_engine(url, hall=config.hall_id)
-    try:
-        db.upgrade(engine)
-        print(f"database at revision {db.current_revision(engine)}")
-    except db.HallDatabaseError as exc:
-        print(f"hallq db upgrade: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
+    if args.county is not None:
+        from .config import load_county
+
+        county = load_county(args.county, db=args.db or os.environ.get("HALLQ_DB"))
+        halls = [(h.hall_id, county.dbs[h.hall_id]) for h in county.halls]
+    else:
+        config, url = _load(args)
+        halls = [(config.hall_id, url)]
+    for hall_id, url in halls:
+        engine = db.open_engine(url, hall=hall_id)
+        try:
+            db.upgrade(engine)
+            print(f"hall {hall_id}: database at revision {db.current_revision(engine)}")
+        except db.HallDatabaseError as exc:
+            print(f"hallq db upgrade: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            engine.dispose()
     return 0
 
 

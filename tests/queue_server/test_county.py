@@ -155,10 +155,12 @@ def figures(port: int, token: str | None) -> tuple[int, dict]:
 def county_pg(pg_url: str, tmp_path: Path) -> Iterator[tuple[Path, str]]:
     halls = [hall_file(tmp_path, h) for h in ("north", "south")]
     path = county_file(tmp_path, halls, db_url=pg_url)
-    for h in ("north", "south"):
-        engine = db.open_engine(pg_url, hall=h)
-        db.upgrade(engine)
-        engine.dispose()
+    up = subprocess.run(
+        [sys.executable, "-m", "queue_server.cli", "db", "upgrade", "--county", str(path)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert up.returncode == 0, up.stderr
+    assert up.stdout.count(f"at revision {db.head_revision()}") == 2
     yield path, pg_url
 
 
