@@ -380,3 +380,62 @@ def test_three_processes_two_halls_and_sigkills_keep_halls_apart(pg_url, tmp_pat
                     srv.terminate()
 
     asyncio.run(asyncio.wait_for(main(), 180))
+
+
+@pytest.mark.postgres
+def test_a_lock_or_a_notification_of_one_hall_never_reaches_another(config, pg_url):
+    """The database-wide things are keyed by hall: north's events lock and idempotency
+    claim held elsewhere stop north's issue but not south's; south's commits notify
+    south's channel only."""
+    import json
+
+    halls = {h: dataclasses.replace(config, hall_id=h) for h in ("north", "south")}
+
+    async def main() -> None:
+        servers: dict[str, HallServer] = {}
+        for h, cfg in halls.items():
+            engine = db.open_engine(pg_url, hall=h)
+            db.upgrade(engine)
+            engine.dispose()
+            # No timers: only the requests below commit (and notify) in this test.
+            servers[h] = HallServer(cfg, pg_url, sweep_interval=3600)
+            await servers[h].start("127.0.0.1", 0)
+        listener = await psycopg.AsyncConnection.connect(_libpq(pg_url), autocommit=True)
+        await listener.execute(f"LISTEN {db.notify_channel('north')}")
+        holder = await psycopg.AsyncConnection.connect(_libpq(pg_url))
+
+        async def heard() -> list[str]:
+            return [note.channel async for note in listener.notifies(timeout=0.5)]
+
+        try:
+            async with (
+                connected(servers["north"].port, "kiosk-1-secret") as north,
+                connected(servers["south"].port, "kiosk-1-secret") as south,
+            ):
+                issue = {"service": "general"}
+                locks = (
+                    ("SELECT pg_advisory_xact_lock(%s)", db.hall_key(db.EVENTS, "north"), None),
+                    (
+                        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                        json.dumps(["north", "kiosk-1", "same-key"]),
+                        "same-key",
+                    ),
+                )
+                for n, (sql, key, idem) in enumerate(locks, start=1):
+                    await holder.execute(sql, (key,))
+                    held = asyncio.ensure_future(north.request("ticket.issue", issue, key=idem))
+                    t = await asyncio.wait_for(south.request("ticket.issue", issue, key=idem), 20)
+                    assert t["label"] == f"A{n:03d}"
+                    # South's commit woke nobody listening for north.
+                    assert await heard() == []
+                    assert not held.done()  # north waits for its own lock only
+                    await holder.rollback()
+                    assert (await asyncio.wait_for(held, 20))["label"] == f"A{n:03d}"
+                    assert set(await heard()) == {db.notify_channel("north")}
+        finally:
+            await holder.close()
+            await listener.close()
+            for srv in servers.values():
+                await srv.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 90))
