@@ -161,11 +161,22 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             hall = hall_of(conn)
+            if _revision_in(conn, schema_name(hall)) == head_revision():
+                return  # nothing to do: harmless beside running servers (of this version)
             _refuse_if_served(conn, hall)
             conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema_name(hall)}")
             _move_public(conn, hall)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def _revision_in(conn: Connection, schema: str) -> str | None:
+    """The Alembic revision recorded in one schema (None: none there)."""
+    if not conn.execute(
+        text("SELECT to_regclass(:t)"), {"t": f"{schema}.alembic_version"}
+    ).scalar():
+        return None
+    return conn.execute(text(f"SELECT version_num FROM {schema}.alembic_version")).scalar()
 
 
 SERVING = "serving"

@@ -162,8 +162,16 @@ def test_upgrade_refuses_while_a_server_serves_the_hall_and_names_it(config, pg_
         hall = HallServer(config, pg_url)
         await hall.start("127.0.0.1", 0)
         try:
+            await asyncio.to_thread(db.upgrade, engine)  # nothing to do: no lock needed
+            # A newer HallQ's migration, run while this version serves the hall:
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE alembic_version SET version_num = '0013'"))
             with pytest.raises(db.HallDatabaseError, match=r"hall 'main' is being served.*pid"):
                 await asyncio.to_thread(db.upgrade, engine)
+            with engine.begin() as conn:  # (what the refused migration left alone)
+                conn.execute(
+                    text(f"UPDATE alembic_version SET version_num = '{db.head_revision()}'")
+                )
             # Another hall of the same database is not held up by this one's servers.
             other = db.open_engine(pg_url, hall="other")
             await asyncio.to_thread(db.upgrade, other)
