@@ -209,8 +209,8 @@ async def run_county(
     try:
         for h in halls:
             srv = HallServer(h, county.dbs[h.hall_id], ignore_hours=ignore_hours)
+            started.append(srv)  # stopped below even if its start fails half way
             await srv.start(host or h.server.host, h.server.port)
-            started.append(srv)
             if ready is not None:
                 ready(f"hall {h.hall_id} ready on {host or h.server.host}:{srv.port}")
         if page:

@@ -307,3 +307,26 @@ def test_demo_with_two_halls_prints_the_county_page_and_serves_both(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_hall_that_cannot_listen_stops_the_county_with_its_reason(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        north = hall_file(tmp_path, "north", db_url=f"sqlite:///{tmp_path}/n.db")
+        south = hall_file(tmp_path, "south", port=port, db_url=f"sqlite:///{tmp_path}/s.db")
+        path = county_file(tmp_path, [north, south])
+        up = subprocess.run(
+            [sys.executable, "-m", "queue_server.cli", "db", "upgrade", "--county", str(path)],
+            capture_output=True, text=True, timeout=60, cwd=ROOT,
+        )  # fmt: skip
+        assert up.returncode == 0, up.stderr
+        run = subprocess.run(
+            [sys.executable, "-m", "queue_server.cli", "server", "--county", str(path)],
+            capture_output=True, text=True, timeout=60, cwd=ROOT,
+        )  # fmt: skip
+    assert run.returncode == 1
+    assert "cannot listen" in run.stderr

@@ -285,6 +285,11 @@ def test_two_halls_on_one_database_never_see_each_other(config, pg_url):
                 async with connected(servers[h].port, "supervisor-secret") as sup:
                     snap = await sup.request("snapshot")
                 assert snap["seq"] == servers[h].last_seq
+                # Its own calls only: the other hall's A001... never show here.
+                assert len(snap["recent_calls"]) == len(mine)
+                assert sorted(c["label"] for c in snap["recent_calls"]) == sorted(
+                    t["label"] for t in mine
+                )
             assert servers["north"].last_seq != servers["south"].last_seq
             with psycopg.connect(_libpq(pg_url)) as conn:
                 for h, n in (("north", 6), ("south", 4)):
