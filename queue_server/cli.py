@@ -61,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     up = dsub.add_parser("upgrade", help="create or migrate the tables to this version")
     _config_args(up)
     up.add_argument("--county", type=Path, help="every hall of this county file, one by one")
+    up.add_argument(
+        "--move-public",
+        action="store_true",
+        help="the tables a database made before halls keeps in schema public are this "
+        "named hall's: move them into its schema (docs/deployment.md)",
+    )
     up.set_defaults(func=cmd_db_upgrade)
 
     cp = sub.add_parser("check-config", help="validate a hall file and list every problem")
@@ -325,6 +331,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     if args.county is not None:
         from .config import load_county
 
+        if args.move_public:
+            print("hallq db upgrade: --move-public names one hall: give its --config, "
+                  "not --county", file=sys.stderr)  # fmt: skip
+            return 2
+
         county = load_county(args.county, db=args.db or os.environ.get("HALLQ_DB"))
         halls = [(h.hall_id, county.dbs[h.hall_id]) for h in county.halls]
     else:
@@ -333,7 +344,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     for hall_id, url in halls:
         engine = db.open_engine(url, hall=hall_id)
         try:
-            db.upgrade(engine)
+            db.upgrade(engine, move_public=args.move_public)
             print(f"hall {hall_id}: database at revision {db.current_revision(engine)}")
         except db.HallDatabaseError as exc:
             print(f"hallq db upgrade: {exc}", file=sys.stderr)

@@ -145,13 +145,14 @@ def open_engine(url: str, *, hall: str = DEFAULT_HALL, read_only: bool = False) 
     )
 
 
-def upgrade(engine: Engine) -> None:
+def upgrade(engine: Engine, *, move_public: bool = False) -> None:
     """Bring the schema to the newest migration (what ``hallq db upgrade`` does).
 
     On PostgreSQL, in one transaction: refuse if a server of this hall is running (it
     holds the hall's serving lock, see :func:`hold_serving_lock`), create the hall's
-    schema, move a single-hall database made before halls out of ``public`` into it,
-    then migrate. Any failure leaves the database as it was.
+    schema, move a single-hall database made before halls out of ``public`` into it
+    (see :func:`_move_public` for when), then migrate. Any failure leaves the database
+    as it was.
     """
     from alembic import command
     from alembic.config import Config
@@ -165,7 +166,7 @@ def upgrade(engine: Engine) -> None:
                 return  # nothing to do: harmless beside running servers (of this version)
             _refuse_if_served(conn, hall)
             conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema_name(hall)}")
-            _move_public(conn, hall)
+            _move_public(conn, hall, move_public)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
@@ -244,7 +245,7 @@ def _public_tables(conn: Connection) -> list[str]:
     )
 
 
-def _move_public(conn: Connection, hall: str) -> None:
+def _move_public(conn: Connection, hall: str, confirmed: bool) -> None:
     """Move a single-hall database's tables from ``public`` into the hall's schema.
 
     Every database made before halls keeps its tables in ``public``. ``ALTER TABLE ...
@@ -252,6 +253,12 @@ def _move_public(conn: Connection, hall: str) -> None:
     counters) along, and keeps every row and every sequence's position, so numbering
     continues where it was. Only when the hall's schema is still empty: a database
     already moved, or a second hall's, is left alone.
+
+    Those tables belong to whichever hall file made the database, and the database does
+    not say which. A hall file without an id (``main``) is that file unchanged, so its
+    upgrade moves them; a hall with an id moves them only when told they are its own
+    (``confirmed``: ``hallq db upgrade --move-public``), so a second hall upgraded first
+    never takes the first hall's tickets.
     """
     schema = schema_name(hall)
     if conn.execute(text("SELECT to_regclass(:t)"), {"t": f"{schema}.alembic_version"}).scalar():
@@ -259,9 +266,21 @@ def _move_public(conn: Connection, hall: str) -> None:
     tables = _public_tables(conn)
     if "alembic_version" not in tables:
         return
+    if hall != DEFAULT_HALL and not confirmed:
+        raise HallDatabaseError(_UNMOVED.format(schema=schema) + _NAMED.format(hall=hall))
     for table in tables:
         conn.exec_driver_sql(f'ALTER TABLE public."{table}" SET SCHEMA {schema}')
     log.info("moved %d tables from public into %s", len(tables), schema)
+
+
+_UNMOVED = (
+    "this database keeps a hall's tables in schema public (made before halls): "
+    "run `hallq db upgrade` to move them into {schema}"
+)
+_NAMED = (
+    "; they belong to the hall file that made the database: if that is hall {hall!r}, "
+    "run `hallq db upgrade --move-public` with its file; if another, upgrade that hall first"
+)
 
 
 def check_schema(engine: Engine) -> None:
@@ -274,10 +293,9 @@ def check_schema(engine: Engine) -> None:
     if current is None and engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             if "alembic_version" in _public_tables(conn):
-                raise HallDatabaseError(
-                    "this database keeps its tables in schema public (made before halls): "
-                    f"run `hallq db upgrade` to move them into {schema_name(hall_of(conn))}"
-                )
+                hall = hall_of(conn)
+                named = _NAMED.format(hall=hall) if hall != DEFAULT_HALL else ""
+                raise HallDatabaseError(_UNMOVED.format(schema=schema_name(hall)) + named)
     if current is not None and not _known_revision(current):
         raise HallDatabaseError(
             f"database schema is at revision {current}, newer than this HallQ "

@@ -452,3 +452,28 @@ def test_a_lock_or_a_notification_of_one_hall_never_reaches_another(config, pg_u
                 await srv.stop()
 
     asyncio.run(asyncio.wait_for(main(), 90))
+
+
+@pytest.mark.postgres
+def test_a_named_hall_takes_the_public_tables_only_when_told_they_are_its_own(config, pg_url):
+    """Which hall made a database before halls is not written in it: a hall with an id
+    upgraded first must not take them unasked (they may be another hall's)."""
+    engine = db.open_engine(pg_url)
+    db.upgrade(engine)
+    engine.dispose()
+    _back_to_public(pg_url, db.DEFAULT_HALL)
+    central = db.open_engine(pg_url, hall="central")
+    with pytest.raises(db.HallDatabaseError, match="--move-public"):
+        db.upgrade(central)
+    server = HallServer(dataclasses.replace(config, hall_id="central"), pg_url)
+    with pytest.raises(db.HallDatabaseError, match="schema public.*--move-public"):
+        server.prepare_database()
+    server.engine.dispose()
+    with psycopg.connect(_libpq(pg_url)) as conn:
+        assert conn.execute("SELECT to_regclass('public.tickets')").fetchone()[0] is not None
+        assert conn.execute("SELECT to_regnamespace('hall_central')").fetchone()[0] is None
+    db.upgrade(central, move_public=True)
+    assert db.current_revision(central) == db.head_revision()
+    central.dispose()
+    with psycopg.connect(_libpq(pg_url)) as conn:
+        assert conn.execute("SELECT to_regclass('hall_central.tickets')").fetchone()[0]
