@@ -164,7 +164,8 @@ class HallServer:
             )
         self.config = config
         self.ops = HallOps(config)
-        self.engine = dbm.open_engine(db_url)
+        self.engine = dbm.open_engine(db_url, hall=config.hall_id)
+        self._serving: Connection | None = None  # holds the hall's serving lock (PostgreSQL)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.sweep_interval = sweep_interval
         self._lights_epoch: tuple[Any, ...] | None = None  # None: look at the first sweep
@@ -193,13 +194,21 @@ class HallServer:
     # -- life cycle --------------------------------------------------------------------
 
     def prepare_database(self) -> None:
-        """Check the schema is current and the windows exist; refuse to run otherwise."""
-        head, current = dbm.head_revision(), dbm.current_revision(self.engine)
-        if current != head:
-            raise RuntimeError(
-                f"database schema is at {current or 'nothing'}, code needs "
-                f"{head}: run `hallq db upgrade`"
-            )
+        """Check the schema is current and the windows exist; refuse to run otherwise.
+
+        On PostgreSQL the hall's serving lock is taken first (shared with the hall's
+        other server processes) and held while this process runs, so `hallq db upgrade`
+        cannot migrate the hall under it, and the schema checked is the one served.
+        """
+        if self._serving is None:
+            self._serving = dbm.hold_serving_lock(self.engine)
+        try:
+            dbm.check_schema(self.engine)
+        except dbm.HallDatabaseError:
+            if self._serving is not None:
+                self._serving.close()
+                self._serving = None
+            raise
         dbm.ensure_windows(self.engine, self.config)
         with self.engine.connect() as conn:
             self.last_seq = conn.execute(select(func.max(s.events.c.seq))).scalar() or 0
@@ -210,7 +219,7 @@ class HallServer:
         self.loop = asyncio.get_running_loop()
         self.prepare_database()
         self.committer = dbm.Committer(self.engine, self.clock)
-        self.reader = dbm.Reader(self.db_url, self.clock)
+        self.reader = dbm.Reader(self.db_url, self.clock, hall=self.config.hall_id)
         if self.config.notify.alerts or self.config.ratings.upload_url:
             self.committer.on_events = self._queue_alerts
             env = self.config.ratings.upload_secret_env
@@ -274,6 +283,9 @@ class HallServer:
         if self.reader is not None:
             await asyncio.to_thread(self.reader.close)
             self.reader = None
+        if self._serving is not None:
+            self._serving.close()
+            self._serving = None
         self.engine.dispose()
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
@@ -758,7 +770,7 @@ class HallServer:
                     # Claim the key before the operation: a copy of this request on
                     # another server process waits here until this one commits, then
                     # finds its reply below instead of doing the operation twice.
-                    claim = json.dumps([actor.name, key])
+                    claim = json.dumps([self.config.hall_id, actor.name, key])
                     conn.execute(st.IDEMPOTENCY_CLAIM, {"k": claim})
                 seen = conn.execute(st.IDEMPOTENCY_GET, {"actor": actor.name, "key": key}).first()
                 if seen is not None:
@@ -963,7 +975,7 @@ class HallServer:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {dbm.NOTIFY_CHANNEL}")
+                    await conn.execute(f"LISTEN {dbm.notify_channel(self.config.hall_id)}")
                     delay = 0.5
                     await self._catch_up()  # whatever was committed while not listening
                     async for _note in conn.notifies():

@@ -38,7 +38,11 @@ BUS_WINDOWS = (1, 2, 3, 4)
 
 
 class Demo:
-    def __init__(self, folder: Path, port: int, gui: bool, simulate: bool) -> None:
+    def __init__(self, folder: Path, port: int, gui: bool, simulate: bool, halls: int = 1) -> None:
+        self.halls = halls
+        """``--halls 2``: a second hall (another id, name, port and SQLite file) and the
+        county page, served by one ``hallq server --county`` process."""
+        self.county_token = ""
         self.folder = folder
         self.port = port
         self.gui = gui
@@ -124,29 +128,35 @@ class Demo:
         /healthz would answer for ours and the demo would talk to the wrong hall."""
         import socket
 
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", self.port))
-            except OSError as exc:
-                raise RuntimeError(
-                    f"port {self.port} is in use ({exc.strerror}): stop what holds it or "
-                    f"pick another with --port"
-                ) from None
+        for port in range(self.port, self.port + (3 if self.halls >= 2 else 1)):
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError as exc:
+                    raise RuntimeError(
+                        f"port {port} is in use ({exc.strerror}): stop what holds it or "
+                        f"pick another with --port"
+                    ) from None
 
-    def wait_ready(self, timeout: float = 30) -> None:
+    def wait_ready(
+        self, timeout: float = 30, port: int | None = None, name: str = "server"
+    ) -> None:
         import urllib.request
 
+        path = "/county" if name == "county" else "/healthz"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
-                    if self.procs["server"].poll() is None:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port or self.port}{path}", timeout=1
+                ):
+                    if self.procs[name].poll() is None:
                         return
-            if self.procs["server"].poll() is not None:
+            if self.procs[name].poll() is not None:
                 break
             time.sleep(0.2)
-        log = (self.folder / "server.log").read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"the server did not start:\n{log}")
+        log = (self.folder / f"{name}.log").read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"the {name} did not start:\n{log}")
 
     def start(self) -> None:
         from ..store import db
@@ -184,6 +194,8 @@ class Demo:
         )
         self.spawn("server", *self.server_args)
         self.wait_ready()
+        if self.halls >= 2:
+            self.start_county(url)
         self.spawn("gateway", "gateway", "--config", str(hall))
         if self.gui:
             (kx, ky, kw, kh), (dx, dy, dw, dh) = side_by_side(screen_size())
@@ -216,6 +228,63 @@ class Demo:
                 "--speak",
                 env={"HALLQ_DISPLAY_TOKEN": self.token("display-1"), **placed(dx, dy)},
             )
+
+    # -- a second hall and the county ---------------------------------------------------
+
+    def hall_variant(self, name: str, hall_id: str | None, port: int, url: str, title: str) -> Path:
+        """The demo hall's file under another id, name, port and database."""
+        body = DEMO_CONFIG.read_text(encoding="utf-8")
+        if hall_id is not None:
+            body = body.replace("[hall]\n", f'[hall]\nid = "{hall_id}"\n', 1)
+        if title:
+            body = re.sub(r"(?m)^name = \{ zh = .*$", title, body, count=1)
+        body = re.sub(r"(?m)^port = \d+$", f"port = {port}", body, count=1)
+        body = re.sub(r'(?m)^db = ".*"$', f'db = "{url}"', body, count=1)
+        body = re.sub(
+            r'(?m)^public_url = ".*"$', f'public_url = "http://127.0.0.1:{port}"', body, count=1
+        )
+        path = self.folder / name
+        path.write_text(body, encoding="utf-8")
+        return path
+
+    def start_county(self, url: str) -> None:
+        """The second hall and the county page: ``hallq server --county`` serving the
+        second hall (the first keeps its own process) and the page over both."""
+        import secrets
+
+        from ..store import db
+
+        town_url = f"sqlite:///{self.folder / 'hallq-demo-town.db'}"
+        engine = db.open_engine(town_url, hall="town")
+        db.upgrade(engine)
+        _load_demo_calendars(engine)
+        engine.dispose()
+        first = self.hall_variant("county-main.toml", None, self.port, url, "")
+        town = self.hall_variant(
+            "county-town.toml",
+            "town",
+            self.port + 1,
+            town_url,
+            'name = { zh = "临江市江北便民服务站", en = "Linjiang Jiangbei Service Station" }',
+        )
+        self.county_token = secrets.token_urlsafe(12)
+        county = self.folder / "county.toml"
+        county.write_text(
+            "# Written by `hallq demo --halls 2` (docs/deployment.md, county file).\n"
+            "[county]\n"
+            'name = "临江市 Linjiang"\n'
+            f"port = {self.port + 2}\n"
+            f'halls = ["{first.name}", "{town.name}"]\n\n'
+            "[[tokens]]\n"
+            'name = "county-leader"\n'
+            f'token = "{self.county_token}"\n',
+            encoding="utf-8",
+        )
+        self.spawn(
+            "county", "server", "--county", str(county), "--hall", "town", "--county-page",
+            "--ignore-hours",
+        )  # fmt: skip
+        self.wait_ready(port=self.port + 2, name="county")
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -373,10 +442,10 @@ class Demo:
             await asyncio.sleep(0.5)
 
 
-def run(folder: Path, port: int, gui: bool | None, simulate: bool) -> int:
+def run(folder: Path, port: int, gui: bool | None, simulate: bool, halls: int = 1) -> int:
     if gui is None:
         gui = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    demo = Demo(folder, port, gui, simulate)
+    demo = Demo(folder, port, gui, simulate, halls)
     try:
         demo.start()
     except Exception as exc:
@@ -509,6 +578,12 @@ def _introduce(demo: Demo, folder: Path, port: int, gui: bool) -> None:
         f"strips of windows {', '.join(map(str, BUS_WINDOWS))}, driven by `hallq gateway`"
     )
     print(f"  appointment   code {demo.appointment}: try it at the kiosk's “appointment check-in”")
+    if demo.halls >= 2:
+        print(
+            f"  second hall   ws://127.0.0.1:{port + 1}/   supervisor "
+            f"http://127.0.0.1:{port + 1}/supervisor (same tokens as the first hall)"
+        )
+        print(f"  county page   http://127.0.0.1:{port + 2}/county (token {demo.county_token})")
     if gui:
         print(
             f"  kiosk and hall display: side by side in their own windows (a priority "
