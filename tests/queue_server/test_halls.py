@@ -60,9 +60,19 @@ def _back_to_public(url: str, hall: str) -> None:
                 "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
             )
         ]
+        functions = [
+            r[0]
+            for r in conn.execute(
+                "SELECT p.oid::regprocedure::text FROM pg_proc p "
+                "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %s",
+                (schema,),
+            )
+        ]
         with conn.transaction():
             for name in names:
                 conn.execute(f'ALTER TABLE {schema}."{name}" SET SCHEMA public')
+            for function in functions:  # the report summaries' trigger functions
+                conn.execute(f"ALTER FUNCTION {function} SET SCHEMA public")
             conn.execute(f"DROP SCHEMA {schema}")
 
 
