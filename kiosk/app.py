@@ -83,7 +83,7 @@ class KioskApp(App):
     ) -> None:
         super().__init__(**kw)
         self.settings = settings
-        self.font_path = fonts.find_cjk_font(settings.font)
+        self.font = fonts.find_cjk_font(settings.font)
         self.register_default_font = register_default_font
         self.model = KioskModel(
             idle_seconds=settings.idle_seconds,
@@ -134,7 +134,7 @@ class KioskApp(App):
             self.printer.close()
 
     def build(self) -> KioskRoot:
-        fonts.register(self.font_path, as_default=self.register_default_font)
+        fonts.register(self.font, as_default=self.register_default_font)
         root = KioskRoot()
         sm: ScreenManager = root.ids.sm
         sm.transition = NoTransition()
