@@ -76,8 +76,9 @@ def find_cjk_font(
         if found is not None:
             return found
     looked = ", ".join(name for name, _ in known)
-    raise FontError(f"no font for Chinese text found (looked at {looked} and fc-match); "
-                    f"{INSTALL_HINT}")
+    raise FontError(
+        f"no font for Chinese text found (looked at {looked} and fc-match); {INSTALL_HINT}"
+    )
 
 
 def _fontconfig() -> FontChoice | None:
@@ -86,8 +87,13 @@ def _fontconfig() -> FontChoice | None:
     if exe is None:
         return None
     try:
-        out = subprocess.run([exe, "-f", "%{file}\n%{index}\n%{lang}", ":lang=zh-cn"],
-                             capture_output=True, text=True, timeout=5, check=False).stdout
+        out = subprocess.run(
+            [exe, "-f", "%{file}\n%{index}\n%{lang}", ":lang=zh-cn"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     parts = out.split("\n")

@@ -49,7 +49,7 @@ async def capture(path: Path) -> None:
 
 
 async def shoot(out: Path) -> list[Path]:
-    from kiosk.accessibility import resize, states
+    from kiosk.accessibility import requests_done, resize, states
     from kiosk.tools import demo_kiosk
 
     written: list[Path] = []
@@ -57,7 +57,10 @@ async def shoot(out: Path) -> list[Path]:
         m = k.app.model
         for size, lang, large in RUNS:
             await resize(size, k.settle)
-            for state in states(k.app):
+            for state, _langs in states(k.app, (lang,)):
+                if not state:
+                    await requests_done(k.app)
+                    continue
                 if m.language != lang:
                     m.set_language(lang)
                 m.large_text = large
