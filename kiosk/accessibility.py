@@ -395,6 +395,8 @@ def states(app: Any, languages: tuple[str, ...] = ("zh", "en")  # noqa: ANN401
     for d in "48":
         m.case_key(d)
     yield "case/check", every
+    m.refused("wrong_check")
+    yield "case/check-wrong", every
     m.refused("locked")
     yield "case/check-locked", every
     for lang in languages:
