@@ -476,9 +476,9 @@ def signature(root: Widget) -> tuple[Any, ...]:
 
 
 async def synced(app: Any, limit: int = 30) -> None:  # noqa: ANN401 - the KioskApp
-    """Redraw the kiosk from its model now, then run frames until one changes nothing the
-    check reads (a fitted ticket number takes two more frames: its size is computed
-    from the laid-out column, then the column is laid out again).
+    """Redraw the kiosk from its model now, then run frames until two in a row change
+    nothing the check reads (a fitted ticket number takes two more frames: its size is
+    computed from the laid-out column, then the column is laid out again).
 
     Settling on "nothing moved" rather than on a fixed wait is what lets frames run back
     to back: a loaded machine runs the same frames, only later."""
@@ -486,11 +486,12 @@ async def synced(app: Any, limit: int = 30) -> None:  # noqa: ANN401 - the Kiosk
     app._sync_trigger()
     while app.synced <= start:
         await ticks(1)
-    before = signature(app.root)
+    before, still = signature(app.root), 0
     for _ in range(limit):
         await ticks(1)
         now = signature(app.root)
-        if now == before:
+        still = still + 1 if now == before else 0
+        if still == 2:  # two frames in a row changed nothing
             return
         before = now
 
@@ -551,7 +552,10 @@ async def audit(app: Any, settle: Callable[[], Awaitable[None]],  # noqa: ANN401
                         m.large_text = large
                         await synced(app)
                         fig = measure(f"{tag}/{state}", root, limits)
-                        if fig.problems:  # once more, so a problem is never a transient
+                        if fig.problems:  # once more, so a problem is never a transient:
+                            # a recycle view may re-lay its rows out a little later
+                            await synced(app)
+                            await asyncio.sleep(0.1)
                             await synced(app)
                             fig = measure(f"{tag}/{state}", root, limits)
                         screens.append(fig)
