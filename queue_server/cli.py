@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import DEMO_CONFIG, ConfigError, HallConfig, load_config
+from .core.errors import HallError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         _print_problems(exc)
         return 2
+    except HallError as exc:  # a refused period, an unknown department ...: said, not raised
+        command = args.func.__name__.removeprefix("cmd_").replace("_", " ")
+        print(f"hallq {command}: {exc.message}", file=sys.stderr)
+        return 1
 
 
 _DEVICE_COMMANDS = (
@@ -212,6 +222,20 @@ def _load(args: argparse.Namespace) -> tuple[HallConfig, str]:
     config = load_config(path)
     db = args.db or os.environ.get("HALLQ_DB") or config.server.db
     return config, db
+
+
+@contextlib.contextmanager
+def _database(args: argparse.Namespace) -> Iterator[tuple[HallConfig, Engine]]:
+    """The hall file and an engine on its database, disposed however the command ends
+    (a refusal raised inside reaches :func:`main`, which prints it)."""
+    from .store import db
+
+    config, url = _load(args)
+    engine = db.open_engine(url)
+    try:
+        yield config, engine
+    finally:
+        engine.dispose()
 
 
 def _print_problems(exc: ConfigError) -> None:
@@ -375,12 +399,9 @@ def cmd_report_cases(args: argparse.Namespace) -> int:
     """The figures of ``casefile.figures`` as a table, for a period."""
     import datetime as dt
 
-    from .core.errors import HallError
     from .core.permissions import Actor
-    from .store import db
     from .store.ops import HallOps
 
-    config, url = _load(args)
     query = {
         k: v
         for k, v in (
@@ -391,17 +412,10 @@ def cmd_report_cases(args: argparse.Namespace) -> int:
         )
         if v is not None
     }
-    engine = db.open_engine(url)
-    try:
-        with engine.connect() as conn:
-            fig = HallOps(config).casefiles.figures(
-                conn, Actor("hallq-report", "admin"), query, dt.datetime.now(dt.UTC)
-            )
-    except HallError as exc:
-        print(f"hallq report cases: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
+    with _database(args) as (config, engine), engine.connect() as conn:
+        fig = HallOps(config).casefiles.figures(
+            conn, Actor("hallq-report", "admin"), query, dt.datetime.now(dt.UTC)
+        )
     cols = ("accepted", "finished", "on_time", "early", "late", "open", "overdue_open")
     cols += ("yellow_open",)
     cols += ("suspended", "extended", "refused")
@@ -430,33 +444,25 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
     from .core import accountability as acc
     from .core import rules
-    from .core.errors import HallError
     from .notify import outbox
     from .store import accountability, db
 
-    config, url = _load(args)
     now = dt.datetime.now(dt.UTC)
-    try:
+    with _database(args) as (config, engine):
         if args.period is None:
             period = acc.last_complete("month", rules.service_day(now, config.tz))
         else:
             period = acc.parse_period(args.period)
-    except HallError as exc:
-        print(f"hallq assess: {exc.message}", file=sys.stderr)
-        return 1
-    engine = db.open_engine(url)
-    committer = db.Committer(engine)
-    committer.on_events = lambda conn, at, published: outbox.enqueue(conn, at, config, published)
-    try:
-        summary, _ = committer.call(
-            lambda conn, at: accountability.assess(conn, config, period, at, by="hallq assess")
+        committer = db.Committer(engine)
+        committer.on_events = lambda conn, at, published: outbox.enqueue(
+            conn, at, config, published
         )
-    except HallError as exc:
-        print(f"hallq assess: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        committer.close()
-        engine.dispose()
+        try:
+            summary, _ = committer.call(
+                lambda conn, at: accountability.assess(conn, config, period, at, by="hallq assess")
+            )
+        finally:
+            committer.close()
     again = " (assessed before; nothing changed)" if summary.get("already") else ""
     print(
         f"{summary['period']}: {summary['assessed']} assessed, {summary['counted']} with at "
@@ -476,25 +482,17 @@ def cmd_report_summary(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from .core import rules
-    from .core.errors import HallError
-    from .store import db, reportbook
+    from .store import reportbook
     from .store.ops import HallOps
 
-    config, url = _load(args)
     now = dt.datetime.now(dt.UTC)
     query = {"period": args.period, "from": args.start, "to": args.end}
-    engine = db.open_engine(url)
-    try:
+    with _database(args) as (config, engine):
         period = reportbook.period_from(
             {k: v for k, v in query.items() if v is not None}, rules.service_day(now, config.tz)
         )
         with engine.connect() as conn:
             report = reportbook.build(conn, HallOps(config), period, now)
-    except HallError as exc:
-        print(f"hallq report summary: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
     if args.format != "text":
         data = reportbook.to_csv(report) if args.format == "csv" else reportbook.to_xlsx(report)
         out = args.out or Path(reportbook.filename(report, args.format))
@@ -530,29 +528,16 @@ def cmd_ratings_export(args: argparse.Namespace) -> int:
     import datetime as dt
     import json
 
-    from .core.errors import HallError
     from .core.permissions import Actor
-    from .store import db, national
+    from .store import national
     from .store.ops import HallOps
 
-    config, url = _load(args)
     query = {"kind": args.kind, "format": args.format}
     query.update({k: v for k, v in (("from", args.start), ("to", args.end)) if v is not None})
-    engine = db.open_engine(url)
-    try:
-        with engine.connect() as conn:
-            got = national.export(
-                conn,
-                HallOps(config),
-                Actor("hallq-export", "admin"),
-                query,
-                dt.datetime.now(dt.UTC),
-            )
-    except HallError as exc:
-        print(f"hallq ratings export: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
+    with _database(args) as (config, engine), engine.connect() as conn:
+        got = national.export(
+            conn, HallOps(config), Actor("hallq-export", "admin"), query, dt.datetime.now(dt.UTC)
+        )
     text = got["csv"] if args.format == "csv" else json.dumps(got, ensure_ascii=False, indent=1)
     if args.out is not None:
         args.out.write_text(text, encoding="utf-8", newline="")

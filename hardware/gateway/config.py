@@ -39,7 +39,8 @@ Example::
 Keypads and evaluators share the FF 68 address space of their bus; LED strips speak
 another frame and have their own. A window has at most one device of each kind, and a
 device is reported to the server as ``device = name`` (default ``window-N``), ``part =
-kind``.
+kind``; a receipt printer as ``window-N``, ``part = printer``, with the kiosk printer's
+conditions (``online``, ``paper_out``, ``not_answering`` ...).
 """
 
 from __future__ import annotations
@@ -114,6 +115,9 @@ class GatewaySettings:
     rating_timeout: float = 60.0
     reconnect_max: float = 2.0
     health_interval: float = 0.5
+    printer_poll: float = 30.0
+    """Seconds between status questions to an idle receipt printer (0 = never): paper
+    that ran out overnight is on the supervisor's page before the first case of the day."""
     startup_grace: float = 2.0
     clerk_format: str = "{digits}"
     buses: tuple[BusSettings, ...] = ()
@@ -132,7 +136,8 @@ class GatewaySettings:
 
 _TOP = {
     "server", "token", "token_env", "name", "request_timeout", "rating_timeout",
-    "reconnect_max", "health_interval", "startup_grace", "clerk_format", "buses", "printers",
+    "reconnect_max", "health_interval", "printer_poll", "startup_grace", "clerk_format",
+    "buses", "printers",
 }
 _PRINTER = {"window", "url", "profile", "language"}
 _BUS = {"name", "port", "baud", "rs485", "frame", "keys", "evaluator", "idle_gap", "devices"}
@@ -251,6 +256,7 @@ def parse(
         rating_timeout=c.number(section, "rating_timeout", "", 60.0, 0.1),
         reconnect_max=c.number(section, "reconnect_max", "", 2.0, 0.05),
         health_interval=c.number(section, "health_interval", "", 0.5, 0.05),
+        printer_poll=c.number(section, "printer_poll", "", 30.0, 0.0),
         startup_grace=c.number(section, "startup_grace", "", 2.0),
         clerk_format=clerk_format,
         buses=tuple(buses),

@@ -47,6 +47,7 @@ from hardware.gateway.state import Change, DeviceKey, HallView, Presence
 from hardware.printer.printer import PrintResult, TicketPrinter
 from hardware.printer.profile import get_profile
 from hardware.printer.receipt import CaseReceipt
+from hardware.printer.status import PrinterStatus
 from hardware.printer.transport import transport_from_url
 from queue_server.client import (
     ClientError,
@@ -106,6 +107,13 @@ class _Printer:
     executor: ThreadPoolExecutor
     printed: dict[str, None] = field(default_factory=dict)
     """Cases printed (or being printed) in this run, oldest first, at most RECEIPTS_KEPT."""
+    condition: str | None = None
+    """The last condition queued for the server (reported only when it changes)."""
+
+    @property
+    def key(self) -> DeviceKey:
+        """How the server knows it: the window's device, part ``printer``."""
+        return DeviceKey(f"window-{self.settings.window}", "printer", "", 0)
 
 
 @dataclass
@@ -187,6 +195,8 @@ class Gateway:
             self._spawn(self._key_worker(pad), f"keys:{pad.device.window}")
         self._spawn(self._reporter(), "device-reports")
         self._spawn(self._health(), "device-health")
+        for printer in self.printers.values():
+            self._spawn(self._watch_printer(printer), f"printer:{printer.settings.window}")
         for bus in self.buses.values():
             bus.driver.start()
         await self.client.start()
@@ -482,6 +492,33 @@ class Gateway:
         )
         self.stats[f"receipt.{result.outcome.value}"] += 1
         log.info("window %d: receipt of %s: %s", window, number, result.outcome.value)
+        self._printer_state(printer, result.after or result.before)
+
+    async def _watch_printer(self, printer: _Printer) -> None:
+        """Ask the idle printer its state at start and every ``printer_poll`` seconds, on
+        its own thread (a receipt being printed is asked in turn, never at once)."""
+        assert self._loop is not None
+        while True:
+            try:
+                status = await self._loop.run_in_executor(
+                    printer.executor, printer.printer.status
+                )
+            except Exception:  # a poll must never end the watch
+                log.exception("window %d: printer status failed", printer.settings.window)
+            else:
+                self._printer_state(printer, status)
+            if self.settings.printer_poll <= 0:
+                return
+            await asyncio.sleep(self.settings.printer_poll)
+
+    def _printer_state(self, printer: _Printer, status: PrinterStatus) -> None:
+        """Queue the printer's condition for the server when it changed: the clerk's
+        paper running out shows on the supervisor's page like a kiosk's."""
+        condition = status.condition.value
+        if condition == printer.condition:
+            return
+        printer.condition = condition
+        self._queue_reports([Change(printer.key, condition, None)])
 
     # -- keys --------------------------------------------------------------------------
 

@@ -58,11 +58,47 @@ def test_a_case_opened_at_a_window_prints_its_receipt_there(config, sqlite_url, 
             emulator.set_state(paper=PaperLevel.OUT)
             await _finish(admin, r.kiosk, 2)
             await until(lambda: r.gateway.stats["receipt.not_printed"] == 1, 10, "refused job")
+            # ... and the supervisors are told (the poll at start had found it online).
+            await until(
+                lambda: [d["state"] for d in r.watch.of("device.state", part="printer")]
+                == ["online", "paper_out"],
+                10,
+                "paper out reported after the job",
+            )
             await asyncio.sleep(0.3)
             assert len(emulator.tickets) == 1
             assert r.gateway.stats["receipt.printed"] == 1
             assert await r.press(r.pad1, r.pad1.function, "001")  # keys still work
             await admin.close()
+
+    try:
+        run(main(), 60)
+    finally:
+        emulator.stop()
+
+
+def test_the_receipt_printers_state_reaches_the_server(config, sqlite_url, tmp_path):
+    """Paper out at a window's receipt printer shows on the supervisor's page as a kiosk's
+    does (``device.state``, device ``window-N``, part ``printer``): found by the idle poll
+    at start, and again when paper is loaded; once per change, not once per poll."""
+    emulator = PrinterEmulator(tmp_path / "printed")
+    emulator.set_state(paper=PaperLevel.OUT)
+    port = emulator.serve_tcp()
+    printers = [{"window": 2, "url": f"tcp://127.0.0.1:{port}"}]
+
+    async def main() -> None:
+        async with Rig(config, sqlite_url, tmp_path, printers=printers, printer_poll=0.1) as r:
+
+            def states() -> list[str]:
+                return [d["state"] for d in r.watch.of("device.state", part="printer")]
+
+            await until(lambda: states() == ["paper_out"], 10, "paper out reported")
+            (out,) = r.watch.of("device.state", part="printer")
+            assert out["device"] == "window-2"
+            emulator.set_state(paper=PaperLevel.OK)
+            await until(lambda: states() == ["paper_out", "online"], 10, "paper loaded")
+            await asyncio.sleep(0.5)  # several more polls: no change, nothing more sent
+            assert states() == ["paper_out", "online"]
 
     try:
         run(main(), 60)
