@@ -18,7 +18,13 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# ``--root TREE`` runs the same measurements on another checkout (``--against``'s baseline).
+sys.path.insert(
+    0,
+    sys.argv[sys.argv.index("--root") + 1]
+    if "--root" in sys.argv
+    else str(Path(__file__).resolve().parent.parent),
+)
 
 from queue_server.config import DEMO_CONFIG, OpeningHours, QueueDef, WindowDef, load_config
 from queue_server.core import daysim, estimate, rules
@@ -90,10 +96,28 @@ def main() -> None:
         action="store_true",
         help="only the costs: one estimate at 2,000 waiting, issue and snapshot on the store",
     )
+    ap.add_argument(
+        "--against",
+        metavar="TREE",
+        help="with --cost: the same measurements on another checkout (e.g. main, from "
+        "`git archive main | tar -x -C TREE`), alternating with this one, two rounds each",
+    )
+    ap.add_argument("--root", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.cost and args.against:
+        import subprocess
+
+        here = str(Path(__file__).resolve().parent.parent)
+        for _ in range(2):
+            for label, tree in (("baseline " + args.against, args.against), ("this tree", here)):
+                print(f"-- {label}", flush=True)
+                cmd = [sys.executable, __file__, "--cost", "--root", tree]
+                subprocess.run(cmd, check=True)
+        return
     if args.cost:
         cost()
         store_cost()
+        issue_cost()
         return
     halls = list(HALLS) if args.hall == "all" else [args.hall]
     print(
@@ -240,11 +264,14 @@ def store_cost(tickets: int = 300, rounds: int = 2) -> None:
     class Off(HallOps):
         """The same operations with the estimate switched off (the baseline)."""
 
-        def _hall_now(self, conn, queue, now):  # type: ignore[no-untyped-def]
+        def _hall_now(self, conn, queue, now, **kw):  # type: ignore[no-untyped-def]
             return None
 
         def estimate(self, conn, ticket, now, hall=None):  # type: ignore[no-untyped-def]
             return estimate.Estimate(0, 0, 0)
+
+        def _issue_estimates(self, hall, ticket, now):  # type: ignore[no-untyped-def]
+            return estimate.Estimate(0, 0, 0), estimate.Estimate(0, 0, 0)
 
         def all_queue_stats(self, conn, now):  # type: ignore[no-untyped-def]
             off = estimate.Estimate(0, 0, 0)
@@ -257,6 +284,65 @@ def store_cost(tickets: int = 300, rounds: int = 2) -> None:
             f"{1000 * i1:.2f} ms (x{i1 / i0:.1f}); snapshot {1000 * s0:.1f} -> "
             f"{1000 * s1:.1f} ms (x{s1 / s0:.1f})"
         )
+
+
+def issue_cost(waiting: int = 2000, issues: int = 60) -> None:
+    """One ticket issue on the real store (SQLite file, demo hall, 36 windows open) with
+    ``waiting`` tickets already waiting in one group of queues sharing windows (B, C, D),
+    issued over the 90 minutes before; with and without the estimate in the same run."""
+    import tempfile
+
+    from queue_server.core.states import WindowOp
+    from queue_server.store import db
+    from queue_server.store.ops import Actor, HallOps
+
+    cfg = load_config(DEMO_CONFIG)
+    kiosk, gateway = Actor("kiosk-1", "kiosk"), Actor("gateway", "gateway")
+    now = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)  # 10:00 in the hall
+    services = ["hukou-birth", "idcard-apply", "hk-macao-endorsement"]  # queues B, C, D
+    engine = db.open_engine(f"sqlite:///{tempfile.mkdtemp()}/hall.db")
+    db.upgrade(engine)
+    db.ensure_windows(engine, cfg)
+    nothing = estimate.Estimate(0, 0, 0)
+
+    class Off(HallOps):
+        """The same operations with the estimate switched off (the baseline)."""
+
+        def _hall_now(self, conn, queue, now, **kw):  # type: ignore[no-untyped-def]
+            return None
+
+        def estimate(self, conn, ticket, now, hall=None):  # type: ignore[no-untyped-def]
+            return nothing
+
+        def _issue_estimates(self, hall, ticket, now):  # type: ignore[no-untyped-def]
+            return nothing, nothing
+
+    off = Off(cfg)
+    with engine.begin() as conn:
+        for w in range(1, 37):
+            off.window_op(conn, gateway, {"window": w, "clerk": "c"}, now, WindowOp.OPEN)
+        start = now - dt.timedelta(minutes=90)
+        for i in range(waiting):
+            at = start + dt.timedelta(seconds=90 * 60 * i / waiting)
+            off.issue(conn, kiosk, {"service": services[i % 3]}, at)
+
+    def run(ops: HallOps, first: int) -> float:
+        t0 = time.perf_counter()
+        for i in range(issues):
+            at = now + dt.timedelta(milliseconds=first + i)
+            with engine.begin() as conn:
+                ops.issue(conn, kiosk, {"service": services[i % 3]}, at)
+        return (time.perf_counter() - t0) / issues
+
+    on = HallOps(cfg)
+    run(on, 0)  # warm the caches (service times, past days) as a running server has them
+    base, with_est = run(off, 1000), run(on, 2000)
+    est_ms = 1000 * (with_est - base)
+    print(
+        f"store, issue at {waiting} waiting in one group (B, C, D; 36 windows open): "
+        f"{1000 * base:.2f} ms without the estimate, {1000 * with_est:.2f} ms with it; "
+        f"the estimate {est_ms:.2f} ms per issue ({100 * est_ms / (1000 * with_est):.0f} %)"
+    )
 
 
 def _with_seed(params: daysim.SimParams, seed: int) -> daysim.SimParams:

@@ -33,7 +33,7 @@ from kivy.core.window import Window
 
 from queue_server.client import ConnectionState, HallClient
 
-from .layout import turn_at
+from .layout import board_shown, turn_at
 from .options import DisplayOptions
 from .state import CALL_EVENTS, DisplayFilter, DisplayState
 
@@ -78,6 +78,14 @@ class DisplayApp(App):
         self.clock = time.monotonic
         """When calls were received and whether a highlight is still on (tests move it,
         so how long a highlight lasts is never measured on a loaded machine's wall)."""
+        self.board_settings: dict[str, float] | None = None
+        """The hall file's weekly ranking board (``hall.info`` ``ranking_board``)."""
+        self.ranking: dict[str, Any] | None = None
+        """The last ``ranking.get`` reply the board shows."""
+        self._last_call_page: float | None = None
+        """When (by ``page_clock``) the last call came: calls always win over the board."""
+        self._board_task: asyncio.Task[None] | None = None
+        self.board_on = False
         self.state.listeners.append(self._state_changed)
 
     # -- Kivy side --------------------------------------------------------------------
@@ -141,6 +149,10 @@ class DisplayApp(App):
                 self._info_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._info_task
+            if self._board_task is not None:
+                self._board_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._board_task
             await self.client.close()
             if self.voice is not None:
                 await self.voice.close(drain=False)
@@ -175,6 +187,8 @@ class DisplayApp(App):
         self.state.note_server_time(kind, data or {}, dt.datetime.now(dt.UTC))
         self._pending.append((kind, time.perf_counter()))
         changed = self.state.apply_event(kind, seq, data, now=received)
+        if changed and kind in CALL_EVENTS:
+            self._last_call_page = self.page_clock()  # the board gives way at once
         if not changed:
             self._pending.pop()
         if changed and kind in CALL_EVENTS and self.voice is not None:
@@ -233,7 +247,38 @@ class DisplayApp(App):
         with contextlib.suppress(Exception):
             self._tz = ZoneInfo(tz) if tz else None
         self.state.apply_hall_info(info)
+        board = info.get("ranking_board")
+        self.board_settings = board if isinstance(board, dict) else None
+        if self.board_settings and self.options.window is None and self._board_task is None:
+            self._board_task = asyncio.get_running_loop().create_task(self._fetch_board())
         self._tick(0)  # the clock in the hall's timezone at once, not half a second later
+
+    async def _fetch_board(self) -> None:
+        """The weekly ranking for the board (周公示): asked when the display comes up and
+        every ten minutes after (the week changes on Mondays)."""
+        assert self.client is not None
+        while True:
+            delay = 600.0
+            if self.client.state is ConnectionState.ONLINE:
+                try:
+                    self.ranking = await self.client.request("ranking.get")
+                    self._refresh()
+                except Exception as exc:  # RequestError, RequestTimeout: soon again
+                    log.warning("weekly ranking unavailable: %s", exc)
+                    delay = 30.0
+            else:
+                delay = 2.0
+            await asyncio.sleep(delay)
+
+    def board_due(self) -> bool:
+        """The ranking board has the screen now (the hall file's turn, no recent call)."""
+        b = self.board_settings
+        if not b or self.ranking is None or self.options.window is not None:
+            return False
+        return board_shown(
+            self.page_clock(), self._last_call_page, float(b.get("every_s", 0)),
+            float(b.get("show_s", 0)), self.options.highlight_seconds,
+        )
 
     def _announce(self, kind: str, data: dict[str, Any]) -> None:
         """Hand a call to the voice; a bad call is logged, never allowed to stop the screen."""
@@ -263,8 +308,10 @@ class DisplayApp(App):
             self.root.show(self.state, now, self.options.window)
             self._want_photo(self.root.clerk_id)
         else:
+            self.board_on = self.board_due()
             self.root.show(self.state, now, self.options.show_satisfaction,
-                           page_time=self.page_clock())
+                           page_time=self.page_clock(),
+                           board=self.ranking if self.board_on else None)
         if self.error:
             self.root.connection_text = "● " + self.error
         pending, self._pending = self._pending, []
@@ -327,6 +374,8 @@ class DisplayApp(App):
         turn = turn_at(self.page_clock())
         if turn != self._turn:  # the page and language turn: draw the next one
             self._turn = turn
+            self._refresh()
+        if self.board_due() != self.board_on:  # the board's turn begins or ends
             self._refresh()
         # while a highlight may be running, redraw each tick so it ends on time
         last = max((c.received for c in self.state.calls), default=0.0)

@@ -16,17 +16,27 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.clock import Clock
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
 from . import layout, texts
 from .state import Call, DisplayState, QueueView, WindowView
-from .widgets import CallRow, QueueRow, Scaled, WindowTile, load_kv, sync_children, sync_keyed
+from .widgets import (
+    BoardRow,
+    CallRow,
+    QueueRow,
+    Scaled,
+    WindowTile,
+    load_kv,
+    sync_children,
+    sync_keyed,
+)
 
 TILE_MIN_W = 270.0  # design px: "Window 140" at the floor, with padding
 TILE_H = 136.0  # two lines at the floor, each 1.25 times its size
 CALL_ROW_H = 72.0
 QUEUE_ROW_H = 68.0  # one line at the floor
 QUEUE_ROW_H_2 = 124.0  # portrait: the name on one line, the figures on the next
+BOARD_ROW_H = 68.0  # one line at the floor
 GAP = 8.0
 
 
@@ -54,10 +64,15 @@ class HallScreen(Scaled):
     language = StringProperty("zh")
     page_count = NumericProperty(1)
     """Pages of the longest paged panel (windows or waiting table)."""
+    board = BooleanProperty(False)
+    """The weekly ranking board (周公示) is on screen instead of the calls."""
+    board_title = StringProperty("")
+    board_period = StringProperty("")
+    board_head = ListProperty(["", "", "", ""])
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._last: tuple[DisplayState, float, bool, float | None] | None = None
+        self._last: tuple[Any, ...] | None = None
         self._again = Clock.create_trigger(self._reshow, 0)
 
     def on_size(self, *args: Any) -> None:
@@ -74,10 +89,11 @@ class HallScreen(Scaled):
             self.show(*self._last)
 
     def show(self, state: DisplayState, now: float, show_satisfaction: bool = True,
-             page_time: float | None = None) -> None:
+             page_time: float | None = None, board: dict | None = None) -> None:
         """Copy everything the state says onto the screen, at the page turn of
-        ``page_time`` (default ``now``)."""
-        self._last = (state, now, show_satisfaction, page_time)
+        ``page_time`` (default ``now``); with ``board`` (a ``ranking.get`` reply) the
+        weekly ranking board instead of the calls."""
+        self._last = (state, now, show_satisfaction, page_time, board)
         turn = layout.turn_at(now if page_time is None else page_time)
         lang = layout.language_at(turn)
         self.language = lang
@@ -131,6 +147,24 @@ class HallScreen(Scaled):
         sync_children(table, page_q, QueueRow,
                       lambda r, q: _fill_queue(r, q, u, lang, portrait))
         self.page_count = max(window_pages, queue_pages)
+        self._show_board(board, turn, lang)
+
+    def _show_board(self, board: dict | None, turn: int, lang: str) -> None:
+        """The ranked windows, a page per turn when they do not all fit."""
+        self.board = board is not None
+        rows_box = self.ids.board_rows
+        if board is None:
+            sync_children(rows_box, [], BoardRow, lambda r, w: None)
+            return
+        u = self.u
+        self.board_title, self.board_period, self.board_head = texts.board_titles(board, lang)
+        ranked = [w for w in board.get("windows", []) if w.get("rank") is not None]
+        per_page = layout.fits(rows_box.height, BOARD_ROW_H * u, GAP * u)
+        rows_box.row_default_height = BOARD_ROW_H * u
+        pages = layout.pages_for(len(ranked), per_page)
+        page = layout.page_items(ranked, per_page, layout.page_at(turn, pages))
+        sync_children(rows_box, page, BoardRow, lambda r, w: _fill_board(r, w, u, lang))
+        self.page_count = max(self.page_count, pages)
 
     def tick(self, dt_s: float, speed: float) -> None:
         """Move the notice line left; it re-enters from the right when it has left."""
@@ -160,6 +194,14 @@ def _fill_tile(tile: WindowTile, w: WindowView, highlight: bool, u: float, lang:
     tile.status = w.status
     tile.highlight = highlight
     tile.bg_color = list(tile_color(w.status, highlight))
+
+
+def _fill_board(row: BoardRow, w: dict, u: float, lang: str) -> None:
+    row.u = u
+    row.rank = str(w["rank"])
+    row.window_text = texts.window_in(int(w["key"]), lang)
+    row.satisfaction = texts.percent(w.get("satisfaction"))
+    row.on_time = texts.percent(w.get("on_time_rate"))
 
 
 def _fill_queue(row: QueueRow, q: QueueView, u: float, lang: str, portrait: bool) -> None:

@@ -72,3 +72,21 @@ def fits(extent: float, item: float, spacing: float) -> int:
     if item <= 0:
         return 1
     return max(1, int((extent + spacing + 0.5) // (item + spacing)))
+
+
+def board_shown(
+    now: float, last_call: float | None, every_s: float, show_s: float, hold_s: float
+) -> bool:
+    """Whether the weekly ranking board (周公示) is on screen at ``now`` (the page clock):
+    the first ``show_s`` seconds of every ``every_s``, in turn with the calls. Calls
+    always win: a call during the board's turn takes the screen back at once for the
+    rest of that turn, and a call just before it keeps the calls up for ``hold_s`` (its
+    highlight) first."""
+    if every_s <= 0 or show_s <= 0:
+        return False
+    phase = now % every_s
+    if phase >= show_s:
+        return False
+    if last_call is None:
+        return True
+    return last_call < now - phase and now - last_call >= hold_s

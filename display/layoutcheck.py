@@ -217,7 +217,13 @@ async def audit_displays(
                 ("zone", zone),
                 ("quiet", quiet),
                 ("reconnecting", lost),
+                ("ranking board", whole),
+                ("ranking board, reconnecting", lost),
             ]
+            # the weekly ranking board (周公示, [display] ranking_board): every window of
+            # the demo hall ranked, the widest figures, every page in both languages
+            board = ranking_board_sample([w.number for w in info_windows(info)])
+            boards = {"ranking board": board, "ranking board, reconnecting": board}
             modes: dict[str, int] = {}
             for n, w in sorted(whole.windows.items()):
                 mode = w.status if w.status != "open" else (w.ticket_status or "idle")
@@ -241,7 +247,7 @@ async def audit_displays(
                                 turn = 0
                                 while True:
                                     now = turn * PAGE_SECONDS + 0.1
-                                    screen.show(st, now, True)
+                                    screen.show(st, now, True, board=boards.get(name))
                                     await host.settled(screen)
                                     _check(
                                         report,
@@ -254,7 +260,8 @@ async def audit_displays(
                                     turn += 1
                                     # every page of the busy hall, in both languages; the
                                     # other states in both languages
-                                    pages = screen.page_count if name == "whole" else 1
+                                    pages = screen.page_count if name in boards or (
+                                        name == "whole") else 1
                                     if turn >= len(LANGUAGES) * pages:
                                         break
                         else:
@@ -296,6 +303,35 @@ async def _unpainted(context: Any) -> AsyncIterator[None]:  # noqa: ANN401
     check (the check reads the widget tree, never pixels)."""
     with context():
         yield
+
+
+def info_windows(info: dict[str, Any]) -> list[Any]:
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(number=w["number"]) for w in info.get("windows", [])]
+
+
+def ranking_board_sample(windows: list[int]) -> dict[str, Any]:
+    """A ``ranking.get`` reply ranking every window, with the widest figures a board
+    shows (100.0 %, a missing on-time rate)."""
+    return {
+        "period": "2026-W47",
+        "from": "2026-11-16",
+        "to": "2026-11-22",
+        "min_ratings": 20,
+        "windows": [
+            {
+                "rank": i + 1,
+                "key": n,
+                "name": f"{n}号窗口",
+                "served": 100,
+                "rated": 90,
+                "satisfaction": 1.0 - i / 1000,
+                "on_time_rate": None if i % 3 == 2 else 1.0,
+            }
+            for i, n in enumerate(sorted(windows, reverse=True))
+        ],
+    }
 
 
 async def _resize(size: tuple[int, int], host: _Host) -> None:

@@ -171,6 +171,19 @@ def ranking_text(ranking: dict, top: int = 10) -> str:
     return f"【窗口服务评价公示 {period}】" + "；".join(parts) + "  Weekly window ranking"
 
 
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def board_titles(ranking: dict, lang: str) -> tuple[str, str, list[str]]:
+    """The weekly ranking board's title, period and column heads (short enough for one
+    line at the floor on a portrait screen)."""
+    period = f"{ranking.get('from', '')} – {ranking.get('to', '')}"
+    if lang == "en":
+        return "Weekly window ranking", period, ["Rank", "Window", "Satisfied", "On time"]
+    return "窗口服务评价公示", period, ["名次", "窗口", "满意率", "按时办结"]
+
+
 def connection_text(connection: str, live: bool) -> str:
     """The small mark shown while the display is not live; empty when it is."""
     if live:

@@ -74,6 +74,16 @@ class QueueRow(Panel):
     u = NumericProperty(1.0)
 
 
+class BoardRow(Panel):
+    """One window of the weekly ranking board (周公示)."""
+
+    rank = StringProperty("")
+    window_text = StringProperty("")
+    satisfaction = StringProperty("")
+    on_time = StringProperty("")
+    u = NumericProperty(1.0)
+
+
 W = TypeVar("W", bound=Widget)
 
 

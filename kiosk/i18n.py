@@ -70,11 +70,6 @@ CATALOGS: dict[str, dict[str, str]] = {
         "rating_title": "请输入您的排队号码",
         "rating_choose": "请为号码 {label} 的服务评价",
         "rating_thanks": "感谢您的评价！",
-        "level_5": "非常满意",
-        "level_4": "满意",
-        "level_3": "基本满意",
-        "level_2": "不满意",
-        "level_1": "非常不满意",
         "your_number": "您的号码",
         "people_ahead": "前面还有 {n} 人",
         "est_wait": "预计等待约 {n} 分钟",
@@ -218,11 +213,6 @@ CATALOGS: dict[str, dict[str, str]] = {
         "rating_title": "Enter your ticket number",
         "rating_choose": "How was the service for ticket {label}?",
         "rating_thanks": "Thank you for your rating!",
-        "level_5": "Very satisfied",
-        "level_4": "Satisfied",
-        "level_3": "Basically satisfied",
-        "level_2": "Dissatisfied",
-        "level_1": "Very dissatisfied",
         "your_number": "Your number",
         "people_ahead": "{n} people ahead of you",
         "est_wait": "Estimated wait: about {n} min",
@@ -309,6 +299,20 @@ CATALOGS: dict[str, dict[str, str]] = {
         "err_case_bad_request": "This case number is not right; please check it",
     },
 }
+
+
+def _level_names() -> None:
+    """The rating levels' names (``level_1`` ... ``level_5``) from the one table,
+    ``queue_server.core.ratings.LEVEL_TABLE`` (the same the server publishes in
+    ``hall.info``), never translated here a second time."""
+    from queue_server.core.ratings import level_names
+
+    for level, names in level_names().items():
+        for lang, text in names.items():
+            CATALOGS.setdefault(lang, {})[f"level_{level}"] = text
+
+
+_level_names()
 
 FALLBACK = ("zh", "en")
 

@@ -36,12 +36,37 @@ def main(argv: list[str] | None = None) -> int:
     sp.add_argument(
         "--ignore-hours", action="store_true", help="issue tickets at any hour (demos and testing)"
     )
+    sp.add_argument(
+        "--county",
+        type=Path,
+        help="a county file: serve every hall it lists (each on its own port) and the "
+        "county page, in this one process (docs/deployment.md)",
+    )
+    sp.add_argument(
+        "--hall",
+        action="append",
+        metavar="ID",
+        help="with --county: serve only this hall (repeat for several); the county page "
+        "is then served only with --county-page",
+    )
+    sp.add_argument(
+        "--county-page",
+        action="store_true",
+        help="with --county --hall: serve the county page in this process too",
+    )
     sp.set_defaults(func=cmd_server)
 
     dp = sub.add_parser("db", help="database maintenance")
     dsub = dp.add_subparsers(dest="db_command", required=True)
     up = dsub.add_parser("upgrade", help="create or migrate the tables to this version")
     _config_args(up)
+    up.add_argument("--county", type=Path, help="every hall of this county file, one by one")
+    up.add_argument(
+        "--move-public",
+        action="store_true",
+        help="the tables a database made before halls keeps in schema public are this "
+        "named hall's: move them into its schema (docs/deployment.md)",
+    )
     up.set_defaults(func=cmd_db_upgrade)
 
     cp = sub.add_parser("check-config", help="validate a hall file and list every problem")
@@ -159,6 +184,13 @@ def main(argv: list[str] | None = None) -> int:
         help="citizens take tickets and clerks press keypads by themselves",
     )
     demo.add_argument("--fresh", action="store_true", help="start from an empty database")
+    demo.add_argument(
+        "--halls",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="2: a second hall (ports +1) and the county page (port +2) as well",
+    )
     demo.set_defaults(func=cmd_demo)
 
     for name, _target, text in _DEVICE_COMMANDS:
@@ -231,7 +263,7 @@ def _database(args: argparse.Namespace) -> Iterator[tuple[HallConfig, Engine]]:
     from .store import db
 
     config, url = _load(args)
-    engine = db.open_engine(url)
+    engine = db.open_engine(url, hall=config.hall_id)
     try:
         yield config, engine
     finally:
@@ -268,7 +300,7 @@ def _database_warnings(config: HallConfig, url: str) -> list[str]:
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
         return [f"database {url}: not created yet (hallq db upgrade); no calendar checked"]
     try:
-        engine = db.open_engine(url)
+        engine = db.open_engine(url, hall=config.hall_id)
         try:
             return workdays.calendar_warnings(engine, config, dt.datetime.now(dt.UTC))
         finally:
@@ -296,15 +328,38 @@ def cmd_hash_pin(args: argparse.Namespace) -> int:
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from .store import db
 
-    _, url = _load(args)
-    engine = db.open_engine(url)
-    db.upgrade(engine)
-    print(f"database at revision {db.current_revision(engine)}")
-    engine.dispose()
+    if args.county is not None:
+        from .config import load_county
+
+        if args.move_public:
+            print("hallq db upgrade: --move-public names one hall: give its --config, "
+                  "not --county", file=sys.stderr)  # fmt: skip
+            return 2
+
+        county = load_county(args.county, db=args.db or os.environ.get("HALLQ_DB"))
+        halls = [(h.hall_id, county.dbs[h.hall_id]) for h in county.halls]
+    else:
+        config, url = _load(args)
+        halls = [(config.hall_id, url)]
+    for hall_id, url in halls:
+        engine = db.open_engine(url, hall=hall_id)
+        try:
+            db.upgrade(engine, move_public=args.move_public)
+            print(f"hall {hall_id}: database at revision {db.current_revision(engine)}")
+        except db.HallDatabaseError as exc:
+            print(f"hallq db upgrade: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            engine.dispose()
     return 0
 
 
 def cmd_server(args: argparse.Namespace) -> int:
+    if args.county is not None:
+        return _serve_county(args)
+    if args.hall or args.county_page:
+        print("hallq server: --hall and --county-page need --county", file=sys.stderr)
+        return 2
     from .server import run_server
 
     config, url = _load(args)
@@ -330,6 +385,42 @@ def cmd_server(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_county(args: argparse.Namespace) -> int:
+    """``hallq server --county``: the county's halls in one asyncio loop, and its page."""
+    from .config import load_county
+    from .county import run_county
+
+    if args.config is not None or args.port is not None:
+        print("hallq server: with --county, ports and hall files come from the county file",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    county = load_county(args.county, db=args.db or os.environ.get("HALLQ_DB"))
+    if args.hall:
+        for hall_id in args.hall:
+            county.hall(hall_id)  # an unknown id: a located error, before anything starts
+        if len(set(args.hall)) != len(args.hall):
+            print("hallq server: a hall is named twice with --hall", file=sys.stderr)
+            return 2
+    try:
+        asyncio.run(
+            run_county(
+                county,
+                only=args.hall,
+                page=not args.hall or args.county_page,
+                host=args.host,
+                ignore_hours=args.ignore_hours,
+                ready=lambda what: print(f"hallq {what}", flush=True),
+            )
+        )
+    except RuntimeError as exc:
+        print(f"hallq server: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"hallq server: cannot listen: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_appointments_load(args: argparse.Namespace) -> int:
     import datetime as dt
 
@@ -338,7 +429,7 @@ def cmd_appointments_load(args: argparse.Namespace) -> int:
     from .store.ops import Actor, HallOps
 
     config, url = _load(args)
-    engine = db.open_engine(url)
+    engine = db.open_engine(url, hall=config.hall_id)
     ops = HallOps(config)
     actor = Actor("cli", "admin")
     loaded, problems = 0, []
@@ -381,8 +472,8 @@ def cmd_calendar_load(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
-    _, url = _load(args)
-    engine = db.open_engine(url)
+    config, url = _load(args)
+    engine = db.open_engine(url, hall=config.hall_id)
     try:
         with engine.begin() as conn:
             workdays.load_year(conn, year, str(args.file), dt.datetime.now(dt.UTC))
@@ -556,7 +647,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if args.fresh:
         runner.clean(args.dir)
-    return runner.run(args.dir, args.port, args.gui, args.simulate)
+    return runner.run(args.dir, args.port, args.gui, args.simulate, args.halls)
 
 
 if __name__ == "__main__":

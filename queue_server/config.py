@@ -11,16 +11,20 @@ The file format is documented in ``docs/configuration.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hmac
 import os
 import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .core.hall import (  # the hall model lives in the core; this module only reads TOML
     ALWAYS_OPEN,
+    DEFAULT_HALL_ID,
     KNOWN_LANGUAGES,
     OFFICE_ROLES,
     PERIOD_KINDS,
@@ -52,12 +56,14 @@ from .core.ratings import parse_settings as parse_rating_settings
 __all__ = [  # what readers of a hall file use; the model's home is core/hall.py
     "ALWAYS_OPEN",
     "DEMO_CONFIG",
+    "load_county",
     "Area",
     "CaseFileSettings",
     "Clerk",
     "Contact",
     "Department",
     "ConfigError",
+    "CountyConfig",
     "DeviceToken",
     "HallConfig",
     "OpeningHours",
@@ -119,8 +125,9 @@ def load_config(path: str | os.PathLike[str]) -> HallConfig:
 def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
     problems = _Problems()
     hall = _table(raw, "hall", problems, "hall")
-    _check_keys(hall, {"name", "timezone", "languages", "id_salt_env", "staff_photos"},
+    _check_keys(hall, {"id", "name", "timezone", "languages", "id_salt_env", "staff_photos"},
                 problems, "hall")
+    hall_id = _hall_id(hall, problems)
     staff_photos = _staff_photos(hall, problems, source)
     id_salt = None
     salt_var = _get(hall, "id_salt_env", str, problems, "hall", default=None)
@@ -173,6 +180,11 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
     ratings, rating_problems = parse_rating_settings(raw.get("ratings", {}))
     for where, message in rating_problems:
         problems.add(f"ratings.{where}" if where else "ratings", message)
+    if ratings.upload_secret_env and not os.environ.get(ratings.upload_secret_env):
+        problems.add(
+            "ratings.upload_secret_env",
+            f"environment variable {ratings.upload_secret_env!r} is not set",
+        )
     sections: dict[str, dict[str, Any]] = {}
     for section, validator in SECTION_VALIDATORS.items():
         if section in raw:
@@ -241,7 +253,28 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
         server=server,
         source=source,
         staff_photos=staff_photos,
+        hall_id=hall_id,
     )
+
+
+HALL_ID = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+"""A hall id: it names the hall's PostgreSQL schema (``hall_<id>``) and channel, so only
+lowercase letters, digits and ``_``, starting with a letter, at most 32."""
+
+
+def _hall_id(hall: dict[str, Any], problems: _Problems) -> str:
+    """``[hall] id``, or ``main`` when absent: a database holding one hall needs no id
+    (SQLite always holds one); halls that share a PostgreSQL database must each give
+    their own, and a county file refuses two halls with one id."""
+    value = _get(hall, "id", str, problems, "hall", default=DEFAULT_HALL_ID)
+    if not HALL_ID.match(value):
+        problems.add(
+            "hall.id",
+            f"{value!r} is not a hall id: 1 to 32 lowercase letters, digits or _, "
+            "starting with a letter",
+        )
+        return DEFAULT_HALL_ID
+    return value
 
 
 def _staff_photos(hall: dict[str, Any], problems: _Problems, source: str) -> str | None:
@@ -845,11 +878,13 @@ def _accountability(value: Any, problems: _Problems) -> AccountabilitySettings:
 SECTION_VALIDATORS: dict[str, str] = {
     "gateway": "hardware.gateway.config:validate",
     "kiosk": "kiosk.config:validate",
+    "display": "display.config:validate",
 }
 """Device sections of the hall file, each checked by its own package when present.
 
-The display reads its settings from its command line, not the hall file: a ``[display]``
-section is an unknown section, never accepted unchecked."""
+The display reads most settings from its command line; ``[display]`` holds what every
+hall display of the hall shows alike (the weekly ranking board), published in
+``hall.info``."""
 
 
 def _run_validator(
@@ -1097,3 +1132,146 @@ def _notify(raw: dict[str, Any], problems: _Problems) -> NotifySettings:
 
 
 DEMO_CONFIG = Path(__file__).parent / "demo" / "hall.toml"
+
+
+# ---------------------------------------------------------------------------------------
+# County files: several halls served together, and the county's own page
+
+
+@dataclass(frozen=True)
+class CountyConfig:
+    """``county.toml``: the halls of one county (each its own hall file, port and id)
+    and the county's settings: its page's address and the county leader's tokens."""
+
+    name: str
+    host: str
+    port: int
+    halls: tuple[HallConfig, ...]
+    """Each with the county's tokens added as ``county`` devices (drill-down)."""
+    dbs: dict[str, str]
+    """Each hall's database URL by hall id: the county's ``db``, else the hall's own."""
+    tokens: tuple[DeviceToken, ...]
+    source: str
+    links: dict[str, str] = dataclasses.field(default_factory=dict)
+    """``[county.links]``: where the page links each hall (hall id → base URL, such as
+    the reverse proxy's https address); by default the county page's host and the
+    hall's port."""
+
+    def hall(self, hall_id: str) -> HallConfig:
+        """A hall by id; an unknown one is a located error listing the county's halls."""
+        for h in self.halls:
+            if h.hall_id == hall_id:
+                return h
+        raise ConfigError(
+            self.source,
+            [f"hall {hall_id!r}: no such hall in this county; its halls: "
+             + ", ".join(h.hall_id for h in self.halls)],
+        )  # fmt: skip
+
+    def token(self, secret: str) -> DeviceToken | None:
+        return next((t for t in self.tokens if hmac.compare_digest(t.token, secret)), None)
+
+
+def load_county(path: str | os.PathLike[str], db: str | None = None) -> CountyConfig:
+    """Read a county file and every hall file it lists; raise :class:`ConfigError` with
+    every problem, each located (``halls[1]: ...``, or a hall file's own place).
+
+    ``db``: a database URL that wins over the file's (``--db``, ``$HALLQ_DB``).
+    """
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(p), [f"{p}: file not found"]) from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(str(p), [f"{p}: not a TOML file ({exc})"]) from None
+    problems = _Problems()
+    for key in raw:
+        if key not in ("county", "tokens"):
+            problems.add(key, "unknown section")
+    county = _table(raw, "county", problems, "county")
+    _check_keys(county, {"name", "host", "port", "db", "halls", "links"}, problems, "county")
+    links = _get(county, "links", dict, problems, "county", default={})
+    for hall_id, link in links.items():
+        if not isinstance(link, str) or not re.match(r"^https?://[^/\s]+(/\S*)?$", link):
+            problems.add(f"county.links.{hall_id}", "must be like https://hall.example")
+    name = _get(county, "name", str, problems, "county")
+    host = _get(county, "host", str, problems, "county", default="127.0.0.1")
+    port = _get(county, "port", int, problems, "county", default=8780)
+    if not 0 <= port <= 65535:
+        problems.add("county.port", "must be between 0 and 65535")
+    db = db or _get(county, "db", str, problems, "county", default=None)
+
+    tokens: list[DeviceToken] = []
+    for i, t in enumerate(_list_of_tables(raw, "tokens", problems)):
+        where = f"tokens[{i}]"
+        _check_keys(t, {"name", "token", "token_env"}, problems, where)
+        tname = _get(t, "name", str, problems, where)
+        secret = _token(t, problems, where)
+        tokens.append(DeviceToken(name=f"county:{tname}", role="county", token=secret))
+    if len({t.token for t in tokens}) != len(tokens):
+        problems.add("tokens", "the same token is given twice")
+
+    halls: list[HallConfig] = []
+    dbs: dict[str, str] = {}
+    files: dict[Path, int] = {}
+    ids: dict[str, int] = {}
+    ports: dict[int, str] = {port: "the county page"} if port else {}
+    entries = _get(county, "halls", list, problems, "county", default=[])
+    if not entries:
+        problems.add("county.halls", "list at least one hall file")
+    for i, entry in enumerate(entries):
+        where = f"halls[{i}]"
+        if not isinstance(entry, str):
+            problems.add(where, "must be the path of a hall file")
+            continue
+        file = (p.parent / entry).resolve()
+        if file in files:
+            problems.add(where, f"{entry} is listed twice (also halls[{files[file]}])")
+            continue
+        files[file] = i
+        try:
+            hall = load_config(file)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                problems.add(where, f"{entry}: {problem}")
+            continue
+        if hall.hall_id in ids:
+            problems.add(
+                where,
+                f"{entry} has hall id {hall.hall_id!r}, already halls[{ids[hall.hall_id]}]'s: "
+                "give each hall its own [hall] id",
+            )
+            continue
+        ids[hall.hall_id] = i
+        hp = hall.server.port
+        if hp and hp in ports:
+            problems.add(where, f"{entry} listens on port {hp}, already {ports[hp]}'s")
+        elif hp:
+            ports[hp] = f"halls[{i}] ({entry})"
+        url = db or hall.server.db
+        for other, other_url in dbs.items():
+            if url == other_url and url.startswith("sqlite"):
+                problems.add(
+                    where,
+                    f"{entry} uses {url}, already hall {other!r}'s: SQLite holds one hall "
+                    "per file (give each its own server.db, or use PostgreSQL)",
+                )
+        for t in tokens:
+            if hall.token(t.token) is not None:
+                problems.add(where, f"{entry}: a county token is also a device token of the hall")
+        dbs[hall.hall_id] = url
+        halls.append(
+            dataclasses.replace(
+                hall, devices=hall.devices + tuple(t for t in tokens if hall.token(t.token) is None)
+            )
+        )
+    for hall_id in links:
+        if hall_id not in ids:
+            problems.add(f"county.links.{hall_id}", f"unknown hall id {hall_id!r}")
+    if problems.items:
+        raise ConfigError(str(p), problems.items)
+    return CountyConfig(
+        name=name, host=host, port=port, halls=tuple(halls), dbs=dbs, tokens=tuple(tokens),
+        source=str(p), links=dict(links),
+    )  # fmt: skip

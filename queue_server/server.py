@@ -17,6 +17,7 @@ import functools
 import http
 import json
 import logging
+import os
 import re
 import secrets
 import signal
@@ -37,6 +38,7 @@ from websockets.http11 import Response as HttpResponse
 from . import __version__, fanout, photos
 from . import protocol as p
 from .core import permissions, rules
+from .core import ratings as ratings_table
 from .core.casefile import CaseOp, number_keys
 from .core.errors import Forbidden, HallError
 from .core.hall import ALWAYS_OPEN, Clerk, HallConfig
@@ -53,6 +55,7 @@ from .store import (
     national,
     reportbook,
     reports,
+    summaries,
     workdays,
 )
 from .store import db as dbm
@@ -161,7 +164,8 @@ class HallServer:
             )
         self.config = config
         self.ops = HallOps(config)
-        self.engine = dbm.open_engine(db_url)
+        self.engine = dbm.open_engine(db_url, hall=config.hall_id)
+        self._serving: Connection | None = None  # holds the hall's serving lock (PostgreSQL)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.sweep_interval = sweep_interval
         self._lights_epoch: tuple[Any, ...] | None = None  # None: look at the first sweep
@@ -190,13 +194,21 @@ class HallServer:
     # -- life cycle --------------------------------------------------------------------
 
     def prepare_database(self) -> None:
-        """Check the schema is current and the windows exist; refuse to run otherwise."""
-        head, current = dbm.head_revision(), dbm.current_revision(self.engine)
-        if current != head:
-            raise RuntimeError(
-                f"database schema is at {current or 'nothing'}, code needs "
-                f"{head}: run `hallq db upgrade`"
-            )
+        """Check the schema is current and the windows exist; refuse to run otherwise.
+
+        On PostgreSQL the hall's serving lock is taken first (shared with the hall's
+        other server processes) and held while this process runs, so `hallq db upgrade`
+        cannot migrate the hall under it, and the schema checked is the one served.
+        """
+        if self._serving is None:
+            self._serving = dbm.hold_serving_lock(self.engine)
+        try:
+            dbm.check_schema(self.engine)
+        except dbm.HallDatabaseError:
+            if self._serving is not None:
+                self._serving.close()
+                self._serving = None
+            raise
         dbm.ensure_windows(self.engine, self.config)
         with self.engine.connect() as conn:
             self.last_seq = conn.execute(select(func.max(s.events.c.seq))).scalar() or 0
@@ -207,10 +219,13 @@ class HallServer:
         self.loop = asyncio.get_running_loop()
         self.prepare_database()
         self.committer = dbm.Committer(self.engine, self.clock)
-        self.reader = dbm.Reader(self.db_url, self.clock)
+        self.reader = dbm.Reader(self.db_url, self.clock, hall=self.config.hall_id)
         if self.config.notify.alerts or self.config.ratings.upload_url:
             self.committer.on_events = self._queue_alerts
-            self.notifier = Notifier(self.committer, self.config.notify)
+            env = self.config.ratings.upload_secret_env
+            self.notifier = Notifier(
+                self.committer, self.config.notify, upload_secret=os.environ.get(env or "") or None
+            )
             self._background.add(self._spawn(self.notifier.run()))
         # Periods that ended while the server was down are assessed before it serves, so
         # the first requests never race with that write; later ones on the clock.
@@ -268,6 +283,9 @@ class HallServer:
         if self.reader is not None:
             await asyncio.to_thread(self.reader.close)
             self.reader = None
+        if self._serving is not None:
+            self._serving.close()
+            self._serving = None
         self.engine.dispose()
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
@@ -752,7 +770,7 @@ class HallServer:
                     # Claim the key before the operation: a copy of this request on
                     # another server process waits here until this one commits, then
                     # finds its reply below instead of doing the operation twice.
-                    claim = json.dumps([actor.name, key])
+                    claim = json.dumps([self.config.hall_id, actor.name, key])
                     conn.execute(st.IDEMPOTENCY_CLAIM, {"k": claim})
                 seen = conn.execute(st.IDEMPOTENCY_GET, {"actor": actor.name, "key": key}).first()
                 if seen is not None:
@@ -957,7 +975,7 @@ class HallServer:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {dbm.NOTIFY_CHANNEL}")
+                    await conn.execute(f"LISTEN {dbm.notify_channel(self.config.hall_id)}")
                     delay = 0.5
                     await self._catch_up()  # whatever was committed while not listening
                     async for _note in conn.notifies():
@@ -1012,6 +1030,7 @@ class HallServer:
                     next_lights = now + LIGHTS_INTERVAL
                     await self._sweep_lights()
                     await self._assess()
+                    await self._summarize()
                 if not await self.reader.read(self.ops.sweep_due):
                     continue
                 _, published = await self.committer.submit(
@@ -1033,6 +1052,18 @@ class HallServer:
             lambda c, n: (None, accountability.run_due(c, config, n))
         )
         await self._publish(published)
+
+    async def _summarize(self) -> None:
+        """Ended days with no true report summary (a new day, or one whose rows changed
+        since): summarized a few at a time, so a year's backlog after an upgrade never
+        holds the write lock for long (store/summaries.py)."""
+        assert self.committer is not None and self.reader is not None
+        config = self.config
+        if not await self.reader.read(lambda c, n: summaries.due(c, config, n, 1)):
+            return
+        await self.committer.submit(
+            lambda c, n: (summaries.refresh(c, config, n, summaries.PER_SWEEP), [])
+        )
 
     async def _sweep_lights(self) -> None:
         """Case files and ledger records whose light the clock has moved: turned, and
@@ -1164,6 +1195,12 @@ def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     return ctx
 
 
+def _ranking_board(config: HallConfig) -> dict[str, float] | None:
+    from display.config import ranking_board
+
+    return ranking_board(config.sections.get("display"))
+
+
 def hall_info(config: HallConfig) -> dict[str, Any]:
     """The static description clients show: names, areas, queues, services, windows."""
     info: dict[str, Any] = {
@@ -1175,6 +1212,8 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
         # levels (rules.is_dissatisfied, not copied), and the hall's list of reasons.
         "rating_followup_levels": [v for v in range(1, 6) if rules.is_dissatisfied(v)],
         "rating_reasons": [{"id": r.id, "name": r.name} for r in config.ratings.reasons],
+        # The levels' names, from the one table (core/ratings.py LEVEL_TABLE)
+        "rating_levels": ratings_table.levels_for_clients(),
         "areas": [{"id": a.id, "name": a.name, "location": a.location} for a in config.areas],
         "queues": [
             {"prefix": q.prefix, "name": q.name, "area": q.area, "daily_cap": q.daily_cap}
@@ -1211,6 +1250,8 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
         ],
         # Names only: the head's and leader's contacts are staff data, not for every page.
         "departments": [{"id": d.id, "name": d.name} for d in config.departments],
+        # 周公示 on the hall displays, in turn with the calls ([display], display/config.py)
+        "ranking_board": _ranking_board(config),
         # The pick-up service (统一出件): its ticket may bring a ready case to the clerk.
         "pickup_service": config.casefiles.pickup_service,
         # What a kiosk's case-number pad needs besides the digits (casefile.lookup).

@@ -17,21 +17,32 @@ from dataclasses import dataclass, field
 
 from hardware.bus.frame import DEFAULT_VARIANT, Frame, FrameVariant
 from hardware.exceptions import EncodeError
+from queue_server.core import rules
+from queue_server.core.ratings import level_names
 
 
-class NationalGrade(enum.IntEnum):
+class _Grade(enum.IntEnum):
     """The five levels of the national good/bad review scheme for government services."""
-
-    VERY_DISSATISFIED = 1
-    DISSATISFIED = 2
-    BASICALLY_SATISFIED = 3
-    SATISFIED = 4
-    VERY_SATISFIED = 5
 
     @property
     def needs_follow_up(self) -> bool:
-        """Dissatisfied ratings go to the department head and the call-back list."""
-        return self <= NationalGrade.DISSATISFIED
+        """Dissatisfied ratings go to the department head and the call-back list (the
+        one rule: ``rules.is_dissatisfied``)."""
+        return rules.is_dissatisfied(int(self))
+
+    @property
+    def label(self) -> dict[str, str]:
+        """The level's names as screens and logs show them (core/ratings.py)."""
+        return level_names()[int(self)]
+
+
+# The members (VERY_DISSATISFIED = 1 ... VERY_SATISFIED = 5) come from the server's one
+# table of levels, so the bus can never name or number a level another way.
+NationalGrade = _Grade(  # type: ignore[call-arg]
+    "NationalGrade",
+    [(name.upper(), level) for level, name in sorted(rules.NATIONAL_LEVELS.items())],
+    module=__name__,
+)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import math
-from collections import deque
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -100,6 +100,11 @@ class HallNow:
     default_service_minutes: float = 8.0
     service_cv: Mapping[str, float] = field(default_factory=dict)
     """How much each queue's case lengths vary (for the range); see :func:`spread_from_cases`."""
+    hidden: Mapping[tuple[str, bool], int] = field(default_factory=dict)
+    """Waiting tickets left out of ``waiting``, per (queue, priority?) line: they stand
+    after every listed ticket of that line except the targets (the store lists the
+    first :data:`MAX_CALLS` of each long line, which no replay gets past, and the ticket
+    it estimates; everyone else is only counted)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -291,6 +296,70 @@ def component(windows: Sequence[WindowNow], queue: str) -> tuple[set[str], list[
 # The replay
 
 
+class _Stream:
+    """Expected arrivals of one line, at ``first``, ``first + gap``, ... (``count`` of them,
+    microseconds after ``now``); made into tickets only when one reaches a line's head.
+
+    The replay used to add each expected arrival to the pool as its time came (a heap of
+    streams, an id counting down in order of arrival); a busy hour projects a thousand
+    of them, nearly all behind tickets no window reaches. Each is now worked out when
+    needed, with the id it had: its rank among all arrivals by (time, stream).
+    """
+
+    __slots__ = ("s", "queue", "prio", "first", "gap", "count", "admitted", "made")
+
+    def __init__(self, s: int, queue: str, prio: bool, first: int, gap: int, end: int) -> None:
+        self.s, self.queue, self.prio, self.first, self.gap = s, queue, prio, first, gap
+        self.count = -((first - end) // gap) if end > first else 0
+        """Arrivals before ``end`` (the end of the flow): ⌈(end - first) / gap⌉."""
+        self.admitted = 0
+        """How many have arrived by the replay's clock."""
+        self.made: dict[int, rules.Candidate] = {}
+
+    def upto(self, t: int, strict: bool = False) -> int:
+        """How many arrive at or before ``t`` (before it, if ``strict``)."""
+        if strict:
+            t -= 1
+        if t < self.first:
+            return 0
+        return min(self.count, (t - self.first) // self.gap + 1)
+
+    def next_at(self) -> int | None:
+        return self.first + self.admitted * self.gap if self.admitted < self.count else None
+
+
+class _Line:
+    """One queue's priority or ordinary line: sorted once, then taken from the front by
+    moving ``head`` (nothing is shifted or copied while the replay runs); expected
+    arrivals follow the tickets already waiting, in order of arrival."""
+
+    __slots__ = ("items", "head", "stream", "hidden")
+
+    def __init__(self) -> None:
+        self.items: list[rules.Candidate] = []
+        self.head = 0
+        self.stream: _Stream | None = None
+        self.hidden = 0
+        """Tickets not listed (:attr:`HallNow.hidden`): only counted."""
+
+    def first(self, pool: _Pool) -> rules.Candidate | None:
+        if self.head < len(self.items):
+            return self.items[self.head]
+        s = self.stream
+        if s is None:
+            return None
+        k = self.head - len(self.items)
+        return pool.arrival(s, k) if k < s.admitted else None
+
+    def left(self) -> int:
+        """Tickets still in the line (arrivals counted as they have come)."""
+        extra = self.stream.admitted if self.stream is not None else 0
+        return len(self.items) + self.hidden + extra - self.head
+
+    def real_left(self) -> list[rules.Candidate]:
+        return self.items[self.head :]
+
+
 class _Pool:
     """Waiting tickets kept so that each window's next pick is among a few heads.
 
@@ -300,26 +369,92 @@ class _Pool:
     window. :func:`rules.select_next` then chooses among those: the rule stays in one place.
     """
 
-    def __init__(self) -> None:
-        self.prio: dict[str, deque[rules.Candidate]] = {}
-        self.ordinary: dict[str, deque[rules.Candidate]] = {}
+    __slots__ = ("prio", "ordinary", "appts", "sent", "_lines", "streams", "now")
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+        self.prio: dict[str, _Line] = {}
+        self.ordinary: dict[str, _Line] = {}
         self.appts: dict[str, list[rules.Candidate]] = {}
         self.sent: dict[int, list[rules.Candidate]] = {}
+        self._lines: dict[int, list[tuple[_Line, _Line, list[rules.Candidate]]]] = {}
+        self.streams: list[_Stream] = []
+
+    def expect(self, stream: _Stream) -> None:
+        """Arrivals of ``stream`` join the back of their line as their time comes."""
+        lines = self.prio if stream.prio else self.ordinary
+        self._line(lines, stream.queue).stream = stream
+        self.streams.append(stream)
+
+    def admit(self, t: int) -> int | None:
+        """Everything expected by ``t`` has arrived; when the next one arrives (or None)."""
+        nxt = None
+        for s in self.streams:
+            s.admitted = s.upto(t)
+            at = s.next_at()
+            if at is not None and (nxt is None or at < nxt):
+                nxt = at
+        return nxt
+
+    def arrival(self, s: _Stream, k: int) -> rules.Candidate:
+        """The ``k``-th arrival of ``s`` as a ticket, with the id the replay gave it (ids
+        count down from -1 in order of arrival, ties by stream)."""
+        got = s.made.get(k)
+        if got is None:
+            at = s.first + k * s.gap
+            rank = k + sum(o.upto(at, strict=o.s > s.s) for o in self.streams if o is not s)
+            sort_at = self.now + dt.timedelta(microseconds=at)
+            got = s.made[k] = rules.Candidate(
+                -1 - rank, s.queue, sort_at, "elderly" if s.prio else None
+            )
+        return got
 
     def add(self, c: rules.Candidate) -> None:
         if c.target_window is not None:
             self.sent.setdefault(c.target_window, []).append(c)
         elif c.priority == rules.APPOINTMENT:
-            self.appts.setdefault(c.queue, []).append(c)
+            self._appts(c.queue).append(c)
         elif c.priority is not None:
-            self.prio.setdefault(c.queue, deque()).append(c)
+            self._line(self.prio, c.queue).items.append(c)
         else:
-            self.ordinary.setdefault(c.queue, deque()).append(c)
+            self._line(self.ordinary, c.queue).items.append(c)
+
+    def fill(self, waiting: Iterable[rules.Candidate], queues: set[str]) -> None:
+        """:meth:`add` for every waiting ticket of ``queues`` or sent to a window, in bulk
+        (the replay's set-up is most of its cost with a long line)."""
+        for q in queues:
+            self._line(self.prio, q)
+            self._line(self.ordinary, q)
+            self._appts(q)
+        prio, ordinary, appts, sent = self.prio, self.ordinary, self.appts, self.sent
+        for c in waiting:
+            if c.target_window is not None:
+                sent.setdefault(c.target_window, []).append(c)
+            elif c.queue in queues:
+                if c.priority is None:
+                    ordinary[c.queue].items.append(c)
+                elif c.priority == rules.APPOINTMENT:
+                    appts[c.queue].append(c)
+                else:
+                    prio[c.queue].items.append(c)
+
+    @staticmethod
+    def _line(lines: dict[str, _Line], q: str) -> _Line:
+        line = lines.get(q)
+        if line is None:
+            line = lines[q] = _Line()
+        return line
+
+    def _appts(self, q: str) -> list[rules.Candidate]:
+        got = self.appts.get(q)
+        if got is None:
+            got = self.appts[q] = []
+        return got
 
     def sort(self) -> None:
         for lines in (self.prio, self.ordinary):
-            for q, line in lines.items():
-                lines[q] = deque(sorted(line, key=lambda c: (c.sort_at, c.id)))
+            for line in lines.values():
+                line.items.sort(key=_BY_TIME)
 
     def heads(self, w: WindowNow) -> list[rules.Candidate]:
         """The window's candidates; a ticket sent to it goes before its ordinary lines.
@@ -335,28 +470,42 @@ class _Pool:
         tickets and due appointments, whose class still goes first), which keeps the
         estimate monotone in people ahead.
         """
+        lines = self._lines.get(w.number)
+        if lines is None:
+            lines = self._lines[w.number] = [
+                (self._line(self.prio, q), self._line(self.ordinary, q), self._appts(q))
+                for q in w.queues
+            ]
         sent = self.sent.get(w.number)
-        out = list(sent or ())
-        for q in w.queues:
-            p = self.prio.get(q)
-            if p:
-                out.append(p[0])
-            o = self.ordinary.get(q)
-            if o and not sent:
-                out.append(o[0])
-            out.extend(self.appts.get(q, ()))
+        out = list(sent) if sent else []
+        for p, o, a in lines:
+            if p.head < len(p.items):
+                out.append(p.items[p.head])
+            elif p.stream is not None and (c := p.first(self)) is not None:
+                out.append(c)
+            if not sent:
+                if o.head < len(o.items):
+                    out.append(o.items[o.head])
+                elif o.stream is not None and (c := o.first(self)) is not None:
+                    out.append(c)
+            if a:
+                out.extend(a)
         return out
 
     def ahead_of(self, target: rules.Candidate) -> int:
         """Tickets of the target's queue still before it (for the work-bound extrapolation)."""
         q = target.queue
-        prio, ordinary = self.prio.get(q, deque()), self.ordinary.get(q, deque())
+        prio, ordinary = self.prio.get(q), self.ordinary.get(q)
+        n_prio = prio.left() if prio is not None else 0
         appts = len(self.appts.get(q, ()))
-        if target.priority is None and target in ordinary:
-            return len(prio) + appts + ordinary.index(target)
-        if target in prio:
-            return prio.index(target)
-        return len(prio) + appts
+        # Targets are never expected arrivals: only the tickets already waiting are looked in.
+        # Tickets only counted stand before the targets (see HallNow.hidden).
+        if target.priority is None and ordinary is not None:
+            if (i := _index(ordinary.real_left(), target)) is not None:
+                return n_prio + appts + i + ordinary.hidden
+        if prio is not None and (i := _index(prio.real_left(), target)) is not None:
+            return i + prio.hidden
+        return n_prio + appts
 
     def remove(self, c: rules.Candidate) -> None:
         if c.target_window is not None:
@@ -364,9 +513,34 @@ class _Pool:
         elif c.priority == rules.APPOINTMENT:
             self.appts[c.queue].remove(c)
         elif c.priority is not None:
-            self.prio[c.queue].popleft()
+            self.prio[c.queue].head += 1  # the pick is always its line's head
         else:
-            self.ordinary[c.queue].popleft()
+            self.ordinary[c.queue].head += 1
+
+
+def _by_time(c: rules.Candidate) -> tuple[dt.datetime, int]:
+    return (c.sort_at, c.id)
+
+
+_US = dt.timedelta(microseconds=1)
+
+_BY_TIME = operator.attrgetter("sort_at", "id")
+""":func:`_by_time` for sorting (done in C)."""
+
+
+def _index(line: list[rules.Candidate], target: rules.Candidate) -> int | None:
+    """Where ``target`` stands in ``line`` (found by id, then checked whole), or None."""
+    ids = [c.id for c in line]
+    try:
+        i = ids.index(target.id)
+    except ValueError:
+        return None
+    while line[i] != target:  # another ticket with the same id (never in the hall)
+        try:
+            i = ids.index(target.id, i + 1)
+        except ValueError:
+            return None
+    return i
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,6 +607,58 @@ def replay(hall: HallNow, target: rules.Candidate) -> Replay:
     return replay_many(hall, [target])[0]
 
 
+def needs_assumed_window(hall: HallNow, target: rules.Candidate) -> bool:
+    """No window is expected to call ``target`` today: its replay assumes one opens now."""
+    return not any(
+        w.free_at is not None and rules.eligible(target, w.number, w.queues)
+        for w in component(hall.windows, target.queue)[1]
+    )
+
+
+def replay_each(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Replay]:
+    """What :func:`replay` gives each target, in one replay where that is the same.
+
+    One replay serves them all (a ghost's pick is no call and no step) unless a target
+    needs an assumed window: each replay of its own would assume one for it alone,
+    while together one target's assumed window could call another.
+    """
+    if len(targets) > 1 and not _one_replay_serves(hall, targets):
+        return [replay(hall, c) for c in targets]
+    return replay_many(hall, targets)
+
+
+def _one_replay_serves(hall: HallNow, targets: Sequence[rules.Candidate]) -> bool:
+    """Whether :func:`replay_many` gives each target what a replay of its own gives.
+
+    Not when a target needs an assumed window; not across groups of queues (the work
+    bound is shared); not when a ghost stands in line before another target of its
+    queue (left unpicked, it would count among those ahead of that target).
+    """
+    group = component(hall.windows, targets[0].queue)[0]
+    if any(component(hall.windows, c.queue)[0] != group for c in targets[1:]):
+        return False
+    if any(needs_assumed_window(hall, c) for c in targets):
+        return False
+    waiting = {c.id for c in hall.waiting}
+    return not any(
+        g.id not in waiting and x is not g and x.queue == g.queue and _by_time(g) < _by_time(x)
+        for g in targets
+        for x in targets
+    )
+
+
+def estimates(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Estimate]:
+    """:func:`estimate` for several tickets of one group of queues, from one replay.
+
+    A ticket issue needs two figures (the new ticket's and its queue's ``queue.stats``
+    newcomer); replaying the call order once for both halves the cost of an issue.
+    """
+    return [
+        with_range(hall, c.queue, r)
+        for c, r in zip(targets, replay_each(hall, targets), strict=True)
+    ]
+
+
 def replay_many(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Replay]:
     """One replay for several tickets of one group of queues sharing windows.
 
@@ -469,34 +695,45 @@ def replay_many(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Repla
         always = any(q not in qsessions for q in w.queues) or not spans
         wspans[w.number] = None if always else spans
 
-    def callable_at(w: WindowNow, t: dt.datetime) -> dt.datetime:
+    # The replay keeps time as whole microseconds after ``now``: datetime arithmetic is
+    # exact in microseconds, so these are the same instants, compared far faster.
+    def at(x: dt.datetime) -> int:
+        return (x - now) // _US
+
+    def after(minutes: float) -> int:
+        return dt.timedelta(minutes=minutes) // _US
+
+    lag = after(OPENING_LAG_MINUTES)
+    spans_us = {
+        n: None if spans is None else [(at(a), at(b)) for a, b in spans]
+        for n, spans in wspans.items()
+    }
+
+    def callable_at(number: int, t: int) -> int:
         """Windows do not call in a break; after the last interval they serve who is left."""
-        spans = wspans[w.number]
+        spans = spans_us[number]
         if spans is None or any(a <= t < b for a, b in spans):
             return t
         later = [a for a, _ in spans if a > t]
         # Back from the break a little after the session opens, as clerks sign in.
-        return min(later) + dt.timedelta(minutes=OPENING_LAG_MINUTES) if later else t
+        return min(later) + lag if later else t
 
-    def flow_end(q: str) -> dt.datetime:
-        """Arrivals are projected to the end of the current session, an hour at most.
-
-        Past that the recent rate says little (the peak passes, the afternoon differs).
-        """
-        end = now + dt.timedelta(minutes=FLOW_HORIZON_MINUTES)
+    horizon = after(FLOW_HORIZON_MINUTES)
+    flow_end: dict[str, int] = {}
+    for q in queues:
+        # Arrivals are projected to the end of the current session, an hour at most:
+        # past that the recent rate says little (the peak passes, the afternoon differs).
         if q not in qsessions:
-            return end
-        for a, b in qsessions[q]:
-            if a <= now < b:
-                return min(end, b)
-        return now
+            flow_end[q] = horizon
+            continue
+        flow_end[q] = next((min(horizon, at(b)) for a, b in qsessions[q] if a <= now < b), 0)
 
-    pool = _Pool()
-    seen = set()
-    for c in hall.waiting:
-        if c.queue in queues or c.target_window is not None:
-            pool.add(c)
-            seen.add(c.id)
+    pool = _Pool(now)
+    pool.fill(hall.waiting, queues)
+    for (q, is_prio), n in hall.hidden.items():
+        if q in queues:
+            pool._line(pool.prio if is_prio else pool.ordinary, q).hidden = n
+    seen = {c.id for c in hall.waiting if c.queue in queues or c.target_window is not None}
     ghosts = {t.id for t in targets if t.id not in seen}
     for target in targets:
         if target.id in ghosts:
@@ -507,34 +744,26 @@ def replay_many(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Repla
     # Expected arrivals that can come before a target: priority tickets (they overtake)
     # and ordinary tickets (a shared window may prefer their queue; in a target's own
     # queue they come after it and never go first). Arrivals stop while a queue is closed.
-    streams: list[tuple[dt.datetime, int, str, bool, float]] = []
     for i, q in enumerate(sorted(queues)):
         f = hall.flows.get(q, Flow())
         for is_prio, rate in ((True, f.priority), (False, f.ordinary)):
             # Under one expected arrival in the horizon: none is projected.
             if rate * FLOW_HORIZON_MINUTES < 0.5:
                 continue
-            first = now + dt.timedelta(minutes=0.5 / rate)
-            if first < flow_end(q):
-                streams.append((first, 2 * i + is_prio, q, is_prio, rate))
-    heapq.heapify(streams)
-    virtual_id = -1
-
-    def admit(t: dt.datetime) -> None:
-        nonlocal virtual_id
-        while streams and streams[0][0] <= t:
-            at, s, q, is_prio, rate = heapq.heappop(streams)
-            pool.add(rules.Candidate(virtual_id, q, at, "elderly" if is_prio else None))
-            virtual_id -= 1
-            nxt = at + dt.timedelta(minutes=1 / rate)
-            if nxt < flow_end(q):
-                heapq.heappush(streams, (nxt, s, q, is_prio, rate))
+            first = after(0.5 / rate)
+            if first < flow_end[q]:
+                gap = max(1, after(1 / rate))
+                s = _Stream(2 * i + is_prio, q, is_prio, first, gap, flow_end[q])
+                pool.expect(s)
+    next_arrival = min((s.first for s in pool.streams), default=None)
 
     ready = [
-        (callable_at(w, max(w.free_at, now)), w.number, w) for w in windows if w.free_at is not None
+        (callable_at(w.number, max(at(w.free_at), 0)), w.number, w)
+        for w in windows
+        if w.free_at is not None
     ]
     heapq.heapify(ready)
-    t = now
+    t = 0
     steps = 0
     own_calls: dict[str, int] = {}
     calls_by: dict[int, int] = {}
@@ -545,39 +774,53 @@ def replay_many(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Repla
     reach = {
         c.id: {w.number for w in component(windows, c.queue)[1]} - others[c.id] for c in targets
     }
-    while ready and steps < MAX_CALLS and len(found) < len(targets):
+    free_after = {
+        # A ticket sent to a window may belong to a queue outside the component.
+        q: after(svc.get(q) or hall.service_minutes.get(q, hall.default_service_minutes))
+        for q in queues.union(*({c.queue for c in sent} for sent in pool.sent.values()))
+    }
+    select_next, heappop, heappush = rules.select_next, heapq.heappop, heapq.heappush
+    heads, remove = pool.heads, pool.remove
+    n_targets = len(targets)
+    any_appts = any(pool.appts.values()) or any(  # none arrive during the replay
+        c.priority == rules.APPOINTMENT for sent in pool.sent.values() for c in sent
+    )
+    while ready and steps < MAX_CALLS and len(found) < n_targets:
         steps += 1
-        t, _, w = heapq.heappop(ready)
-        tt = callable_at(w, t)
-        if tt > t:
-            heapq.heappush(ready, (tt, w.number, w))
-            continue
-        admit(t)
-        pick = rules.select_next(pool.heads(w), w.number, w.queues, t)
+        t, number, w = heappop(ready)
+        if spans_us[number] is not None:
+            tt = callable_at(number, t)
+            if tt > t:
+                heappush(ready, (tt, number, w))
+                continue
+        if next_arrival is not None and next_arrival <= t:
+            next_arrival = pool.admit(t)
+        # The call order reads the time only to tell whether an appointment is due
+        # (rules.call_class): without appointments waiting, no need to build it.
+        when = now + dt.timedelta(microseconds=t) if any_appts else now
+        pick = select_next(heads(w), number, w.queues, when)
         if pick is None:
-            if streams:  # idle until the next expected arrival
-                heapq.heappush(ready, (max(streams[0][0], t), w.number, w))
+            if next_arrival is not None:  # idle until the next expected arrival
+                heappush(ready, (max(next_arrival, t), number, w))
             continue
+        remove(pick)
         if pick.id in reach:
             mine = [calls_by[n] for n in reach[pick.id] if n in calls_by]
             rounds = sum(mine) / max(1, len(mine)) + 1
-            found[pick.id] = Replay(max(0.0, (t - now).total_seconds() / 60.0), rounds)
-            pool.remove(pick)
+            found[pick.id] = Replay(max(0.0, t / 1_000_000 / 60.0), rounds)
             if pick.id in ghosts:
-                heapq.heappush(ready, (t, w.number, w))  # calls again at once
+                # A ghost is no call: the window calls again at once, and the step is
+                # not counted, so each target gets what a replay of its own gives.
+                steps -= 1
+                heappush(ready, (t, number, w))
                 continue
-        else:
-            pool.remove(pick)
-        calls_by[w.number] = calls_by.get(w.number, 0) + 1
+        calls_by[number] = calls_by.get(number, 0) + 1
         own_calls[pick.queue] = own_calls.get(pick.queue, 0) + 1
-        # A ticket sent to a window may belong to a queue outside the component.
-        length = svc.get(pick.queue) or hall.service_minutes.get(
-            pick.queue, hall.default_service_minutes
-        )
-        heapq.heappush(ready, (t + dt.timedelta(minutes=length), w.number, w))
+        heappush(ready, (t + free_after[pick.queue], number, w))
+    spent = max(0.0, t / 1_000_000 / 60.0)
     return [
         found.get(c.id)
-        or _extrapolate(c, pool, t, now, own_calls, calls_by, reach[c.id], windows, svc)
+        or _extrapolate(c, pool, spent, own_calls, calls_by, reach[c.id], windows, svc)
         for c in targets
     ]
 
@@ -585,8 +828,7 @@ def replay_many(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Repla
 def _extrapolate(
     target: rules.Candidate,
     pool: _Pool,
-    t: dt.datetime,
-    now: dt.datetime,
+    spent: float,
     own_calls: Mapping[str, int],
     calls_by: Mapping[int, int],
     reach: set[int],
@@ -596,7 +838,6 @@ def _extrapolate(
     """Work bound reached: the rest of the target's line at the pace the replay has shown
     for its queue (or, without any call of it yet, at the serving windows' full pace)."""
     left = pool.ahead_of(target) + 1
-    spent = max(0.0, (t - now).total_seconds() / 60.0)
     own = own_calls.get(target.queue, 0)
     if own and spent > 0:
         per_minute = own / spent
@@ -621,6 +862,9 @@ __all__ = [
     "replay",
     "with_range",
     "replay_many",
+    "replay_each",
+    "estimates",
+    "needs_assumed_window",
     "spread_from_cases",
     "Flow",
     "HallNow",

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 if TYPE_CHECKING:
     from .ratings import RatingSettings
 
-ROLES = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin")
+ROLES = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin", "county")
 KNOWN_LANGUAGES = ("zh", "en", "mn")
 SERVICE_KINDS = ("instant", "promised")
 OFFICE_ROLES = ("officer", "approver", "head")
@@ -235,6 +235,10 @@ class ServerSettings:
     """``none`` or ``deflate`` (permessage-deflate, if the client offers it)."""
 
 
+DEFAULT_HALL_ID = "main"
+"""The id of a hall whose file gives none (``[hall] id``): one hall in its database."""
+
+
 @dataclass(frozen=True)
 class HallConfig:
     name: Names
@@ -260,6 +264,9 @@ class HallConfig:
     """The hall's secret for hashing ID numbers (``[hall] id_salt_env``); the kiosks'
     readers use the same, so a booked appointment and a card read give one hash."""
     source: str = "<memory>"
+    hall_id: str = DEFAULT_HALL_ID
+    """``[hall] id``: the hall's name in a database several halls share (its PostgreSQL
+    schema ``hall_<id>``, its locks and channel) and in a county file."""
     staff_photos: str | None = None
     """``[hall] staff_photos``: a directory of clerks' photos (``<clerk id>.jpg`` or
     ``.png``) for the window displays; staff data, served to display devices only."""

@@ -52,6 +52,7 @@ ROLES = (
     "officer",
     "approver",
     "head",
+    "county",
 )
 STAFF = ("kiosk", "clerk", "display", "gateway", "supervisor", "admin")
 OFFICE = OFFICE_ROLES
@@ -150,6 +151,33 @@ TABLE: dict[str, dict[str, Scope]] = {
     # The weekly publication (周公示): a hall display shows the ranking in turn with calls.
     "ranking.get": {"display": _A, "supervisor": _A, "admin": _A},
 }
+
+COUNTY_READS = (
+    "hello",
+    "hall.info",
+    "snapshot",
+    "subscribe",
+    "window.waiting",
+    "clerk.today",
+    "ledger.list",
+    "ledger.get",
+    "casefile.list",
+    "casefile.get",
+    "casefile.figures",
+    "casefile.lights",
+    "alert.list",
+    "estimate.accuracy",
+    "reminder.list",
+    "report.today",
+    "report.get",
+    "audit.list",
+    "ranking.get",
+)
+"""The county leader (a ``county`` token of the county file, docs/deployment.md) looks
+into every hall's supervisor view: the supervisor's operations that change nothing, in
+the whole hall, and nothing else; never a clerk's, a kiosk's or a decision."""
+for _op in COUNTY_READS:
+    TABLE[_op] = {**TABLE[_op], "county": _A}
 
 ARGUMENT_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     # Who is recorded as working a window: a clerk signed in with id and PIN is that

@@ -70,6 +70,22 @@ def level_label(level: int, lang: str = "zh") -> str:
     raise ValueError(f"no rating level {level!r}")
 
 
+def level_names() -> dict[int, dict[str, str]]:
+    """Each level's name in Chinese and English as screens show it (``非常满意``, ``Very
+    satisfied``): made from :data:`LEVEL_TABLE`, published in ``hall.info``
+    (``rating_levels``) and read by the kiosk, the web pages and the evaluator's log, so
+    a level is named one way everywhere."""
+    return {row[0]: {"zh": row[1], "en": row[2][:1].upper() + row[2][1:]} for row in LEVEL_TABLE}
+
+
+def levels_for_clients() -> list[dict[str, Any]]:
+    """``hall.info``'s ``rating_levels``: best first, with the level's id and names."""
+    names = level_names()
+    return [
+        {"level": row[0], "id": level_name(row[0]), "name": names[row[0]]} for row in LEVEL_TABLE
+    ]
+
+
 def level_name(level: int) -> str:
     """The level's identifier (``very_satisfied``), as :data:`rules.NATIONAL_LEVELS` has it."""
     return rules.NATIONAL_LEVELS[level]
@@ -151,6 +167,14 @@ class RatingSettings:
     phone_days: int = 30
     upload_url: str | None = None
     """Where new ratings and closed ledger records are sent (through the outbox)."""
+    not_rated_level: int | None = None
+    """The level a province's interface wants for a case not rated in time (its "system
+    default rating"), sent with the system-default channel; None: no level, as the
+    national standard has it. Only the export and upload carry it: HallQ's own rates
+    still count a not-rated case apart, never as a rating."""
+    upload_secret_env: str | None = None
+    """The environment variable holding the upload's HMAC-SHA256 key (the
+    ``X-HallQ-Signature`` header, as webhooks are signed); never the key itself."""
 
     def reason(self, rid: str) -> Reason | None:
         return next((r for r in self.reasons if r.id == rid), None)
@@ -173,6 +197,8 @@ def parse_settings(value: Any) -> tuple[RatingSettings, list[tuple[str, str]]]:
         "callback_days",
         "phone_days",
         "upload_url",
+        "upload_secret_env",
+        "not_rated_level",
     }
     for key in value:
         if key not in known:
@@ -233,6 +259,20 @@ def parse_settings(value: Any) -> tuple[RatingSettings, list[tuple[str, str]]]:
     if url is not None and (not isinstance(url, str) or not re.match(r"https?://", url)):
         problems.append(("upload_url", "must be an http(s) URL"))
         url = None
+    default_level = value.get("not_rated_level")
+    if default_level is not None and (
+        isinstance(default_level, bool)
+        or not isinstance(default_level, int)
+        or not any(row[0] == default_level for row in LEVEL_TABLE)
+    ):
+        problems.append(("not_rated_level", "must be a level, 1 to 5"))
+        default_level = None
+    secret_env = value.get("upload_secret_env")
+    if secret_env is not None and (
+        not isinstance(secret_env, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", secret_env)
+    ):
+        problems.append(("upload_secret_env", "must name an environment variable"))
+        secret_env = None
     return (
         RatingSettings(
             region_code=region,
@@ -240,6 +280,8 @@ def parse_settings(value: Any) -> tuple[RatingSettings, list[tuple[str, str]]]:
             reasons=reasons,
             channel_codes=dict(codes),
             upload_url=url,
+            upload_secret_env=secret_env,
+            not_rated_level=default_level,
             **ints,
         ),
         problems,
@@ -404,8 +446,12 @@ class RatedCase:
 def rating_record(r: RatedCase, settings: RatingSettings, tz: dt.tzinfo) -> dict[str, str]:
     """One rating in the national field names (all values text; empty when unknown).
 
-    A case not rated in time is recorded with the system-default channel and no level.
+    A case not rated in time is recorded with the system-default channel and no level,
+    or the hall's ``not_rated_level`` where its province's interface asks for one.
     """
+    level = r.level
+    if level is None and r.channel == "system":
+        level = settings.not_rated_level
     values = {
         "record_id": f"R{r.case_id}",
         "case_number": r.case_number[:50],
@@ -414,10 +460,8 @@ def rating_record(r: RatedCase, settings: RatingSettings, tz: dt.tzinfo) -> dict
         "rated_at": national_time(r.rated_at, tz),
         "times": "1",
         "first_or_second": "1",
-        "satisfaction": level_label(r.level) if r.level is not None else "",
-        "satisfaction_code": (
-            level_code(r.level, settings.code_order) if r.level is not None else ""
-        ),
+        "satisfaction": level_label(level) if level is not None else "",
+        "satisfaction_code": level_code(level, settings.code_order) if level is not None else "",
         "reasons": ";".join(r.reasons),
         "text": r.text or "",
         "region_code": settings.region_code,

@@ -114,14 +114,22 @@ PRIORITY_CLASS, APPOINTMENT_CLASS, ORDINARY_CLASS = 0, 1, 2
 """The call order's classes, first called first (``store/callorder.py`` is their SQL)."""
 
 
+def filed_class(priority: str | None) -> int:
+    """The class a ticket is filed under from the moment it is issued: what the database
+    stores and indexes (``tickets.call_class``), so ``call.next`` seeks instead of sorting
+    the whole line. Only an appointment's class still moves with the clock (below)."""
+    if priority is None:
+        return ORDINARY_CLASS
+    return APPOINTMENT_CLASS if priority == APPOINTMENT else PRIORITY_CLASS
+
+
 def call_class(c: Candidate, now: dt.datetime) -> int:
     """Priority (elderly, disabled, ...) first, then an appointment whose slot has come,
     then everyone else (an appointment checked in early waits as an ordinary ticket)."""
-    if c.priority is not None and c.priority != APPOINTMENT:
-        return PRIORITY_CLASS
-    if c.priority == APPOINTMENT and (c.appointment_at is None or c.appointment_at <= now):
-        return APPOINTMENT_CLASS
-    return ORDINARY_CLASS
+    filed = filed_class(c.priority)
+    if filed == APPOINTMENT_CLASS and c.appointment_at is not None and c.appointment_at > now:
+        return ORDINARY_CLASS
+    return filed
 
 
 def eligible(c: Candidate, window: int, window_queues: Sequence[str]) -> bool:
@@ -149,10 +157,18 @@ def call_key(
 def select_next(
     candidates: Iterable[Candidate], window: int, window_queues: Sequence[str], now: dt.datetime
 ) -> Candidate | None:
-    pool = [c for c in candidates if eligible(c, window, window_queues)]
-    if not pool:
-        return None
-    return min(pool, key=lambda c: call_key(c, window_queues, now))
+    """The first ticket of the call order among those that wait for ``window``.
+
+    A plain loop (not ``min`` over a filtered list): the wait estimate replays the call
+    order hundreds of times per estimate, and this is most of its cost.
+    """
+    best, best_key = None, None
+    for c in candidates:
+        if eligible(c, window, window_queues):
+            key = call_key(c, window_queues, now)
+            if best_key is None or key < best_key:
+                best, best_key = c, key
+    return best
 
 
 # ---------------------------------------------------------------------------------------

@@ -38,7 +38,11 @@ BUS_WINDOWS = (1, 2, 3, 4)
 
 
 class Demo:
-    def __init__(self, folder: Path, port: int, gui: bool, simulate: bool) -> None:
+    def __init__(self, folder: Path, port: int, gui: bool, simulate: bool, halls: int = 1) -> None:
+        self.halls = halls
+        """``--halls 2``: a second hall (another id, name, port and SQLite file) and the
+        county page, served by one ``hallq server --county`` process."""
+        self.county_token = ""
         self.folder = folder
         self.port = port
         self.gui = gui
@@ -51,6 +55,7 @@ class Demo:
         self.evaluators: dict[int, Any] = {}
         self.server_args: tuple[str, ...] = ()
         self.appointment = ""
+        self.yesterday: dict[str, Any] | None = None
 
     @property
     def url(self) -> str:
@@ -123,29 +128,35 @@ class Demo:
         /healthz would answer for ours and the demo would talk to the wrong hall."""
         import socket
 
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", self.port))
-            except OSError as exc:
-                raise RuntimeError(
-                    f"port {self.port} is in use ({exc.strerror}): stop what holds it or "
-                    f"pick another with --port"
-                ) from None
+        for port in range(self.port, self.port + (3 if self.halls >= 2 else 1)):
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError as exc:
+                    raise RuntimeError(
+                        f"port {port} is in use ({exc.strerror}): stop what holds it or "
+                        f"pick another with --port"
+                    ) from None
 
-    def wait_ready(self, timeout: float = 30) -> None:
+    def wait_ready(
+        self, timeout: float = 30, port: int | None = None, name: str = "server"
+    ) -> None:
         import urllib.request
 
+        path = "/county" if name == "county" else "/healthz"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
-                    if self.procs["server"].poll() is None:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port or self.port}{path}", timeout=1
+                ):
+                    if self.procs[name].poll() is None:
                         return
-            if self.procs["server"].poll() is not None:
+            if self.procs[name].poll() is not None:
                 break
             time.sleep(0.2)
-        log = (self.folder / "server.log").read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"the server did not start:\n{log}")
+        log = (self.folder / f"{name}.log").read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"the {name} did not start:\n{log}")
 
     def start(self) -> None:
         from ..store import db
@@ -160,6 +171,14 @@ class Demo:
         engine = db.open_engine(url)
         db.upgrade(engine)
         _load_demo_calendars(engine)
+        if self.simulate:
+            import datetime as dt
+
+            db.ensure_windows(engine, self.config)
+            today = dt.datetime.now(self.config.tz).date()
+            self.yesterday = simulate_day(
+                url, self.config, previous_working_day(today), self.folder
+            )
         engine.dispose()
         self.start_emulators()
         hall = self.write_hall_file()
@@ -175,6 +194,8 @@ class Demo:
         )
         self.spawn("server", *self.server_args)
         self.wait_ready()
+        if self.halls >= 2:
+            self.start_county(url)
         self.spawn("gateway", "gateway", "--config", str(hall))
         if self.gui:
             (kx, ky, kw, kh), (dx, dy, dw, dh) = side_by_side(screen_size())
@@ -207,6 +228,63 @@ class Demo:
                 "--speak",
                 env={"HALLQ_DISPLAY_TOKEN": self.token("display-1"), **placed(dx, dy)},
             )
+
+    # -- a second hall and the county ---------------------------------------------------
+
+    def hall_variant(self, name: str, hall_id: str | None, port: int, url: str, title: str) -> Path:
+        """The demo hall's file under another id, name, port and database."""
+        body = DEMO_CONFIG.read_text(encoding="utf-8")
+        if hall_id is not None:
+            body = body.replace("[hall]\n", f'[hall]\nid = "{hall_id}"\n', 1)
+        if title:
+            body = re.sub(r"(?m)^name = \{ zh = .*$", title, body, count=1)
+        body = re.sub(r"(?m)^port = \d+$", f"port = {port}", body, count=1)
+        body = re.sub(r'(?m)^db = ".*"$', f'db = "{url}"', body, count=1)
+        body = re.sub(
+            r'(?m)^public_url = ".*"$', f'public_url = "http://127.0.0.1:{port}"', body, count=1
+        )
+        path = self.folder / name
+        path.write_text(body, encoding="utf-8")
+        return path
+
+    def start_county(self, url: str) -> None:
+        """The second hall and the county page: ``hallq server --county`` serving the
+        second hall (the first keeps its own process) and the page over both."""
+        import secrets
+
+        from ..store import db
+
+        town_url = f"sqlite:///{self.folder / 'hallq-demo-town.db'}"
+        engine = db.open_engine(town_url, hall="town")
+        db.upgrade(engine)
+        _load_demo_calendars(engine)
+        engine.dispose()
+        first = self.hall_variant("county-main.toml", None, self.port, url, "")
+        town = self.hall_variant(
+            "county-town.toml",
+            "town",
+            self.port + 1,
+            town_url,
+            'name = { zh = "临江市江北便民服务站", en = "Linjiang Jiangbei Service Station" }',
+        )
+        self.county_token = secrets.token_urlsafe(12)
+        county = self.folder / "county.toml"
+        county.write_text(
+            "# Written by `hallq demo --halls 2` (docs/deployment.md, county file).\n"
+            "[county]\n"
+            'name = "临江市 Linjiang"\n'
+            f"port = {self.port + 2}\n"
+            f'halls = ["{first.name}", "{town.name}"]\n\n'
+            "[[tokens]]\n"
+            'name = "county-leader"\n'
+            f'token = "{self.county_token}"\n',
+            encoding="utf-8",
+        )
+        self.spawn(
+            "county", "server", "--county", str(county), "--hall", "town", "--county-page",
+            "--ignore-hours",
+        )  # fmt: skip
+        self.wait_ready(port=self.port + 2, name="county")
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -364,10 +442,10 @@ class Demo:
             await asyncio.sleep(0.5)
 
 
-def run(folder: Path, port: int, gui: bool | None, simulate: bool) -> int:
+def run(folder: Path, port: int, gui: bool | None, simulate: bool, halls: int = 1) -> int:
     if gui is None:
         gui = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    demo = Demo(folder, port, gui, simulate)
+    demo = Demo(folder, port, gui, simulate, halls)
     try:
         demo.start()
     except Exception as exc:
@@ -500,6 +578,12 @@ def _introduce(demo: Demo, folder: Path, port: int, gui: bool) -> None:
         f"strips of windows {', '.join(map(str, BUS_WINDOWS))}, driven by `hallq gateway`"
     )
     print(f"  appointment   code {demo.appointment}: try it at the kiosk's “appointment check-in”")
+    if demo.halls >= 2:
+        print(
+            f"  second hall   ws://127.0.0.1:{port + 1}/   supervisor "
+            f"http://127.0.0.1:{port + 1}/supervisor (same tokens as the first hall)"
+        )
+        print(f"  county page   http://127.0.0.1:{port + 2}/county (token {demo.county_token})")
     if gui:
         print(
             f"  kiosk and hall display: side by side in their own windows (a priority "
@@ -511,6 +595,14 @@ def _introduce(demo: Demo, folder: Path, port: int, gui: bool) -> None:
             "  no screen here: kiosk and hall display not started (run on a desktop, "
             "or with DISPLAY set)"
         )
+    if demo.yesterday is not None:
+        y = demo.yesterday
+        print(
+            f"  yesterday     {y['day']} simulated: {y['cases']} cases, {y['rated']} rated, "
+            f"{y['dissatisfied']} dissatisfied on the ledger (/supervisor), window "
+            f"{WORSE_WINDOW}'s clerk rated worse: {len(y['reminders'])} talk reminders"
+        )
+        print(f"  day's report  {y['report']}  (the XLSX a director hands in)")
     print("Stop with Ctrl-C.", flush=True)
 
 
@@ -528,6 +620,123 @@ def _load_demo_calendars(engine: Any) -> None:
         with engine.begin() as conn:
             if year.year not in workdays.loaded_years(conn):
                 workdays.load_year(conn, year, str(path), dt.datetime.now(dt.UTC))
+
+
+SIMULATED = "demo-yesterday"
+"""The actor of the simulated past day's operations (its audit rows say so)."""
+
+WORSE_WINDOW = 2
+"""The window whose clerk the simulated citizens rate worse: under 80 % satisfied, so the
+day's assessment gives it (and its clerk) a talk reminder."""
+
+
+def simulate_day(url: str, config: Any, day: Any, folder: Path, seed: int = 2026) -> dict[str, Any]:
+    """A whole working day of windows 1-3 written through the store's own operations on
+    an injected clock (09:00 to 17:00 hall time on ``day``): some 90 cases with ratings,
+    window 2's clerk rated worse, a few dissatisfied ratings that open ledger records.
+    Then the day is assessed as the clock would (talk reminders: the warning) and its
+    report written as the XLSX a director hands in. Returns what the banner says."""
+    import dataclasses
+    import datetime as dt
+
+    from ..core import accountability as acc
+    from ..core.errors import HallError
+    from ..core.hall import ALWAYS_OPEN
+    from ..core.permissions import Actor
+    from ..core.states import WindowOp
+    from ..store import accountability, db, reportbook
+    from ..store.ops import HallOps
+
+    # the demo server ignores opening hours; so does its past day
+    config = dataclasses.replace(
+        config, queues=tuple(dataclasses.replace(q, hours=ALWAYS_OPEN) for q in config.queues)
+    )
+    ops = HallOps(config)
+    rng = random.Random(seed)
+    clock_now = [dt.datetime.combine(day, dt.time(9, 0), config.tz).astimezone(dt.UTC)]
+    engine = db.open_engine(url)
+    committer = db.Committer(engine, lambda: clock_now[0])
+    actor = Actor(SIMULATED, "gateway")
+
+    def run(fn: Any, args: dict[str, Any], *extra: Any) -> Any:
+        def work(conn: Any, now: Any) -> tuple[Any, list[Any]]:
+            return fn(conn, actor, args, now, *extra).reply, []
+
+        return committer.call(work)[0]
+
+    def advance(seconds: float) -> None:
+        clock_now[0] += dt.timedelta(seconds=seconds)
+
+    windows = {1: "c001", 2: "c002", 3: "c003"}
+    kiosk = Actor(SIMULATED, "kiosk")
+    counts = {"cases": 0, "rated": 0, "dissatisfied": 0}
+    try:
+        for w, clerk in windows.items():
+            run(ops.window_op, {"window": w, "clerk": clerk}, WindowOp.OPEN)
+        services = {
+            w: [s.id for s in config.services if s.queue in config.window(w).queues]  # type: ignore[union-attr]
+            for w in windows
+        }
+        for _ in range(30):
+            for w in windows:
+                advance(rng.uniform(60, 240))
+                try:
+                    committer.call(
+                        lambda c, n, w=w: (
+                            ops.issue(c, kiosk, {"service": rng.choice(services[w])}, n).reply,
+                            [],
+                        )
+                    )
+                    run(ops.call_next, {"window": w})
+                except HallError:
+                    continue  # a service's daily cap: this window waits a turn
+                advance(rng.uniform(20, 60))
+                run(ops.start, {"window": w})
+                advance(rng.uniform(120, 600))
+                run(ops.finish, {"window": w})
+                counts["cases"] += 1
+                worse = w == WORSE_WINDOW
+                level = rng.choices(
+                    [5, 4, 3, 2, 1], weights=[40, 20, 25, 10, 5] if worse else [75, 18, 5, 2, 0]
+                )[0]
+                with contextlib.suppress(HallError):
+                    run(ops.rate, {"window": w, "level": level})
+                    counts["rated"] += 1
+                    counts["dissatisfied"] += level <= 2
+        for w in windows:
+            run(ops.window_op, {"window": w}, WindowOp.CLOSE)
+        # The day is over: assessed as the server's clock would (日检查), and reported.
+        clock_now[0] = dt.datetime.combine(
+            day + dt.timedelta(days=1), dt.time(0, 5), config.tz
+        ).astimezone(dt.UTC)
+        period = acc.Period(day, day, "day")
+        summary, _ = committer.call(
+            lambda c, n: (accountability.assess(c, config, period, n, by=SIMULATED)[0], [])
+        )
+        with engine.connect() as conn, conn.begin():
+            report = reportbook.build(conn, ops, period, clock_now[0])
+    finally:
+        committer.close()
+        engine.dispose()
+    path = folder / reportbook.filename(report, "xlsx")
+    path.write_bytes(reportbook.to_xlsx(report))
+    return {
+        **counts,
+        "day": day,
+        "reminders": summary.get("reminders", []),
+        "report": path,
+        "satisfaction": report["headline"]["satisfaction"],
+    }
+
+
+def previous_working_day(today: Any) -> Any:
+    """The weekday before ``today`` (a demo needs no holiday calendar for it)."""
+    import datetime as dt
+
+    day = today - dt.timedelta(days=1)
+    while day.isoweekday() > 5:
+        day -= dt.timedelta(days=1)
+    return day
 
 
 def clean(folder: Path) -> None:

@@ -24,9 +24,13 @@ INTERVAL_S = 1.0
 
 
 class Notifier:
-    def __init__(self, committer: Committer, settings: NotifySettings) -> None:
+    def __init__(
+        self, committer: Committer, settings: NotifySettings, upload_secret: str | None = None
+    ) -> None:
         self.committer = committer
         self.settings = settings
+        self.upload_secret = upload_secret
+        """The key that signs uploads ([ratings] upload_secret_env), read at start."""
         self.wake = asyncio.Event()
         self.delivered = 0
 
@@ -79,6 +83,6 @@ class Notifier:
         elif channel == "sms":
             transports.sms(s, target, payload["text"])
         elif channel == "upload":  # a national record reported upward (store/national.py)
-            transports.upload(target, payload)
+            transports.upload(target, payload, self.upload_secret)
         else:
             raise transports.SendError(f"unknown channel {channel!r}", retry=False)

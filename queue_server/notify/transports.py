@@ -54,14 +54,17 @@ def webhook(settings: NotifySettings, payload: dict[str, object]) -> None:
     _post(settings.webhook_url, body, headers)
 
 
-def upload(url: str, payload: dict[str, object]) -> None:
+def upload(url: str, payload: dict[str, object], secret: str | None = None) -> None:
     """A rating or ledger record to the upward endpoint; its record id is the key the
-    receiver keeps it once by (a killed sender may send it again)."""
+    receiver keeps it once by (a killed sender may send it again). With ``secret`` the
+    body is signed as webhooks are (``X-HallQ-Signature: sha256=<hex>``)."""
     body = json.dumps(
         {"record_id": payload["key"], "kind": payload["kind"], "record": payload["record"]},
         ensure_ascii=False,
     ).encode()
     headers = {"Content-Type": "application/json", "X-HallQ-Key": str(payload["key"])}
+    if secret:
+        headers["X-HallQ-Signature"] = signature(secret, body)
     _post(url, body, headers)
 
 

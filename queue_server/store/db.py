@@ -12,12 +12,20 @@ Reads that change nothing (snapshots, waiting lists, a phone page's status, even
 replays, the sweeper's "anything due?") run on :class:`Reader` instead: their own
 connections, each read one consistent snapshot (a WAL read transaction on SQLite,
 REPEATABLE READ on PostgreSQL), so they never queue behind writes nor hold them up.
+
+Halls: SQLite holds one hall per file. On PostgreSQL each hall lives in its own schema,
+``hall_<id>``, of one database; every connection of a hall's engine has ``search_path``
+set to that schema only (a libpq start-up option: no statement at all), so every table,
+sequence, index, the Alembic version table and every raw statement is the hall's own by
+construction. What is database-wide (advisory locks, LISTEN/NOTIFY channels) is keyed by
+the hall id here (:func:`hall_key`, :func:`notify_channel`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import queue
 import threading
@@ -33,7 +41,7 @@ from sqlalchemy.exc import DBAPIError
 
 from .. import jsonenc
 from ..core.errors import HallError
-from ..core.hall import HallConfig
+from ..core.hall import DEFAULT_HALL_ID, HallConfig
 from . import schema as s
 from .statements import EVENT_INSERT
 
@@ -44,14 +52,51 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 READERS = 2
 """Read threads (and connections): reads are short; two keep one slow one from
 holding up the next while leaving the interpreter to the event loop."""
+DEFAULT_HALL = DEFAULT_HALL_ID
+"""The hall id of a hall file without ``[hall] id``: a database with one hall needs no
+id; halls sharing a PostgreSQL database each name their own (config.py, county files)."""
+HALL_OPTION = "hallq_hall"
+"""The engine execution option that carries the hall id to every connection."""
 
 
-def open_engine(url: str, *, read_only: bool = False) -> Engine:
+class HallDatabaseError(RuntimeError):
+    """The database cannot be served or migrated as it is; the message says why and what
+    to do (the server and ``hallq db`` print it and stop)."""
+
+
+def schema_name(hall: str) -> str:
+    """The PostgreSQL schema of a hall (the id is validated: lowercase letters, digits,
+    ``_``; so the name needs no quoting and cannot inject)."""
+    return f"hall_{hall}"
+
+
+def notify_channel(hall: str) -> str:
+    """The LISTEN/NOTIFY channel of one hall: another hall's commits wake nobody here."""
+    return f"{NOTIFY_CHANNEL}_{hall}"
+
+
+def hall_key(purpose: str, hall: str) -> int:
+    """A 64-bit advisory lock key for one purpose in one hall (stable across processes
+    and versions: it is how processes of one hall find each other's locks)."""
+    digest = hashlib.blake2b(f"hallq:{purpose}:{hall}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def hall_of(bind: Engine | Connection) -> str:
+    """The hall an engine (or one of its connections) serves."""
+    return str(bind.get_execution_options().get(HALL_OPTION, DEFAULT_HALL))
+
+
+def open_engine(url: str, *, hall: str = DEFAULT_HALL, read_only: bool = False) -> Engine:
     """An engine with the settings HallQ relies on for this backend.
 
     ``read_only`` gives the readers' engine: on SQLite a deferred BEGIN (a WAL reader
     that never takes the write lock) and ``query_only``; on PostgreSQL REPEATABLE READ
     read-only transactions, so every statement of one read sees the same commits.
+
+    ``hall``: on PostgreSQL every connection's ``search_path`` is that hall's schema
+    only, set as a start-up option of the connection (once per connection, no round
+    trip, and no ``RESET`` or rollback can undo it). On SQLite the file is the hall.
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -74,9 +119,12 @@ def open_engine(url: str, *, read_only: bool = False) -> Engine:
         def _sqlite_begin(conn: Connection) -> None:
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
-        return engine
+        return engine.execution_options(**{HALL_OPTION: hall})
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    # Only the hall's schema: an unqualified name can never reach another hall's table,
+    # nor a table left in ``public`` (which upgrade() moves across, see _move_public).
+    connect_args = {"options": f"-c search_path={schema_name(hall)}"}
     if read_only:
         return create_engine(
             url,
@@ -84,21 +132,191 @@ def open_engine(url: str, *, read_only: bool = False) -> Engine:
             max_overflow=0,
             pool_pre_ping=True,
             isolation_level="REPEATABLE READ",
-            execution_options={"postgresql_readonly": True},
+            connect_args=connect_args,
+            execution_options={"postgresql_readonly": True, HALL_OPTION: hall},
         )
-    return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=5,
+        max_overflow=5,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+        execution_options={HALL_OPTION: hall},
+    )
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (what ``hallq db upgrade`` does)."""
+def upgrade(engine: Engine, *, move_public: bool = False) -> None:
+    """Bring the schema to the newest migration (what ``hallq db upgrade`` does).
+
+    On PostgreSQL, in one transaction: refuse if a server of this hall is running (it
+    holds the hall's serving lock, see :func:`hold_serving_lock`), create the hall's
+    schema, move a single-hall database made before halls out of ``public`` into it
+    (see :func:`_move_public` for when), then migrate. Any failure leaves the database
+    as it was.
+    """
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            hall = hall_of(conn)
+            if _revision_in(conn, schema_name(hall)) == head_revision():
+                return  # nothing to do: harmless beside running servers (of this version)
+            _refuse_if_served(conn, hall)
+            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema_name(hall)}")
+            _move_public(conn, hall, move_public)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def _revision_in(conn: Connection, schema: str) -> str | None:
+    """The Alembic revision recorded in one schema (None: none there)."""
+    if not conn.execute(
+        text("SELECT to_regclass(:t)"), {"t": f"{schema}.alembic_version"}
+    ).scalar():
+        return None
+    return conn.execute(text(f"SELECT version_num FROM {schema}.alembic_version")).scalar()
+
+
+SERVING = "serving"
+"""The advisory lock every server process of a hall holds shared for its whole life."""
+
+
+def _refuse_if_served(conn: Connection, hall: str) -> None:
+    """Take the hall's serving lock exclusively, at once or not at all (NOWAIT): a
+    migration never runs under a server of another version that is serving the hall."""
+    key = hall_key(SERVING, hall)
+    if conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar():
+        return
+    pids = conn.execute(
+        text(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND classid = :hi AND objid = :lo AND objsubid = 1 ORDER BY pid"
+        ),
+        {"hi": (key >> 32) & 0xFFFFFFFF, "lo": key & 0xFFFFFFFF},
+    ).scalars()
+    raise HallDatabaseError(
+        f"hall {hall!r} is being served (server process backend pid(s) "
+        f"{', '.join(map(str, pids)) or '?'} hold its serving lock): stop every "
+        "`hallq server` of this hall, then run `hallq db upgrade` again"
+    )
+
+
+def hold_serving_lock(engine: Engine) -> Connection | None:
+    """A connection holding the hall's serving lock (shared: any number of server
+    processes of the hall may hold it at once) until it is closed or the process dies.
+
+    ``hallq db upgrade`` needs it exclusively, so it refuses to migrate under a running
+    server; a server started while a migration runs refuses to start. SQLite: None.
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    conn = engine.connect()
+    try:
+        key = hall_key(SERVING, hall_of(engine))
+        ok = conn.execute(text("SELECT pg_try_advisory_lock_shared(:k)"), {"k": key}).scalar()
+        conn.commit()  # a session lock outlives the transaction that took it
+    except Exception:
+        conn.close()
+        raise
+    if not ok:
+        conn.close()
+        raise HallDatabaseError(
+            f"hall {hall_of(engine)!r} is being migrated (`hallq db upgrade` holds it): "
+            "start the server when the migration is done"
+        )
+    return conn
+
+
+def _public_tables(conn: Connection) -> list[str]:
+    """HallQ's tables left in ``public`` by a database made before halls."""
+    names = [*s.metadata.tables, "alembic_version"]
+    return list(
+        conn.execute(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                " AND tablename = ANY(:names) ORDER BY tablename"
+            ),
+            {"names": names},
+        ).scalars()
+    )
+
+
+def _move_public(conn: Connection, hall: str, confirmed: bool) -> None:
+    """Move a single-hall database's tables from ``public`` into the hall's schema.
+
+    Every database made before halls keeps its tables in ``public``. ``ALTER TABLE ...
+    SET SCHEMA`` takes each table's indexes, constraints and owned sequences (the ids'
+    counters) along, and keeps every row and every sequence's position, so numbering
+    continues where it was. Only when the hall's schema is still empty: a database
+    already moved, or a second hall's, is left alone.
+
+    Those tables belong to whichever hall file made the database, and the database does
+    not say which. A hall file without an id (``main``) is that file unchanged, so its
+    upgrade moves them; a hall with an id moves them only when told they are its own
+    (``confirmed``: ``hallq db upgrade --move-public``), so a second hall upgraded first
+    never takes the first hall's tickets.
+    """
+    schema = schema_name(hall)
+    if conn.execute(text("SELECT to_regclass(:t)"), {"t": f"{schema}.alembic_version"}).scalar():
+        return
+    tables = _public_tables(conn)
+    if "alembic_version" not in tables:
+        return
+    if hall != DEFAULT_HALL and not confirmed:
+        raise HallDatabaseError(_UNMOVED.format(schema=schema) + _NAMED.format(hall=hall))
+    for table in tables:
+        conn.exec_driver_sql(f'ALTER TABLE public."{table}" SET SCHEMA {schema}')
+    log.info("moved %d tables from public into %s", len(tables), schema)
+
+
+_UNMOVED = (
+    "this database keeps a hall's tables in schema public (made before halls): "
+    "run `hallq db upgrade` to move them into {schema}"
+)
+_NAMED = (
+    "; they belong to the hall file that made the database: if that is hall {hall!r}, "
+    "run `hallq db upgrade --move-public` with its file; if another, upgrade that hall first"
+)
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse to serve a database this code cannot serve, saying why and what to do:
+    not migrated, migrated by a newer HallQ, or a single-hall database not yet moved
+    into its hall's schema."""
+    head, current = head_revision(), current_revision(engine)
+    if current == head:
+        return
+    if current is None and engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            if "alembic_version" in _public_tables(conn):
+                hall = hall_of(conn)
+                named = _NAMED.format(hall=hall) if hall != DEFAULT_HALL else ""
+                raise HallDatabaseError(_UNMOVED.format(schema=schema_name(hall)) + named)
+    if current is not None and not _known_revision(current):
+        raise HallDatabaseError(
+            f"database schema is at revision {current}, newer than this HallQ "
+            f"(which knows up to {head}): run the newer HallQ, or migrate back with it"
+        )
+    raise HallDatabaseError(
+        f"database schema is at {current or 'nothing'}, code needs {head}: run `hallq db upgrade`"
+    )
+
+
+def _known_revision(rev: str) -> bool:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        return ScriptDirectory.from_config(cfg).get_revision(rev) is not None
+    except CommandError:
+        return False
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -158,8 +376,15 @@ class Reader:
     commit acknowledged before it started.
     """
 
-    def __init__(self, url: str, clock: Callable[[], dt.datetime], workers: int = READERS) -> None:
-        self.engine = open_engine(url, read_only=True)
+    def __init__(
+        self,
+        url: str,
+        clock: Callable[[], dt.datetime],
+        workers: int = READERS,
+        *,
+        hall: str = DEFAULT_HALL,
+    ) -> None:
+        self.engine = open_engine(url, hall=hall, read_only=True)
         self.clock = clock
         self._pool = ThreadPoolExecutor(
             workers, thread_name_prefix="hallq-read", initializer=_mark_reader
@@ -200,6 +425,9 @@ class Committer:
         # one operation inside its group cannot break that cycle. One operation per
         # transaction can always be retried; PostgreSQL groups its own commits anyway.
         self.max_group = 1 if engine.dialect.name == "postgresql" else MAX_GROUP
+        hall = hall_of(engine)
+        self.events_lock = hall_key(EVENTS, hall)
+        self.channel = notify_channel(hall)
         self._q: queue.Queue[tuple[Work, Future[Any]] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="hallq-db", daemon=True)
         self._thread.start()
@@ -255,8 +483,8 @@ class Committer:
                     now = self.clock()
                     done.append((fut, *_run_one(conn, work, now), now))
                 # Events last, after every row lock of the group is held (see _order_events).
-                if any(evs for _f, _r, evs, _n in done) and _order_events(conn):
-                    conn.execute(text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
+                if any(evs for _f, _r, evs, _n in done) and _order_events(conn, self.events_lock):
+                    conn.execute(text("SELECT pg_notify(:c, '')"), {"c": self.channel})
                 for fut, value, evs, now in done:
                     published = None if evs is None else _write_events(conn, now, evs)
                     if published and self.on_events is not None:
@@ -320,11 +548,14 @@ def _run_one(
     raise AssertionError("unreachable")
 
 
-EVENTS_LOCK = 0x48414C4C51  # "HALLQ": the advisory lock that orders event commits
+EVENTS = "events"
+"""The advisory lock that orders a hall's event commits (:func:`hall_key`): halls on one
+database never wait for each other's."""
 NOTIFY_CHANNEL = "hallq_events"
+"""The prefix of each hall's channel (:func:`notify_channel`)."""
 
 
-def _order_events(conn: Connection) -> bool:
+def _order_events(conn: Connection, key: int) -> bool:
     """On PostgreSQL, make event-writing transactions commit in sequence order.
 
     Several server processes may share one PostgreSQL. A transaction-level advisory
@@ -336,7 +567,7 @@ def _order_events(conn: Connection) -> bool:
     """
     if conn.dialect.name != "postgresql":
         return False
-    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENTS_LOCK})
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
     return True
 
 

@@ -45,18 +45,20 @@ def record_issue(
     )
 
 
-def record_call(conn: Connection, ticket_id: int, now: dt.datetime) -> None:
+def record_call(conn: Connection, ticket: RowMapping, now: dt.datetime) -> None:
     """The wait it had: until its first call (a recall or a later call after a transfer
-    or a rejoin is not what the estimate promised)."""
-    row = conn.execute(
-        select(_r.issued_at).where(_r.ticket_id == ticket_id, _r.called_at.is_(None))
-    ).first()
-    if row is None:
-        return
+    or a rejoin is not what the estimate promised).
+
+    One statement on the call's hot path: the record's issue time is the ticket's own
+    (both written by the issue, never changed), so the wait is worked out from the
+    ticket row the call already holds, and the UPDATE matches nothing after the first
+    call (or for a ticket issued before records were kept).
+    """
+    waited = int((now - ticket["issued_at"]).total_seconds())
     conn.execute(
         update(s.estimate_records)
-        .where(_r.ticket_id == ticket_id)
-        .values(called_at=now, waited_s=int((now - row.issued_at).total_seconds()))
+        .where(_r.ticket_id == ticket["id"], _r.called_at.is_(None))
+        .values(called_at=now, waited_s=waited)
     )
 
 

@@ -58,9 +58,17 @@ def percentile(values: list[float], share: float) -> float | None:
     return values[max(0, math.ceil(share * len(values)) - 1)]
 
 
+def tenths(x: float | None) -> int | None:
+    """A duration in tenths of a second, the unit every duration figure is kept in: a
+    day's summary and the raw rows then give the same medians, percentiles and sums to
+    the last digit (the report shows tenths)."""
+    return None if x is None else round(x * 10)
+
+
 @dataclass
 class Figures:
-    """What one window, clerk, service or department did in the period."""
+    """What one window, clerk, service or department did in the period (durations in
+    tenths of a second)."""
 
     cases: int = 0
     served: int = 0
@@ -70,23 +78,28 @@ class Figures:
     rated: int = 0
     satisfied: int = 0
     not_rated: int = 0
-    waits: list[float] = field(default_factory=list)
-    walks: list[float] = field(default_factory=list)
-    services: list[float] = field(default_factory=list)
-    busy_s: float = 0.0
-    open_s: float | None = None
-    paused_s: float | None = None
+    waits: list[int] = field(default_factory=list)
+    walks: list[int] = field(default_factory=list)
+    services: list[int] = field(default_factory=list)
+    busy_ds: int = 0
+    open_ds: int | None = None
+    paused_ds: int | None = None
+
+    COUNTS = ("cases", "served", "no_shows", "transfers", "recalls", "rated", "satisfied",
+              "not_rated", "busy_ds")  # fmt: skip
 
     def merge(self, other: Figures) -> None:
-        for name in ("cases", "served", "no_shows", "transfers", "recalls"):
+        for name in self.COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.rated += other.rated
-        self.satisfied += other.satisfied
-        self.not_rated += other.not_rated
         self.waits.extend(other.waits)
         self.walks.extend(other.walks)
         self.services.extend(other.services)
-        self.busy_s += other.busy_s
+        self.add_session(other.open_ds, other.paused_ds)
+
+    def add_session(self, open_ds: int | None, paused_ds: int | None) -> None:
+        if open_ds is not None:
+            self.open_ds = (self.open_ds or 0) + open_ds
+            self.paused_ds = (self.paused_ds or 0) + (paused_ds or 0)
 
     def row(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -102,20 +115,20 @@ class Figures:
             ("service", self.services),
         ):
             values.sort()
-            out[f"{name}_median_s"] = _round(percentile(values, 0.5))
-            out[f"{name}_p90_s"] = _round(percentile(values, 0.9))
-            out[f"{name}_mean_s"] = _round(sum(values) / len(values)) if values else None
+            out[f"{name}_median_s"] = _s(percentile(values, 0.5))
+            out[f"{name}_p90_s"] = _s(percentile(values, 0.9))
+            out[f"{name}_mean_s"] = _round(sum(values) / len(values) / 10) if values else None
         rate = rules.satisfaction(self.rated, self.satisfied)
         out.update(
             rated=self.rated,
             satisfied=self.satisfied,
             not_rated=self.not_rated,
             satisfaction=round(rate, 4) if rate is not None else None,
-            open_s=_round(self.open_s),
-            paused_s=_round(self.paused_s),
+            open_s=_s(self.open_ds),
+            paused_s=_s(self.paused_ds),
             idle_s=(
-                _round(max(0.0, self.open_s - (self.paused_s or 0.0) - self.busy_s))
-                if self.open_s is not None
+                _s(max(0, self.open_ds - (self.paused_ds or 0) - self.busy_ds))
+                if self.open_ds is not None
                 else None
             ),
         )
@@ -124,9 +137,11 @@ class Figures:
 
 def _bucket(rows: list[Any]) -> Figures:
     """The figures of the cases of one window, clerk and service (columns as selected
-    in :func:`figures`)."""
+    in :func:`_case_rows`)."""
     done = [r for r in rows if r[3] == "done"]
     rated = [r[5] for r in rows if r[4] == "rated" and r[5] is not None]
+    walks = [tenths(r[8]) for r in rows]
+    services = [tenths(r[9]) for r in rows]
     return Figures(
         cases=len(rows),
         served=len(done),
@@ -137,10 +152,10 @@ def _bucket(rows: list[Any]) -> Figures:
         rated=len(rated),
         satisfied=sum(1 for v in rated if rules.is_satisfied(v)),
         not_rated=sum(1 for r in rows if r[4] == "not_rated"),
-        waits=[r[7] for r in rows if r[7] is not None],
-        walks=[r[8] for r in rows if r[8] is not None],
-        services=[r[9] for r in done if r[9] is not None],
-        busy_s=sum((r[8] or 0.0) + (r[9] or 0.0) for r in rows),
+        waits=[round(r[7] * 10) for r in rows if r[7] is not None],
+        walks=[w for w in walks if w is not None],
+        services=[round(r[9] * 10) for r in done if r[9] is not None],
+        busy_ds=sum((w or 0) + (v or 0) for w, v in zip(walks, services, strict=True)),
     )
 
 
@@ -148,9 +163,28 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 1)
 
 
-def figures(conn: Connection, config: HallConfig, period: acc.Period) -> dict[str, Any]:
-    """The period's figures: ``total`` and a dict of rows per group (key → figures)."""
-    start, end = bounds(period, config.tz)
+def _s(ds: int | None) -> float | None:
+    """Tenths of a second as seconds."""
+    return None if ds is None else ds / 10
+
+
+DIMS = ("window", "clerk", "service")
+"""What a day's summary keeps figures of; departments and the hall's total are made of
+the services' (a department is its services')."""
+
+Parts = dict[str, dict[Any, Figures]]
+
+
+def new_parts() -> Parts:
+    return {d: defaultdict(Figures) for d in DIMS}
+
+
+def raw_parts(
+    conn: Connection, config: HallConfig, first: dt.date, last: dt.date, parts: Parts
+) -> None:
+    """Add the figures of days ``first`` to ``last`` (hall-local), counted from the raw
+    rows (cases, tickets, the audit log's window operations), to ``parts``."""
+    start, end = bounds(acc.Period(first, last), config.tz)
     called = seconds(conn, _t.issued_at, _c.called_at)
     # A case finished without "start" has started_at = ended_at (the store's rule): it
     # has no walk time, and its service time runs from the call (as clerk.today does).
@@ -179,9 +213,7 @@ def figures(conn: Connection, config: HallConfig, period: acc.Period) -> dict[st
         .where(_c.ended_at >= start, _c.ended_at < end)
     )
     # Rows are put in buckets of one (window, clerk, service) first, one cheap step per
-    # row; each bucket is then counted with comprehensions and merged into the groups,
-    # so a year of 290,000 cases costs a few passes in C-speed loops, not 290,000 x 5
-    # updates in Python.
+    # row; each bucket is then counted with comprehensions and merged into the groups.
     buckets: dict[tuple[Any, Any, Any], list[Any]] = {}
     for row in conn.execute(q):
         key = (row[0], row[1], row[2])
@@ -190,44 +222,116 @@ def figures(conn: Connection, config: HallConfig, period: acc.Period) -> dict[st
             buckets[key] = [row]
         else:
             got.append(row)
-    dept_of = {sv.id: sv.department for sv in config.services}
-    groups: dict[str, dict[Any, Figures]] = {g: defaultdict(Figures) for g in GROUPS}
-    total = Figures()
     for (window, clerk, sid), rows in buckets.items():
         f = _bucket(rows)
-        targets = [total, groups["window"][window], groups["service"][sid]]
+        parts["window"][window].merge(f)
+        parts["service"][sid].merge(f)
         if clerk is not None:
-            targets.append(groups["clerk"][clerk])
+            parts["clerk"][clerk].merge(f)
+    _sessions(conn, config, start, end, parts)
+
+
+def finish(period: acc.Period, config: HallConfig, parts: Parts) -> dict[str, Any]:
+    """The period's figures from its parts: ``total`` and a dict of rows per group."""
+    dept_of = {sv.id: sv.department for sv in config.services}
+    groups: dict[str, dict[Any, Figures]] = {
+        "department": defaultdict(Figures),
+        "window": parts["window"],
+        "clerk": parts["clerk"],
+        "service": parts["service"],
+    }
+    total = Figures()
+    for sid, f in parts["service"].items():
+        # sorted first (row() would anyway): the hall's and departments' lists are then
+        # sorted runs, which a sort merges in near-linear time
+        f.waits.sort()
+        f.walks.sort()
+        f.services.sort()
+        total.merge(f)
         dept = dept_of.get(sid)
         if dept is not None:
-            targets.append(groups["department"][dept])
-        for t in targets:
-            t.merge(f)
-    _sessions(conn, start, end, groups)
+            groups["department"][dept].merge(f)
+    # a window's sessions are not the services': the hall's open time is its windows'
+    total.open_ds = total.paused_ds = None
     return {
         "period": period.label,
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
         "total": total.row(),
         "groups": {
-            g: {k: f.row() for k, f in sorted(rows.items(), key=lambda kv: str(kv[0]))}
-            for g, rows in groups.items()
+            g: {k: f.row() for k, f in sorted(groups[g].items(), key=lambda kv: str(kv[0]))}
+            for g in GROUPS
         },
     }
+
+
+class Demand:
+    """Tickets taken per service by hall-local hour of day and ISO weekday."""
+
+    def __init__(self) -> None:
+        self.services: dict[str, tuple[list[int], list[int]]] = {}
+
+    def for_service(self, sid: str) -> tuple[list[int], list[int]]:
+        got = self.services.get(sid)
+        if got is None:
+            got = self.services[sid] = ([0] * 24, [0] * 7)
+        return got
+
+    def result(self, offset: int) -> dict[str, Any]:
+        items = sorted(self.services.items())
+        return {
+            "by_hour": {sid: hours for sid, (hours, _) in items},
+            "by_weekday": {sid: days for sid, (_, days) in items},
+            "utc_offset_s": offset,
+        }
+
+
+def collect(
+    conn: Connection, config: HallConfig, period: acc.Period, *, summaries: bool = True
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The period's figures (``total`` and a dict of rows per group, key → figures) and
+    its demand.
+
+    Days with a true summary (store/summaries.py) are read from it, the others (today,
+    days not summarized yet or whose rows changed since) from the raw rows; both give
+    the same figures. ``summaries=False`` counts everything from the raw rows."""
+    from . import summaries as sm
+
+    parts, demand = new_parts(), Demand()
+    done = sm.read(conn, period, parts, demand) if summaries else set()
+    day, run_start = period.start, None
+    while day <= period.end + dt.timedelta(days=1):
+        if day <= period.end and day not in done:
+            run_start = run_start or day
+        elif run_start is not None:
+            last = day - dt.timedelta(days=1)
+            raw_parts(conn, config, run_start, last, parts)
+            raw_demand(conn, config, run_start, last, demand)
+            run_start = None
+        day += dt.timedelta(days=1)
+    return finish(period, config, parts), demand.result(_offset(config, period))
+
+
+def figures(
+    conn: Connection, config: HallConfig, period: acc.Period, *, summaries: bool = True
+) -> dict[str, Any]:
+    """The period's figures (:func:`collect`)."""
+    return collect(conn, config, period, summaries=summaries)[0]
 
 
 _WINDOW_OPS = ("window.open", "window.pause", "window.resume", "window.close")
 
 
 def _sessions(
-    conn: Connection, start: dt.datetime, end: dt.datetime, groups: dict[str, dict[Any, Figures]]
+    conn: Connection, config: HallConfig, start: dt.datetime, end: dt.datetime, parts: Parts
 ) -> None:
     """Open and paused time per window and clerk, from the window operations in the
-    audit log (sessions opened in the period; one still open at its end is cut there).
+    audit log: sessions opened in ``[start, end)``, each counted in the hall-local day it
+    opened, up to its close or that day's end (a window left open overnight is not a
+    night of idle time; and so a day's figures never change with the next day's rows).
 
     Times are read as seconds (floats) and an opening's clerk is taken from its detail
-    by the database: a year of a large hall has some 160,000 such rows. (Summing the
-    stretches in SQL with window functions was tried: 3-4 times slower on SQLite.)"""
+    by the database: a year of a large hall has some 160,000 such rows."""
     if conn.dialect.name == "postgresql":
         clerk_of = func.cast(_a.detail, JSONB).op("->>")("clerk")
     else:
@@ -249,43 +353,68 @@ def _sessions(
         )
         .order_by(_a.at)  # the index's order; rows of one instant keep their id order
     ).all()
-    end_s = end.timestamp()
-    state: dict[int, list[Any]] = {}  # window -> [since, clerk, paused since or None]
-    spans: dict[tuple[int, str | None], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    day_end: dict[dt.date, float] = {}
+
+    def end_of_day(at: float) -> float:
+        day = dt.datetime.fromtimestamp(at, config.tz).date()
+        got = day_end.get(day)
+        if got is None:
+            got = day_end[day] = bounds(acc.Period(day, day), config.tz)[1].timestamp()
+        return got
+
+    # window -> [since, clerk, paused since or None, the end of its day]
+    state: dict[int, list[Any]] = {}
+    spans: dict[tuple[int, str | None], list[int]] = defaultdict(lambda: [0, 0])
+
+    def close(window: int, st: list[Any], at: float) -> None:
+        span = spans[(window, st[1])]
+        if st[2] is not None:
+            span[1] += round((at - st[2]) * 10)
+        span[0] += round((at - st[0]) * 10)
+        del state[window]
+
     for at, op, window, clerk in rows:
         st = state.get(window)
+        if st is not None and at >= st[3]:
+            close(window, st, st[3])  # cut at the end of the day it opened
+            st = None
         if op == "window.open":
-            state[window] = [at, clerk, None]
+            if st is not None:
+                close(window, st, at)  # opened again without a close
+            state[window] = [at, clerk, None, end_of_day(at)]
         elif st is None:
             continue
         elif op == "window.pause" and st[2] is None:
             st[2] = at
         elif op == "window.resume" and st[2] is not None:
-            spans[(window, st[1])][1] += at - st[2]
+            spans[(window, st[1])][1] += round((at - st[2]) * 10)
             st[2] = None
         elif op == "window.close":
-            if st[2] is not None:
-                spans[(window, st[1])][1] += at - st[2]
-            spans[(window, st[1])][0] += at - st[0]
-            del state[window]
-    for window, st in state.items():
-        if st[2] is not None:
-            spans[(window, st[1])][1] += end_s - st[2]
-        spans[(window, st[1])][0] += end_s - st[0]
-    for (window, clerk), (open_s, paused_s) in spans.items():
-        for f in [groups["window"][window]] + ([groups["clerk"][clerk]] if clerk else []):
-            f.open_s = (f.open_s or 0.0) + open_s
-            f.paused_s = (f.paused_s or 0.0) + paused_s
+            close(window, st, at)
+    for window, st in list(state.items()):
+        close(window, st, st[3])
+    for (window, clerk), (open_ds, paused_ds) in spans.items():
+        parts["window"][window].add_session(open_ds, paused_ds)
+        if clerk:
+            parts["clerk"][clerk].add_session(open_ds, paused_ds)
 
 
-def demand(conn: Connection, config: HallConfig, period: acc.Period) -> dict[str, Any]:
-    """Tickets taken per service by hall-local hour of day and by ISO weekday.
-
-    The local time is the UTC time moved by the hall's offset in the middle of the
-    period: exact in zones without summer time (China's)."""
+def _offset(config: HallConfig, period: acc.Period) -> int:
+    """The hall's UTC offset in the middle of the period, in seconds."""
     start, end = bounds(period, config.tz)
     mid = start + (end - start) / 2
-    offset = int((mid.astimezone(config.tz).utcoffset() or dt.timedelta()).total_seconds())
+    return int((mid.astimezone(config.tz).utcoffset() or dt.timedelta()).total_seconds())
+
+
+def raw_demand(
+    conn: Connection, config: HallConfig, first: dt.date, last: dt.date, demand: Demand
+) -> None:
+    """Add the tickets taken on days ``first`` to ``last`` per service by hall-local
+    hour of day and by ISO weekday to ``demand``, from the tickets.
+
+    The local time is the UTC time moved by the hall's offset in the middle of the
+    days: exact in zones without summer time (China's)."""
+    offset = _offset(config, acc.Period(first, last))
     if conn.dialect.name == "postgresql":
         local = _t.issued_at + literal(dt.timedelta(seconds=offset))
         hour = func.extract("hour", local)
@@ -294,24 +423,26 @@ def demand(conn: Connection, config: HallConfig, period: acc.Period) -> dict[str
         mod = f"{offset:+d} seconds"
         hour = func.strftime("%H", _t.issued_at, mod)
         dow = func.strftime("%w", _t.issued_at, mod)  # 0 is Sunday
-    by_hour: dict[str, list[int]] = defaultdict(lambda: [0] * 24)
-    by_day: dict[str, list[int]] = defaultdict(lambda: [0] * 7)
     rows = conn.execute(
         select(_t.service_id, hour, dow, func.count())
         # by service day (indexed with the service), the hall-local day of issue
-        .where(_t.day >= period.start, _t.day <= period.end)
+        .where(_t.day >= first, _t.day <= last)
         .group_by(_t.service_id, hour, dow)
     ).all()
     for sid, h, d, n in rows:
         day = int(d)
         iso = day if conn.dialect.name == "postgresql" else (day or 7)
-        by_hour[sid][int(h)] += n
-        by_day[sid][iso - 1] += n
-    return {
-        "by_hour": dict(sorted(by_hour.items())),
-        "by_weekday": dict(sorted(by_day.items())),
-        "utc_offset_s": offset,
-    }
+        hours, weekdays = demand.for_service(sid)
+        hours[int(h)] += n
+        weekdays[iso - 1] += n
+
+
+def demand(
+    conn: Connection, config: HallConfig, period: acc.Period, *, summaries: bool = True
+) -> dict[str, Any]:
+    """Tickets taken per service by hall-local hour of day and by ISO weekday
+    (:func:`collect`)."""
+    return collect(conn, config, period, summaries=summaries)[1]
 
 
 def today(conn: Connection, config: HallConfig, now: dt.datetime) -> dict[str, Any]:
@@ -358,7 +489,9 @@ def today(conn: Connection, config: HallConfig, now: dt.datetime) -> dict[str, A
         .group_by(_c.window)
         .order_by(_c.window)
     ).all()
-    hours = demand(conn, config, acc.Period(day, day, "day"))["by_hour"]
+    today_demand = Demand()
+    raw_demand(conn, config, day, day, today_demand)  # today is never summarized
+    hours = today_demand.result(0)["by_hour"]
     return {
         "day": day.isoformat(),
         "now": now.isoformat(),

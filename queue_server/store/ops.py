@@ -19,7 +19,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import Connection, RowMapping
 
 from ..core import estimate, pins, ratings, rules
@@ -97,6 +108,65 @@ _EST_WAITING = select(
         _t.target_window.in_(bindparam("numbers", expanding=True)),
     ),
 )
+# The same tickets, but of each queue's priority and ordinary lines only the first
+# MAX_CALLS (no replay gets past them) and the ticket being estimated; the rest are
+# counted (``n``). An issue at 2,000 waiting read every one of them into Python.
+_line_kind = case(
+    (_t.target_window.is_not(None), 2),
+    (_t.priority == rules.APPOINTMENT, 3),
+    (_t.priority.is_not(None), 1),
+    else_=0,
+)
+_est_ranked = (
+    select(
+        _t.id,
+        _t.queue,
+        _t.sort_at,
+        _t.priority,
+        _t.appointment_at,
+        _t.target_window,
+        _line_kind.label("kind"),
+        func.row_number()
+        .over(partition_by=(_t.queue, _line_kind), order_by=(_t.sort_at, _t.id))
+        .label("rn"),
+        func.count().over(partition_by=(_t.queue, _line_kind)).label("n"),
+    )
+    .where(
+        _t.day == bindparam("day"),
+        _t.status == "waiting",
+        or_(
+            _t.queue.in_(bindparam("queues", expanding=True)),
+            _t.target_window.in_(bindparam("numbers", expanding=True)),
+        ),
+    )
+    .subquery()
+)
+_r = _est_ranked.c
+_EST_WAITING_FIRST = select(
+    _r.id,
+    _r.queue,
+    # Times as the driver gives them (text on SQLite), made aware UTC by _utc: the
+    # column type's own conversion was most of the cost of reading a long line.
+    type_coerce(_r.sort_at, String()),
+    _r.priority,
+    type_coerce(_r.appointment_at, String()),
+    _r.target_window,
+    _r.kind,
+    _r.n,
+).where(or_(_r.rn <= bindparam("first"), _r.kind >= 2, _r.id == bindparam("ticket")))
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    """What ``schema.UTCDateTime`` gives for a stored time, from the driver's raw value."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
 _EST_WINDOWS = (
     select(_w.number, _w.status, _w.since, _t.queue, _t.called_at, _t.status.label("tstatus"))
     .select_from(s.windows.outerjoin(s.tickets, _t.id == _w.ticket_id))
@@ -400,20 +470,61 @@ class HallOps:
             out.extend(got)
         return out
 
-    def _hall_now(self, conn: Connection, queue: str, now: dt.datetime) -> estimate.HallNow:
-        """What :func:`estimate.estimate_wait` needs for ``queue``: its component only."""
+    def _hall_now(
+        self,
+        conn: Connection,
+        queue: str,
+        now: dt.datetime,
+        *,
+        brief: bool = False,
+        ticket: int = 0,
+    ) -> estimate.HallNow:
+        """What :func:`estimate.estimate_wait` needs for ``queue``: its component only.
+
+        ``brief``: of each long line only the first :data:`estimate.MAX_CALLS` are read,
+        and ``ticket``; the rest are counted (``HallNow.hidden``). For estimates of
+        tickets at the back of their line (a newcomer, the ticket just issued), whose
+        figures this leaves as they were (property-tested); a ticket's phone page, which
+        may be anywhere in its line, reads the whole line.
+        """
         queues, linked = self._component(queue)
         numbers = [w.number for w in linked]
         day = self.day(now)
-        waiting = [
-            rules.Candidate(*r)
-            for r in conn.execute(
-                _EST_WAITING, {"day": day, "queues": queues, "numbers": numbers}
-            ).all()
-        ]
+        hidden: dict[tuple[str, bool], int] = {}
+        if brief:
+            waiting = []
+            shown: dict[tuple[str, bool], int] = {}
+            for id_, q, sort_at, prio, appt_at, target, kind, n in conn.execute(
+                _EST_WAITING_FIRST,
+                {
+                    "day": day,
+                    "queues": queues,
+                    "numbers": numbers,
+                    "first": estimate.MAX_CALLS,
+                    "ticket": ticket,
+                },
+            ).all():
+                c = rules.Candidate(id_, q, _utc(sort_at), prio, _utc(appt_at), target)  # type: ignore[arg-type]
+                waiting.append(c)
+                if kind < 2:
+                    key = (c.queue, kind == 1)
+                    shown[key] = shown.get(key, 0) + 1
+                    hidden[key] = n
+            hidden = {k: n - shown[k] for k, n in hidden.items() if n > shown[k]}
+        else:
+            waiting = [
+                rules.Candidate(*r)
+                for r in conn.execute(
+                    _EST_WAITING, {"day": day, "queues": queues, "numbers": numbers}
+                ).all()
+            ]
         seconds = {q: self.case_seconds(conn, q) for q in queues}
         default = self.config.rules.default_service_minutes
         svc = {q: estimate.service_minutes_from_cases(d, default) for q, d in seconds.items()}
+        for q in {c.queue for c in waiting if c.target_window is not None} - set(queues):
+            # A ticket sent here from a queue of another group is served at its own
+            # queue's pace (cached like the rest; rare).
+            svc[q] = self.service_minutes(conn, q)
         hours = {q: qd.hours for q in queues if (qd := self.config.queue(q)) is not None}
         state = {r.number: r for r in conn.execute(_EST_WINDOWS, {"numbers": numbers}).all()}
         windows = []
@@ -455,6 +566,7 @@ class HallOps:
                 ),
             ),
             default_service_minutes=default,
+            hidden=hidden,
         )
 
     def estimate(
@@ -469,6 +581,15 @@ class HallOps:
         ``hall`` is the state already read for this queue in the same operation.
         """
         return estimate.estimate(hall or self._hall_now(conn, ticket.queue, now), ticket)
+
+    def _issue_estimates(
+        self, hall: estimate.HallNow, ticket: rules.Candidate, now: dt.datetime
+    ) -> tuple[estimate.Estimate, estimate.Estimate]:
+        """At issue, the new ticket's figure and its queue's (a newcomer's): one replay."""
+        mine, fresh = estimate.estimates(
+            hall, [ticket, rules.Candidate(NEWCOMER_ID, ticket.queue, now)]
+        )
+        return mine, fresh
 
     def people_ahead(self, conn: Connection, ticket: RowMapping, now: dt.datetime) -> int:
         """Waiting tickets of the same queue that the call order puts first.
@@ -500,12 +621,15 @@ class HallOps:
         est: estimate.Estimate | None = None,
     ) -> dict[str, Any]:
         if hall is None and est is None:
-            hall = self._hall_now(conn, prefix, now)  # the estimate needs it anyway
+            hall = self._hall_now(conn, prefix, now, brief=True)  # the estimate needs it
         if hall is not None:
-            # The estimate has just read every waiting ticket of the queue's group (the
-            # same day and status): count them here instead of asking again.
+            # The estimate has just read the waiting tickets of the queue's group (the
+            # same day and status; those of long lines only counted): count them here
+            # instead of asking again. Those counted stand behind those read.
             mine = [c.sort_at for c in hall.waiting if c.queue == prefix]
-            waiting, oldest = len(mine), min(mine, default=None)
+            waiting = len(mine) + hall.hidden.get((prefix, False), 0)
+            waiting += hall.hidden.get((prefix, True), 0)
+            oldest = min(mine, default=None)
         else:
             waiting, oldest = conn.execute(
                 st.WAITING_STATS, {"day": self.day(now), "queue": prefix}
@@ -529,12 +653,30 @@ class HallOps:
             "est_wait_high": est.high,
         }
 
-    def _next_stmt(self, number: int, queues: tuple[str, ...]) -> Any:
-        """``call.next`` for one window (built once per window) from the call order's SQL.
+    def _pick_next(
+        self, conn: Connection, number: int, queues: tuple[str, ...], now: dt.datetime
+    ) -> RowMapping | None:
+        """``call.next``'s ticket, locked: by index seeks (``callorder.next_ticket``);
+        by the full ordered statement only when that finds none, which on PostgreSQL may
+        mean another server is calling the first ticket right now (SQLite has one
+        writer, so there it means the line is empty). The rare contended call pays for
+        the sort, not every call."""
+        stmts = self._next_stmts.get(number)
+        if stmts is None:
+            stmts = self._next_stmts[number] = (
+                callorder.next_ticket(number, queues),
+                self._next_stmt(number, queues),
+            )
+        params = {"now": now, "day": self.day(now)}
+        row = conn.execute(stmts[0], params).mappings().first()
+        if row is None and conn.dialect.name == "postgresql":
+            row = conn.execute(stmts[1], params).mappings().first()
+        return row
 
-        Locked with SKIP LOCKED: a ticket another server is calling right now is passed
-        over rather than waited for, so two servers never take the same ticket.
-        """
+    def _next_stmt(self, number: int, queues: tuple[str, ...]) -> Any:
+        """The window's line in call order, first row locked with SKIP LOCKED: a ticket
+        another server is calling right now is passed over rather than waited for.
+        Sorts every eligible ticket: only for a contended call (``_pick_next``)."""
         t = s.tickets.c
         return (
             select(s.tickets)
@@ -556,7 +698,7 @@ class HallOps:
         ests: dict[str, estimate.Estimate] = {}
         halls: dict[str, estimate.HallNow] = {}
         for prefixes in groups.values():
-            hall = self._hall_now(conn, prefixes[0], now)
+            hall = self._hall_now(conn, prefixes[0], now, brief=True)
             newcomers = [rules.Candidate(NEWCOMER_ID + i, q, now) for i, q in enumerate(prefixes)]
             for q, got in zip(prefixes, estimate.replay_many(hall, newcomers), strict=True):
                 ests[q] = estimate.with_range(hall, q, got)
@@ -689,14 +831,15 @@ class HallOps:
             detail={"service": service.id, "priority": priority}
             | ({"confirmed_by": confirmed_by} if confirmed_by else {}),
         )
-        hall = self._hall_now(conn, queue.prefix, now)  # read once for both figures
-        stats = self.queue_stats(conn, queue.prefix, now, hall)
+        # Read once for both figures; the new ticket is at the back of its line.
+        hall = self._hall_now(conn, queue.prefix, now, brief=True, ticket=ticket_id)
+        est, fresh = self._issue_estimates(hall, callorder.candidate(row), now)
+        stats = self.queue_stats(conn, queue.prefix, now, hall, est=fresh)
         if priority is None:
             # A fresh ordinary ticket is last in line: everyone waiting is ahead of it.
             ahead = stats["waiting"] - 1
         else:
             ahead = self.people_ahead(conn, row, now)
-        est = self.estimate(conn, callorder.candidate(row), now, hall)
         estimate_records.record_issue(conn, row, est, now)  # measured at its first call
         view = ticket_view(row)
         reply = dict(
@@ -901,10 +1044,7 @@ class HallOps:
         number, win = self._ready_window(conn, actor, args, "call.next")
         wdef = self.config.window(number)
         assert wdef is not None
-        stmt = self._next_stmts.get(number)
-        if stmt is None:
-            stmt = self._next_stmts[number] = self._next_stmt(number, wdef.queues)
-        row = conn.execute(stmt, {"now": now, "day": self.day(now)}).mappings().first()
+        row = self._pick_next(conn, number, wdef.queues, now)
         if row is None:
             self._audit(conn, now, actor, "call.next", window=number, detail={"empty": True})
             return Outcome({"ticket": None, "window": number})
@@ -962,7 +1102,7 @@ class HallOps:
             },
         ).scalar_one()
         wrow = self._set_window(conn, number, ticket_id=row["id"], case_id=case_id, since=now)
-        estimate_records.record_call(conn, row["id"], now)
+        estimate_records.record_call(conn, row, now)
         self._audit(conn, now, actor, op, window=number, ticket_id=row["id"])
         view = ticket_view(ticket)
         return Outcome(

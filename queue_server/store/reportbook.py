@@ -104,7 +104,7 @@ def _name(config: HallConfig, group: str, key: Any) -> str:
 def build(conn: Connection, ops: Any, period: acc.Period, now: dt.datetime) -> dict[str, Any]:
     """The whole report of a period, as plain data."""
     config: HallConfig = ops.config
-    fig = kpis.figures(conn, config, period)
+    fig, demand = kpis.collect(conn, config, period)
     tables: dict[str, list[dict[str, Any]]] = {}
     # The case-file figures (casefile.figures' counts and rates), read once for all four
     # groupings.
@@ -142,7 +142,7 @@ def build(conn: Connection, ops: Any, period: acc.Period, now: dt.datetime) -> d
         "made_at": now.isoformat(),
         "headline": headline,
         "tables": tables,
-        "demand": kpis.demand(conn, config, period),
+        "demand": demand,
         # 周公示: the windows ranked by satisfaction and on-time rate (core rule)
         "ranking": [
             {k: r.get(k) for k in RANK_KEYS}

@@ -13,12 +13,15 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -26,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from ..core import rules
 
 metadata = MetaData()
 
@@ -51,6 +56,12 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
+FILED_CLASS_SQL = (
+    f"CASE WHEN priority IS NULL THEN {rules.ORDINARY_CLASS} "
+    f"WHEN priority = '{rules.APPOINTMENT}' THEN {rules.APPOINTMENT_CLASS} "
+    f"ELSE {rules.PRIORITY_CLASS} END"
+)
+
 tickets = Table(
     "tickets",
     metadata,
@@ -64,6 +75,10 @@ tickets = Table(
     Column("service_id", String(64), nullable=False),
     Column("status", String(16), nullable=False),
     Column("priority", String(16)),
+    # ``rules.filed_class`` in SQL, computed by the database itself (migration 0016), so
+    # no insert can file a ticket under the wrong class. The property test of the call
+    # order (tests/queue_server/test_callorder.py) checks it against the rule.
+    Column("call_class", SmallInteger, Computed(FILED_CLASS_SQL)),
     Column("appointment_code", String(32)),
     Column("appointment_at", UTCDateTime),
     Column("language", String(8), nullable=False),
@@ -93,6 +108,18 @@ Index(
     tickets.c.status,
     tickets.c.queue,
     tickets.c.sort_at,
+)
+# call.next (migration 0016): per queue and class, the first ticket is one index seek;
+# tickets sent to one window are found by the window.
+Index(
+    "ix_tickets_call",
+    tickets.c.day,
+    tickets.c.status,
+    tickets.c.target_window,
+    tickets.c.queue,
+    tickets.c.call_class,
+    tickets.c.sort_at,
+    tickets.c.id,
 )
 Index("ix_tickets_day_service", tickets.c.day, tickets.c.service_id)
 Index("ix_tickets_done", tickets.c.queue, tickets.c.finished_at)
@@ -509,4 +536,68 @@ Index(
     "ix_rectification_steps_record",
     rectification_steps.c.rectification_id,
     rectification_steps.c.id,
+)
+
+
+# The daily report summary (issue 11, migration 0013; store/summaries.py). A hall-local
+# day that has ended is summarized once, per window, clerk and service, so a year's report
+# reads some 300 rows a day instead of replaying every case and the audit log. A day has a
+# row in report_days only while its summary is true: triggers on cases, tickets and the
+# window operations of the audit log delete the row of any day whose raw rows change, and
+# that day is read from the raw rows until it is summarized again.
+report_days = Table(
+    "report_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("start_at", UTCDateTime, nullable=False),  # the day's UTC half-open interval
+    Column("end_at", UTCDateTime, nullable=False),
+    Column("made_at", UTCDateTime, nullable=False),
+)
+Index("ix_report_days_start", report_days.c.start_at)
+
+report_summaries = Table(
+    "report_summaries",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("dim", String(8), primary_key=True),  # window | clerk | service
+    Column("key", String(64), primary_key=True),
+    Column("cases", Integer, nullable=False),
+    Column("served", Integer, nullable=False),
+    Column("no_shows", Integer, nullable=False),
+    Column("transfers", Integer, nullable=False),
+    Column("recalls", Integer, nullable=False),
+    Column("rated", Integer, nullable=False),
+    Column("satisfied", Integer, nullable=False),
+    Column("not_rated", Integer, nullable=False),
+    Column("busy_ds", Integer, nullable=False),  # tenths of a second with a case
+    Column("open_ds", Integer),  # window sessions opened that day (None: no session)
+    Column("paused_ds", Integer),
+    sqlite_with_rowid=False,  # rows kept in (day, dim, key) order: a year is read in order
+)
+
+report_durations = Table(
+    "report_durations",
+    metadata,
+    # One row per summarized day and window, clerk, service (or demand): every case's
+    # durations, sorted tenths of a second as 32-bit little-endian ints, key after key
+    # (``lengths``: three counts per key), so a year is some 1,300 rows. The medians and
+    # 90th percentiles of any period are taken from these exactly as from the raw rows.
+    # ``demand``: per service the day's tickets by hour of issue (24 ints in ``waits``).
+    Column("day", Date, primary_key=True),
+    Column("dim", String(8), primary_key=True),
+    Column("keys", Text, nullable=False),  # JSON list of the keys, in the blobs' order
+    Column("lengths", LargeBinary, nullable=False),
+    Column("waits", LargeBinary, nullable=False),
+    Column("walks", LargeBinary, nullable=False),
+    Column("services", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Today's figures count the red case files still open (store/kpis.py): only the open
+# ones are in this index, so the count does not grow with a year of finished files.
+Index(
+    "ix_casefiles_open_light",
+    casefiles.c.light,
+    sqlite_where=casefiles.c.finished_on.is_(None),
+    postgresql_where=casefiles.c.finished_on.is_(None),
 )

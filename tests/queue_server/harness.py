@@ -105,7 +105,7 @@ def clerk(window: int) -> Actor:
 async def running_hall(
     config: HallConfig, url: str, clock: Clock | None = None, **kw: Any
 ) -> AsyncIterator[HallServer]:
-    engine = db.open_engine(url)
+    engine = db.open_engine(url, hall=config.hall_id)
     db.upgrade(engine)
     engine.dispose()
     hall = HallServer(config, url, clock=clock, **kw)

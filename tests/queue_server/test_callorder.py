@@ -108,11 +108,15 @@ def test_sql_call_order_is_the_rule(config, db_url):
                 )
                 assert got == want, (c, got, want)
             # call.next, one ticket after another, against rules.select_next.
+            # Both of its paths: the index seeks (every call) and the ordered statement
+            # (a call whose first choice another server holds).
             stmt = ops._next_stmt(window, wdef.queues)
             picked, expected = [], []
             left = list(pool)
             while True:
-                row = conn.execute(stmt, {"now": NOW, "day": ops.day(NOW)}).mappings().first()
+                row = ops._pick_next(conn, window, wdef.queues, NOW)
+                full = conn.execute(stmt, {"now": NOW, "day": ops.day(NOW)}).mappings().first()
+                assert (row and row["id"]) == (full and full["id"])
                 want = rules.select_next(left, window, wdef.queues, NOW)
                 picked.append(row["id"] if row else None)
                 expected.append(want.id if want else None)

@@ -11,6 +11,9 @@ import subprocess
 import sys
 import time
 
+LIVE = "AND rated_at >= datetime('now', '-1 hour')"
+"""Cases rated by the live demo, not on the past day ``--simulate`` writes first."""
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -47,7 +50,8 @@ def test_demo_runs_a_living_hall_and_stops_on_ctrl_c(tmp_path):
                 try:
                     with sqlite3.connect(db) as conn:
                         rated = conn.execute(
-                            "SELECT count(*) FROM cases WHERE rating_source = 'device'"
+                            "SELECT count(*) FROM cases WHERE rating_source = 'device' "
+                            + LIVE  # not the simulated past day's
                         ).fetchone()[0]
                 except sqlite3.OperationalError:  # the demo is still creating its tables
                     continue
@@ -68,10 +72,16 @@ def test_demo_runs_a_living_hall_and_stops_on_ctrl_c(tmp_path):
         assert conn.execute("SELECT count(*) FROM appointments WHERE code = ?",
                             (code.group(1),)).fetchone()[0] == 1
     with sqlite3.connect(db) as conn:
-        ops = dict(conn.execute("SELECT op, count(*) FROM audit GROUP BY op").fetchall())
+        # today's live hall (the simulated past day's rows are its own actor's)
+        ops = dict(conn.execute("SELECT op, count(*) FROM audit WHERE actor != 'demo-yesterday' "
+                                "GROUP BY op").fetchall())
     assert ops["ticket.issue"] >= 1 and ops["call.next"] >= 1 and ops["window.open"] == 4
     assert ops["case.finish"] >= 1 and ops["rating.submit"] >= 1
     assert (folder / "hall.toml").read_text().count("[gateway]") == 1
+    # --simulate's past day: a warning and the XLSX a director hands in, at the path said
+    report = re.search(r"day's report +(\S+\.xlsx)", out)
+    assert report is not None and os.path.exists(report.group(1)), out
+    assert re.search(r"yesterday .* [1-9]\d* talk reminders", out), out
 
 
 def _demo(folder, port, *extra):
@@ -105,7 +115,8 @@ def test_the_server_killed_under_the_demo_comes_back_and_the_hall_goes_on(tmp_pa
         try:
             with sqlite3.connect(db) as conn:
                 return conn.execute(
-                    "SELECT count(*) FROM cases WHERE rating_state = 'rated'").fetchone()[0]
+                    "SELECT count(*) FROM cases WHERE rating_state = 'rated' " + LIVE
+                ).fetchone()[0]
         except sqlite3.OperationalError:
             return 0
 

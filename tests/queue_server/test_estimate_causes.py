@@ -350,3 +350,63 @@ def test_the_snapshot_figures_are_each_queues_own(store: Store) -> None:
     assert all(0 <= lo <= n <= hi and n > 0 for n, lo, hi in got.values())
     # The kiosk's service page shows the range before a ticket is taken (issue 15).
     assert any(lo < hi for _, lo, hi in got.values())
+
+
+def test_a_ticket_sent_from_another_group_takes_its_own_queues_time(store: Store) -> None:
+    """A ticket of N (windows 4-5) sent to window 1 (A's group) is served at N's pace:
+    its queue's case length is read though N shares no window with A (it was the
+    8-minute default)."""
+    store.open(1)
+    store.open(4)
+    for _ in range(3):
+        store.issue("sn")
+        store.call_next(4)
+        store.clock.advance(minutes=20)
+        store.finish(4)
+    store.issue("sn")
+    store.call_next(4)
+    store.run(store.ops.transfer, GATEWAY, {"window": 4, "to_window": 1})
+    a = store.issue("sa")
+    # Window 1 takes the sent ticket first (20 minutes), then A001.
+    assert a["est_wait_minutes"] == 20
+
+
+def test_reading_only_the_first_of_each_line_changes_no_figure(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue and queue.stats read of each long line only the first MAX_CALLS (the rest
+    counted); with a bound of 3 and a dozen waiting, every figure and count is what the
+    whole line gives (the phone page's read, which takes every ticket)."""
+    monkeypatch.setattr(estimate, "MAX_CALLS", 3)
+    store.open(1)
+    store.open(2)
+    replies = []
+    for i in range(14):
+        prio = "elderly" if i % 5 == 4 else None
+        replies.append(store.issue("sa" if i % 3 else "sb", priority=prio))
+        store.clock.advance(seconds=20)
+    last = store.issue("sa")
+    whole = store.read(store.ops.ticket_status, last["token"])
+    assert (last["est_wait_minutes"], last["est_wait_low"], last["est_wait_high"]) == (
+        whole["est_wait_minutes"],
+        whole["est_wait_low"],
+        whole["est_wait_high"],
+    )
+    now = store.clock()
+    with store.engine.begin() as conn:
+        for q in ("A", "B"):
+            stats = store.ops.queue_stats(conn, q, now)
+            full = store.ops._hall_now(conn, q, now)
+            got = estimate.estimate(full, rules.Candidate(2**62, q, now))
+            assert stats["waiting"] == sum(1 for c in full.waiting if c.queue == q)
+            assert (stats["est_wait_minutes"], stats["est_wait_low"], stats["est_wait_high"]) == (
+                got.minutes,
+                got.low,
+                got.high,
+            )
+            brief = store.ops._hall_now(conn, q, now, brief=True)
+            assert brief.hidden  # the bound bit
+            # The tickets read are the whole read's, times and all (read raw, made UTC).
+            assert set(brief.waiting) <= set(full.waiting)
+            oldest = min(c.sort_at for c in full.waiting if c.queue == q)
+            assert stats["longest_wait_s"] == int((now - oldest).total_seconds())

@@ -30,6 +30,7 @@ TOKENS = {
     "gateway": "gateway-secret",  # every window
     "supervisor": "supervisor-secret",
     "admin": "admin-secret",
+    "county": "county-secret",
 }
 OFFICE_HELLO = {  # back office of the civil department: id + PIN + role, no window
     "officer": {"clerk": "o-civil", "pin": "1234"},
@@ -391,6 +392,13 @@ NEVER = [
     ("officer", "call.next"),
     ("supervisor", "casefile.decide"),
     ("admin", "casefile.decide"),  # a decision is a named approver's, never a console's
+    ("county", "call.next"),  # the county looks; the hall's staff act
+    ("county", "ticket.issue"),
+    ("county", "ticket.cancel"),
+    ("county", "window.open"),
+    ("county", "ledger.decide"),
+    ("county", "ledger.phone"),
+    ("county", "rating.submit"),
 ]
 PINNED = {
     ("clerk", "ticket.cancel"): Scope.WINDOW_TICKET,
@@ -406,6 +414,16 @@ PINNED = {
     ("approver", "casefile.decide"): Scope.OWN_DEPARTMENT,
     ("head", "casefile.extend"): Scope.OWN_DEPARTMENT,
 }
+
+
+def test_the_county_only_reads():
+    """Every operation open to a county token changes nothing (the server serves it on
+    a read connection), so a county token can never act in a hall."""
+    from queue_server.server import READ_OPS
+
+    county = {op for op in TABLE if scope_of("county", op) is not None}
+    assert county - {"hello", "hall.info", "subscribe"} <= READ_OPS
+    assert all(scope_of("supervisor", op) for op in county)  # a supervisor's, no more
 
 
 def test_pinned_decisions_of_the_table():

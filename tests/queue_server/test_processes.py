@@ -15,6 +15,9 @@ from queue_server.store import db
 
 TEST_HALL = Path(__file__).parent.parent / "hall_test.toml"
 
+HALL_PATH = f"-c search_path={db.schema_name(db.DEFAULT_HALL)}"
+"""What a raw connection needs to see the test hall's tables (its schema)."""
+
 
 class ServerProcess:
     def __init__(self, url: str, port: int = 0, config: Path = TEST_HALL) -> None:
@@ -312,7 +315,9 @@ def test_chaos_two_servers_sigkills_and_failover_keep_every_invariant(pg_url):
             async def blips() -> None:
                 # Now and then the database is slow (a long report holds the counters
                 # and windows): requests pile up in flight, and clients fail over then.
-                slow = await psycopg.AsyncConnection.connect(pg_url.replace("+psycopg", ""))
+                slow = await psycopg.AsyncConnection.connect(
+                    pg_url.replace("+psycopg", ""), options=HALL_PATH
+                )
                 try:
                     while not stop.is_set():
                         await asyncio.sleep(rng.uniform(0.1, 0.4))
@@ -344,7 +349,7 @@ def test_chaos_two_servers_sigkills_and_failover_keep_every_invariant(pg_url):
             await asyncio.sleep(1.0)
             stop.set()
             await asyncio.wait_for(asyncio.gather(*load), 90)
-            with psycopg.connect(pg_url.replace("+psycopg", "")) as conn:
+            with psycopg.connect(pg_url.replace("+psycopg", ""), options=HALL_PATH) as conn:
                 tickets = dict(
                     conn.execute(
                         "SELECT token, prefix || lpad(number::text, 3, '0') FROM tickets"

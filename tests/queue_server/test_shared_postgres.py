@@ -28,6 +28,9 @@ from .test_processes import ServerProcess
 
 pytestmark = pytest.mark.postgres
 
+HALL_PATH = f"-c search_path={db.schema_name(db.DEFAULT_HALL)}"
+"""What a raw connection needs to see the test hall's tables (its schema)."""
+
 
 def _libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
@@ -117,7 +120,7 @@ async def raw(srv: ServerProcess, token: str) -> AsyncIterator[Raw]:
 
 def _insert_events_without_notify(url: str, n: int) -> list[int]:
     """Commit events the way another server process does, minus its notification."""
-    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+    with psycopg.connect(_libpq(url), autocommit=True, options=HALL_PATH) as conn:
         return [
             conn.execute(
                 "INSERT INTO events (at, type, payload) VALUES (now() at time zone 'utc',"
@@ -131,7 +134,7 @@ def _insert_events_without_notify(url: str, n: int) -> list[int]:
 def test_two_processes_starting_together_both_run(config, pg_url):
     """The windows' rows inserted by another starting process are no reason to die."""
     _migrate(pg_url)
-    other = psycopg.connect(_libpq(pg_url))  # "the other process", mid-start
+    other = psycopg.connect(_libpq(pg_url), options=HALL_PATH)  # "the other process", mid-start
     started: list[ServerProcess] = []
     failed: list[BaseException] = []
 
@@ -168,7 +171,7 @@ def test_a_request_in_flight_on_another_process_gets_the_same_reply(pg_url):
                 first = await ka.reply(await ka.send("ticket.issue", {"service": "general"}, "k0"))
                 assert first["ok"]
                 # Hold queue A's counter, which every ticket of A needs.
-                hold = await psycopg.AsyncConnection.connect(_libpq(pg_url))
+                hold = await psycopg.AsyncConnection.connect(_libpq(pg_url), options=HALL_PATH)
                 await hold.execute("SELECT * FROM ticket_counters WHERE queue = 'A' FOR UPDATE")
                 args = {"service": "general"}
                 ra = await ka.send("ticket.issue", args, "same-key")
@@ -181,7 +184,7 @@ def test_a_request_in_flight_on_another_process_gets_the_same_reply(pg_url):
         assert reply_a["ok"], reply_a
         assert reply_b["ok"], (reply_b, b.log_tail())
         assert reply_b["result"] == reply_a["result"]
-        with psycopg.connect(_libpq(pg_url)) as conn:
+        with psycopg.connect(_libpq(pg_url), options=HALL_PATH) as conn:
             (n,) = conn.execute("SELECT count(*) FROM tickets").fetchone()
         assert n == 2
         logs = a.log_tail(400) + b.log_tail(400)

@@ -6,7 +6,7 @@
 // works and shows what it can work out from the events it has seen.
 
 import { HallConnection, State, newKey, formatDuration, secondsSince, el } from "./hallq.js";
-import { t, lang, setLang, applyI18n, errorText, name } from "./i18n.js";
+import { t, lang, setLevels, setLang, applyI18n, errorText, name } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const ACTIVE = new Set(["called", "serving"]); // a ticket the window still has to deal with
@@ -579,6 +579,7 @@ function signIn(hello, clerkName) {
         first = false;
         if (hello.token) sessionStorage.setItem("hallq.clerk.token", JSON.stringify({ token: hello.token, clerk: clerkName }));
         S.info = await conn.request("hall.info");
+        setLevels(S.info);
         $("signin").hidden = true;
         $("console").hidden = false;
         $("msg").textContent = "";

@@ -210,11 +210,6 @@ const STRINGS = {
     "err.text_too_long": "意见太长了",
     "err.phone_not_needed": "满意的评价不需要留电话",
     "ticket.live": "本页自动更新，无需刷新",
-    "level.5": "非常满意",
-    "level.4": "满意",
-    "level.3": "基本满意",
-    "level.2": "不满意",
-    "level.1": "非常不满意",
     "source.device": "评价器",
     "source.phone": "手机",
     "source.kiosk": "自助机",
@@ -586,11 +581,6 @@ const STRINGS = {
     "err.text_too_long": "The comment is too long",
     "err.phone_not_needed": "A call-back number is asked only for a dissatisfied rating",
     "ticket.live": "This page updates by itself",
-    "level.5": "Very satisfied",
-    "level.4": "Satisfied",
-    "level.3": "Basically satisfied",
-    "level.2": "Dissatisfied",
-    "level.1": "Very dissatisfied",
     "source.device": "device",
     "source.phone": "phone",
     "source.kiosk": "kiosk",
@@ -794,6 +784,16 @@ export function langChosen() {
     return Boolean(new URLSearchParams(location.search).get("lang") || localStorage.getItem("hallq.lang"));
   } catch (e) {
     return false;
+  }
+}
+
+/** The rating levels' names ("level.1" ... "level.5") from hall.info's rating_levels: the
+ * server's one table (core/ratings.py LEVEL_TABLE), never translated here a second time. */
+export function setLevels(info) {
+  for (const lv of (info && info.rating_levels) || []) {
+    for (const [code, text] of Object.entries(lv.name || {})) {
+      if (STRINGS[code]) STRINGS[code][`level.${lv.level}`] = text;
+    }
   }
 }
 

@@ -7,7 +7,7 @@
 // server's clock, not the browser's.
 
 import { HallConnection, State } from "./hallq.js";
-import { t, lang, setLang, applyI18n, errorText, name } from "./i18n.js";
+import { t, lang, setLevels, setLang, applyI18n, errorText, name } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const NEEDS_TEXT = { suspend: "materials", refuse: "reason", extend: "reason" };
@@ -256,6 +256,7 @@ function signIn(ev) {
       $("signin").hidden = true;
       $("office").hidden = false;
       O.info = await O.conn.request("hall.info");
+      setLevels(O.info);
       await load();
       await loadReminders();
     },

@@ -5,7 +5,7 @@
 // handlers in apply()), without touching the ones here.
 
 import { HallConnection, State, formatDuration, secondsSince, el } from "./hallq.js";
-import { t, lang, setLang, applyI18n, errorText, name } from "./i18n.js";
+import { t, lang, setLevels, setLang, applyI18n, errorText, name } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "hallq.supervisor.token";
@@ -538,6 +538,7 @@ function signIn(token) {
     onSession: async () => {
       sessionStorage.setItem(TOKEN_KEY, token);
       if (!V.info) V.info = await conn.request("hall.info");
+      setLevels(V.info);
       loadLedger();
       loadDeliveries();
       loadCaseLights();

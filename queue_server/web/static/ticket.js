@@ -6,7 +6,7 @@
 // once after the case if the window's device did not get one.
 
 import { HallConnection, State, el } from "./hallq.js";
-import { t, lang, setLang, langChosen, applyI18n, errorText, name, LANGS } from "./i18n.js";
+import { t, lang, setLevels, setLang, langChosen, applyI18n, errorText, name, LANGS } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const token = decodeURIComponent(location.pathname.replace(/^\/t\//, ""));
@@ -106,6 +106,7 @@ const conn = new HallConnection({
   onSession: async () => {
     if (!T.info) {
       T.info = await conn.request("hall.info");
+      setLevels(T.info);
       render();
     }
   },

@@ -1,0 +1,332 @@
+"""County files and ``hallq server --county``: several halls in one process, and the
+county leader's figures, on real databases and real servers."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from queue_server.config import ConfigError, load_county
+from queue_server.store import db
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_HALL = ROOT / "tests" / "hall_test.toml"
+COUNTY_TOKEN = "county-leader-secret"
+
+
+def hall_file(folder: Path, hall: str | None, port: int = 0, db_url: str | None = None) -> Path:
+    """The test hall under another id, port and database (same windows and queues)."""
+    body = TEST_HALL.read_text(encoding="utf-8")
+    if hall is not None:
+        body = body.replace("[hall]\n", f'[hall]\nid = "{hall}"\n', 1)
+    body += f"\n[server]\nport = {port}\n"
+    if db_url is not None:
+        body += f'db = "{db_url}"\n'
+    path = folder / f"{hall or 'main'}-{port}.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def county_file(folder: Path, halls: list[Path], db_url: str | None = None, port: int = 0) -> Path:
+    lines = ["[county]", 'name = "Test County"', f"port = {port}"]
+    if db_url is not None:
+        lines.append(f'db = "{db_url}"')
+    lines.append("halls = [" + ", ".join(f'"{h.name}"' for h in halls) + "]")
+    lines += ["", "[[tokens]]", 'name = "leader"', f'token = "{COUNTY_TOKEN}"']
+    path = folder / "county.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as exc:
+        load_county(path)
+    return exc.value.problems
+
+
+def test_a_county_lists_its_halls_each_with_the_county_token(tmp_path):
+    north = hall_file(tmp_path, "north", db_url=f"sqlite:///{tmp_path}/n.db")
+    south = hall_file(tmp_path, "south", db_url=f"sqlite:///{tmp_path}/s.db")
+    county = load_county(county_file(tmp_path, [north, south]))
+    assert [h.hall_id for h in county.halls] == ["north", "south"]
+    assert county.dbs == {
+        "north": f"sqlite:///{tmp_path}/n.db",
+        "south": f"sqlite:///{tmp_path}/s.db",
+    }
+    for h in county.halls:
+        assert h.token(COUNTY_TOKEN).role == "county"  # drill-down into each hall
+
+
+def test_the_same_hall_twice_is_refused_by_file_and_by_id(tmp_path):
+    north = hall_file(tmp_path, "north", db_url=f"sqlite:///{tmp_path}/n.db")
+    again = county_file(tmp_path, [north, north])
+    assert any(p.startswith("halls[1]: ") and "listed twice" in p for p in problems(again))
+    other = hall_file(tmp_path, "north", port=1, db_url=f"sqlite:///{tmp_path}/o.db")
+    same_id = county_file(tmp_path, [north, other])
+    assert any(p.startswith("halls[1]: ") and "hall id 'north'" in p for p in problems(same_id))
+    unnamed = [hall_file(tmp_path, None, port=p, db_url=f"sqlite:///{tmp_path}/{p}.db")
+               for p in (2, 3)]  # fmt: skip
+    # Two files without [hall] id are both "main": one database could not tell them apart.
+    assert any("hall id 'main'" in p for p in problems(county_file(tmp_path, unnamed)))
+
+
+def test_two_halls_on_one_port_and_one_sqlite_file_are_refused(tmp_path):
+    a = hall_file(tmp_path, "a", port=18765, db_url=f"sqlite:///{tmp_path}/a.db")
+    b = hall_file(tmp_path, "b", port=18765, db_url=f"sqlite:///{tmp_path}/b.db")
+    assert any(p.startswith("halls[1]: ") and "port 18765" in p
+               for p in problems(county_file(tmp_path, [a, b])))  # fmt: skip
+    page = county_file(tmp_path, [a], port=18765)
+    assert any("port 18765, already the county page's" in p for p in problems(page))
+    c = hall_file(tmp_path, "c", db_url=f"sqlite:///{tmp_path}/one.db")
+    d = hall_file(tmp_path, "d", db_url=f"sqlite:///{tmp_path}/one.db")
+    assert any("SQLite holds one hall per file" in p
+               for p in problems(county_file(tmp_path, [c, d])))  # fmt: skip
+
+
+def test_a_bad_hall_file_is_located_in_the_county(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(TEST_HALL.read_text().replace("[hall]\n", '[hall]\nid = "Bad"\n', 1))
+    found = problems(county_file(tmp_path, [bad]))
+    assert any(p.startswith("halls[0]: bad.toml: hall.id: ") for p in found), found
+
+
+def test_an_unknown_hall_id_is_refused_before_anything_starts(tmp_path):
+    north = hall_file(tmp_path, "north", db_url=f"sqlite:///{tmp_path}/n.db")
+    path = county_file(tmp_path, [north])
+    with pytest.raises(ConfigError, match="'west': no such hall in this county; its halls: north"):
+        load_county(path).hall("west")
+    run = subprocess.run(
+        [sys.executable, "-m", "queue_server.cli", "server", "--county", str(path),
+         "--hall", "west"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert run.returncode == 2 and "no such hall" in run.stderr
+
+
+class CountyProcess:
+    """``hallq server --county`` as a real process; its ports read from its log."""
+
+    def __init__(self, county: Path, *extra: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "queue_server.cli", "server", "--county", str(county),
+             "--ignore-hours", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        self.ports: dict[str, int] = {}
+        self.lines: list[str] = []
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            m = re.search(r"hallq (hall (\w+)|county page) ready on [\d.]+:(\d+)", line)
+            if m:
+                self.ports[m.group(2) or "county"] = int(m.group(3))
+                if m.group(2) is None:
+                    break
+        else:
+            raise AssertionError("county did not start:\n" + "".join(self.lines))
+        threading.Thread(target=lambda: [*self.proc.stdout], daemon=True).start()  # type: ignore[misc]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(15)
+
+
+def figures(port: int, token: str | None) -> tuple[int, dict]:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/county/figures")
+    if token is not None:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+
+
+@pytest.fixture
+def county_pg(pg_url: str, tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    halls = [hall_file(tmp_path, h) for h in ("north", "south")]
+    path = county_file(tmp_path, halls, db_url=pg_url)
+    up = subprocess.run(
+        [sys.executable, "-m", "queue_server.cli", "db", "upgrade", "--county", str(path)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert up.returncode == 0, up.stderr
+    assert up.stdout.count(f"at revision {db.head_revision()}") == 2
+    yield path, pg_url
+
+
+@pytest.mark.postgres
+def test_one_process_serves_two_halls_and_the_county_sees_both(county_pg):
+    import asyncio
+
+    from queue_server.client import HallClient, RequestError
+
+    path, _url = county_pg
+    county = CountyProcess(path)
+    try:
+
+        async def main() -> None:
+            clients = []
+            for hall, n in (("north", 3), ("south", 1)):
+                url = f"ws://127.0.0.1:{county.ports[hall]}/"
+                kiosk = HallClient(url, "kiosk-1-secret")
+                gw = HallClient(url, "gateway-secret")
+                leader = HallClient(url, COUNTY_TOKEN)
+                clients += [kiosk, gw, leader]
+                for c in (kiosk, gw, leader):
+                    await c.start()
+                    await c.wait_online(10)
+                labels = [(await kiosk.request("ticket.issue", {"service": "general"}))["label"]
+                          for _ in range(n)]  # fmt: skip
+                assert labels[0] == "A001"
+                await gw.request("window.open", {"window": 1})
+                if hall == "north":
+                    await gw.request("call.next", {"window": 1})  # called: no longer waiting
+                # The county token reads the hall as a supervisor does, and acts in nothing.
+                snap = await leader.request("snapshot")
+                assert len(snap["queues"]) >= 1
+                for op, args in (("call.next", {"window": 1}),
+                                 ("ticket.issue", {"service": "general"})):  # fmt: skip
+                    with pytest.raises(RequestError) as exc:
+                        await leader.request(op, args)
+                    assert exc.value.code == "forbidden"
+            for c in clients:
+                await c.close()
+
+        asyncio.run(asyncio.wait_for(main(), 60))
+        assert figures(county.ports["county"], None)[0] == 401
+        assert figures(county.ports["county"], "kiosk-1-secret")[0] == 401  # a hall's token
+        status, body = figures(county.ports["county"], COUNTY_TOKEN)
+        assert status == 200
+        by_hall = {h["hall"]: h for h in body["halls"]}
+        assert (by_hall["north"]["waiting"], by_hall["south"]["waiting"]) == (2, 1)
+        assert by_hall["north"]["open_windows"] == by_hall["south"]["open_windows"] == 1
+    finally:
+        county.stop()
+
+
+@pytest.mark.postgres
+def test_a_second_process_for_one_hall_of_the_county(county_pg):
+    """One process serves the county, a second serves north again (as a hall may have
+    several): both north processes share north's numbering."""
+    import asyncio
+
+    from queue_server.client import HallClient
+
+    path, _url = county_pg
+    first = CountyProcess(path)
+    body = path.read_text()
+    # The second process cannot take the same ports: its north on another port.
+    north2 = path.parent / "north-0.toml"
+    again = path.parent / "county2.toml"
+    again.write_text(body.replace('halls = ["north-0.toml", "south-0.toml"]',
+                                  f'halls = ["{north2.name}"]'))  # fmt: skip
+    second = CountyProcess(again, "--hall", "north", "--county-page")
+    try:
+
+        async def main() -> list[str]:
+            out = []
+            for port in (first.ports["north"], second.ports["north"], first.ports["north"]):
+                k = HallClient(f"ws://127.0.0.1:{port}/", "kiosk-1-secret")
+                await k.start()
+                await k.wait_online(10)
+                out.append((await k.request("ticket.issue", {"service": "general"}))["label"])
+                await k.close()
+            return out
+
+        assert asyncio.run(asyncio.wait_for(main(), 60)) == ["A001", "A002", "A003"]
+    finally:
+        second.stop()
+        first.stop()
+
+
+def test_links_name_known_halls_only(tmp_path):
+    north = hall_file(tmp_path, "north", db_url=f"sqlite:///{tmp_path}/n.db")
+    path = county_file(tmp_path, [north])
+    path.write_text(path.read_text().replace(
+        "[[tokens]]", '[county.links]\nnorth = "https://north.example"\nwest = "x"\n\n[[tokens]]'
+    ))  # fmt: skip
+    found = problems(path)
+    assert "county.links.west: must be like https://hall.example" in found
+    assert "county.links.west: unknown hall id 'west'" in found
+
+
+def test_demo_with_two_halls_prints_the_county_page_and_serves_both(tmp_path):
+    import signal
+    import socket
+    import time
+
+    # Three free ports in a row: the hall, the second hall, the county page.
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + 2 < 65536:
+            try:
+                for p in (base + 1, base + 2):
+                    with socket.socket() as s:
+                        s.bind(("127.0.0.1", p))
+                break
+            except OSError:
+                continue
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "queue_server.cli", "demo", "--no-gui", "--halls", "2",
+         "--dir", str(tmp_path / "demo-data"), "--port", str(base)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        token = None
+        deadline = time.monotonic() + 90
+        for line in proc.stdout:
+            m = re.search(
+                rf"county page\s+http://127\.0\.0\.1:{base + 2}/county \(token (\S+)\)", line
+            )
+            if m:
+                token = m.group(1)
+            if line.startswith("Stop with Ctrl-C") or time.monotonic() > deadline:
+                break
+        assert token is not None, "the banner gives no county page"
+        status, body = figures(base + 2, token)
+        assert status == 200
+        assert [h["hall"] for h in body["halls"]] == ["main", "town"]
+        assert body["halls"][1]["name"]["en"] == "Linjiang Jiangbei Service Station"
+        assert all("error" not in h for h in body["halls"])
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_a_hall_that_cannot_listen_stops_the_county_with_its_reason(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        north = hall_file(tmp_path, "north", db_url=f"sqlite:///{tmp_path}/n.db")
+        south = hall_file(tmp_path, "south", port=port, db_url=f"sqlite:///{tmp_path}/s.db")
+        path = county_file(tmp_path, [north, south])
+        up = subprocess.run(
+            [sys.executable, "-m", "queue_server.cli", "db", "upgrade", "--county", str(path)],
+            capture_output=True, text=True, timeout=60, cwd=ROOT,
+        )  # fmt: skip
+        assert up.returncode == 0, up.stderr
+        run = subprocess.run(
+            [sys.executable, "-m", "queue_server.cli", "server", "--county", str(path)],
+            capture_output=True, text=True, timeout=60, cwd=ROOT,
+        )  # fmt: skip
+    assert run.returncode == 1
+    assert "cannot listen" in run.stderr

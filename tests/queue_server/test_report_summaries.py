@@ -1,0 +1,164 @@
+"""The daily report summary never disagrees with the raw rows (store/summaries.py).
+
+Random days of a hall's work through the store's own operations (open, pause, call,
+start, finish, rate, recall, no-show, transfer, close, windows left open overnight),
+summaries made at random moments, then rows of summarized days changed behind the
+summary's back: the report of every period read through the summaries equals the same
+report counted from the raw rows alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from sqlalchemy import func, select, update
+
+from queue_server.core import accountability as acc
+from queue_server.core.errors import HallError
+from queue_server.core.states import WindowOp
+from queue_server.store import kpis, summaries
+from queue_server.store import schema as s
+
+from .harness import GATEWAY, Clock, Store
+
+MONDAY = dt.datetime(2026, 11, 16, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
+WINDOWS = (1, 2, 3)
+SERVICES = ("general", "marriage", "party-transfer", "party-fee", "party-archive")
+
+
+def _try(st: Store, fn, args, *extra) -> None:
+    try:
+        st.run(fn, GATEWAY, args, *extra)
+    except HallError:
+        pass  # a random step that does not fit the window's state: refused, nothing written
+
+
+def _work_day(st: Store, rnd: random.Random, start: dt.datetime) -> None:
+    """Some 40 random steps of a working day from ``start``."""
+    clock, ops = st.clock, st.ops
+    clock.now = start
+    for w in WINDOWS:
+        if rnd.random() < 0.9:
+            _try(st, ops.window_op, {"window": w, "clerk": f"c-{rnd.choice('xyz')}"}, WindowOp.OPEN)
+    for _ in range(40):
+        clock.advance(seconds=rnd.randrange(5, 600) + rnd.random())
+        w = rnd.choice(WINDOWS)
+        step = rnd.random()
+        if step < 0.25:
+            try:
+                st.issue(rnd.choice(SERVICES))
+            except HallError:
+                pass
+        elif step < 0.45:
+            _try(st, ops.call_next, {"window": w})
+        elif step < 0.55:
+            _try(st, ops.start, {"window": w})
+        elif step < 0.72:
+            _try(st, ops.finish, {"window": w})
+            if rnd.random() < 0.8:
+                _try(st, ops.rate, {"window": w, "level": rnd.choice((1, 2, 3, 4, 5, 5, 5))})
+        elif step < 0.77:
+            _try(st, ops.recall, {"window": w})
+        elif step < 0.82:
+            _try(st, ops.no_show, {"window": w})
+        elif step < 0.86:
+            _try(st, ops.transfer, {"window": w, "to_window": rnd.choice(WINDOWS)})
+        elif step < 0.93:
+            op = rnd.choice((WindowOp.PAUSE, WindowOp.RESUME))
+            _try(st, ops.window_op, {"window": w}, op)
+        else:
+            st.committer.call(lambda c, n: (ops.expire_ratings(c, n), []))
+    for w in WINDOWS:
+        if rnd.random() < 0.7:  # the others are left open overnight
+            _try(st, ops.window_op, {"window": w}, WindowOp.CLOSE)
+
+
+def _both(st: Store, period: acc.Period) -> tuple[tuple, tuple]:
+    with st.engine.connect() as conn, conn.begin():
+        fast = kpis.collect(conn, st.config, period)
+        raw = kpis.collect(conn, st.config, period, summaries=False)
+    return fast, raw
+
+
+def _summarized(st: Store) -> set[dt.date]:
+    with st.engine.connect() as conn:
+        return set(conn.execute(select(s.report_days.c.day)).scalars())
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_summary_gives_the_raw_rows_figures_after_random_operations(config, db_url, seed):
+    rnd = random.Random(seed)
+    st = Store(config, db_url, Clock(MONDAY))
+    try:
+        days = [MONDAY + dt.timedelta(days=i) for i in range(5)]
+        for i, start in enumerate(days):
+            _work_day(st, rnd, start)
+            if rnd.random() < 0.6:  # the clock summarizes some ended days, at random moments
+                st.committer.call(
+                    lambda c, n: (summaries.refresh(c, config, n, rnd.randrange(1, 4)), [])
+                )
+            if i == 2:  # one day's rows are summarized mid-week
+                st.committer.call(lambda c, n: (summaries.refresh(c, config, n, 10), []))
+        st.clock.now = days[-1] + dt.timedelta(days=1, hours=2)
+        st.committer.call(lambda c, n: (summaries.refresh(c, config, n, 10), []))
+        assert _summarized(st) >= {d.date() for d in days}  # the whole week
+        with st.engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(s.report_summaries)).scalar()
+        # Today (Saturday) is not over: it is read from the raw rows.
+        _work_day(st, rnd, st.clock.now)
+        week = acc.Period(days[0].date(), days[-1].date() + dt.timedelta(days=2), "range")
+        fast, raw = _both(st, week)
+        assert fast == raw
+        assert raw[0]["total"]["cases"] > 0
+        for d in days:
+            one = acc.Period(d.date(), d.date(), "day")
+            assert _both(st, one)[0] == _both(st, one)[1]
+
+        # Rows of summarized days change behind the summary's back, one at a time: a late
+        # rating, a corrected end time, a ticket's recall, a window operation written
+        # late. Each drops its day's summary (the triggers); the report stays true.
+        c, t = s.cases.c, s.tickets.c
+        st.committer.call(lambda c, n: (summaries.refresh(c, config, n, 10), []))
+        with st.engine.connect() as conn:
+            done = conn.execute(
+                select(c.id, c.ticket_id, c.ended_at).where(
+                    c.outcome == "done", c.ended_at < days[-1] + dt.timedelta(hours=12)
+                )
+            ).all()
+        case_id, ticket_id, ended = rnd.choice(done)
+        day = ended.astimezone(config.tz).date()
+        changes = [
+            update(s.cases).where(c.id == case_id).values(rating=1, rating_state="rated"),
+            update(s.cases).where(c.id == case_id).values(ended_at=ended + dt.timedelta(seconds=7)),
+            update(s.tickets).where(t.id == ticket_id).values(recalls=t.recalls + 1),
+            update(s.tickets)
+            .where(t.id == ticket_id)
+            .values(issued_at=ended - dt.timedelta(hours=1)),
+            s.audit.insert().values(
+                at=ended, actor="gateway", role="gateway", op="window.pause", window=1
+            ),
+        ]
+        for change in changes:
+            assert day in _summarized(st)
+            with st.engine.begin() as conn:
+                conn.execute(change)
+            assert day not in _summarized(st)
+            fast, raw = _both(st, week)
+            assert fast == raw
+            st.committer.call(lambda c, n: (summaries.refresh(c, config, n, 10), []))
+            assert _both(st, week)[0] == raw
+    finally:
+        st.close()
+
+
+def test_only_a_day_that_has_ended_is_summarized(config, db_url):
+    st = Store(config, db_url, Clock(MONDAY))
+    try:
+        with pytest.raises(ValueError):
+            st.committer.call(lambda c, n: (summaries.summarize(c, config, MONDAY.date(), n), []))
+        assert summaries.due is not None
+        with st.engine.connect() as conn:
+            assert summaries.due(conn, config, MONDAY) == []  # nothing ended yet
+    finally:
+        st.close()
