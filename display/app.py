@@ -75,6 +75,9 @@ class DisplayApp(App):
         self._photo_task: asyncio.Task[None] | None = None
         self.page_clock = time.monotonic
         """The clock that turns the hall display's pages and languages (tests fix it)."""
+        self.clock = time.monotonic
+        """When calls were received and whether a highlight is still on (tests move it,
+        so how long a highlight lasts is never measured on a loaded machine's wall)."""
         self.board_settings: dict[str, float] | None = None
         """The hall file's weekly ranking board (``hall.info`` ``ranking_board``)."""
         self.ranking: dict[str, Any] | None = None
@@ -180,7 +183,7 @@ class DisplayApp(App):
     def _on_event(self, kind: str, seq: int | None, data: dict[str, Any] | None) -> None:
         if self._held is not None:
             self._held.append((kind, seq, data))
-        received = time.monotonic()
+        received = self.clock()
         self.state.note_server_time(kind, data or {}, dt.datetime.now(dt.UTC))
         self._pending.append((kind, time.perf_counter()))
         changed = self.state.apply_event(kind, seq, data, now=received)
@@ -193,7 +196,7 @@ class DisplayApp(App):
 
     def _on_snapshot(self, snap: dict[str, Any]) -> None:
         self._pending.append(("snapshot", time.perf_counter()))
-        self.state.apply_snapshot(snap, now=time.monotonic())
+        self.state.apply_snapshot(snap, now=self.clock())
 
     def _on_state(self, state: ConnectionState) -> None:
         log.info("connection: %s", state)
@@ -228,10 +231,10 @@ class DisplayApp(App):
             else:
                 return
             held, self._held = self._held, None
-            self.state.apply_snapshot(snap, now=time.monotonic())
+            self.state.apply_snapshot(snap, now=self.clock())
             for kind, seq, data in held:
                 if seq is not None and seq > snap.get("seq", -1):
-                    self.state.apply_event(kind, seq, data, now=time.monotonic())
+                    self.state.apply_event(kind, seq, data, now=self.clock())
         finally:
             self._held = None
 
@@ -300,7 +303,7 @@ class DisplayApp(App):
     def _redraw(self, *_: Any) -> None:
         if self.root is None:
             return
-        now = time.monotonic()
+        now = self.clock()
         if self.options.window is not None:
             self.root.show(self.state, now, self.options.window)
             self._want_photo(self.root.clerk_id)
@@ -376,7 +379,7 @@ class DisplayApp(App):
             self._refresh()
         # while a highlight may be running, redraw each tick so it ends on time
         last = max((c.received for c in self.state.calls), default=0.0)
-        if time.monotonic() - last < self.options.highlight_seconds + 2 * TICK_SECONDS:
+        if self.clock() - last < self.options.highlight_seconds + 2 * TICK_SECONDS:
             self._refresh()
 
     def _scroll(self, dt_s: float) -> None:

@@ -96,6 +96,20 @@ class _Host:
             finally:
                 Window.unbind(on_flip=on_flip)
 
+    async def settled(self, widget: Any, limit: int = 30) -> None:  # noqa: ANN401
+        """Run frames until one changes nothing the check reads on ``widget`` (at least
+        two: the screen's texts are set, then laid out and their textures made)."""
+        from kiosk.accessibility import signature, ticks
+
+        await ticks(2)
+        before = signature(widget)
+        for _ in range(limit):
+            await ticks(1)
+            now = signature(widget)
+            if now == before:
+                return
+            before = now
+
     async def stop(self) -> None:
         self.app.stop()
         if self.task is not None:
@@ -174,7 +188,7 @@ async def audit_displays(
     """Check both displays at every size, in every state, page and language."""
     from kivy.core.window import Window
 
-    from kiosk.accessibility import layout_problems, measure
+    from kiosk.accessibility import laid_out_not_painted, layout_problems, measure
 
     from .hall_screen import HallScreen
     from .window_screen import WindowScreen
@@ -188,7 +202,7 @@ async def audit_displays(
     await host.start()
     first = tuple(Window.size)
     try:
-        async with busy_demo_hall() as (info, snap):
+        async with busy_demo_hall() as (info, snap), _unpainted(laid_out_not_painted):
             whole = _state(info, snap)
             zone = _state(info, snap, areas=frozenset({"social"}))
             quiet = _state(info, snap, areas=frozenset({"party"}))
@@ -234,7 +248,7 @@ async def audit_displays(
                                 while True:
                                     now = turn * PAGE_SECONDS + 0.1
                                     screen.show(st, now, True, board=boards.get(name))
-                                    await host.frames(3)
+                                    await host.settled(screen)
                                     _check(
                                         report,
                                         f"{tag}/hall/{name}/turn{turn}",
@@ -253,7 +267,7 @@ async def audit_displays(
                         else:
                             for mode, n in sorted(modes.items()):
                                 screen.show(whole, 5.0, n)
-                                await host.frames(3)
+                                await host.settled(screen)
                                 _check(
                                     report,
                                     f"{tag}/window/{mode}",
@@ -267,7 +281,7 @@ async def audit_displays(
 
                             screen.show(whole, 5.0, busy)
                             screen.photo = Texture.create(size=(64, 64))
-                            await host.frames(3)
+                            await host.settled(screen)
                             _check(
                                 report, f"{tag}/window/photo", screen, lim, measure, layout_problems
                             )
@@ -281,6 +295,14 @@ async def audit_displays(
     finally:
         await host.stop()
     return report
+
+
+@contextlib.asynccontextmanager
+async def _unpainted(context: Any) -> AsyncIterator[None]:  # noqa: ANN401
+    """The kiosk's :func:`~kiosk.accessibility.laid_out_not_painted` for the time of the
+    check (the check reads the widget tree, never pixels)."""
+    with context():
+        yield
 
 
 def info_windows(info: dict[str, Any]) -> list[Any]:
@@ -315,13 +337,15 @@ def ranking_board_sample(windows: list[int]) -> dict[str, Any]:
 async def _resize(size: tuple[int, int], host: _Host) -> None:
     from kivy.core.window import Window
 
+    from kiosk.accessibility import ticks
+
     if tuple(Window.size) != size:
         Window.size = size
         for _ in range(200):
             await asyncio.sleep(0.02)
             if tuple(Window.size) == size:
                 break
-    await host.frames(3)
+    await ticks(3)
 
 
 def _check(

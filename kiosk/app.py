@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ class KioskApp(App):
     ) -> None:
         super().__init__(**kw)
         self.settings = settings
-        self.font_path = fonts.find_cjk_font(settings.font)
+        self.font = fonts.find_cjk_font(settings.font)
         self.register_default_font = register_default_font
         self.model = KioskModel(
             idle_seconds=settings.idle_seconds,
@@ -110,6 +111,8 @@ class KioskApp(App):
         self.client.on_state = self.controller.on_state
         self.overlay: OfflineNotice | None = None
         self.synced = 0  # number of redraws, for tests and the benchmark
+        self.clock: Callable[[], float] = time.monotonic
+        """The idle timer's clock: touches and ticks read it (tests move it by hand)."""
         self._sync_trigger = Clock.create_trigger(self.sync, 0)
         self._tick_event: Any = None
         self._bar_sig: tuple[Any, ...] = ()
@@ -134,7 +137,7 @@ class KioskApp(App):
             self.printer.close()
 
     def build(self) -> KioskRoot:
-        fonts.register(self.font_path, as_default=self.register_default_font)
+        fonts.register(self.font, as_default=self.register_default_font)
         root = KioskRoot()
         sm: ScreenManager = root.ids.sm
         sm.transition = NoTransition()
@@ -188,6 +191,7 @@ class KioskApp(App):
         self._apply_scale()
         if self.root is not None:
             self._place_bar_buttons()
+            self._fit_hall_name()
 
     def _apply_scale(self) -> None:
         self.large = self.model.large_text
@@ -209,10 +213,10 @@ class KioskApp(App):
         self.model.queues_now = {q["queue"]: q for q in snap.get("queues", [])}
 
     def _touched(self, *args: Any) -> None:
-        self.model.touch(time.monotonic())
+        self.model.touch(self.clock())
 
     def _tick(self, dt: float) -> None:
-        self.model.tick(time.monotonic())
+        self.model.tick(self.clock())
 
     # -- drawing -------------------------------------------------------------------------
 
@@ -260,6 +264,26 @@ class KioskApp(App):
             b.bind(on_release=action)
             bar.add_widget(b)
         self._place_bar_buttons()
+
+    def _fit_hall_name(self) -> None:
+        """The hall's name at its size, or smaller when its longest word would not fit
+        on one line (English in large text on a 1280-px kiosk: "Government" broke)."""
+        if self.root is None:
+            return
+        from kivy.core.text import Label as CoreLabel
+
+        label = self.root.ids.hall_name
+        base = theme.TITLE * self.ui * 0.8
+        words = label.text.split()
+        room = label.width - float(label.padding[0]) - float(label.padding[2]) - 2
+        size = base
+        if words and room > 0:
+            core = CoreLabel(font_name=fonts.FONT_NAME, font_size=base)
+            widest = max(core.get_extents(w)[0] for w in words)
+            if widest > room:
+                size = max(theme.BODY * self.ui, base * room / widest)
+        if abs(label.font_px - size) > 0.01:
+            label.font_px = size
 
     def _place_bar_buttons(self, *args: Any) -> None:
         """The bar's buttons beside the hall's name when they leave it half the bar, else on

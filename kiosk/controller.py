@@ -185,6 +185,27 @@ class KioskController:
         m.case_shown(reply)
         return reply
 
+    async def lookup_case_by_token(self, token: str) -> dict[str, Any] | None:
+        """The case opened for the scanned ticket (its QR is the proof: no number, no
+        check code typed), as the phone page sees it through ``ticket.status``."""
+        m = self.model
+        m.busy = True
+        try:
+            status = await self.client.request(
+                "ticket.status", {"token": token}, timeout=self.request_timeout
+            )
+        except (RequestError, RequestTimeout) as exc:
+            code = getattr(exc, "code", "timeout")
+            m.refused("unknown_case" if code == "unknown_ticket" else code)
+            return None
+        m.busy = False
+        view = status.get("casefile")
+        if not view:
+            m.refused("unknown_case")  # a ticket that opened no promised case
+            return None
+        m.case_shown(view, token=token)
+        return view
+
     async def take_pickup(self) -> dict[str, Any] | None:
         """A pick-up number (统一出件) for the ready case on screen: the clerk who calls
         it sees the case."""
@@ -193,7 +214,8 @@ class KioskController:
             return None
         args = m.pickup_args()
         try:
-            reply = await self._ask("ticket.issue", args, ("pickup", str(args["casefile"])))
+            proof = str(args.get("casefile") or args.get("case_token"))
+            reply = await self._ask("ticket.issue", args, ("pickup", proof))
         except (RequestError, RequestTimeout):
             return None
         m.service = str(reply.get("service", ""))
@@ -222,14 +244,16 @@ class KioskController:
     # -- scanner and ID card reader ------------------------------------------------------
 
     async def scanned(self, scan: Scan) -> None:
-        """A ticket's QR opens its rating (when it may be rated); an appointment code is
-        checked in, as if typed."""
+        """A ticket's QR opens its rating (when it may be rated), or on the case screen the
+        case that ticket opened; an appointment code is checked in, as if typed."""
         m = self.model
         if m.busy or not m.online:
             return
         if scan.kind == "appointment":
             m.open_appointment()
             await self.check_in(scan.value)
+        elif scan.kind == "ticket" and m.screen == "case":
+            await self.lookup_case_by_token(scan.value)
         elif scan.kind == "ticket":
             try:
                 status = await self.client.request(

@@ -139,7 +139,7 @@ class KioskModel(EventDispatcher):
         self._screen_seen = "home"
         self._services: dict[str, Mapping[str, Any]] = {}
         self.visit = 0
-        self._case_proof = ("", "")
+        self._case_proof: tuple[str, str] | str = ("", "")
         """Which citizen is at the kiosk: bumped by :meth:`reset`, so whatever belongs to
         one citizen (a request's retry key) is forgotten when they leave."""
 
@@ -595,12 +595,16 @@ class KioskModel(EventDispatcher):
             return True
         return False
 
-    def case_shown(self, view: Mapping[str, Any]) -> None:
+    def case_shown(self, view: Mapping[str, Any], token: str = "") -> None:
+        """The case on screen; ``token`` when it was opened by scanning the QR of the
+        ticket that opened it (the token is the proof, nothing was typed)."""
         self.busy = False
         self.error = ""
         # The code leaves the screen; it is kept (until the kiosk goes home) only to take
         # a pick-up number for this case with the same proof.
-        self._case_proof = (self.case_entry, self.check_entry)
+        self._case_proof = token or (self.case_entry, self.check_entry)
+        if token:
+            self.case_entry = str(view.get("number", ""))
         self.check_entry = ""
         self.case_view = dict(view)
         self.case_step = "shown"
@@ -613,13 +617,11 @@ class KioskModel(EventDispatcher):
 
     def pickup_args(self) -> dict[str, Any]:
         """``ticket.issue`` for the pick-up service, bringing the case just shown."""
+        base = {"service": (self.hall or {}).get("pickup_service"), "language": self.language}
+        if isinstance(self._case_proof, str):
+            return {**base, "case_token": self._case_proof}
         number, check = self._case_proof
-        return {
-            "service": (self.hall or {}).get("pickup_service"),
-            "language": self.language,
-            "casefile": number,
-            "check": check,
-        }
+        return {**base, "casefile": number, "check": check}
 
     def case_state_text(self) -> str:
         state = str(self.case_view.get("state", ""))

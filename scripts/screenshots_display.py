@@ -54,7 +54,7 @@ async def _shoot(app: object, path: Path) -> Path:
     return path
 
 
-async def render(out: Path, layout: str) -> list[Path]:
+async def render(out: Path, layout: str, only: tuple[str, ...] = ()) -> list[Path]:
     from kivy.core.window import Window
 
     from display.app import DisplayApp
@@ -85,6 +85,18 @@ async def render(out: Path, layout: str) -> list[Path]:
     try:
         await populate(server, services, windows, tickets=60, paused=(windows[-2],),
                        serving=tuple(windows[1:3]), ratings=(5, 5, 4, 5, 3, 5, 2, 5))
+        # a window outside the zone worked by a clerk of the hall file, who has a photo
+        from queue_server.client import HallClient
+
+        photo_at = next(w.number for w in config.windows if w.number not in windows and
+                        w.number != 1)
+        queue = next(w.queues[0] for w in config.windows if w.number == photo_at)
+        async with HallClient(server, "demo-gateway-1-token", name="shots") as g, \
+                HallClient(server, "demo-kiosk-1-token", name="shots-kiosk") as kc:
+            await kc.request("ticket.issue", {
+                "service": next(s.id for s in config.services if s.queue == queue)})
+            await g.request("window.open", {"window": photo_at, "clerk": "c001"})
+            await g.request("call.next", {"window": photo_at})
         zone = DisplayOptions(server=server, token="demo-display-1-token",
                               areas=frozenset({area}), notice=notice)
         whole = DisplayOptions(server=server, token="demo-display-1-token", notice=notice)
@@ -103,6 +115,10 @@ async def render(out: Path, layout: str) -> list[Path]:
              0.0),
             ("display-window-closed.png", (1920, 1080),
              DisplayOptions(server=server, token="demo-display-1-token", window=1), 0.0),
+            # 王芳 (c001) signed in: her placeholder photo (queue_server/demo/staff-photos)
+            ("display-window-photo.png", (1920, 1080),
+             DisplayOptions(server=server, token="demo-display-1-token", window=photo_at),
+             0.0),
         ]
         portrait_opts = DisplayOptions(server=server, token="demo-display-1-token",
                                        portrait=True, notice=notice, recent=10)
@@ -110,6 +126,8 @@ async def render(out: Path, layout: str) -> list[Path]:
                     ("display-hall-portrait-en.png", (1080, 1920), portrait_opts, 8.0)]
         shots = portrait if layout == "portrait" else landscape
         for name, size, options, page_time in shots:
+            if only and name not in only:
+                continue
             assert tuple(Window.size) == size, f"window is {Window.size}, not {size}"
             # a long highlight: on a loaded machine the shot may come seconds after the call
             app = DisplayApp(dataclasses.replace(options, highlight_seconds=120))
@@ -127,6 +145,9 @@ async def render(out: Path, layout: str) -> list[Path]:
                     st = app.state
                     await until(lambda st=st: st.highlighted() or  # type: ignore[misc]
                                 st.window_highlighted(windows[0]), 10, "a highlight")
+                if name == "display-window-photo.png":
+                    await until(lambda app=app: app.root.photo is not None, 10, "the photo")
+                    app._refresh()
                 await until_drawn(app)
                 await asyncio.sleep(0.3)
                 written.append(await _shoot(app, out / name))
@@ -141,13 +162,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="scripts/screenshots_display.py", description=__doc__)
     p.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     p.add_argument("--layout", choices=["all", "landscape", "portrait"], default="all")
+    p.add_argument("--only", action="append", default=[], metavar="FILE",
+                   help="only this picture (e.g. display-window-photo.png); may repeat")
     args = p.parse_args(argv)
     if args.layout == "all":
         # The window's size is fixed when it opens (an offscreen surface does not grow),
         # so each orientation renders in its own process.
         for layout in ("landscape", "portrait"):
+            only = [a for name in args.only for a in ("--only", name)]
             code = subprocess.call([sys.executable, __file__,
-                                    "--out", str(args.out), "--layout", layout])
+                                    "--out", str(args.out), "--layout", layout, *only])
             if code:
                 return code
         return 0
@@ -159,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     except FontNotFound as exc:
         print(exc, file=sys.stderr)
         return 2
-    asyncio.run(render(args.out, args.layout))
+    asyncio.run(render(args.out, args.layout, tuple(args.only)))
     return 0
 
 

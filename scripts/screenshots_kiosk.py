@@ -1,6 +1,6 @@
 """Render every kiosk screen and state to docs/screenshots/ at several window sizes.
 
-    .venv/bin/python scripts/screenshots_kiosk.py [OUTPUT_DIR]
+    .venv/bin/python scripts/screenshots_kiosk.py [OUTPUT_DIR] [--only PREFIX]
 
 Runs the real app against a throwaway demo hall (a queue server on a temporary SQLite
 file: that is why this lives in scripts/, not in the kiosk). The states are the layout
@@ -48,8 +48,8 @@ async def capture(path: Path) -> None:
     os.replace(taken, path)
 
 
-async def shoot(out: Path) -> list[Path]:
-    from kiosk.accessibility import resize, states
+async def shoot(out: Path, only: str = "") -> list[Path]:
+    from kiosk.accessibility import requests_done, resize, states
     from kiosk.tools import demo_kiosk
 
     written: list[Path] = []
@@ -57,7 +57,12 @@ async def shoot(out: Path) -> list[Path]:
         m = k.app.model
         for size, lang, large in RUNS:
             await resize(size, k.settle)
-            for state in states(k.app):
+            for state, _langs in states(k.app, (lang,)):
+                if not state:
+                    await requests_done(k.app)
+                    continue
+                if not state.startswith(only):
+                    continue
                 if m.language != lang:
                     m.set_language(lang)
                 m.large_text = large
@@ -72,15 +77,27 @@ async def shoot(out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    out = Path(argv[0]) if argv else ROOT / "docs" / "screenshots"
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("out", nargs="?", type=Path, default=ROOT / "docs" / "screenshots")
+    p.add_argument(
+        "--only",
+        default="",
+        metavar="PREFIX",
+        help="only the states whose name starts with PREFIX (e.g. case/); "
+        "the other pictures are kept",
+    )
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(ROOT))
     import tests.kivy_env  # noqa: F401  (private Xvfb and Kivy environment)
 
-    for old in out.glob("kiosk-*.png"):
-        old.unlink()
-    for path in asyncio.run(shoot(out)):
+    if not args.only:
+        for old in out.glob("kiosk-*.png"):
+            old.unlink()
+    for path in asyncio.run(shoot(out, args.only)):
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     return 0
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from kivy.app import App
 from kivy.lang import Builder
-from kivy.properties import ListProperty, StringProperty
+from kivy.properties import ListProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.floatlayout import FloatLayout
@@ -49,10 +49,17 @@ class TermWrap:
 
 
 class KLabel(TermWrap, Label):
-    """Text on the page background unless ``bg_color`` says otherwise."""
+    """Text on the page background unless ``bg_color`` says otherwise.
+
+    ``font_px``, when set, is the size in pixels instead of the role's. A rule that set
+    ``font_size`` itself competed with the class rule: whichever was evaluated last won,
+    so after large text was switched on and off the hall's name shrank to body size
+    (the layout check measured different sizes depending on the order it went through
+    the states)."""
 
     bg_color = ListProperty(theme.BG)
     size_role = StringProperty("body")
+    font_px = NumericProperty(0)
 
 
 class KButton(TermWrap, Button):

@@ -108,7 +108,14 @@ class Demo:
         )
         path = self.folder / "hall.toml"
         path.write_text(DEMO_CONFIG.read_text(encoding="utf-8") + gateway, encoding="utf-8")
+        self._copy_photos()
         return path
+
+    def _copy_photos(self) -> None:
+        """The hall file names its staff photos relative to itself: a copy of the file
+        needs the folder beside it."""
+        photos = DEMO_CONFIG.parent / "staff-photos"
+        shutil.copytree(photos, self.folder / photos.name, dirs_exist_ok=True)
 
     # -- processes ---------------------------------------------------------------------
 
@@ -245,6 +252,7 @@ class Demo:
         )
         path = self.folder / name
         path.write_text(body, encoding="utf-8")
+        self._copy_photos()
         return path
 
     def start_county(self, url: str) -> None:

@@ -20,7 +20,7 @@ def test_every_screen_fits_every_window(tmp_path, capsys):
         async with demo_kiosk(tmp_path) as k:
             return await audit(k.app, k.settle, k.tap)
 
-    report = run(main(), 1200)  # a hang guard: 624 screens, several minutes on a loaded box
+    report = run(main(), 1200)  # a hang guard: 648 screens, several minutes on a loaded box
     with capsys.disabled():
         print("\n" + report.text())
     assert report.windows == list(SIZES)
@@ -29,9 +29,10 @@ def test_every_screen_fits_every_window(tmp_path, capsys):
     for size in ("1280x720", "1080x1920"):
         for state in ("home", "priority/locked", "appointment/too-early", "rating/number",
                       "rating/level-refused", "ticket/failed", "offline", "case/number",
-                      "case/check-locked", "case/suspended", "case/ready"):
+                      "case/check-wrong", "case/check-locked", "case/suspended",
+                      "case/ready"):
             assert f"{size}/en/large/{state}" in names
-    assert len(report.screens) == len(SIZES) * 2 * 2 * 26
+    assert len(report.screens) == len(SIZES) * 2 * 2 * 27
     assert report.max_taps <= MAX_TAPS
     assert report.problems == []
 

@@ -149,3 +149,66 @@ def test_a_ready_case_takes_a_pick_up_number_at_the_kiosk(sqlite_url, tmp_path):
             assert linked == [number]
 
     run(main(), 240)
+
+
+def test_scanning_the_earlier_tickets_qr_opens_the_case_and_takes_a_pick_up_number(
+    sqlite_url, tmp_path
+):
+    """Issue 12: on the case screen the scanner (a serial one, emulated on a real pty)
+    reads the QR of the ticket that opened the case: that case is shown with nothing
+    typed, and a ready one takes its pick-up number with the token as the proof
+    (``ticket.issue`` with ``case_token``). A ticket that opened no case is refused where
+    the citizen looks."""
+    from hardware.emulators.scanner import SerialScannerEmulator
+    from queue_server.config import load_config
+    from tests.queue_server.test_casefile_pickup import pickup_hall
+
+    config = load_config(pickup_hall(tmp_path))
+    load_calendar(sqlite_url)
+
+    async def main():
+        hall = Hall(config, sqlite_url, Clock())
+        await hall.start()
+        async with (
+            connected(hall.port, "kiosk-1-secret") as kc,
+            connected(hall.port, "gateway-secret") as gw,
+        ):
+            first = await kc.request("ticket.issue", {"service": "marriage"})
+            other = await kc.request("ticket.issue", {"service": "marriage"})
+            await gw.request("window.open", {"window": 2, "clerk": "c-2"})
+            await gw.request("call.next", {"window": 2})
+            number = (await gw.request("case.finish", {"window": 2}))["casefile"]["number"]
+            async with (
+                office(hall.port, "officer") as officer,
+                office(hall.port, "approver") as approver,
+            ):
+                await officer.request("casefile.review", {"number": number})
+                await approver.request("casefile.decide", {"number": number})
+                await officer.request("casefile.ready", {"number": number})
+        scanner = SerialScannerEmulator("CRLF")
+        tty = scanner.serve_pty(tmp_path / "ttyACM0")
+        try:
+            async with kiosk(config, sqlite_url, tmp_path, hall=hall, scanner=tty) as k:
+                await until(lambda: k.hall.device_state("scanner") == "online", 10, "scanner")
+                await k.tap_text("办件进度查询")
+                await k.wait_screen("case")
+                scanner.scan(other["url"])  # this ticket opened no case (yet)
+                await until(lambda: k.model.error == "unknown_case", 10, "refused")
+                await k.settle()
+                assert k.ids().error.text == "没有找到这个办件编号，请核对"
+                assert k.model.case_step == "number"
+                scanner.scan(first["url"])
+                await until(lambda: k.model.case_step == "shown", 10, "the case")
+                await k.settle()
+                assert k.ids().entry.text == "可以取件"
+                assert k.ids().title.text == "婚姻登记"
+                assert k.model.check_entry == ""  # nothing typed, nothing kept on screen
+                await k.tap_text("取号出件")
+                await k.wait_screen("ticket")
+                assert k.model.ticket["service"] == "pickup"
+                assert k.model.ticket["pickup"] == [number]
+                await until(lambda: k.printer.tickets, 10, "the printed ticket")
+        finally:
+            scanner.stop()
+
+    run(main(), 240)

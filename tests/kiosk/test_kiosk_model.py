@@ -246,9 +246,20 @@ def test_paper_ticket_uses_the_ticket_language_and_local_time():
 
 
 def test_fonts_found_or_clear_error(tmp_path):
-    assert find_cjk_font().endswith((".ttc", ".ttf", ".otf"))
+    assert find_cjk_font().path.suffix in (".ttc", ".ttf", ".otf")
     with pytest.raises(FontError, match="does not exist"):
         find_cjk_font(str(tmp_path / "missing.ttf"))
+
+
+def test_kiosk_and_display_share_one_font_search():
+    """Issue 12: the search was written twice and the copies drifted (one knew
+    fontconfig and Noto's Chinese face, the other did not)."""
+    import display.fonts
+    from kiosk import fonts
+
+    assert display.fonts.find_cjk_font is fonts.find_cjk_font
+    assert display.fonts.FontNotFound is FontError
+    assert display.fonts.register_default_font is fonts.register_default_font
 
 
 def test_lockdown_values():

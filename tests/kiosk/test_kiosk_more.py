@@ -150,14 +150,25 @@ def test_rating_once_then_refused(config, sqlite_url, tmp_path):
 
 
 def test_idle_reset_with_visible_countdown(config, sqlite_url, tmp_path):
+    """The idle timer runs on the kiosk's clock, moved by hand: a loaded machine that
+    takes 3 s between two taps must not send the citizen home (it did, at 2 s)."""
+
     async def main():
-        async with kiosk(config, sqlite_url, tmp_path, printer=False, idle_seconds=2.0) as k:
+        async with kiosk(config, sqlite_url, tmp_path, printer=False, idle_seconds=20.0) as k:
+            now = [1000.0]
+            k.app.clock = lambda: now[0]
             await k.tap_text("党务")
             await k.wait_screen("services")
             await k.tap_key(k.ids().letters, "D")
             assert k.model.query == "d"
-            await until(lambda: k.root.ids.countdown.text.endswith("秒后返回首页"), 2, "countdown")
-            await k.wait_screen("home", 4)
+            now[0] += 12.2
+            await until(lambda: k.root.ids.countdown.text == "8 秒后返回首页", 10, "countdown")
+            assert k.model.screen == "services" and k.model.query == "d"
+            now[0] += 7.7  # 0.1 s left: still here
+            await until(lambda: k.root.ids.countdown.text == "1 秒后返回首页", 10, "1 s left")
+            assert k.model.screen == "services"
+            now[0] += 0.2
+            await k.wait_screen("home", 10)
             assert k.model.query == "" and k.model.area == ""
             assert k.root.ids.countdown.text == ""
 
@@ -244,5 +255,27 @@ def test_a_guide_with_a_letter_in_the_staff_number_types_it(config, sqlite_url, 
             await k.tap_key(pad, "ok")
             await k.wait_screen("ticket")
             assert k.model.ticket["priority"] == "elderly"
+
+    run(main(), 60)
+
+
+def test_the_bar_keeps_its_sizes_after_large_text_on_and_off(config, sqlite_url, tmp_path):
+    """Issue 12: the hall's name and the countdown had their own ``font_size`` rule beside
+    the labels' class rule; switching large text re-ran only the class rule, so after one
+    tap on "大字" and one back the hall's name had shrunk to body size (found when the
+    layout check went through the same states in another order)."""
+    from kiosk import theme
+
+    async def main():
+        async with kiosk(config, sqlite_url, tmp_path, printer=False) as k:
+            name = k.root.ids.hall_name
+            ui = k.app.ui
+            assert abs(name.font_size - theme.TITLE * ui * 0.8) < 0.01
+            await k.tap_text("大字")
+            await k.settle()
+            assert abs(name.font_size - theme.TITLE * ui * 0.8) < 0.01
+            await k.tap_text("标准字")
+            await k.settle()
+            assert abs(name.font_size - theme.TITLE * ui * 0.8) < 0.01
 
     run(main(), 60)
