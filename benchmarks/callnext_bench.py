@@ -18,7 +18,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +29,7 @@ from queue_server.config import load_config  # noqa: E402
 from queue_server.store import callorder, db  # noqa: E402
 from queue_server.store import schema as s  # noqa: E402
 from queue_server.store.ops import HallOps  # noqa: E402
+from queue_server.store.scratch import throwaway_database  # noqa: E402
 
 HALL = ROOT / "tests" / "hall_test.toml"
 
@@ -99,18 +99,9 @@ def main() -> None:
             seek, ordered = measure(f"sqlite:///{tmp}/bench.db", n)
         print(f"| SQLite | {n:,} | {seek:.2f} | {ordered:.2f} | {seek / ordered:.3f} |")
     if args.pg:
-        import psycopg
-
-        admin = args.pg.replace("postgresql+psycopg://", "postgresql://")
         for n in counts:
-            name = f"hallq_bench_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            try:
-                seek, ordered = measure(admin.rsplit("/", 1)[0] + f"/{name}", n)
-            finally:
-                with psycopg.connect(admin, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            with throwaway_database(args.pg, "hallq_bench") as url:
+                seek, ordered = measure(url, n)
             print(f"| PostgreSQL | {n:,} | {seek:.2f} | {ordered:.2f} | {seek / ordered:.3f} |")
 
 

@@ -47,6 +47,7 @@ from queue_server.core.permissions import Actor  # noqa: E402
 from queue_server.store import db, workdays  # noqa: E402
 from queue_server.store import schema as s  # noqa: E402
 from queue_server.store.ops import HallOps  # noqa: E402
+from queue_server.store.scratch import throwaway_database  # noqa: E402
 
 CALENDAR = ROOT / "queue_server" / "demo" / "calendar-2026.toml"
 NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)  # Monday 30 Nov, 10:00 in Shanghai
@@ -292,17 +293,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         results.append(measure(f"sqlite:///{tmp}/cases.db", args.cases))
     if args.pg:
-        import psycopg
-
-        name = f"hallq_bench_{uuid.uuid4().hex[:8]}"
-        admin = args.pg.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            results.append(measure(admin.rsplit("/", 1)[0] + "/" + name, args.cases))
-        finally:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        with throwaway_database(args.pg, "hallq_bench") as url:
+            results.append(measure(url, args.cases))
     for r in results:
         print(
             f"{r['backend']}: {r['cases']:,} case files ({r['open']:,} open) built in "

@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +27,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from server_bench import BENCH_SERVER, HALL, issue_bench  # noqa: E402
+
+from queue_server.store.scratch import throwaway_database  # noqa: E402
 
 
 def hall_file(folder: Path, hall: str) -> Path:
@@ -53,34 +54,27 @@ def start(hall: Path, url: str) -> tuple[subprocess.Popen[str], int]:
 
 
 async def run(n: int, pg: str, kiosks: int, per_kiosk: int) -> dict[str, float]:
-    import psycopg
-
-    name = f"hallq_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = pg.rsplit("/", 1)[0] + f"/{name}"
     procs: list[subprocess.Popen[str]] = []
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            halls = [hall_file(Path(tmp), f"h{i}") for i in range(n)]
-            for h in halls:
-                subprocess.run(
-                    [sys.executable, "-m", "queue_server.cli", "db", "upgrade",
-                     "--config", str(h), "--db", url],
-                    check=True, capture_output=True, cwd=ROOT,
-                )  # fmt: skip
-            ports = []
-            for h in halls:
-                proc, port = start(h, url)
-                procs.append(proc)
-                ports.append(port)
-            got = await asyncio.gather(*(issue_bench(p, kiosks, per_kiosk) for p in ports))
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(15)
-        with psycopg.connect(pg, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database(pg, "hallq_bench") as url:
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                halls = [hall_file(Path(tmp), f"h{i}") for i in range(n)]
+                for h in halls:
+                    subprocess.run(
+                        [sys.executable, "-m", "queue_server.cli", "db", "upgrade",
+                         "--config", str(h), "--db", url],
+                        check=True, capture_output=True, cwd=ROOT,
+                    )  # fmt: skip
+                ports = []
+                for h in halls:
+                    proc, port = start(h, url)
+                    procs.append(proc)
+                    ports.append(port)
+                got = await asyncio.gather(*(issue_bench(p, kiosks, per_kiosk) for p in ports))
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(15)
     return {
         "per_hall": sum(g["rate"] for g in got) / n,
         "total": sum(g["rate"] for g in got),

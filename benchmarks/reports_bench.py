@@ -31,7 +31,6 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,7 @@ from queue_server.core import accountability as acc  # noqa: E402
 from queue_server.store import accountability, db, kpis, reportbook, summaries  # noqa: E402
 from queue_server.store import schema as s  # noqa: E402
 from queue_server.store.ops import HallOps  # noqa: E402
+from queue_server.store.scratch import throwaway_database  # noqa: E402
 
 NOW = casefile_bench.NOW
 WINDOWS = casefile_bench.WINDOWS
@@ -239,17 +239,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         results.append(measure(f"sqlite:///{tmp}/reports.db", args.cases))
     if args.pg:
-        import psycopg
-
-        name = f"hallq_bench_{uuid.uuid4().hex[:8]}"
-        admin = args.pg.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            results.append(measure(admin.rsplit("/", 1)[0] + "/" + name, args.cases))
-        finally:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        with throwaway_database(args.pg, "hallq_bench") as url:
+            results.append(measure(url, args.cases))
     for r in results:
         print(
             f"{r['backend']}: {r['cases']:,} cases, {r['rated']:,} ratings, {r['audit']:,} "

@@ -9,7 +9,6 @@ it, an unreachable server fails the run rather than passing quietly.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from hypothesis import settings
 
 from queue_server.config import HallConfig, load_config
+from queue_server.store.scratch import throwaway_database
 
 # Property tests draw the same examples on every run (derived from each test), whatever
 # order pytest-randomly picks: a CI run is repeatable, and a failure found by a local
@@ -35,19 +35,9 @@ def config() -> HallConfig:
 
 
 def _pg_database() -> Iterator[str]:
-    import psycopg
-
     assert PG_URL is not None
-    name = f"hallq_t_{uuid.uuid4().hex[:12]}"
-    admin = PG_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = admin.rsplit("/", 1)[0]
-    try:
-        yield f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database(PG_URL, "hallq_t") as url:
+        yield url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
