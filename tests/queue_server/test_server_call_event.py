@@ -11,12 +11,14 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from queue_server import callevent
 from queue_server import protocol as p
 
 from .harness import Clock, connected, running_hall
+from .test_shared_postgres import _migrate, raw, servers
 
 
 async def _subscriber(port: int, token: str, **args: Any) -> tuple[ClientConnection, dict]:
@@ -211,3 +213,42 @@ def test_fold_leaves_everything_but_whole_calls_alone():
     later = [(3, at, "ticket.called", ticket), (4, at, "window.changed", win),
              (5, "2026-11-24T02:00:01+00:00", "queue.stats", stats)]
     assert all(f is callevent.Form.ALL for _, f in callevent.fold(later))
+
+
+@pytest.mark.postgres
+def test_a_display_on_another_process_gets_one_call_event_per_call(pg_url):
+    """Two processes on one PostgreSQL: the calls a clerk makes on one reach a combined
+    display on the other (forwarded from the database) as one event each, with the same
+    seqs the three events have on a separate display there."""
+    _migrate(pg_url)
+
+    async def main() -> None:
+        with servers(pg_url, 2) as (a, b):
+            async with (
+                raw(a, "kiosk-1-secret") as kiosk,
+                raw(a, "gateway-secret") as gw,
+                raw(b, "display-1-secret") as combined,
+                raw(b, "display-1-secret") as separate,
+            ):
+                for i in range(3):
+                    assert (await kiosk.reply(await kiosk.send(
+                        "ticket.issue", {"service": "general"}, f"t{i}")))["ok"]
+                assert (await gw.reply(await gw.send(
+                    "window.open", {"window": 1, "clerk": "c1"}, "o")))["ok"]
+                for d, args in ((combined, {"calls": "combined"}), (separate, {})):
+                    assert (await d.reply(await d.send("subscribe", args)))["ok"]
+                for i in range(2):
+                    for op in ("call.next", "case.finish"):
+                        r = await gw.reply(await gw.send(op, {"window": 1}, f"{op}{i}"))
+                        assert r["ok"], r
+                await combined.drain(1.0)
+                await separate.drain(0.2)
+        calls = [m for m in combined.events() if m["event"] == "call"]
+        assert len(calls) == 2
+        assert not [m for m in combined.events() if m["event"] == "ticket.called"]
+        called = [m["seq"] for m in separate.events() if m["event"] == "ticket.called"]
+        assert [c["data"]["seqs"][0] for c in calls] == called
+        seqs = [m["seq"] for m in combined.events()]
+        assert seqs == sorted(set(seqs))
+
+    asyncio.run(asyncio.wait_for(main(), 120))
