@@ -435,6 +435,9 @@ class HallServer:
                     # A kiosk learns whether the hall trusts its ID card reader, so an
                     # unregistered reader is reported instead of refusing citizens.
                     "id_reader": actor.id_reader,
+                    # What this credential may do (the one permission table): a page
+                    # draws only those buttons and panels.
+                    "may": list(permissions.operations_of(actor.role)),
                     "server": __version__,
                     "protocol": p.VERSION,
                     "seq": self.last_seq,
