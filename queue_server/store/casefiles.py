@@ -23,6 +23,7 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
+from ..core.accountability import check_range
 from ..core.calendar import CalendarMissing, WorkCalendar
 from ..core.casefile import (
     CLOCK_RUNNING,
@@ -693,8 +694,7 @@ class CaseFiles:
         today = local_day(now, self.config.tz)
         start = _day(args.get("from"), today.replace(day=1), "from")
         end = _day(args.get("to"), today, "to")
-        if end < start:
-            raise Refused("the period ends before it starts", code="bad_request")
+        check_range(start, end)  # the reports' rule: reversed or over a year is refused
         by = args.get("by", "department")
         column = {"department": "department", "window": "window", "clerk": "clerk"}.get(
             by, "service_id" if by == "service" else None
