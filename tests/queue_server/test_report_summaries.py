@@ -330,3 +330,98 @@ def test_the_case_file_summary_gives_the_raw_rows_figures_after_random_writes(co
         assert fast[1]["finished"] and fast[1]["open"] and fast[1]["overdue_open"]
     finally:
         st.close()
+
+
+@pytest.mark.postgres
+def test_a_file_finished_while_its_month_is_summarized_is_never_lost(config, pg_url):
+    """PostgreSQL, two connections: a writer finishes a file of a summarized month and
+    has not committed when the clock summarizes that month again. The summarizer waits
+    for it (it locks ``casefile_months`` first), so its summary counts the finished file;
+    and a writer that finishes one while a summary is being made waits for the summary,
+    then drops it. Either way the summary equals the raw recount."""
+    import threading
+
+    from sqlalchemy import text
+
+    from queue_server.store import casefile_summaries as cs
+    from queue_server.store import db
+
+    engine = db.open_engine(pg_url)
+    db.upgrade(engine)
+    rnd = random.Random(5)
+    march = dt.date(2026, 3, 1)
+    rows = [_file_row(rnd, i + 1, march + dt.timedelta(days=i % 31)) for i in range(60)]
+    for _, f in rows[:10]:
+        f["finished_on"] = None  # some open ones to finish
+    with engine.begin() as conn:
+        conn.execute(s.tickets.insert(), [t for t, _ in rows])
+        conn.execute(s.casefiles.insert(), [f for _, f in rows])
+        cs.summarize(conn, config, march, CF_NOW)
+    cf = s.casefiles.c
+
+    def in_background(work) -> tuple[threading.Thread, list[int]]:
+        pid: list[int] = []
+
+        def run() -> None:
+            with engine.begin() as conn:
+                pid.append(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+                work(conn)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread, pid
+
+    def wait_until_blocked(thread: threading.Thread, pid: list[int], watcher) -> bool:
+        """True once the background connection waits for a lock; False if it ended
+        without ever waiting (the rule this test is about is broken)."""
+        q = text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid")
+        while thread.is_alive():
+            if pid and watcher.execute(q, {"pid": pid[0]}).scalar() == "Lock":
+                return True
+            thread.join(0.01)
+        return False
+
+    def check() -> None:
+        fast, raw = _cf_both(_Engine(engine), march, march + dt.timedelta(days=30))
+        assert fast == raw
+
+    with engine.connect() as watcher:
+        watcher.execution_options(isolation_level="AUTOCOMMIT")
+        # 1. The writer first: the summarizer waits, then counts what it wrote.
+        writer = engine.connect()
+        tx = writer.begin()
+        writer.execute(
+            update(s.casefiles).where(cf.id == rows[0][1]["id"]).values(finished_on=march)
+        )
+        summarizer, pid = in_background(lambda c: cs.summarize(c, config, march, CF_NOW))
+        blocked = wait_until_blocked(summarizer, pid, watcher)
+        tx.commit()
+        writer.close()
+        summarizer.join()
+        assert blocked, "the summarizer did not wait for the writer"
+        check()
+        # 2. The summarizer first: the writer waits, then drops the month it changed.
+        summ = engine.connect()
+        tx = summ.begin()
+        cs.summarize(summ, config, march, CF_NOW)
+        writer_t, pid = in_background(
+            lambda c: c.execute(
+                update(s.casefiles).where(cf.id == rows[1][1]["id"]).values(finished_on=march)
+            )
+        )
+        blocked = wait_until_blocked(writer_t, pid, watcher)
+        tx.commit()
+        summ.close()
+        writer_t.join()
+        assert blocked, "the writer did not wait for the summary"
+        with engine.connect() as conn:
+            assert conn.execute(select(s.casefile_months.c.month)).scalars().all() == []
+        check()
+    engine.dispose()
+
+
+class _Engine:
+    """What ``_cf_both`` needs of a Store: its engine."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
