@@ -11,7 +11,7 @@ total:
 - **rates are recomputed from the summed counts**, never averaged: satisfaction is the
   county's satisfied ÷ rated (the one rule, ``rules.satisfaction``), the on-time and
   early rates the county's on-time and early finishes ÷ finished promised cases (counted
-  by ``casefiles.figure_counts``, as the halls' own rates are). A small hall's 100 % does
+  by ``casefile_summaries.grouped``, as the halls' own rates are). A small hall's 100 % does
   not weigh as much as a large hall's 80 %;
 - **medians and 90th percentiles of waits are not combined**: the median of medians is
   not the county's median, so the total leaves them empty and says so.
@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 
 from ..core import accountability as acc
 from ..core import rules
-from . import casefiles, reportbook
+from . import casefile_summaries, reportbook
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     *reportbook.HEADLINE,
@@ -53,10 +53,11 @@ def hall_row(conn: Connection, ops: Any, period: acc.Period, now: dt.datetime) -
     """One hall's figures for the period, from its own report (one read of its database)."""
     head = reportbook.build(conn, ops, period, now)["headline"]
     row = {key: head.get(key) for key, _ in COLUMNS}
-    # The counts behind the hall's on-time and early rates, for the county's own rates.
-    counts = casefiles.figure_counts(conn, period.start, period.end, [])
-    row["on_time"] = sum(g["on_time"] for _, g in counts)
-    row["early"] = sum(g["early"] for _, g in counts)
+    # The counts behind the hall's on-time and early rates (read as the report reads
+    # them: closed months from their summary), for the county's own rates.
+    _groups, counts = casefile_summaries.grouped(conn, period.start, period.end, ("department",))
+    row["on_time"] = counts["on_time"]
+    row["early"] = counts["early"]
     return row
 
 

@@ -460,3 +460,45 @@ def test_a_hall_that_cannot_listen_stops_the_county_with_its_reason(tmp_path):
         )  # fmt: skip
     assert run.returncode == 1
     assert "cannot listen" in run.stderr
+
+
+def test_the_county_on_time_rate_counts_every_halls_finished_promised_cases(config, tmp_path):
+    """Two halls with promised cases over summarized and open months: each hall's row
+    keeps its own report's rates, and the county's on-time and early rates are the two
+    halls' on-time and early finishes over their finished cases, counted raw."""
+    import datetime as dt
+    import random
+
+    from queue_server.core import accountability as acc
+    from queue_server.store import casefile_summaries as cs
+    from queue_server.store import schema as s
+
+    from .harness import Clock, Store
+    from .test_report_summaries import CF_NOW, _file_row
+
+    period = acc.parse_period("2026-01-01..2026-04-10")
+    halls = []
+    for n, seed in (("north", 1), ("south", 2)):
+        rnd = random.Random(seed)
+        st = Store(config, f"sqlite:///{tmp_path}/{n}.db", Clock(CF_NOW))
+        try:
+            days = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(100)]
+            rows = [_file_row(rnd, i + 1, rnd.choice(days)) for i in range(40 * seed)]
+            with st.engine.begin() as conn:
+                conn.execute(s.tickets.insert(), [t for t, _ in rows])
+                conn.execute(s.casefiles.insert(), [f for _, f in rows])
+            st.committer.call(lambda c, now: (cs.refresh(c, config, now, 3), []))
+            with st.engine.connect() as conn:
+                row = countybook.hall_row(conn, st.ops, period, CF_NOW)
+                own = reportbook.build(conn, st.ops, period, CF_NOW)["headline"]
+                raw = cs.grouped(conn, period.start, period.end, summaries=False)[1]
+        finally:
+            st.close()
+        assert row["on_time_rate"] == own["on_time_rate"] and row["finished"] == own["finished"]
+        assert (row["on_time"], row["early"]) == (raw["on_time"], raw["early"])
+        halls.append((n, {"zh": n}, row))
+    report = countybook.build("Test County", period, CF_NOW, halls)
+    t, (a, b) = report["total"], [r for _, _, r in halls]
+    assert t["finished"] == a["finished"] + b["finished"] > 0
+    assert t["on_time_rate"] == round((a["on_time"] + b["on_time"]) / t["finished"], 4)
+    assert t["early_rate"] == round((a["early"] + b["early"]) / t["finished"], 4)
