@@ -6,7 +6,9 @@ fsync; to still take thousands of tickets a second, :class:`Committer` runs oper
 on one database thread and commits whatever arrived while the previous commit was
 flushing in one transaction (group commit). Each operation runs inside its own
 SAVEPOINT, so one refused operation never undoes its neighbours; every caller is answered
-only after the commit that holds its change.
+only after the commit that holds its change. On PostgreSQL each operation is alone in its
+transaction (see :class:`Committer`), so the transaction is its savepoint: no SAVEPOINT
+or RELEASE round trip.
 
 Reads that change nothing (snapshots, waiting lists, a phone page's status, event
 replays, the sweeper's "anything due?") run on :class:`Reader` instead: their own
@@ -34,7 +36,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Engine, create_engine, event, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -486,6 +488,10 @@ class Committer:
                 return
 
     def _commit(self, batch: list[tuple[Work, Future[Any]]]) -> None:
+        if self.max_group == 1:
+            (only,) = batch
+            self._commit_alone(*only)
+            return
         # (future, reply or error, events to write, time) in batch order
         done: list[tuple[Future[Any], Any, list[tuple[str, dict[str, Any]]] | None, Any]] = []
         results: list[tuple[Future[Any], Any, Published | None]] = []
@@ -497,8 +503,8 @@ class Committer:
                     now = self.clock()
                     done.append((fut, *_run_one(conn, work, now), now))
                 # Events last, after every row lock of the group is held (see _order_events).
-                if any(evs for _f, _r, evs, _n in done) and _order_events(conn, self.events_lock):
-                    conn.execute(text("SELECT pg_notify(:c, '')"), {"c": self.channel})
+                if any(evs for _f, _r, evs, _n in done):
+                    _order_events(conn, self.events_lock, self.channel)
                 for fut, value, evs, now in done:
                     published = None if evs is None else _write_events(conn, now, evs)
                     if published and self.on_events is not None:
@@ -518,6 +524,59 @@ class Committer:
                 fut.set_exception(value)
             else:
                 fut.set_result((value, published))
+
+    def _commit_alone(self, work: Work, fut: Future[Any]) -> None:
+        """One operation in a transaction of its own, without a SAVEPOINT (PostgreSQL).
+
+        A group's savepoints keep a refused operation from undoing its neighbours; an
+        operation alone has none, so rolling its transaction back does the same with two
+        round trips fewer (SAVEPOINT, RELEASE) on every operation. What a refusal keeps
+        (``HallError.kept``: its audit row, a counted wrong guess) is then written in a
+        transaction of its own, and a lock conflict with another server process reruns
+        the operation in a fresh transaction, as :func:`_run_one` does in a group.
+        """
+        if not fut.set_running_or_notify_cancel():
+            return  # its asker gave up before it ran: nothing to acknowledge
+        now = self.clock()
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    value, evs = work(conn, now)
+                    published: Published = []
+                    if evs:
+                        _order_events(conn, self.events_lock, self.channel)
+                        published = _write_events(conn, now, evs)
+                        if self.on_events is not None:
+                            self.on_events(conn, now, published)
+            except HallError as exc:
+                self._keep(exc)
+                fut.set_exception(exc)
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES and attempt < 2:
+                    log.info("operation met a lock conflict with another server; retrying")
+                    continue
+                log.exception("operation failed")
+                fut.set_exception(exc)
+            except Exception as exc:  # a bug in one operation must not stop the thread
+                log.exception("operation failed")
+                fut.set_exception(exc)
+            else:
+                self.groups += 1
+                self.ops += 1
+                fut.set_result((value, published))
+            return
+
+    def _keep(self, exc: HallError) -> None:
+        """A refusal's records, in their own transaction; the refusal stands even if
+        they cannot be written."""
+        if not exc.kept:
+            return
+        try:
+            with self.engine.begin() as conn:
+                for write in exc.kept:
+                    write(conn)
+        except Exception:
+            log.exception("recording a refusal failed")
 
 
 RETRY_SQLSTATES = {"40P01", "40001"}
@@ -569,25 +628,36 @@ NOTIFY_CHANNEL = "hallq_events"
 """The prefix of each hall's channel (:func:`notify_channel`)."""
 
 
-def _order_events(conn: Connection, key: int) -> bool:
-    """On PostgreSQL, make event-writing transactions commit in sequence order.
+ORDER_AND_NOTIFY = text("SELECT pg_advisory_xact_lock(:k), pg_notify(:c, '')")
+"""One round trip for both: a NOTIFY is only delivered at commit, so it may be queued in
+the statement that takes the lock."""
+EVENT_INSERT_MANY = insert(s.events).returning(s.events.c.seq, sort_by_parameter_order=True)
+"""Several events in one INSERT (PostgreSQL), their ``seq`` handed back in row order."""
+
+
+def _order_events(conn: Connection, key: int, channel: str) -> None:
+    """On PostgreSQL, make event-writing transactions commit in sequence order, and wake
+    the hall's other processes when this one commits.
 
     Several server processes may share one PostgreSQL. A transaction-level advisory
     lock taken just before a group writes its events makes those groups commit one
     after another, so sequence order is commit order and a process reading "events
     after N" never misses one that commits later with a smaller number. It is taken
     after all of the group's row locks, and its holder takes no more, so it cannot
-    deadlock with them. Returns whether the lock was taken (and others must be woken).
+    deadlock with them. SQLite has one writer per file: nothing to do.
     """
-    if conn.dialect.name != "postgresql":
-        return False
-    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
-    return True
+    if conn.dialect.name == "postgresql":
+        conn.execute(ORDER_AND_NOTIFY, {"k": key, "c": channel})
 
 
 def _write_events(
     conn: Connection, now: dt.datetime, evs: list[tuple[str, dict[str, Any]]]
 ) -> Published:
+    if conn.dialect.name == "postgresql" and len(evs) > 1:
+        # One round trip for an operation's events (a call writes three).
+        rows = [{"at": now, "type": k, "payload": jsonenc.dumps(d)} for k, d in evs]
+        seqs = conn.execute(EVENT_INSERT_MANY, rows).scalars().all()
+        return [(seq, now, kind, data) for seq, (kind, data) in zip(seqs, evs, strict=True)]
     out: Published = []
     for kind, data in evs:
         seq = conn.execute(
