@@ -85,6 +85,16 @@ def county_file(folder: Path, halls: list[Path], url: str) -> Path:
     return path
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def start(args: list[str], code: Path, ready: int) -> tuple[subprocess.Popen[str], list[int]]:
     """A ``hallq server`` process and the ports of its ``ready`` halls, in start order."""
     proc = subprocess.Popen(
@@ -109,8 +119,9 @@ def start(args: list[str], code: Path, ready: int) -> tuple[subprocess.Popen[str
 @contextlib.asynccontextmanager
 async def serving(
     n: int, procs: int, pg: str, code: Path, county: bool
-) -> AsyncIterator[list[list[int]]]:
-    """``n`` halls in a fresh database; yields each hall's ports (one per process)."""
+) -> AsyncIterator[tuple[list[list[int]], list[int]]]:
+    """``n`` halls in a fresh database; yields each hall's ports (one per process) and
+    the server processes' pids."""
     running: list[subprocess.Popen[str]] = []
     with throwaway_database(pg, "hallq_bench") as url, tempfile.TemporaryDirectory() as tmp:
         try:
@@ -137,7 +148,7 @@ async def serving(
                         proc, got = start(["--config", str(h), "--db", url, "--port", "0"], code, 1)
                         running.append(proc)
                         ports[i] += got
-            yield ports
+            yield ports, [proc.pid for proc in running]
         finally:
             for proc in running:
                 proc.terminate()
@@ -201,9 +212,12 @@ async def paced(
 
 
 async def run_flat(n: int, procs: int, a: argparse.Namespace, code: Path) -> dict[str, float]:
-    async with serving(n, procs, a.pg, code, a.county) as ports:
+    async with serving(n, procs, a.pg, code, a.county) as (ports, pids):
+        cpu0 = cpu_seconds(pids)
         got = await asyncio.gather(*(flat(p, a.kiosks, a.per_kiosk) for p in ports))
+        cpu = cpu_seconds(pids) - cpu0
     return {
+        "cpu_ms": cpu / (n * a.kiosks * (a.per_kiosk + 3)) * 1e3,
         "per_hall": sum(g["rate"] for g in got) / n,
         "total": sum(g["rate"] for g in got),
         "p99": max(g["p99"] for g in got),
@@ -211,7 +225,7 @@ async def run_flat(n: int, procs: int, a: argparse.Namespace, code: Path) -> dic
 
 
 async def run_paced(n: int, a: argparse.Namespace, code: Path) -> dict[str, float]:
-    async with serving(n, 1, a.pg, code, a.county) as ports:
+    async with serving(n, 1, a.pg, code, a.county) as (ports, _pids):
         got = await asyncio.gather(*(paced(p, a.rate, a.call_rate, a.seconds) for p in ports))
     issues = [x for g in got for x in g["issue"]]
     calls = [x for g in got for x in g["call"]]
@@ -268,12 +282,13 @@ def main() -> None:
     (n0, k0) = next(iter(rows2))
     base2 = rows2[(n0, k0)]
     print("| halls | processes per hall | tickets/s per hall | all halls | worst hall's p99 ms "
-          "| per hall vs first row | p99 vs first row |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+          "| per hall vs first row | p99 vs first row | server CPU ms per ticket |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for (n, k), r in rows2.items():
         print(
             f"| {n} | {k} | {r['per_hall']:.0f} | {r['total']:.0f} | {r['p99']:.1f} | "
-            f"{r['per_hall'] / base2['per_hall']:.2f} | {r['p99'] / base2['p99']:.2f} |"
+            f"{r['per_hall'] / base2['per_hall']:.2f} | {r['p99'] / base2['p99']:.2f} | "
+            f"{r['cpu_ms']:.2f} |"
         )
 
 
