@@ -225,8 +225,10 @@ async def run_flat(n: int, procs: int, a: argparse.Namespace, code: Path) -> dic
 
 
 async def run_paced(n: int, a: argparse.Namespace, code: Path) -> dict[str, float]:
-    async with serving(n, 1, a.pg, code, a.county) as (ports, _pids):
+    async with serving(n, 1, a.pg, code, a.county) as (ports, pids):
+        cpu0, t0 = cpu_seconds(pids), time.perf_counter()
         got = await asyncio.gather(*(paced(p, a.rate, a.call_rate, a.seconds) for p in ports))
+        cores = (cpu_seconds(pids) - cpu0) / (time.perf_counter() - t0)
     issues = [x for g in got for x in g["issue"]]
     calls = [x for g in got for x in g["call"]]
     return {
@@ -237,6 +239,7 @@ async def run_paced(n: int, a: argparse.Namespace, code: Path) -> dict[str, floa
         "call_p50": pct(calls, 0.5) * 1e3,
         "call_p99": pct(calls, 0.99) * 1e3,
         "worst_call_p99": max(pct(g["call"], 0.99) for g in got) * 1e3,
+        "cores": cores,
     }
 
 
@@ -265,15 +268,16 @@ def main() -> None:
         print(
             f"| halls | {a.rate:g} tickets/s + {a.call_rate:g} calls/s each: issued | "
             "issue p50 / p99 ms | worst hall's issue p99 | call p50 / p99 ms | "
-            f"worst hall's call p99 | issue p99 vs {counts[0]} | call p99 vs {counts[0]} |"
+            f"worst hall's call p99 | issue p99 vs {counts[0]} | call p99 vs {counts[0]} | "
+            "server cores busy |"
         )
-        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for n, r in rows.items():
             print(
                 f"| {n} | {r['issued']:.0f} | {r['issue_p50']:.1f} / {r['issue_p99']:.1f} | "
                 f"{r['worst_issue_p99']:.1f} | {r['call_p50']:.1f} / {r['call_p99']:.1f} | "
                 f"{r['worst_call_p99']:.1f} | {r['issue_p99'] / base['issue_p99']:.2f} | "
-                f"{r['call_p99'] / base['call_p99']:.2f} |"
+                f"{r['call_p99'] / base['call_p99']:.2f} | {r['cores']:.2f} |"
             )
         return
     procs = [int(x) for x in a.procs.split(",")]
