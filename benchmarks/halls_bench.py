@@ -12,8 +12,9 @@ Two loads:
   ``--procs 1,2`` serves each hall by that many processes (``hallq server --config`` of
   the same hall file, as a busy hall's second process is deployed), kiosks spread across
   them: issue 14's "two processes serving one hall >= 1.6x one process".
-* **paced** (``--rate``): every hall issues ``--rate`` tickets/s (each request sent at its
-  scheduled time, not when the last one came back, and timed from that schedule) while
+* **paced** (``--rate``): every hall issues ``--rate`` tickets/s on average, citizens
+  arriving at random (each request sent at its scheduled time, not when the last one
+  came back, and timed from that schedule) while
   one clerk per hall calls and finishes ``--call-rate`` tickets/s, for ``--seconds``.
   Prints the p50/p99 of issue and of call next per hall count against the first row:
   issue 14's "20 halls on one PostgreSQL each issuing and calling at a busy hall's peak
@@ -38,6 +39,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import random
 import re
 import socket
 import subprocess
@@ -178,9 +180,22 @@ async def flat(ports: list[int], kiosks: int, per_kiosk: int) -> dict[str, float
 
 
 async def paced(
-    ports: list[int], rate: float, call_rate: float, seconds: float
+    ports: list[int], rate: float, call_rate: float, seconds: float, seed: int
 ) -> dict[str, list[float]]:
-    """One hall at a fixed pace: issue and call latencies (s), from each one's schedule."""
+    """One hall at a fixed pace: issue and call latencies (s), from each one's schedule.
+
+    Citizens arrive at random (a Poisson process of ``rate``, seeded by the hall, so a
+    run's one hall meets the same arrivals as the first of its twenty); the clerk calls
+    every 1/``call_rate`` s from a random phase. Halls paced in step would all send at
+    the same instant: a burst no real county makes.
+    """
+    rng = random.Random(seed)
+    arrivals: list[float] = []
+    at = rng.expovariate(rate)
+    while at < seconds:
+        arrivals.append(at)
+        at += rng.expovariate(rate)
+    phase = rng.random() / call_rate
     kiosk = await Conn.open(ports[0], "kiosk-1-secret")
     clerk = await Conn.open(ports[-1], "clerk-2-secret")  # window 2 serves B then A
     await clerk.req("window.open")
@@ -198,14 +213,14 @@ async def paced(
 
     async def calling() -> None:
         for j in range(int(seconds * call_rate)):
-            at = t0 + j / call_rate
+            at = t0 + phase + j / call_rate
             await asyncio.sleep(at - loop.time())
             r = await clerk.req("call.next")
             calls.append(loop.time() - at)
             if r["ticket"] is not None:
                 await clerk.req("case.finish")
 
-    await asyncio.gather(*(one_issue(t0 + i / rate) for i in range(int(seconds * rate))), calling())
+    await asyncio.gather(*(one_issue(t0 + x) for x in arrivals), calling())
     await kiosk.close()
     await clerk.close()
     return {"issue": issues, "call": calls}
@@ -227,7 +242,9 @@ async def run_flat(n: int, procs: int, a: argparse.Namespace, code: Path) -> dic
 async def run_paced(n: int, a: argparse.Namespace, code: Path) -> dict[str, float]:
     async with serving(n, 1, a.pg, code, a.county) as (ports, pids):
         cpu0, t0 = cpu_seconds(pids), time.perf_counter()
-        got = await asyncio.gather(*(paced(p, a.rate, a.call_rate, a.seconds) for p in ports))
+        got = await asyncio.gather(
+            *(paced(p, a.rate, a.call_rate, a.seconds, i) for i, p in enumerate(ports))
+        )
         cores = (cpu_seconds(pids) - cpu0) / (time.perf_counter() - t0)
     issues = [x for g in got for x in g["issue"]]
     calls = [x for g in got for x in g["call"]]
