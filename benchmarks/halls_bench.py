@@ -241,6 +241,9 @@ async def run_flat(n: int, procs: int, a: argparse.Namespace, code: Path) -> dic
 
 async def run_paced(n: int, a: argparse.Namespace, code: Path) -> dict[str, float]:
     async with serving(n, 1, a.pg, code, a.county) as (ports, pids):
+        # Past each hall's start-up sweeps (lights, assessments, summaries: once at a
+        # start, then every few minutes), which would all land in the first second.
+        await asyncio.sleep(a.settle)
         cpu0, t0 = cpu_seconds(pids), time.perf_counter()
         got = await asyncio.gather(
             *(paced(p, a.rate, a.call_rate, a.seconds, i) for i, p in enumerate(ports))
@@ -271,6 +274,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, help="paced: tickets/s per hall")
     ap.add_argument("--call-rate", type=float, default=1.0, help="paced: calls/s per hall")
     ap.add_argument("--seconds", type=float, default=30.0, help="paced: how long")
+    ap.add_argument("--settle", type=float, default=5.0, help="paced: wait after start")
     ap.add_argument("--code", type=Path, default=ROOT, help="serve from this source tree")
     a = ap.parse_args()
     counts = [int(x) for x in a.halls.split(",")]
