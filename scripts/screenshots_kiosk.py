@@ -50,7 +50,7 @@ async def capture(path: Path) -> None:
 
 async def shoot(out: Path, only: str = "") -> list[Path]:
     from kiosk.accessibility import requests_done, resize, states
-    from kiosk.tools import demo_kiosk
+    from scripts.demo_hall import demo_kiosk
 
     written: list[Path] = []
     async with demo_kiosk(Path(tempfile.mkdtemp())) as k:

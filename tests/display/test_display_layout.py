@@ -12,6 +12,7 @@ import pytest
 
 from display import layout
 from display.layoutcheck import SIZES, audit_displays
+from scripts.demo_hall import busy_demo_hall
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -22,7 +23,11 @@ def cjk_font():
 
 
 def test_both_displays_are_readable_at_every_size(capsys):
-    report = asyncio.run(asyncio.wait_for(audit_displays(), 900))
+    async def main():
+        async with busy_demo_hall() as (info, snap):
+            return await audit_displays(info, snap)
+
+    report = asyncio.run(asyncio.wait_for(main(), 900))
     with capsys.disabled():
         print("\n" + report.text())
     names = set(report.checked)

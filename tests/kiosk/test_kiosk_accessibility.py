@@ -10,7 +10,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
 
 from kiosk.accessibility import MAX_TAPS, SIZES, Limits, audit, layout_problems
-from kiosk.tools import demo_kiosk
+from scripts.demo_hall import demo_kiosk
 
 from .harness import run
 
