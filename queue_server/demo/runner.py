@@ -132,11 +132,16 @@ class Demo:
 
     def check_port(self) -> None:
         """A port already taken is said before anything starts: otherwise another server's
-        /healthz would answer for ours and the demo would talk to the wrong hall."""
+        /healthz would answer for ours and the demo would talk to the wrong hall.
+
+        Bound as the server binds (SO_REUSEADDR, asyncio's default): a port that only the
+        last demo's closed connections still hold (TIME_WAIT, a minute after Ctrl-C) is
+        free for the server, so it is free here too; one something listens on is not."""
         import socket
 
         for port in range(self.port, self.port + (3 if self.halls >= 2 else 1)):
             with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     sock.bind(("127.0.0.1", port))
                 except OSError as exc:
