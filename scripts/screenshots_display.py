@@ -5,9 +5,8 @@
 In scripts/, not in the display app, because it runs the demo hall's queue server (in
 this process, on a temporary SQLite file). It makes the hall
 busy (tickets, open windows, calls, a paused window, ratings), then starts the real
-display app against it in each layout and saves what the window shows. With no DISPLAY
-it renders offscreen through Mesa (see shared/KIVY.md); screenshots are taken from an
-``on_flip`` handler, since from an ordinary clock callback they came out black.
+display app against it in each layout and saves what the window shows (``scripts.capture``).
+With no DISPLAY it renders offscreen through Mesa (see shared/KIVY.md).
 """
 
 from __future__ import annotations
@@ -23,7 +22,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from scripts.capture import capture  # noqa: E402
 from scripts.demo_hall import DEMO_TOKENS, DemoServer, demo_server, populate  # noqa: E402
+
+LAYOUTS: dict[str, tuple[int, int]] = {
+    "landscape": (1920, 1080),
+    "portrait": (1080, 1920),
+    "1366x768": (1366, 768),
+    "1280x720": (1280, 720),
+    "960x540": (960, 540),
+}
+"""Each window size the displays' layout check covers (display.layoutcheck.SIZES): all
+states at 1920×1080, the hall in portrait, and at the smaller panels (and the demo's
+half-screen window) the zone's hall display in both languages and a called window."""
 
 
 def _kivy_env(width: int, height: int) -> None:
@@ -34,24 +45,6 @@ def _kivy_env(width: int, height: int) -> None:
         "KCFG_GRAPHICS_WIDTH": str(width), "KCFG_GRAPHICS_HEIGHT": str(height),
     })
     os.environ.setdefault("SDL_VIDEODRIVER", "x11" if os.environ.get("DISPLAY") else "offscreen")
-
-
-async def _shoot(app: object, path: Path) -> Path:
-    """Save the next flipped frame to ``path`` (Kivy appends a counter; we rename)."""
-    from kivy.core.window import Window
-
-    done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-    def on_flip(*_: object) -> None:
-        Window.unbind(on_flip=on_flip)
-        if not done.done():
-            done.set_result(Window.screenshot(name=str(path.with_suffix("")) + ".png"))
-
-    Window.bind(on_flip=on_flip)
-    Window.canvas.ask_update()
-    written = Path(await asyncio.wait_for(done, 10))
-    written.replace(path)
-    return path
 
 
 async def render(out: Path, layout: str, only: tuple[str, ...] = ()) -> list[Path]:
@@ -117,7 +110,15 @@ async def _render(hall: DemoServer, out: Path, layout: str, only: tuple[str, ...
                                    portrait=True, notice=notice, recent=10)
     portrait = [("display-hall-portrait.png", (1080, 1920), portrait_opts, 0.0),
                 ("display-hall-portrait-en.png", (1080, 1920), portrait_opts, 8.0)]
-    shots = portrait if layout == "portrait" else landscape
+    size = LAYOUTS[layout]
+    tag = f"{size[0]}x{size[1]}"
+    smaller = [
+        (f"display-hall-{tag}.png", size, zone, 0.0),
+        (f"display-hall-{tag}-en.png", size, zone, 8.0),
+        (f"display-window-called-{tag}.png", size,
+         DisplayOptions(server=server, token=DEMO_TOKENS["display"], window=windows[0]), 0.0),
+    ]
+    shots = {"portrait": portrait, "landscape": landscape}.get(layout, smaller)
     for name, size, options, page_time in shots:
         if only and name not in only:
             continue
@@ -143,7 +144,7 @@ async def _render(hall: DemoServer, out: Path, layout: str, only: tuple[str, ...
                 app._refresh()
             await until_drawn(app)
             await asyncio.sleep(0.3)
-            written.append(await _shoot(app, out / name))
+            written.append(await capture(out / name))
             print(f"wrote {out / name} ({size[0]}x{size[1]})")
     return written
 
@@ -151,21 +152,21 @@ async def _render(hall: DemoServer, out: Path, layout: str, only: tuple[str, ...
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="scripts/screenshots_display.py", description=__doc__)
     p.add_argument("--out", type=Path, default=Path("docs/screenshots"))
-    p.add_argument("--layout", choices=["all", "landscape", "portrait"], default="all")
+    p.add_argument("--layout", choices=["all", *LAYOUTS], default="all")
     p.add_argument("--only", action="append", default=[], metavar="FILE",
                    help="only this picture (e.g. display-window-photo.png); may repeat")
     args = p.parse_args(argv)
     if args.layout == "all":
         # The window's size is fixed when it opens (an offscreen surface does not grow),
-        # so each orientation renders in its own process.
-        for layout in ("landscape", "portrait"):
+        # so each size renders in its own process.
+        for layout in LAYOUTS:
             only = [a for name in args.only for a in ("--only", name)]
             code = subprocess.call([sys.executable, __file__,
                                     "--out", str(args.out), "--layout", layout, *only])
             if code:
                 return code
         return 0
-    _kivy_env(*((1080, 1920) if args.layout == "portrait" else (1920, 1080)))
+    _kivy_env(*LAYOUTS[args.layout])
     from display.fonts import FontNotFound, find_cjk_font, register_default_font
 
     try:

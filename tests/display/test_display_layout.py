@@ -93,3 +93,10 @@ def test_demo_windows_are_never_smaller_than_the_layout_checks_cover():
         for _x, _y, w, h in (kiosk, display):
             assert (w, h) >= SMALLEST_CHECKED and w * 9 == h * 16
     assert side_by_side((1920, 1080)) == ((0, 0, 960, 540), (960, 0, 960, 540))
+
+
+def test_screenshots_show_every_size_the_check_covers():
+    """Issue 12's done-when: docs/screenshots/ at every size, in both languages."""
+    from scripts.screenshots_display import LAYOUTS
+
+    assert set(LAYOUTS.values()) == set(SIZES)

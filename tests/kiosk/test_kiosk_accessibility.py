@@ -94,3 +94,15 @@ def test_the_check_catches_each_fault(fault, needle):
     assert clean == []
     problems = layout_problems("t", root, LIMITS)
     assert any(needle in p for p in problems), problems
+
+
+def test_screenshots_show_every_size_in_both_languages():
+    """Issue 12's done-when: the pictures in docs/screenshots/ at every size the check
+    covers, in Chinese and English, large text in both languages somewhere."""
+    from scripts.screenshots_kiosk import RUNS
+
+    for size in SIZES:
+        langs = {lang for s, lang, _large in RUNS if s == size}
+        assert langs == {"zh", "en"} or size == (960, 540), (size, langs)
+    assert {lang for _s, lang, large in RUNS if large} == {"zh", "en"}
+    assert {s for s, _lang, _large in RUNS} == set(SIZES)
