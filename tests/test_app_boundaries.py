@@ -1,10 +1,11 @@
 """The kiosk and display apps carry no tools that start a queue server (issue 12).
 
-A hall's kiosk and display talk to the server through ``queue_server.client`` and share
-its pure rules (``queue_server.core``); the server itself, its store, its hall-file loader
-and the demo are not theirs to import: a throwaway demo hall for the layout checks,
-screenshots and benchmarks lives in ``scripts/demo_hall.py``. Read from the source with
-``ast``, so an import inside a function counts too."""
+A hall's kiosk and display talk to the server through ``queue_server.client`` and the
+wire's own modules (``queue_server.protocol``, ``queue_server.callevent``: what a client
+reads off the wire) and share its pure rules (``queue_server.core``); the server itself,
+its store, its hall-file loader and the demo are not theirs to import: a throwaway demo
+hall for the layout checks, screenshots and benchmarks lives in ``scripts/demo_hall.py``.
+Read from the source with ``ast``, so an import inside a function counts too."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ALLOWED = ("queue_server.client", "queue_server.core")
+ALLOWED = ("queue_server.client", "queue_server.protocol", "queue_server.callevent",
+           "queue_server.core")
 
 
 def server_imports(package: str) -> list[str]:
@@ -31,6 +33,6 @@ def server_imports(package: str) -> list[str]:
     return found
 
 
-def test_kiosk_and_display_import_only_the_client_and_the_pure_core():
+def test_kiosk_and_display_import_only_the_client_the_wire_and_the_pure_core():
     assert server_imports("kiosk") == []
     assert server_imports("display") == []
