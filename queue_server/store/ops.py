@@ -38,7 +38,7 @@ from ..core.errors import HallError, NotFound, Refused
 from ..core.hall import HallConfig, ServiceDef
 from ..core.permissions import Actor, Target, authorize
 from ..core.states import TicketOp, TicketStatus, WindowOp, WindowStatus, ticket_next, window_next
-from . import callorder, casefiles, estimate_records, ledger, lockout
+from . import callorder, casefiles, estimate_records, ledger, lines, lockout
 from . import schema as s
 from . import statements as st
 from .db import on_reader
@@ -194,6 +194,7 @@ class HallOps:
         self._components: dict[str, tuple[list[str], list[estimate.WindowNow]]] = {}
         self._sessions: dict[tuple[str, dt.date], list[dt.datetime]] = {}
         self._past = estimate_records.PastRates()
+        self._lines = lines.Lines()
 
     def forget(self, kind: str, prefix: str) -> None:
         """Drop a cached figure after a change that moves it."""
@@ -491,7 +492,15 @@ class HallOps:
         numbers = [w.number for w in linked]
         day = self.day(now)
         hidden: dict[tuple[str, bool], int] = {}
-        if brief:
+        if not on_reader():
+            # The writing thread keeps the group's tickets between events and reads only
+            # what changed (store/lines.py); the figures are those of the reads below.
+            group = self._lines.group(conn, queues, numbers, day)
+            if brief:
+                waiting, hidden = group.brief(ticket)
+            else:
+                waiting = group.whole()
+        elif brief:
             waiting = []
             shown: dict[tuple[str, bool], int] = {}
             for id_, q, sort_at, prio, appt_at, target, kind, n in conn.execute(

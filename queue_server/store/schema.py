@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Computed,
     Date,
@@ -401,6 +402,22 @@ estimate_records = Table(
     Column("waited_s", Integer),
 )
 Index("ix_estimate_records_day", estimate_records.c.day, estimate_records.c.queue)
+
+# The waiting lines' change log (migration 0019, store/lines.py): written only by
+# triggers on ``tickets``; a server re-reads only the tickets changed since its last read.
+line_version = Table(
+    "line_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+line_changes = Table(
+    "line_changes",
+    metadata,
+    Column("version", BigInteger, primary_key=True, autoincrement=False),
+    Column("ticket_id", Integer, nullable=False),
+    Column("token", BigInteger, nullable=False),
+)
 
 
 assessments = Table(

@@ -1,0 +1,185 @@
+"""Each group of queues' waiting tickets, kept in the server's memory between events.
+
+Every ticket issue estimates the new ticket's wait, and the estimate replays the call
+order over the waiting tickets of the queues sharing windows with it. Reading those
+tickets (at 2,000 waiting: 1,200 of them, each line's first ``MAX_CALLS``) was nearly all
+of an issue's cost. The tickets change a few at a time (one issued, one called), so this
+memory keeps them and, at the next estimate, reads only what changed since: the change
+log that triggers on ``tickets`` write (migration 0019) names the tickets touched, and
+those are read again.
+
+Right with several server processes on one PostgreSQL, and after a rollback: a memory
+is the state at one change of the log, known by the change's number *and* random token
+(a rolled-back change's number is given again, with another token); if the log no
+longer holds that change, or holds it with another token, the memory is read afresh.
+Used only by the database thread that writes (a reader thread reads directly).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import String, bindparam, select, type_coerce
+from sqlalchemy.engine import Connection
+
+from ..core import estimate, rules
+from . import schema as s
+
+MAX_CATCH_UP = 500
+"""Past this many changes since the memory, one read of the whole group is cheaper."""
+
+_t, _lc = s.tickets.c, s.line_changes.c
+_FIELDS = (
+    _t.id,
+    _t.queue,
+    type_coerce(_t.sort_at, String()),
+    _t.priority,
+    type_coerce(_t.appointment_at, String()),
+    _t.target_window,
+)
+_LATEST = select(_lc.version, _lc.token).order_by(_lc.version.desc()).limit(1)
+_SINCE = (
+    # The changes since the memory's, each with its ticket as it is now: one round trip.
+    select(_lc.version, _lc.token, _lc.ticket_id, *_FIELDS, _t.status, _t.day)
+    .select_from(s.line_changes.outerjoin(s.tickets, _t.id == _lc.ticket_id))
+    .where(_lc.version >= bindparam("version"))
+    .order_by(_lc.version)
+    .limit(bindparam("n"))
+)
+_GROUP = select(*_FIELDS).where(
+    _t.day == bindparam("day"),
+    _t.status == "waiting",
+    (_t.queue.in_(bindparam("queues", expanding=True)))
+    | (_t.target_window.in_(bindparam("numbers", expanding=True))),
+)
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    """What ``schema.UTCDateTime`` gives for a stored time, from the driver's raw value."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _kind(c: rules.Candidate) -> int:
+    """The line a ticket stands in: 0 ordinary, 1 priority, 2 sent to a window, 3 appointment
+    (the store's ``_line_kind``)."""
+    if c.target_window is not None:
+        return 2
+    if c.priority == rules.APPOINTMENT:
+        return 3
+    return 0 if c.priority is None else 1
+
+
+@dataclass(slots=True)
+class _Group:
+    """One group's waiting tickets as of change ``version`` (with ``token``) of the log."""
+
+    day: dt.date
+    version: int
+    token: int
+    queues: frozenset[str]
+    numbers: frozenset[int]
+    lines: dict[tuple[str, int], list[tuple[dt.datetime, int, rules.Candidate]]] = field(
+        default_factory=dict
+    )
+    """Ordinary (0) and priority (1) lines in call order; the rest under kind 2 or 3."""
+    where: dict[int, tuple[str, int]] = field(default_factory=dict)
+
+    def add(self, c: rules.Candidate) -> None:
+        if c.id in self.where or not (c.queue in self.queues or c.target_window in self.numbers):
+            return
+        key = (c.queue, _kind(c))
+        bisect.insort(self.lines.setdefault(key, []), (c.sort_at, c.id, c))
+        self.where[c.id] = key
+
+    def drop(self, ticket_id: int) -> None:
+        key = self.where.pop(ticket_id, None)
+        if key is None:
+            return
+        line = self.lines[key]
+        for i, (_, id_, _c) in enumerate(line):  # noqa: B007 - found by id
+            if id_ == ticket_id:
+                del line[i]
+                return
+
+    def brief(self, ticket: int) -> tuple[list[rules.Candidate], dict[tuple[str, bool], int]]:
+        """Every ticket sent to a window or booked, of each line the first
+        :data:`estimate.MAX_CALLS` and ``ticket``, and how many each line leaves out."""
+        waiting: list[rules.Candidate] = []
+        hidden: dict[tuple[str, bool], int] = {}
+        first = estimate.MAX_CALLS
+        for (q, kind), line in self.lines.items():
+            if kind >= 2 or len(line) <= first:
+                waiting.extend(c for _, _, c in line)
+                continue
+            waiting.extend(c for _, _, c in line[:first])
+            shown = first
+            if self.where.get(ticket) == (q, kind):
+                at = next(c for _, id_, c in line[first:] if id_ == ticket)
+                waiting.append(at)
+                shown += 1
+            if len(line) > shown:
+                hidden[(q, kind == 1)] = len(line) - shown
+        return waiting, hidden
+
+    def whole(self) -> list[rules.Candidate]:
+        return [c for line in self.lines.values() for _, _, c in line]
+
+
+class Lines:
+    """The memory of every group of queues this process has estimated for."""
+
+    def __init__(self) -> None:
+        self._groups: dict[tuple[str, ...], _Group] = {}
+        self.reads = 0
+        """Whole reads of a group (a memory made or made again): for the tests."""
+
+    def group(
+        self, conn: Connection, queues: Sequence[str], numbers: Sequence[int], day: dt.date
+    ) -> _Group:
+        """The group's waiting tickets now, as the database holds them for ``conn``."""
+        key = tuple(queues)
+        g = self._groups.get(key)
+        if g is not None and g.day == day and self._catch_up(conn, g):
+            return g
+        g = self._groups[key] = self._read(conn, queues, numbers, day)
+        return g
+
+    def _read(
+        self, conn: Connection, queues: Sequence[str], numbers: Sequence[int], day: dt.date
+    ) -> _Group:
+        self.reads += 1
+        # The change first, then the tickets: a change made in between shows in both,
+        # and is read again at the next catch-up, which is harmless.
+        version, token = conn.execute(_LATEST).one()
+        g = _Group(day, version, token, frozenset(queues), frozenset(numbers))
+        rows = conn.execute(
+            _GROUP, {"day": day, "queues": list(queues), "numbers": list(numbers)}
+        ).all()
+        for id_, q, sort_at, prio, appt_at, target in rows:
+            g.add(rules.Candidate(id_, q, _utc(sort_at), prio, _utc(appt_at), target))  # type: ignore[arg-type]
+        return g
+
+    def _catch_up(self, conn: Connection, g: _Group) -> bool:
+        """Bring ``g`` to the log's latest change; False when it must be read afresh."""
+        rows = conn.execute(_SINCE, {"version": g.version, "n": MAX_CATCH_UP + 2}).all()
+        if not rows or rows[0][0] != g.version or rows[0][1] != g.token:
+            return False  # the memory's change is gone from the log, or was rolled back
+        if len(rows) > MAX_CATCH_UP:
+            return False
+        for r in rows[1:]:  # a ticket changed twice comes twice, as it is now both times
+            changed, id_, q, sort_at, prio, appt_at, target, status, day = r[2:]
+            g.drop(changed)
+            if id_ is not None and status == "waiting" and day == g.day:  # None: deleted
+                g.add(rules.Candidate(id_, q, _utc(sort_at), prio, _utc(appt_at), target))  # type: ignore[arg-type]
+        g.version, g.token = rows[-1][0], rows[-1][1]
+        return True

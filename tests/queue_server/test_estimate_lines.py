@@ -1,0 +1,172 @@
+"""The waiting lines a server keeps between events (store/lines.py, migration 0019) are
+always what a fresh read of the database gives: after every kind of change, after a
+rollback, with a second server writing to the same database, and when the change log
+has moved on too far. On SQLite and PostgreSQL.
+
+Each check compares the estimate's read of a group of queues (``_hall_now``, brief and
+whole) with the read a reader thread makes straight from the tables, and the figures
+the two give.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import tomllib
+from collections.abc import Iterator
+
+import pytest
+
+from queue_server.config import HallConfig, parse_config
+from queue_server.core import estimate, rules
+from queue_server.core.errors import HallError
+from queue_server.core.states import WindowOp
+from queue_server.store import lines
+from queue_server.store import ops as ops_module
+from queue_server.store.ops import HallOps
+
+from .harness import GATEWAY, KIOSK, SUPERVISOR, Clock, Store
+from .test_estimate_causes import HALL, SHANGHAI
+
+QUEUES = ("A", "B", "N")
+
+
+@pytest.fixture(scope="module")
+def hall() -> HallConfig:
+    return parse_config(tomllib.loads(HALL))
+
+
+@pytest.fixture
+def store(hall: HallConfig, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    # A bound of 3 so that the brief read leaves most of each line out (counted).
+    monkeypatch.setattr(estimate, "MAX_CALLS", 3)
+    st = Store(hall, db_url, Clock(dt.datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI)))
+    yield st
+    st.close()
+
+
+def _direct(
+    ops: HallOps, conn: object, q: str, now: dt.datetime, brief: bool, ticket: int
+) -> estimate.HallNow:
+    """The read a reader thread makes: straight from the tables, nothing kept."""
+    real = ops_module.on_reader
+    ops_module.on_reader = lambda: True  # type: ignore[assignment]
+    try:
+        return ops._hall_now(conn, q, now, brief=brief, ticket=ticket)  # type: ignore[arg-type]
+    finally:
+        ops_module.on_reader = real  # type: ignore[assignment]
+
+
+def assert_kept_is_fresh(store: Store, ops: HallOps | None = None) -> None:
+    ops = ops or store.ops
+    now = store.clock()
+    with store.engine.begin() as conn:
+        for q in QUEUES:
+            mine = [c for c in _direct(ops, conn, q, now, False, 0).waiting if c.queue == q]
+            ticket = max((c.id for c in mine), default=0)
+            for brief in (True, False):
+                kept = ops._hall_now(conn, q, now, brief=brief, ticket=ticket)
+                fresh = _direct(ops, conn, q, now, brief, ticket)
+                assert sorted(kept.waiting, key=lambda c: c.id) == sorted(
+                    fresh.waiting, key=lambda c: c.id
+                ), (q, brief)
+                assert kept.hidden == fresh.hidden, (q, brief)
+                newcomer = rules.Candidate(2**62, q, now)
+                targets = [newcomer] + [c for c in mine if c.id == ticket]
+                assert estimate.estimates(kept, targets) == estimate.estimates(fresh, targets)
+
+
+def _some_day(store: Store, rng: random.Random, steps: int) -> None:
+    """Issues, calls, ends, transfers, cancellations and refusals, in a random order."""
+    for w in (1, 2, 4):
+        store.open(w)
+    labels: list[str] = []
+    for _ in range(steps):
+        store.clock.advance(seconds=rng.randint(5, 90))
+        r = rng.random()
+        w = rng.choice((1, 2, 4))
+        try:
+            if r < 0.45:
+                service = rng.choice(("sa", "sa", "sb", "sn"))
+                prio = "elderly" if rng.random() < 0.2 else None
+                labels.append(store.issue(service, priority=prio)["label"])
+            elif r < 0.65:
+                store.call_next(w)
+            elif r < 0.75:
+                store.finish(w)
+            elif r < 0.82:
+                store.run(store.ops.no_show, GATEWAY, {"window": w})
+            elif r < 0.9:
+                to = rng.choice((1, 2, 3, 4))
+                store.run(store.ops.transfer, GATEWAY, {"window": w, "to_window": to})
+            elif labels:
+                label = labels.pop(rng.randrange(len(labels)))
+                store.run(store.ops.cancel, SUPERVISOR, {"label": label})
+        except HallError:
+            pass  # refused: its savepoint rolled back, the lines are as they were
+        if rng.random() < 0.3:
+            assert_kept_is_fresh(store)
+    assert_kept_is_fresh(store)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_kept_lines_are_what_a_fresh_read_gives(store: Store, seed: int) -> None:
+    _some_day(store, random.Random(seed), 160)
+    # Kept, not read again at each estimate: once per group (A and B share windows).
+    assert store.ops._lines.reads <= 3
+
+
+def test_a_rolled_back_issue_leaves_no_ticket_in_the_kept_lines(store: Store) -> None:
+    """The issue's estimate reads the line with its own new ticket in it; when the
+    transaction then rolls back, that ticket must not stay in memory (the next change
+    takes the same number in the log, with another token)."""
+    store.open(1)
+    store.issue("sa")
+    assert_kept_is_fresh(store)
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), store.engine.begin() as conn:
+        store.ops.issue(conn, KIOSK, {"service": "sa"}, store.clock())
+        raise Undo
+    store.clock.advance(seconds=30)
+    store.issue("sb")  # the next change: the rolled-back one's number, in the log
+    assert_kept_is_fresh(store)
+
+
+def test_a_second_server_on_the_same_database_is_seen(store: Store, hall: HallConfig) -> None:
+    """Two server processes on one database (PostgreSQL halls may run several): what
+    one writes shows in the other's kept lines at its next estimate."""
+    other = HallOps(hall)
+    store.open(1)
+    store.open(2)
+    store.issue("sa")
+    assert_kept_is_fresh(store, other)
+    for service in ("sa", "sb", "sa"):
+        store.issue(service)  # written by the first server only
+    store.call_next(2)
+    assert_kept_is_fresh(store, other)
+    with store.engine.begin() as conn:
+        now = store.clock()
+        other.issue(conn, KIOSK, {"service": "sa"}, now)
+        other.window_op(conn, GATEWAY, {"window": 3, "clerk": "c"}, now, WindowOp.OPEN)
+        other.call_next(conn, GATEWAY, {"window": 3}, now)
+    assert_kept_is_fresh(store)
+    assert_kept_is_fresh(store, other)
+
+
+def test_too_many_changes_since_are_read_afresh(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lines, "MAX_CATCH_UP", 2)
+    store.open(1)
+    store.issue("sa")
+    assert_kept_is_fresh(store)
+    reads = store.ops._lines.reads
+    store.issue("sa")  # one change since: caught up
+    assert store.ops._lines.reads == reads
+    for _ in range(4):
+        store.issue("sb", priority="elderly")
+    assert_kept_is_fresh(store)
+    assert store.ops._lines.reads > reads
