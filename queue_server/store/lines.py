@@ -88,28 +88,32 @@ class _Group:
     token: int
     queues: frozenset[str]
     numbers: frozenset[int]
-    lines: dict[tuple[str, int], list[tuple[dt.datetime, int, rules.Candidate]]] = field(
-        default_factory=dict
-    )
-    """Ordinary (0) and priority (1) lines in call order; the rest under kind 2 or 3."""
-    where: dict[int, tuple[str, int]] = field(default_factory=dict)
+    keys: dict[tuple[str, int], list[tuple[dt.datetime, int]]] = field(default_factory=dict)
+    """Each line's (time, id) in call order: ordinary (0), priority (1); sent to a window
+    (2) and appointments (3) kept the same way."""
+    lines: dict[tuple[str, int], list[rules.Candidate]] = field(default_factory=dict)
+    """The tickets, in the order of ``keys`` (kept apart so a line's head is one slice)."""
+    where: dict[int, tuple[tuple[str, int], tuple[dt.datetime, int]]] = field(default_factory=dict)
 
     def add(self, c: rules.Candidate) -> None:
         if c.id in self.where or not (c.queue in self.queues or c.target_window in self.numbers):
             return
-        key = (c.queue, _kind(c))
-        bisect.insort(self.lines.setdefault(key, []), (c.sort_at, c.id, c))
-        self.where[c.id] = key
+        line = (c.queue, _kind(c))
+        key = (c.sort_at, c.id)
+        keys = self.keys.setdefault(line, [])
+        i = bisect.bisect(keys, key)
+        keys.insert(i, key)
+        self.lines.setdefault(line, []).insert(i, c)
+        self.where[c.id] = (line, key)
 
     def drop(self, ticket_id: int) -> None:
-        key = self.where.pop(ticket_id, None)
-        if key is None:
+        got = self.where.pop(ticket_id, None)
+        if got is None:
             return
-        line = self.lines[key]
-        for i, (_, id_, _c) in enumerate(line):  # noqa: B007 - found by id
-            if id_ == ticket_id:
-                del line[i]
-                return
+        line, key = got
+        i = bisect.bisect_left(self.keys[line], key)
+        del self.keys[line][i]
+        del self.lines[line][i]
 
     def brief(self, ticket: int) -> tuple[list[rules.Candidate], dict[tuple[str, bool], int]]:
         """Every ticket sent to a window or booked, of each line the first
@@ -117,22 +121,24 @@ class _Group:
         waiting: list[rules.Candidate] = []
         hidden: dict[tuple[str, bool], int] = {}
         first = estimate.MAX_CALLS
+        mine = self.where.get(ticket)
         for (q, kind), line in self.lines.items():
             if kind >= 2 or len(line) <= first:
-                waiting.extend(c for _, _, c in line)
+                waiting += line
                 continue
-            waiting.extend(c for _, _, c in line[:first])
+            waiting += line[:first]
             shown = first
-            if self.where.get(ticket) == (q, kind):
-                at = next(c for _, id_, c in line[first:] if id_ == ticket)
-                waiting.append(at)
-                shown += 1
+            if mine is not None and mine[0] == (q, kind):
+                i = bisect.bisect_left(self.keys[(q, kind)], mine[1])
+                if i >= first:
+                    waiting.append(line[i])
+                    shown += 1
             if len(line) > shown:
                 hidden[(q, kind == 1)] = len(line) - shown
         return waiting, hidden
 
     def whole(self) -> list[rules.Candidate]:
-        return [c for line in self.lines.values() for _, _, c in line]
+        return [c for line in self.lines.values() for c in line]
 
 
 class Lines:
