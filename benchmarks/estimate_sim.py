@@ -1,7 +1,7 @@
 """Wait estimates on simulated hall days: the old formula against the replay estimator.
 
     .venv/bin/python benchmarks/estimate_sim.py [--days 3] [--hall demo|town|county]
-        [--history 5] [--past-weight 0.5] [--hours] [--cost]
+        [--history 5] [--past-weight 0.5] [--seed 1] [--hours] [--cost] [--against TREE]
 
 Each day is simulated by :mod:`queue_server.core.daysim` (the real call order and the
 real estimator); every ticket is given both estimates when it is issued, and its actual
@@ -76,6 +76,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=3)
     ap.add_argument("--hall", choices=[*HALLS, "all"], default="all")
+    ap.add_argument(
+        "--seed", type=int, default=1, help="the measured days are seeds SEED, SEED+1, ..."
+    )
     ap.add_argument("--hours", action="store_true", help="per-hour table for each hall")
     ap.add_argument(
         "--history",
@@ -99,15 +102,23 @@ def main() -> None:
     ap.add_argument(
         "--against",
         metavar="TREE",
-        help="with --cost: the same measurements on another checkout (e.g. main, from "
-        "`git archive main | tar -x -C TREE`), alternating with this one, two rounds each",
+        help="the same measurements on another checkout (e.g. main, from "
+        "`git archive main | tar -x -C TREE`) before this one's, in one run; with --cost "
+        "alternating, two rounds each",
     )
     ap.add_argument("--root", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.cost and args.against:
+    if args.against:
         import subprocess
 
         here = str(Path(__file__).resolve().parent.parent)
+        if not args.cost:
+            i = sys.argv.index("--against")
+            rest = sys.argv[1:i] + sys.argv[i + 2 :]
+            for label, tree in (("baseline " + args.against, args.against), ("this tree", here)):
+                print(f"-- {label}", flush=True)
+                subprocess.run([sys.executable, __file__, *rest, "--root", tree], check=True)
+            return
         for _ in range(2):
             for label, tree in (("baseline " + args.against, args.against), ("this tree", here)):
                 print(f"-- {label}", flush=True)
@@ -137,7 +148,7 @@ def main() -> None:
             past.append(sim.issued)
         for d in range(args.days):
             sim = daysim.DaySim(
-                shape, _with_seed(params, d + 1), past=past, past_weight=args.past_weight
+                shape, _with_seed(params, args.seed + d), past=past, past_weight=args.past_weight
             )
             records += sim.run()
         spent = time.perf_counter() - t0

@@ -581,15 +581,75 @@ def estimate(hall: HallNow, target: rules.Candidate) -> Estimate:
 
 
 def with_range(hall: HallNow, queue: str, got: Replay) -> Estimate:
-    """The figure and range of one replay (also each queue's newcomer in a snapshot)."""
+    """The figure and range of one replay (also each queue's newcomer in a snapshot).
+
+    The spread is one of working time: a break ahead (no window of the queue calls)
+    is not stretched by it, and a range that reaches it spans it. A ticket whose call
+    falls just before the lunch break may well be called after it, and one told "just
+    after" may be called before: the range says so (from the break's start, clerks
+    back from ``0`` to twice :data:`OPENING_LAG_MINUTES` after the session opens),
+    instead of ±15 % around a figure that is either side of a 90-minute jump.
+    """
     cv = hall.service_cv.get(queue, DEFAULT_CV)
     rel = max(MIN_SPREAD, RANGE_Z * cv / math.sqrt(max(1.0, got.rounds)))
     minutes = round_minutes(got.minutes)
     if got.minutes <= 0:
         return Estimate(0, 0, 0)
-    low = round(got.minutes * (1 - rel))
-    high = round(got.minutes * (1 + rel))
+    breaks = [_breaks(hall, queue, k * OPENING_LAG_MINUTES) for k in (0, 1, 2)]
+    work = _working(got.minutes, breaks[1])
+    low = round(_through(work * (1 - rel), breaks[0]))
+    high = round(_through(work * (1 + rel), breaks[2]))
     return Estimate(minutes, max(0, min(low, minutes)), max(high, minutes))
+
+
+def _breaks(hall: HallNow, queue: str, lag: float) -> list[tuple[float, float]]:
+    """Stretches ahead (minutes from ``hall.now``) in which no window of ``queue`` calls:
+    between its sessions (back ``lag`` minutes after the next one opens) and before the
+    first. None for a queue with a window that is always open. After the last session
+    windows go on calling (as in the replay)."""
+    serving = [w for w in hall.windows if queue in w.queues and w.free_at is not None]
+    serving = serving or [w for w in hall.windows if queue in w.queues]
+    if not serving or any(q not in hall.hours for w in serving for q in w.queues):
+        return []
+    now = hall.now
+    common: list[tuple[float, float]] | None = None
+    for w in serving:
+        spans: list[tuple[float, float]] = []
+        for q in w.queues:
+            for a, b in sessions(hall.hours[q], hall.tz, now):
+                spans.append(((a - now).total_seconds() / 60, (b - now).total_seconds() / 60))
+        if not spans:
+            return []  # closed all day: the replay does not hold it back
+        merged: list[list[float]] = []
+        for a, b in sorted(spans):
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        gaps = [(0.0, merged[0][0] + lag)] if merged[0][0] > 0 else []
+        gaps += [(x[1], y[0] + lag) for x, y in zip(merged, merged[1:], strict=False)]
+        gaps = [(max(a, 0.0), b) for a, b in gaps if b > 0 and b > a]
+        if common is None:
+            common = gaps
+        else:  # no window of the queue calls: every window is in a break
+            common = [
+                (max(a, c), min(b, d)) for a, b in common for c, d in gaps if max(a, c) < min(b, d)
+            ]
+    return sorted(common or [])
+
+
+def _working(minutes: float, breaks: Sequence[tuple[float, float]]) -> float:
+    """Minutes from now less the breaks in them."""
+    return minutes - sum(max(0.0, min(minutes, b) - a) for a, b in breaks)
+
+
+def _through(work: float, breaks: Sequence[tuple[float, float]]) -> float:
+    """Minutes from now until ``work`` minutes of working time have passed."""
+    at = work
+    for a, b in breaks:
+        if at >= a:
+            at += b - a
+    return at
 
 
 def spread_from_cases(durations_s: Sequence[float]) -> float | None:
