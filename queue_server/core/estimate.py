@@ -595,45 +595,58 @@ def with_range(hall: HallNow, queue: str, got: Replay) -> Estimate:
     minutes = round_minutes(got.minutes)
     if got.minutes <= 0:
         return Estimate(0, 0, 0)
-    breaks = [_breaks(hall, queue, k * OPENING_LAG_MINUTES) for k in (0, 1, 2)]
+    gaps = _gaps(hall, queue)
+    breaks = [_breaks(gaps, k * OPENING_LAG_MINUTES) for k in (0, 1, 2)]
     work = _working(got.minutes, breaks[1])
     low = round(_through(work * (1 - rel), breaks[0]))
     high = round(_through(work * (1 + rel), breaks[2]))
     return Estimate(minutes, max(0, min(low, minutes)), max(high, minutes))
 
 
-def _breaks(hall: HallNow, queue: str, lag: float) -> list[tuple[float, float]]:
-    """Stretches ahead (minutes from ``hall.now``) in which no window of ``queue`` calls:
-    between its sessions (back ``lag`` minutes after the next one opens) and before the
-    first. None for a queue with a window that is always open. After the last session
-    windows go on calling (as in the replay)."""
+def _gaps(hall: HallNow, queue: str) -> list[list[tuple[float, float]]]:
+    """For each set of queues a window of ``queue`` serves: the stretches (minutes from
+    ``hall.now``, ending at an opening) between its sessions and before the first.
+    Empty when a window of the queue is always open or closed all day (the replay does
+    not hold it back); after the last session windows go on calling (as in the replay)."""
     serving = [w for w in hall.windows if queue in w.queues and w.free_at is not None]
     serving = serving or [w for w in hall.windows if queue in w.queues]
-    if not serving or any(q not in hall.hours for w in serving for q in w.queues):
+    kinds = {w.queues for w in serving}
+    if not kinds or any(q not in hall.hours for qs in kinds for q in qs):
         return []
     now = hall.now
-    common: list[tuple[float, float]] | None = None
-    for w in serving:
-        spans: list[tuple[float, float]] = []
-        for q in w.queues:
-            for a, b in sessions(hall.hours[q], hall.tz, now):
-                spans.append(((a - now).total_seconds() / 60, (b - now).total_seconds() / 60))
-        if not spans:
-            return []  # closed all day: the replay does not hold it back
+    spans_of: dict[str, list[tuple[float, float]]] = {}
+    for q in {q for qs in kinds for q in qs}:
+        spans_of[q] = [
+            ((a - now).total_seconds() / 60, (b - now).total_seconds() / 60)
+            for a, b in sessions(hall.hours[q], hall.tz, now)
+        ]
+    out = []
+    for qs in kinds:
         merged: list[list[float]] = []
-        for a, b in sorted(spans):
+        for a, b in sorted(x for q in qs for x in spans_of[q]):
             if merged and a <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], b)
             else:
                 merged.append([a, b])
-        gaps = [(0.0, merged[0][0] + lag)] if merged[0][0] > 0 else []
-        gaps += [(x[1], y[0] + lag) for x, y in zip(merged, merged[1:], strict=False)]
-        gaps = [(max(a, 0.0), b) for a, b in gaps if b > 0 and b > a]
+        if not merged:
+            return []
+        gaps = [(-math.inf, merged[0][0])]
+        gaps += [(x[1], y[0]) for x, y in zip(merged, merged[1:], strict=False)]
+        out.append(gaps)
+    return out
+
+
+def _breaks(gaps: list[list[tuple[float, float]]], lag: float) -> list[tuple[float, float]]:
+    """Stretches ahead in which no window of the queue calls (every window's gap, each
+    back ``lag`` minutes after its opening), in order."""
+    common: list[tuple[float, float]] | None = None
+    for window_gaps in gaps:
+        mine = [(max(a, 0.0), b + lag) for a, b in window_gaps if b + lag > max(a, 0.0)]
         if common is None:
-            common = gaps
-        else:  # no window of the queue calls: every window is in a break
+            common = mine
+        else:
             common = [
-                (max(a, c), min(b, d)) for a, b in common for c, d in gaps if max(a, c) < min(b, d)
+                (max(a, c), min(b, d)) for a, b in common for c, d in mine if max(a, c) < min(b, d)
             ]
     return sorted(common or [])
 
