@@ -106,8 +106,26 @@ def main() -> None:
         "`git archive main | tar -x -C TREE`) before this one's, in one run; with --cost "
         "alternating, two rounds each",
     )
+    ap.add_argument(
+        "--oracle",
+        action="store_true",
+        help="experiment: give the estimate each queue's true mean window time per call "
+        "(walk, service, no-shows' recalls; with --oracle-gap also the clerk's gap), which "
+        "no server knows: a bound on what a better case-length measure could gain",
+    )
+    ap.add_argument("--oracle-gap", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="experiment: every replayed wait times this (is the figure's level the best?)",
+    )
     ap.add_argument("--root", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.oracle or args.oracle_gap:
+        _give_true_case_lengths(gap=args.oracle_gap)
+    if args.scale != 1.0:
+        _scale_replay(args.scale)
     if args.against:
         import subprocess
 
@@ -354,6 +372,35 @@ def issue_cost(waiting: int = 2000, issues: int = 60) -> None:
         f"{1000 * base:.2f} ms without the estimate, {1000 * with_est:.2f} ms with it; "
         f"the estimate {est_ms:.2f} ms per issue ({100 * est_ms / (1000 * with_est):.0f} %)"
     )
+
+
+def _give_true_case_lengths(gap: bool) -> None:
+    """The experiment of ``--oracle``: the simulation's own mean window time per call."""
+    import dataclasses
+
+    hall_now = daysim.DaySim.hall_now
+
+    def true_hall_now(sim: daysim.DaySim, t: dt.datetime) -> estimate.HallNow:
+        p = sim.p
+        svc = {
+            q: (1 - p.no_show_share) * (p.walk_minutes + m)
+            + p.no_show_share * p.recall_minutes
+            + (daysim.GAP_MINUTES if gap else 0.0)
+            for q, m in sim.mean_service.items()
+        }
+        return dataclasses.replace(hall_now(sim, t), service_minutes=svc)
+
+    daysim.DaySim.hall_now = true_hall_now  # type: ignore[method-assign]
+
+
+def _scale_replay(factor: float) -> None:
+    """The experiment of ``--scale``: every replayed wait times ``factor``."""
+    replay_many = estimate.replay_many
+
+    def scaled(hall: estimate.HallNow, targets: list[rules.Candidate]) -> list[estimate.Replay]:
+        return [estimate.Replay(r.minutes * factor, r.rounds) for r in replay_many(hall, targets)]
+
+    estimate.replay_many = scaled  # type: ignore[assignment]
 
 
 def _with_seed(params: daysim.SimParams, seed: int) -> daysim.SimParams:
