@@ -12,13 +12,15 @@ Right with several server processes on one PostgreSQL, and after a rollback: a m
 is the state at one change of the log, known by the change's number *and* random token
 (a rolled-back change's number is given again, with another token); if the log no
 longer holds that change, or holds it with another token, the memory is read afresh.
-Used only by the database thread that writes (a reader thread reads directly).
+Used by the database thread that writes (a reader thread, whose snapshot may be older,
+reads the tables directly).
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -146,13 +148,33 @@ class Lines:
 
     def __init__(self) -> None:
         self._groups: dict[tuple[str, ...], _Group] = {}
+        self._lock = threading.Lock()
         self.reads = 0
         """Whole reads of a group (a memory made or made again): for the tests."""
+
+    def waiting(
+        self,
+        conn: Connection,
+        queues: Sequence[str],
+        numbers: Sequence[int],
+        day: dt.date,
+        *,
+        brief: bool,
+        ticket: int,
+    ) -> tuple[list[rules.Candidate], dict[tuple[str, bool], int]]:
+        """The group's waiting tickets now, as the database holds them for ``conn``: all
+        of them, or (``brief``) as :meth:`_Group.brief` gives them, and the counts.
+
+        Under a lock: the server's writing thread is the one user, but a memory shared
+        by two threads must never be caught half-updated."""
+        with self._lock:
+            g = self.group(conn, queues, numbers, day)
+            return g.brief(ticket) if brief else (g.whole(), {})
 
     def group(
         self, conn: Connection, queues: Sequence[str], numbers: Sequence[int], day: dt.date
     ) -> _Group:
-        """The group's waiting tickets now, as the database holds them for ``conn``."""
+        """The group's memory brought up to date (callers hold the lock)."""
         key = tuple(queues)
         g = self._groups.get(key)
         if g is not None and g.day == day and self._catch_up(conn, g):

@@ -495,11 +495,9 @@ class HallOps:
         if not on_reader():
             # The writing thread keeps the group's tickets between events and reads only
             # what changed (store/lines.py); the figures are those of the reads below.
-            group = self._lines.group(conn, queues, numbers, day)
-            if brief:
-                waiting, hidden = group.brief(ticket)
-            else:
-                waiting = group.whole()
+            waiting, hidden = self._lines.waiting(
+                conn, queues, numbers, day, brief=brief, ticket=ticket
+            )
         elif brief:
             waiting = []
             shown: dict[tuple[str, bool], int] = {}
