@@ -175,6 +175,7 @@ def build(url: str, n_cases: int, seed: int = 7) -> tuple[Any, dict[str, int]]:
 
 
 def timed(fn: Any, repeat: int = 3) -> float:
+    """The best of ``repeat`` runs of ``fn``, in seconds."""
     best = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -281,8 +282,11 @@ def write(section: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run(description: str, measure: Any, stem: str) -> tuple[argparse.Namespace, list[Any]]:
+    """The common command line of the year benchmarks (``--cases``, ``--pg``, ``--write``)
+    and ``measure(url, cases)`` on a fresh SQLite file, then on a throwaway PostgreSQL
+    database when ``--pg`` is given: the results, SQLite's first."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--cases", type=int, default=290_000)
     ap.add_argument(
         "--pg", help="also on PostgreSQL: a server URL, e.g. postgresql://postgres@127.0.0.1/test"
@@ -291,10 +295,15 @@ def main() -> None:
     args = ap.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        results.append(measure(f"sqlite:///{tmp}/cases.db", args.cases))
+        results.append(measure(f"sqlite:///{tmp}/{stem}.db", args.cases))
     if args.pg:
         with throwaway_database(args.pg, "hallq_bench") as url:
             results.append(measure(url, args.cases))
+    return args, results
+
+
+def main() -> None:
+    args, results = run(__doc__.splitlines()[0], measure, "cases")
     for r in results:
         print(
             f"{r['backend']}: {r['cases']:,} case files ({r['open']:,} open) built in "

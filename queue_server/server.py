@@ -50,6 +50,7 @@ from .notify.sender import Notifier
 from .store import (
     accountability,
     auditlog,
+    casefile_summaries,
     estimate_records,
     lockout,
     national,
@@ -434,6 +435,9 @@ class HallServer:
                     # A kiosk learns whether the hall trusts its ID card reader, so an
                     # unregistered reader is reported instead of refusing citizens.
                     "id_reader": actor.id_reader,
+                    # What this credential may do (the one permission table): a page
+                    # draws only those buttons and panels.
+                    "may": list(permissions.operations_of(actor.role)),
                     "server": __version__,
                     "protocol": p.VERSION,
                     "seq": self.last_seq,
@@ -1059,11 +1063,15 @@ class HallServer:
         holds the write lock for long (store/summaries.py)."""
         assert self.committer is not None and self.reader is not None
         config = self.config
-        if not await self.reader.read(lambda c, n: summaries.due(c, config, n, 1)):
-            return
-        await self.committer.submit(
-            lambda c, n: (summaries.refresh(c, config, n, summaries.PER_SWEEP), [])
-        )
+        if await self.reader.read(lambda c, n: summaries.due(c, config, n, 1)):
+            await self.committer.submit(
+                lambda c, n: (summaries.refresh(c, config, n, summaries.PER_SWEEP), [])
+            )
+        # The closed months' case-file figures (store/casefile_summaries.py): one a sweep.
+        if await self.reader.read(lambda c, n: casefile_summaries.due(c, config, n, 1)):
+            await self.committer.submit(
+                lambda c, n: (casefile_summaries.refresh(c, config, n, 1), [])
+            )
 
     async def _sweep_lights(self) -> None:
         """Case files and ledger records whose light the clock has moved: turned, and

@@ -253,6 +253,13 @@ def roles_for(op: str) -> tuple[str, ...]:
     return tuple(r for r in ROLES if r in TABLE.get(op, {}))
 
 
+def operations_of(role: str) -> tuple[str, ...]:
+    """The operations a role may use, in the table's order. The hello reply carries
+    them (``may``), so a page offers only what its credential may do, from this table
+    and no copy of it (a county token on /supervisor: its reads, none of its buttons)."""
+    return tuple(op for op, roles in TABLE.items() if role in roles)
+
+
 def check_role(actor: Actor, op: str, args: dict[str, object]) -> None:
     """The check made before anything else: the role, and arguments reserved to some."""
     if scope_of(actor.role, op) is None:

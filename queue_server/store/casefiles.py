@@ -19,10 +19,11 @@ import json
 import secrets
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
+from ..core.accountability import check_range
 from ..core.calendar import CalendarMissing, WorkCalendar
 from ..core.casefile import (
     CLOCK_RUNNING,
@@ -47,7 +48,7 @@ from ..core.hall import ServiceDef
 from ..core.permissions import Actor, Target, authorize, scope_of
 from ..core.rules import check_code
 from ..core.states import TicketStatus
-from . import lockout, workdays
+from . import casefile_summaries, lockout, workdays
 from . import schema as s
 
 TEXT_MAX = 1000
@@ -693,8 +694,7 @@ class CaseFiles:
         today = local_day(now, self.config.tz)
         start = _day(args.get("from"), today.replace(day=1), "from")
         end = _day(args.get("to"), today, "to")
-        if end < start:
-            raise Refused("the period ends before it starts", code="bad_request")
+        check_range(start, end)  # the reports' rule: reversed or over a year is refused
         by = args.get("by", "department")
         column = {"department": "department", "window": "window", "clerk": "clerk"}.get(
             by, "service_id" if by == "service" else None
@@ -705,13 +705,11 @@ class CaseFiles:
         if dept is not None and (not isinstance(dept, str) or self.config.department(dept) is None):
             raise NotFound(f"unknown department {dept!r}", code="unknown_department")
         authorize(actor, "casefile.figures", Target(department=dept))
-        groups: dict[Any, dict[str, int]] = {}
-        total = _figure_row()
-        for keys, g in figure_counts(conn, start, end, [column], dept):
-            groups[keys[0]] = g
-            for name in _FIGURES:
-                total[name] += g[name]
-        out = [dict(_rates(g), key=k) for k, g in sorted(groups.items(), key=lambda kv: str(kv[0]))]
+        by_key, total = casefile_summaries.grouped(conn, start, end, (column,), dept)
+        out = [
+            dict(casefile_summaries.rates(g), key=k)
+            for k, g in sorted(by_key[column].items(), key=lambda kv: str(kv[0]))
+        ]
         return {
             "from": start.isoformat(),
             "to": end.isoformat(),
@@ -719,7 +717,7 @@ class CaseFiles:
             "department": dept,
             "early_days": self.settings.early_days,
             "rows": out,
-            "total": _rates(total),
+            "total": casefile_summaries.rates(total),
         }
 
     # -- the lights sweep --------------------------------------------------------------
@@ -818,62 +816,6 @@ def _state_or_none(value: str | None) -> CaseState | None:
     return CaseState(value) if value else None
 
 
-def figure_counts(
-    conn: Connection, start: dt.date, end: dt.date, columns: list[str], dept: str | None = None
-) -> list[tuple[tuple[Any, ...], dict[str, int]]]:
-    """The counts behind the figures of the case files accepted from ``start`` to
-    ``end``, grouped by the ``columns`` (department, window, clerk, service_id): one
-    grouped query, so a report needing several groupings reads the year once."""
-    c = s.casefiles.c
-    fin = c.finished_on.isnot(None)
-
-    def count(cond: Any) -> Any:
-        return func.sum(case((cond, 1), else_=0))
-
-    keys = [getattr(c, name) for name in columns]
-    q = (
-        select(
-            *keys,
-            func.count(),
-            count(fin),
-            count(and_(fin, c.finished_on <= c.due_on)),
-            count(and_(fin, c.finished_on < c.early_before)),
-            count(and_(fin, c.finished_on > c.due_on)),
-            count(c.finished_on.is_(None)),
-            count(and_(c.finished_on.is_(None), c.light == "red")),
-            count(and_(c.finished_on.is_(None), c.light == "yellow")),
-            count(c.suspensions > 0),
-            count(c.extended_days > 0),
-            count(c.state == CaseState.REFUSED.value),
-            count(and_(fin, c.due_on.is_(None))),
-        )
-        .where(c.opened_on >= start, c.opened_on <= end)
-        .group_by(*keys)
-    )
-    if dept is not None:
-        q = q.where(c.department == dept)
-    n = len(keys)
-    return [
-        (tuple(row[:n]), dict(zip(_FIGURES, (int(v or 0) for v in row[n:]), strict=True)))
-        for row in conn.execute(q)
-    ]
-
-
-def merged_figures(
-    rows: list[tuple[tuple[Any, ...], dict[str, int]]], index: int
-) -> tuple[dict[Any, dict[str, Any]], dict[str, Any]]:
-    """Rates per value of the ``index``-th grouping column, and the total, from
-    :func:`figure_counts` rows."""
-    groups: dict[Any, dict[str, int]] = {}
-    total = _figure_row()
-    for keys, g in rows:
-        into = groups.setdefault(keys[index], _figure_row())
-        for name in _FIGURES:
-            into[name] += g[name]
-            total[name] += g[name]
-    return {k: _rates(g) for k, g in groups.items()}, _rates(total)
-
-
 def _text(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > TEXT_MAX:
         raise Refused(f"give the {what} as text (up to {TEXT_MAX} characters)", code="bad_request")
@@ -891,33 +833,3 @@ def _day(value: Any, default: dt.date, what: str) -> dt.date:
 
 def _bad(what: str) -> dt.date:
     raise Refused(f"{what} must be a date like 2026-11-01", code="bad_request")
-
-
-_FIGURES = (
-    "accepted",
-    "finished",
-    "on_time",
-    "early",
-    "late",
-    "open",
-    "overdue_open",
-    "yellow_open",
-    "suspended",
-    "extended",
-    "refused",
-    "unknown",
-)
-
-
-def _figure_row() -> dict[str, int]:
-    return dict.fromkeys(_FIGURES, 0)
-
-
-def _rates(g: dict[str, int]) -> dict[str, Any]:
-    """Rates over the finished cases (None when none finished)."""
-    done = g["finished"]
-    return {
-        **g,
-        "on_time_rate": round(g["on_time"] / done, 4) if done else None,
-        "early_rate": round(g["early"] / done, 4) if done else None,
-    }

@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from ..core import ratings, rules
+from ..core.accountability import check_range
 from ..core.casefile import local_day
 from ..core.errors import Refused
 from ..core.hall import HallConfig
@@ -32,7 +33,6 @@ from ..core.permissions import Actor, Target, authorize
 from ..core.rectify import FINAL
 from . import schema as s
 
-PERIOD_MAX_DAYS = 366
 UPLOAD = "upload"
 _c, _t, _r = s.cases.c, s.tickets.c, s.rectifications.c
 
@@ -173,10 +173,7 @@ def export(
     today = local_day(now, config.tz)
     start = _day(args.get("from"), today, "from")
     end = _day(args.get("to"), today, "to")
-    if end < start:
-        raise Refused("the period ends before it starts", code="bad_period")
-    if (end - start).days >= PERIOD_MAX_DAYS:
-        raise Refused(f"a period is at most {PERIOD_MAX_DAYS} days", code="bad_period")
+    check_range(start, end)  # the reports' one rule: reversed or over a year is refused
     lo = dt.datetime.combine(start, dt.time(), config.tz)
     hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), config.tz)
     if kind == "ratings":

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from ..core import accountability as acc
 from ..core.hall import HallConfig
 from ..core.permissions import Actor
-from . import casefiles, kpis
+from . import casefile_summaries, kpis
 
 _COLUMN = {
     "department": "department",
@@ -108,11 +108,12 @@ def build(conn: Connection, ops: Any, period: acc.Period, now: dt.datetime) -> d
     tables: dict[str, list[dict[str, Any]]] = {}
     # The case-file figures (casefile.figures' counts and rates), read once for all four
     # groupings.
-    columns = ["department", "window", "clerk", "service_id"]
-    counts = casefiles.figure_counts(conn, period.start, period.end, columns)
-    cf_total: dict[str, Any] = casefiles.merged_figures(counts, 0)[1]
+    cf_groups, cf_counts = casefile_summaries.grouped(conn, period.start, period.end)
+    cf_total: dict[str, Any] = casefile_summaries.rates(cf_counts)
     for group in kpis.GROUPS:
-        by_key = casefiles.merged_figures(counts, columns.index(_COLUMN[group]))[0]
+        by_key = {
+            k: casefile_summaries.rates(g) for k, g in cf_groups[_COLUMN[group]].items()
+        }
         rows = []
         keys = list(fig["groups"][group]) + [k for k in by_key if k not in fig["groups"][group]]
         for key in keys:

@@ -618,3 +618,50 @@ Index(
     sqlite_where=casefiles.c.finished_on.is_(None),
     postgresql_where=casefiles.c.finished_on.is_(None),
 )
+
+# The case-file figures of closed months (issue 11, migration 0017;
+# store/casefile_summaries.py). A month of acceptance that has ended is summarized once:
+# per department, window, clerk and service the counts of its *finished* case files,
+# whose figures no longer move (an open file's light changes by the working day, so the
+# open ones are always read from the raw rows, through ``ix_casefiles_open_opened``). A
+# month has a row in casefile_months only while its summary is true: triggers on
+# casefiles delete it whenever a finished file of that month is written, changed or
+# deleted, and the month is read from the raw rows until it is summarized again.
+casefile_months = Table(
+    "casefile_months",
+    metadata,
+    Column("month", Date, primary_key=True),  # its first day
+    Column("made_at", UTCDateTime, nullable=False),
+)
+
+casefile_summaries = Table(
+    "casefile_summaries",
+    metadata,
+    Column("month", Date, nullable=False),
+    Column("dim", String(16), nullable=False),  # department | window | clerk | service_id
+    Column("key", String(64)),  # NULL: files with no window or clerk
+    *(
+        Column(name, Integer, nullable=False)
+        for name in (
+            "accepted",
+            "finished",
+            "on_time",
+            "early",
+            "late",
+            "suspended",
+            "extended",
+            "refused",
+            "unknown",
+        )
+    ),
+)
+Index("ix_casefile_summaries_month", casefile_summaries.c.month)
+
+# The open case files of a period, counted raw beside the closed months' summaries:
+# only the open ones are in this index, so a year's read does not walk finished files.
+Index(
+    "ix_casefiles_open_opened",
+    casefiles.c.opened_on,
+    sqlite_where=casefiles.c.finished_on.is_(None),
+    postgresql_where=casefiles.c.finished_on.is_(None),
+)

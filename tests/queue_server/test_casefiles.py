@@ -362,6 +362,13 @@ def test_on_time_and_early_figures(config, db_url):
             assert await refused(sup.request("casefile.figures", {"from": "30 Nov"})) == (
                 "bad_request"
             )
+            # The reports' period rule (core.accountability.check_range): reversed, or
+            # over a year, is a clear refusal, not a scan of years.
+            for period, code in (
+                ({"from": "2026-11-30", "to": "2026-11-01"}, "bad_period"),
+                ({"from": "2020-01-01", "to": "2026-11-30"}, "period_too_long"),
+            ):
+                assert await refused(sup.request("casefile.figures", period)) == code
             none = await sup.request("casefile.figures", {"from": "2026-10-01", "to": "2026-10-31"})
             assert none["total"]["accepted"] == 0 and none["total"]["on_time_rate"] is None
 

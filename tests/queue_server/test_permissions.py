@@ -426,6 +426,32 @@ def test_the_county_only_reads():
     assert all(scope_of("supervisor", op) for op in county)  # a supervisor's, no more
 
 
+def test_the_hello_says_what_the_credential_may_do(config, sqlite_url):
+    """The hello reply's ``may`` is the role's column of the one table (a page draws its
+    buttons and panels from it): the county's holds only reads."""
+    from queue_server.core.permissions import operations_of
+
+    async def main() -> dict[str, list[str]]:
+        got = {}
+        async with running_hall(config, sqlite_url, Clock()) as hall:
+            for role in ("county", "supervisor", "display", "admin"):
+                ws = await websockets.connect(f"ws://127.0.0.1:{hall.port}/")
+                try:
+                    reply = await Conn(ws).ask("hello", {"token": TOKENS[role]})
+                    got[role] = reply["result"]["may"]
+                finally:
+                    await ws.close()
+        return got
+
+    got = asyncio.run(main())
+    for role, ops in got.items():
+        assert ops == [op for op in TABLE if scope_of(role, op) is not None] == list(
+            operations_of(role)
+        )
+    assert "ledger.decide" in got["supervisor"] and "ledger.decide" not in got["county"]
+    assert "report.get" in got["county"] and "report.get" not in got["display"]
+
+
 def test_pinned_decisions_of_the_table():
     assert [(r, op) for r, op in NEVER if scope_of(r, op) is not None] == []
     assert {k: scope_of(*k) for k in PINNED} == PINNED

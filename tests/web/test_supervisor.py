@@ -194,3 +194,55 @@ def test_todays_estimate_error_per_queue_and_its_csv(page: Any, hall: LiveHall) 
     assert [line.split(",")[0] for line in lines[1:]] == [t["label"] for t in told]
     assert [float(line.split(",")[-1]) for line in lines[1:]] == waits
     assert got.value.suggested_filename.startswith("hallq-estimates-")
+
+
+def test_a_county_token_reads_every_panel_but_is_offered_no_step(
+    browser: Any, hall: LiveHall
+) -> None:
+    """The county leader's token (read-only, ``permissions.COUNTY_READS``) on the hall's
+    /supervisor: every panel it may read, the ledger record awaiting the supervisor's
+    decision, and no button to decide it; the supervisor's token on the same record is
+    offered the decision. What each token may do comes from the server's one table, in
+    its hello reply; a display token, which may read none of the supervisor's figures,
+    gets the live queues, windows and alerts only."""
+    kiosk = hall.client("kiosk-1-secret")
+    gateway = hall.client("gateway-secret")
+    head = hall.client(None, staff={"clerk": "h-civil", "pin": "1234", "role": "head"})
+    hall.issue(kiosk)
+    hall.request(gateway, "window.open", {"window": 1})
+    hall.request(gateway, "call.next", {"window": 1})
+    hall.request(gateway, "case.finish", {"window": 1})
+    hall.request(gateway, "rating.submit", {"window": 1, "level": 1})
+    rid = hall.request(head, "ledger.list")["records"][0]["id"]
+    hall.request(head, "ledger.verify", {"id": rid, "outcome": "malicious", "note": "video"})
+
+    panels = ["today", "queues", "windows", "alerts", "ledger", "deliveries", "caselights",
+              "estimates", "reminders", "reports", "audit"]  # fmt: skip
+    for token, decide in (("county-secret", 0), ("supervisor-secret", 1)):
+        ctx = browser.new_context(locale="en-US", viewport={"width": 1100, "height": 800})
+        page = ctx.new_page()
+        page.set_default_timeout(5000)
+        try:
+            page.goto(f"{hall.base}/supervisor#token={token}")
+            expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+            item = page.locator(f"#ledger li[data-id='{rid}']")
+            expect(item).to_contain_text("appeal to review")
+            expect(item.locator("button[data-op='decide']")).to_have_count(decide)
+            expect(page.locator("#ledger button")).to_have_count(decide)
+            got = page.eval_on_selector_all("#panels > section", "s => s.map((x) => x.id)")
+            assert got == [f"panel-{p}" for p in panels], token
+        finally:
+            ctx.close()
+
+    ctx = browser.new_context(locale="en-US", viewport={"width": 1100, "height": 800})
+    page = ctx.new_page()
+    page.set_default_timeout(5000)
+    try:
+        page.goto(f"{hall.base}/supervisor#token=display-1-secret")
+        expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+        expect(page.locator(".win")).to_have_count(3)
+        got = page.eval_on_selector_all("#panels > section", "s => s.map((x) => x.id)")
+        assert got == ["panel-queues", "panel-windows", "panel-alerts"]
+        expect(page.locator("#panels button")).to_have_count(0)
+    finally:
+        ctx.close()

@@ -27,7 +27,11 @@ const V = {
   todayNode: null, // its drawing, made again only when the figures change
   reminders: { reminders: [], accountability: [] }, // reminder.list
   step: null, // {record, op} of the open step dialog
+  may: new Set(), // the operations this token may use: the hello reply's, from the server's one table
 };
+
+/** Whether this token may use an operation (the server said so in its hello reply). */
+const may = (op) => V.may.has(op);
 
 // -- the state, from the snapshot and events -------------------------------------------
 
@@ -67,7 +71,7 @@ function apply(kind, data) {
 
 /** The open ledger records, asked again whenever one opens, moves or turns red. */
 async function loadLedger() {
-  if (!V.conn?.online) return;
+  if (!V.conn?.online || !may("ledger.list")) return;
   try {
     V.ledger = (await V.conn.request("ledger.list")).records;
     render();
@@ -83,24 +87,25 @@ function addAlert(kind, data) {
 
 // -- panels ----------------------------------------------------------------------------
 
+// Each panel names the operation it reads: a token that may not use it gets no panel.
 const PANELS = [
-  { id: "today", title: "sup.today", render: renderToday },
-  { id: "queues", title: "sup.queues", render: renderQueues },
-  { id: "windows", title: "sup.windows", render: renderWindows, tools: areaFilter },
-  { id: "alerts", title: "sup.alerts", render: renderAlerts },
-  { id: "ledger", title: "sup.ledger", render: renderLedger },
-  { id: "deliveries", title: "sup.deliveries", render: renderDeliveries },
-  { id: "caselights", title: "sup.caselights", render: renderCaseLights },
-  { id: "estimates", title: "sup.estimates", render: renderAccuracy, tools: accuracyTools },
-  { id: "reminders", title: "sup.reminders", render: renderReminders },
-  { id: "reports", title: "sup.reports", render: renderReports, tools: reportTools },
-  { id: "audit", title: "sup.audit", render: renderAudit, tools: auditTools },
+  { id: "today", title: "sup.today", render: renderToday, op: "report.today" },
+  { id: "queues", title: "sup.queues", render: renderQueues, op: "snapshot" },
+  { id: "windows", title: "sup.windows", render: renderWindows, tools: areaFilter, op: "snapshot" },
+  { id: "alerts", title: "sup.alerts", render: renderAlerts, op: "subscribe" },
+  { id: "ledger", title: "sup.ledger", render: renderLedger, op: "ledger.list" },
+  { id: "deliveries", title: "sup.deliveries", render: renderDeliveries, op: "alert.list" },
+  { id: "caselights", title: "sup.caselights", render: renderCaseLights, op: "casefile.lights" },
+  { id: "estimates", title: "sup.estimates", render: renderAccuracy, tools: accuracyTools, op: "estimate.accuracy" },
+  { id: "reminders", title: "sup.reminders", render: renderReminders, op: "reminder.list" },
+  { id: "reports", title: "sup.reports", render: renderReports, tools: reportTools, op: "report.get" },
+  { id: "audit", title: "sup.audit", render: renderAudit, tools: auditTools, op: "audit.list" },
 ];
 
 /** The promised cases' lights, asked again (once for a burst) after any event that
  * moves one: the sweep's light changes, a step in the office, a case opened. */
 async function loadCaseLights() {
-  if (!V.conn?.online) return;
+  if (!V.conn?.online || !may("casefile.lights")) return;
   try {
     V.caseLights = await V.conn.request("casefile.lights");
     render();
@@ -139,7 +144,7 @@ function renderCaseLights() {
 
 /** Today's figures, asked again a few seconds after calls (several calls, one request). */
 async function loadAccuracy() {
-  if (!V.conn?.online) return;
+  if (!V.conn?.online || !may("estimate.accuracy")) return;
   try {
     V.accuracy = await V.conn.request("estimate.accuracy");
     render();
@@ -241,7 +246,7 @@ function renderAudit() {
 /** The day's figures from the server (report.today): after figures-moving events, at
  * most every 3 s, and every 30 s anyway (waits grow while nobody moves). */
 async function loadToday() {
-  if (!V.conn?.online) return;
+  if (!V.conn?.online || !may("report.today")) return;
   try {
     V.today = await V.conn.request("report.today");
     V.todayNode = null;
@@ -291,7 +296,7 @@ function renderToday() {
 }
 
 async function loadReminders() {
-  if (!V.conn?.online) return;
+  if (!V.conn?.online || !may("reminder.list")) return;
   try {
     V.reminders = await V.conn.request("reminder.list", { state: "open" });
     render();
@@ -352,7 +357,7 @@ async function download(format, op = "report.get", args = null) {
 /** Alerts sent by e-mail, SMS or webhook: asked again after each event that may send
  * one, and every 10 s while any is still on its way. */
 async function loadDeliveries() {
-  if (!V.conn?.online) return;
+  if (!V.conn?.online || !may("alert.list")) return;
   try {
     V.deliveries = (await V.conn.request("alert.list", { limit: 20 })).alerts;
     render();
@@ -461,6 +466,8 @@ function renderLedger() {
     }),
     r.light === "red" ? el("strong", { class: "red" }, ` ${t("sup.led.overdue")}`) : "",
     r.phone ? ` · ${r.phone}` : "",
+    // The steps the server offers this token for this record: the state table and the
+    // permission table together (ledger.actions), so a county token is offered none.
     ...r.actions.map((op) => el("button", { type: "button", class: "small", "data-op": op,
       onclick: () => openStep(r, op) }, t(`sup.led.op.${op}`)))))) ];
 }
@@ -500,15 +507,18 @@ function render() {
   const count = (st) => wins.filter((w) => w.status === st).length;
   $("summary").textContent = t("sup.summary", { waiting, open: count("open"), paused: count("paused"), closed: count("closed") });
   const box = $("panels");
+  const panels = PANELS.filter((p) => may(p.op));
   // The panels' frames (title, tools such as the area filter) are drawn once per
-  // language, so an open drop-down survives the redraw each second; bodies are redrawn.
-  if (box.dataset.lang !== lang()) {
-    box.dataset.lang = lang();
-    box.replaceChildren(...PANELS.map((p) => el("section", { class: "card", id: `panel-${p.id}` },
+  // language and token, so an open drop-down survives the redraw each second; bodies
+  // are redrawn.
+  const frame = `${lang()} ${[...V.may].join(",")}`;
+  if (box.dataset.frame !== frame) {
+    box.dataset.frame = frame;
+    box.replaceChildren(...panels.map((p) => el("section", { class: "card", id: `panel-${p.id}` },
       el("div", { class: "row", style: "align-items:center" }, el("h2", { text: t(p.title) }), p.tools ? p.tools() : null),
       el("div", { id: `body-${p.id}` }))));
   }
-  for (const p of PANELS) $(`body-${p.id}`).replaceChildren(...p.render());
+  for (const p of panels) $(`body-${p.id}`).replaceChildren(...p.render());
 }
 
 function renderConn(state) {
@@ -535,7 +545,8 @@ function signIn(token) {
         $("signin-msg").className = "msg error";
       }
     },
-    onSession: async () => {
+    onSession: async (session) => {
+      V.may = new Set(session.may || []);
       sessionStorage.setItem(TOKEN_KEY, token);
       if (!V.info) V.info = await conn.request("hall.info");
       setLevels(V.info);
