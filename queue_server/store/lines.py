@@ -60,8 +60,9 @@ _GROUP = select(*_FIELDS).where(
 )
 
 
-def _utc(value: Any) -> dt.datetime | None:
-    """What ``schema.UTCDateTime`` gives for a stored time, from the driver's raw value."""
+def utc(value: Any) -> dt.datetime | None:
+    """What ``schema.UTCDateTime`` gives for a stored time, from the driver's raw value
+    (read raw: the column type's own conversion was most of the cost of a long line)."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -194,7 +195,7 @@ class Lines:
             _GROUP, {"day": day, "queues": list(queues), "numbers": list(numbers)}
         ).all()
         for id_, q, sort_at, prio, appt_at, target in rows:
-            g.add(rules.Candidate(id_, q, _utc(sort_at), prio, _utc(appt_at), target))  # type: ignore[arg-type]
+            g.add(rules.Candidate(id_, q, utc(sort_at), prio, utc(appt_at), target))  # type: ignore[arg-type]
         return g
 
     def _catch_up(self, conn: Connection, g: _Group) -> bool:
@@ -208,6 +209,6 @@ class Lines:
             changed, id_, q, sort_at, prio, appt_at, target, status, day = r[2:]
             g.drop(changed)
             if id_ is not None and status == "waiting" and day == g.day:  # None: deleted
-                g.add(rules.Candidate(id_, q, _utc(sort_at), prio, _utc(appt_at), target))  # type: ignore[arg-type]
+                g.add(rules.Candidate(id_, q, utc(sort_at), prio, utc(appt_at), target))  # type: ignore[arg-type]
         g.version, g.token = rows[-1][0], rows[-1][1]
         return True

@@ -156,15 +156,8 @@ _EST_WAITING_FIRST = select(
 ).where(or_(_r.rn <= bindparam("first"), _r.kind >= 2, _r.id == bindparam("ticket")))
 
 
-def _utc(value: Any) -> dt.datetime | None:
-    """What ``schema.UTCDateTime`` gives for a stored time, from the driver's raw value."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+_utc = lines.utc
+"""What ``schema.UTCDateTime`` gives for a stored time, from the driver's raw value."""
 
 
 _EST_WINDOWS = (
