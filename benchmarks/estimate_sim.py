@@ -373,6 +373,36 @@ def issue_cost(waiting: int = 2000, issues: int = 60) -> None:
         f"the estimate {est_ms:.2f} ms per issue ({100 * est_ms / (1000 * with_est):.0f} %)"
     )
 
+    # The phone page: ticket.status on a reader thread (as the server runs it), for
+    # tickets anywhere in the 2,000-long line; its estimate replays the whole line.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import select
+
+    from queue_server.store import schema as s
+
+    with engine.connect() as conn:
+        tokens = (
+            conn.execute(select(s.tickets.c.token).where(s.tickets.c.status == "waiting"))
+            .scalars()
+            .all()
+        )
+
+    def status(n: int) -> float:
+        t0 = time.perf_counter()
+        for i in range(n):
+            with engine.begin() as conn:
+                on.ticket_status(conn, tokens[(i * 37) % len(tokens)], now)
+        return (time.perf_counter() - t0) / n
+
+    with ThreadPoolExecutor(1, initializer=db._mark_reader) as reader:
+        reader.submit(status, 3).result()
+        per = reader.submit(status, 40).result()
+    print(
+        f"store, the phone page (ticket.status on a reader thread) at {len(tokens)} waiting "
+        f"in its group: {1000 * per:.2f} ms"
+    )
+
 
 def _give_true_case_lengths(gap: bool) -> None:
     """The experiment of ``--oracle``: the simulation's own mean window time per call."""

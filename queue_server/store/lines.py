@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, bindparam, select, type_coerce
+from sqlalchemy import String, and_, bindparam, or_, select, type_coerce
 from sqlalchemy.engine import Connection
 
 from ..core import estimate, rules
@@ -43,7 +43,6 @@ _FIELDS = (
     type_coerce(_t.appointment_at, String()),
     _t.target_window,
 )
-_LATEST = select(_lc.version, _lc.token).order_by(_lc.version.desc()).limit(1)
 _SINCE = (
     # The changes since the memory's, each with its ticket as it is now: one round trip.
     select(_lc.version, _lc.token, _lc.ticket_id, *_FIELDS, _t.status, _t.day)
@@ -52,11 +51,21 @@ _SINCE = (
     .order_by(_lc.version)
     .limit(bindparam("n"))
 )
-_GROUP = select(*_FIELDS).where(
-    _t.day == bindparam("day"),
-    _t.status == "waiting",
-    (_t.queue.in_(bindparam("queues", expanding=True)))
-    | (_t.target_window.in_(bindparam("numbers", expanding=True))),
+_latest = select(_lc.version, _lc.token).order_by(_lc.version.desc()).limit(1).subquery()
+_GROUP = select(_latest.c.version, _latest.c.token, *_FIELDS).select_from(
+    # The log's latest change and the group's tickets in one statement (one snapshot;
+    # one row with no ticket when none waits).
+    _latest.outerjoin(
+        s.tickets,
+        and_(
+            _t.day == bindparam("day"),
+            _t.status == "waiting",
+            or_(
+                _t.queue.in_(bindparam("queues", expanding=True)),
+                _t.target_window.in_(bindparam("numbers", expanding=True)),
+            ),
+        ),
+    )
 )
 
 
@@ -187,15 +196,15 @@ class Lines:
         self, conn: Connection, queues: Sequence[str], numbers: Sequence[int], day: dt.date
     ) -> _Group:
         self.reads += 1
-        # The change first, then the tickets: a change made in between shows in both,
-        # and is read again at the next catch-up, which is harmless.
-        version, token = conn.execute(_LATEST).one()
-        g = _Group(day, version, token, frozenset(queues), frozenset(numbers))
         rows = conn.execute(
             _GROUP, {"day": day, "queues": list(queues), "numbers": list(numbers)}
         ).all()
-        for id_, q, sort_at, prio, appt_at, target in rows:
-            g.add(rules.Candidate(id_, q, utc(sort_at), prio, utc(appt_at), target))  # type: ignore[arg-type]
+        # An empty log (never, short of a hand-made database): a memory nothing matches.
+        version, token = rows[0][:2] if rows else (-1, -1)
+        g = _Group(day, version, token, frozenset(queues), frozenset(numbers))
+        for _, _, id_, q, sort_at, prio, appt_at, target in rows:
+            if id_ is not None:
+                g.add(rules.Candidate(id_, q, utc(sort_at), prio, utc(appt_at), target))  # type: ignore[arg-type]
         return g
 
     def _catch_up(self, conn: Connection, g: _Group) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,6 +189,18 @@ class HallOps:
         self._sessions: dict[tuple[str, dt.date], list[dt.datetime]] = {}
         self._past = estimate_records.PastRates()
         self._lines = lines.Lines()
+        self._reader_lines = threading.local()
+
+    def _kept_lines(self) -> lines.Lines:
+        """The memory of the waiting lines this thread keeps: the writing thread's, or
+        a reader thread's own (its snapshots may be older than the writer's memory; a
+        thread's own are never older than its last)."""
+        if not on_reader():
+            return self._lines
+        got: lines.Lines | None = getattr(self._reader_lines, "lines", None)
+        if got is None:
+            got = self._reader_lines.lines = lines.Lines()
+        return got
 
     def forget(self, kind: str, prefix: str) -> None:
         """Drop a cached figure after a change that moves it."""
@@ -472,6 +485,7 @@ class HallOps:
         *,
         brief: bool = False,
         ticket: int = 0,
+        kept: bool = True,
     ) -> estimate.HallNow:
         """What :func:`estimate.estimate_wait` needs for ``queue``: its component only.
 
@@ -480,15 +494,17 @@ class HallOps:
         tickets at the back of their line (a newcomer, the ticket just issued), whose
         figures this leaves as they were (property-tested); a ticket's phone page, which
         may be anywhere in its line, reads the whole line.
+
+        ``kept``: the waiting tickets come from this thread's memory of the lines, which
+        reads only what changed since (store/lines.py); the same tickets as the reads
+        below (``kept=False``, the tests' reference).
         """
         queues, linked = self._component(queue)
         numbers = [w.number for w in linked]
         day = self.day(now)
         hidden: dict[tuple[str, bool], int] = {}
-        if not on_reader():
-            # The writing thread keeps the group's tickets between events and reads only
-            # what changed (store/lines.py); the figures are those of the reads below.
-            waiting, hidden = self._lines.waiting(
+        if kept:
+            waiting, hidden = self._kept_lines().waiting(
                 conn, queues, numbers, day, brief=brief, ticket=ticket
             )
         elif brief:

@@ -14,6 +14,7 @@ import datetime as dt
 import random
 import tomllib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -21,8 +22,7 @@ from queue_server.config import HallConfig, parse_config
 from queue_server.core import estimate, rules
 from queue_server.core.errors import HallError
 from queue_server.core.states import WindowOp
-from queue_server.store import lines
-from queue_server.store import ops as ops_module
+from queue_server.store import db, lines
 from queue_server.store.ops import HallOps
 
 from .harness import GATEWAY, KIOSK, SUPERVISOR, Clock, Store
@@ -48,13 +48,8 @@ def store(hall: HallConfig, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Ite
 def _direct(
     ops: HallOps, conn: object, q: str, now: dt.datetime, brief: bool, ticket: int
 ) -> estimate.HallNow:
-    """The read a reader thread makes: straight from the tables, nothing kept."""
-    real = ops_module.on_reader
-    ops_module.on_reader = lambda: True  # type: ignore[assignment]
-    try:
-        return ops._hall_now(conn, q, now, brief=brief, ticket=ticket)  # type: ignore[arg-type]
-    finally:
-        ops_module.on_reader = real  # type: ignore[assignment]
+    """The read straight from the tables, nothing kept (the reference)."""
+    return ops._hall_now(conn, q, now, brief=brief, ticket=ticket, kept=False)  # type: ignore[arg-type]
 
 
 def assert_kept_is_fresh(store: Store, ops: HallOps | None = None) -> None:
@@ -114,6 +109,32 @@ def test_the_kept_lines_are_what_a_fresh_read_gives(store: Store, seed: int) -> 
     _some_day(store, random.Random(seed), 160)
     # Kept, not read again at each estimate: once per group (A and B share windows).
     assert store.ops._lines.reads <= 3
+
+
+def test_a_reader_thread_keeps_lines_of_its_own(store: Store) -> None:
+    """The phone page's reads (reader threads, whose snapshot may be older than the
+    writer's memory) keep a memory per thread, caught up from the thread's own last
+    read: right after every round of changes, and read whole once per group."""
+    rng = random.Random(3)
+    for w in (1, 2, 4):
+        store.open(w)
+    with ThreadPoolExecutor(1, initializer=db._mark_reader) as reader:
+        for _ in range(6):
+            for _ in range(12):
+                store.clock.advance(seconds=rng.randint(5, 60))
+                try:
+                    if rng.random() < 0.6:
+                        store.issue(rng.choice(("sa", "sb", "sn")))
+                    else:
+                        store.call_next(rng.choice((1, 2, 4)))
+                except HallError:
+                    pass
+            writer_reads = store.ops._lines.reads
+            reader.submit(assert_kept_is_fresh, store).result()
+            assert store.ops._lines.reads == writer_reads  # the reader's reads are its own
+        mine = reader.submit(store.ops._kept_lines).result()
+    assert mine is not store.ops._lines
+    assert mine.reads <= 3
 
 
 def test_a_rolled_back_issue_leaves_no_ticket_in_the_kept_lines(store: Store) -> None:
