@@ -17,12 +17,14 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import func, select
 
 from queue_server.config import HallConfig, parse_config
 from queue_server.core import estimate, rules
 from queue_server.core.errors import HallError
 from queue_server.core.states import WindowOp
 from queue_server.store import db, lines
+from queue_server.store import schema as s
 from queue_server.store.ops import HallOps
 
 from .harness import GATEWAY, KIOSK, SUPERVISOR, Clock, Store
@@ -191,3 +193,23 @@ def test_too_many_changes_since_are_read_afresh(
         store.issue("sb", priority="elderly")
     assert_kept_is_fresh(store)
     assert store.ops._lines.reads > reads
+
+
+def test_a_memory_older_than_the_log_is_read_afresh(store: Store) -> None:
+    """The log keeps its last changes only (the triggers drop older ones): a memory
+    whose change is gone is read whole again, never caught up from a gap."""
+    store.open(1)
+    store.issue("sa")
+    assert_kept_is_fresh(store)
+    reads = store.ops._lines.reads
+    store.issue("sa")
+    store.issue("sb")
+    with store.engine.begin() as conn:
+        conn.execute(
+            s.line_changes.delete().where(
+                s.line_changes.c.version
+                < select(func.max(s.line_changes.c.version)).scalar_subquery()
+            )
+        )
+    assert_kept_is_fresh(store)
+    assert store.ops._lines.reads == reads + 1
