@@ -10,8 +10,10 @@ Measures, in one run on this machine:
      of an issue must not grow with the queue);
   5. call-to-display delivery: ``--displays`` connected displays (held by
      ``--workers`` client processes, so the load side is not the limit), time from a
-     clerk's call.next to the ticket.called event arriving at every display, and the
-     clerk's own reply time while the server fans out;
+     clerk's call.next to the call arriving at every display (one ``call`` event where
+     the server offers it, subscribing with calls "combined" as the Kivy display does;
+     ``ticket.called`` from a server that does not), the clerk's own reply time while
+     the server fans out, and the event frames each display receives per call;
   6. server memory per idle subscribed display (RSS before and after they connect).
 
 With ``--before REV`` steps 2-6 run first against the code of git revision REV (its
@@ -267,7 +269,8 @@ async def call_bench(port: int, calls: int) -> dict[str, float]:
 
 def _display_worker(port: int, n: int, pipe) -> None:
     """A client process holding ``n`` subscribed displays; for each call it is told
-    about, it reports when every display received the ticket.called event."""
+    about, it reports when every display received the call (``call`` or, from a server
+    without it, ``ticket.called``); at the end, how many event frames they received."""
     asyncio.run(_displays(port, n, pipe))
 
 
@@ -275,9 +278,11 @@ async def _displays(port: int, n: int, pipe) -> None:
     arrivals: list[float] = []
     want = [n]
     done = asyncio.Event()
+    frames = [0]
 
     def on_raw(raw: str) -> None:
-        if '"event":"ticket.called"' in raw:
+        frames[0] += 1
+        if '"event":"call"' in raw or '"event":"ticket.called"' in raw:
             arrivals.append(time.perf_counter())
             if len(arrivals) >= want[0]:
                 done.set()
@@ -287,16 +292,22 @@ async def _displays(port: int, n: int, pipe) -> None:
         conns += await asyncio.gather(
             *(Conn.open(port, "display-1-secret") for _ in range(min(100, n - i)))
         )
+    combined = {"calls": "combined"}
     for c in conns:
         # A display resuming from where its hello said the hall is (no snapshot each:
         # ten thousand snapshots would measure the readers, not the fan-out).
-        await c.req("subscribe", {"since": c.seq}, key=False)
+        try:
+            await c.req("subscribe", {"since": c.seq, **combined}, key=False)
+        except RuntimeError:  # a server from before the combined call event
+            combined = {}
+            await c.req("subscribe", {"since": c.seq}, key=False)
         c.on_raw = on_raw
     loop = asyncio.get_running_loop()
     pipe.send("ready")
     while True:
         cmd = await loop.run_in_executor(None, pipe.recv)
         if cmd == "stop":
+            pipe.send(frames[0])
             break
         # "go": a call is about to be made; report its arrivals
         arrivals.clear()
@@ -352,8 +363,10 @@ async def fanout_bench(server: Server, displays: int, calls: int, workers: int) 
         worst.append(max(got))
         await clerk.req("case.finish")
         await asyncio.sleep(0.05)
+    frames = 0
     for a in pipes:
         a.send("stop")
+        frames += await loop.run_in_executor(None, a.recv)
     for pr in procs:
         pr.join(60)
     await clerk.close()
@@ -365,6 +378,7 @@ async def fanout_bench(server: Server, displays: int, calls: int, workers: int) 
         "reply_p50": pct(replies, 0.5) * 1e3,
         "reply_p99": pct(replies, 0.99) * 1e3,
         "kb_per_conn": (rss1 - rss0) / displays,
+        "frames": frames / displays / calls,
     }
 
 
@@ -427,6 +441,7 @@ FAN_ROWS = [
     ("p99", "call → {n} displays, per display p99, ms", "{:.1f}"),
     ("last_max", "call → {n} displays, until the last has it, worst, ms", "{:.1f}"),
     ("reply_p99", "the clerk's own reply meanwhile, p99, ms", "{:.1f}"),
+    ("frames", "event frames per display per call + finish", "{:.1f}"),
     ("kb_per_conn", "server memory per idle subscribed display, KB", "{:.1f}"),
 ]
 

@@ -31,6 +31,8 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 
+from queue_server.callevent import CALL
+from queue_server.callevent import parts as call_parts
 from queue_server.client import ConnectionState, HallClient
 
 from .layout import board_shown, turn_at
@@ -129,6 +131,7 @@ class DisplayApp(App):
         """Run the window, the client and the voice until the app stops."""
         self.client = HallClient(
             self.options.server, self.options.token, name=self.options.name, subscribe=True,
+            calls="combined",
             on_event=self._on_event, on_snapshot=self._on_snapshot, on_state=self._on_state,
             backoff_max=self.options.backoff_max,
         )
@@ -183,6 +186,14 @@ class DisplayApp(App):
     def _on_event(self, kind: str, seq: int | None, data: dict[str, Any] | None) -> None:
         if self._held is not None:
             self._held.append((kind, seq, data))
+        if kind == CALL:  # one event for a call: its three parts, each drawn and announced
+            if self.state.take_seq(seq):
+                for part, part_data in call_parts(data or {}):
+                    self._apply(part, None, part_data)
+            return
+        self._apply(kind, seq, data)
+
+    def _apply(self, kind: str, seq: int | None, data: dict[str, Any] | None) -> None:
         received = self.clock()
         self.state.note_server_time(kind, data or {}, dt.datetime.now(dt.UTC))
         self._pending.append((kind, time.perf_counter()))

@@ -16,6 +16,9 @@ Rules worth knowing:
 * **Newest call.** The most recent ``ticket.called`` or ``ticket.recalled`` that passes
   the filter; it is highlighted for ``highlight_seconds`` from when the display received
   it (a recall highlights again, since the citizen is being called again).
+* **One call, one event.** The display subscribes with calls "combined": a call arrives
+  as one ``call`` event (``queue_server/callevent.py``) holding the ticket, its window
+  and its queue's figures, applied as those three under the one ``seq`` it carries.
 * **Resync.** A snapshot replaces windows, queues, recent calls and the day's
   satisfaction tally (from the server's per-window ``ratings_today``) outright.
   An event no newer than the last snapshot or event applied is ignored, so a replayed
@@ -33,6 +36,9 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from queue_server.callevent import CALL
+from queue_server.callevent import parts as call_parts
 
 CALL_EVENTS = ("ticket.called", "ticket.recalled")
 """Events that put a number on the screens (and through the voice)."""
@@ -198,11 +204,14 @@ class DisplayState:
     def apply_event(self, kind: str, seq: int | None, data: dict[str, Any] | None,
                     now: float | None = None) -> bool:
         """Apply one pushed event; True if it changed what this display shows."""
-        if seq is not None:
-            if self.last_seq is not None and seq <= self.last_seq:
-                return False  # already in the state (replayed after a fresher snapshot)
-            self.last_seq = seq
+        if not self.take_seq(seq):
+            return False  # already in the state (replayed after a fresher snapshot)
         data = data or {}
+        if kind == CALL:  # one call's three events, under its one seq
+            changed = False
+            for part, part_data in call_parts(data):
+                changed = self.apply_event(part, None, part_data, now) or changed
+            return changed
         now = self._now(now)
         changed = False
         if kind in CALL_EVENTS and data.get("window") is not None:
@@ -234,6 +243,15 @@ class DisplayState:
         if changed:
             self._changed(kind)
         return changed
+
+    def take_seq(self, seq: int | None) -> bool:
+        """Whether an event numbered ``seq`` is new here (and note it); None: unnumbered."""
+        if seq is None:
+            return True
+        if self.last_seq is not None and seq <= self.last_seq:
+            return False
+        self.last_seq = seq
+        return True
 
     def set_connection(self, state: str) -> None:
         """The client's connection state; leaving online means state may be stale."""

@@ -130,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     rsum.add_argument("--to", dest="end", help="last day, YYYY-MM-DD")
     rsum.add_argument("--format", default="text", choices=("text", "csv", "xlsx"))
     rsum.add_argument("--out", type=Path, help="file to write (csv, xlsx); default: a name")
+    rsum.add_argument(
+        "--county", type=Path,
+        help="a county file: every hall's headline figures side by side, and the county's",
+    )  # fmt: skip
     rsum.set_defaults(func=cmd_report_summary)
 
     asp = sub.add_parser(
@@ -568,6 +572,43 @@ def cmd_assess(args: argparse.Namespace) -> int:
     return 0
 
 
+def _county_summary(args: argparse.Namespace, query: dict[str, str], now: Any) -> int:
+    """``hallq report summary --county FILE``: store/countybook.py, each hall read in turn."""
+    from .config import load_county
+    from .core import rules
+    from .store import countybook, db, reportbook
+    from .store.ops import HallOps
+
+    county = load_county(args.county, db=args.db or os.environ.get("HALLQ_DB"))
+    period = reportbook.period_from(query, rules.service_day(now, county.halls[0].tz))
+    halls = []
+    for h in county.halls:
+        engine = db.open_engine(county.dbs[h.hall_id], hall=h.hall_id)
+        try:
+            with engine.connect() as conn:
+                row = countybook.hall_row(conn, HallOps(h), period, now)
+            halls.append((h.hall_id, h.name, row))
+        finally:
+            engine.dispose()
+    report = countybook.build(county.name, period, now, halls)
+    if args.format != "text":
+        data = countybook.to_csv(report) if args.format == "csv" else countybook.to_xlsx(report)
+        out = args.out or Path(countybook.filename(report, args.format))
+        out.write_bytes(data)
+        print(f"{out}: {report['period']} ({report['from']} to {report['to']})")
+        return 0
+    print(f"{county.name} {report['period']}: {report['from']} to {report['to']}")
+    rows = [*((r["hall"], r) for r in report["halls"]), ("county", report["total"])]
+    print("  " + " " * 12 + " " + "  ".join(name.rjust(10) for name, _ in rows))
+    for key, title in countybook.COLUMNS:
+        cells = []
+        for _, r in rows:
+            v = r.get(key)
+            cells.append("-" if v is None else _pct(v) if key in countybook.RATES else str(v))
+        print(f"  {title:<12} " + "  ".join(c.rjust(10) for c in cells))
+    return 0
+
+
 def cmd_report_summary(args: argparse.Namespace) -> int:
     """The period report (store/reportbook.py) printed, or written as CSV or XLSX."""
     import datetime as dt
@@ -578,6 +619,8 @@ def cmd_report_summary(args: argparse.Namespace) -> int:
 
     now = dt.datetime.now(dt.UTC)
     query = {"period": args.period, "from": args.start, "to": args.end}
+    if args.county is not None:
+        return _county_summary(args, {k: v for k, v in query.items() if v is not None}, now)
     with _database(args) as (config, engine):
         period = reportbook.period_from(
             {k: v for k, v in query.items() if v is not None}, rules.service_day(now, config.tz)

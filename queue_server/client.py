@@ -81,7 +81,8 @@ class HallClient:
     ``on_event(kind, seq, data)`` receives pushed events in order; ``on_snapshot(snap)``
     a full state after (re)subscribing when events could not be replayed;
     ``on_state(state)`` each change of :class:`ConnectionState`. Handlers may be plain
-    functions or coroutines.
+    functions or coroutines. ``calls="combined"`` subscribes for one ``call`` event per
+    call instead of its three (what a display wants; see ``queue_server/callevent.py``).
     """
 
     def __init__(
@@ -93,6 +94,7 @@ class HallClient:
         staff: dict[str, Any] | None = None,
         name: str = "hallq-client",
         subscribe: bool = False,
+        calls: str = "separate",
         on_event: Handler | None = None,
         on_snapshot: Handler | None = None,
         on_state: Handler | None = None,
@@ -106,6 +108,7 @@ class HallClient:
         self.staff = staff
         self.name = name
         self.subscribe = subscribe
+        self.calls = calls
         self.on_event = on_event
         self.on_snapshot = on_snapshot
         self.on_state = on_state
@@ -247,7 +250,9 @@ class HallClient:
             raise AuthenticationFailed(reply.get("error", {}).get("message", "refused"))
         self.session = reply["result"]
         if self.subscribe:
-            args = {} if self.last_seq is None else {"since": self.last_seq}
+            args: dict[str, Any] = {} if self.last_seq is None else {"since": self.last_seq}
+            if self.calls != "separate":
+                args["calls"] = self.calls
             await ws.send(p.request("subscribe", "subscribe", args))
         self._online.set()
         await self._set_state(ConnectionState.ONLINE)

@@ -10,6 +10,12 @@ read-only operations (``core/permissions.py``, ``COUNTY_READS``).
 The county's figures are read on read-only connections of their own (one
 :class:`~queue_server.store.db.Reader` per hall): a county leader refreshing the page
 never takes a hall's writer nor waits behind a group commit.
+
+The county's period report (``/county/report``: every hall's headline figures side by
+side and the county total, as JSON, CSV or XLSX; ``store/countybook.py``) is read the
+same way, each hall's row from its own report. Who may have it is the permission table's
+answer for ``report.get``, the operation that gives a hall's report: a county token has
+it in every hall (``COUNTY_READS``), and so here.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import http
 import json
 import logging
 import signal
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -32,9 +39,11 @@ from websockets.http11 import Response as HttpResponse
 
 from . import __version__
 from .config import CountyConfig
-from .core import rules
+from .core import permissions, rules
+from .core.errors import HallError
 from .core.hall import HallConfig
 from .server import WEB_DIR, HallServer, _response, _static
+from .store import countybook, reportbook
 from .store import db as dbm
 from .store import schema as s
 from .store.casefiles import _ON_THE_CLOCK
@@ -171,21 +180,74 @@ class CountyView:
 
         return list(await asyncio.gather(*(one(h) for h in self.county.halls)))
 
+    async def report(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The county's period report (``period`` or ``from``/``to``, as ``report.get``):
+        each hall's row read on its own read connection, at once."""
+        now = self.clock()
+        period = reportbook.period_from(args, rules.service_day(now, self.county.halls[0].tz))
+
+        async def one(h: HallConfig) -> tuple[str, dict[str, str], dict[str, Any] | None]:
+            ops = self.ops[h.hall_id]
+            try:
+                row = await self.readers[h.hall_id].read(
+                    lambda c, n: countybook.hall_row(c, ops, period, n)
+                )
+            except Exception as exc:  # listed as unreadable; the other halls still are
+                log.warning("county report: hall %s cannot be read (%s)", h.hall_id, exc)
+                row = None
+            return h.hall_id, h.name, row
+
+        halls = list(await asyncio.gather(*(one(h) for h in self.county.halls)))
+        return countybook.build(self.county.name, period, now, halls)
+
     async def _http(self, connection: ServerConnection, request: HttpRequest) -> HttpResponse:
-        path = request.path.split("?", 1)[0]
+        path, _, query = request.path.partition("?")
         if path in ("/", "/county"):
             path = "/static/county.html"
         if path.startswith("/static/"):
             return _static(path, self._static)
-        if path != "/county/figures":
+        if path not in ("/county/figures", "/county/report"):
             return _response(http.HTTPStatus.NOT_FOUND, "not found\n", "text/plain")
         auth = request.headers.get("Authorization", "")
-        if not auth.startswith("Bearer ") or self.county.token(auth[7:]) is None:
+        token = self.county.token(auth[7:]) if auth.startswith("Bearer ") else None
+        if token is None:
             return _response(http.HTTPStatus.UNAUTHORIZED, "county token needed\n", "text/plain")
+        if path == "/county/report":
+            return await self._report(token.name, token.role, query)
         body = {"county": self.county.name, "halls": await self.figures()}
         return _response(
             http.HTTPStatus.OK, json.dumps(body, ensure_ascii=False), "application/json"
         )
+
+
+    async def _report(self, name: str, role: str, query: str) -> HttpResponse:
+        """``/county/report?period=2026-11&format=csv``: JSON, or a file to download."""
+        args = {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
+        fmt = args.pop("format", "json")
+        try:
+            permissions.check_role(permissions.Actor(name, role), "report.get", {})
+            if fmt != "json" and fmt not in countybook.FORMATS:
+                raise HallError("format is json, csv or xlsx", code="bad_request")
+            unknown = set(args) - {"period", "from", "to"}
+            if unknown:
+                raise HallError(f"unknown argument {sorted(unknown)[0]!r}", code="bad_request")
+            report = await self.report(args)
+        except HallError as exc:
+            status = http.HTTPStatus.BAD_REQUEST
+            if exc.code == "forbidden":
+                status = http.HTTPStatus.FORBIDDEN
+            body = {"code": exc.code, "message": str(exc)}
+            return _response(status, json.dumps(body, ensure_ascii=False), "application/json")
+        if fmt == "json":
+            return _response(
+                http.HTTPStatus.OK, json.dumps(report, ensure_ascii=False), "application/json"
+            )
+        data = countybook.to_csv(report) if fmt == "csv" else countybook.to_xlsx(report)
+        response = _response(http.HTTPStatus.OK, data, countybook.FORMATS[fmt])
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{countybook.filename(report, fmt)}"'
+        )
+        return response
 
 
 async def run_county(

@@ -20,6 +20,10 @@ written ten thousand times. What that costs, and who waits for it, is decided he
   to it (``floor``); an event at or below it is never written again. That is what lets
   the sender be served out of turn, and a subscribe answered from a snapshot skip what
   the snapshot held, without any event crossing another on one connection.
+- **Two forms of a call.** Each queued event says who it is for (:class:`callevent.Form`):
+  a call's three events go to connections that did not ask to combine them, its
+  ``call`` event to those that did; a skipped event does not move a connection's
+  ``floor``, as the ``call`` shares the ``seq`` of the last of the three.
 - **A slow subscriber is dropped, not waited for.** Writes never wait for a peer to
   read. A connection whose unsent bytes pass ``[server] max_send_buffer_bytes`` is
   closed with code 4004 ("too slow"); its client reconnects and resubscribes with the
@@ -38,6 +42,7 @@ from typing import Any, Protocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import OPEN
 
+from .callevent import Form, wanted
 from .protocol import CLOSE_TOO_SLOW
 
 log = logging.getLogger("hallq.fanout")
@@ -56,6 +61,7 @@ class Subscriber(Protocol):
     ws: Any
     floor: int
     live: bool
+    combined: bool
 
 
 def frame(text: str) -> tuple[bytes, bytes]:
@@ -91,24 +97,26 @@ class FanOut:
         self.max_buffer = max_buffer
         self.drop = drop
         self.chunk = chunk
-        self.outbox: collections.deque[tuple[Ev, bytes, bytes]] = collections.deque()
+        self.outbox: collections.deque[tuple[Ev, Form, bytes, bytes]] = collections.deque()
         self._wake = asyncio.Event()
 
-    def publish(self, events: list[Ev]) -> None:
+    def publish(self, events: list[tuple[Ev, Form]]) -> None:
         """Queue committed events (in ``seq`` order) for every live subscriber."""
-        for ev in events:
-            self.outbox.append((ev, *frame(ev[3])))
+        for ev, form in events:
+            self.outbox.append((ev, form, *frame(ev[3])))
         self._wake.set()
 
     def deliver(self, client: Subscriber) -> None:
         """Everything queued that ``client`` has not had yet, now (before its reply)."""
         if client.live:
-            for ev, payload, framed in self.outbox:
-                self._send(client, ev, payload, framed)
+            for ev, form, payload, framed in self.outbox:
+                self._send(client, ev, form, payload, framed)
             self.check(client)
 
-    def _send(self, client: Subscriber, ev: Ev, payload: bytes, framed: bytes) -> None:
-        if ev[0] <= client.floor:
+    def _send(
+        self, client: Subscriber, ev: Ev, form: Form, payload: bytes, framed: bytes
+    ) -> None:
+        if not wanted(form, client.combined) or ev[0] <= client.floor:
             return
         client.floor = ev[0]
         if self.visible(client, ev):
@@ -127,8 +135,8 @@ class FanOut:
                         if not c.live:  # dropped while this batch was going out
                             continue
                         try:
-                            for ev, payload, framed in batch:
-                                self._send(c, ev, payload, framed)
+                            for ev, form, payload, framed in batch:
+                                self._send(c, ev, form, payload, framed)
                             self.check(c)
                         except Exception:  # one broken connection must not stop the rest
                             log.exception("writing events to a connection failed")

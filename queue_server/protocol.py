@@ -101,9 +101,10 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
     "hall.info": ({}, False, "the hall's static description: names, areas, services"),
     "snapshot": ({}, False, "the live state now, with the sequence it is current to"),
     "subscribe": (
-        {"since": (_I, False)},
+        {"since": (_I, False), "calls": (_S, False)},
         False,
-        "receive events; resume after `since` or get a snapshot",
+        "receive events; resume after `since` or get a snapshot; `calls`: \"combined\" "
+        "for one `call` event per call instead of three",
     ),
     "ticket.issue": (
         {
@@ -347,6 +348,8 @@ assert set(OPS) == set(permissions.TABLE), "every operation needs a row in the p
 EVENTS: dict[str, str] = {
     "ticket.issued": "a ticket was taken (data: ticket)",
     "ticket.called": "a ticket was called to a window (data: ticket + area, case)",
+    "call": "a call in one event, for subscribers with calls \"combined\" (data: ticket, "
+    "window, queue, seqs): stands for its ticket.called, window.changed, queue.stats",
     "ticket.recalled": "the current ticket of a window was called again",
     "ticket.started": "the citizen arrived; service started",
     "ticket.finished": "the case was finished",

@@ -35,8 +35,9 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 
-from . import __version__, fanout, photos
+from . import __version__, callevent, fanout, photos
 from . import protocol as p
+from .callevent import Form
 from .core import permissions, rules
 from .core import ratings as ratings_table
 from .core.casefile import CaseOp, number_keys
@@ -135,12 +136,13 @@ class Client:
     ws: ServerConnection
     actor: Actor | None = None
     live: bool = False
-    pending: list[Ev] | None = None  # events held while a subscribe answers
+    pending: list[tuple[Ev, Form]] | None = None  # events held while a subscribe answers
     ticket_token: str | None = None  # a citizen's phone page: its own ticket only
     queue: str | None = None  # the citizen's ticket's current queue
     # The sequence number the subscribe answer covered: events up to it were in the
     # snapshot or the replay, so a late catch-up of this process never sends them again.
     floor: int = 0
+    combined: bool = False  # subscribed with calls "combined": one `call` per call
     address: str = "?"
     reads: TokenBucket = dataclasses.field(default_factory=lambda: TokenBucket(5, 1.0))
     in_flight: asyncio.Semaphore = dataclasses.field(
@@ -858,14 +860,13 @@ class HallServer:
         self._publish_now(published)
 
     def _publish_now(self, published: dbm.Published) -> None:
-        fresh: list[Ev] = [
-            (seq, kind, data, p.event(seq, kind, at.isoformat(), data))
-            for seq, at, kind, data in published
-            if seq > self.last_seq
-        ]
+        fresh = _encoded(
+            [(seq, at.isoformat(), kind, data) for seq, at, kind, data in published
+             if seq > self.last_seq]
+        )
         if not fresh:
             return
-        self.last_seq = fresh[-1][0]
+        self.last_seq = fresh[-1][0][0]
         for c in self.clients:
             if c.pending is not None:
                 c.pending.extend(fresh)
@@ -879,14 +880,29 @@ class HallServer:
             not isinstance(since, int) or isinstance(since, bool) or since < 0
         ):
             raise p.ProtocolError(p.BAD_REQUEST, "since must be a sequence number", req.id)
+        calls = req.args.get("calls", callevent.FORMS[0])
+        if calls not in callevent.FORMS:
+            raise p.ProtocolError(
+                p.BAD_REQUEST, f"calls must be one of {', '.join(callevent.FORMS)}", req.id
+            )
+        if calls == "combined" and client.ticket_token is not None:
+            # A phone page gets its own ticket's events, not the hall's calls.
+            raise p.ProtocolError(
+                p.BAD_REQUEST, "a ticket's page gets its own events; calls cannot be combined",
+                req.id,
+            )
+        client.combined = calls == "combined"
         assert self.reader is not None
         client.pending = []
         try:
             backlog = None if since is None else await self._events_since(since)
             if backlog is not None:
                 assert since is not None
-                upto = backlog[-1][0] if backlog else since
-                backlog = [ev for ev in backlog if _visible(client, ev)]
+                upto = backlog[-1][0][0] if backlog else since
+                backlog = [
+                    ev for ev, form in backlog
+                    if callevent.wanted(form, client.combined) and _visible(client, ev)
+                ]
                 reply = p.ok(req.id, {"mode": "resume", "seq": upto, "replayed": len(backlog)})
                 await client.ws.send(reply)
                 for ev in backlog:
@@ -898,8 +914,8 @@ class HallServer:
                     p.ok(req.id, {"mode": "snapshot", "seq": upto, "snapshot": snap})
                 )
             client.floor = upto
-            for ev in client.pending:
-                if ev[0] > client.floor:
+            for ev, form in client.pending:
+                if callevent.wanted(form, client.combined) and ev[0] > client.floor:
                     client.floor = ev[0]  # the fan-out will not send it again
                     if _visible(client, ev):
                         await client.ws.send(ev[3])
@@ -913,8 +929,11 @@ class HallServer:
         client.live = True
         return p.dumps({"v": p.VERSION, "event": "subscribed", "seq": upto})
 
-    async def _events_since(self, since: int) -> list[Ev] | None:
+    async def _events_since(self, since: int) -> list[tuple[Ev, Form]] | None:
         """Events after ``since`` from the database, or None: resnapshot instead.
+
+        Each with whom it is for (a call's three events, or its one ``call``), by the
+        same rule as live events (:func:`callevent.fold`).
 
         Always read from the database, not from what this process has published: on a
         process that lags behind another one's commits, the database still has them, so
@@ -939,13 +958,9 @@ class HallServer:
         rows = await self.reader.read(read)
         if rows is None:
             return None
-        out: list[Ev] = []
-        for r in rows:
-            data = json.loads(r["payload"])
-            out.append(
-                (r["seq"], r["type"], data, p.event(r["seq"], r["type"], r["at"].isoformat(), data))
-            )
-        return out
+        return _encoded(
+            [(r["seq"], r["at"].isoformat(), r["type"], json.loads(r["payload"])) for r in rows]
+        )
 
     async def _catch_up(self, upto: int | None = None) -> None:
         """Publish every committed event after the last one published, in order.
@@ -1109,6 +1124,14 @@ def _limit(args: dict[str, Any]) -> int:
     if not isinstance(limit, int) or not 1 <= limit <= 500:
         raise HallError("limit must be a whole number from 1 to 500", code="bad_request")
     return limit
+
+
+def _encoded(rows: list[callevent.Row]) -> list[tuple[Ev, Form]]:
+    """Committed events, each encoded once, with a ``call`` after each call's three."""
+    return [
+        ((seq, kind, data, p.event(seq, kind, at, data)), form)
+        for (seq, at, kind, data), form in callevent.fold(rows)
+    ]
 
 
 def _visible(client: Client, ev: Ev) -> bool:

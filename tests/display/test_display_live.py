@@ -54,6 +54,9 @@ def test_hall_display_shows_each_clerk_call(config, sqlite_url):
                 connected(hall.port, "kiosk-1-secret") as kiosk, \
                 connected(hall.port, "clerk-1-secret") as clerk:
             app = make_app(hall.port)
+            kinds = []  # what the client hands the app: one event per call (issue 14)
+            on_event = app._on_event
+            app._on_event = lambda k, q, d: (kinds.append(k), on_event(k, q, d))
             async with running_display(app):
                 root = app.root
                 assert root.title_text and root.ids.newest_label.text == ""
@@ -84,6 +87,7 @@ def test_hall_display_shows_each_clerk_call(config, sqlite_url):
                 assert queues["A"] == "无人等候"
                 # every call was measured (the benchmark reports the figures)
                 assert len([k for k, _ in app.latencies if k == "ticket.called"]) == 3
+                assert kinds.count("call") == 4 and "ticket.called" not in kinds
 
     run(main())
 

@@ -254,3 +254,22 @@ def test_the_day_turns_by_the_halls_clock_not_the_display_pcs():
     state.server_offset = None
     state.note_server_time("ticket.transferred", ticket("A003", 1, "civil"), wall)
     assert state.server_offset is None
+
+
+def test_one_call_event_applies_the_ticket_its_window_and_its_queue_under_one_seq():
+    """A display subscribed with calls "combined" gets a call as one ``call`` event."""
+    s = make(highlight_seconds=8)
+    data = {"ticket": ticket("A003", 2, "civil"),
+            "window": window(2, "civil", ticket="A003", ticket_status="called"),
+            "queue": queue("A", 2), "seqs": [11, 12, 13]}
+    assert s.apply_event("call", 13, data, now=100.0)
+    assert s.newest.label == "A003" and s.newest.window == 2
+    assert s.window(2).ticket == "A003" and s.window(2).status == "open"
+    assert s.window_highlighted(2, now=101)
+    assert {q.prefix: q.waiting for q in s.shown_queues()}["A"] == 2
+    assert s.last_seq == 13
+    # the same call again (a replay after a fresher state) changes nothing
+    stale = dict(data, ticket=ticket("A009", 1, "civil"), queue=queue("A", 7))
+    assert not s.apply_event("call", 13, stale, now=101.0)
+    assert s.newest.label == "A003"
+    assert {q.prefix: q.waiting for q in s.shown_queues()}["A"] == 2

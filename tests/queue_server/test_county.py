@@ -3,6 +3,8 @@ county leader's figures, on real databases and real servers."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import subprocess
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from queue_server.config import ConfigError, load_county
-from queue_server.store import db
+from queue_server.store import countybook, db, reportbook
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_HALL = ROOT / "tests" / "hall_test.toml"
@@ -249,6 +251,134 @@ def test_a_second_process_for_one_hall_of_the_county(county_pg):
         first.stop()
 
 
+def county_report(port: int, token: str | None, query: str = "") -> tuple[int, bytes, str]:
+    """GET /county/report: (status, body, content type)."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/county/report{query}")
+    if token is not None:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read(), r.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), exc.headers.get("Content-Type", "")
+
+
+@pytest.mark.postgres
+def test_the_county_report_puts_each_halls_own_report_side_by_side(county_pg):
+    """Two halls on one PostgreSQL, served and rated differently: the county report's
+    row for each hall is that hall's own report (report.get on the hall), and the county
+    total sums the counts and recomputes the rates from them."""
+    import asyncio
+
+    from openpyxl import load_workbook
+
+    from queue_server.client import HallClient
+
+    path, _url = county_pg
+    county = CountyProcess(path)
+    try:
+
+        async def main() -> dict[str, dict]:
+            own = {}
+            # north: 4 tickets, 3 served and rated 5, 5, 2; south: 2 tickets, 1 rated 4
+            for hall, levels, extra in (("north", [5, 5, 2], 1), ("south", [4], 1)):
+                url = f"ws://127.0.0.1:{county.ports[hall]}/"
+                kiosk, gw, leader = (HallClient(url, t) for t in
+                                     ("kiosk-1-secret", "gateway-secret", COUNTY_TOKEN))
+                for c in (kiosk, gw, leader):
+                    await c.start()
+                    await c.wait_online(10)
+                for _ in range(len(levels) + extra):
+                    await kiosk.request("ticket.issue", {"service": "general"})
+                await gw.request("window.open", {"window": 1, "clerk": "c1"})
+                for level in levels:
+                    await gw.request("call.next", {"window": 1})
+                    await gw.request("case.start", {"window": 1})
+                    await gw.request("case.finish", {"window": 1})
+                    await gw.request("rating.submit", {"window": 1, "level": level})
+                own[hall] = (await leader.request("report.get", {}))["headline"]
+                for c in (kiosk, gw, leader):
+                    await c.close()
+            return own
+
+        own = asyncio.run(asyncio.wait_for(main(), 90))
+        port = county.ports["county"]
+        assert county_report(port, None)[0] == 401
+        assert county_report(port, "kiosk-1-secret")[0] == 401  # a hall's token
+        status, body, _ = county_report(port, COUNTY_TOKEN, "?period=2026-13")
+        assert status == 400 and json.loads(body)["code"] == "bad_period"
+        assert county_report(port, COUNTY_TOKEN, "?format=pdf")[0] == 400
+
+        status, body, kind = county_report(port, COUNTY_TOKEN)
+        assert status == 200 and kind.startswith("application/json")
+        report = json.loads(body)
+        rows = {r["hall"]: r for r in report["halls"]}
+        assert list(rows) == ["north", "south"]
+        for hall in ("north", "south"):
+            for key, _title in reportbook.HEADLINE:
+                assert rows[hall][key] == own[hall].get(key), (hall, key)
+        assert (rows["north"]["served"], rows["south"]["served"]) == (3, 1)
+        assert rows["north"]["satisfaction"] == pytest.approx(2 / 3, abs=1e-4)
+        total = report["total"]
+        assert total["halls"] == 2
+        for key in ("served", "cases", "rated", "satisfied", "not_rated", "no_shows"):
+            assert total[key] == rows["north"][key] + rows["south"][key], key
+        # recomputed from the counts (3 of 4), not the mean of 67 % and 100 %
+        assert total["satisfaction"] == 0.75
+        assert total["wait_median_s"] is None  # a median of medians is not the county's
+
+        status, body, kind = county_report(port, COUNTY_TOKEN, "?format=csv")
+        assert status == 200 and kind.startswith("text/csv")
+        table = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+        assert [r[0] for r in table[2:5]] == ["north", "south", "全县合计"]
+        col = table[1].index("办结件数")
+        assert [r[col] for r in table[2:5]] == ["3", "1", "4"]
+        assert table[4][table[1].index("满意率(%)")] == "75.0"
+
+        status, body, _ = county_report(port, COUNTY_TOKEN, "?format=xlsx")
+        assert status == 200
+        ws = load_workbook(io.BytesIO(body)).active
+        values = [[c.value for c in row] for row in ws.iter_rows(min_row=4, max_row=6)]
+        assert [v[0] for v in values] == ["north", "south", "全县合计"]
+        assert values[2][2 + [k for k, _ in countybook.COLUMNS].index("served")] == 4
+    finally:
+        county.stop()
+
+    # The same report from the command line, read from the databases directly.
+    run = subprocess.run(
+        [sys.executable, "-m", "queue_server.cli", "report", "summary", "--county", str(path),
+         "--format", "csv", "--out", str(path.parent / "county.csv")],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    table = list(csv.reader(io.StringIO((path.parent / "county.csv").read_text("utf-8-sig"))))
+    assert [r[col] for r in table[2:5]] == ["3", "1", "4"]
+    text = subprocess.run(
+        [sys.executable, "-m", "queue_server.cli", "report", "summary", "--county", str(path)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    served = next(line for line in text.stdout.splitlines() if "办结件数" in line)
+    assert served.split()[1:] == ["3", "1", "4"]
+
+
+def test_county_totals_sum_counts_and_recompute_rates():
+    """On-time and early rates of the county are its finishes' shares, not a mean of the
+    halls' rates; a hall without a figure leaves the county's sum unknown, not low."""
+    rows = [
+        dict(served=10, cases=12, no_shows=1, rated=4, not_rated=1, satisfied=4, accepted=3,
+             finished=2, complaints_upheld=0, on_time=2, early=1, on_time_rate=1.0),
+        dict(served=90, cases=95, no_shows=3, rated=50, not_rated=5, satisfied=35, accepted=20,
+             finished=18, complaints_upheld=2, on_time=9, early=0, on_time_rate=0.5),
+    ]  # fmt: skip
+    t = countybook.total(rows)
+    assert (t["served"], t["finished"], t["on_time"]) == (100, 20, 11)
+    assert t["on_time_rate"] == 0.55 and t["early_rate"] == 0.05  # not (1.0 + 0.5) / 2
+    assert t["satisfaction"] == round(39 / 54, 4)
+    assert countybook.total([dict(rows[0], complaints_upheld=None), rows[1]])[
+        "complaints_upheld"] is None
+
+
 def test_links_name_known_halls_only(tmp_path):
     north = hall_file(tmp_path, "north", db_url=f"sqlite:///{tmp_path}/n.db")
     path = county_file(tmp_path, [north])
@@ -330,3 +460,45 @@ def test_a_hall_that_cannot_listen_stops_the_county_with_its_reason(tmp_path):
         )  # fmt: skip
     assert run.returncode == 1
     assert "cannot listen" in run.stderr
+
+
+def test_the_county_on_time_rate_counts_every_halls_finished_promised_cases(config, tmp_path):
+    """Two halls with promised cases over summarized and open months: each hall's row
+    keeps its own report's rates, and the county's on-time and early rates are the two
+    halls' on-time and early finishes over their finished cases, counted raw."""
+    import datetime as dt
+    import random
+
+    from queue_server.core import accountability as acc
+    from queue_server.store import casefile_summaries as cs
+    from queue_server.store import schema as s
+
+    from .harness import Clock, Store
+    from .test_report_summaries import CF_NOW, _file_row
+
+    period = acc.parse_period("2026-01-01..2026-04-10")
+    halls = []
+    for n, seed in (("north", 1), ("south", 2)):
+        rnd = random.Random(seed)
+        st = Store(config, f"sqlite:///{tmp_path}/{n}.db", Clock(CF_NOW))
+        try:
+            days = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(100)]
+            rows = [_file_row(rnd, i + 1, rnd.choice(days)) for i in range(40 * seed)]
+            with st.engine.begin() as conn:
+                conn.execute(s.tickets.insert(), [t for t, _ in rows])
+                conn.execute(s.casefiles.insert(), [f for _, f in rows])
+            st.committer.call(lambda c, now: (cs.refresh(c, config, now, 3), []))
+            with st.engine.connect() as conn:
+                row = countybook.hall_row(conn, st.ops, period, CF_NOW)
+                own = reportbook.build(conn, st.ops, period, CF_NOW)["headline"]
+                raw = cs.grouped(conn, period.start, period.end, summaries=False)[1]
+        finally:
+            st.close()
+        assert row["on_time_rate"] == own["on_time_rate"] and row["finished"] == own["finished"]
+        assert (row["on_time"], row["early"]) == (raw["on_time"], raw["early"])
+        halls.append((n, {"zh": n}, row))
+    report = countybook.build("Test County", period, CF_NOW, halls)
+    t, (a, b) = report["total"], [r for _, _, r in halls]
+    assert t["finished"] == a["finished"] + b["finished"] > 0
+    assert t["on_time_rate"] == round((a["on_time"] + b["on_time"]) / t["finished"], 4)
+    assert t["early_rate"] == round((a["early"] + b["early"]) / t["finished"], 4)

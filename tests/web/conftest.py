@@ -9,11 +9,12 @@ test drives Chromium from the main thread. The server's clock is the harness Clo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -32,21 +33,25 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-class LiveHall:
-    """The hall server on its own event loop in a thread, with helpers to reach it."""
+class LoopThread:
+    """Servers on their own event loop in a thread, started, stopped and reached from the
+    test thread (Playwright's sync API owns the main thread's loop). A subclass says what
+    runs in :meth:`serving`; the same start, stop and error hand-over serve every page's
+    tests (the hall's here, the county's in test_county.py)."""
 
-    def __init__(self, config: HallConfig, url: str) -> None:
-        self.config = config
-        self.url = url
+    name = "servers"
+
+    def __init__(self) -> None:
         self.clock = Clock()
         self.loop = asyncio.new_event_loop()
-        self.port = 0
-        self.server: HallServer | None = None
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, name="hall", daemon=True)
-        self._clients: list[HallClient] = []
+        self._thread = threading.Thread(target=self._main, name=self.name, daemon=True)
+
+    def serving(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """Start the servers on entry (on the thread's loop), stop them on exit."""
+        raise NotImplementedError
 
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -58,17 +63,13 @@ class LiveHall:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
-        async with running_hall(self.config, self.url, self.clock, sweep_interval=0.2) as hall:
-            self.server = hall
-            self.port = hall.port
+        async with self.serving():
             self._ready.set()
             await self._stop.wait()
-            for c in self._clients:
-                await c.close()
 
-    def start(self) -> LiveHall:
+    def start(self, timeout: float = 30) -> Self:
         self._thread.start()
-        self._ready.wait(20)
+        self._ready.wait(timeout)
         if self._error is not None:
             raise self._error
         return self
@@ -78,12 +79,37 @@ class LiveHall:
             self.loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(20)
 
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 15) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+
+class LiveHall(LoopThread):
+    """The hall server on its own event loop in a thread, with helpers to reach it."""
+
+    name = "hall"
+
+    def __init__(self, config: HallConfig, url: str) -> None:
+        super().__init__()
+        self.config = config
+        self.url = url
+        self.port = 0
+        self.server: HallServer | None = None
+        self._clients: list[HallClient] = []
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[None]:
+        async with running_hall(self.config, self.url, self.clock, sweep_interval=0.2) as hall:
+            self.server = hall
+            self.port = hall.port
+            try:
+                yield
+            finally:
+                for c in self._clients:
+                    await c.close()
+
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 15) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def client(self, token: str, **kw: Any) -> HallClient:
         """A Python client (kiosk, display, gateway...) connected on the hall's loop."""

@@ -6,9 +6,8 @@ on one event loop in a thread, as ``hallq server --county`` runs them in one pro
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,36 +19,25 @@ from queue_server.config import load_county
 from queue_server.county import CountyView
 from queue_server.server import HallServer
 from queue_server.store import db
-from tests.queue_server.harness import Clock
 from tests.queue_server.test_county import COUNTY_TOKEN, county_file, hall_file
+from tests.web.conftest import LoopThread
 
 
-class LiveCounty:
+class LiveCounty(LoopThread):
     """Two halls and the county page on their own loop in a thread."""
 
+    name = "county"
+
     def __init__(self, folder: Path) -> None:
+        super().__init__()
         halls = [
             hall_file(folder, h, db_url=f"sqlite:///{folder}/{h}.db") for h in ("north", "south")
         ]
         self.county = load_county(county_file(folder, halls))
-        self.clock = Clock()
-        self.loop = asyncio.new_event_loop()
         self.ports: dict[str, int] = {}
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, name="county", daemon=True)
 
-    def _main(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.loop.run_until_complete(self._serve())
-        except BaseException as exc:  # noqa: BLE001 - reported to the test thread
-            self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._stop = asyncio.Event()
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[None]:
         servers = []
         for h in self.county.halls:
             engine = db.open_engine(self.county.dbs[h.hall_id], hall=h.hall_id)
@@ -62,23 +50,12 @@ class LiveCounty:
         view = CountyView(self.county, self.clock, ports=self.ports)
         await view.start("127.0.0.1", 0)
         self.ports["county"] = view.port
-        self._ready.set()
-        await self._stop.wait()
-        await view.stop()
-        for srv in servers:
-            await srv.stop()
-
-    def start(self) -> LiveCounty:
-        self._thread.start()
-        self._ready.wait(30)
-        if self._error is not None:
-            raise self._error
-        return self
-
-    def stop(self) -> None:
-        if self._stop is not None:
-            self.loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(20)
+        try:
+            yield
+        finally:
+            await view.stop()
+            for srv in servers:
+                await srv.stop()
 
     def issue(self, hall: str, n: int) -> None:
         async def go() -> None:
@@ -89,7 +66,23 @@ class LiveCounty:
                 await k.request("ticket.issue", {"service": "general"})
             await k.close()
 
-        asyncio.run_coroutine_threadsafe(go(), self.loop).result(20)
+        self.run(go(), 20)
+
+    def serve(self, hall: str, levels: list[int]) -> None:
+        """Window 1 of ``hall`` calls, serves and has rated one ticket per level."""
+
+        async def go() -> None:
+            gw = HallClient(f"ws://127.0.0.1:{self.ports[hall]}/", "gateway-secret")
+            await gw.start()
+            await gw.wait_online(5)
+            await gw.request("window.open", {"window": 1, "clerk": "c1"})
+            for level in levels:
+                for op in ("call.next", "case.start", "case.finish"):
+                    await gw.request(op, {"window": 1})
+                await gw.request("rating.submit", {"window": 1, "level": level})
+            await gw.close()
+
+        self.run(go(), 30)
 
 
 @pytest.fixture
@@ -142,3 +135,54 @@ def test_county_page_shows_every_hall_and_drills_down(county_page: Any, county: 
     link.click()
     expect(page.locator("#conn")).to_have_attribute("data-state", "online")
     expect(page.locator("tr[data-queue='A'] td[data-col='waiting']")).to_have_text("2")
+
+
+def test_county_report_side_by_side_and_its_downloads(county_page: Any, county: LiveCounty,
+                                                       tmp_path: Path):
+    """The period report of both halls and the county on /county, and its CSV and XLSX
+    downloads, fetched with the token (never in the address)."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    page = county_page
+    county.issue("north", 3)
+    county.issue("south", 1)
+    county.serve("north", [5, 2])
+    county.serve("south", [4])
+    page.goto(f"http://127.0.0.1:{county.ports['county']}/county")
+    page.fill("#token", COUNTY_TOKEN)
+    page.click("#signin-button")
+    report = page.locator("#report")
+    north = report.locator("tr[data-report='north']")
+    total = report.locator("tr[data-report='county']")
+    expect(north.locator(".served")).to_have_text("2")
+    expect(report.locator("tr[data-report='south'] .served")).to_have_text("1")
+    expect(total.locator(".served")).to_have_text("3")
+    expect(north.locator(".satisfaction")).to_have_text("50.0%")
+    expect(total.locator(".satisfaction")).to_have_text("66.7%")  # 2 of 3, not (50+100)/2
+    expect(total.locator(".wait_median_s")).to_have_text("–")
+    expect(total.locator(".name")).to_have_text("County (2 halls)")
+    # A period the report does not know is refused with its reason, on the page.
+    page.fill("#period", "2026-13")
+    page.click("#report-show")
+    expect(page.locator("#report-msg")).not_to_be_empty()
+    page.fill("#period", "2026-11")
+    page.click("#report-show")
+    expect(page.locator("#report-msg")).to_be_empty()
+    with page.expect_download() as got:
+        page.click("#report-csv")
+    path = tmp_path / got.value.suggested_filename
+    got.value.save_as(path)
+    assert path.name == "hallq-county-report-2026-11.csv"
+    table = list(csv.reader(io.StringIO(path.read_text("utf-8-sig"))))
+    served = table[1].index("办结件数")
+    assert [(r[0], r[served]) for r in table[2:5]] == [
+        ("north", "2"), ("south", "1"), ("全县合计", "3")]
+    with page.expect_download() as got:
+        page.click("#report-xlsx")
+    path = tmp_path / got.value.suggested_filename
+    got.value.save_as(path)
+    ws = load_workbook(path).active
+    assert [ws.cell(r, 1).value for r in (4, 5, 6)] == ["north", "south", "全县合计"]
