@@ -12,6 +12,9 @@ hold numbers out of commit order, so a reader that has seen change N has seen ev
 change before it). The token tells a change apart from a rolled-back one that had the
 same number. The log keeps the last ``KEEP`` changes; an older memory is read afresh.
 
+And ``ix_tickets_issued``: the estimate's count of a group's tickets issued in the last
+hour read every ticket of the day.
+
 Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-01
@@ -73,6 +76,9 @@ def upgrade() -> None:
         sa.Column("token", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("version"),
     )
+    # The last hour's tickets per queue (the estimate's arrival rate, every issue):
+    # counted from this index alone instead of every ticket of the day.
+    op.create_index("ix_tickets_issued", "tickets", ["day", "queue", "issued_at", "priority"])
     # Change 0 is the base a fresh memory starts from.
     op.execute("INSERT INTO line_version (id, version) VALUES (1, 0)")
     op.execute("INSERT INTO line_changes (version, ticket_id, token) VALUES (0, 0, 0)")
@@ -99,3 +105,4 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_table("line_changes")
     op.drop_table("line_version")
+    op.drop_index("ix_tickets_issued", table_name="tickets")
