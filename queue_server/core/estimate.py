@@ -605,9 +605,9 @@ def with_range(hall: HallNow, queue: str, got: Replay) -> Estimate:
 
 def _gaps(hall: HallNow, queue: str) -> list[list[tuple[float, float]]]:
     """For each set of queues a window of ``queue`` serves: the stretches (minutes from
-    ``hall.now``, ending at an opening) between its sessions and before the first.
-    Empty when a window of the queue is always open or closed all day (the replay does
-    not hold it back); after the last session windows go on calling (as in the replay)."""
+    ``hall.now``, ending at an opening) between its sessions. Empty when a window of
+    the queue is always open or closed all day (the replay does not hold it back);
+    after the last session windows go on calling (as in the replay)."""
     serving = [w for w in hall.windows if queue in w.queues and w.free_at is not None]
     serving = serving or [w for w in hall.windows if queue in w.queues]
     kinds = {w.queues for w in serving}
@@ -630,16 +630,14 @@ def _gaps(hall: HallNow, queue: str) -> list[list[tuple[float, float]]]:
                 merged.append([a, b])
         if not merged:
             return []
-        gaps = [(-math.inf, merged[0][0])]
-        gaps += [(x[1], y[0]) for x, y in zip(merged, merged[1:], strict=False)]
-        out.append(gaps)
+        out.append([(x[1], y[0]) for x, y in zip(merged, merged[1:], strict=False)])
     return out
 
 
 def _breaks(gaps: list[list[tuple[float, float]]], lag: float) -> list[tuple[float, float]]:
     """Breaks ahead in which no window of the queue calls (every window's gap, each
-    back ``lag`` minutes after its opening), in order. A break under way (the time
-    before an opening included) is left to the figure: the range around it is the
+    back ``lag`` minutes after its opening), in order. A break under way is left to
+    the figure: the range around it is the
     spread around the figure, as it was (measured: counting the clerks' sign-in lag
     into the range there made it cover 91 % of waits after the lunch opening)."""
     common: list[tuple[float, float]] | None = None
