@@ -64,7 +64,7 @@ HALLS = {
 
 
 def row(label: str, a: daysim.Accuracy, new: bool) -> str:
-    cover = f"{100 * a.covered:.0f} %" if new else "-"
+    cover = f"{100 * a.covered:.1f} %" if new else "-"
     return (
         f"| {label} | {a.n} | {a.mean_wait:.1f} | {a.mae:.1f} | {100 * a.mae_share:.0f} % "
         f"| {100 * a.too_low:.0f} % | {100 * a.too_low_5:.0f} % "
