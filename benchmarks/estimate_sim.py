@@ -1,7 +1,7 @@
 """Wait estimates on simulated hall days: the old formula against the replay estimator.
 
     .venv/bin/python benchmarks/estimate_sim.py [--days 3] [--hall demo|town|county]
-        [--history 5] [--past-weight 0.5] [--hours] [--cost]
+        [--history 5] [--past-weight 0.5] [--seed 1] [--hours] [--cost] [--against TREE]
 
 Each day is simulated by :mod:`queue_server.core.daysim` (the real call order and the
 real estimator); every ticket is given both estimates when it is issued, and its actual
@@ -64,7 +64,7 @@ HALLS = {
 
 
 def row(label: str, a: daysim.Accuracy, new: bool) -> str:
-    cover = f"{100 * a.covered:.0f} %" if new else "-"
+    cover = f"{100 * a.covered:.1f} %" if new else "-"
     return (
         f"| {label} | {a.n} | {a.mean_wait:.1f} | {a.mae:.1f} | {100 * a.mae_share:.0f} % "
         f"| {100 * a.too_low:.0f} % | {100 * a.too_low_5:.0f} % "
@@ -76,6 +76,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=3)
     ap.add_argument("--hall", choices=[*HALLS, "all"], default="all")
+    ap.add_argument(
+        "--seed", type=int, default=1, help="the measured days are seeds SEED, SEED+1, ..."
+    )
     ap.add_argument("--hours", action="store_true", help="per-hour table for each hall")
     ap.add_argument(
         "--history",
@@ -99,15 +102,41 @@ def main() -> None:
     ap.add_argument(
         "--against",
         metavar="TREE",
-        help="with --cost: the same measurements on another checkout (e.g. main, from "
-        "`git archive main | tar -x -C TREE`), alternating with this one, two rounds each",
+        help="the same measurements on another checkout (e.g. main, from "
+        "`git archive main | tar -x -C TREE`) before this one's, in one run; with --cost "
+        "alternating, two rounds each",
+    )
+    ap.add_argument(
+        "--oracle",
+        action="store_true",
+        help="experiment: give the estimate each queue's true mean window time per call "
+        "(walk, service, no-shows' recalls; with --oracle-gap also the clerk's gap), which "
+        "no server knows: a bound on what a better case-length measure could gain",
+    )
+    ap.add_argument("--oracle-gap", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="experiment: every replayed wait times this (is the figure's level the best?)",
     )
     ap.add_argument("--root", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.cost and args.against:
+    if args.oracle or args.oracle_gap:
+        _give_true_case_lengths(gap=args.oracle_gap)
+    if args.scale != 1.0:
+        _scale_replay(args.scale)
+    if args.against:
         import subprocess
 
         here = str(Path(__file__).resolve().parent.parent)
+        if not args.cost:
+            i = sys.argv.index("--against")
+            rest = sys.argv[1:i] + sys.argv[i + 2 :]
+            for label, tree in (("baseline " + args.against, args.against), ("this tree", here)):
+                print(f"-- {label}", flush=True)
+                subprocess.run([sys.executable, __file__, *rest, "--root", tree], check=True)
+            return
         for _ in range(2):
             for label, tree in (("baseline " + args.against, args.against), ("this tree", here)):
                 print(f"-- {label}", flush=True)
@@ -137,7 +166,7 @@ def main() -> None:
             past.append(sim.issued)
         for d in range(args.days):
             sim = daysim.DaySim(
-                shape, _with_seed(params, d + 1), past=past, past_weight=args.past_weight
+                shape, _with_seed(params, args.seed + d), past=past, past_weight=args.past_weight
             )
             records += sim.run()
         spent = time.perf_counter() - t0
@@ -343,6 +372,65 @@ def issue_cost(waiting: int = 2000, issues: int = 60) -> None:
         f"{1000 * base:.2f} ms without the estimate, {1000 * with_est:.2f} ms with it; "
         f"the estimate {est_ms:.2f} ms per issue ({100 * est_ms / (1000 * with_est):.0f} %)"
     )
+
+    # The phone page: ticket.status on a reader thread (as the server runs it), for
+    # tickets anywhere in the 2,000-long line; its estimate replays the whole line.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import select
+
+    from queue_server.store import schema as s
+
+    with engine.connect() as conn:
+        tokens = (
+            conn.execute(select(s.tickets.c.token).where(s.tickets.c.status == "waiting"))
+            .scalars()
+            .all()
+        )
+
+    def status(n: int) -> float:
+        t0 = time.perf_counter()
+        for i in range(n):
+            with engine.begin() as conn:
+                on.ticket_status(conn, tokens[(i * 37) % len(tokens)], now)
+        return (time.perf_counter() - t0) / n
+
+    with ThreadPoolExecutor(1, initializer=db._mark_reader) as reader:
+        reader.submit(status, 3).result()
+        per = reader.submit(status, 40).result()
+    print(
+        f"store, the phone page (ticket.status on a reader thread) at {len(tokens)} waiting "
+        f"in its group: {1000 * per:.2f} ms"
+    )
+
+
+def _give_true_case_lengths(gap: bool) -> None:
+    """The experiment of ``--oracle``: the simulation's own mean window time per call."""
+    import dataclasses
+
+    hall_now = daysim.DaySim.hall_now
+
+    def true_hall_now(sim: daysim.DaySim, t: dt.datetime) -> estimate.HallNow:
+        p = sim.p
+        svc = {
+            q: (1 - p.no_show_share) * (p.walk_minutes + m)
+            + p.no_show_share * p.recall_minutes
+            + (daysim.GAP_MINUTES if gap else 0.0)
+            for q, m in sim.mean_service.items()
+        }
+        return dataclasses.replace(hall_now(sim, t), service_minutes=svc)
+
+    daysim.DaySim.hall_now = true_hall_now  # type: ignore[method-assign]
+
+
+def _scale_replay(factor: float) -> None:
+    """The experiment of ``--scale``: every replayed wait times ``factor``."""
+    replay_many = estimate.replay_many
+
+    def scaled(hall: estimate.HallNow, targets: list[rules.Candidate]) -> list[estimate.Replay]:
+        return [estimate.Replay(r.minutes * factor, r.rounds) for r in replay_many(hall, targets)]
+
+    estimate.replay_many = scaled  # type: ignore[assignment]
 
 
 def _with_seed(params: daysim.SimParams, seed: int) -> daysim.SimParams:

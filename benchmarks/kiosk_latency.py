@@ -31,7 +31,7 @@ os.environ["KCFG_GRAPHICS_WIDTH"], os.environ["KCFG_GRAPHICS_HEIGHT"] = SIZE.spl
 async def main(n: int) -> None:
     from kivy.core.window import Window
 
-    from kiosk.tools import demo_kiosk, until
+    from scripts.demo_hall import demo_kiosk, until
 
     started = time.perf_counter()
     async with demo_kiosk(Path(tempfile.mkdtemp()), idle_seconds=600) as k:

@@ -375,7 +375,7 @@ class DisplayApp(App):
         if root is None:
             return
         now = dt.datetime.now(self._tz) if self._tz else dt.datetime.now().astimezone()
-        root.date_text, root.time_text = _clock_texts(now)
+        root.date_text, root.date_en, root.time_text = _clock_texts(now)
         # Midnight comes by the hall's (the server's) clock, learnt from its events.
         day = self.state.hall_day(dt.datetime.now(dt.UTC), self._tz)
         if day is not None and self.state.day is not None and day > self.state.day:
@@ -398,10 +398,11 @@ class DisplayApp(App):
             self.root.tick(dt_s, self.options.notice_speed)
 
 
-def _clock_texts(now: dt.datetime) -> tuple[str, str]:
-    from .texts import clock_text
+def _clock_texts(now: dt.datetime) -> tuple[str, str, str]:
+    from .texts import clock_text, date_en
 
-    return clock_text(now)
+    date, time_text = clock_text(now)
+    return date, date_en(now), time_text
 
 
 def check_filter(info: dict[str, Any], options: DisplayOptions) -> str | None:

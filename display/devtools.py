@@ -1,7 +1,9 @@
 """Helpers for the display's tests, benchmark and screenshot script (not used in a hall).
 
-They run the real app on the running asyncio loop beside a real queue server and real
-clerk clients, and wait on what the screen shows rather than sleeping blindly.
+They run the real app on the running asyncio loop and wait on what the screen shows rather
+than sleeping blindly. The queue server they run beside, and the clients that make it
+busy, come from ``scripts/demo_hall.py`` or the tests' own harness: nothing here starts a
+server.
 """
 
 from __future__ import annotations
@@ -56,42 +58,3 @@ async def until_drawn(app: DisplayApp, timeout: float = 10.0) -> float:
     """Wait until the frame showing the state's current version has been flipped."""
     return await until(lambda: app.rendered_version >= app.state.version, timeout,
                        f"version {app.state.version} on screen")
-
-
-DEMO_TOKENS = {"kiosk": "demo-kiosk-1-token", "gateway": "demo-gateway-1-token",
-               "display": "demo-display-1-token"}
-
-
-async def populate(url: str, services: list[str], windows: list[int], *,
-                   tickets: int = 30, kiosk_token: str = DEMO_TOKENS["kiosk"],
-                   gateway_token: str = DEMO_TOKENS["gateway"],
-                   paused: tuple[int, ...] = (), serving: tuple[int, ...] = (),
-                   ratings: tuple[int, ...] = ()) -> None:
-    """Make a hall look busy: issue tickets, open windows, call, serve, pause, rate.
-
-    ``serving`` windows take their call and start the case; ``ratings`` are levels
-    given to cases finished along the way, so a satisfaction rate appears.
-    """
-    from queue_server.client import HallClient
-
-    kiosk = HallClient(url, kiosk_token, name="devtools-kiosk")
-    gate = HallClient(url, gateway_token, name="devtools-gateway")
-    async with kiosk, gate:
-        for i in range(tickets):
-            await kiosk.request("ticket.issue", {"service": services[i % len(services)]})
-        for n in windows:
-            await gate.request("window.open", {"window": n, "clerk": f"clerk-{n}"})
-        for level in ratings:
-            n = windows[0]
-            await gate.request("call.next", {"window": n})
-            await gate.request("case.start", {"window": n})
-            await gate.request("case.finish", {"window": n})
-            await gate.request("rating.submit", {"window": n, "level": level})
-        for n in windows:
-            if n in paused:
-                await gate.request("window.pause", {"window": n, "reason": "午休"})
-                continue
-            with contextlib.suppress(Exception):  # a window whose queues are empty
-                await gate.request("call.next", {"window": n})
-                if n in serving:
-                    await gate.request("case.start", {"window": n})

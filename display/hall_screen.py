@@ -45,6 +45,7 @@ class HallScreen(Scaled):
     title_text = StringProperty("")
     info_text = StringProperty("")
     date_text = StringProperty("")
+    date_en = StringProperty("")  # the English turn's date (the top bar's info line)
     time_text = StringProperty("")
     connection_text = StringProperty("")
     satisfaction_text = StringProperty("")
@@ -106,9 +107,11 @@ class HallScreen(Scaled):
         self.connection_text = texts.connection_text(state.connection, state.live)
         self.satisfaction_text = texts.satisfaction_text(
             state.satisfaction.rate, state.satisfaction.rated) if show_satisfaction else ""
-        info = [x for x in (hall_zh if zone else "", state.hall_name.get("en", ""),
-                            self.date_text, self.satisfaction_text) if x]
-        self.info_text = info[turn % len(info)] if info else ""
+        self.info_text = texts.info_line(
+            turn // len(layout.LANGUAGES), lang,
+            zh=(hall_zh if zone else "", self.date_text, self.satisfaction_text),
+            en=(state.hall_name.get("en", ""), self.date_en or self.date_text,
+                self.satisfaction_text))
         newest = state.newest
         self.newest_label = newest.label if newest else ""
         self.newest_window = texts.window_zh(newest.window) if newest else ""

@@ -7,17 +7,18 @@ what it is drawn on, and text no smaller than the display's floor
 10 m). Displays have no touch targets, so there is no target size.
 
 The screens are the real widgets, fed with what a real queue server (the demo hall,
-made busy) sends in ``hall.info`` and a snapshot; every page of every table is checked in
-both languages by passing the pager the times at which they turn. Run it by hand::
+made busy by ``scripts/demo_hall.py``) sends in ``hall.info`` and a snapshot; every page of
+every table is checked in both languages by passing the pager the times at which they
+turn. Nothing here starts a server. Run it by hand::
 
-    python -m display.layoutcheck
+    .venv/bin/python scripts/layoutcheck.py display
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -117,60 +118,6 @@ class _Host:
                 await asyncio.wait_for(self.task, 10)
 
 
-@contextlib.asynccontextmanager
-async def busy_demo_hall() -> AsyncIterator[tuple[dict[str, Any], dict[str, Any]]]:
-    """``hall.info`` and a snapshot of the demo hall made busy: windows open in three
-    areas (called, serving, paused, idle), tickets in every queue, ratings given."""
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from queue_server.client import HallClient
-    from queue_server.config import load_config
-    from queue_server.demo import __file__ as demo_init
-    from queue_server.server import HallServer
-    from queue_server.store import db
-
-    from .devtools import DEMO_TOKENS, populate
-
-    config = load_config(Path(demo_init).parent / "hall.toml")
-    tmp = Path(tempfile.mkdtemp(prefix="hallq-layout-"))
-    url = f"sqlite:///{tmp / 'hall.db'}"
-    engine = db.open_engine(url)
-    db.upgrade(engine)
-    engine.dispose()
-    hall = HallServer(config, url, ignore_hours=True)
-    await hall.start("127.0.0.1", 0)
-    server = f"ws://127.0.0.1:{hall.port}/"
-    try:
-        services = [
-            next(s.id for s in config.services if s.queue == q.prefix) for q in config.queues
-        ]
-        windows = [
-            w.number
-            for w in config.windows
-            if w.area in ("social", "public-security", "real-estate")
-        ]
-        await populate(
-            server,
-            services * 3,
-            windows,
-            tickets=len(services) * 3,
-            paused=(windows[3],),
-            serving=tuple(windows[4:9]),
-            ratings=(5, 4),
-        )
-        async with HallClient(server, DEMO_TOKENS["gateway"], name="layoutcheck") as g:
-            # an open window whose queue is empty: "idle"
-            await g.request("window.open", {"window": 1, "clerk": "c001"})
-            info = await g.request("hall.info")
-            snap = await g.request("snapshot")
-        yield info, snap
-    finally:
-        await hall.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def _state(info: dict[str, Any], snap: dict[str, Any], **kw: Any) -> Any:  # noqa: ANN401
     from .state import DisplayFilter, DisplayState
 
@@ -182,10 +129,14 @@ def _state(info: dict[str, Any], snap: dict[str, Any], **kw: Any) -> Any:  # noq
 
 
 async def audit_displays(
+    info: dict[str, Any],
+    snap: dict[str, Any],
     sizes: tuple[tuple[int, int], ...] = SIZES,
     resize: Callable[[tuple[int, int]], Awaitable[None]] | None = None,
 ) -> DisplayReport:
-    """Check both displays at every size, in every state, page and language."""
+    """Check both displays at every size, in every state, page and language, fed with a
+    hall's ``hall.info`` and ``snapshot`` replies (``scripts.demo_hall.busy_demo_hall``
+    gives a busy demo hall's: the server is started there, not in the display)."""
     from kivy.core.window import Window
 
     from kiosk.accessibility import laid_out_not_painted, layout_problems, measure
@@ -202,7 +153,7 @@ async def audit_displays(
     await host.start()
     first = tuple(Window.size)
     try:
-        async with busy_demo_hall() as (info, snap), _unpainted(laid_out_not_painted):
+        with laid_out_not_painted():
             whole = _state(info, snap)
             zone = _state(info, snap, areas=frozenset({"social"}))
             quiet = _state(info, snap, areas=frozenset({"party"}))
@@ -297,14 +248,6 @@ async def audit_displays(
     return report
 
 
-@contextlib.asynccontextmanager
-async def _unpainted(context: Any) -> AsyncIterator[None]:  # noqa: ANN401
-    """The kiosk's :func:`~kiosk.accessibility.laid_out_not_painted` for the time of the
-    check (the check reads the widget tree, never pixels)."""
-    with context():
-        yield
-
-
 def info_windows(info: dict[str, Any]) -> list[Any]:
     from types import SimpleNamespace
 
@@ -361,22 +304,3 @@ def _check(
     report.texts += fig.texts
     report.min_text_px = min(report.min_text_px, fig.min_text_px)
     report.problems += fig.problems
-
-
-def main() -> int:  # pragma: no cover - a developer's script
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import tests.kivy_env  # noqa: F401  (a private Xvfb, Kivy's environment)
-
-    from .fonts import find_cjk_font, register_default_font
-
-    register_default_font(find_cjk_font())
-    report = asyncio.run(audit_displays())
-    print(report.text())
-    return 1 if report.problems else 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

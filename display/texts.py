@@ -8,6 +8,7 @@ language; English is for visitors.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from .state import Call, QueueView, WindowView
 
@@ -147,6 +148,23 @@ def clock_text(now: dt.datetime) -> tuple[str, str]:
     """Date (with the weekday in Chinese) and time, for the top bar."""
     return (f"{now.year}年{now.month}月{now.day}日 {WEEKDAYS_ZH[now.weekday()]}",
             now.strftime("%H:%M:%S"))
+
+
+def info_line(rounds: int, lang: str, zh: Sequence[str], en: Sequence[str]) -> str:
+    """The top bar's info line: in each language's turn one of that language's items
+    (hall name, date, satisfaction), the next one each time that language comes round.
+
+    Indexed by the rounds of both languages, not by the turn: with two items and two
+    languages a turn index would show the English name only in the Chinese turn and the
+    date only in the English one.
+    """
+    items = [x for x in (en if lang == "en" else zh) if x]
+    return items[rounds % len(items)] if items else ""
+
+
+def date_en(now: dt.datetime) -> str:
+    """The date for the English turn: a visitor who reads no Chinese reads no 年月日 either."""
+    return f"{now:%a} {now.day} {now:%b %Y}"
 
 
 def satisfaction_text(rate: float | None, rated: int) -> str:

@@ -27,6 +27,7 @@ class WindowScreen(Scaled):
     connection_text = StringProperty("")
     time_text = StringProperty("")
     date_text = StringProperty("")
+    date_en = StringProperty("")
     live = BooleanProperty(False)
     highlight = BooleanProperty(False)
     blink = BooleanProperty(False)

@@ -5,9 +5,10 @@ text contrast at least 7:1 against what it is drawn on, every service reachable 
 in at most 3 taps. The figures come from the widgets on screen, not from the theme, so a
 ``.kv`` change that shrinks a button shows up here.
 
-Run against the demo hall (starts a server on a temporary database)::
+Nothing here starts a server: the caller passes a running app. Run by hand against the
+demo hall (``scripts/demo_hall.py`` starts one on a temporary database)::
 
-    python -m kiosk.accessibility
+    .venv/bin/python scripts/layoutcheck.py kiosk
 """
 
 from __future__ import annotations
@@ -585,29 +586,3 @@ async def audit(app: Any, settle: Callable[[], Awaitable[None]],  # noqa: ANN401
     problems += [f"service {s} cannot be reached from home" for s in missing]
     max_taps = max(reached.values(), default=99) if not missing else 99
     return Report(screens, max_taps, len(services), list(sizes), problems)
-
-
-def main() -> int:  # pragma: no cover - a developer's script
-    import os
-    import sys
-    import tempfile
-    from pathlib import Path
-
-    root_dir = Path(__file__).resolve().parents[1]
-    sys.path.insert(0, str(root_dir))
-    import tests.kivy_env  # noqa: F401  (a private Xvfb, Kivy's environment)
-
-    os.environ.setdefault("HALLQ_KIOSK_ACCESSIBILITY", "1")
-    from kiosk.tools import demo_kiosk
-
-    async def run() -> int:
-        async with demo_kiosk(Path(tempfile.mkdtemp())) as k:
-            report = await audit(k.app, k.settle, k.tap)
-        print(report.text())
-        return 1 if report.problems else 0
-
-    return asyncio.run(run())
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

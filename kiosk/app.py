@@ -145,6 +145,9 @@ class KioskApp(App):
                     AppointmentScreen, TicketScreen, RatingScreen, CaseScreen):
             sm.add_widget(cls())
         self.overlay = OfflineNotice()
+        # The buttons' width is known only once they are laid out (after a new language,
+        # text size, screen or window size): where they go is decided again then.
+        root.ids.bar_buttons.bind(minimum_width=self._place_bar_buttons)
         self.model.bind(**{name: self._changed for name in WATCHED})
         self.model.bind(screen=self._screen_changed)
         self._changed()
@@ -285,14 +288,22 @@ class KioskApp(App):
         if abs(label.font_px - size) > 0.01:
             label.font_px = size
 
+    def bar_fits_beside(self) -> bool:
+        """The bar's buttons go beside the hall's name when they leave it a quarter of the
+        bar and 400 design px, else on a row of their own: a portrait kiosk or a long
+        language must not squeeze the name into a column one letter wide."""
+        bar = self.root.ids.bar_buttons
+        return bool(bar.minimum_width + 400 * self.ui < Window.width * 0.75)
+
     def _place_bar_buttons(self, *args: Any) -> None:
-        """The bar's buttons beside the hall's name when they leave it half the bar, else on
-        a row of their own: a portrait kiosk or a long language must not squeeze the name
-        into a column one letter wide."""
+        """Put the bar's buttons where :meth:`bar_fits_beside` says."""
+        if self.root is None:
+            return
         ids = self.root.ids
         bar, row, top = ids.bar_buttons, ids.bar_row, ids.topbar
-        beside = bar.minimum_width + 400 * self.ui < Window.width * 0.75
-        parent = row if beside else top
+        # ids are weak proxies: compare the widgets themselves, or the bar is taken off
+        # and put back on every call
+        parent = (row if self.bar_fits_beside() else top).__self__
         if bar.parent is not parent:
             bar.parent.remove_widget(bar)
             parent.add_widget(bar)

@@ -208,7 +208,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "priority_veteran": "Veteran",
         "priority_appointment": "Appointment",
         "priority_mark": "Priority",
-        "appointment_title": "Enter your booking code (8 digits)",
+        "appointment_title": "Enter your booking code (8\u00a0digits)",
         "check_in": "Check in",
         "rating_title": "Enter your ticket number",
         "rating_choose": "How was the service for ticket {label}?",

@@ -5,52 +5,39 @@
 Runs the real app against a throwaway demo hall (a queue server on a temporary SQLite
 file: that is why this lives in scripts/, not in the kiosk). The states are the layout
 check's (``kiosk.accessibility.states``), so what is shown is what is checked. Files are
-named ``kiosk-<W>x<H>-<lang>[-large]-<state>.png``. Screenshots are taken from a
-``Window.on_flip`` handler (from a plain clock callback they came out black, see
-shared/KIVY.md).
+named ``kiosk-<W>x<H>-<lang>[-large]-<state>.png``, taken by ``scripts.capture``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# (window, language, large text): every state in both languages at the common landscape
-# size, and the hardest cases — 720p in large English, a portrait kiosk in Chinese.
+# (window, language, large text): every size a hall's kiosk has (kiosk.accessibility.SIZES)
+# in both languages, large text on one language of each (both languages get some), and
+# the demo's half-screen window — 11 runs of every state, not the check's 24.
 RUNS = (
     ((1920, 1080), "zh", False),
     ((1920, 1080), "en", False),
-    ((1280, 720), "en", True),
+    ((1366, 768), "zh", False),
+    ((1366, 768), "en", True),
+    ((1280, 720), "zh", True),
+    ((1280, 720), "en", False),
     ((1080, 1920), "zh", False),
+    ((1080, 1920), "en", True),
     ((1280, 1024), "zh", True),
+    ((1280, 1024), "en", False),
     ((960, 540), "zh", False),  # the demo's half-screen window
 )
 
 
-async def capture(path: Path) -> None:
-    from kivy.core.window import Window
-
-    done = asyncio.get_running_loop().create_future()
-
-    def on_flip(*args: object) -> None:
-        Window.unbind(on_flip=on_flip)
-        taken = Window.screenshot(name=str(path.with_suffix("")) + "-.png")  # Kivy adds 0001
-        if not done.done():
-            done.set_result(taken)
-
-    Window.bind(on_flip=on_flip)
-    Window.canvas.ask_update()
-    taken = await asyncio.wait_for(done, 10)
-    os.replace(taken, path)
-
-
 async def shoot(out: Path, only: str = "") -> list[Path]:
     from kiosk.accessibility import requests_done, resize, states
-    from kiosk.tools import demo_kiosk
+    from scripts.capture import capture
+    from scripts.demo_hall import demo_kiosk
 
     written: list[Path] = []
     async with demo_kiosk(Path(tempfile.mkdtemp())) as k:

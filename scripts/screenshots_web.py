@@ -126,7 +126,9 @@ def fill(hall: Hall, config: HallConfig) -> dict[str, Any]:
     clerks = {}
     for n in range(2, 9):
         clerks[n] = hall.client(f"demo-clerk-{n}-token")
-        req(clerks[n], "window.open", {"clerk": f"c{100 + n}"})
+        # who works a window is named by the gateway (its keypad sign-in): a clerk's own
+        # device may name only itself (docs/protocol.md, reserved arguments)
+        req(gateway, "window.open", {"window": n, "clerk": f"c{100 + n}"})
         req(clerks[n], "call.next")
         if n % 2:
             req(clerks[n], "case.start")
@@ -134,16 +136,18 @@ def fill(hall: Hall, config: HallConfig) -> dict[str, Any]:
     req(clerks[6], "case.finish")
     req(clerks[6], "window.pause", {"reason": "break"})
     # Window 1 (the clerk screenshots sign in there): one case done and rated, then more.
-    w1 = hall.client("demo-clerk-1-token")
-    req(w1, "window.open", {"clerk": "c001"})
-    req(w1, "call.next")
-    req(w1, "case.finish")
+    # Through the gateway (window 1's keypad): a clerk device connected as window 1 would
+    # keep the console's sign-in out ("the window is already signed in").
+    req(gateway, "window.open", {"window": 1, "clerk": "c001"})
+    req(gateway, "call.next", {"window": 1})
+    req(gateway, "case.finish", {"window": 1})
     req(gateway, "rating.submit", {"window": 1, "level": 5})
     a = services[config.window(1).queues[0]]
-    req(kiosk, "ticket.issue", {"service": a[0], "priority": "elderly", "language": "en"})
+    req(kiosk, "ticket.issue", {"service": a[0], "priority": "elderly", "language": "en",
+                                "staff": "c001", "staff_pin": "1234"})  # the hall guide
     mine = req(kiosk, "ticket.issue", {"service": a[1 % len(a)]})
     req(kiosk, "ticket.issue", {"service": a[0]})
-    req(w1, "window.close")
+    req(gateway, "window.close", {"window": 1})
     return {"phone_token": mine["token"]}
 
 

@@ -55,6 +55,8 @@ class Demo:
         self.evaluators: dict[int, Any] = {}
         self.server_args: tuple[str, ...] = ()
         self.appointment = ""
+        self.voice_line = ""
+        """The banner's line saying where the display's voice goes (:func:`voice_route`)."""
         self.yesterday: dict[str, Any] | None = None
 
     @property
@@ -132,11 +134,16 @@ class Demo:
 
     def check_port(self) -> None:
         """A port already taken is said before anything starts: otherwise another server's
-        /healthz would answer for ours and the demo would talk to the wrong hall."""
+        /healthz would answer for ours and the demo would talk to the wrong hall.
+
+        Bound as the server binds (SO_REUSEADDR, asyncio's default): a port that only the
+        last demo's closed connections still hold (TIME_WAIT, a minute after Ctrl-C) is
+        free for the server, so it is free here too; one something listens on is not."""
         import socket
 
         for port in range(self.port, self.port + (3 if self.halls >= 2 else 1)):
             with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     sock.bind(("127.0.0.1", port))
                 except OSError as exc:
@@ -205,6 +212,7 @@ class Demo:
             self.start_county(url)
         self.spawn("gateway", "gateway", "--config", str(hall))
         if self.gui:
+            voice, self.voice_line = voice_route(self.folder)
             (kx, ky, kw, kh), (dx, dy, dw, dh) = side_by_side(screen_size())
             self.spawn(
                 "kiosk",
@@ -233,6 +241,7 @@ class Demo:
                 "--size",
                 f"{dw}x{dh}",
                 "--speak",
+                *voice,
                 env={"HALLQ_DISPLAY_TOKEN": self.token("display-1"), **placed(dx, dy)},
             )
 
@@ -551,16 +560,31 @@ def _book_appointment(demo: Demo) -> str:
         return f"(none: {exc})"
 
 
-def _voice_line() -> str:
+def voice_route(folder: Path) -> tuple[list[str], str]:
+    """Where the demo display's voice goes: the display's extra arguments and the banner's
+    line that says so.
+
+    The sound output is tried with a tenth of a second of silence through the player the
+    display would use, not only looked for: on a machine with ``aplay`` but no sound card
+    (a server, a container) every call failed and was logged while the banner said it was
+    spoken. Then the calls are written as WAV files into ``<folder>/voice/``, and the
+    banner says where, so the demo hall still speaks and can be listened to."""
+    from display.voice.exceptions import AudioOutputError
+    from display.voice.pcm import Pcm
     from display.voice.sinks import DeviceSink
 
     try:
-        player = " ".join(DeviceSink.detect())
-    except Exception:
+        sink = DeviceSink(timeout_margin=5.0)
+        sink.play(Pcm.silence(100), "sound check")
+    except AudioOutputError as exc:
+        wavs = folder / "voice"
         return (
-            "  voice         SILENT: no audio player (install alsa-utils, or run scripts/setup.sh)"
+            ["--voice-output", "wav", "--wav-dir", str(wavs)],
+            f"  voice         no sound output here ({exc}): each call is written as a WAV "
+            f"file to {wavs}/",
         )
-    return f"  voice         calls are spoken through `{player}` to the default sound output"
+    player = " ".join(sink.command)
+    return [], f"  voice         calls are spoken through `{player}` to the default sound output"
 
 
 def _introduce(demo: Demo, folder: Path, port: int, gui: bool) -> None:
@@ -597,7 +621,7 @@ def _introduce(demo: Demo, folder: Path, port: int, gui: bool) -> None:
             f"  kiosk and hall display: side by side in their own windows (a priority "
             f"ticket is confirmed by hall guide {DEMO_GUIDE}, PIN 1234)"
         )
-        print(_voice_line())
+        print(demo.voice_line)
     else:
         print(
             "  no screen here: kiosk and hall display not started (run on a desktop, "

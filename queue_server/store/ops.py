@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +39,7 @@ from ..core.errors import HallError, NotFound, Refused
 from ..core.hall import HallConfig, ServiceDef
 from ..core.permissions import Actor, Target, authorize
 from ..core.states import TicketOp, TicketStatus, WindowOp, WindowStatus, ticket_next, window_next
-from . import callorder, casefiles, estimate_records, ledger, lockout
+from . import callorder, casefiles, estimate_records, ledger, lines, lockout
 from . import schema as s
 from . import statements as st
 from .db import on_reader
@@ -156,15 +157,8 @@ _EST_WAITING_FIRST = select(
 ).where(or_(_r.rn <= bindparam("first"), _r.kind >= 2, _r.id == bindparam("ticket")))
 
 
-def _utc(value: Any) -> dt.datetime | None:
-    """What ``schema.UTCDateTime`` gives for a stored time, from the driver's raw value."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+_utc = lines.utc
+"""What ``schema.UTCDateTime`` gives for a stored time, from the driver's raw value."""
 
 
 _EST_WINDOWS = (
@@ -194,6 +188,19 @@ class HallOps:
         self._components: dict[str, tuple[list[str], list[estimate.WindowNow]]] = {}
         self._sessions: dict[tuple[str, dt.date], list[dt.datetime]] = {}
         self._past = estimate_records.PastRates()
+        self._lines = lines.Lines()
+        self._reader_lines = threading.local()
+
+    def _kept_lines(self) -> lines.Lines:
+        """The memory of the waiting lines this thread keeps: the writing thread's, or
+        a reader thread's own (its snapshots may be older than the writer's memory; a
+        thread's own are never older than its last)."""
+        if not on_reader():
+            return self._lines
+        got: lines.Lines | None = getattr(self._reader_lines, "lines", None)
+        if got is None:
+            got = self._reader_lines.lines = lines.Lines()
+        return got
 
     def forget(self, kind: str, prefix: str) -> None:
         """Drop a cached figure after a change that moves it."""
@@ -478,6 +485,7 @@ class HallOps:
         *,
         brief: bool = False,
         ticket: int = 0,
+        kept: bool = True,
     ) -> estimate.HallNow:
         """What :func:`estimate.estimate_wait` needs for ``queue``: its component only.
 
@@ -486,12 +494,20 @@ class HallOps:
         tickets at the back of their line (a newcomer, the ticket just issued), whose
         figures this leaves as they were (property-tested); a ticket's phone page, which
         may be anywhere in its line, reads the whole line.
+
+        ``kept``: the waiting tickets come from this thread's memory of the lines, which
+        reads only what changed since (store/lines.py); the same tickets as the reads
+        below (``kept=False``, the tests' reference).
         """
         queues, linked = self._component(queue)
         numbers = [w.number for w in linked]
         day = self.day(now)
         hidden: dict[tuple[str, bool], int] = {}
-        if brief:
+        if kept:
+            waiting, hidden = self._kept_lines().waiting(
+                conn, queues, numbers, day, brief=brief, ticket=ticket
+            )
+        elif brief:
             waiting = []
             shown: dict[tuple[str, bool], int] = {}
             for id_, q, sort_at, prio, appt_at, target, kind, n in conn.execute(

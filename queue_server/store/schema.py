@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Computed,
     Date,
@@ -126,6 +127,9 @@ Index("ix_tickets_done", tickets.c.queue, tickets.c.finished_at)
 Index("ix_tickets_person", tickets.c.day, tickets.c.service_id, tickets.c.person)
 # The display's recent calls (snapshot): today's called tickets, newest first.
 Index("ix_tickets_called", tickets.c.day, tickets.c.called_at)
+# The estimate's arrival rate (migration 0019): a group's tickets issued in the last
+# hour, counted from the index alone (it scanned every ticket of the day).
+Index("ix_tickets_issued", tickets.c.day, tickets.c.queue, tickets.c.issued_at, tickets.c.priority)
 
 counters = Table(
     "ticket_counters",
@@ -401,6 +405,22 @@ estimate_records = Table(
     Column("waited_s", Integer),
 )
 Index("ix_estimate_records_day", estimate_records.c.day, estimate_records.c.queue)
+
+# The waiting lines' change log (migration 0019, store/lines.py): written only by
+# triggers on ``tickets``; a server re-reads only the tickets changed since its last read.
+line_version = Table(
+    "line_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+line_changes = Table(
+    "line_changes",
+    metadata,
+    Column("version", BigInteger, primary_key=True, autoincrement=False),
+    Column("ticket_id", Integer, nullable=False),
+    Column("token", BigInteger, nullable=False),
+)
 
 
 assessments = Table(

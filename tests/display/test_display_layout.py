@@ -12,6 +12,7 @@ import pytest
 
 from display import layout
 from display.layoutcheck import SIZES, audit_displays
+from scripts.demo_hall import busy_demo_hall
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -22,7 +23,11 @@ def cjk_font():
 
 
 def test_both_displays_are_readable_at_every_size(capsys):
-    report = asyncio.run(asyncio.wait_for(audit_displays(), 900))
+    async def main():
+        async with busy_demo_hall() as (info, snap):
+            return await audit_displays(info, snap)
+
+    report = asyncio.run(asyncio.wait_for(main(), 900))
     with capsys.disabled():
         print("\n" + report.text())
     names = set(report.checked)
@@ -88,3 +93,10 @@ def test_demo_windows_are_never_smaller_than_the_layout_checks_cover():
         for _x, _y, w, h in (kiosk, display):
             assert (w, h) >= SMALLEST_CHECKED and w * 9 == h * 16
     assert side_by_side((1920, 1080)) == ((0, 0, 960, 540), (960, 0, 960, 540))
+
+
+def test_screenshots_show_every_size_the_check_covers():
+    """Issue 12's done-when: docs/screenshots/ at every size, in both languages."""
+    from scripts.screenshots_display import LAYOUTS
+
+    assert set(LAYOUTS.values()) == set(SIZES)

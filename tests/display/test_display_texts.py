@@ -49,6 +49,23 @@ def test_wait_and_tile_and_connection_texts():
     assert "refused" in texts.connection_text("refused", False)
     assert texts.clock_text(dt.datetime(2026, 11, 24, 9, 5, 7)) == (
         "2026年11月24日 星期二", "09:05:07")
+    assert texts.date_en(dt.datetime(2026, 11, 24, 9, 5, 7)) == "Tue 24 Nov 2026"
+
+
+def test_the_info_line_speaks_the_turns_language_and_shows_each_item_in_turn():
+    zh = ("", "2026年11月24日 星期二", "今日满意率 98.0%  Satisfaction (50)")
+    en = ("Linjiang Service Hall", "Tue 24 Nov 2026", "今日满意率 98.0%  Satisfaction (50)")
+    from display import layout
+
+    shown = {}
+    for turn in range(12):
+        lang = layout.language_at(turn)
+        shown.setdefault(lang, []).append(
+            texts.info_line(turn // len(layout.LANGUAGES), lang, zh, en))
+    assert set(shown["zh"]) == {zh[1], zh[2]}  # no English in the Chinese turn
+    assert set(shown["en"]) == set(en)  # the English name, date and figure all come round
+    assert shown["en"][:3] == list(en)
+    assert texts.info_line(5, "zh", ("", ""), ("",)) == ""
 
 
 def test_fit_font_never_exceeds_the_box_or_the_cap_and_stays_on_the_ladder():

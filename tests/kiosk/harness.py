@@ -5,24 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from kivy.tests.common import UnitTestTouch
 from kivy.uix.widget import Widget
 from sqlalchemy import func, select
 
 from hardware.emulators.printer import PrinterEmulator
 from kiosk.app import KioskApp
-from kiosk.printing import PrinterService
-from kiosk.settings import KioskSettings
-from kiosk.speech import RecordingSpeaker
 from queue_server.config import HallConfig
 from queue_server.server import HallServer
 from queue_server.store import db
 from queue_server.store import schema as s
+from scripts.demo_hall import KioskDriver, running_kiosk, until
 from tests.queue_server.harness import Clock
 
 KIOSK_TOKEN = "kiosk-1-secret"
@@ -32,15 +28,7 @@ def run(coro: Any, timeout: float = 60) -> Any:
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
-async def until(pred: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or pred}")
-        await asyncio.sleep(0.02)
+__all__ = ["CablePuller", "Hall", "Kiosk", "kiosk", "run", "until"]
 
 
 class Hall:
@@ -93,9 +81,12 @@ class Hall:
             engine.dispose()
 
 
-class Kiosk:
+class Kiosk(KioskDriver):
+    """The demo scripts' kiosk driver (its touches and redraw waits) with the tests'
+    look-ups of screens, buttons and texts."""
+
     def __init__(self, app: KioskApp, hall: Hall, printer: PrinterEmulator | None) -> None:
-        self.app = app
+        super().__init__(app)
         self.model = app.model
         self.hall = hall
         self.printer = printer
@@ -109,23 +100,6 @@ class Kiosk:
 
     def ids(self) -> Any:
         return self.screen().ids
-
-    async def settle(self) -> None:
-        """Let the pending redraw happen (one or two frames)."""
-        start = self.app.synced
-        self.app._sync_trigger()
-        await until(lambda: self.app.synced > start, 2, "a redraw")
-        await asyncio.sleep(0.03)
-
-    async def tap(self, widget: Widget) -> None:
-        """A real touch at the widget's centre, through the window's touch dispatch."""
-        assert widget.get_root_window() is not None, f"{widget} is not on screen"
-        x, y = widget.to_window(*widget.center)
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        await asyncio.sleep(0.02)
-        touch.touch_up()
-        await asyncio.sleep(0.05)  # on_release fires on a later clock tick
 
     def find(self, text: str, root: Widget | None = None) -> Widget:
         """The on-screen button whose text is ``text``."""
@@ -173,29 +147,17 @@ async def kiosk(
     hall = hall or Hall(config, db_url, clock or Clock())
     if hall.server is None:
         await hall.start()
-    emulator = None
-    service = PrinterService("none")
-    if printer:
-        emulator = PrinterEmulator(tmp_path / "printed")
-        port = emulator.serve_tcp()
-        service = PrinterService(f"tcp://127.0.0.1:{port}", status_timeout=0.3, confirm_margin=1.0)
     url = server_url(hall.port) if server_url else f"ws://127.0.0.1:{hall.port}/"
-    opts: dict[str, Any] = dict(server=url, token=KIOSK_TOKEN, name="kiosk-1", windowed=True,
+    opts: dict[str, Any] = dict(token=KIOSK_TOKEN, name="kiosk-1", windowed=True,
                                 staff_id="c001", request_timeout=20.0)
     opts.update(settings)
-    app = KioskApp(KioskSettings(**opts), printer=service, speaker=RecordingSpeaker())
-    task = asyncio.create_task(app.run_with_client())
-    k = Kiosk(app, hall, emulator)
     try:
-        await until(lambda: app.root is not None and app.model.online, 10, "kiosk online")
-        await k.settle()
-        yield k
+        async with running_kiosk(url, tmp_path, printer=printer, online_timeout=10,
+                                 **opts) as (app, emulator):
+            k = Kiosk(app, hall, emulator)
+            await k.settle()
+            yield k
     finally:
-        app.stop()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 10)
-        if emulator is not None:
-            emulator.stop()
         await hall.stop()
 
 

@@ -10,7 +10,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
 
 from kiosk.accessibility import MAX_TAPS, SIZES, Limits, audit, layout_problems
-from kiosk.tools import demo_kiosk
+from scripts.demo_hall import demo_kiosk
 
 from .harness import run
 
@@ -35,6 +35,48 @@ def test_every_screen_fits_every_window(tmp_path, capsys):
     assert len(report.screens) == len(SIZES) * 2 * 2 * 27
     assert report.max_taps <= MAX_TAPS
     assert report.problems == []
+
+
+def test_the_bar_buttons_sit_beside_the_hall_name_whenever_they_fit(tmp_path):
+    """Measured on main: the screenshots' run from 1280x1024 in English to the demo's
+    960x540 in Chinese left the bar's buttons on a row of their own below the hall's
+    name although they fitted beside it (a quarter of the screen went to the bar): where
+    they go was decided before they were laid out at the new size. Every state of the
+    layout check is walked as the screenshots walk them, and at each one the buttons must
+    be where the rule (``KioskApp.bar_fits_beside``) says."""
+    from kivy.core.window import Window
+
+    from kiosk.accessibility import requests_done, resize, states
+
+    async def main():
+        placed = []
+        async with demo_kiosk(tmp_path) as k:
+            m, ids = k.app.model, k.app.root.ids
+            for size, lang in (((1280, 1024), "en"), ((960, 540), "zh"),
+                               ((1080, 1920), "en"), ((1920, 1080), "zh")):
+                await resize(size, k.settle)
+                for state, _langs in states(k.app, (lang,)):
+                    if not state:
+                        await requests_done(k.app)
+                        continue
+                    if m.language != lang:
+                        m.set_language(lang)
+                    await k.settle()
+                    await k.settle()
+                    beside = ids.bar_buttons.parent.__self__ is ids.bar_row.__self__
+                    placed.append((size, lang, state, beside, k.app.bar_fits_beside()))
+            await resize((1920, 1080), k.settle)
+            m.reset()
+            await k.settle()
+        return placed
+
+    placed = run(main(), 300)
+    assert [p for p in placed if p[3] != p[4]] == []
+    # the rule itself: beside at the demo's window and full HD in Chinese, not in portrait
+    assert ((960, 540), "zh", "home", True, True) in placed
+    assert ((1920, 1080), "zh", "home", True, True) in placed
+    assert ((1080, 1920), "en", "home", False, False) in placed
+    assert tuple(Window.size) == (1920, 1080)
 
 
 LIMITS = Limits.at((1000, 1000))
@@ -94,3 +136,15 @@ def test_the_check_catches_each_fault(fault, needle):
     assert clean == []
     problems = layout_problems("t", root, LIMITS)
     assert any(needle in p for p in problems), problems
+
+
+def test_screenshots_show_every_size_in_both_languages():
+    """Issue 12's done-when: the pictures in docs/screenshots/ at every size the check
+    covers, in Chinese and English, large text in both languages somewhere."""
+    from scripts.screenshots_kiosk import RUNS
+
+    for size in SIZES:
+        langs = {lang for s, lang, _large in RUNS if s == size}
+        assert langs == {"zh", "en"} or size == (960, 540), (size, langs)
+    assert {lang for _s, lang, large in RUNS if large} == {"zh", "en"}
+    assert {s for s, _lang, _large in RUNS} == set(SIZES)

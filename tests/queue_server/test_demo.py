@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -10,6 +11,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+
+import pytest
 
 LIVE = "AND rated_at >= datetime('now', '-1 hour')"
 """Cases rated by the live demo, not on the past day ``--simulate`` writes first."""
@@ -103,6 +106,46 @@ def test_a_busy_port_stops_the_demo_with_the_reason(tmp_path):
     assert proc.returncode != 0, out
     assert f"port {port} is in use" in out
     assert "clerk console" not in out  # no banner for a hall that is not there
+
+
+def _time_wait_port() -> int:
+    """A port that only a closed connection still holds (TIME_WAIT), as the previous
+    demo's server leaves it for a minute after Ctrl-C; nothing listens on it."""
+    with socket.socket() as srv:
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", 0))
+        srv.listen()
+        port = srv.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as cli:
+            conn, _ = srv.accept()
+            conn.close()  # the server's side closes first: it keeps the TIME_WAIT
+            assert cli.recv(1) == b""
+    return port
+
+
+def test_a_port_left_in_time_wait_by_the_last_demo_is_free_for_the_next(tmp_path):
+    """Measured on main: `hallq demo`, Ctrl-C, then `hallq demo --simulate` (the README's
+    two commands) refused to start for a minute, "port 8765 is in use", although the
+    server (which binds with SO_REUSEADDR, as asyncio does) could have listened there."""
+    from queue_server.demo.runner import Demo
+
+    port = _time_wait_port()
+    with socket.socket() as plain, pytest.raises(OSError):
+        plain.bind(("127.0.0.1", port))  # the connection's TIME_WAIT is really there
+    Demo(tmp_path, port, gui=False, simulate=False).check_port()  # no "in use"
+
+    async def listen() -> None:  # and the server does bind it
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", port)
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(listen())
+    with socket.socket() as taken:  # while something listens, the port is still refused
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        with pytest.raises(RuntimeError, match=f"port {port} is in use"):
+            Demo(tmp_path, port, gui=False, simulate=False).check_port()
 
 
 def test_the_server_killed_under_the_demo_comes_back_and_the_hall_goes_on(tmp_path):

@@ -256,3 +256,48 @@ def test_the_new_estimate_beats_the_old_on_simulated_days() -> None:
     assert new.mae < old.mae
     assert new.too_low < old.too_low
     assert 0.6 < new.covered < 0.95
+
+
+LUNCH_HOURS = OpeningHours(
+    ((dt.time(8, 30), dt.time(12, 0)), (dt.time(13, 30), dt.time(17, 30))), EVERY_DAY
+)
+
+
+def _lunch_hall(ahead: int, svc: float = 10.0) -> tuple[estimate.HallNow, rules.Candidate]:
+    """One window, 10-minute cases, ``ahead`` tickets before a newcomer at 11:00."""
+    now = dt.datetime(2026, 11, 24, 11, 0, tzinfo=TZ)
+    waiting = [rules.Candidate(i + 1, "A", now - dt.timedelta(minutes=i + 1)) for i in range(ahead)]
+    hall = estimate.HallNow(
+        now, TZ, waiting, [estimate.WindowNow(1, ("A",), now)], {"A": svc}, {"A": LUNCH_HOURS}
+    )
+    return hall, rules.Candidate(10_000, "A", now)
+
+
+def test_a_range_that_reaches_the_lunch_break_spans_it() -> None:
+    """Told "about 50 minutes" at 11:00 (called at 11:50, before the break), a citizen
+    may be called after it, from 13:30: the range says so (it said 50 ± 15 %, all
+    before noon). Told "about 155" (after the break), the call may come before it."""
+    hall, target = _lunch_hall(5)  # called at 11:50
+    got = estimate.estimate(hall, target)
+    assert got.minutes == 50
+    assert got.high >= 150  # past 13:30 (the range was 50 +/- 15 %: 58)
+    # Its top is as late as the spread allows: clerks back 10 minutes after the opening.
+    work = 50 * (
+        1 + estimate.RANGE_Z * estimate.DEFAULT_CV / estimate.replay(hall, target).rounds ** 0.5
+    )
+    assert got.high == round(work + 90 + 2 * estimate.OPENING_LAG_MINUTES)
+    assert got.low < 50
+    hall, target = _lunch_hall(6)  # 60 minutes of work: at 12:00 the break, back at 13:35
+    got = estimate.estimate(hall, target)
+    assert got.minutes == 155
+    assert got.low <= 60  # before noon (it was 155 - 15 %: 132)
+    assert got.high >= got.minutes
+
+
+def test_a_range_far_from_any_break_is_the_spread_around_the_figure() -> None:
+    hall, target = _lunch_hall(2)  # called at 11:20
+    got = estimate.estimate(hall, target)
+    assert got.minutes == 20
+    rounds = estimate.replay(hall, target).rounds
+    rel = max(estimate.MIN_SPREAD, estimate.RANGE_Z * estimate.DEFAULT_CV / rounds**0.5)
+    assert (got.low, got.high) == (round(20 * (1 - rel)), round(20 * (1 + rel)))

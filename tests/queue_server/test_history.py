@@ -54,7 +54,12 @@ def _full_scans(conn: Connection, statement: str, params: Any) -> list[str]:
         return bad
     # PostgreSQL plans a sequential scan of any small table; forbid it to see what the
     # planner does when the table is large (it still scans if there is no usable index).
+    # Likewise a merge or hash join of two small tables reads one of them whole (a full
+    # walk of its primary key); over a large history table only a nested loop of index
+    # lookups is acceptable, so joins must be answerable that way.
     conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
+    conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
     (plan,) = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, params).one()
     plan = plan if isinstance(plan, list) else json.loads(plan)
     bad = []

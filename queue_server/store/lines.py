@@ -1,0 +1,223 @@
+"""Each group of queues' waiting tickets, kept in the server's memory between events.
+
+Every ticket issue estimates the new ticket's wait, and the estimate replays the call
+order over the waiting tickets of the queues sharing windows with it. Reading those
+tickets (at 2,000 waiting: 1,200 of them, each line's first ``MAX_CALLS``) was nearly all
+of an issue's cost. The tickets change a few at a time (one issued, one called), so this
+memory keeps them and, at the next estimate, reads only what changed since: the change
+log that triggers on ``tickets`` write (migration 0019) names the tickets touched, and
+those are read again.
+
+Right with several server processes on one PostgreSQL, and after a rollback: a memory
+is the state at one change of the log, known by the change's number *and* random token
+(a rolled-back change's number is given again, with another token); if the log no
+longer holds that change, or holds it with another token, the memory is read afresh.
+Used by the database thread that writes (a reader thread, whose snapshot may be older,
+reads the tables directly).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import String, and_, bindparam, or_, select, type_coerce
+from sqlalchemy.engine import Connection
+
+from ..core import estimate, rules
+from . import schema as s
+
+MAX_CATCH_UP = 500
+"""Past this many changes since the memory, one read of the whole group is cheaper."""
+
+_t, _lc = s.tickets.c, s.line_changes.c
+_FIELDS = (
+    _t.id,
+    _t.queue,
+    type_coerce(_t.sort_at, String()),
+    _t.priority,
+    type_coerce(_t.appointment_at, String()),
+    _t.target_window,
+)
+_SINCE = (
+    # The changes since the memory's, each with its ticket as it is now: one round trip.
+    select(_lc.version, _lc.token, _lc.ticket_id, *_FIELDS, _t.status, _t.day)
+    .select_from(s.line_changes.outerjoin(s.tickets, _t.id == _lc.ticket_id))
+    .where(_lc.version >= bindparam("version"))
+    .order_by(_lc.version)
+    .limit(bindparam("n"))
+)
+_latest = select(_lc.version, _lc.token).order_by(_lc.version.desc()).limit(1).subquery()
+_GROUP = select(_latest.c.version, _latest.c.token, *_FIELDS).select_from(
+    # The log's latest change and the group's tickets in one statement (one snapshot;
+    # one row with no ticket when none waits).
+    _latest.outerjoin(
+        s.tickets,
+        and_(
+            _t.day == bindparam("day"),
+            _t.status == "waiting",
+            or_(
+                _t.queue.in_(bindparam("queues", expanding=True)),
+                _t.target_window.in_(bindparam("numbers", expanding=True)),
+            ),
+        ),
+    )
+)
+
+
+def utc(value: Any) -> dt.datetime | None:
+    """What ``schema.UTCDateTime`` gives for a stored time, from the driver's raw value
+    (read raw: the column type's own conversion was most of the cost of a long line)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _kind(c: rules.Candidate) -> int:
+    """The line a ticket stands in: 0 ordinary, 1 priority, 2 sent to a window, 3 appointment
+    (the store's ``_line_kind``)."""
+    if c.target_window is not None:
+        return 2
+    if c.priority == rules.APPOINTMENT:
+        return 3
+    return 0 if c.priority is None else 1
+
+
+@dataclass(slots=True)
+class _Group:
+    """One group's waiting tickets as of change ``version`` (with ``token``) of the log."""
+
+    day: dt.date
+    version: int
+    token: int
+    queues: frozenset[str]
+    numbers: frozenset[int]
+    keys: dict[tuple[str, int], list[tuple[dt.datetime, int]]] = field(default_factory=dict)
+    """Each line's (time, id) in call order: ordinary (0), priority (1); sent to a window
+    (2) and appointments (3) kept the same way."""
+    lines: dict[tuple[str, int], list[rules.Candidate]] = field(default_factory=dict)
+    """The tickets, in the order of ``keys`` (kept apart so a line's head is one slice)."""
+    where: dict[int, tuple[tuple[str, int], tuple[dt.datetime, int]]] = field(default_factory=dict)
+
+    def add(self, c: rules.Candidate) -> None:
+        if c.id in self.where or not (c.queue in self.queues or c.target_window in self.numbers):
+            return
+        line = (c.queue, _kind(c))
+        key = (c.sort_at, c.id)
+        keys = self.keys.setdefault(line, [])
+        i = bisect.bisect(keys, key)
+        keys.insert(i, key)
+        self.lines.setdefault(line, []).insert(i, c)
+        self.where[c.id] = (line, key)
+
+    def drop(self, ticket_id: int) -> None:
+        got = self.where.pop(ticket_id, None)
+        if got is None:
+            return
+        line, key = got
+        i = bisect.bisect_left(self.keys[line], key)
+        del self.keys[line][i]
+        del self.lines[line][i]
+
+    def brief(self, ticket: int) -> tuple[list[rules.Candidate], dict[tuple[str, bool], int]]:
+        """Every ticket sent to a window or booked, of each line the first
+        :data:`estimate.MAX_CALLS` and ``ticket``, and how many each line leaves out."""
+        waiting: list[rules.Candidate] = []
+        hidden: dict[tuple[str, bool], int] = {}
+        first = estimate.MAX_CALLS
+        mine = self.where.get(ticket)
+        for (q, kind), line in self.lines.items():
+            if kind >= 2 or len(line) <= first:
+                waiting += line
+                continue
+            waiting += line[:first]
+            shown = first
+            if mine is not None and mine[0] == (q, kind):
+                i = bisect.bisect_left(self.keys[(q, kind)], mine[1])
+                if i >= first:
+                    waiting.append(line[i])
+                    shown += 1
+            if len(line) > shown:
+                hidden[(q, kind == 1)] = len(line) - shown
+        return waiting, hidden
+
+    def whole(self) -> list[rules.Candidate]:
+        return [c for line in self.lines.values() for c in line]
+
+
+class Lines:
+    """The memory of every group of queues this process has estimated for."""
+
+    def __init__(self) -> None:
+        self._groups: dict[tuple[str, ...], _Group] = {}
+        self._lock = threading.Lock()
+        self.reads = 0
+        """Whole reads of a group (a memory made or made again): for the tests."""
+
+    def waiting(
+        self,
+        conn: Connection,
+        queues: Sequence[str],
+        numbers: Sequence[int],
+        day: dt.date,
+        *,
+        brief: bool,
+        ticket: int,
+    ) -> tuple[list[rules.Candidate], dict[tuple[str, bool], int]]:
+        """The group's waiting tickets now, as the database holds them for ``conn``: all
+        of them, or (``brief``) as :meth:`_Group.brief` gives them, and the counts.
+
+        Under a lock: the server's writing thread is the one user, but a memory shared
+        by two threads must never be caught half-updated."""
+        with self._lock:
+            g = self.group(conn, queues, numbers, day)
+            return g.brief(ticket) if brief else (g.whole(), {})
+
+    def group(
+        self, conn: Connection, queues: Sequence[str], numbers: Sequence[int], day: dt.date
+    ) -> _Group:
+        """The group's memory brought up to date (callers hold the lock)."""
+        key = tuple(queues)
+        g = self._groups.get(key)
+        if g is not None and g.day == day and self._catch_up(conn, g):
+            return g
+        g = self._groups[key] = self._read(conn, queues, numbers, day)
+        return g
+
+    def _read(
+        self, conn: Connection, queues: Sequence[str], numbers: Sequence[int], day: dt.date
+    ) -> _Group:
+        self.reads += 1
+        rows = conn.execute(
+            _GROUP, {"day": day, "queues": list(queues), "numbers": list(numbers)}
+        ).all()
+        # An empty log (never, short of a hand-made database): a memory nothing matches.
+        version, token = rows[0][:2] if rows else (-1, -1)
+        g = _Group(day, version, token, frozenset(queues), frozenset(numbers))
+        for _, _, id_, q, sort_at, prio, appt_at, target in rows:
+            if id_ is not None:
+                g.add(rules.Candidate(id_, q, utc(sort_at), prio, utc(appt_at), target))  # type: ignore[arg-type]
+        return g
+
+    def _catch_up(self, conn: Connection, g: _Group) -> bool:
+        """Bring ``g`` to the log's latest change; False when it must be read afresh."""
+        rows = conn.execute(_SINCE, {"version": g.version, "n": MAX_CATCH_UP + 2}).all()
+        if not rows or rows[0][0] != g.version or rows[0][1] != g.token:
+            return False  # the memory's change is gone from the log, or was rolled back
+        if len(rows) > MAX_CATCH_UP:
+            return False
+        for r in rows[1:]:  # a ticket changed twice comes twice, as it is now both times
+            changed, id_, q, sort_at, prio, appt_at, target, status, day = r[2:]
+            g.drop(changed)
+            if id_ is not None and status == "waiting" and day == g.day:  # None: deleted
+                g.add(rules.Candidate(id_, q, utc(sort_at), prio, utc(appt_at), target))  # type: ignore[arg-type]
+        g.version, g.token = rows[-1][0], rows[-1][1]
+        return True
