@@ -561,9 +561,10 @@ class Committer:
                 log.exception("operation failed")
                 fut.set_exception(exc)
             else:
-                self.groups += 1
-                self.ops += 1
                 fut.set_result((value, published))
+            # counted as a group counts its operations: refused and failed ones too
+            self.groups += 1
+            self.ops += 1
             return
 
     def _keep(self, exc: HallError) -> None:
