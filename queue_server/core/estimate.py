@@ -523,6 +523,8 @@ def _by_time(c: rules.Candidate) -> tuple[dt.datetime, int]:
 
 
 _US = dt.timedelta(microseconds=1)
+_NEVER = 1 << 62
+"""A replay time no window reaches (microseconds, about 146,000 years)."""
 
 _BY_TIME = operator.attrgetter("sort_at", "id")
 """:func:`_by_time` for sorting (done in C)."""
@@ -859,20 +861,35 @@ def replay_many(hall: HallNow, targets: Sequence[rules.Candidate]) -> list[Repla
     any_appts = any(pool.appts.values()) or any(  # none arrive during the replay
         c.priority == rules.APPOINTMENT for sent in pool.sent.values() for c in sent
     )
+    eligible = rules.eligible
+    # The stretch [lo, hi) around a window's last call in which it may call: one span
+    # of its opening hours, or everything after its last one. Most calls fall in the
+    # same span as the window's last, so the spans are looked through only when it ends.
+    open_lo = dict.fromkeys(spans_us, 0)
+    open_hi = dict.fromkeys(spans_us, 0)
     while ready and steps < MAX_CALLS and len(found) < n_targets:
         steps += 1
         t, number, w = heappop(ready)
-        if spans_us[number] is not None:
+        if spans_us[number] is not None and not open_lo[number] <= t < open_hi[number]:
             tt = callable_at(number, t)
             if tt > t:
                 heappush(ready, (tt, number, w))
                 continue
+            open_lo[number], open_hi[number] = next(
+                ((a, b) for a, b in spans_us[number] if a <= t < b), (t, _NEVER)
+            )
         if next_arrival is not None and next_arrival <= t:
             next_arrival = pool.admit(t)
         # The call order reads the time only to tell whether an appointment is due
         # (rules.call_class): without appointments waiting, no need to build it.
         when = now + dt.timedelta(microseconds=t) if any_appts else now
-        pick = select_next(heads(w), number, w.queues, when)
+        cands = heads(w)
+        if len(cands) == 1:
+            # One candidate: the call order has nothing to choose (a window's heads
+            # are tickets it may call; checked all the same).
+            pick = cands[0] if eligible(cands[0], number, w.queues) else None
+        else:
+            pick = select_next(cands, number, w.queues, when)
         if pick is None:
             if next_arrival is not None:  # idle until the next expected arrival
                 heappush(ready, (max(next_arrival, t), number, w))
