@@ -127,30 +127,43 @@ class _Group:
         del self.keys[line][i]
         del self.lines[line][i]
 
-    def brief(self, ticket: int) -> tuple[list[rules.Candidate], dict[tuple[str, bool], int]]:
+    def brief(self, ticket: int) -> Waiting:
         """Every ticket sent to a window or booked, of each line the first
-        :data:`estimate.MAX_CALLS` and ``ticket``, and how many each line leaves out."""
+        :data:`estimate.MAX_CALLS` and ``ticket``, and how many each line leaves out;
+        and the same tickets by line (``HallNow.lines``)."""
         waiting: list[rules.Candidate] = []
         hidden: dict[tuple[str, bool], int] = {}
+        by_line: dict[tuple[str, int], list[rules.Candidate]] = {}
         first = estimate.MAX_CALLS
         mine = self.where.get(ticket)
         for (q, kind), line in self.lines.items():
             if kind >= 2 or len(line) <= first:
                 waiting += line
+                by_line[(q, kind)] = list(line)  # a copy: the memory moves on
                 continue
-            waiting += line[:first]
-            shown = first
+            shown_line = line[:first]
             if mine is not None and mine[0] == (q, kind):
                 i = bisect.bisect_left(self.keys[(q, kind)], mine[1])
                 if i >= first:
-                    waiting.append(line[i])
-                    shown += 1
-            if len(line) > shown:
-                hidden[(q, kind == 1)] = len(line) - shown
-        return waiting, hidden
+                    shown_line.append(line[i])  # after the first: the line stays in order
+            waiting += shown_line
+            by_line[(q, kind)] = shown_line
+            if len(line) > len(shown_line):
+                hidden[(q, kind == 1)] = len(line) - len(shown_line)
+        return waiting, hidden, by_line
 
-    def whole(self) -> list[rules.Candidate]:
-        return [c for line in self.lines.values() for c in line]
+    def whole(self) -> Waiting:
+        by_line = {k: list(line) for k, line in self.lines.items()}  # copies: the memory moves on
+        return [c for line in by_line.values() for c in line], {}, by_line
+
+
+Waiting = tuple[
+    list[rules.Candidate],
+    dict[tuple[str, bool], int],
+    dict[tuple[str, int], list[rules.Candidate]],
+]
+"""The waiting tickets an estimate reads, those each line leaves out, and the tickets by
+line (:attr:`estimate.HallNow.lines`: the replay copies them, never changes them)."""
 
 
 class Lines:
@@ -171,15 +184,16 @@ class Lines:
         *,
         brief: bool,
         ticket: int,
-    ) -> tuple[list[rules.Candidate], dict[tuple[str, bool], int]]:
+    ) -> Waiting:
         """The group's waiting tickets now, as the database holds them for ``conn``: all
-        of them, or (``brief``) as :meth:`_Group.brief` gives them, and the counts.
+        of them, or (``brief``) as :meth:`_Group.brief` gives them, the counts, and the
+        same tickets by line.
 
         Under a lock: the server's writing thread is the one user, but a memory shared
         by two threads must never be caught half-updated."""
         with self._lock:
             g = self.group(conn, queues, numbers, day)
-            return g.brief(ticket) if brief else (g.whole(), {})
+            return g.brief(ticket) if brief else g.whole()
 
     def group(
         self, conn: Connection, queues: Sequence[str], numbers: Sequence[int], day: dt.date

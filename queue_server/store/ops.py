@@ -503,8 +503,9 @@ class HallOps:
         numbers = [w.number for w in linked]
         day = self.day(now)
         hidden: dict[tuple[str, bool], int] = {}
+        lines: dict[tuple[str, int], list[rules.Candidate]] | None = None
         if kept:
-            waiting, hidden = self._kept_lines().waiting(
+            waiting, hidden, lines = self._kept_lines().waiting(
                 conn, queues, numbers, day, brief=brief, ticket=ticket
             )
         elif brief:
@@ -583,6 +584,7 @@ class HallOps:
             ),
             default_service_minutes=default,
             hidden=hidden,
+            lines=lines,
         )
 
     def estimate(

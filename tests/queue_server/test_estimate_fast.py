@@ -186,3 +186,38 @@ def test_a_snapshots_ghosts_each_get_their_own_replays_figure_past_the_work_boun
         m.setattr(estimate, "MAX_CALLS", bound)
         m.setattr(reference, "MAX_CALLS", bound)
         assert estimate.replay_each(hall, ghosts) == [_oracle(hall, g) for g in ghosts]
+
+
+def _by_line(hall: estimate.HallNow) -> estimate.HallNow:
+    """The hall with its waiting tickets also split into lines, as the store's memory
+    gives them (``HallNow.lines``): ordinary and priority lines in call order."""
+    from queue_server.store.lines import _kind
+
+    lines: dict[tuple[str, int], list[rules.Candidate]] = {}
+    for c in hall.waiting:
+        lines.setdefault((c.queue, _kind(c)), []).append(c)
+    for (_, kind), line in lines.items():
+        if kind < 2:
+            line.sort(key=lambda c: (c.sort_at, c.id))
+    return dataclasses.replace(hall, lines=lines)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases(), st.integers(3, 400), st.data())
+def test_lines_given_in_order_give_every_figure_of_the_oracle(
+    case: tuple[estimate.HallNow, list[rules.Candidate]], bound: int, data: st.DataObject
+) -> None:
+    """Session 6: the replay takes the store's lines as they are instead of sorting
+    ``waiting`` out. Ghosts (targets not waiting) still go to their place in a line,
+    also one standing before waiting tickets (taken at the time of one of them)."""
+    hall, targets = case
+    if hall.waiting:
+        before = data.draw(st.sampled_from(list(hall.waiting)))
+        targets = [*targets, rules.Candidate(30_000, before.queue, before.sort_at)]
+    given_lines = _by_line(hall)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(estimate, "MAX_CALLS", bound)
+        m.setattr(reference, "MAX_CALLS", bound)
+        for c in targets:
+            assert estimate.replay(given_lines, c) == _oracle(hall, c)
+        assert estimate.replay_each(given_lines, targets) == estimate.replay_each(hall, targets)
