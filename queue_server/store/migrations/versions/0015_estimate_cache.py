@@ -1,6 +1,7 @@
-"""Reserved for issue (wait estimates)
+"""Empty for good: it was reserved for issue 15 (wait estimates), whose schema went into 0019
 
-Its schema goes here; this revision changes nothing until then.
+Never put schema here: a database already upgraded past this revision would not run it.
+A change of schema takes a new revision at the head.
 
 Revision ID: 0015
 Revises: 0014

@@ -1,6 +1,7 @@
-"""Reserved for issue 14 (county, speed)
+"""Empty for good: it was reserved for issue 14 (county, speed), which needed no schema change
 
-Its schema goes here; this revision changes nothing until then.
+Never put schema here: a database already upgraded past this revision would not run it.
+A change of schema takes a new revision at the head.
 
 Revision ID: 0018
 Revises: 0017
