@@ -155,8 +155,10 @@ async def bench(args: argparse.Namespace, port: int) -> bool:
     )
     median = pct(d, 50) / 1000
     verdict = "meets" if median < CALL_LATENCY_TARGET_S else "MISSES"
-    print(f"clerk→screen median {median * 1000:.0f} ms {verdict} the target of "
-          f"{CALL_LATENCY_TARGET_S * 1000:.0f} ms")
+    print(
+        f"clerk→screen median {median * 1000:.0f} ms {verdict} the target of "
+        f"{CALL_LATENCY_TARGET_S * 1000:.0f} ms"
+    )
     return median < CALL_LATENCY_TARGET_S
 
 

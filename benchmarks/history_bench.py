@@ -52,18 +52,55 @@ HOURS = dt.timedelta(hours=8)
 def migrate(code: Path, url: str) -> None:
     """Bring the database to the newest schema of the code in ``code``."""
     subprocess.run(
-        [sys.executable, "-c",
-         "import sys; from queue_server.store import db; "
-         "e = db.open_engine(sys.argv[1]); db.upgrade(e); e.dispose()", url],
-        cwd=code, check=True, env=dict(os.environ, PYTHONPATH=str(code)))
+        [
+            sys.executable,
+            "-c",
+            "import sys; from queue_server.store import db; "
+            "e = db.open_engine(sys.argv[1]); db.upgrade(e); e.dispose()",
+            url,
+        ],
+        cwd=code,
+        check=True,
+        env=dict(os.environ, PYTHONPATH=str(code)),
+    )
 
 
-TICKET_COLS = ("id", "day", "prefix", "number", "queue", "service_id", "status", "language",
-               "issued_at", "sort_at", "window", "called_at", "started_at", "finished_at",
-               "token", "recalls", "transfers")
-CASE_COLS = ("id", "ticket_id", "window", "clerk", "service_id", "called_at", "started_at",
-             "ended_at", "outcome", "rating_state", "rating", "rating_source", "rated_at",
-             "rating_due", "followup_state")
+TICKET_COLS = (
+    "id",
+    "day",
+    "prefix",
+    "number",
+    "queue",
+    "service_id",
+    "status",
+    "language",
+    "issued_at",
+    "sort_at",
+    "window",
+    "called_at",
+    "started_at",
+    "finished_at",
+    "token",
+    "recalls",
+    "transfers",
+)
+CASE_COLS = (
+    "id",
+    "ticket_id",
+    "window",
+    "clerk",
+    "service_id",
+    "called_at",
+    "started_at",
+    "ended_at",
+    "outcome",
+    "rating_state",
+    "rating",
+    "rating_source",
+    "rated_at",
+    "rating_due",
+    "followup_state",
+)
 EVENT_COLS = ("at", "type", "payload")
 
 
@@ -90,15 +127,49 @@ def history(cases: int, per_day: int, stamp: Any) -> Iterator[tuple[list, list, 
             finished = started + dt.timedelta(minutes=rng.uniform(2, 12))
             window = WINDOWS[n % len(WINDOWS)]
             at = [stamp(x) for x in (issued, called, started, finished)]
-            tickets.append((tid, day, "A", n, "A", "general", "done", "zh", at[0], at[0],
-                            window, at[1], at[2], at[3], secrets.token_hex(16), 0, 0))
+            tickets.append(
+                (
+                    tid,
+                    day,
+                    "A",
+                    n,
+                    "A",
+                    "general",
+                    "done",
+                    "zh",
+                    at[0],
+                    at[0],
+                    window,
+                    at[1],
+                    at[2],
+                    at[3],
+                    secrets.token_hex(16),
+                    0,
+                    0,
+                )
+            )
             rated = rng.random() < 0.7
             level = rng.randint(1, 5) if rated else None
             due = stamp(finished + dt.timedelta(minutes=1))
-            rows.append((tid, tid, window, f"clerk{window}", "general", at[1], at[2], at[3],
-                         "done", "rated" if rated else "not_rated", level,
-                         "gateway" if rated else None, at[3] if rated else None, due,
-                         "open" if level is not None and level <= 2 else None))
+            rows.append(
+                (
+                    tid,
+                    tid,
+                    window,
+                    f"clerk{window}",
+                    "general",
+                    at[1],
+                    at[2],
+                    at[3],
+                    "done",
+                    "rated" if rated else "not_rated",
+                    level,
+                    "gateway" if rated else None,
+                    at[3] if rated else None,
+                    due,
+                    "open" if level is not None and level <= 2 else None,
+                )
+            )
             if d <= 3:  # events are kept three days
                 events.append((at[1], "ticket.called", f'{{"id": {tid}}}'))
         if len(tickets) >= 50_000:
@@ -118,9 +189,11 @@ def fill(url: str, cases: int, per_day: int) -> None:
         conn.execute("PRAGMA synchronous=OFF")
         conn.execute("BEGIN")
         for tickets, rows, events in history(cases, per_day, lambda t: t.strftime(FMT)):
-            for table, cols, batch in (("tickets", TICKET_COLS, tickets),
-                                       ("cases", CASE_COLS, rows),
-                                       ("events", EVENT_COLS, events)):
+            for table, cols, batch in (
+                ("tickets", TICKET_COLS, tickets),
+                ("cases", CASE_COLS, rows),
+                ("events", EVENT_COLS, events),
+            ):
                 marks = ",".join("?" * len(cols))
                 conn.executemany(f"INSERT INTO {table} ({_cols(cols)}) VALUES ({marks})", batch)
         conn.execute("COMMIT")
@@ -131,15 +204,19 @@ def fill(url: str, cases: int, per_day: int) -> None:
     naive = lambda t: t.replace(tzinfo=None)  # noqa: E731 - UTC, stored without a zone
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         for tickets, rows, events in history(cases, per_day, naive):
-            for table, cols, batch in (("tickets", TICKET_COLS, tickets),
-                                       ("cases", CASE_COLS, rows),
-                                       ("events", EVENT_COLS, events)):
+            for table, cols, batch in (
+                ("tickets", TICKET_COLS, tickets),
+                ("cases", CASE_COLS, rows),
+                ("events", EVENT_COLS, events),
+            ):
                 with cur.copy(f"COPY {table} ({_cols(cols)}) FROM STDIN") as copy:
                     for row in batch:
                         copy.write_row(row)
         for table in ("tickets", "cases"):
-            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                        f" (SELECT max(id) FROM {table}))")
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                f" (SELECT max(id) FROM {table}))"
+            )
         cur.execute("ANALYZE")
 
 
@@ -149,11 +226,24 @@ class Server:
     def __init__(self, code: Path, url: str, log: Path) -> None:
         self.log = log
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "queue_server.cli", "server", "--config",
-             str(code / "tests" / "hall_test.toml"), "--db", url, "--port", "0",
-             "--ignore-hours"],
-            cwd=code, env=dict(os.environ, PYTHONPATH=str(code)),
-            stdout=log.open("w"), stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "queue_server.cli",
+                "server",
+                "--config",
+                str(code / "tests" / "hall_test.toml"),
+                "--db",
+                url,
+                "--port",
+                "0",
+                "--ignore-hours",
+            ],
+            cwd=code,
+            env=dict(os.environ, PYTHONPATH=str(code)),
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             m = re.search(r"ready on [\d.]+:(\d+)", log.read_text())
@@ -213,10 +303,13 @@ async def measure(port: int, calls: int, snaps: int) -> dict[str, float]:
     for c in (kiosk, clerk, display):
         await c.close()
     return {
-        "call_p50": pct(alone, 0.5) * 1e3, "call_p99": pct(alone, 0.99) * 1e3,
+        "call_p50": pct(alone, 0.5) * 1e3,
+        "call_p99": pct(alone, 0.99) * 1e3,
         "call_max": max(alone) * 1e3,
-        "snap_p50": pct(snap, 0.5) * 1e3, "snap_p99": pct(snap, 0.99) * 1e3,
-        "mixed_p50": pct(mixed, 0.5) * 1e3, "mixed_p99": pct(mixed, 0.99) * 1e3,
+        "snap_p50": pct(snap, 0.5) * 1e3,
+        "snap_p99": pct(snap, 0.99) * 1e3,
+        "mixed_p50": pct(mixed, 0.5) * 1e3,
+        "mixed_p99": pct(mixed, 0.99) * 1e3,
     }
 
 
@@ -247,9 +340,14 @@ print(statistics.median(took) * 1e3)
 
 def sweep_ms(code: Path, url: str) -> float:
     """One idle second of the sweeper, as the code in ``code`` does it (median of 20)."""
-    out = subprocess.run([sys.executable, "-c", SWEEP, url], cwd=code, check=True,
-                         capture_output=True, text=True,
-                         env=dict(os.environ, PYTHONPATH=str(code))).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", SWEEP, url],
+        cwd=code,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(code)),
+    ).stdout
     return float(out.split()[-1])
 
 
@@ -311,8 +409,9 @@ def main(args: argparse.Namespace) -> str:
     if args.before:
         before_code = tmp / "before"
         before_code.mkdir()
-        archive = subprocess.run(["git", "archive", args.before], cwd=ROOT, check=True,
-                                 capture_output=True).stdout
+        archive = subprocess.run(
+            ["git", "archive", args.before], cwd=ROOT, check=True, capture_output=True
+        ).stdout
         subprocess.run(["tar", "-x", "-C", str(before_code)], input=archive, check=True)
     dbs = Databases(tmp, args.pg)
     try:
@@ -341,22 +440,35 @@ def main(args: argparse.Namespace) -> str:
         ("call next while a display reads snapshots, p50 ms", "mixed_p50"),
         ("call next while a display reads snapshots, **p99 ms**", "mixed_p99"),
     ]
-    head = "| figure | " + " | ".join(
-        ([f"before (`{args.before}`)"] if before_code else []) + ["after (this tree)"]) + " |"
+    head = (
+        "| figure | "
+        + " | ".join(([f"before (`{args.before}`)"] if before_code else []) + ["after (this tree)"])
+        + " |"
+    )
     lines = [head, "| --- |" + " --- |" * len(results)]
     for label, key in rows:
-        lines.append(f"| {label} | " + " | ".join(f"{r[key]:.1f}" for r in results.values())
-                     + " |")
+        lines.append(f"| {label} | " + " | ".join(f"{r[key]:.1f}" for r in results.values()) + " |")
     if "before" in results:
         b, a = results["before"], results["after"]
-        lines += ["", "After ÷ before: " + ", ".join(
-            f"{label} {a[key] / b[key]:.2f}" for label, key in (
-                ("call-next p99", "call_p99"), ("idle sweep", "sweep_ms"),
-                ("snapshot p50", "snap_p50"), ("call-next p99 beside snapshots", "mixed_p99"))
-        ) + f". Upgrading the year of history to the new schema took {a['upgrade_s']:.1f} s."]
+        lines += [
+            "",
+            "After ÷ before: "
+            + ", ".join(
+                f"{label} {a[key] / b[key]:.2f}"
+                for label, key in (
+                    ("call-next p99", "call_p99"),
+                    ("idle sweep", "sweep_ms"),
+                    ("snapshot p50", "snap_p50"),
+                    ("call-next p99 beside snapshots", "mixed_p99"),
+                )
+            )
+            + f". Upgrading the year of history to the new schema took {a['upgrade_s']:.1f} s.",
+        ]
     backend = "PostgreSQL" if args.pg else "SQLite"
-    return (f"{backend}. History: {args.cases:,} finished cases ({args.per_day} a day), "
-            f"{args.calls} timed calls, {args.snapshots} snapshots.\n\n" + "\n".join(lines))
+    return (
+        f"{backend}. History: {args.cases:,} finished cases ({args.per_day} a day), "
+        f"{args.calls} timed calls, {args.snapshots} snapshots.\n\n" + "\n".join(lines)
+    )
 
 
 def write(report: str, command: str, pg: bool) -> None:
@@ -365,10 +477,12 @@ def write(report: str, command: str, pg: bool) -> None:
     tag = "history_bench_pg" if pg else "history_bench"
     start, end = f"<!-- {tag}:start -->", f"<!-- {tag}:end -->"
     title = "A year of history on PostgreSQL" if pg else "A year of history"
-    block = (f"{start}\n## {title}\n\nCommand: `{command}`  \n"
-             f"Run: {dt.date.today().isoformat()}, {os.cpu_count()} cores "
-             f"({platform.machine()}), Python {platform.python_version()}, "
-             f"SQLite {sqlite3.sqlite_version}\n\n{report}\n{end}")
+    block = (
+        f"{start}\n## {title}\n\nCommand: `{command}`  \n"
+        f"Run: {dt.date.today().isoformat()}, {os.cpu_count()} cores "
+        f"({platform.machine()}), Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}\n\n{report}\n{end}"
+    )
     if start in text:
         text = re.sub(re.escape(start) + ".*?" + re.escape(end), block, text, flags=re.S)
     else:
@@ -383,15 +497,21 @@ if __name__ == "__main__":
     ap.add_argument("--calls", type=int, default=500)
     ap.add_argument("--snapshots", type=int, default=40)
     ap.add_argument("--before", help="git revision to measure first (e.g. main)")
-    ap.add_argument("--pg", help="a PostgreSQL server's URL (postgresql://user@host/db) to "
-                    "measure there instead of SQLite; scratch databases hallq_bench_* are "
-                    "made beside it and dropped")
+    ap.add_argument(
+        "--pg",
+        help="a PostgreSQL server's URL (postgresql://user@host/db) to "
+        "measure there instead of SQLite; scratch databases hallq_bench_* are "
+        "made beside it and dropped",
+    )
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     a = ap.parse_args()
     out = main(a)
     print(out)
     if a.write:
-        cmd = ("python benchmarks/history_bench.py"
-               + (f" --before {a.before}" if a.before else "")
-               + (f" --pg {a.pg}" if a.pg else "") + " --write")
+        cmd = (
+            "python benchmarks/history_bench.py"
+            + (f" --before {a.before}" if a.before else "")
+            + (f" --pg {a.pg}" if a.pg else "")
+            + " --write"
+        )
         write(out, cmd, bool(a.pg))

@@ -23,9 +23,15 @@ from hardware.printer.ticket import TicketPrint
 from hardware.printer.transport import TcpTransport
 
 TICKET = TicketPrint(
-    hall_name="市民服务中心", service_name="居住证办理", service_name_zh="居住证办理",
-    label="A012", people_ahead=3, wait_minutes=12, issued_at=datetime(2024, 5, 1, 9, 30),
-    qr_url="https://hall.example/t/q8Zr", materials=("身份证", "户口簿"),
+    hall_name="市民服务中心",
+    service_name="居住证办理",
+    service_name_zh="居住证办理",
+    label="A012",
+    people_ahead=3,
+    wait_minutes=12,
+    issued_at=datetime(2024, 5, 1, 9, 30),
+    qr_url="https://hall.example/t/q8Zr",
+    materials=("身份证", "户口簿"),
 )
 
 
@@ -35,8 +41,11 @@ def main() -> None:
     for line_seconds in (0.02, 0.05, 0.1):
         emu = PrinterEmulator(line_seconds=line_seconds)
         emu.serve_tcp()
-        printer = TicketPrinter(TcpTransport("127.0.0.1", emu.port), PROFILES["80mm-gb18030"],
-                                status_timeout=status_timeout)
+        printer = TicketPrinter(
+            TcpTransport("127.0.0.1", emu.port),
+            PROFILES["80mm-gb18030"],
+            status_timeout=status_timeout,
+        )
         try:
             started = time.monotonic()
             ok = printer.print_ticket(TICKET)
@@ -54,10 +63,12 @@ def main() -> None:
         finally:
             printer.close()
             emu.stop()
-        print(f"line_seconds={line_seconds:.2f}: head {print_time:.2f} s, "
-              f"{ok.outcome.value} after {confirmed:.2f} s (x{confirmed / print_time:.2f}); "
-              f"paper out at item 3: {fault.outcome.value} after {detected:.2f} s "
-              f"(bound {2 * status_timeout + 3 * line_seconds:.2f} s)")
+        print(
+            f"line_seconds={line_seconds:.2f}: head {print_time:.2f} s, "
+            f"{ok.outcome.value} after {confirmed:.2f} s (x{confirmed / print_time:.2f}); "
+            f"paper out at item 3: {fault.outcome.value} after {detected:.2f} s "
+            f"(bound {2 * status_timeout + 3 * line_seconds:.2f} s)"
+        )
 
 
 if __name__ == "__main__":

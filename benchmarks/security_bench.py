@@ -74,9 +74,7 @@ async def idle(port: int, pid: int, n: int) -> dict[str, float]:
             await asyncio.sleep(0)
     await asyncio.sleep(1)
     after_signed = rss_kb(pid)
-    silent = [
-        await connect(f"ws://127.0.0.1:{port}/", ping_interval=None) for _ in range(n // 5)
-    ]
+    silent = [await connect(f"ws://127.0.0.1:{port}/", ping_interval=None) for _ in range(n // 5)]
     await asyncio.sleep(1)
     after_silent = rss_kb(pid)
     for ws in signed + silent:

@@ -130,9 +130,14 @@ class DisplayApp(App):
     async def run_async(self) -> None:
         """Run the window, the client and the voice until the app stops."""
         self.client = HallClient(
-            self.options.server, self.options.token, name=self.options.name, subscribe=True,
+            self.options.server,
+            self.options.token,
+            name=self.options.name,
+            subscribe=True,
             calls="combined",
-            on_event=self._on_event, on_snapshot=self._on_snapshot, on_state=self._on_state,
+            on_event=self._on_event,
+            on_snapshot=self._on_snapshot,
+            on_state=self._on_state,
             backoff_max=self.options.backoff_max,
         )
         await self.client.start()
@@ -287,8 +292,11 @@ class DisplayApp(App):
         if not b or self.ranking is None or self.options.window is not None:
             return False
         return board_shown(
-            self.page_clock(), self._last_call_page, float(b.get("every_s", 0)),
-            float(b.get("show_s", 0)), self.options.highlight_seconds,
+            self.page_clock(),
+            self._last_call_page,
+            float(b.get("every_s", 0)),
+            float(b.get("show_s", 0)),
+            self.options.highlight_seconds,
         )
 
     def _announce(self, kind: str, data: dict[str, Any]) -> None:
@@ -320,9 +328,13 @@ class DisplayApp(App):
             self._want_photo(self.root.clerk_id)
         else:
             self.board_on = self.board_due()
-            self.root.show(self.state, now, self.options.show_satisfaction,
-                           page_time=self.page_clock(),
-                           board=self.ranking if self.board_on else None)
+            self.root.show(
+                self.state,
+                now,
+                self.options.show_satisfaction,
+                page_time=self.page_clock(),
+                board=self.ranking if self.board_on else None,
+            )
         if self.error:
             self.root.connection_text = "● " + self.error
         pending, self._pending = self._pending, []

@@ -31,52 +31,113 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="hallq display",
         description="Hall display (recent calls, windows, waiting) or window display, "
-                    "with optional voice announcements.")
-    p.add_argument("--server", default=os.environ.get(SERVER_ENV, DEFAULT_SERVER),
-                   help=f"queue server WebSocket URL (default ${SERVER_ENV} or {DEFAULT_SERVER})")
-    p.add_argument("--token", default=None,
-                   help=f"display token (default ${TOKEN_ENV}); prefer the variable: "
-                        "command lines are visible to other users")
+        "with optional voice announcements.",
+    )
+    p.add_argument(
+        "--server",
+        default=os.environ.get(SERVER_ENV, DEFAULT_SERVER),
+        help=f"queue server WebSocket URL (default ${SERVER_ENV} or {DEFAULT_SERVER})",
+    )
+    p.add_argument(
+        "--token",
+        default=None,
+        help=f"display token (default ${TOKEN_ENV}); prefer the variable: "
+        "command lines are visible to other users",
+    )
     p.add_argument("--name", default="hallq-display", help="client name in the server's logs")
-    p.add_argument("--window", type=int, metavar="N",
-                   help="show window N only (the monitor above that window)")
+    p.add_argument(
+        "--window", type=int, metavar="N", help="show window N only (the monitor above that window)"
+    )
     p.add_argument("--areas", metavar="A,B", help="zone filter: only these area ids")
     p.add_argument("--portrait", action="store_true", help="portrait layout (hall display)")
-    p.add_argument("--recent", type=int, default=8, metavar="N",
-                   help="how many earlier calls to list (default 8)")
-    p.add_argument("--highlight-seconds", type=float, default=8.0,
-                   help="how long a new call flashes (default 8)")
+    p.add_argument(
+        "--recent",
+        type=int,
+        default=8,
+        metavar="N",
+        help="how many earlier calls to list (default 8)",
+    )
+    p.add_argument(
+        "--highlight-seconds",
+        type=float,
+        default=8.0,
+        help="how long a new call flashes (default 8)",
+    )
     p.add_argument("--notice", default="", help="scrolling notice line text")
     p.add_argument("--notice-file", type=Path, help="read the notice line from this file")
-    p.add_argument("--notice-speed", type=float, default=120.0,
-                   help="notice scroll speed, pixels a second at 1080 px height")
-    p.add_argument("--no-satisfaction", action="store_true",
-                   help="do not show today's satisfaction rate")
-    p.add_argument("--ranking", type=float, default=0.0, metavar="MINUTES",
-                   help="weekly publication: scroll last week's window ranking in the notice "
-                   "line, asked again every MINUTES (hall display; default off)")
+    p.add_argument(
+        "--notice-speed",
+        type=float,
+        default=120.0,
+        help="notice scroll speed, pixels a second at 1080 px height",
+    )
+    p.add_argument(
+        "--no-satisfaction", action="store_true", help="do not show today's satisfaction rate"
+    )
+    p.add_argument(
+        "--ranking",
+        type=float,
+        default=0.0,
+        metavar="MINUTES",
+        help="weekly publication: scroll last week's window ranking in the notice "
+        "line, asked again every MINUTES (hall display; default off)",
+    )
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--fullscreen", dest="fullscreen", action="store_true", default=True,
-                      help="fill the screen, borderless, no cursor (default)")
-    mode.add_argument("--windowed", dest="fullscreen", action="store_false",
-                      help="an ordinary window (for trying it out)")
-    p.add_argument("--size", default=None, metavar="WxH",
-                   help="window size when windowed (default 1920x1080, 1080x1920 portrait)")
-    p.add_argument("--font", type=Path, default=None,
-                   help="font file with Chinese glyphs (default: $HALLQ_FONT, then the system)")
+    mode.add_argument(
+        "--fullscreen",
+        dest="fullscreen",
+        action="store_true",
+        default=True,
+        help="fill the screen, borderless, no cursor (default)",
+    )
+    mode.add_argument(
+        "--windowed",
+        dest="fullscreen",
+        action="store_false",
+        help="an ordinary window (for trying it out)",
+    )
+    p.add_argument(
+        "--size",
+        default=None,
+        metavar="WxH",
+        help="window size when windowed (default 1920x1080, 1080x1920 portrait)",
+    )
+    p.add_argument(
+        "--font",
+        type=Path,
+        default=None,
+        help="font file with Chinese glyphs (default: $HALLQ_FONT, then the system)",
+    )
     v = p.add_argument_group("voice")
-    v.add_argument("--speak", dest="speak", action="store_true", default=False,
-                   help="announce calls through this display's loudspeaker")
-    v.add_argument("--no-speak", dest="speak", action="store_false",
-                   help="stay quiet (default: a hall has one speaking display)")
+    v.add_argument(
+        "--speak",
+        dest="speak",
+        action="store_true",
+        default=False,
+        help="announce calls through this display's loudspeaker",
+    )
+    v.add_argument(
+        "--no-speak",
+        dest="speak",
+        action="store_false",
+        help="stay quiet (default: a hall has one speaking display)",
+    )
     v.add_argument("--voice-engine", choices=["clips", "espeak"], default="clips")
     v.add_argument("--clips-dir", type=Path, help="the hall's own recorded clips")
-    v.add_argument("--voice-repeat", type=int, default=1, metavar="N",
-                   help="say each call N times (default 1: about 6 s per language)")
+    v.add_argument(
+        "--voice-repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="say each call N times (default 1: about 6 s per language)",
+    )
     v.add_argument("--voice-output", choices=["device", "wav"], default="device")
     v.add_argument("--wav-dir", type=Path, help="with --voice-output wav: where WAVs go")
-    v.add_argument("--audio-command", default=None,
-                   help='player command, e.g. "aplay -q -D plughw:1" (the file is appended)')
+    v.add_argument(
+        "--audio-command",
+        default=None,
+        help='player command, e.g. "aplay -q -D plughw:1" (the file is appended)',
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -111,14 +172,27 @@ def options_from_args(args: argparse.Namespace) -> DisplayOptions:
     if not 1 <= args.voice_repeat <= 3:
         raise ValueError("--voice-repeat must be 1, 2 or 3")
     return DisplayOptions(
-        server=args.server, token=token, name=args.name, window=args.window,
-        areas=parse_areas(args.areas), portrait=args.portrait, recent=args.recent,
-        highlight_seconds=args.highlight_seconds, notice=notice,
-        notice_speed=args.notice_speed, show_satisfaction=not args.no_satisfaction,
+        server=args.server,
+        token=token,
+        name=args.name,
+        window=args.window,
+        areas=parse_areas(args.areas),
+        portrait=args.portrait,
+        recent=args.recent,
+        highlight_seconds=args.highlight_seconds,
+        notice=notice,
+        notice_speed=args.notice_speed,
+        show_satisfaction=not args.no_satisfaction,
         ranking_minutes=args.ranking,
-        fullscreen=args.fullscreen, size=size, font=args.font, speak=args.speak,
-        voice_engine=args.voice_engine, voice_output=args.voice_output,
-        wav_dir=args.wav_dir, clips_dir=args.clips_dir, voice_repeat=args.voice_repeat,
+        fullscreen=args.fullscreen,
+        size=size,
+        font=args.font,
+        speak=args.speak,
+        voice_engine=args.voice_engine,
+        voice_output=args.voice_output,
+        wav_dir=args.wav_dir,
+        clips_dir=args.clips_dir,
+        voice_repeat=args.voice_repeat,
         audio_command=tuple(args.audio_command.split()) if args.audio_command else None,
     )
 
@@ -149,18 +223,25 @@ def build_voice(options: DisplayOptions) -> object | None:
     from .voice import VoiceConfig, VoicePlayer
     from .voice.queue import BacklogPolicy
 
-    return VoicePlayer.from_config(VoiceConfig(
-        speaks=True, engine=options.voice_engine,  # type: ignore[arg-type]
-        clips_dir=options.clips_dir, output=options.voice_output,  # type: ignore[arg-type]
-        wav_dir=options.wav_dir, device_command=options.audio_command,
-        backlog=BacklogPolicy(repeats=options.voice_repeat),
-    ))
+    return VoicePlayer.from_config(
+        VoiceConfig(
+            speaks=True,
+            engine=options.voice_engine,  # type: ignore[arg-type]
+            clips_dir=options.clips_dir,
+            output=options.voice_output,  # type: ignore[arg-type]
+            wav_dir=options.wav_dir,
+            device_command=options.audio_command,
+            backlog=BacklogPolicy(repeats=options.voice_repeat),
+        )
+    )
 
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         options = options_from_args(args)
     except ValueError as exc:
@@ -178,7 +259,8 @@ def main(argv: list[str]) -> int:
     except Exception as exc:  # the voice's own errors say what to install
         # A screen without sound still calls numbers; no screen at all calls none.
         logging.getLogger("hallq.display").error(
-            "voice unavailable, the display runs silent: %s", exc)
+            "voice unavailable, the display runs silent: %s", exc
+        )
         voice = None
     configure_kivy(options)
     from .app import DisplayApp

@@ -18,8 +18,9 @@ from .app import DisplayApp
 
 
 @contextlib.asynccontextmanager
-async def running_display(app: DisplayApp, timeout: float = 20.0,
-                          wait_live: bool = True) -> AsyncIterator[DisplayApp]:
+async def running_display(
+    app: DisplayApp, timeout: float = 20.0, wait_live: bool = True
+) -> AsyncIterator[DisplayApp]:
     """Run ``app`` (window, client, voice) as a task; stop it and wait for it on exit.
 
     The Kivy window is a process-wide singleton: stopping through ``App.stop`` leaves it
@@ -29,8 +30,12 @@ async def running_display(app: DisplayApp, timeout: float = 20.0,
     try:
         await until(lambda: app.root is not None, timeout, "the app to build", task)
         if wait_live:
-            await until(lambda: app.state.live and bool(app.state.hall_name), timeout,
-                        "the display to be live", task)
+            await until(
+                lambda: app.state.live and bool(app.state.hall_name),
+                timeout,
+                "the display to be live",
+                task,
+            )
             await until_drawn(app, timeout)
         yield app
     finally:
@@ -40,8 +45,12 @@ async def running_display(app: DisplayApp, timeout: float = 20.0,
             await asyncio.wait_for(task, timeout)
 
 
-async def until(check: Callable[[], Any], timeout: float = 10.0, what: str = "a condition",
-                task: asyncio.Task[Any] | None = None) -> float:
+async def until(
+    check: Callable[[], Any],
+    timeout: float = 10.0,
+    what: str = "a condition",
+    task: asyncio.Task[Any] | None = None,
+) -> float:
     """Poll ``check`` every 5 ms; return the seconds it took, or raise TimeoutError."""
     t0 = time.perf_counter()
     while not check():
@@ -56,5 +65,8 @@ async def until(check: Callable[[], Any], timeout: float = 10.0, what: str = "a 
 
 async def until_drawn(app: DisplayApp, timeout: float = 10.0) -> float:
     """Wait until the frame showing the state's current version has been flipped."""
-    return await until(lambda: app.rendered_version >= app.state.version, timeout,
-                       f"version {app.state.version} on screen")
+    return await until(
+        lambda: app.rendered_version >= app.state.version,
+        timeout,
+        f"version {app.state.version} on screen",
+    )

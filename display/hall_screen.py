@@ -89,8 +89,14 @@ class HallScreen(Scaled):
         if self._last is not None:
             self.show(*self._last)
 
-    def show(self, state: DisplayState, now: float, show_satisfaction: bool = True,
-             page_time: float | None = None, board: dict | None = None) -> None:
+    def show(
+        self,
+        state: DisplayState,
+        now: float,
+        show_satisfaction: bool = True,
+        page_time: float | None = None,
+        board: dict | None = None,
+    ) -> None:
         """Copy everything the state says onto the screen, at the page turn of
         ``page_time`` (default ``now``); with ``board`` (a ``ranking.get`` reply) the
         weekly ranking board instead of the calls."""
@@ -105,13 +111,21 @@ class HallScreen(Scaled):
         self.title_text = zone or hall_zh
         self.live = state.live
         self.connection_text = texts.connection_text(state.connection, state.live)
-        self.satisfaction_text = texts.satisfaction_text(
-            state.satisfaction.rate, state.satisfaction.rated) if show_satisfaction else ""
+        self.satisfaction_text = (
+            texts.satisfaction_text(state.satisfaction.rate, state.satisfaction.rated)
+            if show_satisfaction
+            else ""
+        )
         self.info_text = texts.info_line(
-            turn // len(layout.LANGUAGES), lang,
+            turn // len(layout.LANGUAGES),
+            lang,
             zh=(hall_zh if zone else "", self.date_text, self.satisfaction_text),
-            en=(state.hall_name.get("en", ""), self.date_en or self.date_text,
-                self.satisfaction_text))
+            en=(
+                state.hall_name.get("en", ""),
+                self.date_en or self.date_text,
+                self.satisfaction_text,
+            ),
+        )
         newest = state.newest
         self.newest_label = newest.label if newest else ""
         self.newest_window = texts.window_zh(newest.window) if newest else ""
@@ -122,22 +136,31 @@ class HallScreen(Scaled):
         self.recent_cols = 2 if self.portrait else 1
         rows = layout.fits(recent.height, CALL_ROW_H * u, GAP * u)
         slots = min(self.recent_slots, rows * self.recent_cols)
-        sync_keyed(recent, state.recent()[:slots], lambda c: (c.label, c.window), CallRow,
-                   lambda r, c: _fill_call(r, c, u, lang))
+        sync_keyed(
+            recent,
+            state.recent()[:slots],
+            lambda c: (c.label, c.window),
+            CallRow,
+            lambda r, c: _fill_call(r, c, u, lang),
+        )
 
         shown = state.shown_windows()
         windows = [w for w in shown if w.status != "closed"]
         self.closed_text = texts.closed_summary(
-            [w.number for w in shown if w.status == "closed"], lang)
+            [w.number for w in shown if w.status == "closed"], lang
+        )
         grid = self.ids.windows
         cols = layout.fits(grid.width, TILE_MIN_W * u, GAP * u)
         per_page = cols * layout.fits(grid.height, TILE_H * u, GAP * u)
         self.window_cols = cols
         window_pages = layout.pages_for(len(windows), per_page)
         page = layout.page_items(windows, per_page, layout.page_at(turn, window_pages))
-        sync_children(grid, page, WindowTile,
-                      lambda t, w: _fill_tile(t, w, state.window_highlighted(w.number, now), u,
-                                              lang))
+        sync_children(
+            grid,
+            page,
+            WindowTile,
+            lambda t, w: _fill_tile(t, w, state.window_highlighted(w.number, now), u, lang),
+        )
 
         queues = state.shown_queues()
         table = self.ids.queues
@@ -147,8 +170,7 @@ class HallScreen(Scaled):
         queue_pages = layout.pages_for(len(queues), per_page)
         page_q = layout.page_items(queues, per_page, layout.page_at(turn, queue_pages))
         portrait = self.portrait
-        sync_children(table, page_q, QueueRow,
-                      lambda r, q: _fill_queue(r, q, u, lang, portrait))
+        sync_children(table, page_q, QueueRow, lambda r, q: _fill_queue(r, q, u, lang, portrait))
         self.page_count = max(window_pages, queue_pages)
         self._show_board(board, turn, lang)
 

@@ -211,8 +211,11 @@ async def audit_displays(
                                     turn += 1
                                     # every page of the busy hall, in both languages; the
                                     # other states in both languages
-                                    pages = screen.page_count if name in boards or (
-                                        name == "whole") else 1
+                                    pages = (
+                                        screen.page_count
+                                        if name in boards or (name == "whole")
+                                        else 1
+                                    )
                                     if turn >= len(LANGUAGES) * pages:
                                         break
                         else:

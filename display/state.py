@@ -167,9 +167,12 @@ class DisplayState:
         self.queue_defs = {q["prefix"]: q for q in info.get("queues", [])}
         self.clerks = {c["id"]: c for c in info.get("clerks", [])}
         # names and areas may arrive after the snapshot: re-derive what depends on them
-        self.windows = {n: replace(w, name=self.window_names.get(n, w.name),
-                                   area=w.area or self.window_areas.get(n))
-                        for n, w in self.windows.items()}
+        self.windows = {
+            n: replace(
+                w, name=self.window_names.get(n, w.name), area=w.area or self.window_areas.get(n)
+            )
+            for n, w in self.windows.items()
+        }
         self.queues = {p: self._queue_view(_queue_dict(q)) for p, q in self.queues.items()}
         self._changed("info")
 
@@ -201,8 +204,9 @@ class DisplayState:
         self.synced = True
         self._changed("snapshot")
 
-    def apply_event(self, kind: str, seq: int | None, data: dict[str, Any] | None,
-                    now: float | None = None) -> bool:
+    def apply_event(
+        self, kind: str, seq: int | None, data: dict[str, Any] | None, now: float | None = None
+    ) -> bool:
         """Apply one pushed event; True if it changed what this display shows."""
         if not self.take_seq(seq):
             return False  # already in the state (replayed after a fresher snapshot)
@@ -221,7 +225,8 @@ class DisplayState:
                 w = self.windows.get(call.window)
                 if w is not None:
                     self.windows[call.window] = replace(
-                        w, ticket=call.label, ticket_status="called", called_received=now)
+                        w, ticket=call.label, ticket_status="called", called_received=now
+                    )
                 changed = True
         elif kind == "window.changed" and "number" in data:
             old = self.windows.get(data["number"])
@@ -273,8 +278,10 @@ class DisplayState:
         display PC's: a PC whose clock is off, or a test hall living in another day, must
         not wipe the calls at its own midnight.
         """
-        stamp = data.get("called_at") if kind == "ticket.called" else (
-            data.get("issued_at") if kind == "ticket.issued" else None
+        stamp = (
+            data.get("called_at")
+            if kind == "ticket.called"
+            else (data.get("issued_at") if kind == "ticket.issued" else None)
         )
         if not isinstance(stamp, str):
             return
@@ -412,8 +419,13 @@ def names(value: Any) -> dict[str, str]:
 
 
 def _queue_dict(q: QueueView) -> dict[str, Any]:
-    return {"queue": q.prefix, "waiting": q.waiting, "est_wait_minutes": q.est_wait_minutes,
-            "open_windows": q.open_windows, "longest_wait_s": q.longest_wait_s}
+    return {
+        "queue": q.prefix,
+        "waiting": q.waiting,
+        "est_wait_minutes": q.est_wait_minutes,
+        "open_windows": q.open_windows,
+        "longest_wait_s": q.longest_wait_s,
+    }
 
 
 def parse_areas(text: str | None, known: Iterable[str] | None = None) -> frozenset[str] | None:
@@ -424,7 +436,7 @@ def parse_areas(text: str | None, known: Iterable[str] | None = None) -> frozens
     if known is not None:
         unknown = sorted(areas - set(known))
         if unknown:
-            raise ValueError(f"unknown area(s): {', '.join(unknown)}; "
-                             f"this hall has: {', '.join(sorted(known))}")
+            raise ValueError(
+                f"unknown area(s): {', '.join(unknown)}; this hall has: {', '.join(sorted(known))}"
+            )
     return areas or None
-

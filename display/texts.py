@@ -38,8 +38,10 @@ def newest_caption(call: Call | None) -> tuple[str, str]:
     if call is None:
         return "请留意叫号", "Please watch for your number"
     if call.recall:
-        return (f"再次呼叫 请到{window_zh(call.window)}",
-                f"Again: please go to {window_en(call.window)}")
+        return (
+            f"再次呼叫 请到{window_zh(call.window)}",
+            f"Again: please go to {window_en(call.window)}",
+        )
     return f"请到{window_zh(call.window)}办理", f"Please go to {window_en(call.window)}"
 
 
@@ -127,8 +129,12 @@ def window_screen(window: WindowView | None) -> tuple[str, str, str, str]:
             en += f" ({window.pause_reason})"
         return "paused", window.ticket if window.ticket_status == "serving" else "", zh, en
     if window.ticket and window.ticket_status == "called":
-        return "called", window.ticket, f"请 {window.ticket} 号到本窗口办理", \
-            f"Number {window.ticket}, please come to this window"
+        return (
+            "called",
+            window.ticket,
+            f"请 {window.ticket} 号到本窗口办理",
+            f"Number {window.ticket}, please come to this window",
+        )
     if window.ticket and window.ticket_status == "serving":
         return "serving", window.ticket, "正在办理", "Now serving"
     return "idle", "", "请稍候 等待叫号", "Waiting for the next number"
@@ -146,8 +152,10 @@ def clerk_line(clerk_id: str | None, clerks: dict[str, dict[str, str]]) -> str:
 
 def clock_text(now: dt.datetime) -> tuple[str, str]:
     """Date (with the weekday in Chinese) and time, for the top bar."""
-    return (f"{now.year}年{now.month}月{now.day}日 {WEEKDAYS_ZH[now.weekday()]}",
-            now.strftime("%H:%M:%S"))
+    return (
+        f"{now.year}年{now.month}月{now.day}日 {WEEKDAYS_ZH[now.weekday()]}",
+        now.strftime("%H:%M:%S"),
+    )
 
 
 def info_line(rounds: int, lang: str, zh: Sequence[str], en: Sequence[str]) -> str:
@@ -218,8 +226,43 @@ def text_width_em(text: str) -> float:
     return sum(1.0 if ord(ch) > 0x7F else 0.62 for ch in text) or 1.0
 
 
-FONT_SIZES = (10, 11, 12, 14, 16, 18, 20, 22, 24, 27, 30, 33, 36, 40, 45, 50, 56, 63, 70,
-              78, 88, 98, 110, 124, 140, 156, 176, 196, 220, 246, 276, 310, 350, 390, 440)
+FONT_SIZES = (
+    10,
+    11,
+    12,
+    14,
+    16,
+    18,
+    20,
+    22,
+    24,
+    27,
+    30,
+    33,
+    36,
+    40,
+    45,
+    50,
+    56,
+    63,
+    70,
+    78,
+    88,
+    98,
+    110,
+    124,
+    140,
+    156,
+    176,
+    196,
+    220,
+    246,
+    276,
+    310,
+    350,
+    390,
+    440,
+)
 """The only font sizes the screens use, about 12 % apart.
 
 Kivy's SDL2 text provider keeps at most 64 opened fonts, one per size and style; every
@@ -246,8 +289,9 @@ def snap_up(size: float) -> float:
     return float(FONT_SIZES[-1])
 
 
-def fit_font(text: str, width: float, height: float, cap: float,
-             line_height: float = 0.8, floor: float = 0.0) -> float:
+def fit_font(
+    text: str, width: float, height: float, cap: float, line_height: float = 0.8, floor: float = 0.0
+) -> float:
     """The largest ladder font size up to ``cap`` at which one line of ``text`` fits, and
     never under ``floor`` (:func:`display.layout.floor_px`).
 
@@ -259,5 +303,4 @@ def fit_font(text: str, width: float, height: float, cap: float,
     low = snap_up(floor) if floor > 0 else 0.0
     if width <= 0 or height <= 0:
         return max(low, snap_size(cap))
-    return max(low, snap_size(min(cap, height * line_height,
-                                  width * 0.95 / text_width_em(text))))
+    return max(low, snap_size(min(cap, height * line_height, width * 0.95 / text_width_em(text))))

@@ -21,8 +21,7 @@ _loaded: set[Path] = set()
 
 
 def load_kv(module_file: str, name: str | None = None) -> None:
-    path = Path(module_file).with_suffix(".kv") if name is None else \
-        Path(module_file).parent / name
+    path = Path(module_file).with_suffix(".kv") if name is None else Path(module_file).parent / name
     path = path.resolve()
     if path not in _loaded:
         Builder.load_file(str(path))
@@ -87,8 +86,12 @@ class BoardRow(Panel):
 W = TypeVar("W", bound=Widget)
 
 
-def sync_children(container: Widget, items: Sequence[Any], factory: Callable[[], W],
-                  fill: Callable[[W, Any], None]) -> list[W]:
+def sync_children(
+    container: Widget,
+    items: Sequence[Any],
+    factory: Callable[[], W],
+    fill: Callable[[W, Any], None],
+) -> list[W]:
     """Make ``container`` hold one child per item, reusing children already there.
 
     Reuse matters: a label re-renders its texture only when its text changes, so an
@@ -106,16 +109,23 @@ def sync_children(container: Widget, items: Sequence[Any], factory: Callable[[],
     return kids
 
 
-def sync_keyed(container: Widget, items: Sequence[Any], key: Callable[[Any], Any],
-               factory: Callable[[], W], fill: Callable[[W, Any], None]) -> list[W]:
+def sync_keyed(
+    container: Widget,
+    items: Sequence[Any],
+    key: Callable[[Any], Any],
+    factory: Callable[[], W],
+    fill: Callable[[W, Any], None],
+) -> list[W]:
     """Like :func:`sync_children`, but a child follows its item when the list shifts.
 
     The recent-calls list shifts by one on every call; refilling rows in place would
     re-render every row's text (about 20 ms a label in software OpenGL), while moving the
     rows re-renders only the new one.
     """
-    by_key: dict[Any, W] = {getattr(c, "_sync_key", None): c  # type: ignore[misc]
-                            for c in container.children}
+    by_key: dict[Any, W] = {
+        getattr(c, "_sync_key", None): c  # type: ignore[misc]
+        for c in container.children
+    }
     wanted: list[W] = []
     for item in items:
         k = key(item)

@@ -75,19 +75,92 @@ SHIFTS = {42, 54}
 EVIOCGRAB = 0x40044590
 
 _PLAIN = {
-    2: "1", 3: "2", 4: "3", 5: "4", 6: "5", 7: "6", 8: "7", 9: "8", 10: "9", 11: "0",
-    12: "-", 13: "=", 16: "q", 17: "w", 18: "e", 19: "r", 20: "t", 21: "y", 22: "u",
-    23: "i", 24: "o", 25: "p", 26: "[", 27: "]", 30: "a", 31: "s", 32: "d", 33: "f",
-    34: "g", 35: "h", 36: "j", 37: "k", 38: "l", 39: ";", 40: "'", 41: "`", 43: "\\",
-    44: "z", 45: "x", 46: "c", 47: "v", 48: "b", 49: "n", 50: "m", 51: ",", 52: ".",
-    53: "/", 57: " ",
-    71: "7", 72: "8", 73: "9", 75: "4", 76: "5", 77: "6", 79: "1", 80: "2", 81: "3",
-    82: "0", 83: ".", 55: "*", 74: "-", 78: "+", 98: "/",
+    2: "1",
+    3: "2",
+    4: "3",
+    5: "4",
+    6: "5",
+    7: "6",
+    8: "7",
+    9: "8",
+    10: "9",
+    11: "0",
+    12: "-",
+    13: "=",
+    16: "q",
+    17: "w",
+    18: "e",
+    19: "r",
+    20: "t",
+    21: "y",
+    22: "u",
+    23: "i",
+    24: "o",
+    25: "p",
+    26: "[",
+    27: "]",
+    30: "a",
+    31: "s",
+    32: "d",
+    33: "f",
+    34: "g",
+    35: "h",
+    36: "j",
+    37: "k",
+    38: "l",
+    39: ";",
+    40: "'",
+    41: "`",
+    43: "\\",
+    44: "z",
+    45: "x",
+    46: "c",
+    47: "v",
+    48: "b",
+    49: "n",
+    50: "m",
+    51: ",",
+    52: ".",
+    53: "/",
+    57: " ",
+    71: "7",
+    72: "8",
+    73: "9",
+    75: "4",
+    76: "5",
+    77: "6",
+    79: "1",
+    80: "2",
+    81: "3",
+    82: "0",
+    83: ".",
+    55: "*",
+    74: "-",
+    78: "+",
+    98: "/",
 }
 _SHIFTED = {
-    2: "!", 3: "@", 4: "#", 5: "$", 6: "%", 7: "^", 8: "&", 9: "*", 10: "(", 11: ")",
-    12: "_", 13: "+", 26: "{", 27: "}", 39: ":", 40: '"', 41: "~", 43: "|", 51: "<",
-    52: ">", 53: "?",
+    2: "!",
+    3: "@",
+    4: "#",
+    5: "$",
+    6: "%",
+    7: "^",
+    8: "&",
+    9: "*",
+    10: "(",
+    11: ")",
+    12: "_",
+    13: "+",
+    26: "{",
+    27: "}",
+    39: ":",
+    40: '"',
+    41: "~",
+    43: "|",
+    51: "<",
+    52: ">",
+    53: "?",
 }
 KEYCODES: dict[str, tuple[int, bool]] = {c: (k, False) for k, c in _PLAIN.items() if k < 58}
 KEYCODES.update({c: (k, True) for k, c in _SHIFTED.items()})
@@ -109,7 +182,7 @@ class KeyAssembler:
         codes: list[str] = []
         while len(self._buf) >= EVENT.size:
             _, _, kind, code, value = EVENT.unpack_from(self._buf)
-            self._buf = self._buf[EVENT.size:]
+            self._buf = self._buf[EVENT.size :]
             if kind != EV_KEY:
                 continue
             if code in SHIFTS:
@@ -155,6 +228,7 @@ def key_events(code: str, terminator: str = "CR") -> bytes:
 
 # -- devices ---------------------------------------------------------------------------
 
+
 class _Source(Protocol):
     description: str
 
@@ -164,8 +238,9 @@ class _Source(Protocol):
 
 
 class SerialSource:
-    def __init__(self, url: str, baudrate: int = 9600,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, url: str, baudrate: int = 9600, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.transport = SerialTransport(url, baudrate=baudrate, clock=clock, device="scanner")
         self.description = f"scanner on {url}"
 
@@ -198,13 +273,15 @@ class HidSource:
             fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError as exc:
             error: TransportError = DeviceNotFound(
-                f"no scanner at {self.path}: is it plugged in? (ls /dev/input/by-id/)")
+                f"no scanner at {self.path}: is it plugged in? (ls /dev/input/by-id/)"
+            )
             self.backoff.failed(error)
             raise error from exc
         except PermissionError as exc:
             error = DevicePermissionDenied(
                 f"no permission to read {self.path}: add the kiosk user to the 'input' group "
-                "(docs/deployment.md)")
+                "(docs/deployment.md)"
+            )
             self.backoff.failed(error)
             raise error from exc
         try:
@@ -245,13 +322,15 @@ class HidSource:
 
 
 def open_scanner(
-    url: str, terminator: str = "CR", clock: Callable[[], float] = time.monotonic,
+    url: str,
+    terminator: str = "CR",
+    clock: Callable[[], float] = time.monotonic,
 ) -> tuple[_Source, CodeAssembler | KeyAssembler]:
     """``hid:/dev/input/by-id/...-event-kbd`` for a keyboard wedge; ``serial:<url>?baudrate=``
     or a ``/dev/tty*`` path for a serial scanner."""
     if url.startswith("hid:"):
-        return HidSource(url[len("hid:"):], clock), KeyAssembler(terminator)
-    target = url[len("serial:"):] if url.startswith("serial:") else url
+        return HidSource(url[len("hid:") :], clock), KeyAssembler(terminator)
+    target = url[len("serial:") :] if url.startswith("serial:") else url
     target, _, query = target.partition("?")
     baud = 9600
     for part in query.split("&"):
@@ -265,7 +344,11 @@ class ScannerReader:
     reopened with backoff when it fails; ``on_link(up, detail)`` reports changes."""
 
     def __init__(
-        self, url: str, on_code: Callable[[str], None], *, terminator: str = "CR",
+        self,
+        url: str,
+        on_code: Callable[[str], None],
+        *,
+        terminator: str = "CR",
         on_link: Callable[[bool, str], None] | None = None,
     ) -> None:
         self.source, self.assembler = open_scanner(url, terminator)

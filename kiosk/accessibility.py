@@ -33,7 +33,11 @@ QR_PX = 300  # the ticket's QR code, so a phone at arm's length reads it
 CONTRAST = 7.0
 MAX_TAPS = 3
 SIZES: tuple[tuple[int, int], ...] = (
-    (1280, 720), (1366, 768), (1920, 1080), (1080, 1920), (1280, 1024),
+    (1280, 720),
+    (1366, 768),
+    (1920, 1080),
+    (1080, 1920),
+    (1280, 1024),
     (960, 540),  # the demo's half-screen window (queue_server/demo/runner.py)
 )
 
@@ -63,8 +67,13 @@ class Limits:
     def at(cls, window: tuple[float, float]) -> Limits:
         s = ui_scale(window)
         w, h = int(window[0]), int(window[1])
-        return cls((w, h), TARGET_PX * s - 0.5, TARGET_PX * TARGET_WIDTH * s - 0.5,
-                   TEXT_PX * s - 0.5, QR_PX * s)
+        return cls(
+            (w, h),
+            TARGET_PX * s - 0.5,
+            TARGET_PX * TARGET_WIDTH * s - 0.5,
+            TEXT_PX * s - 0.5,
+            QR_PX * s,
+        )
 
 
 def _linear(c: float) -> float:
@@ -122,8 +131,12 @@ def _intersect(a: Rect, b: Rect) -> Rect | None:
 
 
 def _inside(a: Rect, b: Rect, slack: float = 1.0) -> bool:
-    return (a[0] >= b[0] - slack and a[1] >= b[1] - slack and a[2] <= b[2] + slack
-            and a[3] <= b[3] + slack)
+    return (
+        a[0] >= b[0] - slack
+        and a[1] >= b[1] - slack
+        and a[2] <= b[2] + slack
+        and a[3] <= b[3] + slack
+    )
 
 
 def _name(w: Widget) -> str:
@@ -140,8 +153,9 @@ def text_cut(label: Label) -> str:
 
     tw, th = label.texture_size
     if tw > label.width + 1 or th > label.height + 1:
-        return f"texture {tw:.0f}x{th:.0f} larger than the widget {label.width:.0f}x" \
-            f"{label.height:.0f}"
+        return (
+            f"texture {tw:.0f}x{th:.0f} larger than the widget {label.width:.0f}x{label.height:.0f}"
+        )
     broken = broken_term(label)
     if broken:
         return f"the word {broken!r} is broken across lines"
@@ -208,8 +222,10 @@ def layout_problems(name: str, root: Widget, limits: Limits) -> list[str]:
         r = window_rect(w)
         if clip is None:
             if not _inside(r, win):
-                problems.append(f"{name}: {_name(w)} outside the window at "
-                                f"({r[0]:.0f},{r[1]:.0f})-({r[2]:.0f},{r[3]:.0f})")
+                problems.append(
+                    f"{name}: {_name(w)} outside the window at "
+                    f"({r[0]:.0f},{r[1]:.0f})-({r[2]:.0f},{r[3]:.0f})"
+                )
         elif _intersect(r, clip) is None:
             return  # scrolled out of view
         is_text = isinstance(w, Label) and w.text.strip()
@@ -220,8 +236,9 @@ def layout_problems(name: str, root: Widget, limits: Limits) -> list[str]:
             if tr_ is not None:
                 texts.append((w, tr_))
             if float(w.font_size) < limits.text_px:
-                problems.append(f"{name}: text {_name(w)} is {w.font_size:.0f} px "
-                                f"(< {limits.text_px:.0f})")
+                problems.append(
+                    f"{name}: text {_name(w)} is {w.font_size:.0f} px (< {limits.text_px:.0f})"
+                )
             ratio = contrast(w.color, background(w))
             if ratio < CONTRAST:
                 problems.append(f"{name}: text {_name(w)} contrast {ratio:.2f}:1")
@@ -232,14 +249,17 @@ def layout_problems(name: str, root: Widget, limits: Limits) -> list[str]:
         if isinstance(w, Image) and w.texture is not None and clip is None:
             side = min(w.norm_image_size)
             if side < limits.qr_px:
-                problems.append(f"{name}: image {side:.0f} px wide, too small to scan "
-                                f"(< {limits.qr_px:.0f})")
+                problems.append(
+                    f"{name}: image {side:.0f} px wide, too small to scan (< {limits.qr_px:.0f})"
+                )
         if isinstance(w, ButtonBehavior) and not w.disabled:
             vis = r if clip is None else (_intersect(r, clip) or r)
             targets.append((w, vis))
             if clip is None and (w.height < limits.target_px or w.width < limits.target_w_px):
-                problems.append(f"{name}: target {_name(w)} is {w.width:.0f}x{w.height:.0f}"
-                                f" px (< {limits.target_w_px:.0f}x{limits.target_px:.0f})")
+                problems.append(
+                    f"{name}: target {_name(w)} is {w.width:.0f}x{w.height:.0f}"
+                    f" px (< {limits.target_w_px:.0f}x{limits.target_px:.0f})"
+                )
         inner = clip
         if isinstance(w, StencilView):
             inner = r if clip is None else (_intersect(r, clip) or r)
@@ -248,7 +268,7 @@ def layout_problems(name: str, root: Widget, limits: Limits) -> list[str]:
 
     walk(top, None)
     for i, (a, ra) in enumerate(texts):
-        for b, rb in texts[i + 1:]:
+        for b, rb in texts[i + 1 :]:
             if _intersect(ra, rb):
                 problems.append(f"{name}: texts overlap: {_name(a)} and {_name(b)}")
         for b, rb in targets:
@@ -277,10 +297,12 @@ class ScreenFigures:
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return (f"{self.name:<22} targets {self.targets:>3}, "
-                f"min height {self.min_target_px:5.0f} px | texts {self.texts:>3}, "
-                f"min size {self.min_text_px:4.0f} px, "
-                f"min contrast {self.min_contrast:5.2f}:1")
+        return (
+            f"{self.name:<22} targets {self.targets:>3}, "
+            f"min height {self.min_target_px:5.0f} px | texts {self.texts:>3}, "
+            f"min size {self.min_text_px:4.0f} px, "
+            f"min contrast {self.min_contrast:5.2f}:1"
+        )
 
 
 def measure(name: str, root: Widget, limits: Limits | None = None) -> ScreenFigures:
@@ -323,8 +345,10 @@ class Report:
         return "\n".join(lines)
 
 
-def states(app: Any, languages: tuple[str, ...] = ("zh", "en")  # noqa: ANN401
-           ) -> Iterator[tuple[str, tuple[str, ...]]]:
+def states(
+    app: Any,
+    languages: tuple[str, ...] = ("zh", "en"),  # noqa: ANN401
+) -> Iterator[tuple[str, tuple[str, ...]]]:
     """Put the kiosk in every screen and state a citizen can meet, one after the other;
     yields the state's name and the languages to check it in once the model is in it
     (the caller switches language and text size in place, draws and measures); a
@@ -334,10 +358,18 @@ def states(app: Any, languages: tuple[str, ...] = ("zh", "en")  # noqa: ANN401
     longest name differs between them (and the case screen's service name is picked
     in the language shown)."""
     m = app.model
-    fake = {"id": -1, "label": "AB123", "service": m.most_used(1)[0], "people_ahead": 1,
-            "est_wait_minutes": 125, "est_wait_low": 98, "est_wait_high": 160,
-            "url": "http://127.0.0.1:8765/t/audit-0123456789",
-            "priority": "disabled", "check": "4821"}
+    fake = {
+        "id": -1,
+        "label": "AB123",
+        "service": m.most_used(1)[0],
+        "people_ahead": 1,
+        "est_wait_minutes": 125,
+        "est_wait_low": 98,
+        "est_wait_high": 160,
+        "url": "http://127.0.0.1:8765/t/audit-0123456789",
+        "priority": "disabled",
+        "check": "4821",
+    }
     m.reset()
     longest = max(m.services_in(""), key=lambda sv: len(m.name(sv.get("name"))))["id"]
     longest_area = max(m.areas(), key=lambda a: len(m.name(a["name"])))["id"]
@@ -352,8 +384,15 @@ def states(app: Any, languages: tuple[str, ...] = ("zh", "en")  # noqa: ANN401
     m.open_service(longest)
     yield "", ()  # let the queue lengths fetched on opening arrive, then show long ones
     queue = m.service_info(longest).get("queue")
-    m.queues_now = {queue: {"queue": queue, "waiting": 137, "est_wait_minutes": 245,
-                            "est_wait_low": 196, "est_wait_high": 310}}
+    m.queues_now = {
+        queue: {
+            "queue": queue,
+            "waiting": 137,
+            "est_wait_minutes": 245,
+            "est_wait_low": 196,
+            "est_wait_high": 310,
+        }
+    }
     yield "detail", every
     m.refused("closed")
     yield "detail/refused", every
@@ -403,16 +442,32 @@ def states(app: Any, languages: tuple[str, ...] = ("zh", "en")  # noqa: ANN401
     for lang in languages:
         m.set_language(lang)
         longest_case = max(m.services_in(""), key=lambda sv: len(m.name(sv.get("name"))))["id"]
-        m.case_shown({"number": "2026000123456", "service": longest_case,
-                      "state": "suspended", "due_on": "2026-12-02", "days_left": 12,
-                      "ready": False, "progress": ["accepted", "in_review"]})
+        m.case_shown(
+            {
+                "number": "2026000123456",
+                "service": longest_case,
+                "state": "suspended",
+                "due_on": "2026-12-02",
+                "days_left": 12,
+                "ready": False,
+                "progress": ["accepted", "in_review"],
+            }
+        )
         yield "case/suspended", (lang,)
     for lang in languages:
         m.set_language(lang)
         longest_case = max(m.services_in(""), key=lambda sv: len(m.name(sv.get("name"))))["id"]
-        m.case_shown({"number": "2026000123456", "service": longest_case, "state": "ready",
-                      "due_on": "2026-12-02", "days_left": None, "ready": True,
-                      "progress": ["accepted", "in_review", "decided", "ready"]})
+        m.case_shown(
+            {
+                "number": "2026000123456",
+                "service": longest_case,
+                "state": "ready",
+                "due_on": "2026-12-02",
+                "days_left": None,
+                "ready": True,
+                "progress": ["accepted", "in_review", "decided", "ready"],
+            }
+        )
         yield "case/ready", (lang,)
     m.ticket_issued(fake, printing=True)
     yield "ticket/printing", every
@@ -470,8 +525,14 @@ async def ticks(n: int = 1) -> None:
 def signature(root: Widget) -> tuple[Any, ...]:
     """What the check reads, for every widget drawn: place, size, text and its texture."""
     return tuple(
-        (id(w), window_rect(w), getattr(w, "text", None), getattr(w, "texture_size", None),
-         getattr(w, "font_size", None), getattr(w, "opacity", None))
+        (
+            id(w),
+            window_rect(w),
+            getattr(w, "text", None),
+            getattr(w, "texture_size", None),
+            getattr(w, "font_size", None),
+            getattr(w, "opacity", None),
+        )
         for w in visible(root)
     )
 
@@ -500,8 +561,9 @@ async def synced(app: Any, limit: int = 30) -> None:  # noqa: ANN401 - the Kiosk
 async def requests_done(app: Any, timeout: float = 10.0) -> None:  # noqa: ANN401
     """Wait for the kiosk's one-shot requests (the queue lengths fetched when a service
     is opened), not for its watchers that run as long as the app."""
-    pending = [t for t in app.controller.tasks
-               if getattr(t.get_coro(), "__name__", "") == "_fetch_queues"]
+    pending = [
+        t for t in app.controller.tasks if getattr(t.get_coro(), "__name__", "") == "_fetch_queues"
+    ]
     if pending:
         await asyncio.wait(pending, timeout=timeout)
 
@@ -519,10 +581,13 @@ async def resize(size: tuple[int, int], settle: Callable[[], Awaitable[None]]) -
     await settle()
 
 
-async def audit(app: Any, settle: Callable[[], Awaitable[None]],  # noqa: ANN401
-                tap: Callable[[Widget], Awaitable[None]],
-                sizes: tuple[tuple[int, int], ...] = SIZES,
-                languages: tuple[str, ...] = ("zh", "en")) -> Report:
+async def audit(
+    app: Any,
+    settle: Callable[[], Awaitable[None]],  # noqa: ANN401
+    tap: Callable[[Widget], Awaitable[None]],
+    sizes: tuple[tuple[int, int], ...] = SIZES,
+    languages: tuple[str, ...] = ("zh", "en"),
+) -> Report:
     """Drive the running app through every screen and state at every window size, in
     each language, in normal and large text, and check each one.
 

@@ -45,11 +45,35 @@ log = logging.getLogger("hallq.kiosk")
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
 WATCHED = (
-    "screen", "language", "large_text", "hall", "connection", "query", "results", "service",
-    "priority", "pin_entry", "pin_error", "code_entry", "label_entry", "rating_step",
-    "ticket", "print_state", "printer_condition", "error", "busy", "idle_left", "version",
-    "queues_now", "case_entry", "case_step", "case_view", "check_entry",
-    "picked_reasons", "phone_entry", "phone_consent",
+    "screen",
+    "language",
+    "large_text",
+    "hall",
+    "connection",
+    "query",
+    "results",
+    "service",
+    "priority",
+    "pin_entry",
+    "pin_error",
+    "code_entry",
+    "label_entry",
+    "rating_step",
+    "ticket",
+    "print_state",
+    "printer_condition",
+    "error",
+    "busy",
+    "idle_left",
+    "version",
+    "queues_now",
+    "case_entry",
+    "case_step",
+    "case_view",
+    "check_entry",
+    "picked_reasons",
+    "phone_entry",
+    "phone_consent",
 )
 
 
@@ -102,7 +126,9 @@ class KioskApp(App):
             espeak = EspeakSpeaker()
             self.speaker = espeak if espeak.available else None
         self.client = HallClient(
-            settings.server, settings.token, name=settings.name,
+            settings.server,
+            settings.token,
+            name=settings.name,
             request_timeout=settings.request_timeout,
         )
         self.controller = KioskController(
@@ -141,8 +167,16 @@ class KioskApp(App):
         root = KioskRoot()
         sm: ScreenManager = root.ids.sm
         sm.transition = NoTransition()
-        for cls in (HomeScreen, ServicesScreen, DetailScreen, PriorityScreen,
-                    AppointmentScreen, TicketScreen, RatingScreen, CaseScreen):
+        for cls in (
+            HomeScreen,
+            ServicesScreen,
+            DetailScreen,
+            PriorityScreen,
+            AppointmentScreen,
+            TicketScreen,
+            RatingScreen,
+            CaseScreen,
+        ):
             sm.add_widget(cls())
         self.overlay = OfflineNotice()
         # The buttons' width is known only once they are laid out (after a new language,
@@ -155,8 +189,12 @@ class KioskApp(App):
 
     def on_start(self) -> None:
         Window.clearcolor = theme.BG
-        Window.bind(on_touch_down=self._touched, on_request_close=self._close_requested,
-                    on_keyboard=self._key, size=self._resized)
+        Window.bind(
+            on_touch_down=self._touched,
+            on_request_close=self._close_requested,
+            on_keyboard=self._key,
+            size=self._resized,
+        )
         self._resized(Window, Window.size)
         if not self.settings.windowed:
             Window.show_cursor = False
@@ -165,8 +203,12 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         # The Window outlives the app (tests run several apps in one process).
-        Window.unbind(on_touch_down=self._touched, on_request_close=self._close_requested,
-                      on_keyboard=self._key, size=self._resized)
+        Window.unbind(
+            on_touch_down=self._touched,
+            on_request_close=self._close_requested,
+            on_keyboard=self._key,
+            size=self._resized,
+        )
         Window.show_cursor = True
         if self._tick_event is not None:
             self._tick_event.cancel()
@@ -256,12 +298,18 @@ class KioskApp(App):
             buttons.append((m.t("home"), lambda *_: m.reset(), True))
         if self.speaker is not None:
             buttons.append((m.t("read_aloud"), lambda *_: self.read_aloud(), False))
-        buttons.append((m.t("normal_text") if m.large_text else m.t("large_text"),
-                        lambda *_: m.toggle_large_text(), False))
+        buttons.append(
+            (
+                m.t("normal_text") if m.large_text else m.t("large_text"),
+                lambda *_: m.toggle_large_text(),
+                False,
+            )
+        )
         for lang in m.languages:
             if lang != m.language:
-                buttons.append((self._language_name(lang),
-                                lambda *_, lang=lang: m.set_language(lang), False))
+                buttons.append(
+                    (self._language_name(lang), lambda *_, lang=lang: m.set_language(lang), False)
+                )
         for text, action, _primary in buttons:
             b = SecondaryButton(text=text, size_hint=(None, 1), width=fit_width(text))
             b.bind(on_release=action)

@@ -25,16 +25,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--server", help="queue server URL, e.g. ws://127.0.0.1:8765/")
     p.add_argument("--token", help="kiosk device token (better: HALLQ_KIOSK_TOKEN)")
     p.add_argument("--name", help="this kiosk's device name, as in the hall file")
-    p.add_argument("--printer", help="tcp://HOST:9100, serial:/dev/ttyUSB0?baudrate=19200, "
-                   "/dev/ttyS0, usb:///dev/usb/lp0, a file path, or none")
+    p.add_argument(
+        "--printer",
+        help="tcp://HOST:9100, serial:/dev/ttyUSB0?baudrate=19200, "
+        "/dev/ttyS0, usb:///dev/usb/lp0, a file path, or none",
+    )
     p.add_argument("--printer-profile", help="e.g. 80mm-gb18030, 58mm-gbk, 80mm-latin")
     p.add_argument("--idle-seconds", type=float, help="go home after this long untouched")
-    p.add_argument("--no-priority-pin", action="store_true",
-                   help="issue priority tickets without a staff PIN")
+    p.add_argument(
+        "--no-priority-pin", action="store_true", help="issue priority tickets without a staff PIN"
+    )
     p.add_argument("--font", help="a .ttf/.otf/.ttc font that has Chinese")
     p.add_argument("--size", help="window size WIDTHxHEIGHT (default 1920x1080)")
-    p.add_argument("--windowed", action="store_true",
-                   help="development: a normal window, Esc quits, cursor shown")
+    p.add_argument(
+        "--windowed",
+        action="store_true",
+        help="development: a normal window, Esc quits, cursor shown",
+    )
     return p
 
 
@@ -42,8 +49,7 @@ def settings_from(argv: list[str], env: dict[str, str] | None = None) -> KioskSe
     args = parser().parse_args(argv)
     settings = from_file(args.config) if args.config else KioskSettings()
     from_env(settings, env)
-    for attr in ("server", "token", "name", "printer", "printer_profile", "idle_seconds",
-                 "font"):
+    for attr in ("server", "token", "name", "printer", "printer_profile", "idle_seconds", "font"):
         value = getattr(args, attr)
         if value is not None:
             setattr(settings, attr, value)
@@ -80,10 +86,15 @@ def main(argv: list[str]) -> int:
     except KioskError as exc:
         print(f"hallq kiosk: {exc}", file=sys.stderr)
         return 2
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
-            and not os.environ.get("SDL_VIDEODRIVER"):
-        print("hallq kiosk: no screen (DISPLAY is not set); the kiosk window needs one",
-              file=sys.stderr)
+    if (
+        not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+        and not os.environ.get("SDL_VIDEODRIVER")
+    ):
+        print(
+            "hallq kiosk: no screen (DISPLAY is not set); the kiosk window needs one",
+            file=sys.stderr,
+        )
         return 3
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
@@ -95,8 +106,13 @@ def main(argv: list[str]) -> int:
     from kiosk.app import KioskApp
 
     app = KioskApp(settings, printer=printer, register_default_font=True)
-    log.info("kiosk %s: server %s, printer %s, lock-down %s", settings.name, settings.server,
-             printer.url or "none", "off" if settings.windowed else "on")
+    log.info(
+        "kiosk %s: server %s, printer %s, lock-down %s",
+        settings.name,
+        settings.server,
+        printer.url or "none",
+        "off" if settings.windowed else "on",
+    )
     try:
         asyncio.run(app.run_with_client())
     except KeyboardInterrupt:

@@ -155,8 +155,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "staff_prompt": "Hall guide: enter your staff number, then OK",
         "pin_prompt": "Staff {staff}: enter your PIN, then OK",
         "pin_wrong": "The PIN has at least 4 digits; enter it again",
-        "err_priority_unauthorized": "Staff number or PIN not accepted: the guide may "
-        "try again",
+        "err_priority_unauthorized": "Staff number or PIN not accepted: the guide may try again",
         "err_priority_locked": "Too many wrong PINs: this staff number is locked for a "
         "while; ask another guide",
         "err_unauthorized": "Not accepted; please check and try again",
@@ -286,8 +285,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "case_state_ready": "Done: ready for pick-up",
         "case_state_delivered": "Collected",
         "case_state_refused": "Not granted: please ask at the front desk",
-        "case_state_suspended": "On hold: materials are missing; please ask at the front "
-        "desk",
+        "case_state_suspended": "On hold: materials are missing; please ask at the front desk",
         "stage_accepted": "Accepted",
         "stage_in_review": "Review",
         "stage_decided": "Approval",
@@ -380,12 +378,48 @@ def mark(kind: str | None, language: str) -> str:
 #: first wins where two overlap. A hall's own names are kept whole by the same rule when
 #: they contain these; anything else breaks between characters, as Chinese may.
 UNBREAKABLE: tuple[str, ...] = (
-    "退役军人", "导办人员", "政务服务", "不动产", "公积金", "残疾人", "老年人",
-    "身份证", "居住证", "营业执照", "预约码", "校验码", "二维码", "服务台",
-    "工作日", "排队号", "号窗口", "军人", "孕妇", "户籍", "出件",
-    "政审", "窗口", "预约", "签到", "取号", "号票", "社保",
-    "医保", "党费", "党员", "事项", "材料", "评价", "满意",
-    "密码", "工号", "分钟", "服务", "办理", "等待", "号码",
+    "退役军人",
+    "导办人员",
+    "政务服务",
+    "不动产",
+    "公积金",
+    "残疾人",
+    "老年人",
+    "身份证",
+    "居住证",
+    "营业执照",
+    "预约码",
+    "校验码",
+    "二维码",
+    "服务台",
+    "工作日",
+    "排队号",
+    "号窗口",
+    "军人",
+    "孕妇",
+    "户籍",
+    "出件",
+    "政审",
+    "窗口",
+    "预约",
+    "签到",
+    "取号",
+    "号票",
+    "社保",
+    "医保",
+    "党费",
+    "党员",
+    "事项",
+    "材料",
+    "评价",
+    "满意",
+    "密码",
+    "工号",
+    "分钟",
+    "服务",
+    "办理",
+    "等待",
+    "号码",
 )
 _NO_LINE_START = set("，。、；：？！）」』】》%,.;:?!)")
 _NO_LINE_END = set("（「『【《(")
@@ -425,8 +459,7 @@ def wrap(text: str, width: float, measure: Callable[[str], float]) -> str:
     """``text`` with line breaks where :func:`segments` allows, each line at most
     ``width`` wide by ``measure``; text that fits, or has no Chinese, is returned as is
     (Kivy breaks Latin text at spaces itself)."""
-    if width <= 0 or not any("\u3000" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef"
-                             for c in text):
+    if width <= 0 or not any("\u3000" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef" for c in text):
         return text
     lines: list[str] = []
     for paragraph in text.split("\n"):

@@ -22,8 +22,9 @@ log = logging.getLogger("hallq.kiosk.idreader")
 
 
 class IdReaderService:
-    def __init__(self, url: str, salt: str | None, *, poll_seconds: float = 0.3,
-                 baudrate: int = 115200) -> None:
+    def __init__(
+        self, url: str, salt: str | None, *, poll_seconds: float = 0.3, baudrate: int = 115200
+    ) -> None:
         self.url = url.strip()
         self.poll_seconds = poll_seconds
         self._reader: IdCardReader | None = None
@@ -34,8 +35,9 @@ class IdReaderService:
         if not salt or len(salt.encode()) < 16:
             raise SettingsError(
                 "an ID card reader needs the hall's ID salt (HALLQ_ID_SALT, at least 16 "
-                "characters, the same on every kiosk of the hall)")
-        target = self.url[len("serial:"):] if self.url.startswith("serial:") else self.url
+                "characters, the same on every kiosk of the hall)"
+            )
+        target = self.url[len("serial:") :] if self.url.startswith("serial:") else self.url
         self._reader = IdCardReader(target, salt.encode(), baudrate=baudrate)
 
     @property

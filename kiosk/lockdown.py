@@ -31,13 +31,15 @@ def config_values(locked: bool, width: int, height: int) -> dict[tuple[str, str]
     if locked:
         values.update(LOCKED)
     else:
-        values.update({
-            ("kivy", "exit_on_escape"): "1",
-            ("graphics", "fullscreen"): "0",
-            ("graphics", "borderless"): "0",
-            ("graphics", "show_cursor"): "1",
-            ("input", "mouse"): "mouse,multitouch_on_demand",
-        })
+        values.update(
+            {
+                ("kivy", "exit_on_escape"): "1",
+                ("graphics", "fullscreen"): "0",
+                ("graphics", "borderless"): "0",
+                ("graphics", "show_cursor"): "1",
+                ("input", "mouse"): "mouse,multitouch_on_demand",
+            }
+        )
     return values
 
 

@@ -211,8 +211,9 @@ class KioskModel(EventDispatcher):
             return self.t("queue_now_unknown", n=stats.get("waiting", 0))
         span = wait_range(stats)
         if span:
-            return self.t("queue_now_range", n=stats.get("waiting", 0), m=wait, lo=span[0],
-                          hi=span[1])
+            return self.t(
+                "queue_now_range", n=stats.get("waiting", 0), m=wait, lo=span[0], hi=span[1]
+            )
         return self.t("queue_now", n=stats.get("waiting", 0), m=wait)
 
     def wait_text(self, ticket: Mapping[str, Any]) -> str:

@@ -45,7 +45,7 @@ def normalise_url(url: str) -> str | None:
     if url.lower() in ("", "none", "off"):
         return None
     if url.startswith("usb:") and not url.startswith("usb://"):
-        url = "usb://" + url[len("usb:"):]
+        url = "usb://" + url[len("usb:") :]
     if url.startswith("/") and not url.startswith(("/dev/tty", "/dev/pts")):
         return "file://" + url
     if "://" not in url and not url.startswith("serial:") and Path(url).suffix:
@@ -57,9 +57,7 @@ class PrinterService:
     """``url`` as in :func:`normalise_url`; ``status_timeout`` and ``confirm_margin`` go
     to the driver (tests shorten them)."""
 
-    def __init__(
-        self, url: str, profile: str = "80mm-gb18030", **driver: Any
-    ) -> None:
+    def __init__(self, url: str, profile: str = "80mm-gb18030", **driver: Any) -> None:
         target = normalise_url(url)
         self.url = target
         self._lock = asyncio.Lock()
@@ -94,8 +92,9 @@ class PrinterService:
         if not result.printed and condition in (Condition.ONLINE, Condition.PAPER_NEAR_END):
             condition = Condition.NOT_ANSWERING  # sent but lost: treat the printer as suspect
         log.info("ticket print: %s (%s)", result.outcome.value, condition.value)
-        return PrintReport(result.printed, condition.value, result.error or status.detail,
-                           result.outcome.value)
+        return PrintReport(
+            result.printed, condition.value, result.error or status.detail, result.outcome.value
+        )
 
     def close(self) -> None:
         if self._printer is not None:

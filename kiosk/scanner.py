@@ -48,8 +48,9 @@ class ScannerService:
     def __init__(self, url: str, terminator: str = "CR") -> None:
         self.url = url.strip()
         if terminator not in TERMINATORS:
-            raise SettingsError(f"scanner_terminator {terminator!r}: one of "
-                                + ", ".join(TERMINATORS))
+            raise SettingsError(
+                f"scanner_terminator {terminator!r}: one of " + ", ".join(TERMINATORS)
+            )
         self.terminator = terminator
         self._reader: ScannerReader | None = None
 
@@ -76,8 +77,9 @@ class ScannerService:
         def link(up: bool, detail: str) -> None:
             asyncio.run_coroutine_threadsafe(_guarded(on_link(up, detail)), loop)
 
-        self._reader = ScannerReader(self.url, code, terminator=self.terminator,
-                                     on_link=link).start()
+        self._reader = ScannerReader(
+            self.url, code, terminator=self.terminator, on_link=link
+        ).start()
 
     def close(self) -> None:
         if self._reader is not None:

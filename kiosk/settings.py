@@ -55,12 +55,27 @@ class KioskSettings:
 
 
 _TYPES: dict[str, type] = {
-    "server": str, "token": str, "name": str, "printer": str, "printer_profile": str,
-    "printer_poll_seconds": float, "scanner": str, "scanner_terminator": str,
-    "id_reader": str, "id_salt": str,
-    "staff_id": str, "priority_needs_pin": bool, "idle_seconds": float,
-    "ticket_seconds": float, "ticket_fail_seconds": float, "font": str, "width": int,
-    "height": int, "windowed": bool, "featured": list, "request_timeout": float,
+    "server": str,
+    "token": str,
+    "name": str,
+    "printer": str,
+    "printer_profile": str,
+    "printer_poll_seconds": float,
+    "scanner": str,
+    "scanner_terminator": str,
+    "id_reader": str,
+    "id_salt": str,
+    "staff_id": str,
+    "priority_needs_pin": bool,
+    "idle_seconds": float,
+    "ticket_seconds": float,
+    "ticket_fail_seconds": float,
+    "font": str,
+    "width": int,
+    "height": int,
+    "windowed": bool,
+    "featured": list,
+    "request_timeout": float,
     "read_aloud": bool,
 }
 
@@ -72,8 +87,13 @@ def check_table(table: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, 
     for key, value in table.items():
         want = _TYPES.get(key)
         if key == "staff_pin":
-            problems.append((key, "PINs are checked by the server now: set staff_id (the "
-                                  "guide's id in [[clerks]]) and remove staff_pin"))
+            problems.append(
+                (
+                    key,
+                    "PINs are checked by the server now: set staff_id (the "
+                    "guide's id in [[clerks]]) and remove staff_pin",
+                )
+            )
             continue
         if want is None:
             problems.append((key, "unknown kiosk setting"))
@@ -90,8 +110,13 @@ def check_table(table: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, 
     return values, problems
 
 
-_NAMES = {str: "text", bool: "true or false", float: "a number", int: "a whole number",
-          list: "a list"}
+_NAMES = {
+    str: "text",
+    bool: "true or false",
+    float: "a number",
+    int: "a whole number",
+    list: "a list",
+}
 
 
 def from_file(path: str | Path, base: KioskSettings | None = None) -> KioskSettings:

@@ -125,8 +125,12 @@ def load_config(path: str | os.PathLike[str]) -> HallConfig:
 def parse_config(raw: dict[str, Any], source: str = "<memory>") -> HallConfig:
     problems = _Problems()
     hall = _table(raw, "hall", problems, "hall")
-    _check_keys(hall, {"id", "name", "timezone", "languages", "id_salt_env", "staff_photos"},
-                problems, "hall")
+    _check_keys(
+        hall,
+        {"id", "name", "timezone", "languages", "id_salt_env", "staff_photos"},
+        problems,
+        "hall",
+    )
     hall_id = _hall_id(hall, problems)
     staff_photos = _staff_photos(hall, problems, source)
     id_salt = None
@@ -357,8 +361,7 @@ def _names(value: Any, problems: _Problems, where: str, languages: tuple[str, ..
     return out
 
 
-def _location(t: dict[str, Any], problems: _Problems, where: str,
-              langs: tuple[str, ...]) -> Names:
+def _location(t: dict[str, Any], problems: _Problems, where: str, langs: tuple[str, ...]) -> Names:
     """``location = { zh = "二楼东侧", en = "2F east" }``: optional; when given, in every
     language of the hall, since the ticket says it in the citizen's language."""
     if "location" not in t:
@@ -416,8 +419,13 @@ def _areas(raw: dict[str, Any], problems: _Problems, langs: tuple[str, ...]) -> 
         if area_id in seen:
             problems.add(f"{where}.id", f"duplicate area {area_id!r}")
         seen.add(area_id)
-        out.append(Area(area_id, _names(t.get("name"), problems, f"{where}.name", langs),
-                        _location(t, problems, where, langs)))
+        out.append(
+            Area(
+                area_id,
+                _names(t.get("name"), problems, f"{where}.name", langs),
+                _location(t, problems, where, langs),
+            )
+        )
     return out
 
 

@@ -219,7 +219,6 @@ class CountyView:
             http.HTTPStatus.OK, json.dumps(body, ensure_ascii=False), "application/json"
         )
 
-
     async def _report(self, name: str, role: str, query: str) -> HttpResponse:
         """``/county/report?period=2026-11&format=csv``: JSON, or a file to download."""
         args = {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}

@@ -113,9 +113,7 @@ class FanOut:
                 self._send(client, ev, form, payload, framed)
             self.check(client)
 
-    def _send(
-        self, client: Subscriber, ev: Ev, form: Form, payload: bytes, framed: bytes
-    ) -> None:
+    def _send(self, client: Subscriber, ev: Ev, form: Form, payload: bytes, framed: bytes) -> None:
         if not wanted(form, client.combined) or ev[0] <= client.floor:
             return
         client.floor = ev[0]

@@ -103,7 +103,7 @@ _SPECS: dict[str, tuple[dict[str, tuple[tuple[type, ...], bool]], bool, str]] = 
     "subscribe": (
         {"since": (_I, False), "calls": (_S, False)},
         False,
-        "receive events; resume after `since` or get a snapshot; `calls`: \"combined\" "
+        'receive events; resume after `since` or get a snapshot; `calls`: "combined" '
         "for one `call` event per call instead of three",
     ),
     "ticket.issue": (
@@ -348,7 +348,7 @@ assert set(OPS) == set(permissions.TABLE), "every operation needs a row in the p
 EVENTS: dict[str, str] = {
     "ticket.issued": "a ticket was taken (data: ticket)",
     "ticket.called": "a ticket was called to a window (data: ticket + area, case)",
-    "call": "a call in one event, for subscribers with calls \"combined\" (data: ticket, "
+    "call": 'a call in one event, for subscribers with calls "combined" (data: ticket, '
     "window, queue, seqs): stands for its ticket.called, window.changed, queue.stats",
     "ticket.recalled": "the current ticket of a window was called again",
     "ticket.started": "the citizen arrived; service started",

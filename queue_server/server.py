@@ -315,7 +315,8 @@ class HallServer:
             return self._healthz(request)
         if path.startswith(photos.PREFIX):
             status, body, ctype = photos.serve(
-                self.config, path, request.headers.get("Authorization", ""))
+                self.config, path, request.headers.get("Authorization", "")
+            )
             return _response(http.HTTPStatus(status), body, ctype)
         if request.headers.get("Upgrade", "").lower() == "websocket" and path in ("/", "/ws"):
             if not self._origin_allowed(request.headers):
@@ -861,8 +862,11 @@ class HallServer:
 
     def _publish_now(self, published: dbm.Published) -> None:
         fresh = _encoded(
-            [(seq, at.isoformat(), kind, data) for seq, at, kind, data in published
-             if seq > self.last_seq]
+            [
+                (seq, at.isoformat(), kind, data)
+                for seq, at, kind, data in published
+                if seq > self.last_seq
+            ]
         )
         if not fresh:
             return
@@ -888,7 +892,8 @@ class HallServer:
         if calls == "combined" and client.ticket_token is not None:
             # A phone page gets its own ticket's events, not the hall's calls.
             raise p.ProtocolError(
-                p.BAD_REQUEST, "a ticket's page gets its own events; calls cannot be combined",
+                p.BAD_REQUEST,
+                "a ticket's page gets its own events; calls cannot be combined",
                 req.id,
             )
         client.combined = calls == "combined"
@@ -900,7 +905,8 @@ class HallServer:
                 assert since is not None
                 upto = backlog[-1][0][0] if backlog else since
                 backlog = [
-                    ev for ev, form in backlog
+                    ev
+                    for ev, form in backlog
                     if callevent.wanted(form, client.combined) and _visible(client, ev)
                 ]
                 reply = p.ok(req.id, {"mode": "resume", "seq": upto, "replayed": len(backlog)})
@@ -1273,9 +1279,13 @@ def hall_info(config: HallConfig) -> dict[str, Any]:
         # Who works a window, as the window display shows it (name and 工号; no PIN, no
         # roles): what the hall puts on the wall above each window anyway.
         "clerks": [
-            {"id": c.id, "name": c.name, "staff_number": c.staff_number,
-             # whether a photo is there (display devices fetch it: queue_server/photos.py)
-             "photo": photos.photo_file(config, c.id) is not None}
+            {
+                "id": c.id,
+                "name": c.name,
+                "staff_number": c.staff_number,
+                # whether a photo is there (display devices fetch it: queue_server/photos.py)
+                "photo": photos.photo_file(config, c.id) is not None,
+            }
             for c in config.clerks
             if not c.roles
         ],

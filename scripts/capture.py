@@ -20,9 +20,7 @@ async def capture(path: Path) -> Path:
     from kivy.graphics.opengl import GL_RGBA, GL_UNSIGNED_BYTE, glReadPixels
     from PIL import Image
 
-    done: asyncio.Future[tuple[tuple[int, int], bytes]] = (
-        asyncio.get_running_loop().create_future()
-    )
+    done: asyncio.Future[tuple[tuple[int, int], bytes]] = asyncio.get_running_loop().create_future()
 
     def on_flip(*_: object) -> None:
         Window.unbind(on_flip=on_flip)

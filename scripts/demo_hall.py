@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEMO_TOKENS = {"kiosk": "demo-kiosk-1-token", "gateway": "demo-gateway-1-token",
-               "display": "demo-display-1-token"}
+DEMO_TOKENS = {
+    "kiosk": "demo-kiosk-1-token",
+    "gateway": "demo-gateway-1-token",
+    "display": "demo-display-1-token",
+}
 """The demo hall file's device tokens (``queue_server/demo/hall.toml``)."""
 
 
@@ -78,11 +81,18 @@ async def demo_server(workdir: Path | None = None) -> AsyncIterator[DemoServer]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-async def populate(url: str, services: list[str], windows: list[int], *,
-                   tickets: int = 30, kiosk_token: str = DEMO_TOKENS["kiosk"],
-                   gateway_token: str = DEMO_TOKENS["gateway"],
-                   paused: tuple[int, ...] = (), serving: tuple[int, ...] = (),
-                   ratings: tuple[int, ...] = ()) -> None:
+async def populate(
+    url: str,
+    services: list[str],
+    windows: list[int],
+    *,
+    tickets: int = 30,
+    kiosk_token: str = DEMO_TOKENS["kiosk"],
+    gateway_token: str = DEMO_TOKENS["gateway"],
+    paused: tuple[int, ...] = (),
+    serving: tuple[int, ...] = (),
+    ratings: tuple[int, ...] = (),
+) -> None:
     """Make a hall look busy: issue tickets, open windows, call, serve, pause, rate.
 
     ``serving`` windows take their call and start the case; ``ratings`` are levels
@@ -183,7 +193,11 @@ class DemoKiosk(KioskDriver):
 
 @contextlib.asynccontextmanager
 async def running_kiosk(
-    server: str, workdir: Path, *, printer: bool = False, online_timeout: float = 15.0,
+    server: str,
+    workdir: Path,
+    *,
+    printer: bool = False,
+    online_timeout: float = 15.0,
     **settings: Any,
 ) -> AsyncIterator[tuple[Any, Any]]:
     """The real kiosk app (``KioskApp``, recorded speech) against ``server``, online and
@@ -201,14 +215,15 @@ async def running_kiosk(
     if printer:
         emulator = PrinterEmulator(workdir / "printed")
         port = emulator.serve_tcp()
-        service = PrinterService(f"tcp://127.0.0.1:{port}", status_timeout=0.3,
-                                 confirm_margin=1.0)
-    app = KioskApp(KioskSettings(server=server, **settings), printer=service,
-                   speaker=RecordingSpeaker())
+        service = PrinterService(f"tcp://127.0.0.1:{port}", status_timeout=0.3, confirm_margin=1.0)
+    app = KioskApp(
+        KioskSettings(server=server, **settings), printer=service, speaker=RecordingSpeaker()
+    )
     task = asyncio.create_task(app.run_with_client())
     try:
-        await until(lambda: app.root is not None and app.model.online, online_timeout,
-                    "kiosk online")
+        await until(
+            lambda: app.root is not None and app.model.online, online_timeout, "kiosk online"
+        )
         yield app, emulator
     finally:
         app.stop()
@@ -226,8 +241,9 @@ async def demo_kiosk(
     :func:`running_kiosk`); ``settings`` override the kiosk's."""
     async with demo_server(workdir) as hall:
         device = next(d for d in hall.config.devices if d.role == "kiosk")
-        opts: dict[str, Any] = dict(token=device.token, name=device.name, windowed=True,
-                                    staff_id="c001", idle_seconds=600)
+        opts: dict[str, Any] = dict(
+            token=device.token, name=device.name, windowed=True, staff_id="c001", idle_seconds=600
+        )
         opts.update(settings)
         async with running_kiosk(hall.url, workdir, printer=printer, **opts) as (app, emu):
             kiosk = DemoKiosk(app, hall, emu)

@@ -143,8 +143,17 @@ def fill(hall: Hall, config: HallConfig) -> dict[str, Any]:
     req(gateway, "case.finish", {"window": 1})
     req(gateway, "rating.submit", {"window": 1, "level": 5})
     a = services[config.window(1).queues[0]]
-    req(kiosk, "ticket.issue", {"service": a[0], "priority": "elderly", "language": "en",
-                                "staff": "c001", "staff_pin": "1234"})  # the hall guide
+    req(
+        kiosk,
+        "ticket.issue",
+        {
+            "service": a[0],
+            "priority": "elderly",
+            "language": "en",
+            "staff": "c001",
+            "staff_pin": "1234",
+        },
+    )  # the hall guide
     mine = req(kiosk, "ticket.issue", {"service": a[1 % len(a)]})
     req(kiosk, "ticket.issue", {"service": a[0]})
     req(gateway, "window.close", {"window": 1})

@@ -23,8 +23,11 @@ def _start_xvfb() -> None:
     for n in range(90, 140):
         if os.path.exists(f"/tmp/.X11-unix/X{n}") or os.path.exists(f"/tmp/.X{n}-lock"):
             continue
-        proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1920x1080x24", "-nolisten",
-                                 "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            ["Xvfb", f":{n}", "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(50):
             if os.path.exists(f"/tmp/.X11-unix/X{n}"):
                 os.environ["DISPLAY"] = f":{n}"
@@ -42,18 +45,20 @@ def setup() -> None:
     if os.environ.get("HALLQ_TEST_XVFB", "1") == "1":
         _start_xvfb()
     home = tempfile.mkdtemp(prefix="hallq-kivy-")
-    os.environ.update({
-        "KIVY_NO_ARGS": "1",
-        "KIVY_HOME": home,
-        "KIVY_NO_FILELOG": "1",
-        "KIVY_LOG_MODE": "MIXED",
-        "KCFG_KIVY_LOG_LEVEL": "warning",
-        "KIVY_WINDOW": "sdl2",
-        "SDL_VIDEODRIVER": "x11" if os.environ.get("DISPLAY") else "offscreen",
-        "KCFG_GRAPHICS_WIDTH": "1920",
-        "KCFG_GRAPHICS_HEIGHT": "1080",
-        "HALLQ_KIVY_ENV_READY": "1",
-    })
+    os.environ.update(
+        {
+            "KIVY_NO_ARGS": "1",
+            "KIVY_HOME": home,
+            "KIVY_NO_FILELOG": "1",
+            "KIVY_LOG_MODE": "MIXED",
+            "KCFG_KIVY_LOG_LEVEL": "warning",
+            "KIVY_WINDOW": "sdl2",
+            "SDL_VIDEODRIVER": "x11" if os.environ.get("DISPLAY") else "offscreen",
+            "KCFG_GRAPHICS_WIDTH": "1920",
+            "KCFG_GRAPHICS_HEIGHT": "1080",
+            "HALLQ_KIVY_ENV_READY": "1",
+        }
+    )
 
 
 setup()

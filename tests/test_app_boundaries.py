@@ -13,8 +13,12 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ALLOWED = ("queue_server.client", "queue_server.protocol", "queue_server.callevent",
-           "queue_server.core")
+ALLOWED = (
+    "queue_server.client",
+    "queue_server.protocol",
+    "queue_server.callevent",
+    "queue_server.core",
+)
 
 
 def server_imports(package: str) -> list[str]:

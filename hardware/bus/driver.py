@@ -275,8 +275,9 @@ class KeypadDriver:
             self.bus.send(frame)
         event = kp.parse_key_frame(frame, self.variant)
         if isinstance(event, kp.UnknownKey):
-            log.info("keypad 0x%02x: ignored key 0x%02x (%s)", self.address, event.key,
-                     event.reason)
+            log.info(
+                "keypad 0x%02x: ignored key 0x%02x (%s)", self.address, event.key, event.reason
+            )
         self.on_event(event)
 
     def show_number(self, ticket: str, waiting: int | None = None) -> bool:

@@ -59,12 +59,20 @@ class RatingScale:
 G = NationalGrade
 # Four keys printed poor / fair / good / very good. "Poor" (差) reads as dissatisfied,
 # not *very* dissatisfied; a four-key device simply cannot express level 1.
-FOUR_KEY = RatingScale("four-key", {0: G.DISSATISFIED, 1: G.BASICALLY_SATISFIED,
-                                    2: G.SATISFIED, 3: G.VERY_SATISFIED})
+FOUR_KEY = RatingScale(
+    "four-key", {0: G.DISSATISFIED, 1: G.BASICALLY_SATISFIED, 2: G.SATISFIED, 3: G.VERY_SATISFIED}
+)
 # Five keys map one to one, 0 = very dissatisfied ... 4 = very satisfied.
-FIVE_KEY = RatingScale("five-key", {0: G.VERY_DISSATISFIED, 1: G.DISSATISFIED,
-                                    2: G.BASICALLY_SATISFIED, 3: G.SATISFIED,
-                                    4: G.VERY_SATISFIED})
+FIVE_KEY = RatingScale(
+    "five-key",
+    {
+        0: G.VERY_DISSATISFIED,
+        1: G.DISSATISFIED,
+        2: G.BASICALLY_SATISFIED,
+        3: G.SATISFIED,
+        4: G.VERY_SATISFIED,
+    },
+)
 SCALES: dict[str, RatingScale] = {s.name: s for s in (FOUR_KEY, FIVE_KEY)}
 
 
@@ -204,15 +212,18 @@ class EvaluationTracker:
     def press(self, press: Press, now: float) -> RatingOutcome:
         pending = self._pending.get(press.address)
         if pending is None or now > pending.deadline:
-            return RatingOutcome(press.address, OutcomeKind.UNSOLICITED, None, press.grade,
-                                 press.raw)
+            return RatingOutcome(
+                press.address, OutcomeKind.UNSOLICITED, None, press.grade, press.raw
+            )
         if press.grade is None:
             # Keep the prompt open: the citizen may press a valid key next.
-            return RatingOutcome(press.address, OutcomeKind.INVALID_KEY, pending.ticket, None,
-                                 press.raw)
+            return RatingOutcome(
+                press.address, OutcomeKind.INVALID_KEY, pending.ticket, None, press.raw
+            )
         del self._pending[press.address]
-        return RatingOutcome(press.address, OutcomeKind.RATED, pending.ticket, press.grade,
-                             press.raw)
+        return RatingOutcome(
+            press.address, OutcomeKind.RATED, pending.ticket, press.grade, press.raw
+        )
 
     def expire(self, now: float) -> list[RatingOutcome]:
         expired = [a for a, p in self._pending.items() if now > p.deadline]

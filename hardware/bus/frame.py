@@ -276,7 +276,6 @@ class FrameDecoder:
             self.stats.frames += 1
             events.append(Frame(body[0], body[1], body[2:]))
 
-
     def _frame_inside(self, first: int) -> bool:
         """Whether a complete, valid frame starts at or after ``first`` in the buffer."""
         v, buf = self.variant, self._buffer
@@ -284,9 +283,14 @@ class FrameDecoder:
         while j >= 0 and j + 4 <= len(buf):
             length = buf[j + 1]
             end = j + 4 + length + 2
-            if (buf[j + 2] == length and buf[j + 3] == v.start and 2 <= length <= v.max_body
-                    and end <= len(buf) and buf[end - 1] == v.end
-                    and buf[end - 2] == v.checksum(bytes(buf[j + 4 : end - 2])) & 0xFF):
+            if (
+                buf[j + 2] == length
+                and buf[j + 3] == v.start
+                and 2 <= length <= v.max_body
+                and end <= len(buf)
+                and buf[end - 1] == v.end
+                and buf[end - 2] == v.checksum(bytes(buf[j + 4 : end - 2])) & 0xFF
+            ):
                 return True
             j = buf.find(v.start, j + 1)
         return False

@@ -164,9 +164,7 @@ def parse_key_frame(frame: Frame, variant: KeypadVariant = SLZC) -> KeyEvent | U
     return UnknownKey(frame.address, key, digits)
 
 
-def key_frame(
-    address: int, key: int, digits: str = "", variant: KeypadVariant = SLZC
-) -> Frame:
+def key_frame(address: int, key: int, digits: str = "", variant: KeypadVariant = SLZC) -> Frame:
     """The frame a keypad sends; used by the emulator and by tests."""
     if not digits.isdigit() and digits:
         raise EncodeError(f"keypad digits must be 0-9, got {digits!r}")

@@ -119,9 +119,7 @@ def encode(frame: LedFrame, variant: LedVariant = DEFAULT_LED) -> bytes:
     return HEAD + body + bytes((_xor(body),))
 
 
-def text_frame(
-    address: int, text: str, colour: LedColour = LedColour.RED
-) -> LedFrame:
+def text_frame(address: int, text: str, colour: LedColour = LedColour.RED) -> LedFrame:
     return LedFrame(address, CMD_TEXT, encode_cells([LedCell(c, colour) for c in text]))
 
 

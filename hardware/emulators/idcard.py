@@ -43,16 +43,24 @@ class EmulatedCard:
     valid_to: str = "长期"
 
     def text(self) -> bytes:
-        return card_text(name=self.name, gender=self.gender, ethnic_group=self.ethnic_group,
-                         birth_date=self.birth_date, address=self.address,
-                         id_number=self.id_number, authority=self.authority,
-                         valid_from=self.valid_from, valid_to=self.valid_to)
+        return card_text(
+            name=self.name,
+            gender=self.gender,
+            ethnic_group=self.ethnic_group,
+            birth_date=self.birth_date,
+            address=self.address,
+            id_number=self.id_number,
+            authority=self.authority,
+            valid_from=self.valid_from,
+            valid_to=self.valid_to,
+        )
 
 
 # Made-up people; the numbers are constructed to pass the check digit.
 SAMPLE_SENIOR = EmulatedCard(name="张三", id_number="110101195003070021", birth_date="19500307")
-SAMPLE_ADULT = EmulatedCard(name="李四", id_number="110101199003070011", birth_date="19900307",
-                            valid_to="20300101")
+SAMPLE_ADULT = EmulatedCard(
+    name="李四", id_number="110101199003070011", birth_date="19900307", valid_to="20300101"
+)
 
 
 class IdCardReaderEmulator:
@@ -126,7 +134,11 @@ class IdCardReaderEmulator:
                     return encode_response(0x41)  # read failed
                 self._read_since_placed, self._selected = True, False
                 photo = os.urandom(PHOTO_LENGTH)  # stands for the vendor-compressed photo
-                data = (TEXT_LENGTH.to_bytes(2, "big") + PHOTO_LENGTH.to_bytes(2, "big")
-                        + self.card.text() + photo)
+                data = (
+                    TEXT_LENGTH.to_bytes(2, "big")
+                    + PHOTO_LENGTH.to_bytes(2, "big")
+                    + self.card.text()
+                    + photo
+                )
                 return encode_response(Status.OK, data)
         return encode_response(Status.UNKNOWN_COMMAND)

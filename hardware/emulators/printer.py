@@ -82,7 +82,9 @@ Job = tuple[str, object, Callable[[bytes], object]]
 
 class PrinterEmulator:
     def __init__(
-        self, output_dir: str | Path | None = None, width_dots: int = 576,
+        self,
+        output_dir: str | Path | None = None,
+        width_dots: int = 576,
         line_seconds: float = 0.0,
     ) -> None:
         self.output_dir = Path(output_dir) if output_dir else None
@@ -101,8 +103,9 @@ class PrinterEmulator:
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._state_changed = threading.Condition()
-        self._engine = threading.Thread(target=self._engine_loop, name="printer-engine",
-                                        daemon=True)
+        self._engine = threading.Thread(
+            target=self._engine_loop, name="printer-engine", daemon=True
+        )
         self._engine.start()
         self._server: socket.socket | None = None
         self._tcp_stop = threading.Event()
@@ -194,7 +197,9 @@ class PrinterEmulator:
 
     def _parser(self, reply: Callable[[bytes], object]) -> EscPosParser:
         return EscPosParser(
-            lambda ticket: self._on_ticket(ticket, reply), self._answer, reply,
+            lambda ticket: self._on_ticket(ticket, reply),
+            self._answer,
+            reply,
             on_gs_r=lambda n: self._jobs.put(("gs_r", n, reply)),
         )
 
@@ -208,8 +213,9 @@ class PrinterEmulator:
         self._server = server
         self._tcp_stop = threading.Event()
         self.port = server.getsockname()[1]
-        thread = threading.Thread(target=self._accept_loop, args=(server, self._tcp_stop),
-                                  name="printer-emu", daemon=True)
+        thread = threading.Thread(
+            target=self._accept_loop, args=(server, self._tcp_stop), name="printer-emu", daemon=True
+        )
         thread.start()
         self._threads.append(thread)
         self._acceptor = thread

@@ -29,7 +29,9 @@ def main(argv: list[str]) -> int:
         "to the queue server.",
     )
     parser.add_argument(
-        "--config", type=Path, default=None,
+        "--config",
+        type=Path,
+        default=None,
         help="hall file with a [gateway] section (default: $HALLQ_CONFIG, else the demo hall)",
     )
     parser.add_argument("--server", help="queue server URL, e.g. ws://127.0.0.1:8765/")

@@ -135,14 +135,23 @@ class GatewaySettings:
 
 
 _TOP = {
-    "server", "token", "token_env", "name", "request_timeout", "rating_timeout",
-    "reconnect_max", "health_interval", "printer_poll", "startup_grace", "clerk_format",
-    "buses", "printers",
+    "server",
+    "token",
+    "token_env",
+    "name",
+    "request_timeout",
+    "rating_timeout",
+    "reconnect_max",
+    "health_interval",
+    "printer_poll",
+    "startup_grace",
+    "clerk_format",
+    "buses",
+    "printers",
 }
 _PRINTER = {"window", "url", "profile", "language"}
 _BUS = {"name", "port", "baud", "rs485", "frame", "keys", "evaluator", "idle_gap", "devices"}
-_DEVICE = {"address", "kind", "window", "name", "scale", "model", "language",
-           "silence_timeout"}
+_DEVICE = {"address", "kind", "window", "name", "scale", "model", "language", "silence_timeout"}
 
 
 class _Checker:
@@ -168,8 +177,10 @@ class _Checker:
         self, table: Mapping[str, Any], key: str, where: str, default: float, low: float = 0.0
     ) -> float:
         value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
-            value
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
         ):
             self.add(_join(where, key), "must be a number of seconds")
             return default
@@ -213,7 +224,7 @@ def parse(
     try:
         clerk_format.format(digits="1")
     except (KeyError, IndexError, ValueError):
-        c.add("clerk_format", "must be a format with {digits} only, e.g. \"c{digits}\"")
+        c.add("clerk_format", 'must be a format with {digits} only, e.g. "c{digits}"')
         clerk_format = "{digits}"
 
     buses_raw = section.get("buses", [])
@@ -269,7 +280,9 @@ def parse(
 
 
 def _printers(
-    c: _Checker, raw: Any, windows: Mapping[int, tuple[str, ...]]  # noqa: ANN401
+    c: _Checker,
+    raw: Any,
+    windows: Mapping[int, tuple[str, ...]],  # noqa: ANN401
 ) -> tuple[PrinterSettings, ...]:
     """``[[gateway.printers]]``: at most one receipt printer per window."""
     from hardware.printer.profile import PROFILES
@@ -409,14 +422,19 @@ def _scale(c: _Checker, table: Mapping[str, Any], where: str, kind: Any) -> int:
     if model is not None:
         from_model = EVALUATOR_MODELS.get(model) if isinstance(model, str) else None
         if from_model is None:
-            c.add(_join(where, "model"),
-                  "unknown evaluator model; known: " + ", ".join(EVALUATOR_MODELS))
+            c.add(
+                _join(where, "model"),
+                "unknown evaluator model; known: " + ", ".join(EVALUATOR_MODELS),
+            )
     if scale is None:
         if model is None:
-            c.add(_join(where, "scale"),
-                  "required for an evaluator: 4 or 5 (keys on the device), or model = one of "
-                  + ", ".join(EVALUATOR_MODELS) + "; it is never taken from the hall's "
-                  "rating_scale")
+            c.add(
+                _join(where, "scale"),
+                "required for an evaluator: 4 or 5 (keys on the device), or model = one of "
+                + ", ".join(EVALUATOR_MODELS)
+                + "; it is never taken from the hall's "
+                "rating_scale",
+            )
         return from_model or 5
     if scale not in (4, 5) or isinstance(scale, bool):
         c.add(_join(where, "scale"), "must be 4 or 5 (keys on the evaluator)")

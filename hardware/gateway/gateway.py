@@ -176,8 +176,13 @@ class Gateway:
             for device in bus_settings.devices:
                 self._attach(bus, device)
                 keys.append(
-                    DeviceKey(device.name, device.kind, bus_settings.name, device.address,
-                              device.silence_timeout)
+                    DeviceKey(
+                        device.name,
+                        device.kind,
+                        bus_settings.name,
+                        device.address,
+                        device.silence_timeout,
+                    )
                 )
         self.presence = Presence(keys, self.clock(), self.settings.startup_grace)
         self.client = HallClient(
@@ -203,7 +208,11 @@ class Gateway:
         log.info(
             "gateway started: %d bus(es), %d keypad(s), %d evaluator(s), %d LED strip(s); "
             "server %s",
-            len(self.buses), len(self.keypads), len(self.evaluators), len(self.leds), self.url,
+            len(self.buses),
+            len(self.keypads),
+            len(self.evaluators),
+            len(self.leds),
+            self.url,
         )
 
     async def stop(self) -> None:
@@ -261,12 +270,14 @@ class Gateway:
         if device.kind == "keypad":
             variant = keypad_variant(bus.settings.keys)
             self.keypads[w] = _Keypad(
-                device, bus,
+                device,
+                bus,
                 KeypadDriver(d, device.address, lambda e: self._post(self._on_key, w, e), variant),
             )
         elif device.kind == "evaluator":
             self.evaluators[w] = _Evaluator(
-                device, bus,
+                device,
+                bus,
                 EvaluatorDriver(
                     d,
                     device.address,
@@ -312,8 +323,9 @@ class Gateway:
 
     def _on_stranger(self, bus: _Bus, frame: Frame) -> None:
         self.stats["unknown_address"] += 1
-        log.debug("bus %s: frame from unconfigured address 0x%02x", bus.settings.name,
-                  frame.address)
+        log.debug(
+            "bus %s: frame from unconfigured address 0x%02x", bus.settings.name, frame.address
+        )
 
     def _on_heard(self, bus: _Bus, frame: Frame) -> None:
         if self.presence is not None:
@@ -334,16 +346,20 @@ class Gateway:
 
     def _windows_on(self, bus: _Bus) -> set[int]:
         return {
-            w for table in (self.keypads, self.leds) for w, dev in table.items()
-            if dev.bus is bus
+            w for table in (self.keypads, self.leds) for w, dev in table.items() if dev.bus is bus
         }
 
     # -- presence reports --------------------------------------------------------------
 
     def _queue_reports(self, changes: list[Change]) -> None:
         for change in changes:
-            log.info("device %s %s: %s%s", change.device.name, change.device.part, change.state,
-                     f" ({change.detail})" if change.detail else "")
+            log.info(
+                "device %s %s: %s%s",
+                change.device.name,
+                change.device.part,
+                change.state,
+                f" ({change.detail})" if change.detail else "",
+            )
             self.reported[change.device] = change
             self._unsent[change.device] = change
         if changes:
@@ -500,9 +516,7 @@ class Gateway:
         assert self._loop is not None
         while True:
             try:
-                status = await self._loop.run_in_executor(
-                    printer.executor, printer.printer.status
-                )
+                status = await self._loop.run_in_executor(printer.executor, printer.printer.status)
             except Exception:  # a poll must never end the watch
                 log.exception("window %d: printer status failed", printer.settings.window)
             else:
@@ -526,8 +540,12 @@ class Gateway:
         pad = self.keypads[window]
         if isinstance(event, kp.UnknownKey):
             self.stats["unknown_key"] += 1
-            log.info("window %d: unknown key 0x%02x (%s)", window, event.key & 0xFF,
-                     event.reason or "not in the key table")
+            log.info(
+                "window %d: unknown key 0x%02x (%s)",
+                window,
+                event.key & 0xFF,
+                event.reason or "not in the key table",
+            )
             self._feedback(pad, False)
             return
         try:
@@ -592,8 +610,9 @@ class Gateway:
                 return False
             except (RequestTimeout, ClientError) as exc:
                 self.stats["server_away"] += 1
-                log.warning("window %d: %s not answered (%s); keypad shows failure",
-                            window, req.op, exc)
+                log.warning(
+                    "window %d: %s not answered (%s); keypad shows failure", window, req.op, exc
+                )
                 return False
             if req.op == "call.next" and isinstance(result, dict) and result.get("ticket") is None:
                 self.stats["nobody_waiting"] += 1
@@ -619,8 +638,7 @@ class Gateway:
             self.stats["rating.pressed"] += 1
             self._spawn(self._submit_rating(window, int(outcome.grade)), f"rating:{window}")
         elif kind is ev.OutcomeKind.NOT_RATED:
-            log.debug("window %d: evaluator stopped waiting (the server records not rated)",
-                      window)
+            log.debug("window %d: evaluator stopped waiting (the server records not rated)", window)
         elif kind is ev.OutcomeKind.INVALID_KEY:
             self.stats["rating.invalid_key"] += 1
             log.info("window %d: evaluator key %s is not on its scale", window, outcome.raw)
@@ -632,7 +650,8 @@ class Gateway:
         assert self.client is not None
         try:
             await self.client.request(
-                "rating.submit", {"window": window, "level": level},
+                "rating.submit",
+                {"window": window, "level": level},
                 timeout=self.settings.rating_timeout,
             )
         except RequestError as exc:

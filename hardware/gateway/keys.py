@@ -90,8 +90,10 @@ def plan_key(
         if not argument or not queues:
             return Plan(refuse="no ticket number typed, or the window serves no queue")
         return Plan(
-            tuple(Request("call.number", {**w, "label": label})
-                  for label in labels_for(argument, queues))
+            tuple(
+                Request("call.number", {**w, "label": label})
+                for label in labels_for(argument, queues)
+            )
         )
     if action is A.RECALL:
         return Plan((Request("call.recall", w),))

@@ -125,8 +125,14 @@ class FrameDecoder:
         while buf:
             at = buf.find(PREAMBLE)
             if at < 0:
-                keep = next((k for k in range(min(len(PREAMBLE) - 1, len(buf)), 0, -1)
-                             if buf.endswith(PREAMBLE[:k])), 0)
+                keep = next(
+                    (
+                        k
+                        for k in range(min(len(PREAMBLE) - 1, len(buf)), 0, -1)
+                        if buf.endswith(PREAMBLE[:k])
+                    ),
+                    0,
+                )
                 if len(buf) - keep:
                     events.append(Garbage(len(buf) - keep, "outside a frame"))
                 del buf[: len(buf) - keep]
@@ -162,9 +168,16 @@ class FrameDecoder:
 
 # (field, bytes) in order; UCS-2 LE, padded with spaces. Sum: 256.
 TEXT_FIELDS: tuple[tuple[str, int], ...] = (
-    ("name", 30), ("gender", 2), ("ethnic_group", 4), ("birth_date", 16),
-    ("address", 70), ("id_number", 36), ("authority", 30), ("valid_from", 16),
-    ("valid_to", 16), ("reserved", 36),
+    ("name", 30),
+    ("gender", 2),
+    ("ethnic_group", 4),
+    ("birth_date", 16),
+    ("address", 70),
+    ("id_number", 36),
+    ("authority", 30),
+    ("valid_from", 16),
+    ("valid_to", 16),
+    ("reserved", 36),
 )
 TEXT_LENGTH = 256
 PHOTO_LENGTH = 1024

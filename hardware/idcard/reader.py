@@ -36,13 +36,21 @@ class IdCardReader:
     number hash (at least 16 bytes). ``timeout`` bounds each answer; a full text + photo
     answer is 1295 bytes, about 0.11 s at 115200 baud."""
 
-    def __init__(self, url: str, salt: bytes, *, baudrate: int = 115200, timeout: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        url: str,
+        salt: bytes,
+        *,
+        baudrate: int = 115200,
+        timeout: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.salt = salt
         self.timeout = timeout
         self.clock = clock
-        self.transport = SerialTransport(url, baudrate=baudrate, clock=clock,
-                                         device="ID card reader")
+        self.transport = SerialTransport(
+            url, baudrate=baudrate, clock=clock, device="ID card reader"
+        )
         self.description = f"ID card reader on {url}"
 
     def close(self) -> None:
@@ -73,8 +81,10 @@ class IdCardReader:
             return None
         selected = self.request(Command.SELECT_CARD)
         if selected.sw3 != Status.OK:
-            raise CardReadError(f"{self.description}: select card answered "
-                                f"{selected.describe()}; lift the card and place it again")
+            raise CardReadError(
+                f"{self.description}: select card answered "
+                f"{selected.describe()}; lift the card and place it again"
+            )
         answer = self.request(Command.READ_TEXT_PHOTO)
         if answer.sw3 != Status.OK:
             raise CardReadError(f"{self.description}: read answered {answer.describe()}")

@@ -199,10 +199,15 @@ class TicketPrinter:
             return self._print_blind(rendered, remember)
         before = self.status()
         if not before.can_print:
-            log.warning("printer %s: not printing, %s", self.transport.description,
-                        before.condition.value)
-            return PrintResult(PrintOutcome.NOT_PRINTED, before, None,
-                               error=before.detail or before.condition.value)
+            log.warning(
+                "printer %s: not printing, %s", self.transport.description, before.condition.value
+            )
+            return PrintResult(
+                PrintOutcome.NOT_PRINTED,
+                before,
+                None,
+                error=before.detail or before.condition.value,
+            )
         for line in rendered.report:
             log.info("printer %s: ticket %s: %s", self.transport.description, label, line)
         try:
@@ -211,8 +216,9 @@ class TicketPrinter:
             self.transport.close()
             remember()
             after = self.status()
-            return PrintResult(PrintOutcome.UNCERTAIN, before, after, rendered, str(exc),
-                               rendered.report)
+            return PrintResult(
+                PrintOutcome.UNCERTAIN, before, after, rendered, str(exc), rendered.report
+            )
         remember()
         try:
             confirmed, error = self._await_confirmation(self.confirm_timeout(rendered))
@@ -225,10 +231,16 @@ class TicketPrinter:
         elif confirmed is not None and not after.can_print:
             error = f"printer reports {after.condition.value} after the ticket"
         if error:
-            log.warning("printer %s: ticket %s uncertain: %s (%s)", self.transport.description,
-                        label, error, after.condition.value)
-            return PrintResult(PrintOutcome.UNCERTAIN, before, after, rendered, error,
-                               rendered.report)
+            log.warning(
+                "printer %s: ticket %s uncertain: %s (%s)",
+                self.transport.description,
+                label,
+                error,
+                after.condition.value,
+            )
+            return PrintResult(
+                PrintOutcome.UNCERTAIN, before, after, rendered, error, rendered.report
+            )
         return PrintResult(PrintOutcome.PRINTED, before, after, rendered, "", rendered.report)
 
     def _print_blind(self, rendered: RenderedTicket, remember: Callable[[], None]) -> PrintResult:
@@ -241,11 +253,13 @@ class TicketPrinter:
             self.transport.write(rendered.data)
         except TransportError as exc:
             self.transport.close()
-            return PrintResult(PrintOutcome.UNCERTAIN, ONE_WAY, None, rendered, str(exc),
-                               rendered.report)
+            return PrintResult(
+                PrintOutcome.UNCERTAIN, ONE_WAY, None, rendered, str(exc), rendered.report
+            )
         remember()
-        return PrintResult(PrintOutcome.UNCONFIRMED, ONE_WAY, ONE_WAY, rendered, ONE_WAY.detail,
-                           rendered.report)
+        return PrintResult(
+            PrintOutcome.UNCONFIRMED, ONE_WAY, ONE_WAY, rendered, ONE_WAY.detail, rendered.report
+        )
 
     def reprint(self, label: str) -> PrintResult:
         """Print a ticket printed earlier again, marked as a reprint."""

@@ -56,8 +56,9 @@ PROFILES: dict[str, PrinterProfile] = {
         PrinterProfile("58mm-gbk-raster-qr", 384, Charset.GBK, native_qr=False, qr_module=5),
         # No return channel: printed blind, never counted as printed.
         PrinterProfile("58mm-gbk-oneway", 384, Charset.GBK, qr_module=5, return_channel=False),
-        PrinterProfile("80mm-gb18030-oneway", 576, Charset.GB18030, qr_module=7,
-                       return_channel=False),
+        PrinterProfile(
+            "80mm-gb18030-oneway", 576, Charset.GB18030, qr_module=7, return_channel=False
+        ),
     )
 }
 

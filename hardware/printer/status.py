@@ -103,8 +103,11 @@ class PrinterStatus:
 
 
 NOT_ANSWERING = PrinterStatus(answering=False)
-ONE_WAY = PrinterStatus(answering=False, one_way=True,
-                        detail="the printer has no return channel: status cannot be asked")
+ONE_WAY = PrinterStatus(
+    answering=False,
+    one_way=True,
+    detail="the printer has no return channel: status cannot be asked",
+)
 
 GS_R_PAPER = b"\x1dr\x01"  # GS r 1: paper sensor status, answered after the data before it
 

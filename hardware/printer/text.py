@@ -187,7 +187,7 @@ def wrap(text: str, columns: int, charset: Charset | None = None) -> list[str]:
                 if not cut:  # a two-column character on a one-column line
                     cut, cw = word[0], width_of(word[0])
                 lines.append(cut)
-                word = word[len(cut):]
+                word = word[len(cut) :]
                 w = width_of(word)
             line += word
             width += w

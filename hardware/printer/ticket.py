@@ -174,9 +174,7 @@ def raster_qr(payload: str, module: int, width_dots: int) -> bytes:
     canvas.paste(symbol, ((width_dots - symbol.width) // 2, 0))
     image = EscposImage(canvas)
     header = (
-        b"\x1dv0\x00"
-        + image.width_bytes.to_bytes(2, "little")
-        + image.height.to_bytes(2, "little")
+        b"\x1dv0\x00" + image.width_bytes.to_bytes(2, "little") + image.height.to_bytes(2, "little")
     )
     return header + image.to_raster_format()
 
@@ -211,8 +209,10 @@ def render_ticket(
 
     latin = profile.charset is Charset.LATIN
     b.style(align="center", bold=True)
-    b.text(ticket.service_name_en if latin and ticket.service_name_en else ticket.service_name,
-           optional=True)
+    b.text(
+        ticket.service_name_en if latin and ticket.service_name_en else ticket.service_name,
+        optional=True,
+    )
     if ticket.language != "zh" and ticket.service_name_zh != ticket.service_name:
         b.style(align="center")
         b.text(ticket.service_name_zh, optional=True)

@@ -54,8 +54,9 @@ class Backoff:
     """When to try opening a missing device again: 0.1 s after the first failure, doubling
     to ``longest``; reset by a successful open. ``clock`` is injectable for tests."""
 
-    def __init__(self, first: float = 0.1, longest: float = 2.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, first: float = 0.1, longest: float = 2.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.first, self.longest, self.clock = first, longest, clock
         self.delay = first
         self.retry_at = 0.0
@@ -89,8 +90,12 @@ def _opening(backoff: Backoff, open_link: Callable[[], None]) -> None:
 
 class TcpTransport:
     def __init__(
-        self, host: str, port: int = 9100, connect_timeout: float = 2.0,
-        write_timeout: float = 5.0, clock: Callable[[], float] = time.monotonic,
+        self,
+        host: str,
+        port: int = 9100,
+        connect_timeout: float = 2.0,
+        write_timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.host, self.port = host, port
         self.backoff = Backoff(clock=clock)
@@ -174,12 +179,19 @@ class TcpTransport:
 
 
 class SerialTransport:
-    def __init__(self, url: str, baudrate: int = 9600, write_timeout: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic, device: str = "printer") -> None:
+    def __init__(
+        self,
+        url: str,
+        baudrate: int = 9600,
+        write_timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        device: str = "printer",
+    ) -> None:
         self.device = device  # "printer", "ID card reader": for the messages only
         self.backoff = Backoff(clock=clock)
-        self.settings = SerialSettings(url, baudrate=baudrate, read_timeout=0.05,
-                                       write_timeout=write_timeout)
+        self.settings = SerialSettings(
+            url, baudrate=baudrate, read_timeout=0.05, write_timeout=write_timeout
+        )
         self.description = f"serial {url}"
         self.return_channel = True
         self.bytes_per_second = baudrate / 10  # 8N1: ten bits a byte
@@ -243,8 +255,9 @@ class SerialTransport:
 class UsbLpTransport:
     """A USB printer through the kernel's printer-class driver (``/dev/usb/lpN``)."""
 
-    def __init__(self, device: str = "/dev/usb/lp0",
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, device: str = "/dev/usb/lp0", clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.backoff = Backoff(clock=clock)
         self.device = device
         self.description = f"usb {device}"
@@ -292,7 +305,7 @@ class UsbLpTransport:
         deadline = time.monotonic() + 5.0
         while view:
             try:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise DeviceNotAnswering(f"{self.description} stopped taking data") from None
@@ -332,8 +345,13 @@ class UsbIdTransport:
     long timeouts and no way to tell "unplugged" from "no answer", so pyusb is used
     directly, as an optional dependency (``pip install hallq[usb]``)."""
 
-    def __init__(self, vendor: int, product: int, timeout_ms: int = 5000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        vendor: int,
+        product: int,
+        timeout_ms: int = 5000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.vendor, self.product = vendor, product
         self.timeout_ms = timeout_ms
         self.backoff = Backoff(clock=clock)
@@ -418,8 +436,10 @@ class UsbIdTransport:
                 packet = self._in.read(self._in.wMaxPacketSize, max(1, int(timeout * 1000)))
                 self._pending = bytes(packet)
             except Exception as exc:
-                if (getattr(exc, "errno", None) == errno.ETIMEDOUT
-                        or type(exc).__name__ == "USBTimeoutError"):
+                if (
+                    getattr(exc, "errno", None) == errno.ETIMEDOUT
+                    or type(exc).__name__ == "USBTimeoutError"
+                ):
                     return b""
                 self.close()
                 raise usb_error(self.description, exc, lost=True) from exc
@@ -437,7 +457,8 @@ def usb_error(description: str, exc: Exception, *, lost: bool = False) -> Transp
     code = getattr(exc, "errno", None)
     if code in (errno.EACCES, errno.EPERM):
         return DevicePermissionDenied(
-            f"{description}: permission denied opening the USB device; {UDEV_HINT}")
+            f"{description}: permission denied opening the USB device; {UDEV_HINT}"
+        )
     if code == errno.EBUSY:
         return TransportError(f"{description}: busy (CUPS or another process has it)")
     if lost or code in (errno.ENODEV, errno.ENOENT, errno.EIO, errno.EPIPE):
@@ -488,17 +509,18 @@ def transport_from_url(url: str) -> PrinterTransport:
         return TcpTransport(parsed.hostname or "localhost", parsed.port or 9100)
     if parsed.scheme == "usb":
         if url.startswith("usb://") and not url.startswith("usb:///"):
-            vid, _, pid = url[len("usb://"):].partition(":")
+            vid, _, pid = url[len("usb://") :].partition(":")
             try:
                 return UsbIdTransport(int(vid, 16), int(pid, 16))
             except ValueError:
-                raise ValueError(f"printer URL {url!r}: use usb://VID:PID in hex, "
-                                 "e.g. usb://0416:5011") from None
+                raise ValueError(
+                    f"printer URL {url!r}: use usb://VID:PID in hex, e.g. usb://0416:5011"
+                ) from None
         return UsbLpTransport(parsed.path or "/dev/usb/lp0")
     if parsed.scheme == "file":
         return FileTransport(parsed.path)
     if parsed.scheme == "serial":
-        target, _, query = url[len("serial:"):].partition("?")
+        target, _, query = url[len("serial:") :].partition("?")
         options = parse_qs(query)
         baud = int(options.get("baudrate", ["9600"])[0])
         return SerialTransport(target, baudrate=baud)

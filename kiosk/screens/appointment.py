@@ -22,8 +22,8 @@ class AppointmentScreen(Page):
         ids.title.text = model.t("appointment_title")
         shown = model.code_entry + "_" * (CODE_LENGTH - len(model.code_entry))
         ids.code.text = " ".join(shown)
-        ids.error.text = model.error_text() if model.error else (
-            model.t("busy") if model.busy else ""
+        ids.error.text = (
+            model.error_text() if model.error else (model.t("busy") if model.busy else "")
         )
         ids.back.text = model.t("back")
         if self._keys_for != model.language:

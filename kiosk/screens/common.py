@@ -43,8 +43,7 @@ class TermWrap:
         if label.text and width:
             core = label._label
             pad = float(label.padding[0]) + float(label.padding[2])  # left, right
-            core.text = i18n.wrap(label.text, width - pad - 1,
-                                  lambda s: core.get_extents(s)[0])
+            core.text = i18n.wrap(label.text, width - pad - 1, lambda s: core.get_extents(s)[0])
         super().texture_update(*largs)  # type: ignore[misc]
 
 
@@ -90,7 +89,9 @@ class Keypad(GridLayout):
     special keys), texts are set by ``set_keys``."""
 
     def set_keys(
-        self, keys: Iterable[tuple[str, str]], on_key: Callable[[str], None],
+        self,
+        keys: Iterable[tuple[str, str]],
+        on_key: Callable[[str], None],
         primary: Iterable[str] = ("ok",),
     ) -> None:
         discard_children(self)
@@ -159,4 +160,3 @@ class OfflineNotice(FloatLayout):
 
     def on_touch_up(self, touch: Any) -> bool:  # noqa: ANN401
         return True
-

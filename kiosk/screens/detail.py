@@ -39,8 +39,8 @@ class DetailScreen(Page):
         ids.take.text = model.t("take_number")
         ids.priority.text = model.t("ask_priority")
         ids.back.text = model.t("back")
-        ids.error.text = model.error_text() if model.error else (
-            model.t("busy") if model.busy else ""
+        ids.error.text = (
+            model.error_text() if model.error else (model.t("busy") if model.busy else "")
         )
         ids.take.disabled = model.busy
         ids.priority.disabled = model.busy or not model.priority_available

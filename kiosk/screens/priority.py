@@ -64,8 +64,7 @@ class PriorityScreen(Page):
             extra = max(0, -(-len(letters) // len(rows)))
             keys: list[tuple[str, str]] = []
             for r, row in enumerate(rows):
-                keys += [(k, {"del": model.t("clear"), "ok": model.t("ok")}.get(k, k))
-                         for k in row]
+                keys += [(k, {"del": model.t("clear"), "ok": model.t("ok")}.get(k, k)) for k in row]
                 for c in range(extra):
                     i = c * len(rows) + r
                     keys.append((letters[i], letters[i]) if i < len(letters) else ("", ""))

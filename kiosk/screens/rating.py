@@ -23,8 +23,8 @@ class RatingScreen(Page):
         ids = self.ids
         step = model.rating_step
         ids.back.text = model.t("back") if step != "thanks" else model.t("done")
-        ids.error.text = model.error_text() if model.error else (
-            model.t("busy") if model.busy else ""
+        ids.error.text = (
+            model.error_text() if model.error else (model.t("busy") if model.busy else "")
         )
         sig = (
             model.language,
@@ -66,8 +66,7 @@ class RatingScreen(Page):
             ids.hint.text = ""
             ids.label.text = ""
             for level in model.rating_levels() if rebuild else ():
-                button = KButton(text=model.t(f"level_{level}"), key=str(level),
-                                 size_hint_y=None)
+                button = KButton(text=model.t(f"level_{level}"), key=str(level), size_hint_y=None)
                 button.bind(on_release=lambda b: app.rate(int(b.key)))
                 ids.levels.add_widget(button)
         elif step == "reasons":

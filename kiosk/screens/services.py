@@ -29,9 +29,7 @@ class ServicesScreen(Page):
         ids.query.size_role = "title" if model.query else "body"
         ids.query.color = ids.title.color
         ids.empty.text = "" if model.results else model.t("no_match")
-        ids.rv.data = [
-            {"text": model.service_name(sid), "key": sid} for sid in model.results
-        ]
+        ids.rv.data = [{"text": model.service_name(sid), "key": sid} for sid in model.results]
         if self._keys_for != model.language:
             self._keys_for = model.language
             keys = [(c, c) for c in string.ascii_uppercase]

@@ -23,8 +23,7 @@ Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
 def qr_texture(payload: str) -> Texture:
     """The QR code as a texture, drawn with sharp module edges and a quiet zone."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=12,
-                         border=4)
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=12, border=4)
     code.add_data(payload)
     code.make(fit=True)
     image = code.make_image().get_image().convert("RGB")
@@ -59,8 +58,7 @@ class TicketScreen(Page):
             return
         ui = getattr(app, "ui", 1.0)
         info, number = self.ids.info, self.ids.number
-        others = sum(c.height for c in info.children if c is not number
-                     and c.size_hint_y is None)
+        others = sum(c.height for c in info.children if c is not number and c.size_hint_y is None)
         free = info.height - others - info.spacing * len(info.children) - 16 * ui
         if not app.wide:
             free = 280 * ui
@@ -79,14 +77,16 @@ class TicketScreen(Page):
             name += "  ·  " + i18n.mark(str(t["priority"]), model.language)
         ids.service.text = name
         ids.where.text = model.where_to_go(t.get("service"))
-        ids.ahead.text = model.people_ahead(t.get("people_ahead", 0)) + "  ·  " + (
-            model.wait_text(t)
+        ids.ahead.text = (
+            model.people_ahead(t.get("people_ahead", 0)) + "  ·  " + (model.wait_text(t))
         )
         ids.check.text = model.t("check_mark", check=t["check"]) if t.get("check") else ""
         ids.printing.text = model.print_text()
         bad = model.print_state in ("failed", "none")
-        ids.printing.color = theme.ERROR_TEXT if bad else (
-            theme.OK_TEXT if model.print_state == "printed" else theme.TEXT
+        ids.printing.color = (
+            theme.ERROR_TEXT
+            if bad
+            else (theme.OK_TEXT if model.print_state == "printed" else theme.TEXT)
         )
         ids.printing.bold = bad
         ids.scan.text = model.t("scan_qr")

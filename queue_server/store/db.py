@@ -272,16 +272,20 @@ def _move_public(conn: Connection, hall: str, confirmed: bool) -> None:
         raise HallDatabaseError(_UNMOVED.format(schema=schema) + _NAMED.format(hall=hall))
     # The functions their triggers call (the report summaries' staleness marks) move
     # with them: a schema holding a hall's tables holds everything those tables use.
-    functions = conn.execute(
-        text(
-            "SELECT DISTINCT p.oid::regprocedure::text FROM pg_trigger tg "
-            "JOIN pg_proc p ON p.oid = tg.tgfoid "
-            "JOIN pg_namespace n ON n.oid = p.pronamespace "
-            "JOIN pg_class c ON c.oid = tg.tgrelid "
-            "JOIN pg_namespace cn ON cn.oid = c.relnamespace "
-            "WHERE NOT tg.tgisinternal AND n.nspname = 'public' AND cn.nspname = 'public'"
+    functions = (
+        conn.execute(
+            text(
+                "SELECT DISTINCT p.oid::regprocedure::text FROM pg_trigger tg "
+                "JOIN pg_proc p ON p.oid = tg.tgfoid "
+                "JOIN pg_namespace n ON n.oid = p.pronamespace "
+                "JOIN pg_class c ON c.oid = tg.tgrelid "
+                "JOIN pg_namespace cn ON cn.oid = c.relnamespace "
+                "WHERE NOT tg.tgisinternal AND n.nspname = 'public' AND cn.nspname = 'public'"
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for table in tables:
         conn.exec_driver_sql(f'ALTER TABLE public."{table}" SET SCHEMA {schema}')
     for function in functions:

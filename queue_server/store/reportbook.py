@@ -111,9 +111,7 @@ def build(conn: Connection, ops: Any, period: acc.Period, now: dt.datetime) -> d
     cf_groups, cf_counts = casefile_summaries.grouped(conn, period.start, period.end)
     cf_total: dict[str, Any] = casefile_summaries.rates(cf_counts)
     for group in kpis.GROUPS:
-        by_key = {
-            k: casefile_summaries.rates(g) for k, g in cf_groups[_COLUMN[group]].items()
-        }
+        by_key = {k: casefile_summaries.rates(g) for k, g in cf_groups[_COLUMN[group]].items()}
         rows = []
         keys = list(fig["groups"][group]) + [k for k in by_key if k not in fig["groups"][group]]
         for key in keys:

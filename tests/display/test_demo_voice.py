@@ -49,13 +49,29 @@ def _calls(db: Path) -> int:
 def test_the_demo_hall_speaks_where_its_banner_says(tmp_path):
     assert os.environ.get("DISPLAY"), "the tests' Xvfb (tests/kivy_env.py) is not running"
     # the tests' Kivy settings (window size, log level) are not the demo's
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("KIVY_", "KCFG_", "HALLQ_KIVY", "SDL_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("KIVY_", "KCFG_", "HALLQ_KIVY", "SDL_"))
+    }
     folder = tmp_path / "demo-data"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "queue_server.cli", "demo", "--gui", "--simulate",
-         "--dir", str(folder), "--port", str(free_port())],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "queue_server.cli",
+            "demo",
+            "--gui",
+            "--simulate",
+            "--dir",
+            str(folder),
+            "--port",
+            str(free_port()),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     lines = _lines(proc)
     banner: list[str] = []
@@ -79,7 +95,8 @@ def test_the_demo_hall_speaks_where_its_banner_says(tmp_path):
             assert where == folder / "voice"
             while not list(where.glob("*.wav")):
                 assert time.monotonic() < deadline and proc.poll() is None, (
-                    voice + log.read_text(errors="replace")[-3000:])
+                    voice + log.read_text(errors="replace")[-3000:]
+                )
                 time.sleep(0.5)
             assert all(f.stat().st_size > 44 for f in where.glob("*.wav"))  # not just a header
         else:

@@ -50,9 +50,11 @@ def test_hall_display_shows_each_clerk_call(config, sqlite_url):
     not a bound here: a loaded machine may be slow, never wrong."""
 
     async def main():
-        async with running_hall(config, sqlite_url) as hall, \
-                connected(hall.port, "kiosk-1-secret") as kiosk, \
-                connected(hall.port, "clerk-1-secret") as clerk:
+        async with (
+            running_hall(config, sqlite_url) as hall,
+            connected(hall.port, "kiosk-1-secret") as kiosk,
+            connected(hall.port, "clerk-1-secret") as clerk,
+        ):
             app = make_app(hall.port)
             kinds = []  # what the client hands the app: one event per call (issue 14)
             on_event = app._on_event
@@ -70,14 +72,21 @@ def test_hall_display_shows_each_clerk_call(config, sqlite_url):
                 app.latencies.clear()
                 for expected in ("A002", "A003", "A004"):
                     await clerk.request("call.next", {})
-                    await shown(app, lambda e=expected: root.ids.newest_label.text == e,
-                                expected, timeout=60)
+                    await shown(
+                        app,
+                        lambda e=expected: root.ids.newest_label.text == e,
+                        expected,
+                        timeout=60,
+                    )
                     await clerk.request("case.start", {})
                     await clerk.request("case.finish", {})
                 assert root.ids.newest_window.text == "1号窗口"
                 assert root.ids.newest_zh.text == "请到1号窗口办理"
                 assert [r.label for r in reversed(root.ids.recent.children)] == [
-                    "A003", "A002", "A001"]
+                    "A003",
+                    "A002",
+                    "A001",
+                ]
                 assert root.connection_text == ""
                 tiles = list(reversed(root.ids.windows.children))
                 # Windows 2 and 3 never opened: one line, not a tile each (issue 12).
@@ -94,9 +103,11 @@ def test_hall_display_shows_each_clerk_call(config, sqlite_url):
 
 def test_newest_call_is_highlighted_then_calms_down(config, sqlite_url):
     async def main():
-        async with running_hall(config, sqlite_url) as hall, \
-                connected(hall.port, "kiosk-1-secret") as kiosk, \
-                connected(hall.port, "clerk-1-secret") as clerk:
+        async with (
+            running_hall(config, sqlite_url) as hall,
+            connected(hall.port, "kiosk-1-secret") as kiosk,
+            connected(hall.port, "clerk-1-secret") as clerk,
+        ):
             app = make_app(hall.port, highlight_seconds=60.0)
             now = [1000.0]
             app.clock = lambda: now[0]  # the highlight's time is this clock's, not the wall's
@@ -125,18 +136,23 @@ def test_newest_call_is_highlighted_then_calms_down(config, sqlite_url):
 
 def test_zone_display_shows_only_its_areas(config, sqlite_url):
     async def main():
-        async with running_hall(config, sqlite_url) as hall, \
-                connected(hall.port, "kiosk-1-secret") as kiosk, \
-                connected(hall.port, "clerk-1-secret") as civil, \
-                connected(hall.port, "clerk-3-secret") as party:
+        async with (
+            running_hall(config, sqlite_url) as hall,
+            connected(hall.port, "kiosk-1-secret") as kiosk,
+            connected(hall.port, "clerk-1-secret") as civil,
+            connected(hall.port, "clerk-3-secret") as party,
+        ):
             app = make_app(hall.port, areas=frozenset({"party"}))
             async with running_display(app):
                 root = app.root
                 # The zone's only window is closed: said in one line, no tile.
                 assert [t.number for t in root.ids.windows.children] == []
                 assert root.ids.closed_line.text == "未开放窗口：3"
-                await until(lambda: {r.prefix for r in root.ids.queues.children} == {"C"}, 5,
-                            "party queues only")
+                await until(
+                    lambda: {r.prefix for r in root.ids.queues.children} == {"C"},
+                    5,
+                    "party queues only",
+                )
                 await kiosk.request("ticket.issue", {"service": "general"})
                 await kiosk.request("ticket.issue", {"service": "party-fee"})
                 await civil.request("window.open", {})
@@ -156,9 +172,11 @@ def test_zone_display_shows_only_its_areas(config, sqlite_url):
 
 def test_window_display_states_serving_paused_closed(config, sqlite_url):
     async def main():
-        async with running_hall(config, sqlite_url) as hall, \
-                connected(hall.port, "kiosk-1-secret") as kiosk, \
-                connected(hall.port, "clerk-1-secret") as clerk:
+        async with (
+            running_hall(config, sqlite_url) as hall,
+            connected(hall.port, "kiosk-1-secret") as kiosk,
+            connected(hall.port, "clerk-1-secret") as clerk,
+        ):
             app = make_app(hall.port, window=1)
             async with running_display(app):
                 root = app.root
@@ -194,8 +212,10 @@ def test_server_restart_shows_reconnecting_then_resyncs(config, tmp_path):
     async def main():
         async with running_hall(config, url) as hall:
             port = hall.port
-            async with connected(port, "kiosk-1-secret") as kiosk, \
-                    connected(port, "clerk-1-secret") as clerk:
+            async with (
+                connected(port, "kiosk-1-secret") as kiosk,
+                connected(port, "clerk-1-secret") as clerk,
+            ):
                 await kiosk.request("ticket.issue", {"service": "general"})
                 await kiosk.request("ticket.issue", {"service": "general"})
                 await clerk.request("window.open", {})
@@ -223,18 +243,22 @@ def test_server_restart_shows_reconnecting_then_resyncs(config, tmp_path):
                         await clerk.request("case.start", {})
                         await clerk.request("case.finish", {})
                         await clerk.request("call.next", {})
-                        await shown(app, lambda: root.ids.newest_label.text == "A002", "A002",
-                                    timeout=10)
+                        await shown(
+                            app, lambda: root.ids.newest_label.text == "A002", "A002", timeout=10
+                        )
                         await shown(app, lambda: root.connection_text == "", "mark gone")
                         assert app.state.live
                         # resynced: the display's state equals a fresh snapshot
                         snap = await clerk.request("snapshot")
-                        assert {w["number"]: (w["status"], w["ticket"]) for w in snap["windows"]} \
-                            == {n: (w.status, w.ticket) for n, w in app.state.windows.items()}
-                        assert {q["queue"]: q["waiting"] for q in snap["queues"]} == \
-                            {p: q.waiting for p, q in app.state.queues.items()}
-                        assert [t["label"] for t in snap["recent_calls"]][:2] == \
-                            [app.state.newest.label] + [c.label for c in app.state.recent()][:1]
+                        assert {
+                            w["number"]: (w["status"], w["ticket"]) for w in snap["windows"]
+                        } == {n: (w.status, w.ticket) for n, w in app.state.windows.items()}
+                        assert {q["queue"]: q["waiting"] for q in snap["queues"]} == {
+                            p: q.waiting for p, q in app.state.queues.items()
+                        }
+                        assert [t["label"] for t in snap["recent_calls"]][:2] == [
+                            app.state.newest.label
+                        ] + [c.label for c in app.state.recent()][:1]
                 finally:
                     await hall3.stop()
         finally:
@@ -243,20 +267,24 @@ def test_server_restart_shows_reconnecting_then_resyncs(config, tmp_path):
     run(main())
 
 
-@pytest.mark.skipif(__import__("shutil").which("espeak-ng") is None,
-                    reason="espeak-ng not installed (Debian: espeak-ng)")
-def test_speaking_zone_display_announces_its_calls_and_recalls_only(config, sqlite_url,
-                                                                     tmp_path):
+@pytest.mark.skipif(
+    __import__("shutil").which("espeak-ng") is None,
+    reason="espeak-ng not installed (Debian: espeak-ng)",
+)
+def test_speaking_zone_display_announces_its_calls_and_recalls_only(config, sqlite_url, tmp_path):
     from display.voice import VoiceConfig, VoicePlayer
     from display.voice.text import CallKind
 
     async def main():
-        voice = VoicePlayer.from_config(VoiceConfig(
-            speaks=True, engine="espeak", output="wav", wav_dir=tmp_path))
-        async with running_hall(config, sqlite_url) as hall, \
-                connected(hall.port, "kiosk-1-secret") as kiosk, \
-                connected(hall.port, "clerk-1-secret") as civil, \
-                connected(hall.port, "clerk-3-secret") as party:
+        voice = VoicePlayer.from_config(
+            VoiceConfig(speaks=True, engine="espeak", output="wav", wav_dir=tmp_path)
+        )
+        async with (
+            running_hall(config, sqlite_url) as hall,
+            connected(hall.port, "kiosk-1-secret") as kiosk,
+            connected(hall.port, "clerk-1-secret") as civil,
+            connected(hall.port, "clerk-3-secret") as party,
+        ):
             app = make_app(hall.port, areas=frozenset({"party"}), speak=True)
             app.voice = voice
             async with running_display(app):
@@ -268,8 +296,9 @@ def test_speaking_zone_display_announces_its_calls_and_recalls_only(config, sqli
                 await party.request("call.next", {})
                 await party.request("call.recall", {})
                 await shown(app, lambda: app.root.ids.newest_label.text == "C001", "C001")
-                await until(lambda: len(voice.records) >= 1 and voice.queue.idle, 30,
-                            "the announcements")
+                await until(
+                    lambda: len(voice.records) >= 1 and voice.queue.idle, 30, "the announcements"
+                )
         calls = [c for r in voice.records for c in r.announcement.calls]
         # the recall arrived while the first call still waited or was being spoken:
         # merged into it, or spoken after it; never the civil A001
@@ -278,8 +307,9 @@ def test_speaking_zone_display_announces_its_calls_and_recalls_only(config, sqli
         assert calls[0].kind is CallKind.CALL
         assert all(r.error is None and r.audio_seconds > 1 for r in voice.records)
         assert len(list(tmp_path.glob("*.wav"))) == len(voice.records)
-        assert all(b.started >= a.ended for a, b in zip(voice.records, voice.records[1:],
-                                                        strict=False))
+        assert all(
+            b.started >= a.ended for a, b in zip(voice.records, voice.records[1:], strict=False)
+        )
 
     run(main())
 
@@ -302,8 +332,10 @@ def test_reconnect_to_a_server_that_cannot_replay_resyncs_from_its_snapshot(conf
         try:
             async with running_display(app):
                 root = app.root
-                async with connected(port, "kiosk-1-secret") as kiosk, \
-                        connected(port, "clerk-1-secret") as clerk:
+                async with (
+                    connected(port, "kiosk-1-secret") as kiosk,
+                    connected(port, "clerk-1-secret") as clerk,
+                ):
                     for _ in range(3):
                         await kiosk.request("ticket.issue", {"service": "general"})
                     await clerk.request("window.open", {})

@@ -24,31 +24,57 @@ INFO = {
 
 
 def window(number, area, status="open", ticket=None, ticket_status=None, reason=None):
-    return {"number": number, "area": area, "status": status, "clerk": "c", "ticket": ticket,
-            "ticket_status": ticket_status, "since": None, "pause_reason": reason}
+    return {
+        "number": number,
+        "area": area,
+        "status": status,
+        "clerk": "c",
+        "ticket": ticket,
+        "ticket_status": ticket_status,
+        "since": None,
+        "pause_reason": reason,
+    }
 
 
 def ticket(label, window_no, area, language="zh"):
-    return {"id": hash(label) % 1000, "label": label, "queue": label[0], "status": "called",
-            "language": language, "window": window_no, "area": area,
-            "called_at": "2026-11-24T02:00:00+00:00"}
+    return {
+        "id": hash(label) % 1000,
+        "label": label,
+        "queue": label[0],
+        "status": "called",
+        "language": language,
+        "window": window_no,
+        "area": area,
+        "called_at": "2026-11-24T02:00:00+00:00",
+    }
 
 
 def queue(prefix, waiting, est=None):
-    return {"queue": prefix, "waiting": waiting, "longest_wait_s": 0, "open_windows": 1,
-            "service_minutes": 8.0, "est_wait_minutes": est if est is not None else waiting * 8}
+    return {
+        "queue": prefix,
+        "waiting": waiting,
+        "longest_wait_s": 0,
+        "open_windows": 1,
+        "service_minutes": 8.0,
+        "est_wait_minutes": est if est is not None else waiting * 8,
+    }
 
 
 SNAP = {
     "day": "2026-11-24",
     "seq": 10,
-    "windows": [window(1, "civil", ticket="A002", ticket_status="serving"),
-                window(2, "civil", status="paused", reason="午休"),
-                window(3, "party", status="closed")],
+    "windows": [
+        window(1, "civil", ticket="A002", ticket_status="serving"),
+        window(2, "civil", status="paused", reason="午休"),
+        window(3, "party", status="closed"),
+    ],
     "queues": [queue("A", 3), queue("B", 0), queue("C", 5)],
     # newest first, as the server sends them
-    "recent_calls": [ticket("C001", 3, "party"), ticket("A002", 1, "civil"),
-                     ticket("A001", 2, "civil")],
+    "recent_calls": [
+        ticket("C001", 3, "party"),
+        ticket("A002", 1, "civil"),
+        ticket("A001", 2, "civil"),
+    ],
     "devices": [],
 }
 
@@ -70,7 +96,10 @@ def test_snapshot_fills_windows_queues_and_recent_calls_newest_first():
     assert s.window(1).ticket == "A002" and s.window(1).name == {"zh": "综合窗口"}
     assert s.window(2).status == "paused" and s.window(2).pause_reason == "午休"
     assert [(q.prefix, q.waiting, q.area) for q in s.shown_queues()] == [
-        ("A", 3, "civil"), ("B", 0, "civil"), ("C", 5, "party")]
+        ("A", 3, "civil"),
+        ("B", 0, "civil"),
+        ("C", 5, "party"),
+    ]
     # from a snapshot nothing is "just called": no highlight of old calls
     assert not s.highlighted(now=0.0)
 
@@ -129,11 +158,13 @@ def test_window_filter_follows_one_window_through_its_states():
     assert s.apply_event("ticket.called", 13, ticket("A004", 2, "civil"), now=3.0)
     assert s.window_highlighted(2, now=4.0)
     # the window.changed that follows a call keeps the highlight's start
-    s.apply_event("window.changed", 14, window(2, "civil", ticket="A004", ticket_status="called"),
-                  now=3.5)
+    s.apply_event(
+        "window.changed", 14, window(2, "civil", ticket="A004", ticket_status="called"), now=3.5
+    )
     assert s.window_highlighted(2, now=4.0)
-    s.apply_event("window.changed", 15,
-                  window(2, "civil", ticket="A004", ticket_status="serving"), now=5.0)
+    s.apply_event(
+        "window.changed", 15, window(2, "civil", ticket="A004", ticket_status="serving"), now=5.0
+    )
     assert not s.window_highlighted(2, now=5.5)
     s.apply_event("window.changed", 16, window(2, "civil", status="closed"), now=6.0)
     assert s.window(2).status == "closed" and s.window(2).ticket is None
@@ -199,8 +230,7 @@ def test_satisfaction_counts_what_the_server_marks_satisfied_in_the_zone():
 
 def test_snapshot_brings_the_days_satisfaction_and_later_ratings_add_to_it():
     s = make(filter=DisplayFilter(areas=frozenset({"civil"})))
-    today = [{"window": 1, "rated": 3, "satisfied": 3}, {"window": 3, "rated": 5,
-                                                          "satisfied": 0}]
+    today = [{"window": 1, "rated": 3, "satisfied": 3}, {"window": 3, "rated": 5, "satisfied": 0}]
     s.apply_snapshot(dict(SNAP, seq=50, ratings_today=today))
     assert s.satisfaction.rated == 3 and s.satisfaction.rate == 1.0  # window 3 is party
     s.apply_event("rating.recorded", 51, {"window": 2, "level": 1}, now=1.0)
@@ -259,9 +289,12 @@ def test_the_day_turns_by_the_halls_clock_not_the_display_pcs():
 def test_one_call_event_applies_the_ticket_its_window_and_its_queue_under_one_seq():
     """A display subscribed with calls "combined" gets a call as one ``call`` event."""
     s = make(highlight_seconds=8)
-    data = {"ticket": ticket("A003", 2, "civil"),
-            "window": window(2, "civil", ticket="A003", ticket_status="called"),
-            "queue": queue("A", 2), "seqs": [11, 12, 13]}
+    data = {
+        "ticket": ticket("A003", 2, "civil"),
+        "window": window(2, "civil", ticket="A003", ticket_status="called"),
+        "queue": queue("A", 2),
+        "seqs": [11, 12, 13],
+    }
     assert s.apply_event("call", 13, data, now=100.0)
     assert s.newest.label == "A003" and s.newest.window == 2
     assert s.window(2).ticket == "A003" and s.window(2).status == "open"

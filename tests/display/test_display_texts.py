@@ -34,7 +34,9 @@ def test_window_display_modes():
     mode, big, zh, _ = texts.window_screen(win(ticket="A012", ticket_status="called"))
     assert (mode, big) == ("called", "A012") and "A012" in zh
     assert texts.window_screen(win(ticket="A012", ticket_status="serving"))[:2] == (
-        "serving", "A012")
+        "serving",
+        "A012",
+    )
     assert texts.window_screen(win())[0] == "idle"
 
 
@@ -48,7 +50,9 @@ def test_wait_and_tile_and_connection_texts():
     assert "Reconnecting" in texts.connection_text("offline", False)
     assert "refused" in texts.connection_text("refused", False)
     assert texts.clock_text(dt.datetime(2026, 11, 24, 9, 5, 7)) == (
-        "2026年11月24日 星期二", "09:05:07")
+        "2026年11月24日 星期二",
+        "09:05:07",
+    )
     assert texts.date_en(dt.datetime(2026, 11, 24, 9, 5, 7)) == "Tue 24 Nov 2026"
 
 
@@ -61,7 +65,8 @@ def test_the_info_line_speaks_the_turns_language_and_shows_each_item_in_turn():
     for turn in range(12):
         lang = layout.language_at(turn)
         shown.setdefault(lang, []).append(
-            texts.info_line(turn // len(layout.LANGUAGES), lang, zh, en))
+            texts.info_line(turn // len(layout.LANGUAGES), lang, zh, en)
+        )
     assert set(shown["zh"]) == {zh[1], zh[2]}  # no English in the Chinese turn
     assert set(shown["en"]) == set(en)  # the English name, date and figure all come round
     assert shown["en"][:3] == list(en)
@@ -73,8 +78,12 @@ def test_fit_font_never_exceeds_the_box_or_the_cap_and_stays_on_the_ladder():
     small = texts.fit_font("A012", 200, 400, 230)
     assert small * texts.text_width_em("A012") <= 200 and small in texts.FONT_SIZES
     assert texts.fit_font("3号窗口", 1000, 50, 120) == 40
-    sizes = {texts.fit_font("A012 → 3号窗口", w, h, cap)
-             for w in range(50, 2000, 7) for h in range(10, 400, 5) for cap in (28, 120, 230)}
+    sizes = {
+        texts.fit_font("A012 → 3号窗口", w, h, cap)
+        for w in range(50, 2000, 7)
+        for h in range(10, 400, 5)
+        for cap in (28, 120, 230)
+    }
     assert len(sizes) < 40  # Kivy keeps 64 fonts open; more would thrash its cache
 
 
@@ -105,9 +114,23 @@ def test_command_line_options(monkeypatch, tmp_path):
     monkeypatch.setenv("HALLQ_DISPLAY_TOKEN", "tok")
     notice = tmp_path / "notice.txt"
     notice.write_text("欢迎\n光临\n", encoding="utf-8")
-    o = options_from_args(parser().parse_args(
-        ["--areas", "civil,party", "--portrait", "--recent", "5", "--windowed",
-         "--notice-file", str(notice), "--speak", "--voice-engine", "espeak"]))
+    o = options_from_args(
+        parser().parse_args(
+            [
+                "--areas",
+                "civil,party",
+                "--portrait",
+                "--recent",
+                "5",
+                "--windowed",
+                "--notice-file",
+                str(notice),
+                "--speak",
+                "--voice-engine",
+                "espeak",
+            ]
+        )
+    )
     assert o.token == "tok" and o.areas == frozenset({"civil", "party"})
     assert o.portrait and o.recent == 5 and not o.fullscreen and o.speak
     assert o.notice == "欢迎 光临" and o.voice_engine == "espeak"
@@ -140,8 +163,13 @@ def test_speaking_display_without_a_sound_player_builds_no_voice_but_says_why(mo
 
     o = options_from_args(parser().parse_args(["--token", "t", "--speak"]))
     real_which = shutil.which
-    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name in (
-        "pw-play", "paplay", "aplay") else real_which(name, *a, **k))
+    monkeypatch.setattr(
+        shutil,
+        "which",
+        lambda name, *a, **k: (
+            None if name in ("pw-play", "paplay", "aplay") else real_which(name, *a, **k)
+        ),
+    )
     with pytest.raises(VoiceError, match="audio player"):
         build_voice(o)
     assert build_voice(options_from_args(parser().parse_args(["--token", "t"]))) is None
@@ -171,18 +199,26 @@ def test_initials_stand_in_for_a_missing_photo():
     from display.photos import initials, photo_url
 
     assert initials("王芳") == "王" and initials("Zhang Wei") == "ZW" and initials("") == ""
-    assert photo_url("wss://hall.example:8765/ws", "c 1") == \
-        "https://hall.example:8765/staff-photo/c%201"
+    assert (
+        photo_url("wss://hall.example:8765/ws", "c 1")
+        == "https://hall.example:8765/staff-photo/c%201"
+    )
 
 
 def test_the_weekly_ranking_as_a_notice_line():
     from display.texts import ranking_text
 
-    got = ranking_text({"from": "2026-11-16", "to": "2026-11-22", "windows": [
-        {"rank": 1, "key": 3, "satisfaction": 0.991, "on_time_rate": 1.0},
-        {"rank": 2, "key": 1, "satisfaction": 0.95, "on_time_rate": None},
-        {"rank": None, "key": 7, "satisfaction": 1.0, "on_time_rate": None},
-    ]})
+    got = ranking_text(
+        {
+            "from": "2026-11-16",
+            "to": "2026-11-22",
+            "windows": [
+                {"rank": 1, "key": 3, "satisfaction": 0.991, "on_time_rate": 1.0},
+                {"rank": 2, "key": 1, "satisfaction": 0.95, "on_time_rate": None},
+                {"rank": None, "key": 7, "satisfaction": 1.0, "on_time_rate": None},
+            ],
+        }
+    )
     assert got.startswith("【窗口服务评价公示 2026-11-16至2026-11-22】")
     assert "第1名 3号窗口 满意率99.1% 按时办结率100.0%；第2名 1号窗口 满意率95.0%" in got
     assert "7号窗口" not in got  # too few ratings to publish a place

@@ -209,11 +209,14 @@ def test_player_from_config_speaks_into_wav_files(cache: Path, tmp_path: Path) -
     assert "Number A 7, please move to window 140" in player.records[0].text
 
 
-@pytest.mark.parametrize("call, languages", [
-    (CallRequest("A012", 3), 1),
-    (CallRequest("B001", 12, "en"), 2),  # an English ticket: Chinese, then English
-    (CallRequest("B001", 12, "en", CallKind.RECALL), 2),
-])
+@pytest.mark.parametrize(
+    "call, languages",
+    [
+        (CallRequest("A012", 3), 1),
+        (CallRequest("B001", 12, "en"), 2),  # an English ticket: Chinese, then English
+        (CallRequest("B001", 12, "en", CallKind.RECALL), 2),
+    ],
+)
 def test_a_call_takes_at_most_about_six_seconds_per_language(
     cache: Path, tmp_path: Path, call: CallRequest, languages: int
 ) -> None:

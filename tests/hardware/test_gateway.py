@@ -30,8 +30,7 @@ HALL = tomllib.loads(HALL_FILE.read_text("utf-8"))
 EXAMPLE_FILE = Path(__file__).parent / "gateway_hall.toml"
 EXAMPLE = tomllib.loads(EXAMPLE_FILE.read_text("utf-8"))
 TOKEN = "gateway-secret"
-FAST = {"request_timeout": 2.0, "reconnect_max": 0.3, "health_interval": 0.1,
-        "startup_grace": 0.5}
+FAST = {"request_timeout": 2.0, "reconnect_max": 0.3, "health_interval": 0.1, "startup_grace": 0.5}
 
 
 def run(coro: Any, timeout: float = 30) -> Any:
@@ -73,7 +72,8 @@ class Watcher:
 
     def of(self, kind: str, **match: Any) -> list[dict[str, Any]]:
         return [
-            d for k, d in self.events
+            d
+            for k, d in self.events
             if k == kind and all(d.get(key) == value for key, value in match.items())
         ]
 
@@ -119,8 +119,14 @@ class Rig:
         engine.dispose()
         await self.start_server()
         url = f"ws://127.0.0.1:{self.port}/"
-        self.display = HallClient(url, "display-1-secret", name="display-1", subscribe=True,
-                                  on_event=self.watch, backoff_max=0.3)
+        self.display = HallClient(
+            url,
+            "display-1-secret",
+            name="display-1",
+            subscribe=True,
+            on_event=self.watch,
+            backoff_max=0.3,
+        )
         self.kiosk = HallClient(url, "kiosk-1-secret", name="kiosk-1", backoff_max=0.3)
         for client in (self.display, self.kiosk):
             await client.start()
@@ -129,10 +135,16 @@ class Rig:
         self.gateway = Gateway(settings_for(self.emu.path, self.port, **self.overrides), TOKEN)
         await self.gateway.start()
         await until(
-            lambda: len([
-                d for d in self.watch.of("device.state", state="online")
-                if d["part"] != "printer"  # a window's receipt printer is not on the bus
-            ]) == 5,
+            lambda: (
+                len(
+                    [
+                        d
+                        for d in self.watch.of("device.state", state="online")
+                        if d["part"] != "printer"  # a window's receipt printer is not on the bus
+                    ]
+                )
+                == 5
+            ),
             what="all five devices reported online",
         )
         return self
@@ -253,8 +265,12 @@ def test_bad_bus_input_is_counted_and_the_gateway_carries_on(config, sqlite_url,
             emu.send_raw(encode(kp.key_frame(1, kp.KEY_RECALL))[:6])  # then the line goes quiet
             stats = r.gateway.stats
             await until(
-                lambda: stats["dropped.bad_checksum"] and stats["dropped.garbage"]
-                and stats["unknown_address"] and stats["dropped.truncated"],
+                lambda: (
+                    stats["dropped.bad_checksum"]
+                    and stats["dropped.garbage"]
+                    and stats["unknown_address"]
+                    and stats["dropped.truncated"]
+                ),
                 what="every kind of bad input counted",
             )
             assert not await r.press(pad, pad.press, 0x3F)  # a key in no table
@@ -276,14 +292,17 @@ def test_unplugged_bus_is_reported_offline_and_recovers(config, sqlite_url, tmp_
             await r.issue(1)
             inits = r.led1.inits
             r.emu.unplug()
-            await until(lambda: len(r.watch.of("device.state", state="offline")) == 5,
-                        what="every device on the bus offline")
-            pad_off = r.watch.of("device.state", state="offline", device="window-1",
-                                 part="keypad")
+            await until(
+                lambda: len(r.watch.of("device.state", state="offline")) == 5,
+                what="every device on the bus offline",
+            )
+            pad_off = r.watch.of("device.state", state="offline", device="window-1", part="keypad")
             assert pad_off and "bus-1" in pad_off[0]["detail"]
             r.emu.replug()
-            await until(lambda: len(r.watch.of("device.state", state="online")) == 10,
-                        what="every device back online")
+            await until(
+                lambda: len(r.watch.of("device.state", state="online")) == 10,
+                what="every device back online",
+            )
             # The strip was initialised and redrawn after the port came back.
             await until(lambda: r.led1.inits == inits + 1 and r.led1.text == "1号窗口")
             assert await r.press(r.pad1, r.pad1.function, "001")
@@ -321,8 +340,9 @@ def test_server_restart_keys_fail_while_away_then_work(config, sqlite_url, tmp_p
             # And the gateway goes on working on the restarted server.
             assert await r.press(pad, pad.request_rating)
             assert await r.press(pad, pad.call_next)
-            await until(lambda: [d["label"] for d in r.watch.of("ticket.called")]
-                        == ["A001", "A002"])
+            await until(
+                lambda: [d["label"] for d in r.watch.of("ticket.called")] == ["A001", "A002"]
+            )
 
     run(main(), timeout=45)
 
@@ -366,10 +386,22 @@ def test_hallq_gateway_command_runs_against_the_server(config, sqlite_url, tmp_p
         hall_file.write_text(HALL_FILE.read_text("utf-8") + "\n" + section, "utf-8")
         env = dict(os.environ, HALLQ_GATEWAY_TOKEN="wrong-token")  # --token wins over it
         proc = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from queue_server.cli import main; "
-             "sys.exit(main(sys.argv[1:]))", "gateway", "--config", str(hall_file),
-             "--server", f"ws://127.0.0.1:{hall.port}/", "--token", TOKEN],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-c",
+                "import sys; from queue_server.cli import main; sys.exit(main(sys.argv[1:]))",
+                "gateway",
+                "--config",
+                str(hall_file),
+                "--server",
+                f"ws://127.0.0.1:{hall.port}/",
+                "--token",
+                TOKEN,
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         try:
             await until(lambda: led.inits >= 1, timeout=10, what="the gateway opened the bus")

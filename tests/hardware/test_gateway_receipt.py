@@ -60,8 +60,10 @@ def test_a_case_opened_at_a_window_prints_its_receipt_there(config, sqlite_url, 
             await until(lambda: r.gateway.stats["receipt.not_printed"] == 1, 10, "refused job")
             # ... and the supervisors are told (the poll at start had found it online).
             await until(
-                lambda: [d["state"] for d in r.watch.of("device.state", part="printer")]
-                == ["online", "paper_out"],
+                lambda: (
+                    [d["state"] for d in r.watch.of("device.state", part="printer")]
+                    == ["online", "paper_out"]
+                ),
                 10,
                 "paper out reported after the job",
             )

@@ -70,18 +70,36 @@ def test_server_defaults_to_the_hall_files_own_server():
         (lambda s: s["buses"][0].update(baud=9601), "buses[0].baud", "9600"),
         (lambda s: s["buses"][0].update(keys="acme"), "buses[0].keys", "slzc"),
         (lambda s: s["buses"][0].update(rs485="yes"), "buses[0].rs485", "true or false"),
-        (lambda s: s["buses"][0]["devices"][0].update(address=300), "buses[0].devices[0].address",
-         "0-255"),
-        (lambda s: s["buses"][0]["devices"][0].update(kind="printer"), "buses[0].devices[0].kind",
-         "keypad"),
-        (lambda s: s["buses"][0]["devices"][0].update(window=9), "buses[0].devices[0].window",
-         "no window 9"),
-        (lambda s: s["buses"][0]["devices"][1].update(scale=3), "buses[0].devices[1].scale",
-         "4 or 5"),
-        (lambda s: s["buses"][0]["devices"][2].update(language="fr"),
-         "buses[0].devices[2].language", "zh"),
-        (lambda s: s["buses"][0]["devices"][2].update(silence_timeout=5),
-         "buses[0].devices[2].silence_timeout", "never answer"),
+        (
+            lambda s: s["buses"][0]["devices"][0].update(address=300),
+            "buses[0].devices[0].address",
+            "0-255",
+        ),
+        (
+            lambda s: s["buses"][0]["devices"][0].update(kind="printer"),
+            "buses[0].devices[0].kind",
+            "keypad",
+        ),
+        (
+            lambda s: s["buses"][0]["devices"][0].update(window=9),
+            "buses[0].devices[0].window",
+            "no window 9",
+        ),
+        (
+            lambda s: s["buses"][0]["devices"][1].update(scale=3),
+            "buses[0].devices[1].scale",
+            "4 or 5",
+        ),
+        (
+            lambda s: s["buses"][0]["devices"][2].update(language="fr"),
+            "buses[0].devices[2].language",
+            "zh",
+        ),
+        (
+            lambda s: s["buses"][0]["devices"][2].update(silence_timeout=5),
+            "buses[0].devices[2].silence_timeout",
+            "never answer",
+        ),
     ],
 )
 def test_each_mistake_is_named_with_its_place(change, where, needle):
@@ -97,8 +115,10 @@ def test_duplicates_are_refused():
     devices = s["buses"][0]["devices"]
     devices.append({"address": 0x81, "kind": "keypad", "window": 3})  # address of the evaluator
     devices.append({"address": 7, "kind": "keypad", "window": 1})  # window 1 has a keypad
-    s["buses"].append(copy.deepcopy(s["buses"][0]) | {"name": "bus-2", "devices": [
-        {"address": 9, "kind": "led", "window": 3}]})
+    s["buses"].append(
+        copy.deepcopy(s["buses"][0])
+        | {"name": "bus-2", "devices": [{"address": 9, "kind": "led", "window": 3}]}
+    )
     _, problems = gc.parse(s, hall_with(s))
     messages = dict(problems)
     assert "already used on this bus" in messages["buses[0].devices[5].address"]
@@ -164,8 +184,9 @@ def test_the_hall_loader_runs_the_gateway_validator():
 
 
 def plan(action, argument=None, status="open", queues=("A", "B")):
-    return plan_key(action, argument, window=1, status=status, queues=queues,
-                    clerk_format="c{digits}")
+    return plan_key(
+        action, argument, window=1, status=status, queues=queues, clerk_format="c{digits}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -240,11 +261,15 @@ def test_window_view_decides_what_keypad_and_strip_show():
 
 def test_snapshot_replaces_the_view():
     view = HallView({1: ("A",)})
-    view.apply_snapshot({
-        "windows": [{"number": 1, "status": "open", "ticket": "A001", "ticket_status": "serving"},
-                    "junk"],
-        "queues": [{"queue": "A", "waiting": 2}],
-    })
+    view.apply_snapshot(
+        {
+            "windows": [
+                {"number": 1, "status": "open", "ticket": "A001", "ticket_status": "serving"},
+                "junk",
+            ],
+            "queues": [{"queue": "A", "waiting": 2}],
+        }
+    )
     assert view.window(1) == WindowView(1, "open", "A001", "serving")
     assert view.waiting_at(1) == 2
 

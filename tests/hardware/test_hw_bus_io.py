@@ -76,8 +76,9 @@ def test_evaluator_prompt_press_ack_and_not_rated(hall):
     assert wait_for(lambda: device.prompts == ["012"])
     device.press(0)
     assert wait_for(lambda: outcomes)
-    assert outcomes[0] == ev.RatingOutcome(0x83, ev.OutcomeKind.RATED, "A012",
-                                           ev.NationalGrade.DISSATISFIED, 0)
+    assert outcomes[0] == ev.RatingOutcome(
+        0x83, ev.OutcomeKind.RATED, "A012", ev.NationalGrade.DISSATISFIED, 0
+    )
     assert wait_for(lambda: device.acks == 1 and device.stars == [2])
     driver.prompt("A013")
     assert wait_for(lambda: len(outcomes) == 2, timeout=2)

@@ -69,8 +69,11 @@ def test_split_anywhere_gives_same_frames(frame_list, data):
     assert decoder.pending == 0
 
 
-@given(st.binary(max_size=20).filter(lambda b: 0x68 not in b), frames,
-       st.binary(max_size=20).filter(lambda b: 0x68 not in b and 0xFF not in b))
+@given(
+    st.binary(max_size=20).filter(lambda b: 0x68 not in b),
+    frames,
+    st.binary(max_size=20).filter(lambda b: 0x68 not in b and 0xFF not in b),
+)
 def test_garbage_around_a_frame_is_reported_and_frame_found(before, frame, after):
     decoder = FrameDecoder()
     events = decoder.feed(before + encode(frame) + after)
@@ -150,8 +153,7 @@ def test_flush_reports_truncated_partial_frame():
 
 
 def test_vendor_variant_is_a_table():
-    variant = FrameVariant(name="xor-aa", preamble=b"", start=0xAA, end=0x55,
-                           checksum=xor_checksum)
+    variant = FrameVariant(name="xor-aa", preamble=b"", start=0xAA, end=0x55, checksum=xor_checksum)
     frame = Frame(7, 0x11, b"\x02")
     raw = encode(frame, variant)
     assert raw == bytes([0xAA, 3, 3, 0xAA, 7, 0x11, 2, 7 ^ 0x11 ^ 2, 0x55])
@@ -207,7 +209,8 @@ def _overlapping_valid_frame(garbage: bytes, raw: bytes) -> bool:
 
 false_headers = st.integers(0, 255).map(lambda n: bytes([0xFF, 0x68, n, n, 0x68]))
 partial_frames = frames.map(encode).flatmap(
-    lambda raw: st.integers(1, len(raw) - 1).map(lambda k: raw[:k]))
+    lambda raw: st.integers(1, len(raw) - 1).map(lambda k: raw[:k])
+)
 # Garbage as a bus makes it: noise, collisions that look like headers, cut-off frames.
 garbage_bytes = st.lists(
     st.one_of(st.binary(max_size=8), false_headers, partial_frames, st.just(b"\x68")),

@@ -37,8 +37,7 @@ def test_request_frames_match_the_public_examples():
     # Find card, as in the IDM20 module SDK and every reader manual that shows it.
     assert encode_request(Command.FIND_CARD) == bytes.fromhex("aa aa aa 96 69 00 03 20 01 22")
     assert encode_request(Command.SAM_STATUS) == bytes.fromhex("aa aa aa 96 69 00 03 11 ff ed")
-    assert encode_request(Command.READ_TEXT_PHOTO) == bytes.fromhex(
-        "aa aa aa 96 69 00 03 30 01 32")
+    assert encode_request(Command.READ_TEXT_PHOTO) == bytes.fromhex("aa aa aa 96 69 00 03 30 01 32")
 
 
 def test_response_decoder_resyncs_after_noise_and_a_bad_check_byte():

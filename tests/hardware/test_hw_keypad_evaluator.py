@@ -96,7 +96,10 @@ def test_tracker_rated_not_rated_unsolicited_invalid():
     assert invalid.kind is ev.OutcomeKind.INVALID_KEY and tracker.waiting(0x81) == "A012"
     rated = tracker.press(ev.Press(0x81, 0, ev.NationalGrade.VERY_DISSATISFIED), now=2)
     assert (rated.kind, rated.ticket, rated.grade) == (
-        ev.OutcomeKind.RATED, "A012", ev.NationalGrade.VERY_DISSATISFIED)
+        ev.OutcomeKind.RATED,
+        "A012",
+        ev.NationalGrade.VERY_DISSATISFIED,
+    )
     late = tracker.press(ev.Press(0x81, 4, ev.NationalGrade.VERY_SATISFIED), now=3)
     assert late.kind is ev.OutcomeKind.UNSOLICITED and late.ticket is None
 

@@ -50,8 +50,11 @@ def test_unshowable_text_is_an_error_not_garbage():
         led.text_frame(1, "a\x1bb")
 
 
-@given(st.text(alphabet="0123456789ABC号窗口请到暂停服务", max_size=40),
-       st.binary(max_size=30), st.integers(0, 255))
+@given(
+    st.text(alphabet="0123456789ABC号窗口请到暂停服务", max_size=40),
+    st.binary(max_size=30),
+    st.integers(0, 255),
+)
 def test_decoder_finds_frame_among_other_bus_traffic(text, noise, address):
     frame = led.text_frame(address, text)
     other = encode_ff68(Frame(1, 2, b"\x0c"))

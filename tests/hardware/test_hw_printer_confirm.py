@@ -54,8 +54,12 @@ def emulator(tmp_path):
 
 
 def make_printer(emu: PrinterEmulator, profile: str = "80mm-gb18030") -> TicketPrinter:
-    return TicketPrinter(TcpTransport("127.0.0.1", emu.port, connect_timeout=1),
-                         PROFILES[profile], status_timeout=0.3, confirm_margin=1.0)
+    return TicketPrinter(
+        TcpTransport("127.0.0.1", emu.port, connect_timeout=1),
+        PROFILES[profile],
+        status_timeout=0.3,
+        confirm_margin=1.0,
+    )
 
 
 @pytest.fixture
@@ -124,8 +128,9 @@ def test_slow_printer_is_waited_for_not_given_up(tmp_path):
     emu.serve_tcp()
     long_ticket = dataclasses.replace(TICKET, materials=tuple(f"材料{i}" for i in range(12)))
     profile = PROFILES["80mm-gb18030"]
-    p = TicketPrinter(TcpTransport("127.0.0.1", emu.port), profile, status_timeout=0.3,
-                      confirm_margin=0.2)
+    p = TicketPrinter(
+        TcpTransport("127.0.0.1", emu.port), profile, status_timeout=0.3, confirm_margin=0.2
+    )
     try:
         rendered = render_ticket(long_ticket, profile)
         items = []
@@ -145,8 +150,9 @@ def test_confirmation_wait_scales_with_length_and_link(tmp_path):
     long = render_ticket(dataclasses.replace(TICKET, materials=("x",) * 20), profile)
     assert ticket_length_mm(long, profile) > ticket_length_mm(short, profile) + 20 * 3
     tcp = TicketPrinter(TcpTransport("127.0.0.1", 9), profile, confirm_margin=1.0)
-    slow = TicketPrinter(SerialTransport(str(tmp_path / "tty"), baudrate=9600), profile,
-                         confirm_margin=1.0)
+    slow = TicketPrinter(
+        SerialTransport(str(tmp_path / "tty"), baudrate=9600), profile, confirm_margin=1.0
+    )
     assert tcp.confirm_timeout(long) > tcp.confirm_timeout(short)
     # A raster QR is kilobytes: at 9600 baud moving it takes seconds, and the wait says so.
     assert slow.confirm_timeout(short) > tcp.confirm_timeout(short) + len(short.data) / 1000
@@ -194,7 +200,9 @@ def test_file_url_appends_tickets_and_never_status_queries(tmp_path):
     parser = EscPosParser(tickets.append)
     parser.feed(spool.read_bytes())
     assert [("A012" in t.text_lines, "A013" in t.text_lines) for t in tickets] == [
-        (True, False), (False, True)]
+        (True, False),
+        (False, True),
+    ]
     assert parser.queries == [] and b"\x10\x04" not in spool.read_bytes()
 
 
@@ -207,8 +215,9 @@ def test_kiosk_report_keeps_the_on_screen_ticket_when_unconfirmed(tmp_path):
 
 
 def test_kiosk_report_for_a_fault_during_printing(emulator):
-    service = PrinterService(f"tcp://127.0.0.1:{emulator.port}", status_timeout=0.3,
-                             confirm_margin=1.0)
+    service = PrinterService(
+        f"tcp://127.0.0.1:{emulator.port}", status_timeout=0.3, confirm_margin=1.0
+    )
     emulator.before_item = lambda t, i: i == 3 and emulator.set_state(paper=PaperLevel.OUT)
     try:
         report = asyncio.run(service.print_ticket(TICKET))

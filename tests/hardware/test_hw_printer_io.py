@@ -45,8 +45,12 @@ def emulator(tmp_path):
 
 @pytest.fixture
 def printer(emulator):
-    p = TicketPrinter(TcpTransport("127.0.0.1", emulator.port, connect_timeout=1),
-                      PROFILES["80mm-gb18030"], status_timeout=0.3, confirm_margin=1.0)
+    p = TicketPrinter(
+        TcpTransport("127.0.0.1", emulator.port, connect_timeout=1),
+        PROFILES["80mm-gb18030"],
+        status_timeout=0.3,
+        confirm_margin=1.0,
+    )
     yield p
     p.close()
 
@@ -134,8 +138,7 @@ def test_nothing_listening_is_not_answering_not_fine():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    p = TicketPrinter(TcpTransport("127.0.0.1", port, connect_timeout=0.5),
-                      PROFILES["58mm-gbk"])
+    p = TicketPrinter(TcpTransport("127.0.0.1", port, connect_timeout=0.5), PROFILES["58mm-gbk"])
     status = p.status()
     assert status.condition is Condition.NOT_ANSWERING
     assert "refused" in status.detail
@@ -147,8 +150,12 @@ def test_serial_printer_over_pty(tmp_path):
     emu = PrinterEmulator(tmp_path)
     path = emu.serve_pty(tmp_path / "printer")
     try:
-        p = TicketPrinter(SerialTransport(path), PROFILES["58mm-gbk-raster-qr"],
-                          status_timeout=0.3, confirm_margin=1.0)
+        p = TicketPrinter(
+            SerialTransport(path),
+            PROFILES["58mm-gbk-raster-qr"],
+            status_timeout=0.3,
+            confirm_margin=1.0,
+        )
         emu.set_state(paper=PaperLevel.OUT)
         assert p.status().condition is Condition.PAPER_OUT
         emu.set_state(paper=PaperLevel.OK)

@@ -58,9 +58,16 @@ def test_chinese_ticket_bytes_start_with_init_and_chinese_mode():
 def test_emulator_reads_back_every_field():
     ticket = parse(render_ticket(TICKET, PROFILES["80mm-gb18030"]).data)
     lines = ticket.text_lines
-    for expected in ("市民服务中心", "营业执照办理", "A012", "前面还有 3 人",
-                     "预计等待约 15 分钟", "取号时间 2024-05-01 09:30", "1. 身份证原件",
-                     "谢谢！"):
+    for expected in (
+        "市民服务中心",
+        "营业执照办理",
+        "A012",
+        "前面还有 3 人",
+        "预计等待约 15 分钟",
+        "取号时间 2024-05-01 09:30",
+        "1. 身份证原件",
+        "谢谢！",
+    ):
         assert expected in lines
     assert ticket.qr_payloads == [TICKET.qr_url]
     assert ticket.chinese_mode and ticket.cut == "partial"
@@ -85,8 +92,14 @@ def test_rare_ideograph_gbk_vs_gb18030():
 
 
 def test_latin_printer_falls_back_cleanly():
-    english = TicketPrint(**{**TICKET.__dict__, "language": "en",
-                             "service_name": "Business licence", "hall_name_en": "Civic Centre"})
+    english = TicketPrint(
+        **{
+            **TICKET.__dict__,
+            "language": "en",
+            "service_name": "Business licence",
+            "hall_name_en": "Civic Centre",
+        }
+    )
     rendered = render_ticket(english, PROFILES["80mm-latin"])
     assert rendered.data.startswith(b"\x1b@\x1bt\x00")
     assert b"\x1c&" not in rendered.data
@@ -104,8 +117,9 @@ def test_chinese_ticket_on_latin_printer_uses_english_labels():
 
 
 def test_english_ticket_also_prints_chinese_service_name():
-    english = TicketPrint(**{**TICKET.__dict__, "language": "en",
-                             "service_name": "Business licence"})
+    english = TicketPrint(
+        **{**TICKET.__dict__, "language": "en", "service_name": "Business licence"}
+    )
     lines = parse(render_ticket(english, PROFILES["80mm-gbk"]).data).text_lines
     assert lines.index("Business licence") + 1 == lines.index("营业执照办理")
     assert "Scan to follow your turn" in lines
@@ -182,6 +196,7 @@ def test_silence_or_noise_is_never_fine():
 
 # -- issue 16: layout by printed width, substitution before wrapping ----------------------
 
+
 def printed_columns(line: str) -> int:
     """Columns a GBK head in Chinese mode uses: one per byte (ASCII 1 byte, the rest 2).
     Measured from the bytes, independently of the layout code."""
@@ -219,8 +234,13 @@ def test_wrap_measures_in_the_printers_mode():
 
 def test_latin_printer_prints_a_chinese_ticket_with_english_names():
     """Measured on main: no service name at all, and the material holding `€` dropped."""
-    ticket = TicketPrint(**{**TICKET.__dict__, "service_name_en": "Business licence",
-                            "materials_en": ("ID card", "Fee €5, one copy")})
+    ticket = TicketPrint(
+        **{
+            **TICKET.__dict__,
+            "service_name_en": "Business licence",
+            "materials_en": ("ID card", "Fee €5, one copy"),
+        }
+    )
     rendered = render_ticket(ticket, PROFILES["58mm-latin"])
     lines = parse(rendered.data).text_lines
     assert "Business licence" in lines

@@ -31,8 +31,13 @@ from hardware.printer.transport import (
 )
 
 TICKET = TicketPrint(
-    hall_name="市民服务中心", service_name="社保", service_name_zh="社保", label="C001",
-    people_ahead=0, wait_minutes=None, issued_at=datetime(2024, 5, 1, 9, 0),
+    hall_name="市民服务中心",
+    service_name="社保",
+    service_name_zh="社保",
+    label="C001",
+    people_ahead=0,
+    wait_minutes=None,
+    issued_at=datetime(2024, 5, 1, 9, 0),
     qr_url="https://hall.example/t/c1",
 )
 
@@ -46,8 +51,7 @@ class Clock:
 
 
 def driver(transport) -> TicketPrinter:
-    return TicketPrinter(transport, PROFILES["58mm-gbk"], status_timeout=0.3,
-                         confirm_margin=1.0)
+    return TicketPrinter(transport, PROFILES["58mm-gbk"], status_timeout=0.3, confirm_margin=1.0)
 
 
 @pytest.fixture
@@ -62,8 +66,11 @@ def pty_printer(tmp_path):
 def test_pty_printer_unplugged_and_replugged_prints_again(pty_printer, kind):
     emu, path = pty_printer
     clock = Clock()
-    transport = (SerialTransport(path, clock=clock) if kind == "serial"
-                 else UsbLpTransport(path, clock=clock))
+    transport = (
+        SerialTransport(path, clock=clock)
+        if kind == "serial"
+        else UsbLpTransport(path, clock=clock)
+    )
     p = driver(transport)
     try:
         assert p.print_ticket(TICKET).outcome is PrintOutcome.PRINTED
@@ -170,8 +177,9 @@ def test_usb_by_vendor_and_product_id_errors_say_what_to_do():
         transport_from_url("usb://printer:1")
     # pyusb is optional: whatever this machine has (no pyusb, no libusb, no such device),
     # the error names the fix, never a bare traceback.
-    with pytest.raises(TransportError,
-                       match="pyusb is not installed|libusb is missing|no USB printer 0416:5011"):
+    with pytest.raises(
+        TransportError, match="pyusb is not installed|libusb is missing|no USB printer 0416:5011"
+    ):
         UsbIdTransport(0x0416, 0x5011).open()
     denied = usb_error("usb 0416:5011", OSError(errno.EACCES, "Access denied"))
     assert isinstance(denied, DevicePermissionDenied) and "udev" in str(denied)

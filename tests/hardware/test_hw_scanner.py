@@ -66,8 +66,9 @@ def test_serial_scanner_on_a_pty_survives_unplugging(tmp_path):
     emu = SerialScannerEmulator("CRLF")
     path = emu.serve_pty(tmp_path / "ttyACM0")
     codes, links = collect()
-    reader = ScannerReader(path, codes.put, terminator="CR",
-                           on_link=lambda up, detail: links.put(up)).start()
+    reader = ScannerReader(
+        path, codes.put, terminator="CR", on_link=lambda up, detail: links.put(up)
+    ).start()
     try:
         assert links.get(timeout=5) is True
         emu.scan(URL)
@@ -88,8 +89,9 @@ def test_keyboard_wedge_scanner_survives_unplugging(tmp_path):
     emu = HidScannerEmulator(tmp_path / "event-kbd")
     path = emu.plug()
     codes, links = collect()
-    reader = ScannerReader(f"hid:{path}", codes.put,
-                           on_link=lambda up, detail: links.put(up)).start()
+    reader = ScannerReader(
+        f"hid:{path}", codes.put, on_link=lambda up, detail: links.put(up)
+    ).start()
     try:
         emu.scan(URL)
         assert codes.get(timeout=5) == URL
@@ -108,8 +110,9 @@ def test_keyboard_wedge_scanner_survives_unplugging(tmp_path):
 
 def test_missing_scanner_says_where_to_look(tmp_path):
     codes, details = queue.Queue(), queue.Queue()
-    reader = ScannerReader(f"hid:{tmp_path}/nope", codes.put,
-                           on_link=lambda up, detail: details.put(detail)).start()
+    reader = ScannerReader(
+        f"hid:{tmp_path}/nope", codes.put, on_link=lambda up, detail: details.put(detail)
+    ).start()
     try:
         assert "no scanner at" in details.get(timeout=5)
     finally:

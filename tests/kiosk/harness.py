@@ -148,12 +148,15 @@ async def kiosk(
     if hall.server is None:
         await hall.start()
     url = server_url(hall.port) if server_url else f"ws://127.0.0.1:{hall.port}/"
-    opts: dict[str, Any] = dict(token=KIOSK_TOKEN, name="kiosk-1", windowed=True,
-                                staff_id="c001", request_timeout=20.0)
+    opts: dict[str, Any] = dict(
+        token=KIOSK_TOKEN, name="kiosk-1", windowed=True, staff_id="c001", request_timeout=20.0
+    )
     opts.update(settings)
     try:
-        async with running_kiosk(url, tmp_path, printer=printer, online_timeout=10,
-                                 **opts) as (app, emulator):
+        async with running_kiosk(url, tmp_path, printer=printer, online_timeout=10, **opts) as (
+            app,
+            emulator,
+        ):
             k = Kiosk(app, hall, emulator)
             await k.settle()
             yield k

@@ -27,10 +27,20 @@ def test_every_screen_fits_every_window(tmp_path, capsys):
     assert report.services >= 60
     names = {s.name for s in report.screens}
     for size in ("1280x720", "1080x1920"):
-        for state in ("home", "priority/locked", "appointment/too-early", "rating/number",
-                      "rating/level-refused", "ticket/failed", "offline", "case/number",
-                      "case/check-wrong", "case/check-locked", "case/suspended",
-                      "case/ready"):
+        for state in (
+            "home",
+            "priority/locked",
+            "appointment/too-early",
+            "rating/number",
+            "rating/level-refused",
+            "ticket/failed",
+            "offline",
+            "case/number",
+            "case/check-wrong",
+            "case/check-locked",
+            "case/suspended",
+            "case/ready",
+        ):
             assert f"{size}/en/large/{state}" in names
     assert len(report.screens) == len(SIZES) * 2 * 2 * 27
     assert report.max_taps <= MAX_TAPS
@@ -52,8 +62,12 @@ def test_the_bar_buttons_sit_beside_the_hall_name_whenever_they_fit(tmp_path):
         placed = []
         async with demo_kiosk(tmp_path) as k:
             m, ids = k.app.model, k.app.root.ids
-            for size, lang in (((1280, 1024), "en"), ((960, 540), "zh"),
-                               ((1080, 1920), "en"), ((1920, 1080), "zh")):
+            for size, lang in (
+                ((1280, 1024), "en"),
+                ((960, 540), "zh"),
+                ((1080, 1920), "en"),
+                ((1920, 1080), "zh"),
+            ):
                 await resize(size, k.settle)
                 for state, _langs in states(k.app, (lang,)):
                     if not state:
@@ -90,8 +104,15 @@ def _tree(*widgets):
 
 
 def _label(text, x, y, w=400, h=60, **kw):
-    return Label(text=text, pos=(x, y), size=(w, h), size_hint=(None, None),
-                 font_size=40, color=(0, 0, 0, 1), **kw)
+    return Label(
+        text=text,
+        pos=(x, y),
+        size=(w, h),
+        size_hint=(None, None),
+        font_size=40,
+        color=(0, 0, 0, 1),
+        **kw,
+    )
 
 
 def _texture(*labels):
@@ -99,15 +120,18 @@ def _texture(*labels):
         lab.texture_update()
 
 
-@pytest.mark.parametrize("fault, needle", [
-    ("outside", "outside the window"),
-    ("overlap", "texts overlap"),
-    ("under", "under the button"),
-    ("cut", "cut"),
-    ("small", "target"),
-    ("contrast", "contrast"),
-    ("tiny-text", "px (<"),
-])
+@pytest.mark.parametrize(
+    "fault, needle",
+    [
+        ("outside", "outside the window"),
+        ("overlap", "texts overlap"),
+        ("under", "under the button"),
+        ("cut", "cut"),
+        ("small", "target"),
+        ("contrast", "contrast"),
+        ("tiny-text", "px (<"),
+    ],
+)
 def test_the_check_catches_each_fault(fault, needle):
     a = _label("Hello", 10, 10)
     b = _label("World", 10, 200)
@@ -123,16 +147,16 @@ def test_the_check_catches_each_fault(fault, needle):
         b.text_size = (200, 60)
         b.size = (200, 60)
     elif fault == "small":
-        extra = [Button(text="OK", pos=(600, 600), size=(200, 60), size_hint=(None, None),
-                        font_size=40)]
+        extra = [
+            Button(text="OK", pos=(600, 600), size=(200, 60), size_hint=(None, None), font_size=40)
+        ]
     elif fault == "contrast":
         b.color = (0.6, 0.6, 0.6, 1)
     elif fault == "tiny-text":
         b.font_size = 20
     root = _tree(a, b, *extra)
     _texture(a, b, *[e for e in extra])
-    clean = layout_problems("t", _tree(_label("Hello", 10, 10), _label("World", 10, 200)),
-                            LIMITS)
+    clean = layout_problems("t", _tree(_label("Hello", 10, 10), _label("World", 10, 200)), LIMITS)
     assert clean == []
     problems = layout_problems("t", root, LIMITS)
     assert any(needle in p for p in problems), problems

@@ -18,6 +18,7 @@ from .harness import Hall, kiosk, run, until
 def test_idle_printer_state_reaches_the_server_without_a_citizen(config, sqlite_url, tmp_path):
     """Measured on main: the printer was only asked when a ticket was printed, so paper
     out at night was found by the first citizen in the morning."""
+
     async def main():
         async with kiosk(config, sqlite_url, tmp_path, printer_poll_seconds=0.1) as k:
             await until(lambda: k.hall.device_state() == "online", 5, "first report")
@@ -49,12 +50,15 @@ def test_no_polling_when_switched_off(config, sqlite_url, tmp_path):
 
 # -- scanner and ID card reader driving the real kiosk ------------------------------------
 
+
 def test_scanning_a_ticket_qr_opens_its_rating(config, sqlite_url, tmp_path):
     async def main():
         hall = Hall(config, sqlite_url, Clock())
         await hall.start()
-        async with connected(hall.port, "kiosk-1-secret") as kc, \
-                connected(hall.port, "clerk-1-secret") as clerk:
+        async with (
+            connected(hall.port, "kiosk-1-secret") as kc,
+            connected(hall.port, "clerk-1-secret") as clerk,
+        ):
             ticket = await kc.request("ticket.issue", {"service": "general"})
             await clerk.request("window.open")
             await clerk.request("call.next")
@@ -63,8 +67,9 @@ def test_scanning_a_ticket_qr_opens_its_rating(config, sqlite_url, tmp_path):
         scanner = SerialScannerEmulator("CRLF")
         tty = scanner.serve_pty(tmp_path / "ttyACM0")
         try:
-            async with kiosk(config, sqlite_url, tmp_path, hall=hall, printer=False,
-                             scanner=tty) as k:
+            async with kiosk(
+                config, sqlite_url, tmp_path, hall=hall, printer=False, scanner=tty
+            ) as k:
                 await until(lambda: k.hall.device_state("scanner") == "online", 5, "scanner")
                 scanner.scan(ticket["url"])
                 await k.wait_screen("rating")
@@ -89,14 +94,21 @@ def test_scanning_an_appointment_code_checks_in(config, sqlite_url, tmp_path):
         hall = Hall(config, sqlite_url, Clock())
         await hall.start()
         async with connected(hall.port, "admin-secret") as admin:
-            await admin.request("appointment.create", {
-                "service": "marriage", "code": "M20261124",
-                "start": T0.isoformat(), "end": (T0 + dt.timedelta(hours=1)).isoformat()})
+            await admin.request(
+                "appointment.create",
+                {
+                    "service": "marriage",
+                    "code": "M20261124",
+                    "start": T0.isoformat(),
+                    "end": (T0 + dt.timedelta(hours=1)).isoformat(),
+                },
+            )
         wedge = HidScannerEmulator(tmp_path / "event-kbd")
         node = wedge.plug()
         try:
-            async with kiosk(config, sqlite_url, tmp_path, hall=hall, printer=False,
-                             scanner=f"hid:{node}") as k:
+            async with kiosk(
+                config, sqlite_url, tmp_path, hall=hall, printer=False, scanner=f"hid:{node}"
+            ) as k:
                 wedge.scan("m20261124")
                 await k.wait_screen("ticket")
                 assert k.ids().number.text == "B001"
@@ -109,19 +121,27 @@ def test_scanning_an_appointment_code_checks_in(config, sqlite_url, tmp_path):
 
 
 def test_id_card_read_reaches_the_kiosk_as_hash_and_birth_date_only(
-        config, sqlite_url, tmp_path, caplog):
+    config, sqlite_url, tmp_path, caplog
+):
     async def main():
         reader = IdCardReaderEmulator()
         tty = reader.serve_pty(tmp_path / "ttyUSB-id")
         try:
-            async with kiosk(config, sqlite_url, tmp_path, printer=False, id_reader=tty,
-                             id_salt="hall-secret-salt-0123") as k:
+            async with kiosk(
+                config,
+                sqlite_url,
+                tmp_path,
+                printer=False,
+                id_reader=tty,
+                id_salt="hall-secret-salt-0123",
+            ) as k:
                 await until(lambda: k.hall.device_state("id_reader") == "online", 5, "reader")
                 reader.place(SAMPLE_SENIOR)
                 card = await until(lambda: k.app.controller.card, 5, "card read")
                 assert card.is_senior(dt.date(2026, 11, 30))
-                assert card.id_hash == hash_id_number(SAMPLE_SENIOR.id_number,
-                                                      b"hall-secret-salt-0123")
+                assert card.id_hash == hash_id_number(
+                    SAMPLE_SENIOR.id_number, b"hall-secret-salt-0123"
+                )
                 k.model.go("services")
                 k.model.go("home")  # the next citizen: the card is forgotten
                 assert k.app.controller.card is None
@@ -143,8 +163,14 @@ def test_scanning_a_waiting_ticket_says_there_is_nothing_to_rate(config, sqlite_
         scanner = SerialScannerEmulator()
         tty = scanner.serve_pty(tmp_path / "ttyACM0")
         try:
-            async with kiosk(config, sqlite_url, tmp_path, hall=hall, printer=False,
-                             scanner=f"serial:{tty}?baudrate=9600") as k:
+            async with kiosk(
+                config,
+                sqlite_url,
+                tmp_path,
+                hall=hall,
+                printer=False,
+                scanner=f"serial:{tty}?baudrate=9600",
+            ) as k:
                 await until(lambda: k.hall.device_state("scanner") == "online", 5, "scanner")
                 scanner.scan(ticket["url"])
                 await until(lambda: k.model.error == "nothing_to_rate", 5, "refusal")
@@ -159,6 +185,7 @@ def test_scanning_a_waiting_ticket_says_there_is_nothing_to_rate(config, sqlite_
 def test_one_way_printer_keeps_the_ticket_on_screen(config, sqlite_url, tmp_path):
     """A printer without a return channel prints blind: never "printed", the citizen
     keeps the number and QR on screen with a message that says why."""
+
     async def main():
         async with kiosk(config, sqlite_url, tmp_path, printer=False) as k:
             spool = tmp_path / "spool.bin"
@@ -189,8 +216,14 @@ def test_a_senior_card_gives_an_elderly_ticket_without_the_guide(config, sqlite_
         reader = IdCardReaderEmulator()
         tty = reader.serve_pty(tmp_path / "ttyUSB-id")
         try:
-            async with kiosk(hall_config, sqlite_url, tmp_path, printer=False, id_reader=tty,
-                             id_salt="hall-secret-salt-0123") as k:
+            async with kiosk(
+                hall_config,
+                sqlite_url,
+                tmp_path,
+                printer=False,
+                id_reader=tty,
+                id_salt="hall-secret-salt-0123",
+            ) as k:
                 await until(lambda: k.hall.device_state("id_reader") == "online", 5, "reader")
                 reader.place(SAMPLE_SENIOR)
                 await until(lambda: k.app.controller.card, 5, "card read")
@@ -221,13 +254,24 @@ def test_an_appointment_checks_in_with_the_id_card(config, sqlite_url, tmp_path)
         reader = IdCardReaderEmulator()
         tty = reader.serve_pty(tmp_path / "ttyUSB-id")
         try:
-            async with kiosk(hall_config, sqlite_url, tmp_path, printer=False, id_reader=tty,
-                             id_salt=salt.decode()) as k:
+            async with kiosk(
+                hall_config,
+                sqlite_url,
+                tmp_path,
+                printer=False,
+                id_reader=tty,
+                id_salt=salt.decode(),
+            ) as k:
                 async with connected(k.hall.port, "admin-secret") as admin:
-                    await admin.request("appointment.create", {
-                        "service": "marriage", "id_number": SAMPLE_SENIOR.id_number,
-                        "start": "2026-11-24T10:00:00+08:00",
-                        "end": "2026-11-24T10:30:00+08:00"})
+                    await admin.request(
+                        "appointment.create",
+                        {
+                            "service": "marriage",
+                            "id_number": SAMPLE_SENIOR.id_number,
+                            "start": "2026-11-24T10:00:00+08:00",
+                            "end": "2026-11-24T10:30:00+08:00",
+                        },
+                    )
                 await until(lambda: k.hall.device_state("id_reader") == "online", 5, "reader")
                 k.model.open_appointment()
                 await k.wait_screen("appointment")

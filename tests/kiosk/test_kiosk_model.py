@@ -18,15 +18,24 @@ HALL = {
     "languages": ["zh", "en"],
     "timezone": "Asia/Shanghai",
     "rating_scale": 5,
-    "areas": [{"id": "civil", "name": {"zh": "民政", "en": "Civil"}},
-              {"id": "party", "name": {"zh": "党务", "en": "Party"}}],
+    "areas": [
+        {"id": "civil", "name": {"zh": "民政", "en": "Civil"}},
+        {"id": "party", "name": {"zh": "党务", "en": "Party"}},
+    ],
     "queues": [{"prefix": "A"}, {"prefix": "C"}],
     "services": [
-        {"id": "hukou", "name": {"zh": "户籍迁移", "en": "Household registration move"},
-         "area": "civil", "materials": {"zh": ["身份证"], "en": ["ID card"]}},
+        {
+            "id": "hukou",
+            "name": {"zh": "户籍迁移", "en": "Household registration move"},
+            "area": "civil",
+            "materials": {"zh": ["身份证"], "en": ["ID card"]},
+        },
         {"id": "fee", "name": {"zh": "党费缴纳", "en": "Party fee"}, "area": "party"},
-        {"id": "transfer", "name": {"zh": "组织关系转接", "en": "Party membership transfer"},
-         "area": "party"},
+        {
+            "id": "transfer",
+            "name": {"zh": "组织关系转接", "en": "Party membership transfer"},
+            "area": "party",
+        },
     ],
 }
 
@@ -128,8 +137,10 @@ def test_grammar_and_where_to_go():
     m = model()
     m.set_language("en")
     assert [m.people_ahead(n) for n in (0, 1, 2)] == [
-        "No one ahead of you: watch for your number", "1 person ahead of you",
-        "2 people ahead of you"]
+        "No one ahead of you: watch for your number",
+        "1 person ahead of you",
+        "2 people ahead of you",
+    ]
     m.set_language("zh")
     assert m.people_ahead(1) == "前面还有 1 人"
 
@@ -166,8 +177,7 @@ def test_idle_countdown_and_reset_forget_the_citizen():
     m.touch(106.0)
     assert m.tick(115.0) is False and m.idle_left == 1
     assert m.tick(116.0) is True
-    assert (m.screen, m.query, m.area, m.language, m.large_text) == (
-        "home", "", "", "zh", False)
+    assert (m.screen, m.query, m.area, m.language, m.large_text) == ("home", "", "", "zh", False)
     # The ticket screen waits longer when the ticket did not print.
     m.open_service("hukou")
     m.ticket_issued({"id": 1, "label": "A001", "service": "hukou"}, printing=True)
@@ -188,8 +198,13 @@ def test_busy_request_holds_the_screen():
 
 def test_every_catalog_has_every_key_and_refusals_read_plainly():
     def base(catalog):  # count forms ("people_ahead_1") are a language's own
-        return {k for k in catalog if not (k[-1].isdigit() and k.rsplit("_", 1)[0] in catalog
-                                           and not k.startswith("level_"))}
+        return {
+            k
+            for k in catalog
+            if not (
+                k[-1].isdigit() and k.rsplit("_", 1)[0] in catalog and not k.startswith("level_")
+            )
+        }
 
     keys = base(i18n.CATALOGS["zh"])
     for lang, catalog in i18n.CATALOGS.items():
@@ -208,8 +223,9 @@ def test_offline_instruction_and_read_aloud_text():
 
 def test_settings_file_env_and_hall_section(tmp_path):
     f = tmp_path / "kiosk.toml"
-    f.write_text('[kiosk]\nidle_seconds = 45\nstaff_id = "g7"\nfeatured = ["a"]\n',
-                 encoding="utf-8")
+    f.write_text(
+        '[kiosk]\nidle_seconds = 45\nstaff_id = "g7"\nfeatured = ["a"]\n', encoding="utf-8"
+    )
     s = from_file(f)
     assert (s.idle_seconds, s.staff_id, s.featured) == (45.0, "g7", ("a",))
     from_env(s, {"HALLQ_KIOSK_TOKEN": "t0k", "HALLQ_KIOSK_STAFF_ID": "g9"})
@@ -235,11 +251,20 @@ def test_printer_urls():
 
 
 def test_paper_ticket_uses_the_ticket_language_and_local_time():
-    reply = {"label": "A007", "language": "en", "people_ahead": 3, "est_wait_minutes": 12,
-             "issued_at": "2026-11-24T02:00:00+00:00", "url": "http://h/t/abc"}
+    reply = {
+        "label": "A007",
+        "language": "en",
+        "people_ahead": 3,
+        "est_wait_minutes": 12,
+        "issued_at": "2026-11-24T02:00:00+00:00",
+        "url": "http://h/t/abc",
+    }
     paper = ticket_print(HALL, HALL["services"][0], reply)
     assert (paper.label, paper.service_name, paper.service_name_zh) == (
-        "A007", "Household registration move", "户籍迁移")
+        "A007",
+        "Household registration move",
+        "户籍迁移",
+    )
     assert paper.materials == ("ID card",) and paper.issued_at.hour == 10
     assert paper.qr_url == "http://h/t/abc" and paper.hall_name_en == "Test Hall"
     assert PrintReport(True, "online").printed
@@ -275,10 +300,11 @@ def test_cli_settings(monkeypatch):
     from kiosk.cli import settings_from
     from kiosk.exceptions import KioskError
 
-    s = settings_from(["--server", "ws://h:1/", "--windowed", "--size", "1280x720"],
-                      {"HALLQ_KIOSK_TOKEN": "t", "HALLQ_KIOSK_STAFF_ID": "c001"})
-    assert (s.server, s.windowed, s.width, s.height, s.token) == (
-        "ws://h:1/", True, 1280, 720, "t")
+    s = settings_from(
+        ["--server", "ws://h:1/", "--windowed", "--size", "1280x720"],
+        {"HALLQ_KIOSK_TOKEN": "t", "HALLQ_KIOSK_STAFF_ID": "c001"},
+    )
+    assert (s.server, s.windowed, s.width, s.height, s.token) == ("ws://h:1/", True, 1280, 720, "t")
     with pytest.raises(KioskError, match="token"):
         settings_from([], {})
     assert isinstance(s, KioskSettings)
@@ -331,10 +357,17 @@ def test_the_wait_shows_its_range_on_screen_and_the_central_figure_on_paper():
     assert m.queue_now("hukou") == "现在排队 5 人，预计等待约 12 分钟（8–20 分钟）"
     # A point range (or none from an older server) is one figure, as on the phone page.
     assert m.wait_text({"est_wait_minutes": 0, "est_wait_low": 0, "est_wait_high": 0}) == (
-        "预计等待约 0 分钟")
+        "预计等待约 0 分钟"
+    )
     assert m.wait_text({"est_wait_minutes": 7}) == "预计等待约 7 分钟"
-    reply = {"label": "A007", "language": "en", "people_ahead": 3, **ticket,
-             "issued_at": "2026-11-24T02:00:00+00:00", "url": "http://h/t/abc"}
+    reply = {
+        "label": "A007",
+        "language": "en",
+        "people_ahead": 3,
+        **ticket,
+        "issued_at": "2026-11-24T02:00:00+00:00",
+        "url": "http://h/t/abc",
+    }
     paper = ticket_print(HALL, HALL["services"][0], reply)
     assert paper.wait_minutes == 12
     lines = render_ticket(paper, get_profile("80mm-gb18030")).lines

@@ -43,8 +43,13 @@ def test_touch_just_before_disconnect_gives_exactly_one_ticket(config, sqlite_ur
         await hall.start()
         cable = CablePuller(hall.port)
         await cable.start()
-        async with kiosk(config, sqlite_url, tmp_path, hall=hall,
-                         server_url=lambda _: f"ws://127.0.0.1:{cable.port}/") as k:
+        async with kiosk(
+            config,
+            sqlite_url,
+            tmp_path,
+            hall=hall,
+            server_url=lambda _: f"ws://127.0.0.1:{cable.port}/",
+        ) as k:
             k.model.open_service("general")
             await k.wait_screen("detail")
             cable.deaf = True  # the request reaches the server, the reply is lost
@@ -70,9 +75,15 @@ def test_appointment_right_and_wrong_code(config, sqlite_url, tmp_path):
         hall = Hall(config, sqlite_url, Clock())
         await hall.start()
         async with connected(hall.port, "admin-secret") as admin:
-            await admin.request("appointment.create", {
-                "service": "marriage", "code": "12345678",
-                "start": T0.isoformat(), "end": (T0 + dt.timedelta(hours=1)).isoformat()})
+            await admin.request(
+                "appointment.create",
+                {
+                    "service": "marriage",
+                    "code": "12345678",
+                    "start": T0.isoformat(),
+                    "end": (T0 + dt.timedelta(hours=1)).isoformat(),
+                },
+            )
         async with kiosk(config, sqlite_url, tmp_path, hall=hall, printer=False) as k:
             await k.tap_text("预约签到")
             await k.wait_screen("appointment")
@@ -102,8 +113,10 @@ def test_rating_once_then_refused(config, sqlite_url, tmp_path):
     async def main():
         hall = Hall(config, sqlite_url, Clock())
         await hall.start()
-        async with connected(hall.port, "kiosk-1-secret") as kc, \
-                connected(hall.port, "clerk-1-secret") as clerk:
+        async with (
+            connected(hall.port, "kiosk-1-secret") as kc,
+            connected(hall.port, "clerk-1-secret") as clerk,
+        ):
             check = (await kc.request("ticket.issue", {"service": "general"}))["check"]
             await clerk.request("window.open")
             await clerk.request("call.next")

@@ -283,8 +283,9 @@ def test_the_county_report_puts_each_halls_own_report_side_by_side(county_pg):
             # north: 4 tickets, 3 served and rated 5, 5, 2; south: 2 tickets, 1 rated 4
             for hall, levels, extra in (("north", [5, 5, 2], 1), ("south", [4], 1)):
                 url = f"ws://127.0.0.1:{county.ports[hall]}/"
-                kiosk, gw, leader = (HallClient(url, t) for t in
-                                     ("kiosk-1-secret", "gateway-secret", COUNTY_TOKEN))
+                kiosk, gw, leader = (
+                    HallClient(url, t) for t in ("kiosk-1-secret", "gateway-secret", COUNTY_TOKEN)
+                )
                 for c in (kiosk, gw, leader):
                     await c.start()
                     await c.wait_online(10)
@@ -375,8 +376,10 @@ def test_county_totals_sum_counts_and_recompute_rates():
     assert (t["served"], t["finished"], t["on_time"]) == (100, 20, 11)
     assert t["on_time_rate"] == 0.55 and t["early_rate"] == 0.05  # not (1.0 + 0.5) / 2
     assert t["satisfaction"] == round(39 / 54, 4)
-    assert countybook.total([dict(rows[0], complaints_upheld=None), rows[1]])[
-        "complaints_upheld"] is None
+    assert (
+        countybook.total([dict(rows[0], complaints_upheld=None), rows[1]])["complaints_upheld"]
+        is None
+    )
 
 
 def test_links_name_known_halls_only(tmp_path):

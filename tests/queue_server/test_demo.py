@@ -72,12 +72,19 @@ def test_demo_runs_a_living_hall_and_stops_on_ctrl_c(tmp_path):
     code = re.search(r"appointment +code (\w+)", out)
     assert code is not None, out  # a code to try at the kiosk, booked for now
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM appointments WHERE code = ?",
-                            (code.group(1),)).fetchone()[0] == 1
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM appointments WHERE code = ?", (code.group(1),)
+            ).fetchone()[0]
+            == 1
+        )
     with sqlite3.connect(db) as conn:
         # today's live hall (the simulated past day's rows are its own actor's)
-        ops = dict(conn.execute("SELECT op, count(*) FROM audit WHERE actor != 'demo-yesterday' "
-                                "GROUP BY op").fetchall())
+        ops = dict(
+            conn.execute(
+                "SELECT op, count(*) FROM audit WHERE actor != 'demo-yesterday' GROUP BY op"
+            ).fetchall()
+        )
     assert ops["ticket.issue"] >= 1 and ops["call.next"] >= 1 and ops["window.open"] == 4
     assert ops["case.finish"] >= 1 and ops["rating.submit"] >= 1
     assert (folder / "hall.toml").read_text().count("[gateway]") == 1
@@ -89,9 +96,21 @@ def test_demo_runs_a_living_hall_and_stops_on_ctrl_c(tmp_path):
 
 def _demo(folder, port, *extra):
     return subprocess.Popen(
-        [sys.executable, "-m", "queue_server.cli", "demo", "--no-gui", "--dir", str(folder),
-         "--port", str(port), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "queue_server.cli",
+            "demo",
+            "--no-gui",
+            "--dir",
+            str(folder),
+            "--port",
+            str(port),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 

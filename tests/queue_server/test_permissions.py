@@ -445,8 +445,10 @@ def test_the_hello_says_what_the_credential_may_do(config, sqlite_url):
 
     got = asyncio.run(main())
     for role, ops in got.items():
-        assert ops == [op for op in TABLE if scope_of(role, op) is not None] == list(
-            operations_of(role)
+        assert (
+            ops
+            == [op for op in TABLE if scope_of(role, op) is not None]
+            == list(operations_of(role))
         )
     assert "ledger.decide" in got["supervisor"] and "ledger.decide" not in got["county"]
     assert "report.get" in got["county"] and "report.get" not in got["display"]

@@ -46,9 +46,7 @@ async def _until(ws: ClientConnection, kind: str) -> list[dict]:
             return frames
 
 
-def test_a_display_gets_one_frame_per_call_with_everything_and_others_get_three(
-    config, sqlite_url
-):
+def test_a_display_gets_one_frame_per_call_with_everything_and_others_get_three(config, sqlite_url):
     async def main() -> None:
         async with (
             running_hall(config, sqlite_url, Clock(), sweep_interval=3600) as hall,
@@ -80,7 +78,9 @@ def test_a_display_gets_one_frame_per_call_with_everything_and_others_get_three(
             assert [f["event"] for f in separate] == [*callevent.PARTS, "ticket.issued"]
             assert [f["seq"] for f in separate[:3]] == data["seqs"]
             assert [f["data"] for f in separate[:3]] == [
-                data["ticket"], data["window"], data["queue"]
+                data["ticket"],
+                data["window"],
+                data["queue"],
             ]
             # the same seq numbering: the marker follows the call on both
             assert frames[1]["seq"] == separate[3]["seq"] == call["seq"] + 1
@@ -92,7 +92,9 @@ def test_a_display_gets_one_frame_per_call_with_everything_and_others_get_three(
             await gw.request("case.start", {"window": 1})
             frames = await _until(display, "window.changed")
             assert [f["event"] for f in frames] == [
-                "ticket.recalled", "ticket.started", "window.changed"
+                "ticket.recalled",
+                "ticket.started",
+                "window.changed",
             ]
             for ws in (display, board):
                 await ws.close()
@@ -117,8 +119,9 @@ def test_a_combined_resume_replays_calls_as_one_event_and_misses_nothing(config,
                 await gw.request("case.finish", {"window": 1})
 
             # resumed from before all three calls: the replay has each call once
-            ws, reply = await _subscriber(hall.port, "display-1-secret", since=start,
-                                          calls="combined")
+            ws, reply = await _subscriber(
+                hall.port, "display-1-secret", since=start, calls="combined"
+            )
             kinds = [m["event"] for m in reply["backlog"]]
             assert kinds.count("call") == 3
             assert not set(kinds) & {"ticket.called"}
@@ -140,8 +143,9 @@ def test_a_combined_resume_replays_calls_as_one_event_and_misses_nothing(config,
             # resumed in the middle of a call (a display that had the older form):
             # the rest of that call comes as separate events, then calls again
             first = next(m for m in reply["backlog"] if m["event"] == "call")
-            ws, mid = await _subscriber(hall.port, "display-1-secret",
-                                        since=first["data"]["seqs"][0], calls="combined")
+            ws, mid = await _subscriber(
+                hall.port, "display-1-secret", since=first["data"]["seqs"][0], calls="combined"
+            )
             await ws.close()
             head = [m["event"] for m in mid["backlog"][:3]]
             assert head == ["window.changed", "queue.stats", "ticket.started"]
@@ -149,8 +153,9 @@ def test_a_combined_resume_replays_calls_as_one_event_and_misses_nothing(config,
             assert [m["event"] for m in mid["backlog"]].count("call") == 2
 
             # resumed from a call's own seq: nothing of it again
-            ws, after = await _subscriber(hall.port, "display-1-secret", since=first["seq"],
-                                          calls="combined")
+            ws, after = await _subscriber(
+                hall.port, "display-1-secret", since=first["seq"], calls="combined"
+            )
             await ws.close()
             assert all(m["seq"] > first["seq"] for m in after["backlog"])
             assert after["backlog"][0]["event"] == "ticket.started"
@@ -207,11 +212,17 @@ def test_fold_leaves_everything_but_whole_calls_alone():
         (7, "window.changed", callevent.Form.ALL),
     ]
     # another window's change, or another operation's time, is not part of the call
-    other = [(3, at, "ticket.called", ticket), (4, at, "window.changed", {"number": 2}),
-             (5, at, "queue.stats", stats)]
+    other = [
+        (3, at, "ticket.called", ticket),
+        (4, at, "window.changed", {"number": 2}),
+        (5, at, "queue.stats", stats),
+    ]
     assert all(f is callevent.Form.ALL for _, f in callevent.fold(other))
-    later = [(3, at, "ticket.called", ticket), (4, at, "window.changed", win),
-             (5, "2026-11-24T02:00:01+00:00", "queue.stats", stats)]
+    later = [
+        (3, at, "ticket.called", ticket),
+        (4, at, "window.changed", win),
+        (5, "2026-11-24T02:00:01+00:00", "queue.stats", stats),
+    ]
     assert all(f is callevent.Form.ALL for _, f in callevent.fold(later))
 
 
@@ -231,10 +242,14 @@ def test_a_display_on_another_process_gets_one_call_event_per_call(pg_url):
                 raw(b, "display-1-secret") as separate,
             ):
                 for i in range(3):
-                    assert (await kiosk.reply(await kiosk.send(
-                        "ticket.issue", {"service": "general"}, f"t{i}")))["ok"]
-                assert (await gw.reply(await gw.send(
-                    "window.open", {"window": 1, "clerk": "c1"}, "o")))["ok"]
+                    assert (
+                        await kiosk.reply(
+                            await kiosk.send("ticket.issue", {"service": "general"}, f"t{i}")
+                        )
+                    )["ok"]
+                assert (
+                    await gw.reply(await gw.send("window.open", {"window": 1, "clerk": "c1"}, "o"))
+                )["ok"]
                 for d, args in ((combined, {"calls": "combined"}), (separate, {})):
                     assert (await d.reply(await d.send("subscribe", args)))["ok"]
                 for i in range(2):

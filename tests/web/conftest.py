@@ -33,6 +33,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
 class LoopThread:
     """Servers on their own event loop in a thread, started, stopped and reached from the
     test thread (Playwright's sync API owns the main thread's loop). A subclass says what

@@ -137,8 +137,9 @@ def test_county_page_shows_every_hall_and_drills_down(county_page: Any, county: 
     expect(page.locator("tr[data-queue='A'] td[data-col='waiting']")).to_have_text("2")
 
 
-def test_county_report_side_by_side_and_its_downloads(county_page: Any, county: LiveCounty,
-                                                       tmp_path: Path):
+def test_county_report_side_by_side_and_its_downloads(
+    county_page: Any, county: LiveCounty, tmp_path: Path
+):
     """The period report of both halls and the county on /county, and its CSV and XLSX
     downloads, fetched with the token (never in the address)."""
     import csv
@@ -179,7 +180,10 @@ def test_county_report_side_by_side_and_its_downloads(county_page: Any, county: 
     table = list(csv.reader(io.StringIO(path.read_text("utf-8-sig"))))
     served = table[1].index("办结件数")
     assert [(r[0], r[served]) for r in table[2:5]] == [
-        ("north", "2"), ("south", "1"), ("全县合计", "3")]
+        ("north", "2"),
+        ("south", "1"),
+        ("全县合计", "3"),
+    ]
     with page.expect_download() as got:
         page.click("#report-xlsx")
     path = tmp_path / got.value.suggested_filename
