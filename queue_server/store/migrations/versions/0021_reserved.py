@@ -1,0 +1,24 @@
+"""Reserved for session 6's helper i14f (PostgreSQL commits), so parallel branches do not fork the revisions
+
+If the session ends with it unused, its docstring says "empty for good" and it stays
+empty: a database already upgraded past it would never run schema put here later.
+
+Revision ID: 0021
+Revises: 0020
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+revision = "0021"
+down_revision = "0020"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
