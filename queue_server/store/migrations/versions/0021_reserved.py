@@ -1,4 +1,4 @@
-"""Reserved for session 6's helper i14f (PostgreSQL commits), so parallel branches do not fork the revisions
+"""Reserved for a session-6 helper, so parallel branches do not fork the revisions
 
 If the session ends with it unused, its docstring says "empty for good" and it stays
 empty: a database already upgraded past it would never run schema put here later.
