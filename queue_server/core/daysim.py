@@ -18,7 +18,7 @@ import math
 import random
 import statistics
 from collections import defaultdict, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,8 @@ from .hall import OpeningHours, QueueDef, WindowDef
 
 GAP_MINUTES = 0.2
 """A clerk's pause between finishing a case and pressing "call next"."""
+DEMAND_SAMPLE = 100_000
+"""Tickets drawn once per day for its forks' tickets to come (:meth:`DaySim.fork`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,9 @@ class Issued:
     low: int = 0
     high: int = 0
     called_at: dt.datetime | None = None
+    floor: tuple[float, ...] = ()
+    """Waits of the same ticket in forks of the day from its issue (:meth:`DaySim.fork`):
+    what the true model, not knowing the future, says its wait may be."""
 
     @property
     def wait(self) -> float:
@@ -122,6 +127,8 @@ class _Window:
     """The case under way: outcome, window minutes, minutes from start (None: no start)."""
     pauses: deque[tuple[dt.datetime, float]] = field(default_factory=deque)
     idle: bool = False
+    last_free: dt.datetime | None = None
+    """When the clerk last looked for work (a pause planned after it is not yet seen)."""
 
 
 @dataclass(slots=True)
@@ -162,10 +169,23 @@ class DaySim:
         observer: Observer | None = None,
         past: Sequence[Sequence[tuple[dt.datetime, str, bool]]] = (),
         past_weight: float = estimate.PAST_WEIGHT,
+        floor: tuple[int, int] | None = None,
     ) -> None:
         """``past``: earlier days' issued tickets (``(time, queue, priority)``, as
-        :attr:`issued` gives them), what the store finds in its history."""
+        :attr:`issued` gives them), what the store finds in its history.
+
+        ``floor``: ``(every, forks)``: every ``every``-th ticket, at its issue, is
+        followed through ``forks`` forks of the day (:meth:`fork`), its waits there kept
+        in :attr:`Issued.floor`."""
         self.obs = observer or Observer()
+        self.floor = floor
+        self.quiet = False
+        """A fork: no estimates, no records; it stops when :attr:`target` is called."""
+        self.target: int | None = None
+        self.target_called: dt.datetime | None = None
+        self._sample: list[rules.Candidate] | None = None
+        self._coming: Iterator[rules.Candidate] | None = None
+        self._sample_none = 0
         self.past_days = len(past)
         self.past_weight = past_weight
         # Minutes after local midnight of each past ticket, per (queue, priority), sorted.
@@ -238,38 +258,52 @@ class DaySim:
         demand = self._demand()
         qs = [q for q in demand if demand[q] > 0]
         total = sum(demand[q] for q in qs)
+        self._mix = (qs, [demand[q] / total for q in qs])
         n = round(self.p.tickets * self.p.load)
+        self.planned = n
         for i in range(1, n + 1):
-            q = self.rng.choices(qs, weights=[demand[q] / total for q in qs])[0]
-            t = self._arrival_time(q)
-            if t is None:
+            c = self._draw_ticket(i)
+            if c is None:
                 continue
-            r = self.rng.random()
-            prio: str | None = None
-            appt_at: dt.datetime | None = None
-            if r < self.p.priority_share:
-                prio = self.rng.choice(rules.PRIORITY_KINDS)
-            elif r < self.p.priority_share + self.p.appointment_share:
-                prio = rules.APPOINTMENT
-                appt_at = t + dt.timedelta(minutes=self.rng.uniform(-5, 25))
-            self.arrivals[i] = rules.Candidate(i, q, t, prio, appt_at)
-            self._push(t, "arrive", i)
+            self.arrivals[i] = c
+            self._push(c.sort_at, "arrive", i)
         for w in self.windows.values():
             if not w.staffed:
                 continue
             for a, b in w.spans:
                 self._push(
                     a + dt.timedelta(minutes=self.rng.uniform(*self.p.opening_lag)),
-                    "free",
+                    "open",
                     w.wdef.number,
                 )
                 self._push(b, "close", w.wdef.number)
-                k = self._poisson(self.p.pauses_per_session)
-                for _ in range(k):
-                    at = a + (b - a) * self.rng.random()
-                    w.pauses.append((at, self.rng.uniform(*self.p.pause_minutes)))
-                    self._push(at, "pause", w.wdef.number)
+                self._plan_pauses(w, a, b, self.p.pauses_per_session)
             w.pauses = deque(sorted(w.pauses))
+
+    def _draw_ticket(self, i: int) -> rules.Candidate | None:
+        """One ticket of the day's demand: queue, time of issue, priority or appointment."""
+        qs, weights = self._mix
+        q = self.rng.choices(qs, weights=weights)[0]
+        t = self._arrival_time(q)
+        if t is None:
+            return None
+        r = self.rng.random()
+        prio: str | None = None
+        appt_at: dt.datetime | None = None
+        if r < self.p.priority_share:
+            prio = self.rng.choice(rules.PRIORITY_KINDS)
+        elif r < self.p.priority_share + self.p.appointment_share:
+            prio = rules.APPOINTMENT
+            appt_at = t + dt.timedelta(minutes=self.rng.uniform(-5, 25))
+        return rules.Candidate(i, q, t, prio, appt_at)
+
+    def _plan_pauses(self, w: _Window, a: dt.datetime, b: dt.datetime, mean: float) -> None:
+        """The clerk's pauses in ``[a, b)``: as many as a Poisson draw of mean ``mean``,
+        each at a uniform moment (a pause is announced by an event at its moment)."""
+        for _ in range(self._poisson(mean)):
+            at = a + (b - a) * self.rng.random()
+            w.pauses.append((at, self.rng.uniform(*self.p.pause_minutes)))
+            self._push(at, "pause", w.wdef.number)
 
     def _poisson(self, lam: float) -> int:
         k, p, limit = 0, 1.0, math.exp(-lam)
@@ -283,11 +317,18 @@ class DaySim:
 
     def run(self) -> list[Issued]:
         self._plan()
-        while self.events:
+        self._loop()
+        return [r for r in self.records.values() if r.called_at is not None]
+
+    def _loop(self) -> None:
+        """The day's events in order (a fork's: until its target is called)."""
+        while self.events and self.target_called is None:
             t, _, kind, key = heapq.heappop(self.events)
             if kind == "arrive":
                 self._arrive(t, self.arrivals[key])
-            elif kind == "free":
+                if self._coming is not None:
+                    self._next_arrival()
+            elif kind in ("free", "open", "resume"):  # after a case, sign-in, pause's end
                 self._free(t, self.windows[key])
             elif kind == "start":
                 self.obs.started(t, key)
@@ -297,18 +338,37 @@ class DaySim:
                 # A planned pause, or the end of a session, finds the clerk idle: it takes
                 # effect now (a busy clerk takes it after the case, in ``_free``).
                 self._free(t, self.windows[key])
-        return [r for r in self.records.values() if r.called_at is not None]
 
     def _arrive(self, t: dt.datetime, c: rules.Candidate) -> None:
         self.waiting[c.id] = c
         # Counted among the last hour's tickets, as the store counts the row it inserted.
         self.hist.issued.append((t, c.queue, c.priority is not None))
-        new = estimate.estimate(self.hall_now(t), c)
-        old = self.old_estimate(t, c)
-        self.records[c.id] = Issued(
-            c.id, c.queue, c.priority, t, old, new.minutes, new.low, new.high
-        )
-        self.obs.issued(t, c, new)
+        if not self.quiet:
+            new = estimate.estimate(self.hall_now(t), c)
+            old = self.old_estimate(t, c)
+            rec = Issued(c.id, c.queue, c.priority, t, old, new.minutes, new.low, new.high)
+            self.records[c.id] = rec
+            self.obs.issued(t, c, new)
+            if self.floor and c.id % self.floor[0] == 0:
+                rec.floor = tuple(
+                    self.fork(t, c.id, seed=(self.p.seed, c.id, k)).wait_of_target()
+                    for k in range(self.floor[1])
+                )
+        self._offer(t, c)
+
+    def _offer(self, t: dt.datetime, c: rules.Candidate) -> None:
+        """A new ticket goes to an idle window that may call it, if any (in random order)."""
+        if self.quiet:  # a fork: the same law, one draw among the windows that may
+            free = [
+                w
+                for w in self.windows.values()
+                if w.idle and rules.eligible(c, w.wdef.number, w.wdef.queues)
+            ]
+            if free:
+                w = self.rng.choice(free)
+                w.idle = False
+                self._free(t, w)
+            return
         for w in sorted(self.windows.values(), key=lambda w: self.rng.random()):
             if w.idle and rules.eligible(c, w.wdef.number, w.wdef.queues):
                 w.idle = False
@@ -331,6 +391,7 @@ class DaySim:
         self.obs.window(t, w.wdef.number, op)
 
     def _free(self, t: dt.datetime, w: _Window) -> None:
+        w.last_free = t
         if self._session_of(w, t) is None:
             later = [a for a, _ in w.spans if a > t]
             if later:  # the break: sign out, back at the next session (planned already)
@@ -344,7 +405,7 @@ class DaySim:
             if w.status == "closed":
                 self._set(t, w, "open")
             self._set(t, w, "paused")
-            self._push(t + dt.timedelta(minutes=minutes), "free", w.wdef.number)
+            self._push(t + dt.timedelta(minutes=minutes), "resume", w.wdef.number)
             return
         if w.status != "open":
             self._set(t, w, "open")
@@ -354,20 +415,33 @@ class DaySim:
             return
         w.idle = False
         del self.waiting[pick.id]
-        self.records[pick.id].called_at = t
+        if pick.id == self.target:
+            self.target_called = t
+        if not self.quiet:
+            self.records[pick.id].called_at = t
         w.current = (pick, t)
         w.since = t
         self.obs.called(t, w.wdef.number, pick)
-        if self.rng.random() < self.p.no_show_share:
-            w.case = ("no_show", self.p.recall_minutes, None)
-        else:
-            walk = self.rng.expovariate(1 / self.p.walk_minutes)
-            mean = self.mean_service[pick.queue]
-            sigma = math.sqrt(math.log(1 + self.p.service_cv**2))
-            service = self.rng.lognormvariate(math.log(mean) - sigma**2 / 2, sigma)
-            w.case = ("done", walk + service, service if w.presses_start else None)
-            if w.presses_start:
-                self._push(t + dt.timedelta(minutes=walk), "start", w.wdef.number)
+        self._serve(t, w, pick.queue)
+
+    def _serve(self, t: dt.datetime, w: _Window, queue: str, over: float = 0.0) -> None:
+        """Draw the case just called at ``t`` (a no-show's recalls, or the walk and the
+        service) and plan its end; ``over``: a fork's case known to last beyond that
+        many minutes (drawn again until it does)."""
+        while True:
+            if self.rng.random() < self.p.no_show_share:
+                w.case = ("no_show", self.p.recall_minutes, None)
+                walk = None
+            else:
+                walk = self.rng.expovariate(1 / self.p.walk_minutes)
+                mean = self.mean_service[queue]
+                sigma = math.sqrt(math.log(1 + self.p.service_cv**2))
+                service = self.rng.lognormvariate(math.log(mean) - sigma**2 / 2, sigma)
+                w.case = ("done", walk + service, service if w.presses_start else None)
+            if w.case[1] > over:
+                break
+        if walk is not None and w.presses_start and (walk > over or not over):
+            self._push(t + dt.timedelta(minutes=walk), "start", w.wdef.number)
         length = w.case[1]
         self._push(t + dt.timedelta(minutes=length), "end", w.wdef.number)
         self._push(t + dt.timedelta(minutes=length + GAP_MINUTES), "free", w.wdef.number)
@@ -386,6 +460,149 @@ class DaySim:
 
     def _keep(self, store: dict[str, deque[float]], q: str, value: float) -> None:
         store.setdefault(q, deque(maxlen=self.rolling)).append(value)
+
+    # -- forks: the rest of the day drawn afresh ----------------------------------------
+
+    def fork(self, now: dt.datetime, target: int, seed: object) -> DaySim:
+        """The day as it stands at ``now`` with its future drawn afresh from the model.
+
+        Kept: everything seen by ``now`` (tickets waiting, windows' states, cases under
+        way and for how long, the tickets issued so far). Drawn again with a fresh RNG:
+        the tickets still to come (as many as the day's demand leaves, each at a time
+        after ``now``), the cases under way (each from the model, given it has lasted
+        this long), pauses under way (given their length so far), clerks not yet signed
+        in (given they are not yet), the pauses not yet seen, and every case to come.
+        So the fork knows the true model but not the future: the waits of ``target``
+        in many forks are what any estimate made at ``now`` could at best know.
+        ``now`` is the moment of ``target``'s issue (from :meth:`_arrive`, before the
+        idle windows are offered it).
+        """
+        f = DaySim.__new__(DaySim)
+        for name in ("shape", "p", "rolling", "default_minutes", "qspans", "hours"):
+            setattr(f, name, getattr(self, name))
+        f.mean_service, f._mix, f.planned = self.mean_service, self._mix, self.planned
+        f._sample, f._coming = None, None
+        f.obs, f.floor, f.quiet = Observer(), None, True
+        f.target, f.target_called = target, None
+        f.rng = random.Random(str(seed))
+        f.waiting = dict(self.waiting)
+        f.records, f.hist, f.arrivals = {}, _History(), {}
+        f.past, f.past_days, f.past_weight = self.past, self.past_days, self.past_weight
+        f.events, f.seq = [], 0
+        f.windows = {
+            n: _Window(
+                w.wdef,
+                w.staffed,
+                w.presses_start,
+                w.spans,
+                w.status,
+                w.since,
+                w.current,
+                w.case,
+                deque(p for p in w.pauses if w.last_free and p[0] <= w.last_free),
+                w.idle,
+                w.last_free,
+            )
+            for n, w in self.windows.items()
+        }
+        opening: dict[int, list[dt.datetime]] = defaultdict(list)
+        for t, _, kind, key in self.events:
+            if kind == "close":
+                f._push(t, kind, key)
+            elif kind == "free" and self.windows[key].current is None:
+                f._push(t, kind, key)  # the case has ended: the clerk calls after the gap
+            elif kind == "open":
+                opening[key].append(t)
+        lo, hi = self.p.opening_lag
+        for n, w in f.windows.items():
+            if not w.staffed:
+                continue
+            for x in opening[n]:  # not signed in yet: given the lag so far
+                a = max(s for s, _ in w.spans if s <= x)
+                gone = (now - a).total_seconds() / 60
+                lag = f.rng.uniform(max(lo, gone), hi) if gone < hi else gone
+                f._push(a + dt.timedelta(minutes=lag), "open", n)
+            if w.current is not None:  # a case under way: given its length so far
+                called = w.current[1]
+                f._serve(called, w, w.current[0].queue, (now - called).total_seconds() / 60)
+            if w.status == "paused" and w.since is not None:
+                p_lo, p_hi = self.p.pause_minutes
+                gone = (now - w.since).total_seconds() / 60
+                left = f.rng.uniform(max(p_lo, gone), p_hi) if gone < p_hi else gone
+                f._push(w.since + dt.timedelta(minutes=left), "resume", n)
+            # Pauses not yet seen: from the clerk's last look for work (an idle clerk's
+            # planned pause would have been taken), the rest of each session drawn again.
+            # One drawn before ``now`` is taken at the clerk's next look (its event, past,
+            # is dropped below). A clerk not yet signed in today has seen nothing.
+            seen = now if w.idle or not w.spans else (w.last_free or w.spans[0][0])
+            for a, b in w.spans:
+                if b > seen:
+                    start = max(a, seen)
+                    share = (b - start) / (b - a)
+                    f._plan_pauses(w, start, b, self.p.pauses_per_session * share)
+            w.pauses = deque(sorted(w.pauses))
+        f.events = [e for e in f.events if not (e[2] == "pause" and e[0] < now)]
+        heapq.heapify(f.events)
+        # The tickets still to come: the day's demand less those issued, each after now,
+        # drawn from a large sample of the day's demand (see :meth:`_demand_sample`).
+        sample = self._demand_sample()
+        f._sample_none = self._sample_none
+        first = bisect.bisect_right(sample, now, key=lambda c: c.sort_at)
+        left = self.planned - len(self.hist.issued)
+        if left > 0:
+            f._coming = f._to_come(sample, first, left, max(self.arrivals, default=0) + 1)
+            f._next_arrival()
+        return f
+
+    def _to_come(
+        self, sample: list[rules.Candidate], first: int, n: int, ids: int
+    ) -> Iterator[rules.Candidate]:
+        """``n`` tickets picked at random from ``sample[first:]``, in order of time, made
+        one at a time: the order statistics of ``n`` uniforms, each from the last (a fork
+        ends when its target is called, long before most of them would come)."""
+        # Draws with no time today (a queue closed all day) stand after the sample's end.
+        u, span = 0.0, len(sample) + self._sample_none - first
+        for k in range(n, 0, -1):
+            u = 1 - (1 - u) * (1 - self.rng.random()) ** (1 / k)
+            i = first + min(span - 1, int(u * span))
+            if i >= len(sample):
+                return
+            c = sample[i]
+            yield rules.Candidate(ids, c.queue, c.sort_at, c.priority, c.appointment_at)
+            ids += 1
+
+    def _next_arrival(self) -> None:
+        """A fork's next ticket to come, as an event (one pending at a time)."""
+        c = next(self._coming, None) if self._coming is not None else None
+        if c is not None:
+            self.arrivals[c.id] = c
+            self._push(c.sort_at, "arrive", c.id)
+
+    def _demand_sample(self) -> list[rules.Candidate]:
+        """:data:`DEMAND_SAMPLE` tickets drawn as the day's are (their own RNG), by time.
+
+        A fork's tickets to come are i.i.d. draws of the day's demand given a time after
+        the fork: drawn by rejection, late in the day nearly every draw is rejected (a
+        fork cost 40 ms, nearly all of it here); picked at random from this sample's
+        tail instead, as a bootstrap of the same law.
+        """
+        if self._sample is None:
+            sampler = DaySim.__new__(DaySim)
+            sampler.rng = random.Random(f"demand {self.p.seed}")
+            sampler.p, sampler.qspans, sampler._mix = self.p, self.qspans, self._mix
+            got = [sampler._draw_ticket(0) for _ in range(DEMAND_SAMPLE)]
+            self._sample = sorted((c for c in got if c is not None), key=lambda c: c.sort_at)
+            self._sample_none = DEMAND_SAMPLE - len(self._sample)
+        return self._sample
+
+    def wait_of_target(self) -> float:
+        """Run a fork until its target is called: minutes from its issue."""
+        issued = self.waiting[self.target].sort_at if self.target in self.waiting else None
+        assert issued is not None and self.target is not None
+        self._offer(issued, self.waiting[self.target])
+        self._loop()
+        assert self.target_called is not None
+        return (self.target_called - issued).total_seconds() / 60.0
 
     # -- the two estimates, from what the server knows at ``t`` -------------------------
 
