@@ -130,6 +130,13 @@ def main() -> None:
         "mean, median and 0.65 quantile, and of their 10-90 %% range, against the old and "
         "new estimates of the same tickets",
     )
+    ap.add_argument(
+        "--floor-learns",
+        action="store_true",
+        help="with --floor: the forks do not know the day's mean case lengths (drawn "
+        "afresh each simulated day) but learn them from the day's ended cases, as a "
+        "server must",
+    )
     ap.add_argument("--every", type=int, default=10, help="with --floor: every N-th ticket")
     ap.add_argument("--forks", type=int, default=30, help="with --floor: forks per ticket")
     ap.add_argument("--root", help=argparse.SUPPRESS)
@@ -177,13 +184,15 @@ def main() -> None:
             sim.run()
             past.append(sim.issued)
         floor = (args.every, args.forks) if args.floor else None
+        # (Only with --floor: a baseline tree's DaySim, run by --against, has no forks.)
+        forks = {"floor": floor, "floor_learns": args.floor_learns} if floor else {}
         for d in range(args.days):
             sim = daysim.DaySim(
                 shape,
                 _with_seed(params, args.seed + d),
                 past=past,
                 past_weight=args.past_weight,
-                floor=floor,
+                **forks,
             )
             records += sim.run()
         spent = time.perf_counter() - t0

@@ -138,6 +138,9 @@ class _History:
     old_durations: dict[str, deque[float]] = field(default_factory=dict)
     new_durations: dict[str, deque[float]] = field(default_factory=dict)
     issued: list[tuple[dt.datetime, str, bool]] = field(default_factory=list)
+    day_cases: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    """Every case ended today per queue, minutes from call to end (what a fork that
+    must learn the day's case lengths learns them from)."""
 
 
 def merged(
@@ -170,15 +173,19 @@ class DaySim:
         past: Sequence[Sequence[tuple[dt.datetime, str, bool]]] = (),
         past_weight: float = estimate.PAST_WEIGHT,
         floor: tuple[int, int] | None = None,
+        floor_learns: bool = False,
     ) -> None:
         """``past``: earlier days' issued tickets (``(time, queue, priority)``, as
         :attr:`issued` gives them), what the store finds in its history.
 
         ``floor``: ``(every, forks)``: every ``every``-th ticket, at its issue, is
         followed through ``forks`` forks of the day (:meth:`fork`), its waits there kept
-        in :attr:`Issued.floor`."""
+        in :attr:`Issued.floor`. ``floor_learns``: the forks do not know the day's mean
+        case length of each queue (the simulation draws it afresh each day), but draw it
+        from what the day's ended cases say of it (:meth:`_learned_means`)."""
         self.obs = observer or Observer()
         self.floor = floor
+        self.floor_learns = floor_learns
         self.quiet = False
         """A fork: no estimates, no records; it stops when :attr:`target` is called."""
         self.target: int | None = None
@@ -455,6 +462,7 @@ class DaySim:
             # What the old estimate read: finish - start, 0 s when start was never pressed.
             self._keep(self.hist.old_durations, pick.queue, (from_start or 0.0) * 60)
         self._keep(self.hist.new_durations, pick.queue, (t - called).total_seconds())
+        self.hist.day_cases[pick.queue].append((t - called).total_seconds() / 60)
         w.current = w.case = None
         self.obs.ended(t, w.wdef.number, outcome)
 
@@ -480,11 +488,12 @@ class DaySim:
         f = DaySim.__new__(DaySim)
         for name in ("shape", "p", "rolling", "default_minutes", "qspans", "hours"):
             setattr(f, name, getattr(self, name))
-        f.mean_service, f._mix, f.planned = self.mean_service, self._mix, self.planned
+        f._mix, f.planned = self._mix, self.planned
         f._sample, f._coming = None, None
-        f.obs, f.floor, f.quiet = Observer(), None, True
+        f.obs, f.floor, f.floor_learns, f.quiet = Observer(), None, False, True
         f.target, f.target_called = target, None
         f.rng = random.Random(str(seed))
+        f.mean_service = self._learned_means(f.rng) if self.floor_learns else self.mean_service
         f.waiting = dict(self.waiting)
         f.records, f.hist, f.arrivals = {}, _History(), {}
         f.past, f.past_days, f.past_weight = self.past, self.past_days, self.past_weight
@@ -553,6 +562,36 @@ class DaySim:
             f._coming = f._to_come(sample, first, left, max(self.arrivals, default=0) + 1)
             f._next_arrival()
         return f
+
+    def _learned_means(self, rng: random.Random) -> dict[str, float]:
+        """Each queue's mean service minutes drawn from what today's ended cases say.
+
+        The model's prior is uniform on :attr:`SimParams.service_range`; a case from the
+        call lasts the walk and the service, or a no-show's recalls, so ``n`` cases of
+        mean ``x`` put the service's mean near ``(x - share * recall) / (1 - share) -
+        walk``, give or take their spread over √n (taken as normal: the cases' own
+        spread, ``service_cv`` of the mean, with the walk's). Drawn again when outside
+        the prior's range; the prior alone without cases.
+        """
+        p, lo, hi = self.p, *self.p.service_range
+        out = {}
+        for q in self.mean_service:
+            got = self.hist.day_cases.get(q, [])
+            if not got:
+                out[q] = rng.uniform(lo, hi)
+                continue
+            x = sum(got) / len(got)
+            centre = (x - p.no_show_share * p.recall_minutes) / (1 - p.no_show_share)
+            centre -= p.walk_minutes
+            m = min(hi, max(lo, centre))
+            sd = math.hypot(p.service_cv * m, p.walk_minutes) / math.sqrt(len(got))
+            for _ in range(100):
+                out[q] = rng.gauss(centre, sd)
+                if lo <= out[q] <= hi:
+                    break
+            else:
+                out[q] = m
+        return out
 
     def _to_come(
         self, sample: list[rules.Candidate], first: int, n: int, ids: int

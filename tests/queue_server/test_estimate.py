@@ -392,3 +392,28 @@ def test_the_actual_wait_is_a_draw_of_its_forks_law() -> None:
     assert 0.42 < mean < 0.58, mean
     outside = sum(1 for x in ranks if x in (0.0, 1.0)) / len(ranks)
     assert outside < 0.22, outside
+
+
+def test_a_fork_that_learns_case_lengths_draws_them_from_the_days_cases() -> None:
+    """``floor_learns``: the forks do not know each queue's mean case length (drawn
+    afresh each simulated day), they draw it from what the day's ended cases say: near
+    the truth, as near as the cases' number allows; from the prior before any case."""
+    import random
+    import statistics
+
+    lo, hi = daysim.SimParams().service_range
+    for seed in (1, 2):
+        params = daysim.SimParams(tickets=500, staffed=None, seed=seed)
+        sim = daysim.DaySim(small_shape(), params, floor_learns=True)
+        rng = random.Random(7)
+        before = [sim._learned_means(rng) for _ in range(200)]
+        assert all(lo <= d[q] <= hi for d in before for q in d)
+        assert statistics.stdev(d["A"] for d in before) > (hi - lo) / 4  # the prior
+        sim.run()
+        draws = [sim._learned_means(rng) for _ in range(300)]
+        for q, true in sim.mean_service.items():
+            got = [d[q] for d in draws]
+            sd = statistics.stdev(got)
+            assert sd < 0.1 * true
+            # Measured within 0.35 sd; the walk left in the case lengths: over 2 sd.
+            assert abs(statistics.fmean(got) - true) < 1.5 * sd, (q, true, got[:3])
