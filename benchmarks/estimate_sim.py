@@ -1,7 +1,8 @@
 """Wait estimates on simulated hall days: the old formula against the replay estimator.
 
     .venv/bin/python benchmarks/estimate_sim.py [--days 3] [--hall demo|town|county]
-        [--history 5] [--past-weight 0.5] [--seed 1] [--hours] [--cost] [--against TREE]
+        [--history 5] [--past-weight 0.5] [--seed 1] [--hours] [--queues] [--cost]
+        [--against TREE]
         [--floor [--every 10] [--forks 30]]
 
 Each day is simulated by :mod:`queue_server.core.daysim` (the real call order and the
@@ -81,6 +82,7 @@ def main() -> None:
         "--seed", type=int, default=1, help="the measured days are seeds SEED, SEED+1, ..."
     )
     ap.add_argument("--hours", action="store_true", help="per-hour table for each hall")
+    ap.add_argument("--queues", action="store_true", help="per-queue table for each hall")
     ap.add_argument(
         "--history",
         type=int,
@@ -204,13 +206,15 @@ def main() -> None:
             print(row(f"{name}, old", daysim.accuracy(records, "old"), False))
             print(row(f"{name}, new", daysim.accuracy(records, "new"), True))
         print(f"<!-- {name}: {args.days} days simulated in {spent:.1f} s -->", file=sys.stderr)
-        if args.hours:
-            for hour, group in daysim.by(records, "hour", shape.tz).items():
+        for key, wanted in (("hour", args.hours), ("queue", args.queues)):
+            if not wanted:
+                continue
+            for part, group in daysim.by(records, key, shape.tz).items():
                 if floor:
-                    floor_rows(f"{name} {hour}", [r for r in group if r.floor])
+                    floor_rows(f"{name} {part}", [r for r in group if r.floor])
                     continue
-                print(row(f"{name} {hour}, old", daysim.accuracy(group, "old"), False))
-                print(row(f"{name} {hour}, new", daysim.accuracy(group, "new"), True))
+                print(row(f"{name} {part}, old", daysim.accuracy(group, "old"), False))
+                print(row(f"{name} {part}, new", daysim.accuracy(group, "new"), True))
 
 
 FLOOR_Q = 0.65
