@@ -12,6 +12,7 @@ Deterministic for a seed; no I/O, no clock.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import heapq
 import math
@@ -193,6 +194,10 @@ class DaySim:
         self._sample: list[rules.Candidate] | None = None
         self._coming: Iterator[rules.Candidate] | None = None
         self._sample_none = 0
+        self._mix: tuple[list[str], list[float]] = ([], [])
+        """The queues and their shares of the day's demand (set by :meth:`_plan`)."""
+        self.planned = 0
+        """Tickets the day's demand draws (some may fall on no opening: not issued)."""
         self.past_days = len(past)
         self.past_weight = past_weight
         # Minutes after local midnight of each past ticket, per (queue, priority), sorted.
@@ -499,18 +504,10 @@ class DaySim:
         f.past, f.past_days, f.past_weight = self.past, self.past_days, self.past_weight
         f.events, f.seq = [], 0
         f.windows = {
-            n: _Window(
-                w.wdef,
-                w.staffed,
-                w.presses_start,
-                w.spans,
-                w.status,
-                w.since,
-                w.current,
-                w.case,
-                deque(p for p in w.pauses if w.last_free and p[0] <= w.last_free),
-                w.idle,
-                w.last_free,
+            # Pauses planned before the clerk's last look stay (it takes them at its next);
+            # the others are drawn again below.
+            n: dataclasses.replace(
+                w, pauses=deque(p for p in w.pauses if w.last_free and p[0] <= w.last_free)
             )
             for n, w in self.windows.items()
         }
