@@ -50,6 +50,8 @@ from websockets.asyncio.client import connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.fanout_client import lean_worker  # noqa: E402
+from queue_server import fanout  # noqa: E402
 from queue_server import protocol as p  # noqa: E402
 
 HALL = ROOT / "tests" / "hall_test.toml"
@@ -143,7 +145,9 @@ def preload_waiting(url: str, hall: Path, n: int) -> None:
 
 
 class Server:
-    def __init__(self, url: str, hall: Path = HALL, code: Path = ROOT) -> None:
+    def __init__(
+        self, url: str, hall: Path = HALL, code: Path = ROOT, env: dict[str, str] | None = None
+    ) -> None:
         migrate(code, url)
         # The server's log goes to a file: a pipe nobody drains would block the server
         # once 64 KiB of "signed in" lines had piled up.
@@ -164,6 +168,7 @@ class Server:
             cwd=code,
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -270,7 +275,10 @@ async def call_bench(port: int, calls: int) -> dict[str, float]:
 def _display_worker(port: int, n: int, pipe) -> None:
     """A client process holding ``n`` subscribed displays; for each call it is told
     about, it reports when every display received the call (``call`` or, from a server
-    without it, ``ticket.called``); at the end, how many event frames they received."""
+    without it, ``ticket.called``); at the end, how many event frames they received.
+
+    Each display is a websockets-client connection parsing every frame
+    (``--display-client websockets``); ``fanout_client.lean_worker`` is the lean one."""
     asyncio.run(_displays(port, n, pipe))
 
 
@@ -283,7 +291,7 @@ async def _displays(port: int, n: int, pipe) -> None:
     def on_raw(raw: str) -> None:
         frames[0] += 1
         if '"event":"call"' in raw or '"event":"ticket.called"' in raw:
-            arrivals.append(time.perf_counter())
+            arrivals.append(time.monotonic())
             if len(arrivals) >= want[0]:
                 done.set()
 
@@ -322,8 +330,38 @@ async def _displays(port: int, n: int, pipe) -> None:
         await c.close()
 
 
-async def fanout_bench(server: Server, displays: int, calls: int, workers: int) -> dict[str, float]:
-    """Call → every display, the clerk's own reply meanwhile, and memory per display."""
+DISPLAY_CLIENTS = {"lean": lean_worker, "websockets": _display_worker}
+"""How the benchmark's displays read (``--display-client``): raw sockets, or websockets."""
+FANOUT_TIMING = re.compile(
+    re.escape(fanout.TIMING_LOG)
+    + r": seqs (\d+)-(\d+), (\d+) connections, published ([\d.]+), begun ([\d.]+), ended ([\d.]+)"
+)
+
+
+async def server_times(server: Server, start: float) -> tuple[float, float, float] | None:
+    """(published, begun, ended) of the fan-out batches of the call made at ``start``.
+
+    From the server's timing lines (``HALLQ_FANOUT_TIMING``, same monotonic clock); None
+    from a server that does not write them. The line follows the batch's last write, so
+    it may come a little after the displays had the call.
+    """
+    for _ in range(50):
+        found = [
+            tuple(float(m.group(k)) for k in (4, 5, 6))
+            for m in FANOUT_TIMING.finditer(server.log.read_text())
+            if float(m.group(4)) >= start
+        ]
+        if found:
+            return found[0][0], found[0][1], max(t[2] for t in found)
+        await asyncio.sleep(0.04)
+    return None
+
+
+async def fanout_bench(
+    server: Server, displays: int, calls: int, workers: int, client: str = "lean"
+) -> dict[str, float]:
+    """Call → every display, the clerk's own reply meanwhile, and memory per display;
+    from the server's timing lines, when it had written the call to the last display."""
     port = server.port
     rss0 = rss_kb(server.proc.pid)
     ctx = mp.get_context("spawn")
@@ -331,7 +369,7 @@ async def fanout_bench(server: Server, displays: int, calls: int, workers: int) 
     per = [displays // workers + (1 if i < displays % workers else 0) for i in range(workers)]
     for n in per:
         a, b = ctx.Pipe()
-        pr = ctx.Process(target=_display_worker, args=(port, n, b), daemon=True)
+        pr = ctx.Process(target=DISPLAY_CLIENTS[client], args=(port, n, b), daemon=True)
         pr.start()
         procs.append(pr)
         pipes.append(a)
@@ -346,14 +384,16 @@ async def fanout_bench(server: Server, displays: int, calls: int, workers: int) 
     all_lat: list[float] = []
     worst: list[float] = []
     replies: list[float] = []
+    wrote: list[float] = []  # call.next sent → the server had written to every display
+    spans: list[float] = []  # the server's first to last write of the call's batch
     for _ in range(calls):
         for a in pipes:
             a.send("go")
         for a in pipes:
             assert await loop.run_in_executor(None, a.recv) == "armed"
-        start = time.perf_counter()
+        start = time.monotonic()
         await clerk.req("call.next")
-        replies.append(time.perf_counter() - start)
+        replies.append(time.monotonic() - start)
         got: list[float] = []
         for a in pipes:
             got += [t - start for t in await loop.run_in_executor(None, a.recv)]
@@ -361,6 +401,10 @@ async def fanout_bench(server: Server, displays: int, calls: int, workers: int) 
             raise RuntimeError(f"only {len(got)} of {displays} displays got the call")
         all_lat += got
         worst.append(max(got))
+        times = await server_times(server, start)
+        if times is not None:
+            wrote.append(times[2] - start)
+            spans.append(times[2] - times[1])
         await clerk.req("case.finish")
         await asyncio.sleep(0.05)
     frames = 0
@@ -370,7 +414,17 @@ async def fanout_bench(server: Server, displays: int, calls: int, workers: int) 
     for pr in procs:
         pr.join(60)
     await clerk.close()
+    split = (
+        {
+            "wrote_p50": pct(wrote, 0.5) * 1e3,
+            "wrote_max": max(wrote) * 1e3,
+            "span_p50": pct(spans, 0.5) * 1e3,
+        }
+        if len(wrote) == calls
+        else {}
+    )
     return {
+        **split,
         "p50": pct(all_lat, 0.5) * 1e3,
         "p99": pct(all_lat, 0.99) * 1e3,
         "last_p50": statistics.median(worst) * 1e3,
@@ -402,11 +456,14 @@ async def measure(code: Path, tmp: Path, hall: Path, args: argparse.Namespace) -
     finally:
         server.stop()
     for n in args.displays:
-        server = Server(f"sqlite:///{tmp / f'fan{n}.db'}", hall, code)
+        timing = {fanout.TIMING_ENV: "1"}  # a server from before it ignores it
+        server = Server(f"sqlite:///{tmp / f'fan{n}.db'}", hall, code, timing)
         try:
             # tickets to call (issued, not preloaded: the same path as a hall's)
             await issue_bench(server.port, 4, args.fanout_calls // 4 + 2)
-            fan = await fanout_bench(server, n, args.fanout_calls, args.workers)
+            fan = await fanout_bench(
+                server, n, args.fanout_calls, args.workers, args.display_client
+            )
             out.update({f"fan{n}_{k}": v for k, v in fan.items()})
         finally:
             server.stop()
@@ -440,6 +497,9 @@ FAN_ROWS = [
     ("p50", "call → {n} displays, per display p50, ms", "{:.1f}"),
     ("p99", "call → {n} displays, per display p99, ms", "{:.1f}"),
     ("last_max", "call → {n} displays, until the last has it, worst, ms", "{:.1f}"),
+    ("wrote_p50", "call → the server had written it to all {n}, p50, ms", "{:.1f}"),
+    ("wrote_max", "call → the server had written it to all {n}, worst, ms", "{:.1f}"),
+    ("span_p50", "the server's first to last write of a call, p50, ms", "{:.1f}"),
     ("reply_p99", "the clerk's own reply meanwhile, p99, ms", "{:.1f}"),
     ("frames", "event frames per display per call + finish", "{:.1f}"),
     ("kb_per_conn", "server memory per idle subscribed display, KB", "{:.1f}"),
@@ -529,6 +589,13 @@ if __name__ == "__main__":
     )
     ap.add_argument("--workers", type=int, default=2, help="client processes holding displays")
     ap.add_argument("--fanout-calls", type=int, default=20)
+    ap.add_argument(
+        "--display-client",
+        choices=sorted(DISPLAY_CLIENTS),
+        default="lean",
+        help="displays as raw sockets read in one epoll loop per process (lean), or as "
+        "websockets-client connections parsing every frame",
+    )
     ap.add_argument("--waiting", type=int, default=20000, help="tickets waiting, 0: skip")
     ap.add_argument("--waiting-per-kiosk", type=int, default=10)
     ap.add_argument("--before", help="git revision to measure first, in the same run")

@@ -29,6 +29,13 @@ written ten thousand times. What that costs, and who waits for it, is decided he
   closed with code 4004 ("too slow"); its client reconnects and resubscribes with the
   last ``seq`` it processed (a replay from the database, or a snapshot), as after any
   lost connection. Its memory stays bounded and every other subscriber goes on.
+
+**Timing, for the benchmark only.** With ``HALLQ_FANOUT_TIMING=1`` in its environment
+the server logs, for every batch it fans out, when the batch was published (committed),
+when writing began and when the last connection had been written to, on the monotonic
+clock that a benchmark on the same machine shares: so a call's delay to a display can be
+split into the server's part and the receiving client's part (issue 14). Off by
+default, and even on it costs two clock reads per batch, none per connection.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import os
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -50,6 +59,10 @@ log = logging.getLogger("hallq.fanout")
 CHUNK = 256
 """Connections written to between two yields to the event loop."""
 TOO_SLOW_CLOSE_TIMEOUT_S = 2.0
+TIMING_ENV = "HALLQ_FANOUT_TIMING"
+"""Set to ``1`` to log each batch's publish/first-write/last-write times (debug only)."""
+TIMING_LOG = "fan-out timing"
+"""The start of each timing line, which ``benchmarks/server_bench.py`` looks for."""
 
 Ev = tuple[int, str, dict[str, Any], str]
 """A published event: (seq, type, data, encoded message)."""
@@ -91,6 +104,7 @@ class FanOut:
         max_buffer: int,
         drop: Callable[[Any], None],
         chunk: int = CHUNK,
+        timing: bool | None = None,
     ) -> None:
         self.subscribers = subscribers
         self.visible = visible
@@ -99,11 +113,15 @@ class FanOut:
         self.chunk = chunk
         self.outbox: collections.deque[tuple[Ev, Form, bytes, bytes]] = collections.deque()
         self._wake = asyncio.Event()
+        self.timing = os.environ.get(TIMING_ENV) == "1" if timing is None else timing
+        self._published_at: float | None = None  # first publish of the coming batch
 
     def publish(self, events: list[tuple[Ev, Form]]) -> None:
         """Queue committed events (in ``seq`` order) for every live subscriber."""
         for ev, form in events:
             self.outbox.append((ev, form, *frame(ev[3])))
+        if self.timing and self._published_at is None:
+            self._published_at = time.monotonic()
         self._wake.set()
 
     def deliver(self, client: Subscriber) -> None:
@@ -127,6 +145,8 @@ class FanOut:
             self._wake.clear()
             while self.outbox:
                 batch = list(self.outbox)
+                published, self._published_at = self._published_at, None
+                begun = time.monotonic() if self.timing else 0.0
                 targets = [c for c in self.subscribers() if c.live]
                 for i in range(0, len(targets), self.chunk):
                     for c in targets[i : i + self.chunk]:
@@ -143,6 +163,22 @@ class FanOut:
                         await asyncio.sleep(0)  # let requests be answered meanwhile
                 for _ in batch:
                     self.outbox.popleft()
+                if self.timing:
+                    self._log_timing(batch, len(targets), published, begun)
+
+    @staticmethod
+    def _log_timing(batch: list[Any], conns: int, published: float | None, begun: float) -> None:
+        """One line a benchmark can match to its call by ``seq`` (monotonic seconds)."""
+        log.info(
+            "%s: seqs %d-%d, %d connections, published %.6f, begun %.6f, ended %.6f",
+            TIMING_LOG,
+            batch[0][0][0],
+            batch[-1][0][0],
+            conns,
+            begun if published is None else published,
+            begun,
+            time.monotonic(),
+        )
 
     def check(self, client: Subscriber) -> None:
         """Drop ``client`` if more than the limit is waiting to be sent to it."""
