@@ -83,9 +83,14 @@ def frame(text: str) -> tuple[bytes, bytes]:
     return payload, Frame(Opcode.TEXT, payload).serialize(mask=False)
 
 
+def writable(ws: Any) -> bool:
+    """Whether a connection takes a frame now: open, and not amid a fragmented message."""
+    return ws.protocol.state is OPEN and ws.send_in_progress is None
+
+
 def write(ws: Any, payload: bytes, framed: bytes) -> None:
     """One message to one connection, never waiting (like ``websockets.broadcast``)."""
-    if ws.protocol.state is not OPEN or ws.send_in_progress is not None:
+    if not writable(ws):
         return
     if ws.protocol.extensions:  # compression negotiated: this connection's own frame
         ws.protocol.send_text(payload)
@@ -105,9 +110,12 @@ class FanOut:
         drop: Callable[[Any], None],
         chunk: int = CHUNK,
         timing: bool | None = None,
+        sees_all: Callable[[Any], bool] = lambda _client: False,
     ) -> None:
         self.subscribers = subscribers
         self.visible = visible
+        self.sees_all = sees_all
+        """Whether ``visible`` is true of every event for a connection (staff devices)."""
         self.max_buffer = max_buffer
         self.drop = drop
         self.chunk = chunk
@@ -148,13 +156,23 @@ class FanOut:
                 published, self._published_at = self._published_at, None
                 begun = time.monotonic() if self.timing else 0.0
                 targets = [c for c in self.subscribers() if c.live]
+                first, whole = batch[0][0][0], (joined(batch, False), joined(batch, True))
                 for i in range(0, len(targets), self.chunk):
                     for c in targets[i : i + self.chunk]:
                         if not c.live:  # dropped while this batch was going out
                             continue
                         try:
-                            for ev, form, payload, framed in batch:
-                                self._send(c, ev, form, payload, framed)
+                            ws = c.ws
+                            if c.floor < first and not ws.protocol.extensions and self.sees_all(c):
+                                # The common case: the whole batch in one write.
+                                data, last = whole[c.combined]
+                                if data:
+                                    c.floor = last
+                                    if writable(ws):
+                                        ws.transport.write(data)
+                            else:
+                                for ev, form, payload, framed in batch:
+                                    self._send(c, ev, form, payload, framed)
                             self.check(c)
                         except Exception:  # one broken connection must not stop the rest
                             log.exception("writing events to a connection failed")
@@ -185,6 +203,16 @@ class FanOut:
         transport = client.ws.transport
         if transport is not None and transport.get_write_buffer_size() > self.max_buffer:
             self.drop(client)
+
+
+def joined(batch: list[tuple[Ev, Form, bytes, bytes]], combined: bool) -> tuple[bytes, int]:
+    """The frames of ``batch`` a connection that sees everything gets, as one write, and
+    the ``seq`` of the last: what :meth:`FanOut._send` would write one by one to a
+    connection whose ``floor`` is below the batch. One write instead of one per event
+    is one system call per connection (a finish is four events, measured: the
+    system call, ~10-15 µs on loopback here, is most of a connection's cost)."""
+    parts = [(ev[0], framed) for ev, form, _payload, framed in batch if wanted(form, combined)]
+    return b"".join(f for _, f in parts), parts[-1][0] if parts else 0
 
 
 async def close_too_slow(ws: Any) -> None:

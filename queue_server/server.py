@@ -191,7 +191,11 @@ class HallServer:
         self._static = _static_files()
         self._hall_info = json.loads(p.dumps(hall_info(config)))
         self.fanout = fanout.FanOut(
-            lambda: self.clients, _visible, config.server.max_send_buffer_bytes, self._too_slow
+            lambda: self.clients,
+            _visible,
+            config.server.max_send_buffer_bytes,
+            self._too_slow,
+            sees_all=_sees_all,
         )
 
     # -- life cycle --------------------------------------------------------------------
@@ -1140,9 +1144,14 @@ def _encoded(rows: list[callevent.Row]) -> list[tuple[Ev, Form]]:
     ]
 
 
+def _sees_all(client: Client) -> bool:
+    """Staff devices see every event; a citizen's phone page only some (:func:`_visible`)."""
+    return client.ticket_token is None
+
+
 def _visible(client: Client, ev: Ev) -> bool:
     """Everything for staff devices; for a phone page, its own ticket and its queue."""
-    if client.ticket_token is None:
+    if _sees_all(client):
         return True
     actor = client.actor
     assert actor is not None
