@@ -9,11 +9,13 @@ import json
 import socket
 import statistics
 import time
+from typing import Any
 
 import pytest
 import websockets
 from websockets.asyncio.client import connect
 
+from queue_server import callevent
 from queue_server import protocol as p
 
 from .harness import Clock, connected, running_hall
@@ -231,3 +233,103 @@ def test_bad_fan_out_settings_are_refused_by_name(tmp_path, line, problem):
     path.write_text(TEST_HALL.read_text() + f"\n[server]\n{line}\n")
     with pytest.raises(ConfigError, match=problem):
         load_config(path)
+
+
+class _CountingTransport:
+    """A server-side connection's real transport, counting the writes made to it."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.writes = 0
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+        self.real.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+async def _frames_until(ws, kind: str) -> list[dict]:
+    """Every event frame up to and including the first ``kind``."""
+    frames = []
+    while True:
+        msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        frames.append(msg)
+        if msg.get("event") == kind:
+            return frames
+
+
+async def _subscribed(port: int, hello: dict[str, Any], **subscribe: Any):
+    """A raw connection, signed in with ``hello`` and subscribed with ``subscribe``."""
+    ws = await connect(f"ws://127.0.0.1:{port}/")
+    await ws.send(p.request("h", "hello", hello))
+    assert json.loads(await ws.recv())["ok"]
+    await ws.send(p.request("s", "subscribe", subscribe))
+    assert json.loads(await ws.recv())["ok"]
+    assert json.loads(await ws.recv())["event"] == "subscribed"
+    return ws
+
+
+def test_a_batch_goes_out_in_one_write_per_connection_in_each_ones_own_form(config, sqlite_url):
+    """A call and a finish reach a staff display in one write each (one system call per
+    connection, not one per event), in its own form and ``seq`` order; the sender, served
+    first, gets them once; a phone page still gets only its own ticket's events and its
+    queue's figures."""
+
+    async def main() -> None:
+        async with (
+            running_hall(config, sqlite_url, Clock(), sweep_interval=3600) as hall,
+            connected(hall.port, "kiosk-1-secret") as kiosk,
+        ):
+            await kiosk.request("ticket.issue", {"service": "general"})  # A001: called
+            page_ticket = await kiosk.request("ticket.issue", {"service": "marriage"})
+            sender = await _subscribed(hall.port, {"token": "gateway-secret"})
+            await sender.send(p.request("o", "window.open", {"window": 1, "clerk": "c1"}, "o"))
+            opened = await _frames_until(sender, "window.changed")
+            display = await _subscribed(hall.port, {"token": "display-1-secret"})
+            board = await _subscribed(hall.port, {"token": "display-1-secret"}, calls="combined")
+            page = await _subscribed(hall.port, {"ticket": page_ticket["token"]})
+            counted = {}
+            for c in hall.clients:
+                if c.live and c.actor.role in ("display", "citizen"):
+                    c.ws.transport = counted[c] = _CountingTransport(c.ws.transport)
+            assert len(counted) == 3
+
+            await sender.send(p.request("c", "call.next", {"window": 1}, "c"))
+            separate = await _frames_until(display, "queue.stats")  # the call's last
+            combined = await _frames_until(board, "call")
+            await sender.send(p.request("f", "case.finish", {"window": 1}, "f"))  # a batch
+            separate += await _frames_until(display, "ticket.finished")
+            combined += await _frames_until(board, "ticket.finished")
+            await kiosk.request("ticket.issue", {"service": "marriage"})  # B's figures
+            mine = await _frames_until(page, "queue.stats")
+            sent: list[dict] = []
+            for ws, got in ((display, separate), (board, combined), (sender, sent)):
+                got += await _frames_until(ws, "ticket.issued")  # the issue's two events
+                got += await _frames_until(ws, "queue.stats")
+            seqs = [m["seq"] for m in opened + sent if "event" in m]
+            assert seqs == sorted(set(seqs)), "the sender got an event twice or out of order"
+            assert seqs[-1] == separate[-1]["seq"]
+
+            assert [m["event"] for m in separate[:3]] == list(callevent.PARTS)
+            assert combined[0]["event"] == callevent.CALL
+            assert [m["event"] for m in separate[3:]] == [m["event"] for m in combined[1:]]
+            for frames in (separate, combined):
+                seqs = [m["seq"] for m in frames]
+                assert seqs == sorted(set(seqs)), "an event twice or out of order"
+            assert combined[0]["seq"] == separate[2]["seq"]
+            assert [(m["event"], m["data"].get("queue")) for m in mine] == [("queue.stats", "B")]
+            # The call, the finish and the issue: three batches, one write each to a
+            # display that gets anything of them, whatever the number of events; and
+            # each connection's floor is where it is, so nothing is ever sent twice.
+            for c, transport in counted.items():
+                c.ws.transport = transport.real
+                if c.actor.role == "display":
+                    assert transport.writes == 3, (c.combined, transport.writes)
+                    got = combined if c.combined else separate
+                    assert c.floor == got[-1]["seq"], (c.combined, c.floor)
+            for ws in (display, board, page, sender):
+                await ws.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
