@@ -153,10 +153,15 @@ def test_compression_only_when_the_hall_asks(config, sqlite_url, setting, negoti
             # The client offers permessage-deflate, as every browser does.
             ws = await _subscriber(hall.port, compression="deflate")
             assert bool(ws.protocol.extensions) is negotiated
+            wire: list[bytes] = []  # the bytes as they came, before the client decodes
+            decode = ws.protocol.receive_data
+            ws.protocol.receive_data = lambda data: (wire.append(data), decode(data))[1]
             async with connected(hall.port, "kiosk-1-secret") as kiosk:
                 await kiosk.request("ticket.issue", {"service": "general"})
             msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
             assert msg["event"] == "ticket.issued"
+            # Compressed for this connection alone (RSV1 set), or the one shared frame.
+            assert bool(wire[0][0] & 0x40) is negotiated, wire[0][:2]
             await ws.close()
 
     asyncio.run(asyncio.wait_for(main(), 60))
