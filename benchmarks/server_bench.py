@@ -14,6 +14,11 @@ Measures, in one run on this machine:
      the server offers it, subscribing with calls "combined" as the Kivy display does;
      ``ticket.called`` from a server that does not), the clerk's own reply time while
      the server fans out, and the event frames each display receives per call;
+     displays are lean raw sockets (``fanout_client.py``) unless
+     ``--display-client websockets``; from the server's timing lines
+     (``HALLQ_FANOUT_TIMING``), when it had written the call to the last display, so
+     the delay splits into the server's part and the clients'; and calls made right
+     after a finish, which meet the finish's own fan-out;
   6. server memory per idle subscribed display (RSS before and after they connect).
 
 With ``--before REV`` steps 2-6 run first against the code of git revision REV (its
@@ -421,7 +426,11 @@ async def fanout_bench(
     published: list[float] = []  # call.next sent → its events committed and queued
     wrote: list[float] = []  # call.next sent → the server had written to every display
     spans: list[float] = []  # the server's first to last write of the call's batch
-    for k in range(calls + 1):
+    # One untimed call, ``calls`` calls each after the last finish's fan-out, then
+    # ``calls`` calls made right after a finish (as a clerk does: finish, next), which
+    # meet the finish's events still going out to every display.
+    after_finish: list[float] = []  # back to back: the last display, per call
+    for k in range(2 * calls + 1):
         for a in pipes:
             a.send("go")
         for a in pipes:
@@ -436,9 +445,13 @@ async def fanout_bench(
             raise RuntimeError(f"only {len(got)} of {displays} displays got the call")
         times = await server_times(server, start)
         await clerk.req("case.finish")
-        # The finish's events go to every display too: the next call must not queue
-        # behind their fan-out (at 10,000 displays that is most of a second).
-        await settle(server.proc.pid)
+        if k < calls:
+            # The finish's events go to every display too: the next call must not
+            # queue behind their fan-out (at 10,000 displays most of a second on main).
+            await settle(server.proc.pid)
+        if k > calls:
+            after_finish.append(max(got))
+            continue
         if k == 0:
             # Not timed: the first call after thousands of connections were set up
             # meets the garbage collector's first full pass over them (~0.5 s at
@@ -475,10 +488,12 @@ async def fanout_bench(
         "p99": pct(all_lat, 0.99) * 1e3,
         "last_p50": statistics.median(worst) * 1e3,
         "last_max": max(worst) * 1e3,
+        "b2b_last_p50": statistics.median(after_finish) * 1e3,
+        "b2b_last_max": max(after_finish) * 1e3,
         "reply_p50": pct(replies, 0.5) * 1e3,
         "reply_p99": pct(replies, 0.99) * 1e3,
         "kb_per_conn": (rss1 - rss0) / displays,
-        "frames": frames / displays / (calls + 1),
+        "frames": frames / displays / (2 * calls + 1),
     }
 
 
@@ -506,7 +521,7 @@ async def measure(code: Path, tmp: Path, hall: Path, args: argparse.Namespace) -
         server = Server(f"sqlite:///{tmp / f'fan{n}.db'}", hall, code, timing)
         try:
             # tickets to call (issued, not preloaded: the same path as a hall's)
-            await issue_bench(server.port, 4, args.fanout_calls // 4 + 2)
+            await issue_bench(server.port, 4, args.fanout_calls // 2 + 2)
             fan = await fanout_bench(
                 server, n, args.fanout_calls, args.workers, args.display_client
             )
@@ -544,6 +559,8 @@ FAN_ROWS = [
     ("p99", "call → {n} displays, per display p99, ms", "{:.1f}"),
     ("last_max", "call → {n} displays, until the last has it, worst, ms", "{:.1f}"),
     ("published_p50", "call → committed and queued for the fan-out, p50, ms", "{:.1f}"),
+    ("b2b_last_p50", "call right after a finish → the last of {n} has it, p50, ms", "{:.1f}"),
+    ("b2b_last_max", "call right after a finish → the last of {n} has it, worst, ms", "{:.1f}"),
     ("wrote_p50", "call → the server had written it to all {n}, p50, ms", "{:.1f}"),
     ("wrote_max", "call → the server had written it to all {n}, worst, ms", "{:.1f}"),
     ("span_p50", "the server's first to last write of a call, p50, ms", "{:.1f}"),
