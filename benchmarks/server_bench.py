@@ -363,12 +363,19 @@ async def server_times(server: Server, start: float) -> tuple[float, float, floa
     return None
 
 
+def cpu(pid: int) -> tuple[str, int, int]:
+    """A process's main thread's state (``S``: sleeping) and its user and system CPU
+    time so far, in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return fields[0], int(fields[11]), int(fields[12])
+
+
 def idle(pid: int) -> tuple[bool, int]:
     """Whether a process's main thread sleeps (not running nor waiting for a core), and
     its CPU time so far in clock ticks."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return fields[0] == "S", int(fields[11]) + int(fields[12])
+    state, user, system = cpu(pid)
+    return state == "S", user + system
 
 
 async def settle(pid: int, quiet: int = 5, timeout: float = 10.0) -> None:
@@ -430,6 +437,7 @@ async def fanout_bench(
     # ``calls`` calls made right after a finish (as a clerk does: finish, next), which
     # meet the finish's events still going out to every display.
     after_finish: list[float] = []  # back to back: the last display, per call
+    ticks: list[tuple[int, int]] = []
     for k in range(2 * calls + 1):
         for a in pipes:
             a.send("go")
@@ -445,6 +453,8 @@ async def fanout_bench(
             raise RuntimeError(f"only {len(got)} of {displays} displays got the call")
         times = await server_times(server, start)
         await clerk.req("case.finish")
+        if k in (0, calls):  # the server's CPU over the calls timed one by one
+            ticks.append(cpu(server.proc.pid)[1:])
         if k < calls:
             # The finish's events go to every display too: the next call must not
             # queue behind their fan-out (at 10,000 displays most of a second on main).
@@ -488,6 +498,7 @@ async def fanout_bench(
         "p99": pct(all_lat, 0.99) * 1e3,
         "last_p50": statistics.median(worst) * 1e3,
         "last_max": max(worst) * 1e3,
+        "kernel_share": (ticks[1][1] - ticks[0][1]) / max(1, sum(ticks[1]) - sum(ticks[0])),
         "b2b_last_p50": statistics.median(after_finish) * 1e3,
         "b2b_last_max": max(after_finish) * 1e3,
         "reply_p50": pct(replies, 0.5) * 1e3,
@@ -559,6 +570,7 @@ FAN_ROWS = [
     ("p99", "call → {n} displays, per display p99, ms", "{:.1f}"),
     ("last_max", "call → {n} displays, until the last has it, worst, ms", "{:.1f}"),
     ("published_p50", "call → committed and queued for the fan-out, p50, ms", "{:.1f}"),
+    ("kernel_share", "the server's CPU in the kernel (system calls), share, {n}", "{:.0%}"),
     ("b2b_last_p50", "call right after a finish → the last of {n} has it, p50, ms", "{:.1f}"),
     ("b2b_last_max", "call right after a finish → the last of {n} has it, worst, ms", "{:.1f}"),
     ("wrote_p50", "call → the server had written it to all {n}, p50, ms", "{:.1f}"),
