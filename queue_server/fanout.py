@@ -9,6 +9,13 @@ written ten thousand times. What that costs, and who waits for it, is decided he
   are written to every connection's transport. Only a connection that negotiated
   compression (``[server] compression = "deflate"``; off by default) goes through its
   own protocol object, which compresses for it alone.
+- **One write per connection per batch.** The events committed together (a finish is
+  four) go to a staff connection as their frames joined, in one ``transport.write``:
+  one system call per connection instead of one per event. The system call is most of
+  what a connection costs the server (about half its CPU during a fan-out, measured;
+  docs/benchmarks.md, "Fan-out, session 6"). A phone page (which sees only some
+  events), a connection that negotiated compression, or one whose ``floor`` is already
+  inside the batch (the sender, served first) takes the events one by one instead.
 - **The sender first.** The connection whose request caused the events gets them at
   once (:meth:`FanOut.deliver`), and its reply is written right after, before this
   task writes to anyone else: a clerk's call is answered before the hall's screens are
