@@ -576,6 +576,7 @@ FAN_ROWS = [
     ("wrote_p50", "call → the server had written it to all {n}, p50, ms", "{:.1f}"),
     ("wrote_max", "call → the server had written it to all {n}, worst, ms", "{:.1f}"),
     ("span_p50", "the server's first to last write of a call, p50, ms", "{:.1f}"),
+    ("reply_p50", "the clerk's own reply meanwhile, p50, ms", "{:.1f}"),
     ("reply_p99", "the clerk's own reply meanwhile, p99, ms", "{:.1f}"),
     ("frames", "event frames per display per call + finish", "{:.1f}"),
     ("kb_per_conn", "server memory per idle subscribed display, KB", "{:.1f}"),
