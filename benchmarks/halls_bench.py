@@ -97,6 +97,53 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / tick
 
 
+class WaitSampler:
+    """Samples ``pg_stat_activity`` of one database every ``every`` s on its own thread:
+    where the servers' backends spend a run (``--waits``). Each sample counts every
+    backend of the database but this one by (state, wait event): ``active/CPU`` is
+    PostgreSQL working, ``active/Lock:...`` a backend waiting for another's row or
+    advisory lock, ``idle in transaction/ClientRead`` a transaction waiting for its
+    server's Python, ``idle/ClientRead`` a connection between transactions."""
+
+    QUERY = (
+        "SELECT state, coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM"
+        " pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        " AND backend_type = 'client backend' AND query NOT LIKE 'LISTEN%'"
+    )
+
+    def __init__(self, url: str, every: float = 0.01) -> None:
+        self.url, self.every = url, every
+        self.counts: dict[tuple[str, str], int] = {}
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> WaitSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.wait(self.every):
+                self.samples += 1
+                for state, wait in conn.execute(self.QUERY).fetchall():
+                    key = (str(state), str(wait))
+                    self.counts[key] = self.counts.get(key, 0) + 1
+
+    def table(self, title: str) -> str:
+        """Mean backends in each (state, wait) over the run, busiest first."""
+        rows = sorted(self.counts.items(), key=lambda kv: -kv[1])
+        out = [f"{title}: {self.samples} samples, mean backends per state/wait"]
+        out += [f"  {n / max(self.samples, 1):6.2f}  {st} / {w}" for (st, w), n in rows]
+        return "\n".join(out)
+
+
 def start(args: list[str], code: Path, ready: int) -> tuple[subprocess.Popen[str], list[int]]:
     """A ``hallq server`` process and the ports of its ``ready`` halls, in start order."""
     proc = subprocess.Popen(
@@ -121,9 +168,9 @@ def start(args: list[str], code: Path, ready: int) -> tuple[subprocess.Popen[str
 @contextlib.asynccontextmanager
 async def serving(
     n: int, procs: int, pg: str, code: Path, county: bool
-) -> AsyncIterator[tuple[list[list[int]], list[int]]]:
-    """``n`` halls in a fresh database; yields each hall's ports (one per process) and
-    the server processes' pids."""
+) -> AsyncIterator[tuple[list[list[int]], list[int], str]]:
+    """``n`` halls in a fresh database; yields each hall's ports (one per process), the
+    server processes' pids and the database's URL."""
     running: list[subprocess.Popen[str]] = []
     with throwaway_database(pg, "hallq_bench") as url, tempfile.TemporaryDirectory() as tmp:
         try:
@@ -150,7 +197,7 @@ async def serving(
                         proc, got = start(["--config", str(h), "--db", url, "--port", "0"], code, 1)
                         running.append(proc)
                         ports[i] += got
-            yield ports, [proc.pid for proc in running]
+            yield ports, [proc.pid for proc in running], url
         finally:
             for proc in running:
                 proc.terminate()
@@ -227,10 +274,14 @@ async def paced(
 
 
 async def run_flat(n: int, procs: int, a: argparse.Namespace, code: Path) -> dict[str, float]:
-    async with serving(n, procs, a.pg, code, a.county) as (ports, pids):
+    async with serving(n, procs, a.pg, code, a.county) as (ports, pids, url):
+        waits = WaitSampler(url) if a.waits else contextlib.nullcontext()
         cpu0 = cpu_seconds(pids)
-        got = await asyncio.gather(*(flat(p, a.kiosks, a.per_kiosk) for p in ports))
+        with waits:
+            got = await asyncio.gather(*(flat(p, a.kiosks, a.per_kiosk) for p in ports))
         cpu = cpu_seconds(pids) - cpu0
+    if isinstance(waits, WaitSampler):
+        print(waits.table(f"{n} hall(s), {procs} process(es) per hall"))
     return {
         "cpu_ms": cpu / (n * a.kiosks * (a.per_kiosk + 3)) * 1e3,
         "per_hall": sum(g["rate"] for g in got) / n,
@@ -240,7 +291,7 @@ async def run_flat(n: int, procs: int, a: argparse.Namespace, code: Path) -> dic
 
 
 async def run_paced(n: int, a: argparse.Namespace, code: Path) -> dict[str, float]:
-    async with serving(n, 1, a.pg, code, a.county) as (ports, pids):
+    async with serving(n, 1, a.pg, code, a.county) as (ports, pids, _url):
         # Past each hall's start-up sweeps (lights, assessments, summaries: once at a
         # start, then every few minutes), which would all land in the first second.
         await asyncio.sleep(a.settle)
@@ -275,6 +326,7 @@ def main() -> None:
     ap.add_argument("--call-rate", type=float, default=1.0, help="paced: calls/s per hall")
     ap.add_argument("--seconds", type=float, default=30.0, help="paced: how long")
     ap.add_argument("--settle", type=float, default=5.0, help="paced: wait after start")
+    ap.add_argument("--waits", action="store_true", help="flat out: sample pg_stat_activity")
     ap.add_argument("--code", type=Path, default=ROOT, help="serve from this source tree")
     a = ap.parse_args()
     counts = [int(x) for x in a.halls.split(",")]

@@ -6,9 +6,9 @@ fsync; to still take thousands of tickets a second, :class:`Committer` runs oper
 on one database thread and commits whatever arrived while the previous commit was
 flushing in one transaction (group commit). Each operation runs inside its own
 SAVEPOINT, so one refused operation never undoes its neighbours; every caller is answered
-only after the commit that holds its change. On PostgreSQL each operation is alone in its
-transaction (see :class:`Committer`), so the transaction is its savepoint: no SAVEPOINT
-or RELEASE round trip.
+only after the commit that holds its change. PostgreSQL groups the same way, behind the
+hall's writer lock taken first (see :class:`Committer`); an operation that arrives alone
+has no SAVEPOINT there: its transaction is its savepoint (two round trips fewer).
 
 Reads that change nothing (snapshots, waiting lists, a phone page's status, event
 replays, the sweeper's "anything due?") run on :class:`Reader` instead: their own
@@ -137,11 +137,14 @@ def open_engine(url: str, *, hall: str = DEFAULT_HALL, read_only: bool = False) 
             connect_args=connect_args,
             execution_options={"postgresql_readonly": True, HALL_OPTION: hall},
         )
+    # No ping before each use (a round trip per operation): the Committer runs a
+    # transaction again when its connection turns out dead before COMMIT was sent, and
+    # the first dead one invalidates the whole pool (a restarted database).
     return create_engine(
         url,
         pool_size=5,
         max_overflow=5,
-        pool_pre_ping=True,
+        pool_pre_ping=False,
         connect_args=connect_args,
         execution_options={HALL_OPTION: hall},
     )
@@ -435,16 +438,22 @@ class Committer:
     events it caused. The events are written to the ``events`` table in the same
     transaction (their ``seq`` is the hall-wide sequence number) and handed back only
     after the commit, so nothing is ever published that a crash could take back.
+
+    PostgreSQL, where several server processes may write one hall: every write
+    transaction first takes the hall's writer lock (:func:`_lock_hall`), so one group
+    at a time commits per hall and no two groups can hold rows the other waits for
+    (groups of two processes taking counter rows in different orders would deadlock,
+    found only after ``deadlock_timeout``). A deadlock or serialization failure with
+    anything else (a report's row locks) reruns the whole group in a fresh
+    transaction, as does a connection found dead before its COMMIT was sent (the pool
+    does not ping each connection before use: that was a round trip per operation).
     """
 
     def __init__(self, engine: Engine, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.engine = engine
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        # On PostgreSQL other server processes take the same row locks: two groups of
-        # several operations could each hold a window the other waits for, and retrying
-        # one operation inside its group cannot break that cycle. One operation per
-        # transaction can always be retried; PostgreSQL groups its own commits anyway.
-        self.max_group = 1 if engine.dialect.name == "postgresql" else MAX_GROUP
+        self.postgres = engine.dialect.name == "postgresql"
+        self.max_group = MAX_GROUP_PG if self.postgres else MAX_GROUP
         hall = hall_of(engine)
         self.events_lock = hall_key(EVENTS, hall)
         self.channel = notify_channel(hall)
@@ -453,6 +462,8 @@ class Committer:
         self._thread.start()
         self.groups = 0
         self.ops = 0
+        self.reruns = 0
+        """Transactions rerun after a lock conflict or a connection found dead."""
         self.on_events: Callable[[Connection, dt.datetime, Published], None] | None = None
         """Called with each operation's committed events, inside their transaction."""
 
@@ -492,84 +503,94 @@ class Committer:
                 return
 
     def _commit(self, batch: list[tuple[Work, Future[Any]]]) -> None:
-        if self.max_group == 1:
-            (only,) = batch
-            self._commit_alone(*only)
+        """Run a group in one transaction and answer each operation after its commit.
+
+        If the transaction fails as a whole (the commit itself, or a conflict that
+        reruns it too often) nobody is acknowledged: every operation gets the error.
+        """
+        # Its asker may have given up before it ran: nothing to acknowledge then.
+        live = [(w, f, self.clock()) for w, f in batch if f.set_running_or_notify_cancel()]
+        if not live:
             return
-        # (future, reply or error, events to write, time) in batch order
-        done: list[tuple[Future[Any], Any, list[tuple[str, dict[str, Any]]] | None, Any]] = []
-        results: list[tuple[Future[Any], Any, Published | None]] = []
-        try:
-            with self.engine.begin() as conn:
-                for work, fut in batch:
-                    if not fut.set_running_or_notify_cancel():
-                        continue  # its asker gave up before it ran: nothing to acknowledge
-                    now = self.clock()
-                    done.append((fut, *_run_one(conn, work, now), now))
-                # Events last, after every row lock of the group is held (see _order_events).
-                if any(evs for _f, _r, evs, _n in done):
-                    _order_events(conn, self.events_lock, self.channel)
-                for fut, value, evs, now in done:
-                    published = None if evs is None else _write_events(conn, now, evs)
-                    if published and self.on_events is not None:
-                        # e.g. the alert outbox: written in the events' own transaction
-                        self.on_events(conn, now, published)
-                    results.append((fut, value, published))
-        except Exception as exc:  # the commit itself failed: nobody was acknowledged
-            log.exception("commit of %d operations failed", len(batch))
-            for _work, fut in batch:
-                if fut.running():
-                    fut.set_exception(exc)
-            return
+        for attempt in range(RERUNS + 1):
+            try:
+                results = self._transaction(live)
+            except _Rerun as rerun:
+                if attempt < RERUNS:
+                    self.reruns += 1
+                    log.info("rerunning %d operation(s): %s", len(live), rerun.why)
+                    continue
+                failure: Exception = rerun.error
+            except Exception as exc:
+                failure = exc
+            else:
+                break
+            log.error("commit of %d operation(s) failed", len(live), exc_info=failure)
+            results = [(fut, failure, None) for _w, fut, _now in live]
+            break
+        # counted as before: refused and failed operations too
         self.groups += 1
-        self.ops += len(batch)
+        self.ops += len(live)
         for fut, value, published in results:
             if published is None:
                 fut.set_exception(value)
             else:
                 fut.set_result((value, published))
 
-    def _commit_alone(self, work: Work, fut: Future[Any]) -> None:
-        """One operation in a transaction of its own, without a SAVEPOINT (PostgreSQL).
+    def _transaction(
+        self, live: list[tuple[Work, Future[Any], dt.datetime]]
+    ) -> list[tuple[Future[Any], Any, Published | None]]:
+        """One transaction for the group: (future, reply or error, events or None).
 
-        A group's savepoints keep a refused operation from undoing its neighbours; an
-        operation alone has none, so rolling its transaction back does the same with two
-        round trips fewer (SAVEPOINT, RELEASE) on every operation. What a refusal keeps
-        (``HallError.kept``: its audit row, a counted wrong guess) is then written in a
-        transaction of its own, and a lock conflict with another server process reruns
-        the operation in a fresh transaction, as :func:`_run_one` does in a group.
+        An operation alone on PostgreSQL runs without a SAVEPOINT (two round trips
+        fewer): its transaction is what a refusal rolls back, and what the refusal keeps
+        (``HallError.kept``) gets a transaction of its own. In a group each operation
+        has its savepoint, so a refusal never undoes its neighbours.
+
+        Raises :class:`_Rerun` when the whole transaction may be run again: nothing of
+        it can have committed (the error came before COMMIT was sent).
         """
-        if not fut.set_running_or_notify_cancel():
-            return  # its asker gave up before it ran: nothing to acknowledge
-        now = self.clock()
-        for attempt in range(3):
-            try:
-                with self.engine.begin() as conn:
-                    value, evs = work(conn, now)
-                    published: Published = []
-                    if evs:
-                        _order_events(conn, self.events_lock, self.channel)
-                        published = _write_events(conn, now, evs)
-                        if self.on_events is not None:
-                            self.on_events(conn, now, published)
-            except HallError as exc:
-                self._keep(exc)
-                fut.set_exception(exc)
-            except DBAPIError as exc:
-                if getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES and attempt < 2:
-                    log.info("operation met a lock conflict with another server; retrying")
-                    continue
+        alone = self.postgres and len(live) == 1
+        committing = False
+        try:
+            with self.engine.connect() as conn:
+                trans = conn.begin()
+                if self.postgres:
+                    _lock_hall(conn, self.events_lock, self.channel)
+                done: list[tuple[Future[Any], Any, list[tuple[str, dict[str, Any]]] | None]] = []
+                for work, fut, now in live:
+                    if alone:
+                        try:
+                            done.append((fut, *work(conn, now)))
+                        except HallError as exc:
+                            trans.rollback()
+                            self._keep(exc)
+                            return [(fut, exc, None)]
+                    else:
+                        done.append((fut, *_run_one(conn, work, now, rerun=self.postgres)))
+                # Events last, each operation's in the group's order (under the hall's
+                # writer lock on PostgreSQL: sequence order is commit order).
+                results: list[tuple[Future[Any], Any, Published | None]] = []
+                for (fut, value, evs), (_w, _f, now) in zip(done, live, strict=True):
+                    published = None if evs is None else _write_events(conn, now, evs)
+                    if published and self.on_events is not None:
+                        # e.g. the alert outbox: written in the events' own transaction
+                        self.on_events(conn, now, published)
+                    results.append((fut, value, published))
+                committing = True
+                trans.commit()
+                return results
+        except DBAPIError as exc:
+            if committing:
+                raise  # COMMIT was sent: it may have committed, so never run it again
+            if getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES:
+                raise _Rerun("a lock conflict with another connection", exc) from exc
+            if exc.connection_invalidated:
+                raise _Rerun("its connection was found dead", exc) from exc
+            if alone:  # one operation's own failure (e.g. a constraint): only it fails
                 log.exception("operation failed")
-                fut.set_exception(exc)
-            except Exception as exc:  # a bug in one operation must not stop the thread
-                log.exception("operation failed")
-                fut.set_exception(exc)
-            else:
-                fut.set_result((value, published))
-            # counted as a group counts its operations: refused and failed ones too
-            self.groups += 1
-            self.ops += 1
-            return
+                return [(live[0][1], exc, None)]
+            raise
 
     def _keep(self, exc: HallError) -> None:
         """A refusal's records, in their own transaction; the refusal stands even if
@@ -584,16 +605,39 @@ class Committer:
             log.exception("recording a refusal failed")
 
 
+class _Rerun(Exception):
+    """The group's transaction failed before its COMMIT was sent: run it again."""
+
+    def __init__(self, why: str, error: Exception) -> None:
+        super().__init__(why)
+        self.why = why
+        self.error = error
+
+
+RERUNS = 3
+"""How often a group is run again after a conflict or a dead connection: a pool of dead
+connections (the database restarted) is invalidated as a whole at the first, so one is
+enough for that; deadlocks with a report may take a couple."""
+MAX_GROUP_PG = 32
+"""Operations per transaction on PostgreSQL: each is a subtransaction (its savepoint),
+and a transaction with more than 64 of them spills their ids to disk for everyone's
+snapshots (PGPROC_MAX_CACHED_SUBXIDS); a refusal that keeps a record takes a second."""
 RETRY_SQLSTATES = {"40P01", "40001"}
-"""Deadlock and serialization failure: with several server processes on one PostgreSQL,
-two groups may lock the same windows in opposite orders; the database picks one to fail
-and retrying that operation alone succeeds."""
+"""Deadlock and serialization failure: the database picked this transaction to fail
+(against a report holding rows, or, rarely, a migration's locks); nothing of it
+committed, so running it again is safe."""
 
 
 def _run_one(
-    conn: Connection, work: Work, now: dt.datetime
+    conn: Connection, work: Work, now: dt.datetime, *, rerun: bool = False
 ) -> tuple[Any, list[tuple[str, dict[str, Any]]] | None]:
-    """One operation in its own savepoint: (reply, events), or (error, None)."""
+    """One operation in its own savepoint: (reply, events), or (error, None).
+
+    ``rerun`` (PostgreSQL): a lock conflict or a dead connection fails the whole group,
+    to be run again (see :meth:`Committer._transaction`); rerunning the one operation
+    inside the group could meet the same cycle, since the group's earlier operations
+    still hold their rows.
+    """
     for attempt in range(3):
         sp = conn.begin_nested()
         try:
@@ -613,8 +657,11 @@ def _run_one(
                     keep.rollback()
             return exc, None
         except DBAPIError as exc:
+            retry = getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES
+            if rerun and (retry or exc.connection_invalidated):
+                raise
             sp.rollback()
-            if getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES and attempt < 2:
+            if retry and attempt < 2:
                 log.info("operation met a lock conflict with another server; retrying")
                 continue
             log.exception("operation failed")
@@ -627,32 +674,38 @@ def _run_one(
 
 
 EVENTS = "events"
-"""The advisory lock that orders a hall's event commits (:func:`hall_key`): halls on one
-database never wait for each other's."""
+"""The hall's writer lock (:func:`hall_key`, :func:`_lock_hall`), named for what it first
+ordered, the event commits (a rename would let an old and a new server of one hall
+commit events out of order during an upgrade). Halls on one database never wait for
+each other's."""
 NOTIFY_CHANNEL = "hallq_events"
 """The prefix of each hall's channel (:func:`notify_channel`)."""
 
 
-ORDER_AND_NOTIFY = text("SELECT pg_advisory_xact_lock(:k), pg_notify(:c, '')")
-"""One round trip for both: a NOTIFY is only delivered at commit, so it may be queued in
-the statement that takes the lock."""
+LOCK_AND_NOTIFY = text("SELECT pg_advisory_xact_lock(:k), pg_notify(:c, '')")
+"""One round trip for both: a NOTIFY is only delivered at commit (and never if the
+transaction rolls back), so it may be queued in the statement that takes the lock."""
 EVENT_INSERT_MANY = insert(s.events).returning(s.events.c.seq, sort_by_parameter_order=True)
 """Several events in one INSERT (PostgreSQL), their ``seq`` handed back in row order."""
 
 
-def _order_events(conn: Connection, key: int, channel: str) -> None:
-    """On PostgreSQL, make event-writing transactions commit in sequence order, and wake
-    the hall's other processes when this one commits.
+def _lock_hall(conn: Connection, key: int, channel: str) -> None:
+    """PostgreSQL: the hall's writer lock, first in every write transaction of the
+    :class:`Committer`, held to its commit; and the wake-up of the hall's other
+    processes when it commits.
 
-    Several server processes may share one PostgreSQL. A transaction-level advisory
-    lock taken just before a group writes its events makes those groups commit one
-    after another, so sequence order is commit order and a process reading "events
-    after N" never misses one that commits later with a smaller number. It is taken
-    after all of the group's row locks, and its holder takes no more, so it cannot
-    deadlock with them. SQLite has one writer per file: nothing to do.
+    Taken first, before any row lock, it makes a hall's write transactions from all its
+    server processes run one after another: two groups can never each hold a row the
+    other waits for (no deadlock, whatever order their operations lock rows in), and the
+    events' sequence order is their commit order, so a process reading "events after N"
+    never misses one that commits later with a smaller number. Nothing that holds a row
+    lock ever waits for it (only the Committer takes it), so it cannot join a cycle.
+
+    The NOTIFY is sent at every commit, also of a transaction that wrote no event (most
+    write some): the other processes then read nothing new, which is cheaper than a
+    second round trip on every operation to notify only after events.
     """
-    if conn.dialect.name == "postgresql":
-        conn.execute(ORDER_AND_NOTIFY, {"k": key, "c": channel})
+    conn.execute(LOCK_AND_NOTIFY, {"k": key, "c": channel})
 
 
 def _write_events(
