@@ -468,15 +468,19 @@ class Committer:
         """Called with each operation's committed events, inside their transaction."""
 
     async def submit(self, work: Work) -> tuple[Any, Published]:
-        fut: Future[tuple[Any, Published]] = Future()
-        self._q.put((work, fut))
-        return await asyncio.wrap_future(fut)
+        return await asyncio.wrap_future(self.enqueue(work))
 
     def call(self, work: Work) -> tuple[Any, Published]:
         """The same as :meth:`submit`, for threads that are not an event loop."""
+        return self.enqueue(work).result()
+
+    def enqueue(self, work: Work) -> Future[tuple[Any, Published]]:
+        """Queue an operation and return at once; the future is answered after the
+        commit. Operations queued while the database thread is busy form its next
+        group, in the order they were queued."""
         fut: Future[tuple[Any, Published]] = Future()
         self._q.put((work, fut))
-        return fut.result()
+        return fut
 
     def close(self) -> None:
         self._q.put(None)
