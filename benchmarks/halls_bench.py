@@ -144,25 +144,48 @@ class WaitSampler:
         return "\n".join(out)
 
 
-def start(args: list[str], code: Path, ready: int) -> tuple[subprocess.Popen[str], list[int]]:
-    """A ``hallq server`` process and the ports of its ``ready`` halls, in start order."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "queue_server.cli", "server", *args, "--ignore-hours"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=code,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    ports: list[int] = []
-    tail: list[str] = []
-    for line in proc.stdout:
-        tail = [*tail[-20:], line]
-        m = re.search(r"ready on [\d.]+:(\d+)", line)
-        if m and "county page" not in line:
-            ports.append(int(m.group(1)))
-            if len(ports) == ready:
-                # keep draining, or a full pipe would block the server
-                threading.Thread(target=lambda: [*proc.stdout], daemon=True).start()  # type: ignore[misc]
-                return proc, ports
-    raise RuntimeError("server did not start:\n" + "".join(tail))
+COMMITTED = re.compile(r"committed (\d+) operations in (\d+) transactions \((\d+) reruns")
+"""The Committer's last words at a clean stop (db.Committer.close): how well it grouped."""
+
+
+class Server:
+    """A ``hallq server`` process and the ports of its halls, in start order; its log is
+    drained (a full pipe would block it) and the Committers' totals kept."""
+
+    def __init__(self, args: list[str], code: Path, ready: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "queue_server.cli", "server", *args, "--ignore-hours"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=code,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        self.ports: list[int] = []
+        self.committed = [0, 0, 0]  # operations, transactions, reruns
+        tail: list[str] = []
+        for line in self.proc.stdout:
+            tail = [*tail[-20:], line]
+            m = re.search(r"ready on [\d.]+:(\d+)", line)
+            if m and "county page" not in line:
+                self.ports.append(int(m.group(1)))
+                if len(self.ports) == ready:
+                    self._drain = threading.Thread(target=self._read, daemon=True)
+                    self._drain.start()
+                    return
+        raise RuntimeError("server did not start:\n" + "".join(tail))
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if m := COMMITTED.search(line):
+                self.committed = [
+                    a + int(b) for a, b in zip(self.committed, m.groups(), strict=True)
+                ]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+
+    def wait(self) -> None:
+        self.proc.wait(30)
+        self._drain.join(5)
 
 
 @contextlib.asynccontextmanager
@@ -170,8 +193,8 @@ async def serving(
     n: int, procs: int, pg: str, code: Path, county: bool
 ) -> AsyncIterator[tuple[list[list[int]], list[int], str]]:
     """``n`` halls in a fresh database; yields each hall's ports (one per process), the
-    server processes' pids and the database's URL."""
-    running: list[subprocess.Popen[str]] = []
+    server processes and the database's URL."""
+    running: list[Server] = []
     with throwaway_database(pg, "hallq_bench") as url, tempfile.TemporaryDirectory() as tmp:
         try:
             halls = [
@@ -187,22 +210,22 @@ async def serving(
             if county:
                 if procs != 1:
                     raise SystemExit("--county serves each hall from one process (--procs 1)")
-                proc, got = start(["--county", str(county_file(Path(tmp), halls, url))], code, n)
-                running.append(proc)
-                for i, port in enumerate(got):
+                server = Server(["--county", str(county_file(Path(tmp), halls, url))], code, n)
+                running.append(server)
+                for i, port in enumerate(server.ports):
                     ports[i].append(port)
             else:
                 for _ in range(procs):
                     for i, h in enumerate(halls):
-                        proc, got = start(["--config", str(h), "--db", url, "--port", "0"], code, 1)
-                        running.append(proc)
-                        ports[i] += got
-            yield ports, [proc.pid for proc in running], url
+                        server = Server(["--config", str(h), "--db", url, "--port", "0"], code, 1)
+                        running.append(server)
+                        ports[i] += server.ports
+            yield ports, running, url
         finally:
-            for proc in running:
-                proc.terminate()
-            for proc in running:
-                proc.wait(30)
+            for server in running:
+                server.stop()
+            for server in running:
+                server.wait()
 
 
 async def flat(ports: list[int], kiosks: int, per_kiosk: int) -> dict[str, float]:
@@ -274,7 +297,8 @@ async def paced(
 
 
 async def run_flat(n: int, procs: int, a: argparse.Namespace, code: Path) -> dict[str, float]:
-    async with serving(n, procs, a.pg, code, a.county) as (ports, pids, url):
+    async with serving(n, procs, a.pg, code, a.county) as (ports, servers, url):
+        pids = [server.proc.pid for server in servers]
         waits = WaitSampler(url) if a.waits else contextlib.nullcontext()
         cpu0 = cpu_seconds(pids)
         with waits:
@@ -282,7 +306,11 @@ async def run_flat(n: int, procs: int, a: argparse.Namespace, code: Path) -> dic
         cpu = cpu_seconds(pids) - cpu0
     if isinstance(waits, WaitSampler):
         print(waits.table(f"{n} hall(s), {procs} process(es) per hall"))
+    ops, transactions, reruns = (sum(s.committed[i] for s in servers) for i in range(3))
     return {
+        # whole run, start-up included; 0 when the servers' code does not say (older)
+        "per_transaction": ops / transactions if transactions else 0.0,
+        "reruns": reruns,
         "cpu_ms": cpu / (n * a.kiosks * (a.per_kiosk + 3)) * 1e3,
         "per_hall": sum(g["rate"] for g in got) / n,
         "total": sum(g["rate"] for g in got),
@@ -291,7 +319,8 @@ async def run_flat(n: int, procs: int, a: argparse.Namespace, code: Path) -> dic
 
 
 async def run_paced(n: int, a: argparse.Namespace, code: Path) -> dict[str, float]:
-    async with serving(n, 1, a.pg, code, a.county) as (ports, pids, _url):
+    async with serving(n, 1, a.pg, code, a.county) as (ports, servers, _url):
+        pids = [server.proc.pid for server in servers]
         # Past each hall's start-up sweeps (lights, assessments, summaries: once at a
         # start, then every few minutes), which would all land in the first second.
         await asyncio.sleep(a.settle)
@@ -359,13 +388,19 @@ def main() -> None:
     (n0, k0) = next(iter(rows2))
     base2 = rows2[(n0, k0)]
     print("| halls | processes per hall | tickets/s per hall | all halls | worst hall's p99 ms "
-          "| per hall vs first row | p99 vs first row | server CPU ms per ticket |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| per hall vs first row | p99 vs first row | server CPU ms per ticket "
+          "| operations per transaction (reruns) |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for (n, k), r in rows2.items():
         print(
             f"| {n} | {k} | {r['per_hall']:.0f} | {r['total']:.0f} | {r['p99']:.1f} | "
             f"{r['per_hall'] / base2['per_hall']:.2f} | {r['p99'] / base2['p99']:.2f} | "
-            f"{r['cpu_ms']:.2f} |"
+            f"{r['cpu_ms']:.2f} | "
+            + (
+                f"{r['per_transaction']:.2f} ({r['reruns']:.0f}) |"
+                if r["per_transaction"]
+                else "? |"
+            )
         )
 
 
