@@ -575,7 +575,7 @@ class Committer:
                             done.append((fut, *work(conn, now)))
                         except HallError as exc:
                             trans.rollback()
-                            self._keep(exc)
+                            self._keep(conn, exc)
                             return [(fut, exc, None)]
                     else:
                         done.append((fut, *_run_one(conn, work, now, rerun=self.postgres)))
@@ -603,13 +603,15 @@ class Committer:
                 return [(live[0][1], exc, None)]
             raise
 
-    def _keep(self, exc: HallError) -> None:
-        """A refusal's records, in their own transaction; the refusal stands even if
-        they cannot be written."""
+    def _keep(self, conn: Connection, exc: HallError) -> None:
+        """A refusal's records, in a transaction of their own after the refused one's
+        rollback (under the hall's writer lock too, as every write of the Committer);
+        the refusal stands even if they cannot be written."""
         if not exc.kept:
             return
         try:
-            with self.engine.begin() as conn:
+            with conn.begin():
+                conn.execute(LOCK_HALL, {"k": self.events_lock})
                 for write in exc.kept:
                     write(conn)
         except Exception:
@@ -693,6 +695,7 @@ NOTIFY_CHANNEL = "hallq_events"
 """The prefix of each hall's channel (:func:`notify_channel`)."""
 
 
+LOCK_HALL = text("SELECT pg_advisory_xact_lock(:k)")
 LOCK_AND_NOTIFY = text("SELECT pg_advisory_xact_lock(:k), pg_notify(:c, '')")
 """One round trip for both: a NOTIFY is only delivered at commit (and never if the
 transaction rolls back), so it may be queued in the statement that takes the lock."""

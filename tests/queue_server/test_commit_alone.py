@@ -1,8 +1,8 @@
-"""The writer's commit of one operation on PostgreSQL: a transaction without a SAVEPOINT.
+"""The writer's commit of one operation alone on PostgreSQL: a transaction without a SAVEPOINT.
 
-On PostgreSQL every operation is its own transaction (db.Committer.max_group is 1), and
-since issue 14's round-trip cut it runs without the SAVEPOINT a group needs: the whole
-transaction is what a refusal rolls back and what a lock conflict retries. These tests
+On PostgreSQL an operation that reaches the writer alone (nothing queued with it; groups
+are in test_group_commit.py) runs without the SAVEPOINT a group needs: the whole
+transaction is what a refusal rolls back and what a lock conflict reruns. These tests
 hold that to the promises the savepoint kept: a refusal undoes the operation's writes but
 keeps what it asks to keep, events are written with their sequence numbers in order and
 only for operations that succeed, and a deadlock with another connection reruns the

@@ -313,3 +313,39 @@ def test_a_connection_killed_as_its_commit_is_sent_is_never_run_again(pg_writer)
     assert runs == [1] and committer.reruns == 0
     assert _ops(engine) == []  # (here the COMMIT never arrived: nothing was committed)
     assert committer.call(work)[0] == "op"  # and the writer goes on
+
+
+def test_two_writers_commit_events_in_sequence_order(config, pg_url):
+    """Writer A has written its event (taking the next sequence number) and has not yet
+    committed when writer B writes one: B must commit after A, or a process that had
+    read "events after A's number" would never see A's. Without the hall's writer lock
+    B would take the next number and commit first."""
+    (ea, a), (eb, b) = _writer(config, pg_url), _writer(config, pg_url)
+    a_written = threading.Event()
+    b_committed = threading.Event()
+    committed: list[str] = []
+
+    def hold_a(conn: Any, now: Any, published: Any) -> None:
+        a_written.set()
+        for _ in range(100_000):  # until B waits for the lock (or, without it, committed)
+            if b_committed.is_set() or conn.execute(ADVISORY_WAITER).scalar():
+                return
+        raise AssertionError("writer B neither waited nor committed")
+
+    def event_of(name: str) -> Any:
+        return lambda conn, now: (name, [(f"test.{name}", {})])
+
+    a.on_events = hold_a
+    try:
+        fa = a.enqueue(event_of("a"))
+        fa.add_done_callback(lambda _f: committed.append("a"))
+        assert a_written.wait(30)
+        fb = b.enqueue(event_of("b"))
+        fb.add_done_callback(lambda _f: (committed.append("b"), b_committed.set()))
+        seq = {name: f.result(30)[1][0][0] for name, f in (("a", fa), ("b", fb))}
+        assert seq["a"] < seq["b"]
+        assert committed == ["a", "b"]  # commit order is sequence order
+    finally:
+        for committer, engine in ((a, ea), (b, eb)):
+            committer.close()
+            engine.dispose()

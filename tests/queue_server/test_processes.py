@@ -221,6 +221,92 @@ def test_displays_on_one_server_see_calls_made_through_another(pg_url):
     asyncio.run(asyncio.wait_for(main(), 120))
 
 
+def test_two_processes_issuing_and_calling_at_once_show_one_order_of_events(pg_url):
+    """Kiosks and clerks on both processes of one hall at once, a display on each: both
+    displays see the same events, each once, in one order (sequence order is commit
+    order: every write transaction takes the hall's writer lock first, whichever process
+    groups what), no number is issued twice and no ticket called twice."""
+    import psycopg
+
+    _migrate(pg_url)
+    per_kiosk = 15
+
+    async def main() -> None:
+        servers = [ServerProcess(pg_url), ServerProcess(pg_url)]
+        seen: list[list[tuple[int, str, str]]] = [[], []]
+        clients: list[HallClient] = []
+        try:
+            for i, srv in enumerate(servers):
+                clients.append(
+                    HallClient(
+                        srv.url,
+                        "display-1-secret",
+                        name=f"d{i}",
+                        subscribe=True,
+                        on_event=lambda kind, seq, data, i=i: seen[i].append(
+                            (seq, kind, str(data.get("label")))
+                        ),
+                    )
+                )
+            kiosks = [HallClient(srv.url, "kiosk-1-secret", name=f"k{i}")
+                      for i, srv in enumerate(servers) for _ in range(2)]  # fmt: skip
+            gws = [HallClient(srv.url, "gateway-secret", name=f"g{i}") for i, srv in
+                   enumerate(servers)]  # fmt: skip
+            clients += kiosks + gws
+            for c in clients:
+                await c.start()
+                await c.wait_online(10)
+            for w, gw in zip((1, 2), gws, strict=True):
+                await gw.request("window.open", {"window": w})
+            labels: list[str] = []
+            called: list[str] = []
+            done = asyncio.Event()
+
+            async def kiosk(k: HallClient) -> None:
+                for _ in range(per_kiosk):
+                    labels.append(
+                        (await k.request("ticket.issue", {"service": "general"}))["label"]
+                    )
+
+            async def clerk(gw: HallClient, window: int) -> None:
+                while not (done.is_set() and len(called) == len(labels)):
+                    r = await gw.request("call.next", {"window": window})
+                    if r["ticket"] is None:
+                        await asyncio.sleep(0.01)
+                        continue
+                    called.append(r["ticket"]["label"])
+                    await gw.request("case.finish", {"window": window})
+
+            async def issuing() -> None:
+                await asyncio.gather(*(kiosk(k) for k in kiosks))
+                done.set()
+
+            await asyncio.gather(
+                issuing(), *(clerk(g, w) for g, w in zip(gws, (1, 2), strict=True))
+            )
+            with psycopg.connect(pg_url.replace("+psycopg", ""), options=HALL_PATH) as conn:
+                (top,) = conn.execute("SELECT max(seq) FROM events").fetchone()
+            deadline = asyncio.get_running_loop().time() + 20
+            while asyncio.get_running_loop().time() < deadline and any(
+                c.last_seq != top for c in clients[:2]
+            ):
+                await asyncio.sleep(0.05)
+        finally:
+            for c in clients:
+                await c.close()
+            for srv in servers:
+                if srv.proc.poll() is None:
+                    srv.terminate()
+        assert len(labels) == len(set(labels)) == 4 * per_kiosk  # no number twice
+        assert sorted(called) == sorted(labels)  # each called once
+        assert seen[0] == seen[1]  # one order of events on both processes
+        seqs = [seq for seq, _k, _l in seen[0]]
+        assert seqs == sorted(set(seqs)) and seqs[-1] == top  # each once, in order, all
+        assert sorted(lbl for _s, k, lbl in seen[0] if k == "ticket.called") == sorted(called)
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
 def test_chaos_two_servers_sigkills_and_failover_keep_every_invariant(pg_url):
     """Two processes on one PostgreSQL; kiosks, clerks and a display fail over between
     them while one or the other is SIGKILLed mid-load. At the end: no acknowledged
