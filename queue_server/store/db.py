@@ -132,7 +132,7 @@ def open_engine(url: str, *, hall: str = DEFAULT_HALL, read_only: bool = False) 
             url,
             pool_size=READERS,
             max_overflow=0,
-            pool_pre_ping=True,
+            pool_pre_ping=False,  # Reader reads again on a dead connection
             isolation_level="REPEATABLE READ",
             connect_args=connect_args,
             execution_options={"postgresql_readonly": True, HALL_OPTION: hall},
@@ -417,8 +417,17 @@ class Reader:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._read, fn)
 
     def _read(self, fn: Callable[[Connection, dt.datetime], T]) -> T:
-        with self.engine.connect() as conn, conn.begin():
-            return fn(conn, self.clock())
+        # A read changes nothing, so one whose connection turns out dead (the pool does
+        # not ping before use: a round trip on every read) is simply read again.
+        for attempt in range(RERUNS + 1):
+            try:
+                with self.engine.connect() as conn, conn.begin():
+                    return fn(conn, self.clock())
+            except DBAPIError as exc:
+                if not exc.connection_invalidated or attempt == RERUNS:
+                    raise
+                log.info("reading again: its connection was found dead")
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

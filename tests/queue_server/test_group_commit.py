@@ -14,6 +14,7 @@ committed). Two Committers on two engines of one hall stand for two server proce
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -247,9 +248,9 @@ def test_a_deadlock_in_a_group_reruns_the_whole_group_once_committed(pg_writer):
         other.close()
 
 
-def _terminate_writers(engine: Any) -> int:
-    """Kill every other backend of this database (the writer's pooled connections), and
-    wait until they are gone."""
+def _terminate_backends(engine: Any) -> int:
+    """Kill every other backend of this database (the pooled connections of the writer
+    and the readers), and wait until they are gone."""
     url = libpq_url(engine.url.render_as_string(hide_password=False))
     with psycopg.connect(url, autocommit=True) as c:
         killed = c.execute(
@@ -276,7 +277,7 @@ def test_a_connection_killed_between_operations_is_replaced_and_nothing_is_doubl
         return work
 
     assert committer.call(op("before"))[0] == "before"
-    assert _terminate_writers(engine) >= 1  # the pooled connection the writer will reuse
+    assert _terminate_backends(engine) >= 1  # the pooled connection the writer will reuse
     assert committer.call(op("after"))[0] == "after"
     assert committer.reruns == 1  # found dead at its first statement, run again
     assert runs == ["before", "after"]  # the operation itself ran once
@@ -298,7 +299,7 @@ def test_a_connection_killed_as_its_commit_is_sent_is_never_run_again(pg_writer)
 
     def kill_once(conn: Any) -> None:
         if not killed:
-            killed.append(_terminate_writers(engine))
+            killed.append(_terminate_backends(engine))
 
     def work(conn: Any, now: Any) -> Reply:
         runs.append(1)
@@ -349,3 +350,23 @@ def test_two_writers_commit_events_in_sequence_order(config, pg_url):
         for committer, engine in ((a, ea), (b, eb)):
             committer.close()
             engine.dispose()
+
+
+def test_a_read_whose_connection_was_killed_is_read_again(pg_writer):
+    """The readers' pool does not ping either: a read that finds its connection dead is
+    read again on a fresh one (a read changes nothing, so that is always safe)."""
+    engine, committer = pg_writer
+    committer.call(lambda conn, now: (_audit(conn, now, "op"), []))
+    reader = db.Reader(engine.url.render_as_string(hide_password=False), Clock(), workers=1)
+    try:
+
+        async def read() -> list[str]:
+            return await reader.read(
+                lambda conn, _now: list(conn.execute(select(s.audit.c.op)).scalars())
+            )
+
+        assert asyncio.run(read()) == ["op"]
+        assert _terminate_backends(engine) >= 1  # the reader's pooled connection among them
+        assert asyncio.run(read()) == ["op"]
+    finally:
+        reader.close()
