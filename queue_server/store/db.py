@@ -588,11 +588,16 @@ class Committer:
                             return [(fut, exc, None)]
                     else:
                         done.append((fut, *_run_one(conn, work, now, rerun=self.postgres)))
-                # Events last, each operation's in the group's order (under the hall's
-                # writer lock on PostgreSQL: sequence order is commit order).
+                # Events last, the whole group's in one go, each operation's in the
+                # group's order (under the hall's writer lock on PostgreSQL: sequence
+                # order is commit order).
+                ran = [(*d, now) for d, (_w, _f, now) in zip(done, live, strict=True)]
+                written = iter(
+                    _write_events(conn, [(n, *e) for *_, evs, n in ran for e in evs or ()])
+                )
                 results: list[tuple[Future[Any], Any, Published | None]] = []
-                for (fut, value, evs), (_w, _f, now) in zip(done, live, strict=True):
-                    published = None if evs is None else _write_events(conn, now, evs)
+                for fut, value, evs, now in ran:
+                    published = None if evs is None else [next(written) for _ev in evs]
                     if published and self.on_events is not None:
                         # e.g. the alert outbox: written in the events' own transaction
                         self.on_events(conn, now, published)
@@ -709,7 +714,8 @@ LOCK_AND_NOTIFY = text("SELECT pg_advisory_xact_lock(:k), pg_notify(:c, '')")
 """One round trip for both: a NOTIFY is only delivered at commit (and never if the
 transaction rolls back), so it may be queued in the statement that takes the lock."""
 EVENT_INSERT_MANY = insert(s.events).returning(s.events.c.seq, sort_by_parameter_order=True)
-"""Several events in one INSERT (PostgreSQL), their ``seq`` handed back in row order."""
+"""Several events in one INSERT (PostgreSQL), their ``seq`` handed back in row order: a
+group's events are one round trip, whatever the number of operations."""
 
 
 def _lock_hall(conn: Connection, key: int, channel: str) -> None:
@@ -732,17 +738,18 @@ def _lock_hall(conn: Connection, key: int, channel: str) -> None:
 
 
 def _write_events(
-    conn: Connection, now: dt.datetime, evs: list[tuple[str, dict[str, Any]]]
+    conn: Connection, evs: list[tuple[dt.datetime, str, dict[str, Any]]]
 ) -> Published:
+    """Write events (at, type, data) in this order; their sequence numbers follow it."""
     if conn.dialect.name == "postgresql" and len(evs) > 1:
-        # One round trip for an operation's events (a call writes three).
-        rows = [{"at": now, "type": k, "payload": jsonenc.dumps(d)} for k, d in evs]
+        # One round trip for a group's events (a call alone writes three).
+        rows = [{"at": at, "type": k, "payload": jsonenc.dumps(d)} for at, k, d in evs]
         seqs = conn.execute(EVENT_INSERT_MANY, rows).scalars().all()
-        return [(seq, now, kind, data) for seq, (kind, data) in zip(seqs, evs, strict=True)]
+        return [(seq, *ev) for seq, ev in zip(seqs, evs, strict=True)]
     out: Published = []
-    for kind, data in evs:
+    for at, kind, data in evs:
         seq = conn.execute(
-            EVENT_INSERT, {"at": now, "type": kind, "payload": jsonenc.dumps(data)}
+            EVENT_INSERT, {"at": at, "type": kind, "payload": jsonenc.dumps(data)}
         ).scalar_one()
-        out.append((seq, now, kind, data))
+        out.append((seq, at, kind, data))
     return out
