@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, NestedTransaction
 from sqlalchemy.exc import DBAPIError
 
 from .. import jsonenc
@@ -587,7 +587,7 @@ class Committer:
                             self._keep(conn, exc)
                             return [(fut, exc, None)]
                     else:
-                        done.append((fut, *_run_one(conn, work, now, rerun=self.postgres)))
+                        done.append((fut, *_run_one(conn, work, now, shared=self.postgres)))
                 # Events last, the whole group's in one go, each operation's in the
                 # group's order (under the hall's writer lock on PostgreSQL: sequence
                 # order is commit order).
@@ -632,6 +632,30 @@ class Committer:
             log.exception("recording a refusal failed")
 
 
+class _Mark:
+    """An operation's savepoint in a PostgreSQL group, left in place when it succeeds.
+
+    Releasing it would be a round trip per operation for nothing: the group's COMMIT
+    ends them all. ``ROLLBACK TO`` the most recent savepoint of the name undoes only
+    this operation and keeps the savepoint, so one name serves every operation of the
+    group, each nested in the one before (at most :data:`MAX_GROUP_PG` deep). No
+    operation opens savepoints of its own, which a ``ROLLBACK TO`` here would end.
+    """
+
+    SAVEPOINT = "SAVEPOINT hallq_op"
+    ROLLBACK = "ROLLBACK TO SAVEPOINT hallq_op"
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        conn.exec_driver_sql(self.SAVEPOINT)
+
+    def commit(self) -> None:
+        """Nothing to send: see the class."""
+
+    def rollback(self) -> None:
+        self.conn.exec_driver_sql(self.ROLLBACK)
+
+
 class _Rerun(Exception):
     """The group's transaction failed before its COMMIT was sent: run it again."""
 
@@ -656,17 +680,18 @@ committed, so running it again is safe."""
 
 
 def _run_one(
-    conn: Connection, work: Work, now: dt.datetime, *, rerun: bool = False
+    conn: Connection, work: Work, now: dt.datetime, *, shared: bool = False
 ) -> tuple[Any, list[tuple[str, dict[str, Any]]] | None]:
     """One operation in its own savepoint: (reply, events), or (error, None).
 
-    ``rerun`` (PostgreSQL): a lock conflict or a dead connection fails the whole group,
-    to be run again (see :meth:`Committer._transaction`); rerunning the one operation
-    inside the group could meet the same cycle, since the group's earlier operations
-    still hold their rows.
+    ``shared`` (PostgreSQL, whose hall other processes write too): a lock conflict or a
+    dead connection fails the whole group, to be run again (see
+    :meth:`Committer._transaction`); rerunning the one operation inside the group could
+    meet the same cycle, since the group's earlier operations still hold their rows. Its
+    savepoints are :class:`_Mark`s, never released.
     """
     for attempt in range(3):
-        sp = conn.begin_nested()
+        sp: _Mark | NestedTransaction = _Mark(conn) if shared else conn.begin_nested()
         try:
             reply, evs = work(conn, now)
             sp.commit()
@@ -685,7 +710,7 @@ def _run_one(
             return exc, None
         except DBAPIError as exc:
             retry = getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES
-            if rerun and (retry or exc.connection_invalidated):
+            if shared and (retry or exc.connection_invalidated):
                 raise
             sp.rollback()
             if retry and attempt < 2:
