@@ -28,8 +28,15 @@ processes do not fit two cores honestly: ``--county`` is how 20 halls are measur
 ``--code DIR`` runs the servers from another source tree (``git archive main | tar -x
 -C DIR``), for a same-run A/B: one run per tree, same command otherwise.
 
+Flat out, each row also shows the servers' CPU per ticket (steadier than tickets/s on a
+shared machine) and how many operations their writers committed per transaction (from
+each server's last log line; ``?`` for code older than session 6). ``--waits`` samples
+``pg_stat_activity`` during each flat-out row and prints where the run's backends were:
+working, waiting for another's lock (row or advisory), or in a transaction waiting for
+their server's Python.
+
     .venv/bin/python benchmarks/halls_bench.py --pg postgresql://postgres@127.0.0.1:5432/postgres
-    .venv/bin/python benchmarks/halls_bench.py --pg URL --halls 1 --procs 1,2 --kiosks 8
+    .venv/bin/python benchmarks/halls_bench.py --pg URL --halls 1 --procs 1,2 --kiosks 8 [--waits]
     .venv/bin/python benchmarks/halls_bench.py --pg URL --halls 1,20 --county --rate 2
 """
 
