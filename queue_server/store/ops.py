@@ -495,18 +495,21 @@ class HallOps:
         figures this leaves as they were (property-tested); a ticket's phone page, which
         may be anywhere in its line, reads the whole line.
 
-        ``kept``: the waiting tickets come from this thread's memory of the lines, which
-        reads only what changed since (store/lines.py); the same tickets as the reads
-        below (``kept=False``, the tests' reference).
+        ``kept``: the waiting tickets and the last hour's issued counts come from this
+        thread's memory of the lines, which reads only what changed since
+        (store/lines.py); the same tickets and counts as the reads below (``kept=False``,
+        the tests' reference).
         """
         queues, linked = self._component(queue)
         numbers = [w.number for w in linked]
         day = self.day(now)
         hidden: dict[tuple[str, bool], int] = {}
         lines: dict[tuple[str, int], list[rules.Candidate]] | None = None
+        since = now - dt.timedelta(minutes=estimate.FLOW_WINDOW_MINUTES)
+        counts: dict[str, tuple[int, int]] | None = None
         if kept:
-            waiting, hidden, lines = self._kept_lines().waiting(
-                conn, queues, numbers, day, brief=brief, ticket=ticket
+            (waiting, hidden, lines), counts = self._kept_lines().waiting(
+                conn, queues, numbers, day, since, brief=brief, ticket=ticket
             )
         elif brief:
             waiting = []
@@ -560,13 +563,13 @@ class HallOps:
                 recent_s=seconds.get(r.queue, ()) if busy else (),
             )
             windows.append(estimate.WindowNow(wd.number, wd.queues, free_at))
-        since = now - dt.timedelta(minutes=estimate.FLOW_WINDOW_MINUTES)
-        counts: dict[str, tuple[int, int]] = {}
-        for q, prio, n in conn.execute(
-            _EST_ISSUED, {"day": day, "queues": queues, "since": since}
-        ).all():
-            o, p = counts.get(q, (0, 0))
-            counts[q] = (o, p + n) if prio else (o + n, p)
+        if counts is None:  # the tickets issued in the arrival window, counted here
+            counts = {}
+            for q, prio, n in conn.execute(
+                _EST_ISSUED, {"day": day, "queues": queues, "since": since}
+            ).all():
+                o, p = counts.get(q, (0, 0))
+                counts[q] = (o, p + n) if prio else (o + n, p)
         cv = {q: v for q, d in seconds.items() if (v := estimate.spread_from_cases(d)) is not None}
         return estimate.HallNow(
             service_cv=cv,

@@ -68,6 +68,8 @@ def assert_kept_is_fresh(store: Store, ops: HallOps | None = None) -> None:
                     fresh.waiting, key=lambda c: c.id
                 ), (q, brief)
                 assert kept.hidden == fresh.hidden, (q, brief)
+                # the arrival rates: the last hour's issued counts, kept with the lines
+                assert kept.flows == fresh.flows, (q, brief)
                 newcomer = rules.Candidate(2**62, q, now)
                 targets = [newcomer] + [c for c in mine if c.id == ticket]
                 assert estimate.estimates(kept, targets) == estimate.estimates(fresh, targets)
@@ -213,3 +215,20 @@ def test_a_memory_older_than_the_log_is_read_afresh(store: Store) -> None:
         )
     assert_kept_is_fresh(store)
     assert store.ops._lines.reads == reads + 1
+
+
+def test_the_last_hours_counts_follow_the_window_back_and_forth(store: Store) -> None:
+    """The kept issued counts drop tickets as the arrival window moves past them, and a
+    window that starts before the memory's (a clock set back) is counted afresh, not
+    from a memory that has already dropped those tickets."""
+    store.open(1)
+    for _ in range(6):
+        store.issue("sa")
+        store.issue("sb", priority="elderly")
+        store.clock.advance(minutes=15)
+    assert_kept_is_fresh(store)  # 90 minutes on: the first tickets are out of the window
+    store.clock.advance(minutes=-80)
+    assert_kept_is_fresh(store)  # back: they are in it again
+    store.clock.advance(minutes=80)
+    store.issue("sa")
+    assert_kept_is_fresh(store)
