@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from ..core import daysim, estimate, rules
@@ -25,6 +25,14 @@ if TYPE_CHECKING:
     from .ops import HallOps
 
 _r = s.estimate_records.c
+# Built once: a SQLAlchemy construct made per call cost more than the statement itself
+# (an UPDATE built per call ~300 us against ~50 us prebuilt, on every call next).
+_RECORD_ISSUE = insert(s.estimate_records)
+_RECORD_CALL = (
+    update(s.estimate_records)
+    .where(_r.ticket_id == bindparam("_id"), _r.called_at.is_(None))
+    .values(called_at=bindparam("_at"), waited_s=bindparam("_waited"))
+)
 
 
 def record_issue(
@@ -32,7 +40,7 @@ def record_issue(
 ) -> None:
     """The wait the kiosk reply promised, written in the issue's own transaction."""
     conn.execute(
-        insert(s.estimate_records),
+        _RECORD_ISSUE,
         {
             "ticket_id": ticket["id"],
             "day": ticket["day"],
@@ -55,11 +63,7 @@ def record_call(conn: Connection, ticket: RowMapping, now: dt.datetime) -> None:
     call (or for a ticket issued before records were kept).
     """
     waited = int((now - ticket["issued_at"]).total_seconds())
-    conn.execute(
-        update(s.estimate_records)
-        .where(_r.ticket_id == ticket["id"], _r.called_at.is_(None))
-        .values(called_at=now, waited_s=waited)
-    )
+    conn.execute(_RECORD_CALL, {"_id": ticket["id"], "_at": now, "_waited": waited})
 
 
 def _figures(acc: daysim.Accuracy) -> dict[str, Any]:

@@ -1166,7 +1166,7 @@ class HallOps:
     ) -> Outcome:
         number, win, row, new = self._case_op(conn, actor, args, now, TicketOp.START)
         ticket = self._set_ticket(conn, row["id"], status=new.value, started_at=now)
-        conn.execute(update(s.cases).where(s.cases.c.id == win["case_id"]).values(started_at=now))
+        conn.execute(st.CASE_SET, {"_id": win["case_id"], "started_at": now})
         self._audit(conn, now, actor, "case.start", window=number, ticket_id=row["id"])
         view = ticket_view(ticket)
         return Outcome(
