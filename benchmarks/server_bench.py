@@ -508,6 +508,13 @@ async def fanout_bench(
     }
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far, all its threads."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -521,9 +528,15 @@ async def measure(code: Path, tmp: Path, hall: Path, args: argparse.Namespace) -
     out: dict[str, float] = {}
     server = Server(f"sqlite:///{tmp / 'hall.db'}", hall, code)
     try:
+        cpu0 = cpu_s(server.proc.pid)
         issue = await issue_bench(server.port, args.kiosks, args.per_kiosk)
+        cpu1 = cpu_s(server.proc.pid)
         out.update(issue_rate=issue["rate"], issue_p50=issue["p50"], issue_p99=issue["p99"])
+        # the warm-up kiosk's tickets and the connections' hellos included: all the
+        # server's CPU while the phase ran, over the tickets it issued
+        out["issue_cpu"] = (cpu1 - cpu0) * 1e3 / (issue["n"] + args.per_kiosk)
         call = await call_bench(server.port, args.calls)
+        out["call_cpu"] = (cpu_s(server.proc.pid) - cpu1) * 1e3 / args.calls
         out.update(call_rate=call["rate"], call_p50=call["p50"], call_p99=call["p99"])
     finally:
         server.stop()
@@ -545,7 +558,11 @@ async def measure(code: Path, tmp: Path, hall: Path, args: argparse.Namespace) -
         preload_waiting(url, hall, args.waiting)
         server = Server(url, hall, code)
         try:
+            cpu0 = cpu_s(server.proc.pid)
             issue = await issue_bench(server.port, args.kiosks, args.waiting_per_kiosk)
+            out["wait_issue_cpu"] = (
+                (cpu_s(server.proc.pid) - cpu0) * 1e3 / (issue["n"] + args.waiting_per_kiosk)
+            )
             out.update(wait_issue_rate=issue["rate"], wait_issue_p99=issue["p99"])
             call = await call_bench(server.port, min(args.calls, 50))
             out.update(wait_call_p50=call["p50"], wait_call_p99=call["p99"])
@@ -558,11 +575,14 @@ ROWS = [
     ("issue_rate", "ticket issue, {kiosks} kiosks, from an empty queue, tickets/s", "{:.0f}"),
     ("issue_raw", "... as a share of raw durable SQLite inserts", "{:.0%}"),
     ("issue_p99", "ticket issue p99, ms", "{:.1f}"),
+    ("issue_cpu", "server CPU per ticket issued (all threads), ms", "{:.2f}"),
     ("wait_issue_rate", "ticket issue with {waiting} already waiting, tickets/s", "{:.0f}"),
     ("wait_ratio", "... ÷ issue from an empty queue", "{:.2f}"),
+    ("wait_issue_cpu", "server CPU per ticket issued with {waiting} waiting, ms", "{:.2f}"),
     ("call_rate", "call next, one clerk, calls/s", "{:.0f}"),
     ("call_p50", "call next p50, ms", "{:.2f}"),
     ("call_p99", "call next p99, ms", "{:.2f}"),
+    ("call_cpu", "server CPU per call next + finish, ms", "{:.2f}"),
     ("wait_call_p99", "call next p99 with {waiting} waiting, ms", "{:.2f}"),
 ]
 FAN_ROWS = [
@@ -661,9 +681,9 @@ if __name__ == "__main__":
     ap.add_argument("--calls", type=int, default=1000)
     ap.add_argument(
         "--displays",
-        type=lambda v: [int(x) for x in v.split(",")],
+        type=lambda v: [int(x) for x in v.split(",") if int(x) > 0],
         default=[1000],
-        help="display counts, comma-separated (e.g. 1000,10000)",
+        help="display counts, comma-separated (e.g. 1000,10000); 0: no fan-out phase",
     )
     ap.add_argument("--workers", type=int, default=2, help="client processes holding displays")
     ap.add_argument("--fanout-calls", type=int, default=20)
