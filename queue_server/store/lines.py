@@ -15,6 +15,12 @@ thread at 2,000 waiting). The log names every ticket inserted, deleted or moved 
 another queue or priority (``issued_at`` is never changed), so the same catch-up keeps
 the counts.
 
+And the state of the group's windows (status, since, the current ticket's queue, call
+time and status), which every estimate read in a statement of its own: migration 0020's
+triggers on ``windows`` write their changes to the same log under the window's number
+negated (``ticket_id = -number``), and a change of a window's current ticket is a
+ticket change already logged.
+
 Right with several server processes on one PostgreSQL, and after a rollback: a memory
 is the state at one change of the log, known by the change's number *and* random token
 (a rolled-back change's number is given again, with another token); if the log no
@@ -30,7 +36,7 @@ import datetime as dt
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import String, and_, bindparam, or_, select, type_coerce
 from sqlalchemy.engine import Connection
@@ -41,7 +47,9 @@ from . import schema as s
 MAX_CATCH_UP = 500
 """Past this many changes since the memory, one read of the whole group is cheaper."""
 
-_t, _lc = s.tickets.c, s.line_changes.c
+_t, _lc, _w = s.tickets.c, s.line_changes.c, s.windows.c
+_window_ticket = s.tickets.alias("window_ticket")
+_wt = _window_ticket.c
 _FIELDS = (
     _t.id,
     _t.queue,
@@ -60,8 +68,20 @@ _SINCE = (
         _t.status,
         _t.day,
         type_coerce(_t.issued_at, String()),
+        _t.called_at,
+        # a window's change (ticket_id = -number): the window and its ticket as they are now
+        _w.status,
+        _w.since,
+        _w.ticket_id,
+        _wt.queue,
+        _wt.called_at,
+        _wt.status,
     )
-    .select_from(s.line_changes.outerjoin(s.tickets, _t.id == _lc.ticket_id))
+    .select_from(
+        s.line_changes.outerjoin(s.tickets, _t.id == _lc.ticket_id)
+        .outerjoin(s.windows, _w.number == -_lc.ticket_id)
+        .outerjoin(_window_ticket, _wt.id == _w.ticket_id)
+    )
     .where(_lc.version >= bindparam("version"))
     .order_by(_lc.version)
     .limit(bindparam("n"))
@@ -89,6 +109,35 @@ _ISSUED = select(_t.id, _t.queue, _t.priority, type_coerce(_t.issued_at, String(
     _t.queue.in_(bindparam("queues", expanding=True)),
     _t.issued_at >= bindparam("since", type_=s.UTCDateTime()),
 )
+
+WINDOWS = (
+    # The state of the given windows, each with its current ticket: what the estimate
+    # reads of them (the memory's first read, and the tests' reference).
+    select(
+        _w.number,
+        _w.status,
+        _w.since,
+        _w.ticket_id,
+        _t.queue,
+        _t.called_at,
+        _t.status.label("tstatus"),
+    )
+    .select_from(s.windows.outerjoin(s.tickets, _t.id == _w.ticket_id))
+    .where(_w.number.in_(bindparam("numbers", expanding=True)))
+)
+
+
+class WindowState(NamedTuple):
+    """One window as :data:`WINDOWS` gives it (``tstatus``: its current ticket's status)."""
+
+    number: int
+    status: str
+    since: dt.datetime | None
+    ticket_id: int | None
+    queue: str | None
+    called_at: dt.datetime | None
+    tstatus: str | None
+
 
 Counts = dict[str, tuple[int, int]]
 """Tickets issued per queue since a time: (ordinary, priority); queues with none left out
@@ -140,6 +189,31 @@ class _Group:
     issued_where: dict[int, tuple[tuple[str, bool], tuple[dt.datetime, int]]] = field(
         default_factory=dict
     )
+    windows: dict[int, WindowState] = field(default_factory=dict)
+    """The group's windows (those with a row), by number."""
+    window_of: dict[int, int] = field(default_factory=dict)
+    """Each window's current ticket: ticket id -> window number."""
+
+    def set_window(self, w: WindowState | None, number: int) -> None:
+        """Window ``number`` as it is now (``None``: it has no row)."""
+        if number not in self.numbers:
+            return
+        old = self.windows.pop(number, None)
+        if old is not None and old.ticket_id is not None:
+            self.window_of.pop(old.ticket_id, None)
+        if w is not None:
+            self.windows[number] = w
+            if w.ticket_id is not None:
+                self.window_of[w.ticket_id] = number
+
+    def ticket_changed(
+        self, ticket_id: int, queue: str | None, called_at: Any, status: str | None
+    ) -> None:
+        """A window's current ticket as it is now (all ``None``: it was deleted)."""
+        number = self.window_of.get(ticket_id)
+        if number is not None:
+            w = self.windows[number]
+            self.windows[number] = w._replace(queue=queue, called_at=called_at, tstatus=status)
 
     def count(self, ticket_id: int, queue: str, priority: bool, at: dt.datetime | None) -> None:
         """Count a ticket as it is now (after :meth:`uncount` of what it was)."""
@@ -255,10 +329,11 @@ class Lines:
         *,
         brief: bool,
         ticket: int,
-    ) -> tuple[Waiting, Counts]:
+    ) -> tuple[Waiting, Counts, dict[int, WindowState]]:
         """The group's waiting tickets now, as the database holds them for ``conn``: all
         of them, or (``brief``) as :meth:`_Group.brief` gives them, the counts, and the
-        same tickets by line; and its tickets issued since ``since``, per queue.
+        same tickets by line; its tickets issued since ``since``, per queue; and the
+        state of its windows.
 
         Under a lock: the server's writing thread is the one user, but a memory shared
         by two threads must never be caught half-updated."""
@@ -266,7 +341,8 @@ class Lines:
             g = self.group(conn, queues, numbers, day, since)
             if since < g.floor:  # an earlier window than the memory holds (a clock set back)
                 self._read_issued(conn, g, since)
-            return g.brief(ticket) if brief else g.whole(), g.issued_since(since)
+            waiting = g.brief(ticket) if brief else g.whole()
+            return waiting, g.issued_since(since), dict(g.windows)  # a copy: the memory moves on
 
     def group(
         self,
@@ -299,6 +375,10 @@ class Lines:
         for _, _, id_, q, sort_at, prio, appt_at, target in rows:
             if id_ is not None:
                 g.add(rules.Candidate(id_, q, utc(sort_at), prio, utc(appt_at), target))  # type: ignore[arg-type]
+        # After the change read above: on PostgreSQL this may see later changes too,
+        # which the next catch-up applies again (as :meth:`_read_issued` says).
+        for r in conn.execute(WINDOWS, {"numbers": list(numbers)}).all():
+            g.set_window(WindowState(*r), r[0])
         return g
 
     def _read_issued(self, conn: Connection, g: _Group, since: dt.datetime) -> None:
@@ -324,9 +404,17 @@ class Lines:
         if len(rows) > MAX_CATCH_UP:
             return False
         for r in rows[1:]:  # a ticket changed twice comes twice, as it is now both times
-            changed, id_, q, sort_at, prio, appt_at, target, status, day, issued_at = r[2:]
+            changed, id_, q, sort_at, prio, appt_at, target, status, day, issued_at = r[2:12]
+            if changed < 0:  # a window (migration 0020)
+                wstatus, since, wticket, wq, wcalled, wtstatus = r[13:]
+                w = None
+                if wstatus is not None:
+                    w = WindowState(-changed, wstatus, since, wticket, wq, wcalled, wtstatus)
+                g.set_window(w, -changed)
+                continue
             g.drop(changed)
             g.uncount(changed)
+            g.ticket_changed(changed, q, r[12], status)
             if id_ is None or day != g.day:  # deleted, or not of this day
                 continue
             if status == "waiting":

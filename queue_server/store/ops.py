@@ -158,14 +158,10 @@ _EST_WAITING_FIRST = select(
 
 
 _utc = lines.utc
+_WINDOWS = lines.WINDOWS  # (a name of its own: `_hall_now` has a local `lines`)
 """What ``schema.UTCDateTime`` gives for a stored time, from the driver's raw value."""
 
 
-_EST_WINDOWS = (
-    select(_w.number, _w.status, _w.since, _t.queue, _t.called_at, _t.status.label("tstatus"))
-    .select_from(s.windows.outerjoin(s.tickets, _t.id == _w.ticket_id))
-    .where(_w.number.in_(bindparam("numbers", expanding=True)))
-)
 _EST_ISSUED = (
     select(_t.queue, _t.priority.is_not(None), func.count())
     .where(
@@ -495,10 +491,10 @@ class HallOps:
         figures this leaves as they were (property-tested); a ticket's phone page, which
         may be anywhere in its line, reads the whole line.
 
-        ``kept``: the waiting tickets and the last hour's issued counts come from this
-        thread's memory of the lines, which reads only what changed since
-        (store/lines.py); the same tickets and counts as the reads below (``kept=False``,
-        the tests' reference).
+        ``kept``: the waiting tickets, the last hour's issued counts and the windows'
+        state come from this thread's memory of the lines, which reads only what changed
+        since (store/lines.py); the same as the reads below (``kept=False``, the tests'
+        reference).
         """
         queues, linked = self._component(queue)
         numbers = [w.number for w in linked]
@@ -507,8 +503,9 @@ class HallOps:
         lines: dict[tuple[str, int], list[rules.Candidate]] | None = None
         since = now - dt.timedelta(minutes=estimate.FLOW_WINDOW_MINUTES)
         counts: dict[str, tuple[int, int]] | None = None
+        state: dict[int, Any] | None = None
         if kept:
-            (waiting, hidden, lines), counts = self._kept_lines().waiting(
+            (waiting, hidden, lines), counts, state = self._kept_lines().waiting(
                 conn, queues, numbers, day, since, brief=brief, ticket=ticket
             )
         elif brief:
@@ -546,7 +543,8 @@ class HallOps:
             # queue's pace (cached like the rest; rare).
             svc[q] = self.service_minutes(conn, q)
         hours = {q: qd.hours for q in queues if (qd := self.config.queue(q)) is not None}
-        state = {r.number: r for r in conn.execute(_EST_WINDOWS, {"numbers": numbers}).all()}
+        if state is None:  # the windows' state, read here
+            state = {r.number: r for r in conn.execute(_WINDOWS, {"numbers": numbers})}
         windows = []
         for wd in linked:
             r = state.get(wd.number)

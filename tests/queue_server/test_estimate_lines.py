@@ -70,9 +70,25 @@ def assert_kept_is_fresh(store: Store, ops: HallOps | None = None) -> None:
                 assert kept.hidden == fresh.hidden, (q, brief)
                 # the arrival rates: the last hour's issued counts, kept with the lines
                 assert kept.flows == fresh.flows, (q, brief)
+                # the windows' state (when each is free), kept with the lines too
+                assert kept.windows == fresh.windows, (q, brief)
                 newcomer = rules.Candidate(2**62, q, now)
                 targets = [newcomer] + [c for c in mine if c.id == ticket]
                 assert estimate.estimates(kept, targets) == estimate.estimates(fresh, targets)
+        # and each window's state as the memory holds it, field by field (a case started
+        # changes its ticket's status and nothing of the window's own row)
+        for q in QUEUES:
+            queues, linked = ops._component(q)
+            numbers = [w.number for w in linked]
+            since = now - dt.timedelta(minutes=estimate.FLOW_WINDOW_MINUTES)
+            *_, kept_windows = ops._kept_lines().waiting(
+                conn, queues, numbers, ops.day(now), since, brief=True, ticket=0
+            )
+            fresh_windows = {
+                r.number: lines.WindowState(*r)
+                for r in conn.execute(lines.WINDOWS, {"numbers": numbers})
+            }
+            assert kept_windows == fresh_windows, q
 
 
 def _some_day(store: Store, rng: random.Random, steps: int) -> None:
@@ -91,6 +107,8 @@ def _some_day(store: Store, rng: random.Random, steps: int) -> None:
                 labels.append(store.issue(service, priority=prio)["label"])
             elif r < 0.65:
                 store.call_next(w)
+            elif r < 0.7:
+                store.run(store.ops.start, GATEWAY, {"window": w})
             elif r < 0.75:
                 store.finish(w)
             elif r < 0.82:

@@ -27,19 +27,19 @@ from .harness import Clock, connected, running_hall
 # RELEASE (-2), takes the events lock and queues its NOTIFY in one statement (-1)
 # and writes an operation's events in one INSERT (a call's three: -2).
 BUDGET: dict[str, tuple[int, int]] = {
-    "window.open": (19, 16),
+    "window.open": (15, 12),
     # issue 15's estimate records: the estimate told at issue (+1), the wait at the
     # first call (+1: one UPDATE, the wait worked out from the ticket's issue time).
-    "ticket.issue": (14, 12),
-    "call.next": (18, 15),
+    "ticket.issue": (12, 10),
+    "call.next": (16, 13),
     "call.recall": (10, 9),
     "case.start": (12, 10),
-    "case.finish": (19, 15),
+    "case.finish": (17, 13),
     "rating.submit": (10, 9),
     "case.no_show": (13, 11),
-    "ticket.rejoin": (14, 12),
-    "ticket.transfer": (21, 17),
-    "ticket.cancel": (13, 11),
+    "ticket.rejoin": (12, 10),
+    "ticket.transfer": (17, 13),
+    "ticket.cancel": (11, 9),
 }
 # Reads on the readers' connections (none touches the writer).
 READ_BUDGET: dict[str, tuple[int, int]] = {
