@@ -645,10 +645,20 @@ class HallOps:
             # The estimate has just read the waiting tickets of the queue's group (the
             # same day and status; those of long lines only counted): count them here
             # instead of asking again. Those counted stand behind those read.
-            mine = [c.sort_at for c in hall.waiting if c.queue == prefix]
-            waiting = len(mine) + hall.hidden.get((prefix, False), 0)
-            waiting += hall.hidden.get((prefix, True), 0)
-            oldest = min(mine, default=None)
+            waiting = hall.hidden.get((prefix, False), 0) + hall.hidden.get((prefix, True), 0)
+            if hall.lines is not None:
+                # The kept lines, each in (time, id) order (store/lines.py): its first
+                # ticket is its oldest, and no pass over 1,200 tickets per issue.
+                firsts = []
+                for (q, _kind), line in hall.lines.items():
+                    if q == prefix and line:
+                        waiting += len(line)
+                        firsts.append(line[0].sort_at)
+                oldest = min(firsts, default=None)
+            else:
+                mine = [c.sort_at for c in hall.waiting if c.queue == prefix]
+                waiting += len(mine)
+                oldest = min(mine, default=None)
         else:
             waiting, oldest = conn.execute(
                 st.WAITING_STATS, {"day": self.day(now), "queue": prefix}

@@ -75,6 +75,11 @@ def assert_kept_is_fresh(store: Store, ops: HallOps | None = None) -> None:
                 newcomer = rules.Candidate(2**62, q, now)
                 targets = [newcomer] + [c for c in mine if c.id == ticket]
                 assert estimate.estimates(kept, targets) == estimate.estimates(fresh, targets)
+                # the queue's figures taken from the kept lines (their first is their oldest)
+                told = estimate.Estimate(1, 0, 2)
+                assert ops.queue_stats(conn, q, now, kept, est=told) == ops.queue_stats(
+                    conn, q, now, fresh, est=told
+                ), (q, brief)
         # and each window's state as the memory holds it, field by field (a case started
         # changes its ticket's status and nothing of the window's own row)
         for q in QUEUES:
