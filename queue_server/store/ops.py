@@ -414,6 +414,23 @@ class HallOps:
             self._cache[(kind, prefix)] = (value, time.monotonic() + CACHE_S)
         return value
 
+    def _case_ended(self, queue: str, called_at: dt.datetime | None, now: dt.datetime) -> None:
+        """A case of ``queue``'s ticket, called at ``called_at``, ended ``now``: its window
+        time joins the queue's recent cases (:meth:`case_seconds`).
+
+        The kept figure takes it in front (the read orders them newest first) instead of
+        being dropped, which re-read the queue's last cases at the next estimate after
+        every finish. Only once it holds a full ``rolling_cases`` (a shorter one may lack
+        cases the read would now bring in); its time to live stays, so another server's
+        cases still show within ``CACHE_S``.
+        """
+        key, n = ("minutes", queue), self.config.rules.rolling_cases
+        hit = self._cache.get(key)
+        if hit is None or called_at is None or len(hit[0]) < n:
+            self._cache.pop(key, None)
+            return
+        self._cache[key] = (((now - called_at).total_seconds(), *hit[0][: n - 1]), hit[1])
+
     def open_windows_for(self, conn: Connection, prefix: str) -> int:
         return self._cached("open", prefix, lambda: self._open_windows_for(conn, prefix))
 
@@ -1190,7 +1207,7 @@ class HallOps:
         ticket = self._set_ticket(
             conn, row["id"], status=new.value, finished_at=now, started_at=started
         )
-        self.forget("minutes", ticket["queue"])
+        self._case_ended(ticket["queue"], row["called_at"], now)
         due = now + dt.timedelta(seconds=self.config.rules.rating_timeout_seconds)
         self._close_case(
             conn,
@@ -1240,7 +1257,7 @@ class HallOps:
         number, win, row, new = self._case_op(conn, actor, args, now, TicketOp.NO_SHOW)
         ticket = self._set_ticket(conn, row["id"], status=new.value, no_show_at=now)
         self._close_case(conn, win["case_id"], now, "no_show")
-        self.forget("minutes", ticket["queue"])  # a no-show's window time counts too
+        self._case_ended(ticket["queue"], row["called_at"], now)  # its window time counts too
         # The window is free: a no-show that rejoins is called again like any ticket.
         wrow = self._set_window(conn, number, since=now, ticket_id=None, case_id=None)
         self._audit(conn, now, actor, "case.no_show", window=number, ticket_id=row["id"])
@@ -1354,6 +1371,9 @@ class HallOps:
         events: list[tuple[str, dict[str, Any]]] = []
         if win is not None and number is not None:
             self._close_case(conn, win["case_id"], now, "transferred")
+            # The ticket's cases, this one and any before, now count in its new queue.
+            self.forget("minutes", row["queue"])
+            self.forget("minutes", queue)
             wrow = self._set_window(conn, number, ticket_id=None, case_id=None, since=now)
             events.append(("window.changed", self.window_view(wrow)))
         self._audit(
@@ -1393,6 +1413,7 @@ class HallOps:
             win = self._lock_window(conn, row["window"])
             if win["ticket_id"] == row["id"]:
                 self._close_case(conn, win["case_id"], now, "cancelled")
+                self._case_ended(row["queue"], row["called_at"], now)
                 wrow = self._set_window(
                     conn, row["window"], ticket_id=None, case_id=None, since=now
                 )

@@ -10,6 +10,7 @@ the two give.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import tomllib
@@ -42,6 +43,9 @@ def hall() -> HallConfig:
 def store(hall: HallConfig, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     # A bound of 3 so that the brief read leaves most of each line out (counted).
     monkeypatch.setattr(estimate, "MAX_CALLS", 3)
+    # Three recent cases per queue, so that a day of these tests ends many more than that
+    # (the kept recent cases take each new one in front, checked below).
+    hall = dataclasses.replace(hall, rules=dataclasses.replace(hall.rules, rolling_cases=3))
     st = Store(hall, db_url, Clock(dt.datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI)))
     yield st
     st.close()
@@ -80,6 +84,12 @@ def assert_kept_is_fresh(store: Store, ops: HallOps | None = None) -> None:
                 assert ops.queue_stats(conn, q, now, kept, est=told) == ops.queue_stats(
                     conn, q, now, fresh, est=told
                 ), (q, brief)
+        # the queues' recent cases as kept (each finish, no-show or cancellation taken in
+        # front) are those a fresh read gives
+        for q in QUEUES:
+            hit = ops._cache.get(("minutes", q))
+            if hit is not None:
+                assert hit[0] == ops._case_seconds(conn, q), q
         # and each window's state as the memory holds it, field by field (a case started
         # changes its ticket's status and nothing of the window's own row)
         for q in QUEUES:
