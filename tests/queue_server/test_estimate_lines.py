@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from queue_server.config import HallConfig, parse_config
 from queue_server.core import estimate, rules
@@ -58,10 +58,18 @@ def _direct(
     return ops._hall_now(conn, q, now, brief=brief, ticket=ticket, kept=False)  # type: ignore[arg-type]
 
 
-def assert_kept_is_fresh(store: Store, ops: HallOps | None = None) -> None:
+def assert_kept_is_fresh(
+    store: Store,
+    ops: HallOps | None = None,
+    engine: Engine | None = None,
+    *,
+    cases: bool = True,
+) -> None:
+    """``cases``: check the queues' kept recent cases too (not for a server that another
+    has ended cases since: those show within ``CACHE_S``, by design)."""
     ops = ops or store.ops
     now = store.clock()
-    with store.engine.begin() as conn:
+    with (engine or store.engine).begin() as conn:
         for q in QUEUES:
             mine = [c for c in _direct(ops, conn, q, now, False, 0).waiting if c.queue == q]
             ticket = max((c.id for c in mine), default=0)
@@ -86,7 +94,7 @@ def assert_kept_is_fresh(store: Store, ops: HallOps | None = None) -> None:
                 ), (q, brief)
         # the queues' recent cases as kept (each finish, no-show or cancellation taken in
         # front) are those a fresh read gives
-        for q in QUEUES:
+        for q in QUEUES if cases else ():
             hit = ops._cache.get(("minutes", q))
             if hit is not None:
                 assert hit[0] == ops._case_seconds(conn, q), q
@@ -265,3 +273,37 @@ def test_the_last_hours_counts_follow_the_window_back_and_forth(store: Store) ->
     store.clock.advance(minutes=80)
     store.issue("sa")
     assert_kept_is_fresh(store)
+
+
+def test_a_second_server_on_its_own_engine_sees_the_counts_and_windows(
+    store: Store, db_url: str
+) -> None:
+    """Two server processes on one database, each with its own engine (connections,
+    snapshots): the issues, window changes, calls, starts and finishes one makes show in
+    the other's kept last-hour counts, window states and recent cases at its next
+    estimate, both ways."""
+    engine = db.open_engine(db_url)
+    other = HallOps(store.config)
+    try:
+        store.open(1)
+        store.issue("sa")
+        assert_kept_is_fresh(store, other, engine)  # the other's memory is made here
+        assert_kept_is_fresh(store)
+        now = store.clock.advance(seconds=40)
+        with engine.begin() as conn:  # the other server writes
+            for service in ("sa", "sb", "sa"):
+                other.issue(conn, KIOSK, {"service": service}, now)
+            other.window_op(conn, GATEWAY, {"window": 2, "clerk": "c"}, now, WindowOp.OPEN)
+            other.call_next(conn, GATEWAY, {"window": 2}, now)
+        assert_kept_is_fresh(store)  # the first sees it
+        with engine.begin() as conn:  # a case started: its ticket changes, not its window
+            other.start(conn, GATEWAY, {"window": 2}, store.clock.advance(seconds=5))
+        assert_kept_is_fresh(store)
+        store.clock.advance(seconds=70)
+        store.finish(2)
+        store.call_next(1)
+        store.run(store.ops.window_op, GATEWAY, {"window": 1}, WindowOp.PAUSE)
+        assert_kept_is_fresh(store, other, engine, cases=False)  # and the other the first's
+        assert_kept_is_fresh(store)
+    finally:
+        engine.dispose()
