@@ -1,7 +1,7 @@
-"""Reserved for a session-6 helper, so parallel branches do not fork the revisions
+"""Empty for good: reserved for a session-6 helper that needed no schema change
 
-If the session ends with it unused, its docstring says "empty for good" and it stays
-empty: a database already upgraded past it would never run schema put here later.
+It stays empty: a database already upgraded past it would never run schema put here
+later, so new schema goes in a new revision after it.
 
 Revision ID: 0021
 Revises: 0020
