@@ -286,6 +286,7 @@ class HallServer:
             await self.server.wait_closed()
         if self.committer is not None:
             await asyncio.to_thread(self.committer.close)
+            log.info("%s", self.committer.summary())
             self.committer = None
         if self.reader is not None:
             await asyncio.to_thread(self.reader.close)

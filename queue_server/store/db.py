@@ -494,12 +494,13 @@ class Committer:
     def close(self) -> None:
         self._q.put(None)
         self._thread.join(timeout=10)
-        # How well operations grouped (benchmarks/halls_bench.py reads this line).
-        log.info(
-            "committed %d operations in %d transactions (%d reruns)",
-            self.ops,
-            self.groups,
-            self.reruns,
+
+    def summary(self) -> str:
+        """How well operations grouped. A server logs it when it stops
+        (benchmarks/halls_bench.py reads that line); one-off commands (the demo's
+        simulated yesterday, ``hallq assess``) do not, so their output stays theirs."""
+        return (
+            f"committed {self.ops} operations in {self.groups} transactions ({self.reruns} reruns)"
         )
 
     def _run(self) -> None:
