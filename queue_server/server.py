@@ -98,6 +98,9 @@ READ_OPS = frozenset(
 """Operations that change nothing: served by the readers, beside the writer."""
 MAX_IN_FLIGHT = 64
 SWEEP_INTERVAL_S = 1.0
+OWN_PUBLISH_GRACE_S = 0.5
+"""How long this process's own commit may take to publish its events before its
+notification reads them back from the database (``_own_commit_heard``)."""
 STOP_GRACE_S = 5.0
 CITIZEN_POLLED = ("ticket.status", "hall.info")
 """What a phone page might ask in a loop; its events keep it current without asking."""
@@ -174,6 +177,10 @@ class HallServer:
         self._lights_epoch: tuple[Any, ...] | None = None  # None: look at the first sweep
         self.lights_checks = 0
         """Full looks at the case-file lights since the start (tests count them)."""
+        self.notes_heard = 0
+        """Notifications of the hall's commits handled (PostgreSQL; tests count them)."""
+        self.catch_up_reads = 0
+        """Reads of "events after N" from the database (tests count them)."""
         self.db_url = db_url
         self.committer: dbm.Committer | None = None
         self.reader: dbm.Reader | None = None
@@ -936,10 +943,26 @@ class HallServer:
                 )
 
             assert self.reader is not None
+            self.catch_up_reads += 1
             rows = await self.reader.read(read)
             self._publish_now(
                 [(r["seq"], r["at"], r["type"], json.loads(r["payload"])) for r in rows]
             )
+
+    def _own_commit_heard(self, upto: int) -> None:
+        """Our own commit's notification: the operation that made its events publishes
+        them, usually before this or within milliseconds of it. Only if they are still
+        not out a moment later (the asker went away between commit and publish) are
+        they read back from the database."""
+        if self.last_seq >= upto:
+            return
+        assert self.loop is not None
+
+        def check() -> None:
+            if self.last_seq < upto:
+                self._spawn(self._catch_up(upto=upto))
+
+        self.loop.call_later(OWN_PUBLISH_GRACE_S, check)
 
     async def _listen(self) -> None:
         """LISTEN for other server processes' commits (PostgreSQL only), reconnecting."""
@@ -953,8 +976,13 @@ class HallServer:
                     await conn.execute(f"LISTEN {dbm.notify_channel(self.config.hall_id)}")
                     delay = 0.5
                     await self._catch_up()  # whatever was committed while not listening
-                    async for _note in conn.notifies():
-                        await self._catch_up()
+                    async for note in conn.notifies():
+                        own = self.committer
+                        if own is not None and note.payload == own.token:
+                            self._own_commit_heard(own.committed_seq)
+                        else:
+                            await self._catch_up()
+                        self.notes_heard += 1
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

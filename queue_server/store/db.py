@@ -30,6 +30,7 @@ import datetime as dt
 import hashlib
 import logging
 import queue
+import secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -466,6 +467,12 @@ class Committer:
         hall = hall_of(engine)
         self.events_lock = hall_key(EVENTS, hall)
         self.channel = notify_channel(hall)
+        self.token = secrets.token_hex(8)
+        """This writer's name in its notifications: its own server skips reading back
+        what it has published already (server.py, ``_listen``)."""
+        self.committed_seq = 0
+        """The last event sequence number this writer committed, set before its COMMIT
+        is sent: its notification may reach the listener before this thread runs again."""
         self._q: queue.Queue[tuple[Work, Future[Any]] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="hallq-db", daemon=True)
         self._thread.start()
@@ -577,7 +584,7 @@ class Committer:
             with self.engine.connect() as conn:
                 trans = conn.begin()
                 if self.postgres:
-                    _lock_hall(conn, self.events_lock, self.channel)
+                    _lock_hall(conn, self.events_lock, self.channel, self.token)
                 done: list[tuple[Future[Any], Any, list[tuple[str, dict[str, Any]]] | None]] = []
                 for work, fut, now in live:
                     if alone:
@@ -603,6 +610,9 @@ class Committer:
                         # e.g. the alert outbox: written in the events' own transaction
                         self.on_events(conn, now, published)
                     results.append((fut, value, published))
+                seqs = [ev[0] for *_, published in results for ev in published or ()]
+                if seqs:  # too high if the COMMIT fails: a read for nothing, not a miss
+                    self.committed_seq = max(self.committed_seq, *seqs)
                 committing = True
                 trans.commit()
                 return results
@@ -736,15 +746,16 @@ NOTIFY_CHANNEL = "hallq_events"
 
 
 LOCK_HALL = text("SELECT pg_advisory_xact_lock(:k)")
-LOCK_AND_NOTIFY = text("SELECT pg_advisory_xact_lock(:k), pg_notify(:c, '')")
+LOCK_AND_NOTIFY = text("SELECT pg_advisory_xact_lock(:k), pg_notify(:c, :t)")
 """One round trip for both: a NOTIFY is only delivered at commit (and never if the
-transaction rolls back), so it may be queued in the statement that takes the lock."""
+transaction rolls back), so it may be queued in the statement that takes the lock. Its
+payload is the writer's token (:attr:`Committer.token`); servers of before it sent ''."""
 EVENT_INSERT_MANY = insert(s.events).returning(s.events.c.seq, sort_by_parameter_order=True)
 """Several events in one INSERT (PostgreSQL), their ``seq`` handed back in row order: a
 group's events are one round trip, whatever the number of operations."""
 
 
-def _lock_hall(conn: Connection, key: int, channel: str) -> None:
+def _lock_hall(conn: Connection, key: int, channel: str, token: str = "") -> None:
     """PostgreSQL: the hall's writer lock, first in every write transaction of the
     :class:`Committer`, held to its commit; and the wake-up of the hall's other
     processes when it commits.
@@ -758,9 +769,10 @@ def _lock_hall(conn: Connection, key: int, channel: str) -> None:
 
     The NOTIFY is sent at every commit, also of a transaction that wrote no event (most
     write some): the other processes then read nothing new, which is cheaper than a
-    second round trip on every operation to notify only after events.
+    second round trip on every operation to notify only after events. The payload says
+    which writer committed, so its own server need not read back what it published.
     """
-    conn.execute(LOCK_AND_NOTIFY, {"k": key, "c": channel})
+    conn.execute(LOCK_AND_NOTIFY, {"k": key, "c": channel, "t": token})
 
 
 def _write_events(
