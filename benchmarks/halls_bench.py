@@ -38,6 +38,7 @@ their server's Python.
     .venv/bin/python benchmarks/halls_bench.py --pg postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python benchmarks/halls_bench.py --pg URL --halls 1 --procs 1,2 --kiosks 8 [--waits]
     .venv/bin/python benchmarks/halls_bench.py --pg URL --halls 1,20 --county --rate 2
+    .venv/bin/python benchmarks/halls_bench.py --pg URL --halls 1,20 --county --idle 20
 """
 
 from __future__ import annotations
@@ -325,6 +326,17 @@ async def run_flat(n: int, procs: int, a: argparse.Namespace, code: Path) -> dic
     }
 
 
+async def run_idle(n: int, a: argparse.Namespace, code: Path) -> float:
+    """Cores the servers keep busy with no request at all: the halls' own timers (sweeps,
+    watches), which a county process runs for every hall it serves."""
+    async with serving(n, 1, a.pg, code, a.county) as (_ports, servers, _url):
+        pids = [server.proc.pid for server in servers]
+        await asyncio.sleep(a.settle)
+        cpu0, t0 = cpu_seconds(pids), time.perf_counter()
+        await asyncio.sleep(a.idle)
+        return (cpu_seconds(pids) - cpu0) / (time.perf_counter() - t0)
+
+
 async def run_paced(n: int, a: argparse.Namespace, code: Path) -> dict[str, float]:
     async with serving(n, 1, a.pg, code, a.county) as (ports, servers, _url):
         pids = [server.proc.pid for server in servers]
@@ -363,6 +375,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0, help="paced: how long")
     ap.add_argument("--settle", type=float, default=5.0, help="paced: wait after start")
     ap.add_argument("--waits", action="store_true", help="flat out: sample pg_stat_activity")
+    ap.add_argument("--idle", type=float, help="idle: cores busy over this many seconds")
     ap.add_argument("--code", type=Path, default=ROOT, help="serve from this source tree")
     a = ap.parse_args()
     counts = [int(x) for x in a.halls.split(",")]
@@ -370,6 +383,12 @@ def main() -> None:
     where = "one county process" if a.county else "own processes per hall"
     print(f"servers from {code}; {where}; load average {os.getloadavg()[0]:.2f} "
           f"(cores: {os.cpu_count()})")  # fmt: skip
+    if a.idle is not None:
+        print("| halls | server cores busy, no requests |")
+        print("| --- | --- |")
+        for n in counts:
+            print(f"| {n} | {asyncio.run(run_idle(n, a, code)):.4f} |")
+        return
     if a.rate is not None:
         rows = {n: asyncio.run(run_paced(n, a, code)) for n in counts}
         print(f"load average after: {os.getloadavg()[0]:.2f}")
