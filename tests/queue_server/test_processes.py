@@ -310,10 +310,11 @@ def test_two_processes_issuing_and_calling_at_once_show_one_order_of_events(pg_u
 
 
 def test_sigkill_mid_group_on_postgres_loses_nothing_acknowledged_and_doubles_nothing(pg_url):
-    """Eight kiosks issue at once through one process (its writer commits them in groups)
-    and the process is SIGKILLed with requests in flight: a group that had committed is
-    answered on the retry from its idempotency records, one that had not runs once; so
-    every request made gets exactly one ticket, under one number."""
+    """Eight kiosks issue at once through one process (its writer commits what queued
+    while it was busy in groups) and the process is SIGKILLed with requests in flight: a
+    group that had committed is answered on the retry from its idempotency records, one
+    that had not runs once; so every request made gets exactly one ticket, under one
+    number."""
     import psycopg
 
     _migrate(pg_url)
@@ -350,10 +351,12 @@ def test_sigkill_mid_group_on_postgres_loses_nothing_acknowledged_and_doubles_no
                 await k.close()
             if server.proc.poll() is None:
                 assert server.terminate() == 0
+        # The restarted server said how it committed; whether its writer grouped the
+        # retries is timing (on a loaded machine each may come alone: 64 in 64 was seen
+        # in CI), so only the exactly-once promises below are asserted. Grouping itself
+        # is tested where it is made to happen: test_group_commit.py.
         grouped = [m for line in server.lines if (m := COMMITTED.search(line))]
         assert grouped, server.log_tail()
-        ops, transactions = int(grouped[-1].group(1)), int(grouped[-1].group(2))
-        assert ops > transactions  # the restarted writer grouped the retries and the rest
         with psycopg.connect(pg_url.replace("+psycopg", ""), options=HALL_PATH) as conn:
             stored = dict(conn.execute("SELECT token, number FROM tickets").fetchall())
         assert killed.is_set() and len(got) == kiosks_n * each
