@@ -18,6 +18,7 @@ import datetime as dt
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 # ``--root TREE`` runs the same measurements on another checkout (``--against``'s baseline).
@@ -402,20 +403,40 @@ def store_cost(tickets: int = 300, rounds: int = 2) -> None:
         )
 
 
+BUSY_SERVICES = ("hukou-birth", "idcard-apply", "hk-macao-endorsement")
+"""Services of the demo hall's queues B, C and D, which share windows: the group in
+which an issue's cost is measured (here with ``--cost``, and by ``hot_path.py``)."""
+
+
+def fill_busy_group(ops: Any, conn: Any, waiting: int, now: dt.datetime) -> None:
+    """The demo hall's 36 windows open and ``waiting`` tickets waiting in B, C and D,
+    issued evenly over the 90 minutes before ``now``: the state both cost measurements
+    time an issue in, made by ``ops`` (a HallOps of whichever tree is measured)."""
+    from queue_server.core.permissions import Actor
+    from queue_server.core.states import WindowOp
+
+    kiosk, gateway = Actor("kiosk-1", "kiosk"), Actor("gateway", "gateway")
+    for w in range(1, 37):
+        ops.window_op(conn, gateway, {"window": w, "clerk": "c"}, now, WindowOp.OPEN)
+    start = now - dt.timedelta(minutes=90)
+    for i in range(waiting):
+        at = start + dt.timedelta(seconds=90 * 60 * i / waiting)
+        ops.issue(conn, kiosk, {"service": BUSY_SERVICES[i % 3]}, at)
+
+
 def issue_cost(waiting: int = 2000, issues: int = 60) -> None:
     """One ticket issue on the real store (SQLite file, demo hall, 36 windows open) with
     ``waiting`` tickets already waiting in one group of queues sharing windows (B, C, D),
     issued over the 90 minutes before; with and without the estimate in the same run."""
     import tempfile
 
-    from queue_server.core.states import WindowOp
     from queue_server.store import db
     from queue_server.store.ops import Actor, HallOps
 
     cfg = load_config(DEMO_CONFIG)
-    kiosk, gateway = Actor("kiosk-1", "kiosk"), Actor("gateway", "gateway")
+    kiosk = Actor("kiosk-1", "kiosk")
     now = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)  # 10:00 in the hall
-    services = ["hukou-birth", "idcard-apply", "hk-macao-endorsement"]  # queues B, C, D
+    services = BUSY_SERVICES
     engine = db.open_engine(f"sqlite:///{tempfile.mkdtemp()}/hall.db")
     db.upgrade(engine)
     db.ensure_windows(engine, cfg)
@@ -435,12 +456,7 @@ def issue_cost(waiting: int = 2000, issues: int = 60) -> None:
 
     off = Off(cfg)
     with engine.begin() as conn:
-        for w in range(1, 37):
-            off.window_op(conn, gateway, {"window": w, "clerk": "c"}, now, WindowOp.OPEN)
-        start = now - dt.timedelta(minutes=90)
-        for i in range(waiting):
-            at = start + dt.timedelta(seconds=90 * 60 * i / waiting)
-            off.issue(conn, kiosk, {"service": services[i % 3]}, at)
+        fill_busy_group(off, conn, waiting, now)
 
     def run(ops: HallOps, first: int) -> float:
         t0 = time.perf_counter()

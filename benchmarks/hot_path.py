@@ -30,18 +30,18 @@ HERE = Path(__file__).resolve().parent.parent
 
 def measure(waiting: int, issues: int) -> dict[str, float]:
     """Per issue, ms of CPU: whole, estimate reads, replay; and statements per issue."""
+    from estimate_sim import BUSY_SERVICES, fill_busy_group
     from sqlalchemy import event
 
     from queue_server.config import DEMO_CONFIG, load_config
     from queue_server.core.permissions import Actor
-    from queue_server.core.states import WindowOp
     from queue_server.store import db
     from queue_server.store.ops import HallOps
 
     cfg = load_config(DEMO_CONFIG)
-    kiosk, gateway = Actor("kiosk-1", "kiosk"), Actor("gateway", "gateway")
+    kiosk = Actor("kiosk-1", "kiosk")
     now = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)  # 10:00 in the hall
-    services = ["hukou-birth", "idcard-apply", "hk-macao-endorsement"]  # queues B, C, D
+    services = BUSY_SERVICES
     engine = db.open_engine(f"sqlite:///{tempfile.mkdtemp()}/hall.db")
     db.upgrade(engine)
     db.ensure_windows(engine, cfg)
@@ -66,12 +66,7 @@ def measure(waiting: int, issues: int) -> dict[str, float]:
 
     ops = Timed(cfg)
     with engine.begin() as conn:
-        for w in range(1, 37):
-            ops.window_op(conn, gateway, {"window": w, "clerk": "c"}, now, WindowOp.OPEN)
-        start = now - dt.timedelta(minutes=90)
-        for i in range(waiting):
-            at = start + dt.timedelta(seconds=90 * 60 * i / waiting)
-            ops.issue(conn, kiosk, {"service": services[i % 3]}, at)
+        fill_busy_group(ops, conn, waiting, now)
     statements = [0]
     event.listen(
         engine, "before_cursor_execute", lambda *_a: statements.__setitem__(0, statements[0] + 1)
